@@ -1,0 +1,50 @@
+# Quorate: the one entry point for building, testing and benchmarking.
+GO      ?= go
+BIN     := bin/quorate
+PKGS    := ./...
+FUZZTIME ?= 10s
+
+.PHONY: all build demo test test-short bench soak lint fuzz setup clean
+
+all: build
+
+# setup installs what the tests need beyond Go (none yet) and the Go tools.
+setup:
+	$(GO) mod download
+
+build:
+	$(GO) build -o $(BIN) ./cmd/quorate
+
+# demo: build, then run a bundled scenario and replay its trace.
+demo: build
+	$(BIN) run scenarios/examples/switch-failure.yaml --out out/demo
+	$(BIN) replay out/demo/trace.jsonl
+
+test: setup
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+# bench: the benchmarks whose figures go into docs/benchmarks.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./sim/ ./netmodel/ ./engine/...
+
+# soak: long seed sweeps, kept out of `make test`.
+soak:
+	QUORATE_SOAK=1 $(GO) test -count=1 -timeout 60m -run Soak ./...
+
+lint:
+	gofmt -l . | tee /dev/stderr | (! read)
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -run Purity ./engine/
+
+# fuzz: a short run of every fuzz target; what it finds lands in testdata/.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./engine/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzReceive$$' -fuzztime $(FUZZTIME) ./engine/links
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios
+
+clean:
+	rm -rf bin out

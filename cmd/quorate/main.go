@@ -1,0 +1,71 @@
+// Command quorate is the one binary of the project: the simulator's run,
+// replay and report commands, and (as they land) the agent and its
+// pvecm-style management commands.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of the scenario contract.
+const (
+	exitOK       = 0
+	exitFailed   = 1 // an expectation or a check failed
+	exitBadInput = 2 // bad scenario, bad flags, unreadable trace
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func badInput(err error) error { return &exitError{code: exitBadInput, err: err} }
+
+// failed reports an outcome that is not an input error: the message has
+// already been printed.
+var errFailed = &exitError{code: exitFailed, err: errors.New("failed")}
+
+func main() {
+	os.Exit(execute(os.Args[1:]))
+}
+
+func execute(args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee != errFailed {
+			fmt.Fprintln(os.Stderr, "quorate:", ee.err)
+		}
+		return ee.code
+	}
+	// cobra's own errors: unknown command, bad arguments.
+	fmt.Fprintln(os.Stderr, "quorate:", err)
+	return exitBadInput
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "quorate",
+		Short:         "Quorate: a Corosync-style cluster engine and the simulator that proves it",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return badInput(fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath()))
+	})
+	root.AddCommand(newRunCmd(), newReplayCmd())
+	return root
+}

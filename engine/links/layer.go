@@ -1,0 +1,288 @@
+package links
+
+import (
+	"cmp"
+	"time"
+
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// link is the heartbeat state of one link to one peer (knet's struct
+// knet_link, restricted to what the link decision needs).
+type link struct {
+	number   wire.LinkNo
+	priority int // effective: a configured 0 counts as 1
+
+	pingInterval time.Duration
+	pingTimeout  time.Duration
+	pongCount    int
+
+	connected    bool
+	pinged       bool // a ping has been sent since the layer started
+	pingLast     wire.Instant
+	hasPong      bool // a pong arrived since the link last went down
+	pongLast     wire.Instant
+	receivedPong int // good pongs counted towards pong_count while down
+	backoff      int
+	latencyAve   time.Duration
+	samples      int
+	timeoutAdj   time.Duration
+}
+
+// peer is everything the layer knows about one remote node.
+type peer struct {
+	id     wire.NodeID
+	links  []link // parallel to Config.Links
+	active int8   // link number in use (passive) or lowest usable; NoLink
+	rrNext int    // index into links of the next rr candidate
+
+	txSeq uint64 // data sequence number of the last frame sent to the peer
+
+	rxInc  uint64 // peer incarnation the dedup window belongs to
+	rxHigh uint64 // highest data sequence received
+	rxSeen [dedupWindow / 64]uint64
+}
+
+// Layer is the knet-style link layer of one node: per peer and link it runs
+// the ping/pong heartbeat, decides which links are up, and picks the link(s)
+// each packet to a peer travels on. Upper layers address nodes, never links.
+//
+// A Layer is a pure state machine: the driver passes the time into every
+// call, and collects the datagrams to send and the events to record with
+// Outbox and Events.
+type Layer struct {
+	cfg         Config
+	peers       []peer
+	index       map[wire.NodeID]int
+	incarnation uint64
+
+	nextWake  wire.Instant
+	wakeCount int
+
+	out    []wire.Datagram
+	events []wire.Event
+	stats  Stats
+}
+
+// Stats counts what the layer did; all counters only grow.
+type Stats struct {
+	PingsSent, PongsSent, PongsReceived, PongsDiscarded uint64
+	DataSent, DataReceived, DataDuplicates, DataNoLink  uint64
+	Rejected                                            uint64
+}
+
+// PeerStatus is the layer's view of one peer, for status output and checks.
+type PeerStatus struct {
+	// Active is the link number carrying traffic to the peer in passive mode,
+	// the lowest usable link in active and rr modes, or wire.NoLink.
+	Active     int8
+	Configured [wire.MaxLinks]bool
+	Up         [wire.MaxLinks]bool
+	Latency    [wire.MaxLinks]time.Duration // knet's mean pong latency
+}
+
+// New returns the link layer of cfg.Self, started at now. incarnation
+// identifies this process start to the peers (draw it from the node's random
+// stream); phase, in [0, TimerRes), offsets this node's heartbeat thread so
+// that nodes do not wake in lockstep.
+func New(cfg Config, now wire.Instant, incarnation uint64, phase time.Duration) (*Layer, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.PongCount == 0 {
+		cfg.PongCount = DefaultPongCount
+	}
+	if cfg.Precision == 0 {
+		cfg.Precision = DefaultPrecision
+	}
+	if phase < 0 || phase >= TimerRes {
+		phase = 0
+	}
+	l := &Layer{
+		cfg:         cfg,
+		index:       make(map[wire.NodeID]int, len(cfg.Peers)),
+		incarnation: incarnation,
+		nextWake:    now.Add(phase),
+	}
+	l.peers = make([]peer, len(cfg.Peers))
+	for i, id := range cfg.Peers {
+		p := &l.peers[i]
+		p.id = id
+		p.active = wire.NoLink
+		p.links = make([]link, len(cfg.Links))
+		for j, lc := range cfg.Links {
+			prio := lc.Priority
+			if prio == 0 {
+				prio = 1 // corosync: a configured 0 is treated as 1
+			}
+			lk := link{
+				number:       lc.Number,
+				priority:     prio,
+				pingInterval: cmp.Or(lc.PingInterval, cfg.PingInterval),
+				pingTimeout:  cmp.Or(lc.PingTimeout, cfg.PingTimeout),
+				pongCount:    cmp.Or(lc.PongCount, cfg.PongCount),
+				backoff:      PongTimeoutBackoff,
+			}
+			lk.timeoutAdj = lk.pingTimeout * PongTimeoutBackoff
+			p.links[j] = lk
+		}
+		l.index[id] = i
+	}
+	return l, nil
+}
+
+// Deadline is the next instant the layer needs Advance: its heartbeat wake.
+func (l *Layer) Deadline() wire.Instant { return l.nextWake }
+
+// Advance runs every heartbeat wake due at or before now, each at its own
+// instant (as knet's heartbeat thread would have run it).
+func (l *Layer) Advance(now wire.Instant) {
+	for l.nextWake <= now {
+		l.wake(l.nextWake)
+		l.nextWake = l.nextWake.Add(TimerRes)
+	}
+}
+
+// wake is one pass of knet's heartbeat thread (threads_heartbeat.c,
+// _handle_heartbt_thread): about once a second lower every link's pong
+// timeout backoff, then ping every link that is due and declare down every
+// link whose last pong is too old.
+func (l *Layer) wake(t wire.Instant) {
+	l.wakeCount++
+	if l.wakeCount%int(time.Second/TimerRes) == 0 {
+		l.adjustPongTimeouts()
+	}
+	for i := range l.peers {
+		p := &l.peers[i]
+		for j := range p.links {
+			lk := &p.links[j]
+			if !lk.pinged || t.Sub(lk.pingLast) >= lk.pingInterval {
+				l.emit(p.id, lk.number, wire.FramePing, uint64(t), nil)
+				lk.pinged, lk.pingLast = true, t
+				l.stats.PingsSent++
+			}
+			if lk.hasPong && t.Sub(lk.pongLast) >= lk.timeoutAdj {
+				l.linkDown(p, lk)
+			}
+		}
+	}
+}
+
+// adjustPongTimeouts is knet's _adjust_pong_timeouts: the backoff decays by
+// one per second down to 1, and the timeout tolerates twice the mean latency.
+func (l *Layer) adjustPongTimeouts() {
+	for i := range l.peers {
+		for j := range l.peers[i].links {
+			lk := &l.peers[i].links[j]
+			if lk.backoff > 1 {
+				lk.backoff--
+			}
+			lk.timeoutAdj = lk.pingTimeout*time.Duration(lk.backoff) + lk.latencyAve*PongTimeoutLatMul
+		}
+	}
+}
+
+// linkDown is knet's _link_down: the pong bookkeeping restarts and the
+// timeout backs off to ten times, so a link that just failed needs a long
+// quiet time before it can fail again.
+func (l *Layer) linkDown(p *peer, lk *link) {
+	lk.receivedPong = 0
+	lk.hasPong = false
+	lk.backoff = PongTimeoutBackoff
+	if lk.connected {
+		lk.connected = false
+		l.events = append(l.events, wire.Event{Kind: wire.EventLinkDown, Peer: p.id, Link: lk.number})
+		l.reselect(p)
+	}
+}
+
+func (l *Layer) linkUp(p *peer, lk *link) {
+	lk.connected = true
+	l.events = append(l.events, wire.Event{Kind: wire.EventLinkUp, Peer: p.id, Link: lk.number})
+	l.reselect(p)
+}
+
+// reselect recomputes the link that carries traffic to p
+// (kronosnet libknet/host.c, _host_dstcache_update_sync): in passive mode the
+// usable link with the highest priority, the lower number on a tie; in the
+// other modes the lowest usable link stands for the set.
+func (l *Layer) reselect(p *peer) {
+	best := int8(wire.NoLink)
+	bestPrio := -1
+	for j := range p.links {
+		lk := &p.links[j]
+		if !lk.connected {
+			continue
+		}
+		if l.cfg.Mode != ModePassive {
+			if best == wire.NoLink || int8(lk.number) < best {
+				best = int8(lk.number)
+			}
+			continue
+		}
+		// Links are iterated in configuration order; compare numbers so
+		// the tie rule holds whatever that order is.
+		if lk.priority > bestPrio || (lk.priority == bestPrio && int8(lk.number) < best) {
+			best, bestPrio = int8(lk.number), lk.priority
+		}
+	}
+	if best == p.active {
+		return
+	}
+	p.active = best
+	if best == wire.NoLink {
+		// knet clears the host's defragmentation and dedup buffers when it
+		// becomes unreachable.
+		p.rxInc, p.rxHigh, p.rxSeen = 0, 0, [dedupWindow / 64]uint64{}
+	}
+	l.events = append(l.events, wire.Event{Kind: wire.EventActiveLink, Peer: p.id, Active: best})
+}
+
+func (l *Layer) emit(to wire.NodeID, n wire.LinkNo, typ wire.FrameType, stamp uint64, payload []byte) {
+	f := wire.Frame{Type: typ, Link: n, From: l.cfg.Self, To: to, Incarnation: l.incarnation, Stamp: stamp, Payload: payload}
+	b := wire.AppendFrame(make([]byte, 0, wire.FrameHeaderLen+len(payload)), f)
+	l.out = append(l.out, wire.Datagram{From: l.cfg.Self, To: to, Link: n, Payload: b})
+}
+
+// Outbox returns the datagrams produced since the last Clear, in send order.
+// The slice belongs to the layer until Clear.
+func (l *Layer) Outbox() []wire.Datagram { return l.out }
+
+// Events returns the events produced since the last Clear, in order.
+func (l *Layer) Events() []wire.Event { return l.events }
+
+// Clear forgets the outbox and events once the driver has taken them.
+func (l *Layer) Clear() {
+	clear(l.out)
+	l.out = l.out[:0]
+	l.events = l.events[:0]
+}
+
+// Stats returns the counters.
+func (l *Layer) Stats() Stats { return l.stats }
+
+// Peers returns the configured peer ids in configuration order.
+func (l *Layer) Peers() []wire.NodeID { return l.cfg.Peers }
+
+// Status returns the layer's view of peer id; ok is false for an unknown peer.
+func (l *Layer) Status(id wire.NodeID) (st PeerStatus, ok bool) {
+	i, ok := l.index[id]
+	if !ok {
+		return st, false
+	}
+	p := &l.peers[i]
+	st.Active = p.active
+	for j := range p.links {
+		lk := &p.links[j]
+		st.Configured[lk.number] = true
+		st.Up[lk.number] = lk.connected
+		st.Latency[lk.number] = lk.latencyAve
+	}
+	return st, true
+}
+
+// Reachable reports whether some link to id is usable.
+func (l *Layer) Reachable(id wire.NodeID) bool {
+	i, ok := l.index[id]
+	return ok && l.peers[i].active != wire.NoLink
+}

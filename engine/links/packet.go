@@ -1,0 +1,180 @@
+package links
+
+import (
+	"time"
+
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// Send queues payload for peer `to` on the link(s) the mode selects. With no
+// usable link the packet is dropped and counted, as knet drops it: the layers
+// above recover through their own retransmission. It returns the number of
+// datagrams queued.
+func (l *Layer) Send(to wire.NodeID, payload []byte) int {
+	i, ok := l.index[to]
+	if !ok {
+		l.stats.DataNoLink++
+		return 0
+	}
+	p := &l.peers[i]
+	if p.active == wire.NoLink {
+		l.stats.DataNoLink++
+		return 0
+	}
+	p.txSeq++
+	n := 0
+	switch l.cfg.Mode {
+	case ModePassive:
+		l.emit(to, wire.LinkNo(p.active), wire.FrameData, p.txSeq, payload)
+		n = 1
+	case ModeActive:
+		for j := range p.links {
+			if p.links[j].connected {
+				l.emit(to, p.links[j].number, wire.FrameData, p.txSeq, payload)
+				n++
+			}
+		}
+	case ModeRR:
+		// knet rotates the list of usable links after each send
+		// (threads_tx.c); walking from rrNext gives the same sequence.
+		for k := 0; k < len(p.links); k++ {
+			j := (p.rrNext + k) % len(p.links)
+			if p.links[j].connected {
+				l.emit(to, p.links[j].number, wire.FrameData, p.txSeq, payload)
+				p.rrNext = (j + 1) % len(p.links)
+				n = 1
+				break
+			}
+		}
+	}
+	l.stats.DataSent += uint64(n)
+	return n
+}
+
+// Receive handles one datagram that arrived on link n claiming to come from
+// `from`. Pings are answered, pongs feed the heartbeat, and the payload of a
+// data frame is returned for the layer above (ok true) unless it is a
+// duplicate. Anything malformed or inconsistent is dropped, counted and
+// reported as an EventPacketRejected; it is never an error.
+func (l *Layer) Receive(now wire.Instant, n wire.LinkNo, from wire.NodeID, b []byte) (payload []byte, ok bool) {
+	f, err := wire.DecodeFrame(b)
+	if err != nil {
+		l.reject(from, n, err.Error())
+		return nil, false
+	}
+	switch {
+	case f.From != from:
+		l.reject(from, n, "frame sender "+f.From.String()+" does not match the packet's source")
+		return nil, false
+	case f.To != l.cfg.Self:
+		l.reject(from, n, "frame addressed to node "+f.To.String())
+		return nil, false
+	case f.Link != n:
+		l.reject(from, n, "frame link number does not match the link it arrived on")
+		return nil, false
+	}
+	i, known := l.index[from]
+	if !known {
+		l.reject(from, n, "sender is not in the nodelist")
+		return nil, false
+	}
+	p := &l.peers[i]
+	lk := p.linkByNumber(n)
+	if lk == nil {
+		l.reject(from, n, "link is not configured")
+		return nil, false
+	}
+	switch f.Type {
+	case wire.FramePing:
+		// A ping is answered at once on the link it came in on, whatever
+		// our own view of that link (threads_heartbeat.c, process_ping).
+		l.emit(from, n, wire.FramePong, f.Stamp, nil)
+		l.stats.PongsSent++
+	case wire.FramePong:
+		l.pong(now, p, lk, f.Stamp)
+	case wire.FrameData:
+		if !p.accept(f.Incarnation, f.Stamp) {
+			l.stats.DataDuplicates++
+			return nil, false
+		}
+		l.stats.DataReceived++
+		return f.Payload, true
+	}
+	return nil, false
+}
+
+// pong is knet's process_pong: record the arrival, sample the round trip
+// latency, and count good pongs towards bringing a down link up.
+func (l *Layer) pong(now wire.Instant, p *peer, lk *link, stamp uint64) {
+	if stamp > uint64(now) || !lk.pinged || stamp > uint64(lk.pingLast) {
+		l.reject(p.id, lk.number, "pong echoes a timestamp this node never sent")
+		return
+	}
+	l.stats.PongsReceived++
+	lk.hasPong, lk.pongLast = true, now
+	latency := now.Sub(wire.Instant(stamp))
+	if latency > lk.pingTimeout {
+		l.stats.PongsDiscarded++
+		return
+	}
+	// Running mean over at most `precision` samples, as knet computes it.
+	if lk.samples < l.cfg.Precision {
+		lk.samples++
+	}
+	lk.latencyAve = (lk.latencyAve*time.Duration(lk.samples-1) + latency) / time.Duration(lk.samples)
+	if lk.latencyAve < lk.timeoutAdj && !lk.connected {
+		if lk.receivedPong >= lk.pongCount {
+			l.linkUp(p, lk)
+		} else {
+			lk.receivedPong++
+		}
+	}
+}
+
+func (l *Layer) reject(from wire.NodeID, n wire.LinkNo, why string) {
+	l.stats.Rejected++
+	l.events = append(l.events, wire.Event{Kind: wire.EventPacketRejected, Peer: from, Link: n, Detail: why})
+}
+
+func (p *peer) linkByNumber(n wire.LinkNo) *link {
+	for j := range p.links {
+		if p.links[j].number == n {
+			return &p.links[j]
+		}
+	}
+	return nil
+}
+
+// accept runs the receiver's duplicate filter over data sequence numbers: a
+// sliding window of the last dedupWindow numbers per peer, restarted when
+// the peer's incarnation changes (the peer restarted and counts from 1).
+func (p *peer) accept(inc, seq uint64) bool {
+	if inc != p.rxInc {
+		p.rxInc, p.rxHigh, p.rxSeen = inc, 0, [dedupWindow / 64]uint64{}
+	}
+	if seq == 0 {
+		return false
+	}
+	if seq > p.rxHigh {
+		shift := seq - p.rxHigh
+		if shift >= dedupWindow {
+			p.rxSeen = [dedupWindow / 64]uint64{}
+		} else {
+			for s := p.rxHigh + 1; s < seq; s++ {
+				p.rxSeen[(s%dedupWindow)/64] &^= 1 << (s % 64)
+			}
+		}
+		p.rxHigh = seq
+		p.rxSeen[(seq%dedupWindow)/64] |= 1 << (seq % 64)
+		return true
+	}
+	if p.rxHigh-seq >= dedupWindow {
+		return false // too old to tell: knet drops it as well
+	}
+	w, bit := (seq%dedupWindow)/64, uint64(1)<<(seq%64)
+	if p.rxSeen[w]&bit != 0 {
+		return false
+	}
+	p.rxSeen[w] |= bit
+	return true
+}

@@ -1,0 +1,46 @@
+package wire
+
+// EventKind says what an Event reports.
+type EventKind uint8
+
+// The kinds of Event. New kinds are appended; the numbering is part of no
+// wire format, but the names appear in traces and reports.
+const (
+	// EventLinkUp: the heartbeat declared link Link to Peer up.
+	EventLinkUp EventKind = iota + 1
+	// EventLinkDown: the heartbeat declared link Link to Peer down.
+	EventLinkDown
+	// EventActiveLink: the link(s) carrying traffic to Peer changed. Active
+	// holds the link in use (passive) or the lowest usable one (active, rr),
+	// or NoLink when the peer has become unreachable.
+	EventActiveLink
+	// EventPacketRejected: a datagram from Peer on Link could not be
+	// decoded and was dropped; Detail says why.
+	EventPacketRejected
+)
+
+var eventKindNames = [...]string{
+	EventLinkUp:         "link_up",
+	EventLinkDown:       "link_down",
+	EventActiveLink:     "active_link",
+	EventPacketRejected: "packet_rejected",
+}
+
+// String returns the event's name as it appears in traces.
+func (k EventKind) String() string {
+	if int(k) < len(eventKindNames) && eventKindNames[k] != "" {
+		return eventKindNames[k]
+	}
+	return "event_" + NodeID(k).String()
+}
+
+// Event is something externally visible that happened inside a node: the
+// driver traces it, checks it and reports it. The engine logs through events
+// only; it has no logger of its own.
+type Event struct {
+	Kind   EventKind
+	Peer   NodeID
+	Link   LinkNo
+	Active int8 // EventActiveLink: link in use, or NoLink
+	Detail string
+}

@@ -1,0 +1,119 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// Link-layer frames. Every datagram between two nodes starts with the same
+// header; the link layer answers pings, consumes pongs and hands data frames
+// to the layer above. In real mode the whole frame is sealed by an AEAD
+// before it leaves the node, so these bytes are only ever parsed after
+// authentication; the decoder is still written for hostile input.
+//
+//	offset size field
+//	0      2    magic 0x51 0x4b ("QK")
+//	2      1    version (1)
+//	3      1    frame type
+//	4      1    link number the sender used
+//	5      3    reserved, zero
+//	8      4    sender node id
+//	12     4    destination node id
+//	16     8    sender incarnation (random per process start)
+//	24     8    ping: sender timestamp; pong: echoed timestamp; data: sequence
+//	32     ...  data: payload
+const (
+	frameMagic0    = 0x51
+	frameMagic1    = 0x4b
+	frameVersion   = 1
+	FrameHeaderLen = 32
+	// MaxFrame is the largest frame accepted (knet's 64 KiB packet limit).
+	MaxFrame = 64 << 10
+)
+
+// FrameType is the kind of a link-layer frame.
+type FrameType uint8
+
+// Frame types.
+const (
+	FramePing FrameType = iota + 1
+	FramePong
+	FrameData
+)
+
+// Frame is a decoded link-layer frame.
+type Frame struct {
+	Type        FrameType
+	Link        LinkNo
+	From, To    NodeID
+	Incarnation uint64
+	// Stamp is the ping timestamp (ping, pong) or the per-peer sequence
+	// number (data).
+	Stamp   uint64
+	Payload []byte // data only; aliases the decoded buffer
+}
+
+// Decoding errors. They are reported in events, never returned to a user.
+var (
+	ErrShortFrame   = errors.New("wire: frame shorter than its header")
+	ErrLongFrame    = errors.New("wire: frame longer than 64 KiB")
+	ErrBadMagic     = errors.New("wire: bad magic number")
+	ErrBadVersion   = errors.New("wire: unsupported version")
+	ErrBadFrameType = errors.New("wire: unknown frame type")
+	ErrBadLink      = errors.New("wire: link number out of range")
+	ErrTrailing     = errors.New("wire: control frame with trailing bytes")
+	ErrReserved     = errors.New("wire: reserved bytes not zero")
+)
+
+// AppendFrame appends the encoding of f to dst and returns the result.
+func AppendFrame(dst []byte, f Frame) []byte {
+	var h [FrameHeaderLen]byte
+	h[0], h[1], h[2], h[3], h[4] = frameMagic0, frameMagic1, frameVersion, byte(f.Type), byte(f.Link)
+	binary.BigEndian.PutUint32(h[8:], uint32(f.From))
+	binary.BigEndian.PutUint32(h[12:], uint32(f.To))
+	binary.BigEndian.PutUint64(h[16:], f.Incarnation)
+	binary.BigEndian.PutUint64(h[24:], f.Stamp)
+	dst = append(dst, h[:]...)
+	if f.Type == FrameData {
+		dst = append(dst, f.Payload...)
+	}
+	return dst
+}
+
+// DecodeFrame parses b. The returned Payload aliases b.
+func DecodeFrame(b []byte) (Frame, error) {
+	var f Frame
+	if len(b) < FrameHeaderLen {
+		return f, ErrShortFrame
+	}
+	if len(b) > MaxFrame {
+		return f, ErrLongFrame
+	}
+	if b[0] != frameMagic0 || b[1] != frameMagic1 {
+		return f, ErrBadMagic
+	}
+	if b[2] != frameVersion {
+		return f, ErrBadVersion
+	}
+	if b[5]|b[6]|b[7] != 0 {
+		return f, ErrReserved
+	}
+	f.Type = FrameType(b[3])
+	if f.Type < FramePing || f.Type > FrameData {
+		return f, ErrBadFrameType
+	}
+	if b[4] >= MaxLinks {
+		return f, ErrBadLink
+	}
+	f.Link = LinkNo(b[4])
+	f.From = NodeID(binary.BigEndian.Uint32(b[8:]))
+	f.To = NodeID(binary.BigEndian.Uint32(b[12:]))
+	f.Incarnation = binary.BigEndian.Uint64(b[16:])
+	f.Stamp = binary.BigEndian.Uint64(b[24:])
+	if f.Type == FrameData {
+		f.Payload = b[FrameHeaderLen:]
+	} else if len(b) != FrameHeaderLen {
+		return f, ErrTrailing
+	}
+	return f, nil
+}

@@ -1,0 +1,96 @@
+// Package reports owns what a run leaves behind for people and programs:
+// the result.json types (the public contract of scenario-format.md), the
+// tables a run prints, and the statistics behind them.
+package reports
+
+// Result is result.json. The keys listed in the scenario-format contract
+// never change meaning; new keys may be added.
+type Result struct {
+	Scenario     string                `json:"scenario"`
+	Seed         uint64                `json:"seed"`
+	SimulatedS   float64               `json:"simulated_s"`
+	WallS        float64               `json:"wall_s"`
+	Events       uint64                `json:"events"`
+	TraceSHA256  string                `json:"trace_sha256"`
+	OK           bool                  `json:"ok"`
+	Failure      string                `json:"failure,omitempty"` // first failed expectation or check, or an engine assertion
+	Reproduce    string                `json:"reproduce,omitempty"`
+	Nodes        map[string]NodeResult `json:"nodes"`
+	Timeline     []TimelineEntry       `json:"timeline"`
+	Checks       map[string]bool       `json:"checks"`
+	Expectations []ExpectationResult   `json:"expectations"`
+	Stats        Stats                 `json:"stats"`
+	Links        []PairLinks           `json:"links"` // per ordered pair of nodes: link history and failover figures
+}
+
+// NodeResult is one node's state at the end of the run.
+type NodeResult struct {
+	Up    bool                 `json:"up"`
+	Links map[string]PeerLinks `json:"links"`
+	Extra map[string]any       `json:"extra,omitempty"`
+}
+
+// PeerLinks is a node's knet view of one peer: the link in use (-1 for none)
+// and the up state of each configured link, indexed by link number.
+type PeerLinks struct {
+	Active int    `json:"active"`
+	Up     []bool `json:"up"`
+}
+
+// TimelineEntry is one externally visible event at simulated time TMs.
+type TimelineEntry struct {
+	TMs    float64 `json:"t_ms"`
+	Node   string  `json:"node,omitempty"`
+	Event  string  `json:"event"`
+	Peer   string  `json:"peer,omitempty"`
+	Link   *int    `json:"link,omitempty"`
+	Active *int    `json:"active,omitempty"`
+	Detail string  `json:"detail,omitempty"`
+}
+
+// ExpectationResult is the verdict on one expect entry.
+type ExpectationResult struct {
+	Expect string `json:"expect"`
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"`
+	Where  string `json:"where,omitempty"` // file:line:column of the entry
+}
+
+// Stats are the run's metrics.
+type Stats struct {
+	Ops               int64   `json:"ops"`
+	OpsOK             int64   `json:"ops_ok"`
+	MembershipChanges int64   `json:"membership_changes"`
+	AckedWritesLost   int64   `json:"acked_writes_lost"`
+	Packets           Packets `json:"packets"`
+}
+
+// Packets counts datagrams by fate.
+type Packets struct {
+	Sent      uint64            `json:"sent"`
+	Delivered uint64            `json:"delivered"`
+	Dropped   map[string]uint64 `json:"dropped"`
+}
+
+// PairLinks is what one node saw of its links to one peer during the run,
+// with the delays measured against the instants the simulator broke and
+// restored the paths.
+type PairLinks struct {
+	Node       string       `json:"node"`
+	Peer       string       `json:"peer"`
+	Downs      int          `json:"downs"`
+	Ups        int          `json:"ups"`
+	Failovers  int          `json:"failovers"`
+	DetectMs   []float64    `json:"detect_ms"`   // path broken -> link declared down
+	FailoverMs []float64    `json:"failover_ms"` // path of the active link broken -> traffic on another link
+	RecoverMs  []float64    `json:"recover_ms"`  // path restored -> link declared up
+	NoLinkMs   float64      `json:"no_link_ms"`  // time with no usable link to the peer (after the first link came up)
+	Changes    []LinkChange `json:"changes"`
+}
+
+// LinkChange is one change of a node's view of a peer's links.
+type LinkChange struct {
+	TMs   float64 `json:"t_ms"`
+	Event string  `json:"event"` // link_up | link_down | active_link
+	Link  int     `json:"link"`  // the link, or the new active link (-1: none)
+}

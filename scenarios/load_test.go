@@ -1,0 +1,292 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+const ms = time.Millisecond
+
+func ptr[T any](v T) *T { return &v }
+
+// stripPositions clears what TestFull checks separately, so the rest can be
+// compared with reflect.DeepEqual.
+func stripPositions(s *Scenario) {
+	s.Path, s.Source, s.positions = "", nil, nil
+	for i := range s.Cluster.Nodes {
+		s.Cluster.Nodes[i].Pos = Position{}
+	}
+	for i := range s.Network.Links {
+		s.Network.Links[i].Pos = Position{}
+	}
+	for i := range s.Faults {
+		s.Faults[i].Pos = Position{}
+	}
+	for i := range s.Expect {
+		s.Expect[i].Pos, s.Expect[i].Text = Position{}, ""
+	}
+}
+
+func fullWant() *Scenario {
+	normal := Distribution{Dist: "normal", Mean: 2 * ms, Stddev: 500 * time.Microsecond}
+	return &Scenario{
+		Name: "full-example", Description: "exercises every key of the format",
+		Seed: 18446744073709551615, Duration: 2 * time.Minute,
+		Cluster: Cluster{
+			Name: "prod-central", CorosyncConf: "./corosync.conf",
+			Nodes: []Node{
+				{Name: "hp1", ID: 10, Votes: 2},
+				{Name: "hp2", ID: 2, Votes: 1},
+				{Name: "hp3", ID: 3, Votes: 1, BootAt: 40 * time.Second},
+				{Name: "hp4", ID: 4, Votes: 0},
+			},
+			Totem: Totem{Token: 1000 * ms, TokenCoefficient: 0, Consensus: 1500 * ms, Join: 60 * ms,
+				Merge: 250 * ms, MaxMessages: 20, WindowSize: 60, TokenRetransmit: 240 * ms, Hold: 180 * ms,
+				TokenRetransmitsBeforeLossConst: 5, SendJoin: 10 * ms, MissCountConst: 6,
+				SeqnoUnchangedConst: 31, FailRecvConst: 2000},
+			Quorum: Quorum{ExpectedVotes: 5, WaitForAll: true, LastManStanding: true,
+				LastManStandingWindow: 20 * time.Second, AutoTieBreaker: true,
+				AutoTieBreakerNode: "list", AutoTieBreakerNodeList: []uint32{10, 3},
+				Device: &Device{Algorithm: "lms", TieBreaker: "2", Votes: 3, Latency: normal}},
+		},
+		Network: Network{LinkMode: "active", Links: []Link{
+			{Number: 0, Switch: "sw0", Priority: 15, Loss: 0.001, PongCount: 2,
+				Latency: Distribution{Dist: "uniform", Min: 100 * time.Microsecond, Max: 300 * time.Microsecond}},
+			{Number: 1, Switch: "sw1", Priority: 20, Duplicate: 0.01, Reorder: true,
+				PingInterval: 500 * ms, PingTimeout: time.Second, PongCount: 3,
+				Latency: Distribution{Dist: "constant", Value: 500 * time.Microsecond}},
+		}},
+		Workload: &Workload{Kind: "kv", Clients: []string{"hp1", "hp2"}, Rate: 200, Keys: 16,
+			Mix: Mix{Read: 0.25, Write: 0.5, Cas: 0.25}, ReadMode: "local", Timeout: 2 * time.Second,
+			Guests: []Guest{{Name: "vm100", Node: "hp1", Onboot: true}, {Name: "ct200", Node: "hp2"}}},
+		Faults: []Fault{
+			{At: 10 * time.Second, Action: "crash", Node: "hp1"},
+			{At: 10 * time.Second, Action: "set_latency", Link: 1,
+				Latency: &Distribution{Dist: "pareto", Min: ms, Alpha: 1.5}},
+			{At: 12 * time.Second, Action: "power_off", Nodes: []string{"hp3", "hp4"}},
+			{At: 13 * time.Second, Action: "cold_start",
+				Boot: &Distribution{Dist: "lognormal", Median: 20 * time.Second, Sigma: 0.3}},
+			{At: 14 * time.Second, Action: "partition", Groups: [][]string{{"hp1", "hp2"}, {"hp3"}}, Links: []int{0}},
+			{At: 15 * time.Second, Action: "isolate", Node: "hp4", Links: []int{0, 1}},
+			{At: 16 * time.Second, Action: "drop", From: []string{"hp1"}, To: []string{"hp2", "hp3"}},
+			{At: 17 * time.Second, Action: "heal"},
+			{At: 18 * time.Second, Action: "switch_down", Switch: "sw0"},
+			{At: 19 * time.Second, Action: "switch_up", Switch: "sw0"},
+			{At: 20 * time.Second, Action: "link_down", Node: "hp2", Link: 1},
+			{At: 21 * time.Second, Action: "link_up", Node: "hp2", Link: 1},
+			{At: 22 * time.Second, Action: "set_latency", Link: 0, Nodes: []string{"hp1"},
+				Latency: &Distribution{Dist: "exponential", Mean: ms}},
+			{At: 23 * time.Second, Action: "set_loss", Link: 1, Loss: 0.5},
+			{At: 24 * time.Second, Action: "set_expected", Node: "hp2", Votes: 1},
+			{At: 25 * time.Second, Action: "delnode", Node: "hp4", On: "hp1"},
+			{At: 26 * time.Second, Action: "qnetd_down"},
+			{At: 27 * time.Second, Action: "qnetd_up"},
+			{At: 50 * time.Second, Action: "restart", Node: "hp1", After: 5 * time.Second},
+		},
+		Expect: []Expect{
+			{At: ptr(15 * time.Second), Node: "hp1", Quorate: ptr(false)},
+			{By: ptr(20 * time.Second), Nodes: []string{"hp1", "hp2", "hp3"}, Quorate: ptr(true),
+				Members: []string{"hp1", "hp2", "hp3"}},
+			{During: &[2]time.Duration{41 * time.Second, 59 * time.Second}, Node: "hp2", Quorate: ptr(true)},
+			{At: ptr(30 * time.Second), Node: "hp1", TotalVotes: ptr(2), ExpectedVotes: ptr(3), Quorum: ptr(2)},
+			{At: ptr(45 * time.Second), Node: "hp1", Peer: "hp2", ActiveLink: ptr(1)},
+			{At: ptr(45 * time.Second), Node: "hp1", Peer: "hp2", Link: ptr(0), LinkUp: ptr(false)},
+			{At: ptr(50 * time.Second), Guest: "vm100", Running: ptr(true)},
+			{Check: "linearizable"},
+			{Check: "total_order"},
+			{Check: "virtual_synchrony"},
+			{Check: "liveness"},
+			{Metric: "membership_changes", After: ptr(20 * time.Second), Max: ptr(4.0)},
+			{Metric: "acked_writes_lost", Equals: ptr(0.0)},
+			{Metric: "ops", After: ptr(time.Minute), Before: ptr(90 * time.Second), Min: ptr(10.0), Max: ptr(1e6)},
+		},
+	}
+}
+
+func TestFull(t *testing.T) {
+	path := filepath.Join("testdata", "valid", "full.yaml")
+	s, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if s.Path != path || len(s.Source) == 0 {
+		t.Errorf("Path %q, %d source bytes", s.Path, len(s.Source))
+	}
+	// Positions: the map of an entry, the value of a field.
+	checks := []struct {
+		name string
+		got  Position
+		line int
+		col  int
+	}{
+		{"cluster.nodes[2]", s.Cluster.Nodes[2].Pos, 13, 7},
+		{"link 0 (second in file)", s.Network.Links[0].Pos, 56, 7},
+		{"first fault after sorting", s.Faults[0].Pos, 76, 5},
+		{"restart, sorted last", s.Faults[len(s.Faults)-1].Pos, 75, 5},
+		{"expect[13]", s.Expect[13].Pos, 109, 5},
+	}
+	for _, c := range checks {
+		if c.got.Line != c.line || c.got.Col != c.col || c.got.File != path {
+			t.Errorf("%s: position %v, want %s:%d:%d", c.name, c.got, path, c.line, c.col)
+		}
+	}
+	if p, ok := s.PosOf("faults[9].switch"); !ok || p.Line != 84 || p.Col != 42 {
+		t.Errorf("PosOf(faults[9].switch) = %v, %v; want line 84 col 42", p, ok)
+	}
+	if _, ok := s.PosOf("cluster.totem.token"); !ok {
+		t.Errorf("PosOf(cluster.totem.token) not found")
+	}
+	if _, ok := s.PosOf("workload.size"); ok {
+		t.Errorf("PosOf(workload.size) found, but the file does not set it")
+	}
+	wantText := []string{
+		"at 15s hp1 quorate=false",
+		"by 20s hp1,hp2,hp3 quorate=true members=[hp1,hp2,hp3]",
+		"during [41s, 59s] hp2 quorate=true",
+		"at 30s hp1 total_votes=2 expected_votes=3 quorum=2",
+		"at 45s hp1 peer=hp2 active_link=1",
+		"at 45s hp1 peer=hp2 link=0 link_up=false",
+		"at 50s vm100 running=true",
+		"check linearizable",
+		"check total_order",
+		"check virtual_synchrony",
+		"check liveness",
+		"metric membership_changes after 20s max 4",
+		"metric acked_writes_lost equals 0",
+		"metric ops after 1m before 1m30s min 10 max 1000000",
+	}
+	for i, e := range s.Expect {
+		if i < len(wantText) && e.Text != wantText[i] {
+			t.Errorf("expect[%d].Text = %q, want %q", i, e.Text, wantText[i])
+		}
+	}
+	stripPositions(s)
+	if want := fullWant(); !reflect.DeepEqual(s, want) {
+		g, _ := json.MarshalIndent(s, "", " ")
+		w, _ := json.MarshalIndent(want, "", " ")
+		t.Errorf("scenario differs\ngot:  %s\nwant: %s", g, w)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	s, err := Load(filepath.Join("testdata", "valid", "minimal.yaml"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	stripPositions(s)
+	want := &Scenario{
+		Name: "minimal", Seed: 1, Duration: 30 * time.Second,
+		Cluster: Cluster{
+			Nodes: []Node{{Name: "hp1", ID: 1, Votes: 1}, {Name: "hp2", ID: 2, Votes: 1}, {Name: "hp3", ID: 3, Votes: 1}},
+			Totem: Totem{Token: 3000 * ms, TokenCoefficient: 650 * ms, Join: 50 * ms, Merge: 200 * ms,
+				MaxMessages: 17, WindowSize: 50, TokenRetransmitsBeforeLossConst: 4, MissCountConst: 5,
+				SeqnoUnchangedConst: 30, FailRecvConst: 2500},
+			Quorum: Quorum{LastManStandingWindow: 10 * time.Second, AutoTieBreakerNode: "lowest"},
+		},
+		Network: Network{LinkMode: "passive", Links: []Link{{Number: 0, Switch: "link0", Priority: 1,
+			PongCount: 2, Latency: Distribution{Dist: "constant", Value: 100 * time.Microsecond}}}},
+	}
+	if !reflect.DeepEqual(s, want) {
+		g, _ := json.MarshalIndent(s, "", " ")
+		t.Errorf("defaults differ; got %s", g)
+	}
+}
+
+func TestSectionDefaults(t *testing.T) {
+	const head = "name: d\nduration: 10s\ncluster:\n  nodes: [{name: a}, {name: b}]\n"
+	tests := []struct {
+		name  string
+		extra string
+		check func(*Scenario) bool
+	}{
+		{"empty workload is kv with defaults", "workload: {}\n", func(s *Scenario) bool {
+			w := s.Workload
+			return w != nil && w.Kind == "kv" && w.Rate == 100 && w.Keys == 8 && w.ReadMode == "ordered" &&
+				w.Timeout == 5*time.Second && w.Mix == (Mix{0.5, 0.4, 0.1}) && reflect.DeepEqual(w.Clients, []string{"a", "b"})
+		}},
+		{"no workload", "", func(s *Scenario) bool { return s.Workload == nil }},
+		{"multicast size default", "workload: {kind: multicast}\n", func(s *Scenario) bool {
+			return s.Workload.Size == 1024
+		}},
+		{"multicast size units", "workload: {kind: multicast, size: 64KiB, rate: 12.5}\n", func(s *Scenario) bool {
+			return s.Workload.Size == 64<<10 && s.Workload.Rate == 12.5
+		}},
+		{"bare size is bytes", "workload: {kind: multicast, size: 512}\n", func(s *Scenario) bool {
+			return s.Workload.Size == 512
+		}},
+		{"empty device gets defaults", "  quorum: {device: {}}\n", func(s *Scenario) bool {
+			d := s.Cluster.Quorum.Device
+			return d != nil && d.Algorithm == "ffsplit" && d.TieBreaker == "lowest" &&
+				d.Latency == Distribution{Dist: "constant", Value: 2 * ms}
+		}},
+		{"link switch defaults to link<number>", "network: {links: [{number: 3}]}\n", func(s *Scenario) bool {
+			l := s.Network.Links[0]
+			return l.Switch == "link3" && l.Priority == 1 && l.Latency.Value == 100*time.Microsecond
+		}},
+		{"atb single id", "  quorum: {auto_tie_breaker_node: 2}\n", func(s *Scenario) bool {
+			q := s.Cluster.Quorum
+			return q.AutoTieBreakerNode == "list" && reflect.DeepEqual(q.AutoTieBreakerNodeList, []uint32{2})
+		}},
+		{"atb corosync list", "  quorum: {auto_tie_breaker_node: \"2 1\"}\n", func(s *Scenario) bool {
+			return reflect.DeepEqual(s.Cluster.Quorum.AutoTieBreakerNodeList, []uint32{2, 1})
+		}},
+		{"atb highest", "  quorum: {auto_tie_breaker_node: highest}\n", func(s *Scenario) bool {
+			return s.Cluster.Quorum.AutoTieBreakerNode == "highest"
+		}},
+		{"zero consensus without unit", "  totem: {consensus: 0}\n", func(s *Scenario) bool {
+			return s.Cluster.Totem.Consensus == 0
+		}},
+		{"merge keys and aliases", "faults:\n  - &f {at: 1s, action: crash, node: a}\n  - {<<: *f, at: 2s}\n",
+			func(s *Scenario) bool {
+				return len(s.Faults) == 2 && s.Faults[1].At == 2*time.Second && s.Faults[1].Node == "a"
+			}},
+		{"stable sort of faults", "faults:\n  - {at: 2s, action: crash, node: b}\n  - {at: 1s, action: heal}\n" +
+			"  - {at: 2s, action: crash, node: a}\n", func(s *Scenario) bool {
+			f := s.Faults
+			return f[0].Action == "heal" && f[1].Node == "b" && f[2].Node == "a"
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse("d.yaml", []byte(head+tc.extra))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if !tc.check(s) {
+				g, _ := json.MarshalIndent(s, "", " ")
+				t.Errorf("unexpected result: %s", g)
+			}
+		})
+	}
+}
+
+func TestNodeLookup(t *testing.T) {
+	s, err := Load(filepath.Join("testdata", "valid", "full.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.NodeNames(); !reflect.DeepEqual(got, []string{"hp1", "hp2", "hp3", "hp4"}) {
+		t.Errorf("NodeNames = %v", got)
+	}
+	if n, ok := s.NodeByName("hp3"); !ok || n.ID != 3 || n.BootAt != 40*time.Second {
+		t.Errorf("NodeByName(hp3) = %+v, %v", n, ok)
+	}
+	if _, ok := s.NodeByName("hp9"); ok {
+		t.Errorf("NodeByName(hp9) found a node")
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join("testdata", "no-such-file.yaml"))
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Load of a missing file: %v", err)
+	}
+	if !IsInputError(err) {
+		t.Errorf("IsInputError(%v) = false", err)
+	}
+}

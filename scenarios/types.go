@@ -1,0 +1,223 @@
+package scenarios
+
+import (
+	"fmt"
+	"time"
+)
+
+// Position is a place in a scenario file, for error messages and reports.
+type Position struct {
+	File string
+	Line int // 1-based; 0 when unknown
+	Col  int // 1-based; 0 when unknown
+}
+
+// String prints file:line:column (file:line when the column is unknown, as
+// for YAML syntax errors; just the file when the place is unknown).
+func (p Position) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	if p.Col == 0 {
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Scenario is one loaded and validated scenario file: the public contract of
+// ../shared/spec/scenario-format.md as Go values, with every default filled in.
+type Scenario struct {
+	Name        string
+	Description string
+	Seed        uint64
+	Duration    time.Duration
+	Cluster     Cluster
+	Network     Network
+	Workload    *Workload // nil when the file has none
+	Faults      []Fault   // sorted by At, stable (file order among equal times)
+	Expect      []Expect
+
+	// Path is the file the scenario came from; Source its bytes, kept so a
+	// trace can embed the scenario and replay it without the file.
+	Path   string
+	Source []byte
+
+	// positions maps field paths ("faults[2].at") to where the file gives
+	// them; see PosOf. Nil for a Scenario built in code.
+	positions map[string]Position
+}
+
+// Cluster is the `cluster:` section.
+type Cluster struct {
+	Name         string
+	CorosyncConf string // path as written; resolved relative to the scenario file
+	Nodes        []Node // in file order; ids unique
+	Totem        Totem
+	Quorum       Quorum
+}
+
+// Node is one entry of cluster.nodes.
+type Node struct {
+	Name   string
+	ID     uint32        // defaults to position+1
+	Votes  int           // defaults to 1
+	BootAt time.Duration // 0: powered on at the start
+	Pos    Position
+}
+
+// Totem holds cluster.totem, named as in corosync.conf. Zero values have been
+// replaced by corosync 3 defaults, except Consensus, Hold and TokenRetransmit,
+// which stay 0 when the corosync rule derives them from the effective token.
+type Totem struct {
+	Token                           time.Duration // 3000ms
+	TokenCoefficient                time.Duration // 650ms
+	Consensus                       time.Duration // 0 = 1.2 x effective token
+	Join                            time.Duration // 50ms
+	Merge                           time.Duration // 200ms
+	MaxMessages                     int           // 17
+	WindowSize                      int           // 50
+	TokenRetransmit                 time.Duration // 0 = derived
+	Hold                            time.Duration // 0 = derived
+	TokenRetransmitsBeforeLossConst int           // 4
+	SendJoin                        time.Duration // 0
+	MissCountConst                  int           // 5
+	SeqnoUnchangedConst             int           // 30
+	FailRecvConst                   int           // 2500
+}
+
+// Quorum holds cluster.quorum (votequorum options).
+type Quorum struct {
+	ExpectedVotes          int
+	TwoNode                bool
+	WaitForAll             bool
+	LastManStanding        bool
+	LastManStandingWindow  time.Duration // 10s
+	AutoTieBreaker         bool
+	AutoTieBreakerNode     string   // "lowest" | "highest" | "list"
+	AutoTieBreakerNodeList []uint32 // when AutoTieBreakerNode == "list"
+	Device                 *Device  // nil: no quorum device
+}
+
+// Device is cluster.quorum.device: a qdevice client per node plus a qnetd arbiter.
+type Device struct {
+	Algorithm  string // ffsplit | lms
+	TieBreaker string // lowest | highest | node id in decimal
+	Votes      int    // 0 = derived (1 for ffsplit, N-1 for lms)
+	Latency    Distribution
+}
+
+// Distribution is a latency-style distribution as written in a scenario.
+// Only the fields of its Dist are meaningful.
+type Distribution struct {
+	Dist   string        // constant | uniform | normal | lognormal | exponential | pareto
+	Value  time.Duration // constant
+	Min    time.Duration // uniform, pareto
+	Max    time.Duration // uniform
+	Mean   time.Duration // normal, exponential
+	Stddev time.Duration // normal
+	Median time.Duration // lognormal
+	Sigma  float64       // lognormal (unitless)
+	Alpha  float64       // pareto (shape)
+}
+
+// Network is the `network:` section.
+type Network struct {
+	LinkMode string // passive | active | rr
+	Links    []Link // sorted by Number; numbers unique, 0..7
+}
+
+// Link is one entry of network.links: link N of every node plugs into Switch.
+type Link struct {
+	Number    int
+	Switch    string // default "link<number>"
+	Priority  int    // knet_link_priority 0..255; corosync's default 1
+	Latency   Distribution
+	Loss      float64 // 0..1
+	Duplicate float64 // 0..1, probability a packet is delivered twice
+	Reorder   bool    // allow packets of one pair on this link to overtake each other
+	// knet heartbeat overrides (corosync interface keys); 0 = derived from the token.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	PongCount    int // default 2
+	Pos          Position
+}
+
+// Workload is the `workload:` section.
+type Workload struct {
+	Kind     string   // kv | multicast
+	Size     int      // bytes, multicast
+	Clients  []string // node names; default every node
+	Rate     float64  // operations per simulated second, all clients together
+	Keys     int
+	Mix      Mix
+	ReadMode string // ordered | local
+	Timeout  time.Duration
+	Guests   []Guest
+}
+
+// Mix is the operation mix of a kv workload; the fractions sum to 1.
+type Mix struct{ Read, Write, Cas float64 }
+
+// Guest is a VM or container with cold-start semantics.
+type Guest struct {
+	Name   string
+	Node   string
+	Onboot bool
+}
+
+// Fault is one timed entry of `faults:`. Only the fields its Action uses are set.
+type Fault struct {
+	At      time.Duration
+	Action  string
+	Node    string
+	Nodes   []string // nil: the action's default (all nodes where the contract says so)
+	After   time.Duration
+	Boot    *Distribution
+	Groups  [][]string
+	Links   []int // nil: all links
+	From    []string
+	To      []string
+	Switch  string
+	Link    int
+	Latency *Distribution
+	Loss    float64
+	Votes   int
+	On      string
+	Pos     Position
+}
+
+// Expect is one assertion of `expect:`. Exactly one of the time forms (At,
+// By, During), Check, or Metric is set.
+type Expect struct {
+	At     *time.Duration
+	By     *time.Duration
+	During *[2]time.Duration
+
+	Node  string
+	Nodes []string
+	Peer  string
+	Link  *int
+	Guest string
+
+	Quorate       *bool
+	Members       []string // nil: not asserted
+	TotalVotes    *int
+	ExpectedVotes *int
+	Quorum        *int
+	ActiveLink    *int
+	LinkUp        *bool
+	Running       *bool
+
+	Check string // linearizable | total_order | virtual_synchrony | liveness
+
+	Metric string
+	After  *time.Duration
+	Before *time.Duration
+	Max    *float64
+	Min    *float64
+	Equals *float64
+
+	Pos Position
+	// Text is a short human description, e.g. "at 15s hp1 quorate=false".
+	Text string
+}

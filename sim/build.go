@@ -1,0 +1,110 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/quorate/quorate/engine"
+	"github.com/quorate/quorate/engine/links"
+	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/netmodel"
+	"github.com/quorate/quorate/scenarios"
+)
+
+// Unsupported returns an input error for every part of sc that this build
+// of the simulator cannot run yet, so that a scenario never passes by
+// silently skipping what it asks for.
+func Unsupported(sc *scenarios.Scenario) error {
+	var errs scenarios.ErrorList
+	add := func(pos scenarios.Position, field, msg string) {
+		errs = append(errs, &scenarios.Error{Pos: pos, Field: field, Msg: msg})
+	}
+	if sc.Cluster.CorosyncConf != "" {
+		add(scenarios.Position{File: sc.Path}, "cluster.corosync_conf", "loading a corosync.conf is not supported by this build yet")
+	}
+	if sc.Workload != nil {
+		add(scenarios.Position{File: sc.Path}, "workload", "workloads are not supported by this build yet")
+	}
+	for i, f := range sc.Faults {
+		switch f.Action {
+		case "set_expected", "delnode", "qnetd_down", "qnetd_up":
+			add(f.Pos, fmt.Sprintf("faults[%d].action", i), fmt.Sprintf("%q needs the quorum layer, which this build does not have yet", f.Action))
+		}
+	}
+	for i, e := range sc.Expect {
+		field := fmt.Sprintf("expect[%d]", i)
+		switch {
+		case e.Check != "":
+			add(e.Pos, field+".check", fmt.Sprintf("check %q is not supported by this build yet", e.Check))
+		case e.Metric != "":
+			add(e.Pos, field+".metric", fmt.Sprintf("metric %q is not supported by this build yet", e.Metric))
+		case e.Quorate != nil || e.Members != nil || e.TotalVotes != nil || e.ExpectedVotes != nil || e.Quorum != nil || e.Running != nil:
+			add(e.Pos, field, "only active_link and link_up can be asserted by this build yet")
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// topology converts the scenario's network into the network model's terms.
+func topology(sc *scenarios.Scenario) (netmodel.Topology, error) {
+	var t netmodel.Topology
+	for _, n := range sc.Cluster.Nodes {
+		t.Nodes = append(t.Nodes, wire.NodeID(n.ID))
+	}
+	for _, l := range sc.Network.Links {
+		d, err := dist(l.Latency)
+		if err != nil {
+			return t, err
+		}
+		t.Links = append(t.Links, netmodel.LinkSpec{
+			Number:    wire.LinkNo(l.Number),
+			Switch:    l.Switch,
+			Latency:   d,
+			Loss:      l.Loss,
+			Duplicate: l.Duplicate,
+			Reorder:   l.Reorder,
+		})
+	}
+	return t, nil
+}
+
+// dist converts a scenario distribution into the network model's.
+func dist(d scenarios.Distribution) (netmodel.Dist, error) {
+	k, err := netmodel.ParseDistKind(d.Dist)
+	if err != nil {
+		return netmodel.Dist{}, err
+	}
+	return netmodel.Dist{Kind: k, Value: d.Value, Min: d.Min, Max: d.Max, Mean: d.Mean,
+		Stddev: d.Stddev, Median: d.Median, Sigma: d.Sigma, Alpha: d.Alpha}, nil
+}
+
+// engineConfig builds the engine configuration of node n.
+func engineConfig(sc *scenarios.Scenario, n scenarios.Node) (engine.Config, error) {
+	mode, err := links.ParseMode(sc.Network.LinkMode)
+	if err != nil {
+		return engine.Config{}, err
+	}
+	cfg := engine.Config{
+		NodeID:           wire.NodeID(n.ID),
+		LinkMode:         mode,
+		Token:            sc.Cluster.Totem.Token,
+		TokenCoefficient: sc.Cluster.Totem.TokenCoefficient,
+	}
+	for _, m := range sc.Cluster.Nodes {
+		cfg.Nodes = append(cfg.Nodes, wire.NodeID(m.ID))
+	}
+	slices.Sort(cfg.Nodes)
+	for _, l := range sc.Network.Links {
+		cfg.Links = append(cfg.Links, links.LinkConfig{
+			Number:       wire.LinkNo(l.Number),
+			Priority:     l.Priority,
+			PingInterval: l.PingInterval,
+			PingTimeout:  l.PingTimeout,
+			PongCount:    l.PongCount,
+		})
+	}
+	return cfg, nil
+}

@@ -1,0 +1,128 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/reports"
+	"github.com/quorate/quorate/scenarios"
+)
+
+// evaluate judges every expectation against the recorded timelines.
+func (r *run) evaluate() []reports.ExpectationResult {
+	out := make([]reports.ExpectationResult, 0, len(r.sc.Expect))
+	for _, e := range r.sc.Expect {
+		ok, reason := r.judge(e)
+		out = append(out, reports.ExpectationResult{Expect: e.Text, OK: ok, Reason: reason, Where: e.Pos.String()})
+	}
+	return out
+}
+
+// judge evaluates one state expectation for each of its nodes.
+func (r *run) judge(e scenarios.Expect) (bool, string) {
+	names := e.Nodes
+	if e.Node != "" {
+		names = []string{e.Node}
+	}
+	for _, name := range names {
+		h := r.host(name)
+		if ok, reason := r.judgeNode(e, h); !ok {
+			return false, reason
+		}
+	}
+	return true, ""
+}
+
+// judgeNode checks e on one node over the instants its time form names.
+func (r *run) judgeNode(e scenarios.Expect, h *host) (bool, string) {
+	keys := r.keysOf(e, h)
+	switch {
+	case e.At != nil:
+		return r.holds(e, h, wire.Instant(*e.At))
+	case e.By != nil:
+		end := wire.Instant(*e.By)
+		var last string
+		for _, t := range r.breakpoints(keys, 0, end) {
+			ok, reason := r.holds(e, h, t)
+			if ok {
+				return true, ""
+			}
+			last = reason
+		}
+		return false, fmt.Sprintf("never held by %v (last: %s)", time.Duration(end), last)
+	case e.During != nil:
+		from, to := wire.Instant(e.During[0]), wire.Instant(e.During[1])
+		for _, t := range r.breakpoints(keys, from, to) {
+			if ok, reason := r.holds(e, h, t); !ok {
+				return false, fmt.Sprintf("at %v: %s", time.Duration(t), reason)
+			}
+		}
+		return true, ""
+	}
+	return false, "no time form"
+}
+
+// keysOf lists the timelines an expectation on h depends on.
+func (r *run) keysOf(e scenarios.Expect, h *host) []stateKey {
+	keys := []stateKey{{node: int32(h.idx), kind: stateUp}}
+	if e.Peer != "" {
+		p := int32(r.host(e.Peer).idx)
+		if e.ActiveLink != nil {
+			keys = append(keys, stateKey{node: int32(h.idx), kind: stateActiveLink, peer: p})
+		}
+		if e.LinkUp != nil && e.Link != nil {
+			keys = append(keys, stateKey{node: int32(h.idx), kind: stateLinkUp, peer: p, link: int8(*e.Link)})
+		}
+	}
+	return keys
+}
+
+// breakpoints are the instants in [from, to] at which the state of keys may
+// differ from the instant before: from itself and every change after it.
+func (r *run) breakpoints(keys []stateKey, from, to wire.Instant) []wire.Instant {
+	ts := []wire.Instant{from}
+	for _, k := range keys {
+		for _, c := range r.obs.state[k] {
+			if c.at > from && c.at <= to {
+				ts = append(ts, c.at)
+			}
+		}
+	}
+	slices.Sort(ts)
+	return slices.Compact(ts)
+}
+
+// holds checks every state field of e on h at instant t.
+func (r *run) holds(e scenarios.Expect, h *host, t wire.Instant) (bool, string) {
+	up, _ := r.obs.state[stateKey{node: int32(h.idx), kind: stateUp}].at(t)
+	if up == 0 {
+		return false, fmt.Sprintf("%s is down at %v", h.name, time.Duration(t))
+	}
+	if e.ActiveLink != nil {
+		p := r.host(e.Peer)
+		v, _ := r.obs.state[stateKey{node: int32(h.idx), kind: stateActiveLink, peer: int32(p.idx)}].at(t)
+		if v == wire.NoLink {
+			return false, fmt.Sprintf("%s has no usable link to %s at %v", h.name, p.name, time.Duration(t))
+		}
+		if v != int64(*e.ActiveLink) {
+			return false, fmt.Sprintf("%s sends to %s on link %d at %v", h.name, p.name, v, time.Duration(t))
+		}
+	}
+	if e.LinkUp != nil && e.Link != nil {
+		p := r.host(e.Peer)
+		v, _ := r.obs.state[stateKey{node: int32(h.idx), kind: stateLinkUp, peer: int32(p.idx), link: int8(*e.Link)}].at(t)
+		if (v == 1) != *e.LinkUp {
+			return false, fmt.Sprintf("%s sees link %d to %s %s at %v", h.name, *e.Link, p.name, upDown(v == 1), time.Duration(t))
+		}
+	}
+	return true, ""
+}
+
+func upDown(up bool) string {
+	if up {
+		return "up"
+	}
+	return "down"
+}

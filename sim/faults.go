@@ -1,0 +1,159 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/netmodel"
+	"github.com/quorate/quorate/reports"
+	"github.com/quorate/quorate/scenarios"
+)
+
+// fault applies fault i of the scenario at the current instant.
+func (r *run) fault(i int32) {
+	f := r.sc.Faults[i]
+	now := r.k.Now()
+	detail := faultDetail(f)
+	r.trace.Begin(now, "fault").Str("action", f.Action).Str("detail", detail).End()
+	r.obs.tl = append(r.obs.tl, reports.TimelineEntry{TMs: now.Millis(), Event: "fault:" + f.Action, Detail: detail})
+	if err := r.apply(i, f); err != nil {
+		// The loader validated every reference, so this is a bug.
+		panic(fmt.Sprintf("fault %d (%s): %v", i, f.Action, err))
+	}
+	r.obs.refreshPaths(now)
+}
+
+func (r *run) apply(i int32, f scenarios.Fault) error {
+	now := r.k.Now()
+	switch f.Action {
+	case "crash":
+		r.kill(r.host(f.Node), "crash")
+	case "power_off":
+		for _, h := range r.nodesOf(f.Nodes) {
+			r.kill(h, "power_off")
+		}
+	case "restart":
+		h := r.host(f.Node)
+		r.k.Schedule(now.Add(f.After), Event{Kind: evBoot, Node: int32(h.idx)})
+	case "cold_start":
+		// One stream per fault, so that editing one fault's boot delays
+		// leaves every other stream alone.
+		var s *netmodel.Sampler
+		if f.Boot != nil {
+			d, err := dist(*f.Boot)
+			if err != nil {
+				return err
+			}
+			if s, err = netmodel.NewSampler(d, r.streams.Source(fmt.Sprintf("fault/%d/boot", i))); err != nil {
+				return err
+			}
+		}
+		for _, h := range r.nodesOf(f.Nodes) {
+			at := now
+			if s != nil {
+				at = now.Add(s.Sample())
+			}
+			r.k.Schedule(at, Event{Kind: evBoot, Node: int32(h.idx)})
+		}
+	case "partition":
+		groups := make([][]wire.NodeID, len(f.Groups))
+		for g, names := range f.Groups {
+			groups[g] = r.ids(names)
+		}
+		return r.net.Partition(groups, r.links(f.Links))
+	case "isolate":
+		return r.net.Isolate(r.host(f.Node).id, r.links(f.Links))
+	case "drop":
+		return r.net.Drop(r.ids(f.From), r.ids(f.To), r.links(f.Links))
+	case "heal":
+		return r.net.Heal(r.links(f.Links))
+	case "switch_down":
+		return r.net.SwitchDown(f.Switch)
+	case "switch_up":
+		return r.net.SwitchUp(f.Switch)
+	case "link_down":
+		return r.net.NICDown(r.host(f.Node).id, wire.LinkNo(f.Link))
+	case "link_up":
+		return r.net.NICUp(r.host(f.Node).id, wire.LinkNo(f.Link))
+	case "set_latency":
+		d, err := dist(*f.Latency)
+		if err != nil {
+			return err
+		}
+		return r.net.SetLatency(wire.LinkNo(f.Link), d, r.idsOrNil(f.Nodes))
+	case "set_loss":
+		return r.net.SetLoss(wire.LinkNo(f.Link), f.Loss, r.idsOrNil(f.Nodes))
+	default:
+		return fmt.Errorf("action %q is not supported", f.Action)
+	}
+	return nil
+}
+
+func (r *run) host(name string) *host {
+	for _, h := range r.hosts {
+		if h.name == name {
+			return h
+		}
+	}
+	panic("unknown node " + name)
+}
+
+func (r *run) ids(names []string) []wire.NodeID {
+	out := make([]wire.NodeID, 0, len(names))
+	for _, h := range r.nodesOf(names) {
+		out = append(out, h.id)
+	}
+	return out
+}
+
+func (r *run) idsOrNil(names []string) []wire.NodeID {
+	if names == nil {
+		return nil
+	}
+	return r.ids(names)
+}
+
+func (r *run) links(ns []int) []wire.LinkNo {
+	if ns == nil {
+		return nil
+	}
+	out := make([]wire.LinkNo, len(ns))
+	for i, n := range ns {
+		out[i] = wire.LinkNo(n)
+	}
+	return out
+}
+
+// faultDetail says in a few words what a fault touches, for the trace and
+// the timeline.
+func faultDetail(f scenarios.Fault) string {
+	var parts []string
+	if f.Node != "" {
+		parts = append(parts, f.Node)
+	}
+	if f.Nodes != nil {
+		parts = append(parts, strings.Join(f.Nodes, ","))
+	}
+	if f.Switch != "" {
+		parts = append(parts, "switch "+f.Switch)
+	}
+	if len(f.Groups) > 0 {
+		gs := make([]string, len(f.Groups))
+		for i, g := range f.Groups {
+			gs[i] = "{" + strings.Join(g, ",") + "}"
+		}
+		parts = append(parts, strings.Join(gs, "|"))
+	}
+	if f.From != nil {
+		parts = append(parts, "from "+strings.Join(f.From, ",")+" to "+strings.Join(f.To, ","))
+	}
+	switch f.Action {
+	case "link_down", "link_up", "set_latency", "set_loss":
+		parts = append(parts, fmt.Sprintf("link %d", f.Link))
+	}
+	if f.Links != nil {
+		parts = append(parts, fmt.Sprintf("links %v", f.Links))
+	}
+	return strings.Join(parts, " ")
+}

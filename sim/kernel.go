@@ -1,0 +1,145 @@
+package sim
+
+import "github.com/quorate/quorate/engine/wire"
+
+// EventKind tells the runner what a kernel event is for.
+type EventKind uint8
+
+// Event is what the kernel schedules: a small value, never an interface or a
+// closure, so that queueing it allocates nothing and the heap stays compact.
+// The meaning of Node, Arg and Ref depends on Kind and is the runner's.
+type Event struct {
+	Kind EventKind
+	Node int32  // host index
+	Arg  uint32 // e.g. a generation for wake-ups
+	Ref  int32  // e.g. a slot in the in-flight packet table
+}
+
+type item struct {
+	at  wire.Instant
+	seq uint64
+	ev  Event
+}
+
+// Timer identifies a scheduled event so it can be cancelled.
+type Timer uint64
+
+// Kernel is the discrete-event core: a virtual clock and a binary heap of
+// events ordered by (time, insertion sequence). Two events at the same
+// instant run in the order they were scheduled; nothing else (pointers, map
+// order, goroutines) ever breaks a tie. A Kernel is used by one goroutine.
+type Kernel struct {
+	now       wire.Instant
+	seq       uint64
+	heap      []item
+	cancelled map[uint64]struct{}
+	popped    uint64
+}
+
+// NewKernel returns a kernel at time 0 with room for capacity events.
+func NewKernel(capacity int) *Kernel {
+	return &Kernel{heap: make([]item, 0, capacity)}
+}
+
+// Now is the virtual time of the event being processed.
+func (k *Kernel) Now() wire.Instant { return k.now }
+
+// Processed is the number of events taken from the queue so far.
+func (k *Kernel) Processed() uint64 { return k.popped }
+
+// Len is the number of queued events, cancelled ones included.
+func (k *Kernel) Len() int { return len(k.heap) }
+
+// Schedule queues ev at instant at, which is clamped to now: the past
+// cannot be scheduled.
+func (k *Kernel) Schedule(at wire.Instant, ev Event) Timer {
+	if at < k.now {
+		at = k.now
+	}
+	k.seq++
+	k.heap = append(k.heap, item{at: at, seq: k.seq, ev: ev})
+	k.up(len(k.heap) - 1)
+	return Timer(k.seq)
+}
+
+// Cancel stops a scheduled event that has not run yet. Cancelled events
+// are discarded when they reach the head of the queue; cancelling an event
+// that already ran is the caller's mistake and leaves a stale mark behind.
+func (k *Kernel) Cancel(t Timer) {
+	if uint64(t) == 0 || uint64(t) > k.seq {
+		return
+	}
+	if k.cancelled == nil {
+		k.cancelled = make(map[uint64]struct{})
+	}
+	k.cancelled[uint64(t)] = struct{}{}
+}
+
+// Next removes the earliest event, advances the clock to it and returns it;
+// ok is false when the queue is empty.
+func (k *Kernel) Next() (ev Event, ok bool) {
+	for len(k.heap) > 0 {
+		top := k.heap[0]
+		last := len(k.heap) - 1
+		k.heap[0] = k.heap[last]
+		k.heap = k.heap[:last]
+		if last > 0 {
+			k.down(0)
+		}
+		if len(k.cancelled) > 0 {
+			if _, c := k.cancelled[top.seq]; c {
+				delete(k.cancelled, top.seq)
+				continue
+			}
+		}
+		k.now = top.at
+		k.popped++
+		return top.ev, true
+	}
+	return Event{}, false
+}
+
+// PeekTime returns the instant of the earliest queued event (cancelled ones
+// included) and whether there is one.
+func (k *Kernel) PeekTime() (wire.Instant, bool) {
+	if len(k.heap) == 0 {
+		return 0, false
+	}
+	return k.heap[0].at, true
+}
+
+func less(a, b *item) bool {
+	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
+}
+
+func (k *Kernel) up(i int) {
+	h := k.heap
+	for i > 0 {
+		p := (i - 1) / 2
+		if !less(&h[i], &h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func (k *Kernel) down(i int) {
+	h := k.heap
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && less(&h[r], &h[l]) {
+			m = r
+		}
+		if !less(&h[m], &h[i]) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}

@@ -1,0 +1,334 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/quorate/quorate/engine"
+	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/netmodel"
+	"github.com/quorate/quorate/reports"
+	"github.com/quorate/quorate/scenarios"
+)
+
+// Kernel event kinds of a run.
+const (
+	evWake    EventKind = iota + 1 // Node: host; Arg: wake generation
+	evDeliver                      // Ref: in-flight packet slot
+	evFault                        // Ref: index into the scenario's faults
+	evBoot                         // Node: host
+)
+
+// Options tune one run.
+type Options struct {
+	// Seed overrides the scenario's seed when SeedSet.
+	Seed    uint64
+	SeedSet bool
+	// Trace receives trace.jsonl; nil keeps only the hash.
+	Trace io.Writer
+	// Command is how a person reproduces this run; it goes into the result.
+	Command string
+
+	verify func(line []byte)
+}
+
+// host is one simulated machine: its engine node while the process runs.
+type host struct {
+	idx    int
+	name   string
+	id     wire.NodeID
+	cfg    engine.Config
+	node   *engine.Node // nil while down
+	up     bool
+	rnd    *rand.Rand
+	wakeAt wire.Instant
+	gen    uint32
+}
+
+type inflight struct {
+	d  wire.Datagram
+	id uint64
+}
+
+// run is the state of one simulation.
+type run struct {
+	sc      *scenarios.Scenario
+	seed    uint64
+	k       *Kernel
+	streams Streams
+	net     *netmodel.Model
+	hosts   []*host
+	byID    map[wire.NodeID]int
+	linkNos []wire.LinkNo
+	trace   *Trace
+	obs     *observer
+
+	pkts   []inflight
+	free   []int32
+	pktID  uint64
+	counts reports.Packets
+}
+
+// ErrAssertion marks a run stopped by a broken engine invariant.
+var ErrAssertion = errors.New("sim: engine assertion failed")
+
+// Run executes scenario sc and returns its result. An error is returned only
+// for input the simulator cannot run (an input error: exit 2); a failed
+// expectation or a broken invariant is a result with OK false.
+func Run(sc *scenarios.Scenario, opt Options) (res *reports.Result, err error) {
+	if err := Unsupported(sc); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	r, err := newRun(sc, opt)
+	if err != nil {
+		return nil, err
+	}
+	failure := r.loop()
+	res = r.result(failure)
+	res.WallS = time.Since(start).Seconds()
+	res.Reproduce = opt.Command
+	if err := r.trace.Close(wire.Instant(sc.Duration)); err != nil {
+		return res, fmt.Errorf("sim: writing trace: %w", err)
+	}
+	return res, nil
+}
+
+func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
+	seed := sc.Seed
+	if opt.SeedSet {
+		seed = opt.Seed
+	}
+	r := &run{
+		sc:      sc,
+		seed:    seed,
+		k:       NewKernel(1024),
+		streams: NewStreams(seed),
+		byID:    make(map[wire.NodeID]int),
+		trace:   NewTrace(opt.Trace),
+	}
+	r.trace.verify = opt.verify
+	topo, err := topology(sc)
+	if err != nil {
+		return nil, err
+	}
+	r.net, err = netmodel.New(topo, func(label string) rand.Source { return r.streams.Source(label) })
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range sc.Network.Links {
+		r.linkNos = append(r.linkNos, wire.LinkNo(l.Number))
+	}
+	for i, n := range sc.Cluster.Nodes {
+		cfg, err := engineConfig(sc, n)
+		if err != nil {
+			return nil, err
+		}
+		h := &host{idx: i, name: n.Name, id: wire.NodeID(n.ID), cfg: cfg,
+			rnd: r.streams.Rand(fmt.Sprintf("node/%d", n.ID))}
+		r.hosts = append(r.hosts, h)
+		r.byID[h.id] = i
+	}
+	r.obs = newObserver(r)
+	r.header()
+	for i, n := range sc.Cluster.Nodes {
+		r.k.Schedule(wire.Instant(n.BootAt), Event{Kind: evBoot, Node: int32(i)})
+	}
+	for i, f := range sc.Faults {
+		r.k.Schedule(wire.Instant(f.At), Event{Kind: evFault, Ref: int32(i)})
+	}
+	return r, nil
+}
+
+// header is the first trace line: enough to replay the run without the
+// scenario file. It names the file by its base name only, so that the hash
+// depends on what was run, not on the directory it was run from.
+func (r *run) header() {
+	r.trace.Begin(0, "header").Int("format", TraceFormat).Str("scenario", r.sc.Name).
+		Uint("seed", r.seed).Str("file", filepath.Base(r.sc.Path)).Str("source", string(r.sc.Source)).End()
+}
+
+// loop runs events until the scenario's duration. It returns the reason the
+// run stopped early (an engine assertion), or "".
+func (r *run) loop() (failure string) {
+	defer func() {
+		if p := recover(); p != nil {
+			failure = fmt.Sprintf("%v at %v: %v", ErrAssertion, r.k.Now(), p)
+			r.trace.Begin(r.k.Now(), "assertion").Str("panic", fmt.Sprint(p)).End()
+		}
+	}()
+	end := wire.Instant(r.sc.Duration)
+	for {
+		t, ok := r.k.PeekTime()
+		if !ok || t > end {
+			break
+		}
+		ev, _ := r.k.Next()
+		r.dispatch(ev)
+	}
+	return ""
+}
+
+func (r *run) dispatch(ev Event) {
+	switch ev.Kind {
+	case evWake:
+		h := r.hosts[ev.Node]
+		if !h.up || ev.Arg != h.gen {
+			return // stale wake of a dead or rescheduled node
+		}
+		h.wakeAt = 0
+		h.node.Advance(r.k.Now())
+		r.flush(h)
+	case evDeliver:
+		r.deliver(ev.Ref)
+	case evFault:
+		r.fault(ev.Ref)
+	case evBoot:
+		r.boot(r.hosts[ev.Node])
+	}
+}
+
+// boot starts the node's process (power on, restart, cold start).
+func (r *run) boot(h *host) {
+	if h.up {
+		return
+	}
+	n, err := engine.New(h.cfg, r.k.Now(), h.rnd)
+	if err != nil {
+		panic(fmt.Sprintf("node %s does not start: %v", h.name, err))
+	}
+	h.node, h.up, h.wakeAt = n, true, 0
+	h.gen++
+	r.trace.Begin(r.k.Now(), "boot").Str("node", h.name).End()
+	r.obs.nodeUp(h, true, r.k.Now())
+	r.flush(h)
+}
+
+// kill ends the node's process at once; in-flight packets to it are lost.
+func (r *run) kill(h *host, why string) {
+	if !h.up {
+		return
+	}
+	h.node, h.up, h.wakeAt = nil, false, 0
+	h.gen++
+	r.trace.Begin(r.k.Now(), "down").Str("node", h.name).Str("why", why).End()
+	r.obs.nodeUp(h, false, r.k.Now())
+}
+
+// flush performs a node's Ready batch: send, record, re-arm its timer.
+func (r *run) flush(h *host) {
+	rd := h.node.Ready()
+	for _, d := range rd.Outbox {
+		r.send(d)
+	}
+	for _, e := range rd.Events {
+		r.event(h, e)
+	}
+	h.node.Ack(rd)
+	if rd.Deadline != 0 && rd.Deadline != h.wakeAt {
+		h.gen++
+		h.wakeAt = rd.Deadline
+		r.k.Schedule(rd.Deadline, Event{Kind: evWake, Node: int32(h.idx), Arg: h.gen})
+	}
+}
+
+func (r *run) send(d wire.Datagram) {
+	r.pktID++
+	r.counts.Sent++
+	sum := fnv.New32a()
+	sum.Write(d.Payload)
+	r.trace.Begin(r.k.Now(), "send").Uint("id", r.pktID).Uint("from", uint64(d.From)).
+		Uint("to", uint64(d.To)).Uint("l", uint64(d.Link)).Int("len", int64(len(d.Payload))).
+		Uint("sum", uint64(sum.Sum32())).End()
+	arr, n, v := r.net.Route(r.k.Now(), d)
+	if v.Dropped() {
+		r.drop(r.pktID, v.String())
+		return
+	}
+	for i := range n {
+		slot := r.alloc(inflight{d: d, id: r.pktID})
+		r.k.Schedule(arr[i].At, Event{Kind: evDeliver, Ref: slot})
+	}
+}
+
+func (r *run) drop(id uint64, why string) {
+	if r.counts.Dropped == nil {
+		r.counts.Dropped = map[string]uint64{}
+	}
+	r.counts.Dropped[why]++
+	r.trace.Begin(r.k.Now(), "drop").Uint("id", id).Str("why", why).End()
+}
+
+func (r *run) alloc(p inflight) int32 {
+	if n := len(r.free); n > 0 {
+		s := r.free[n-1]
+		r.free = r.free[:n-1]
+		r.pkts[s] = p
+		return s
+	}
+	r.pkts = append(r.pkts, p)
+	return int32(len(r.pkts) - 1)
+}
+
+func (r *run) deliver(slot int32) {
+	p := r.pkts[slot]
+	r.pkts[slot] = inflight{}
+	r.free = append(r.free, slot)
+	h := r.hosts[r.byID[p.d.To]]
+	if !h.up {
+		r.drop(p.id, "node_down")
+		return
+	}
+	// The path is checked again on arrival: a packet in flight when a
+	// switch fails or a partition starts is lost with it.
+	if v := r.net.PathVerdict(p.d.From, p.d.To, p.d.Link); v.Dropped() {
+		r.drop(p.id, v.String())
+		return
+	}
+	r.counts.Delivered++
+	r.trace.Begin(r.k.Now(), "recv").Uint("id", p.id).End()
+	h.node.Step(r.k.Now(), p.d.Link, p.d.From, p.d.Payload)
+	r.flush(h)
+}
+
+// event traces one engine event and feeds the observer.
+func (r *run) event(h *host, e wire.Event) {
+	t := r.trace.Begin(r.k.Now(), e.Kind.String()).Str("node", h.name)
+	if b, ok := r.byID[e.Peer]; ok {
+		t.Str("peer", r.hosts[b].name)
+	} else if e.Peer != 0 {
+		t.Uint("peer", uint64(e.Peer))
+	}
+	switch e.Kind {
+	case wire.EventLinkUp, wire.EventLinkDown:
+		t.Uint("link", uint64(e.Link))
+	case wire.EventActiveLink:
+		t.Int("active", int64(e.Active))
+	case wire.EventPacketRejected:
+		t.Uint("link", uint64(e.Link)).Str("why", e.Detail)
+	}
+	t.End()
+	r.obs.linkEvent(h, e, r.k.Now())
+}
+
+// nodesOf resolves names to hosts; nil names mean every node.
+func (r *run) nodesOf(names []string) []*host {
+	if names == nil {
+		return slices.Clone(r.hosts)
+	}
+	var out []*host
+	for _, n := range names {
+		for _, h := range r.hosts {
+			if h.name == n {
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,270 @@
+package sim
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/quorate/quorate/reports"
+	"github.com/quorate/quorate/scenarios"
+)
+
+func parse(t *testing.T, src string) *scenarios.Scenario {
+	t.Helper()
+	sc, err := scenarios.Parse("test.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func runOK(t *testing.T, sc *scenarios.Scenario, opt Options) *reports.Result {
+	t.Helper()
+	res, err := Run(sc, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func example(t *testing.T, name string) *scenarios.Scenario {
+	t.Helper()
+	sc, err := scenarios.Load(filepath.Join("..", "scenarios", "examples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// TestExamplesPass runs every bundled example: each must hold all its
+// expectations.
+func TestExamplesPass(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "scenarios", "examples", "*.yaml"))
+	if len(files) == 0 {
+		t.Fatal("no examples found")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			sc, err := scenarios.Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := runOK(t, sc, Options{})
+			if !res.OK {
+				t.Fatalf("%s failed: %s", f, res.Failure)
+			}
+		})
+	}
+}
+
+// TestDeterminism: the same scenario and seed give the same trace hash, in
+// two runs, on GOMAXPROCS 1 and 2, and with runs going on concurrently;
+// another seed gives another trace.
+func TestDeterminism(t *testing.T) {
+	sc := example(t, "switch-failure.yaml")
+	first := runOK(t, sc, Options{}).TraceSHA256
+	for _, procs := range []int{1, 2} {
+		prev := runtime.GOMAXPROCS(procs)
+		if h := runOK(t, sc, Options{}).TraceSHA256; h != first {
+			t.Errorf("GOMAXPROCS=%d: hash %s, first run %s", procs, h, first)
+		}
+		runtime.GOMAXPROCS(prev)
+	}
+	var wg sync.WaitGroup
+	hashes := make([]string, 4)
+	for i := range hashes {
+		wg.Go(func() { hashes[i] = runOK(t, sc, Options{}).TraceSHA256 })
+	}
+	wg.Wait()
+	for i, h := range hashes {
+		if h != first {
+			t.Errorf("concurrent run %d: hash %s, want %s", i, h, first)
+		}
+	}
+	seen := map[string]uint64{first: sc.Seed}
+	for seed := uint64(2); seed <= 6; seed++ {
+		h := runOK(t, sc, Options{Seed: seed, SeedSet: true}).TraceSHA256
+		if s, dup := seen[h]; dup {
+			t.Errorf("seeds %d and %d gave the same trace", s, seed)
+		}
+		seen[h] = seed
+	}
+}
+
+// TestPinnedHash pins the trace of one (scenario, seed): a change of this
+// hash means the simulation changed, and the commit that changes it must
+// say why.
+func TestPinnedHash(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "switch-failure.seed1.sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimSpace(string(b))
+	if got := runOK(t, example(t, "switch-failure.yaml"), Options{}).TraceSHA256; got != want {
+		t.Fatalf("switch-failure seed 1: trace %s, pinned %s (if the change is intended, update testdata and say why)", got, want)
+	}
+}
+
+func TestReplay(t *testing.T) {
+	sc := example(t, "link-flap.yaml")
+	var buf bytes.Buffer
+	res := runOK(t, sc, Options{Trace: &buf, Seed: 11, SeedSet: true})
+	rp, err := ReplayReader("trace.jsonl", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rp.Match || rp.RecordedHash != res.TraceSHA256 || rp.Result.Seed != 11 {
+		t.Fatalf("replay: match=%v recorded=%s run=%s divergence=%s", rp.Match, rp.RecordedHash, res.TraceSHA256, rp.Divergence)
+	}
+	// Tamper with one packet line: the replay must point at it.
+	lines := bytes.Split(buf.Bytes(), []byte("\n"))
+	lines[40] = bytes.Replace(lines[40], []byte(`"t":`), []byte(`"t":1`), 1)
+	rp, err = ReplayReader("trace.jsonl", bytes.NewReader(bytes.Join(lines, []byte("\n"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp.Match || !strings.Contains(rp.Divergence, "line 41 differs") {
+		t.Fatalf("tampered trace: match=%v divergence=%q", rp.Match, rp.Divergence)
+	}
+	// A truncated trace has no end line: an input error.
+	if _, err := ReplayReader("trace.jsonl", bytes.NewReader(bytes.Join(lines[:100], []byte("\n")))); err == nil {
+		t.Fatal("a truncated trace replayed without error")
+	}
+	if _, err := ReplayReader("x", strings.NewReader("not json\n")); err == nil {
+		t.Fatal("garbage replayed without error")
+	}
+}
+
+const twoSwitches = `
+name: t
+duration: 30s
+cluster:
+  nodes: [{name: a}, {name: b}, {name: c}]
+  totem: {token: 1000ms}
+network:
+  links:
+    - {number: 0, switch: sw0, priority: 20}
+    - {number: 1, switch: sw1, priority: 10}
+faults:
+  - {at: 10s, action: switch_down, switch: sw0}
+`
+
+const oneSwitch = `
+name: t
+duration: 30s
+cluster:
+  nodes: [{name: a}, {name: b}, {name: c}]
+  totem: {token: 1000ms}
+network:
+  links:
+    - {number: 0, switch: sw0}
+faults:
+  - {at: 10s, action: switch_down, switch: sw0}
+`
+
+// TestSwitchFailure: with two links every pair stays connected through link
+// 1; with one link every pair is cut.
+func TestSwitchFailure(t *testing.T) {
+	res := runOK(t, parse(t, twoSwitches), Options{})
+	for name, n := range res.Nodes {
+		for peer, pl := range n.Links {
+			if pl.Active != 1 || pl.Up[0] || !pl.Up[1] {
+				t.Errorf("two links: %s->%s %+v, want link 1 active and up, link 0 down", name, peer, pl)
+			}
+		}
+	}
+	for _, p := range res.Links {
+		if p.NoLinkMs != 0 || p.Failovers != 1 || len(p.FailoverMs) != 1 {
+			t.Errorf("two links: %s->%s no-link %.0fms, %d failovers", p.Node, p.Peer, p.NoLinkMs, p.Failovers)
+		}
+	}
+	res = runOK(t, parse(t, oneSwitch), Options{})
+	for name, n := range res.Nodes {
+		for peer, pl := range n.Links {
+			if pl.Active != -1 || pl.Up[0] {
+				t.Errorf("one link: %s->%s %+v, want no usable link", name, peer, pl)
+			}
+		}
+	}
+	for _, p := range res.Links {
+		if p.NoLinkMs < 15000 {
+			t.Errorf("one link: %s->%s without a link for %.0fms, want most of the 20s outage", p.Node, p.Peer, p.NoLinkMs)
+		}
+	}
+}
+
+// TestNICFailureIsLocal: a NIC failure on one node affects only the pairs
+// that involve that node.
+func TestNICFailureIsLocal(t *testing.T) {
+	src := strings.Replace(twoSwitches, "{at: 10s, action: switch_down, switch: sw0}", "{at: 10s, action: link_down, node: b, link: 0}", 1)
+	res := runOK(t, parse(t, src), Options{})
+	for name, n := range res.Nodes {
+		for peer, pl := range n.Links {
+			involved := name == "b" || peer == "b"
+			if involved && pl.Active != 1 {
+				t.Errorf("%s->%s uses link %d, want 1 (b's link 0 NIC is down)", name, peer, pl.Active)
+			}
+			if !involved && (pl.Active != 0 || !pl.Up[0]) {
+				t.Errorf("%s->%s %+v, want link 0 untouched", name, peer, pl)
+			}
+		}
+	}
+}
+
+// TestFailingExpectation: an expectation that does not hold fails the run
+// with a reason and the place in the file.
+func TestFailingExpectation(t *testing.T) {
+	src := twoSwitches + `expect:
+  - {at: 20s, node: a, peer: b, active_link: 0}
+  - {during: [5s, 25s], node: c, peer: a, link: 0, link_up: true}
+  - {at: 20s, node: a, peer: c, active_link: 1}
+`
+	res := runOK(t, parse(t, src), Options{Command: "quorate run test.yaml --seed 1"})
+	if res.OK {
+		t.Fatal("run passed with a false expectation")
+	}
+	e := res.Expectations
+	if e[0].OK || !strings.Contains(e[0].Reason, "link 1") || e[0].Where != "test.yaml:14:5" {
+		t.Errorf("first expectation: %+v", e[0])
+	}
+	if e[1].OK || !strings.Contains(e[1].Reason, "down") {
+		t.Errorf("second expectation: %+v", e[1])
+	}
+	if !e[2].OK {
+		t.Errorf("third expectation: %+v", e[2])
+	}
+	if !strings.Contains(res.Failure, "test.yaml:14:5") {
+		t.Errorf("failure %q does not say where", res.Failure)
+	}
+}
+
+// TestCrashedNodeCannotAnswer: a state field on a node that is down fails
+// the assertion with the reason.
+func TestCrashedNodeCannotAnswer(t *testing.T) {
+	src := strings.Replace(twoSwitches, "{at: 10s, action: switch_down, switch: sw0}", "{at: 10s, action: crash, node: b}\n  - {at: 20s, action: restart, node: b}", 1) + `expect:
+  - {at: 15s, node: b, peer: a, active_link: 0}
+  - {by: 29s, node: b, peer: a, active_link: 0}
+  - {at: 15s, node: a, peer: b, link: 0, link_up: false}
+`
+	res := runOK(t, parse(t, src), Options{})
+	e := res.Expectations
+	if e[0].OK || !strings.Contains(e[0].Reason, "down") {
+		t.Errorf("crashed node answered: %+v", e[0])
+	}
+	if !e[1].OK || !e[2].OK {
+		t.Errorf("after restart: %+v / %+v", e[1], e[2])
+	}
+}
+
+func TestUnsupportedIsInputError(t *testing.T) {
+	src := twoSwitches + `expect:
+  - {by: 20s, node: a, quorate: true}
+`
+	if _, err := Run(parse(t, src), Options{}); err == nil || !scenarios.IsInputError(err) || !strings.Contains(err.Error(), "test.yaml:14:5") {
+		t.Fatalf("unsupported expectation: %v", err)
+	}
+}
