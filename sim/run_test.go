@@ -268,3 +268,27 @@ func TestUnsupportedIsInputError(t *testing.T) {
 		t.Fatalf("unsupported expectation: %v", err)
 	}
 }
+
+// TestEarlySwitchFailureDetectedLate: knet's pong timeout starts at ten
+// times its value and decays by one step a second, so a switch failure a
+// few seconds after start is noticed much later than one in steady state
+// (corosync-harness results.md (c): 2342 ms against ~930 ms with token 1000).
+func TestEarlySwitchFailureDetectedLate(t *testing.T) {
+	detect := func(at string) float64 {
+		src := strings.Replace(twoSwitches, "{at: 10s,", "{at: "+at+",", 1)
+		src = strings.Replace(src, "duration: 30s", "duration: 40s", 1)
+		res := runOK(t, parse(t, src), Options{})
+		var worst float64
+		for _, p := range res.Links {
+			if len(p.DetectMs) != 1 {
+				t.Fatalf("switch down at %s: %s->%s detected %d times", at, p.Node, p.Peer, len(p.DetectMs))
+			}
+			worst = max(worst, p.DetectMs[0])
+		}
+		return worst
+	}
+	early, steady := detect("5s"), detect("25s")
+	if early < 2*steady {
+		t.Fatalf("failure at 5s detected after %.0fms, at 25s after %.0fms: want the early one at least 2x slower", early, steady)
+	}
+}
