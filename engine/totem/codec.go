@@ -1,0 +1,359 @@
+package totem
+
+import (
+	"encoding/binary"
+	"errors"
+	"strconv"
+
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// The wire encoding is this package's own compact big-endian layout of the
+// six totem message types (spec §2); it is not corosync's C layout.
+//
+//	header:  magic u16 (0xC070) | version u8 (3) | type u8 | encapsulated u8 (1 yes, 2 no) | sender u32
+//	ring id: rep u32 | seq u64
+//	lists:   count u16 | count × u32 nodeid (strictly ascending, non-zero)
+const (
+	// Magic is the first two bytes of every totem message (corosync TOTEM_MH_MAGIC).
+	Magic = 0xC070
+	// Version is the header version (corosync TOTEM_MH_VERSION).
+	Version = 3
+
+	headerLen = 9
+	ringIDLen = 12
+
+	encapYes = 1
+	encapNo  = 2
+)
+
+// MsgType is the totem message type of spec §2.
+type MsgType uint8
+
+// The six message types, numbered as in corosync.
+const (
+	MsgOrfToken MsgType = iota
+	MsgMcast
+	MsgMergeDetect
+	MsgJoin
+	MsgCommitToken
+	MsgTokenHoldCancel
+	msgTypes
+)
+
+var msgTypeNames = [...]string{
+	MsgOrfToken:        "ORF_TOKEN",
+	MsgMcast:           "MCAST",
+	MsgMergeDetect:     "MERGE_DETECT",
+	MsgJoin:            "JOIN",
+	MsgCommitToken:     "COMMIT_TOKEN",
+	MsgTokenHoldCancel: "TOKEN_HOLD_CANCEL",
+}
+
+// String returns the type's corosync name.
+func (t MsgType) String() string {
+	if t < msgTypes {
+		return msgTypeNames[t]
+	}
+	return "MsgType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Message is one decoded totem message: *Token, *Mcast, *MergeDetect,
+// *Join, *CommitToken or *HoldCancel.
+type Message interface {
+	// Type returns the message type.
+	Type() MsgType
+	// From returns the header sender nodeid (0 for a LEAVE join).
+	From() wire.NodeID
+	appendBody(b []byte) []byte
+	decodeBody(r *reader)
+}
+
+// RTRItem is one retransmission request on the token.
+type RTRItem struct {
+	RingID RingID
+	Seq    uint32
+}
+
+// Token is the regular (ORF) token, spec §2.1.
+type Token struct {
+	Sender     wire.NodeID
+	RingID     RingID
+	Seq        uint32
+	TokenSeq   uint32
+	Aru        uint32
+	AruAddr    wire.NodeID
+	Backlog    uint32
+	FCC        uint32
+	RetransFlg bool
+	RTR        []RTRItem
+}
+
+// Mcast is an ordered data message. When Encapsulated, Payload holds the
+// encoding of the recovered old-ring Mcast (spec §7.3).
+type Mcast struct {
+	Sender       wire.NodeID // header nodeid: the originator (retransmissions keep it)
+	Encapsulated bool
+	RingID       RingID // ring the message was sequenced on
+	Origin       wire.NodeID
+	Seq          uint32
+	ThisSeqno    uint32
+	Guarantee    uint8
+	Payload      []byte
+}
+
+// MergeDetect is multicast by an idle ring's representative (spec §4.5).
+type MergeDetect struct {
+	Sender wire.NodeID
+	RingID RingID
+}
+
+// Join is a membership join; Sender 0 marks a LEAVE (spec §2, §6.3).
+type Join struct {
+	Sender     wire.NodeID
+	Origin     wire.NodeID // system_from
+	ProcList   []wire.NodeID
+	FailedList []wire.NodeID
+	RingSeq    uint64
+}
+
+// CommitEntry is a member's slot in the commit token (spec §7.1).
+type CommitEntry struct {
+	OldRingID     RingID
+	Aru           uint32
+	HighDelivered uint32
+	ReceivedFlg   bool
+}
+
+// CommitToken installs a new ring (spec §7.1, §7.2).
+type CommitToken struct {
+	Sender     wire.NodeID
+	TokenSeq   uint32
+	RingID     RingID
+	RetransFlg bool
+	MembIndex  uint32
+	Addr       []wire.NodeID
+	Entries    []CommitEntry // len(Entries) == len(Addr)
+}
+
+// HoldCancel asks the rep to release a held token (spec §4.5).
+type HoldCancel struct {
+	Sender wire.NodeID
+	RingID RingID
+}
+
+// Type implements Message.
+func (*Token) Type() MsgType { return MsgOrfToken }
+
+// Type implements Message.
+func (*Mcast) Type() MsgType { return MsgMcast }
+
+// Type implements Message.
+func (*MergeDetect) Type() MsgType { return MsgMergeDetect }
+
+// Type implements Message.
+func (*Join) Type() MsgType { return MsgJoin }
+
+// Type implements Message.
+func (*CommitToken) Type() MsgType { return MsgCommitToken }
+
+// Type implements Message.
+func (*HoldCancel) Type() MsgType { return MsgTokenHoldCancel }
+
+// From implements Message.
+func (m *Token) From() wire.NodeID { return m.Sender }
+
+// From implements Message.
+func (m *Mcast) From() wire.NodeID { return m.Sender }
+
+// From implements Message.
+func (m *MergeDetect) From() wire.NodeID { return m.Sender }
+
+// From implements Message.
+func (m *Join) From() wire.NodeID { return m.Sender }
+
+// From implements Message.
+func (m *CommitToken) From() wire.NodeID { return m.Sender }
+
+// From implements Message.
+func (m *HoldCancel) From() wire.NodeID { return m.Sender }
+
+// Append appends the encoding of m to dst and returns the extended slice.
+func Append(dst []byte, m Message) []byte {
+	encap := byte(encapNo)
+	if mc, ok := m.(*Mcast); ok && mc.Encapsulated {
+		encap = encapYes
+	}
+	dst = binary.BigEndian.AppendUint16(dst, Magic)
+	dst = append(dst, Version, byte(m.Type()), encap)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(m.From()))
+	return m.appendBody(dst)
+}
+
+// Errors returned by Decode.
+var (
+	ErrShort      = errors.New("totem: message too short")
+	ErrBadMagic   = errors.New("totem: bad magic number")
+	ErrBadVersion = errors.New("totem: unsupported version")
+	ErrBadType    = errors.New("totem: unknown message type")
+	ErrBadField   = errors.New("totem: invalid field")
+	ErrTrailing   = errors.New("totem: trailing bytes")
+)
+
+// Decode parses one totem message. It never panics; it rejects anything
+// that Append would not produce (so decode∘encode is the identity). Byte
+// slices in the result (Mcast.Payload) alias b.
+func Decode(b []byte) (Message, error) {
+	if len(b) < headerLen {
+		return nil, ErrShort
+	}
+	if binary.BigEndian.Uint16(b) != Magic {
+		return nil, ErrBadMagic
+	}
+	if b[2] != Version {
+		return nil, ErrBadVersion
+	}
+	var m Message
+	sender := wire.NodeID(binary.BigEndian.Uint32(b[5:]))
+	encap := b[4]
+	switch MsgType(b[3]) {
+	case MsgOrfToken:
+		m = &Token{Sender: sender}
+	case MsgMcast:
+		m = &Mcast{Sender: sender, Encapsulated: encap == encapYes}
+	case MsgMergeDetect:
+		m = &MergeDetect{Sender: sender}
+	case MsgJoin:
+		m = &Join{Sender: sender}
+	case MsgCommitToken:
+		m = &CommitToken{Sender: sender}
+	case MsgTokenHoldCancel:
+		m = &HoldCancel{Sender: sender}
+	default:
+		return nil, ErrBadType
+	}
+	if encap != encapNo && (encap != encapYes || m.Type() != MsgMcast) {
+		return nil, ErrBadField
+	}
+	r := reader{b: b[headerLen:]}
+	m.decodeBody(&r)
+	if r.err != nil {
+		return nil, r.err
+	}
+	if len(r.b) != 0 {
+		return nil, ErrTrailing
+	}
+	return m, nil
+}
+
+// reader consumes big-endian fields and remembers the first error.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) take(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if len(r.b) < n {
+		r.err = ErrShort
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) u8() uint8 {
+	if v := r.take(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (r *reader) u16() uint16 {
+	if v := r.take(2); v != nil {
+		return binary.BigEndian.Uint16(v)
+	}
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	if v := r.take(4); v != nil {
+		return binary.BigEndian.Uint32(v)
+	}
+	return 0
+}
+
+func (r *reader) u64() uint64 {
+	if v := r.take(8); v != nil {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (r *reader) fail() {
+	if r.err == nil {
+		r.err = ErrBadField
+	}
+}
+
+func (r *reader) flag() bool {
+	switch r.u8() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	r.fail()
+	return false
+}
+
+func (r *reader) node() wire.NodeID { return wire.NodeID(r.u32()) }
+
+func (r *reader) ringID() RingID { return RingID{Rep: r.node(), Seq: r.u64()} }
+
+// nodes reads a strictly ascending list of non-zero nodeids.
+func (r *reader) nodes() []wire.NodeID {
+	n := int(r.u16())
+	if n > MaxProcessors {
+		r.fail()
+	}
+	if r.err != nil || n == 0 {
+		return nil
+	}
+	if len(r.b) < 4*n {
+		r.err = ErrShort
+		return nil
+	}
+	out := make([]wire.NodeID, n)
+	for i := range out {
+		out[i] = r.node()
+		if out[i] == 0 || (i > 0 && out[i] <= out[i-1]) {
+			r.fail()
+			return nil
+		}
+	}
+	return out
+}
+
+func appendFlag(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+func appendRingID(b []byte, id RingID) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(id.Rep))
+	return binary.BigEndian.AppendUint64(b, id.Seq)
+}
+
+func appendNodes(b []byte, ids []wire.NodeID) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(ids)))
+	for _, id := range ids {
+		b = binary.BigEndian.AppendUint32(b, uint32(id))
+	}
+	return b
+}

@@ -1,0 +1,93 @@
+package totem
+
+import (
+	"slices"
+)
+
+// handleMcast is message_handler_mcast: foreign messages start a merge
+// (spec §6.1); messages of my ring go into the sort queue and, in
+// OPERATIONAL, are delivered in agreed order (spec §5).
+func (r *Ring) handleMcast(m *Mcast, raw []byte) {
+	if m.RingID != r.ringID {
+		r.foreign(m.Origin, "foreign message")
+		return
+	}
+	q := &r.regularQ
+	if m.Encapsulated {
+		// Simplification: corosync also files encapsulated messages that
+		// arrive in COMMIT (the recovery queue is reset on entering
+		// RECOVERY anyway) or late in OPERATIONAL (never needed, spec §7.3).
+		if r.state != StateRecovery {
+			r.drop(DropWrongState, m.Sender, "recovery message outside recovery")
+			return
+		}
+		q = &r.recoveryQ
+	}
+	if !q.inRange(m.Seq) || q.has(m.Seq) {
+		r.drop(DropDuplicate, m.Sender, "")
+		return
+	}
+	raw = slices.Clone(raw)
+	stored := *m
+	if len(m.Payload) > 0 {
+		stored.Payload = raw[len(raw)-len(m.Payload):]
+	}
+	q.add(m.Seq, &item{m: stored, raw: raw})
+	r.stats.McastRx++
+	if seqLT(r.highSeqRecv, m.Seq) {
+		r.highSeqRecv = m.Seq
+	}
+	r.updateAru()
+	if r.state == StateOperational {
+		r.deliverToApp(false, r.highSeqRecv)
+	}
+}
+
+// deliverToApp delivers regular-queue messages after my_high_delivered up
+// to end in order (messages_deliver_to_app). Without skip it stops at the
+// first gap (agreed delivery); with skip it passes over gaps and delivers
+// only messages whose originator is in deliver_memb (spec §7.4 step 6).
+func (r *Ring) deliverToApp(skip bool, end uint32) {
+	start := r.highDelivered
+	n := end - start
+	if n >= QueueSize {
+		return
+	}
+	for i := uint32(1); i <= n; i++ {
+		s := start + i
+		if !r.regularQ.inRange(s) {
+			break
+		}
+		it := r.regularQ.get(s)
+		if it == nil && !skip && !r.bugDeliverGap {
+			break
+		}
+		r.highDelivered = s
+		if it == nil {
+			continue
+		}
+		if skip && !setHas(r.deliverMemb, it.m.Origin) {
+			continue
+		}
+		r.stats.Delivered++
+		r.rd.Deliver = append(r.rd.Deliver, Delivery{
+			Kind: DeliverMessage, RingID: it.m.RingID, Sender: it.m.Origin, Seq: s, Payload: it.m.Payload,
+		})
+	}
+}
+
+// messagesFree releases messages every member is known to have had at two
+// consecutive token visits (messages_free, spec §4.1 step 5).
+func (r *Ring) messagesFree(tokenAru uint32) {
+	to := tokenAru
+	if seqLT(r.lastAru, to) {
+		to = r.lastAru
+	}
+	if seqLT(r.highDelivered, to) {
+		to = r.highDelivered
+	}
+	if seqLTE(to, r.regularQ.base) {
+		return
+	}
+	r.regularQ.release(to)
+}

@@ -1,0 +1,159 @@
+package totem
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/datadriven"
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// TestInteraction runs the golden scenarios in testdata/*.txt. Regenerate
+// with `go test ./engine/totem -run Interaction -rewrite` and review the
+// diff line by line.
+//
+// Commands:
+//
+//	cluster n=3 [seed=1] [token=200ms] [coefficient=50ms] [loss=0.0]
+//	start [nodes=1,2]          start (or restart) nodes; all if omitted
+//	run for=100ms              advance virtual time
+//	stabilize [limit=5s]       run until all live nodes share one ring
+//	multicast node=1 payload=hello
+//	crash node=3
+//	partition groups=1,2/3
+//	heal
+//	status
+//	check                      run the safety checkers over all histories
+func TestInteraction(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		if !strings.HasSuffix(path, ".txt") {
+			t.Skip()
+		}
+		var c *cluster
+		var out strings.Builder
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			out.Reset()
+			if d.Cmd != "cluster" && c == nil {
+				d.Fatalf(t, "no cluster")
+			}
+			switch d.Cmd {
+			case "cluster":
+				c = ddCluster(t, d)
+				c.trace = func(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
+				c.traceAll = true
+			case "start":
+				for _, i := range ddNodes(t, c, d, "nodes") {
+					c.start(i)
+				}
+			case "run":
+				c.runFor(ddDuration(t, d, "for", 0))
+			case "stabilize":
+				took := c.stabilize(ddDuration(t, d, "limit", 10*time.Second))
+				fmt.Fprintf(&out, "stabilized after %v\n", took)
+			case "multicast":
+				var payload string
+				d.ScanArgs(t, "payload", &payload)
+				for _, i := range ddNodes(t, c, d, "node") {
+					c.multicast(i, payload)
+				}
+			case "crash":
+				for _, i := range ddNodes(t, c, d, "node") {
+					c.crash(i)
+				}
+			case "partition":
+				var spec string
+				d.ScanArgs(t, "groups", &spec)
+				var groups [][]wire.NodeID
+				for _, g := range strings.Split(spec, "/") {
+					groups = append(groups, ddIDs(t, d, g))
+				}
+				c.partition(groups...)
+				fmt.Fprintf(&out, "partitioned %v\n", groups)
+			case "heal":
+				c.heal()
+				out.WriteString("healed\n")
+			case "status":
+				out.WriteString(c.status())
+			case "check":
+				errs := append(c.check(), c.checkSelfDelivery()...)
+				if len(errs) == 0 {
+					out.WriteString("ok\n")
+				}
+				for _, e := range errs {
+					out.WriteString(e + "\n")
+				}
+			default:
+				d.Fatalf(t, "unknown command %q", d.Cmd)
+			}
+			return out.String()
+		})
+	})
+}
+
+func ddCluster(t *testing.T, d *datadriven.TestData) *cluster {
+	n, seed := 3, uint64(1)
+	d.ScanArgs(t, "n", &n)
+	if d.HasArg("seed") {
+		d.ScanArgs(t, "seed", &seed)
+	}
+	cfg := testConfig()
+	cfg.Token = ddDuration(t, d, "token", cfg.Token)
+	cfg.TokenCoefficient = ddDuration(t, d, "coefficient", cfg.TokenCoefficient)
+	c := newCluster(n, cfg, seed)
+	if d.HasArg("loss") {
+		var s string
+		d.ScanArgs(t, "loss", &s)
+		c.loss, _ = strconv.ParseFloat(s, 64)
+	}
+	return c
+}
+
+func ddDuration(t *testing.T, d *datadriven.TestData, key string, def time.Duration) time.Duration {
+	if !d.HasArg(key) {
+		return def
+	}
+	var s string
+	d.ScanArgs(t, key, &s)
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		d.Fatalf(t, "%s: %v", key, err)
+	}
+	return v
+}
+
+func ddIDs(t *testing.T, d *datadriven.TestData, s string) []wire.NodeID {
+	var ids []wire.NodeID
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			d.Fatalf(t, "bad node list %q", s)
+		}
+		ids = append(ids, wire.NodeID(v))
+	}
+	return ids
+}
+
+// ddNodes returns the node indexes named by key (all nodes if absent).
+func ddNodes(t *testing.T, c *cluster, d *datadriven.TestData, key string) []int {
+	if !d.HasArg(key) {
+		out := make([]int, len(c.nodes))
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	var s string
+	d.ScanArgs(t, key, &s)
+	var out []int
+	for _, id := range ddIDs(t, d, s) {
+		i := c.idx(id)
+		if i < 0 {
+			d.Fatalf(t, "unknown node %d", id)
+		}
+		out = append(out, i)
+	}
+	return out
+}

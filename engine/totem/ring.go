@@ -1,0 +1,369 @@
+package totem
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// Rand is the node's own random stream (used only for send_join jitter).
+type Rand interface{ Uint64() uint64 }
+
+// Errors returned by Multicast.
+var (
+	ErrTooLarge = errors.New("totem: message too large")
+)
+
+// Ready is the batch of work the ring hands to its driver. Perform it in
+// field order: persist, then send, then deliver; then call Ack.
+//
+// The driver owns the slices once returned, but must not modify Send
+// payloads: the ring may keep referring to them for retransmission.
+type Ready struct {
+	// PersistRingSeq, when non-zero, must be written durably (corosync's
+	// ringid_<nodeid> file) before any of Sends go out (spec §7.1).
+	PersistRingSeq uint64
+	// Sends are datagrams in the order to send them; loss is allowed.
+	Sends []Send
+	// Deliver is the totally ordered stream of messages and configuration
+	// changes, in extended-virtual-synchrony order (spec §7.4).
+	Deliver []Delivery
+	// Events report state changes and anomalies, for traces only.
+	Events []Event
+	// Deadline is the next timer: call Advance at or after it. 0 = none.
+	Deadline wire.Instant
+}
+
+// timer identifies one of the ring's timers; the order breaks ties in Advance.
+type timer uint8
+
+const (
+	timerTokenLoss timer = iota
+	timerTokenRetransmit
+	timerHold
+	timerJoin
+	timerConsensus
+	timerMerge
+	timerSendJoin
+	numTimers
+)
+
+// Ring is one processor's Totem single-ring protocol instance. It is a pure
+// state machine: all input arrives through Step, Advance and Multicast, and
+// all output leaves through Ready.
+type Ring struct {
+	cfg   Config
+	tm    Timers
+	rnd   Rand
+	self  wire.NodeID
+	nodes []wire.NodeID // configured nodelist, sorted
+	now   wire.Instant
+
+	state          State
+	ringID         RingID // my_ring_id
+	oldRingID      RingID // my_old_ring_id
+	tokenRingIDSeq uint64 // highest ring seq seen anywhere
+
+	memb        []wire.NodeID // my_memb_list: current ring
+	newMemb     []wire.NodeID // ring being installed
+	transMemb   []wire.NodeID
+	deliverMemb []wire.NodeID
+	procList    []wire.NodeID
+	failedList  []wire.NodeID
+	consensus   []wire.NodeID
+	regular     []wire.NodeID // last regular configuration delivered
+	failedToRcv bool
+
+	// Old-ring state saved on entering COMMIT (old_ring_state_save).
+	oldSaved, receivedFlg     bool
+	oldAru, oldHighSeqRecv    uint32
+	commit                    *CommitToken
+	next                      wire.NodeID // token successor on the ring being installed
+	originatedToken           bool
+	aru, highSeqRecv          uint32 // my_aru, my_high_seq_received
+	highDelivered, lastAru    uint32
+	installSeq, lastSeq       uint32
+	myTokenSeq, globalSeqno   uint32
+	seqUnchanged, aruCount    int
+	tokenHeld                 bool
+	trc, pbl, cbl             uint32 // flow control (fcc_*)
+	setRetransFlg             bool
+	retransFlgCount, rotation int
+
+	regularQ, recoveryQ sortQueue
+	pending             []Mcast // new application messages
+	retransQ            []Mcast // encapsulated old-ring messages (RECOVERY)
+
+	lastToken     []byte      // copy of the last token sent, for retransmission
+	lastTokenTo   wire.NodeID // where it went
+	deadline      [numTimers]wire.Instant
+	selfq         []Message // messages to self (corosync's loopback)
+	encBuf        []byte
+	rd            Ready
+	stats         Stats
+	bugDeliverGap bool // test-only canary: deliver across gaps
+	bugNoTrans    bool // test-only canary: skip the transitional configuration
+}
+
+// New creates the ring of node c.Self. persistedRingSeq is the ring seq the
+// driver last persisted (0 if none); the first ring id is {Self,
+// persisted+1} (corosync memb_ring_id_create_or_load). Like corosync at
+// startup the ring enters GATHER at once, so the first Ready already holds
+// a JOIN.
+func New(c Config, now wire.Instant, persistedRingSeq uint64, rnd Rand) (*Ring, error) {
+	tm, err := Derive(c)
+	if err != nil {
+		return nil, err
+	}
+	if rnd == nil && tm.SendJoin > 0 {
+		return nil, configErr("send_join needs a random source.")
+	}
+	r := &Ring{cfg: c, tm: tm, rnd: rnd, self: c.Self, now: now}
+	r.nodes = slices.Clone(c.Nodes)
+	slices.Sort(r.nodes)
+	r.ringID = RingID{Rep: c.Self, Seq: persistedRingSeq + 1}
+	r.oldRingID = r.ringID
+	r.tokenRingIDSeq = r.ringID.Seq
+	r.memb = []wire.NodeID{c.Self}
+	r.myTokenSeq = ^uint32(0)
+	r.regularQ.reset(0)
+	r.recoveryQ.reset(0)
+	r.enterGather("startup")
+	r.drain()
+	return r, nil
+}
+
+// Step processes one datagram received from node from. Malformed, forged or
+// out-of-place input is dropped and counted; Step never fails.
+func (r *Ring) Step(now wire.Instant, from wire.NodeID, b []byte) {
+	r.now = now
+	m, err := Decode(b)
+	if err != nil {
+		r.drop(DropMalformed, from, err.Error())
+		return
+	}
+	if reason := r.checkSender(from, m); reason != "" {
+		r.drop(DropForged, from, reason)
+		return
+	}
+	r.handle(m, b)
+	r.drain()
+}
+
+// checkSender rejects messages whose claimed origin does not match the
+// link-layer sender, or that name nodes outside the nodelist.
+func (r *Ring) checkSender(from wire.NodeID, m Message) string {
+	if from == r.self || !setHas(r.nodes, from) {
+		return "sender not a configured peer"
+	}
+	switch m := m.(type) {
+	case *Mcast:
+		if !setHas(r.nodes, m.Sender) || !setHas(r.nodes, m.Origin) {
+			return "mcast origin unknown"
+		}
+		return ""
+	case *Join:
+		if m.Origin != from || (m.Sender != 0 && m.Sender != from) {
+			return "join sender mismatch"
+		}
+		if !setSubset(m.ProcList, r.nodes) || !setSubset(m.FailedList, r.nodes) {
+			return "join names unknown nodes"
+		}
+		return ""
+	case *CommitToken:
+		if !setSubset(m.Addr, r.nodes) {
+			return "commit token names unknown nodes"
+		}
+	}
+	if m.From() != from {
+		return "header sender mismatch"
+	}
+	return ""
+}
+
+// handle dispatches one decoded message; raw is its encoding (nil for
+// loopback).
+func (r *Ring) handle(m Message, raw []byte) {
+	switch m := m.(type) {
+	case *Token:
+		r.handleToken(m)
+	case *Mcast:
+		r.handleMcast(m, raw)
+	case *MergeDetect:
+		r.handleMergeDetect(m)
+	case *Join:
+		r.handleJoin(m)
+	case *CommitToken:
+		r.handleCommitToken(m)
+	case *HoldCancel:
+		r.handleHoldCancel(m)
+	}
+}
+
+// drain processes messages this node sent to itself, in order.
+func (r *Ring) drain() {
+	for i := 0; i < len(r.selfq); i++ {
+		m := r.selfq[i]
+		r.selfq[i] = nil
+		r.handle(m, nil)
+	}
+	r.selfq = r.selfq[:0]
+}
+
+// Advance fires every timer whose deadline is at or before now, earliest
+// first (ties in a fixed order).
+func (r *Ring) Advance(now wire.Instant) {
+	r.now = now
+	for {
+		t, ok := r.dueTimer(now)
+		if !ok {
+			return
+		}
+		r.deadline[t] = 0
+		r.fire(t)
+		r.drain()
+	}
+}
+
+func (r *Ring) dueTimer(now wire.Instant) (timer, bool) {
+	best, found := timer(0), false
+	for t := range numTimers {
+		d := r.deadline[t]
+		if d != 0 && d <= now && (!found || d < r.deadline[best]) {
+			best, found = t, true
+		}
+	}
+	return best, found
+}
+
+func (r *Ring) fire(t timer) {
+	switch t {
+	case timerTokenLoss:
+		r.tokenLossExpired()
+	case timerTokenRetransmit:
+		r.tokenRetransmitExpired()
+	case timerHold:
+		r.holdExpired()
+	case timerJoin:
+		r.joinExpired()
+	case timerConsensus:
+		r.consensusExpired()
+	case timerMerge:
+		r.mergeExpired()
+	case timerSendJoin:
+		r.sendJoinNow()
+	}
+}
+
+func (r *Ring) arm(t timer, d time.Duration) {
+	at := r.now.Add(d)
+	if at == 0 {
+		at = 1 // 0 means disarmed
+	}
+	r.deadline[t] = at
+}
+
+func (r *Ring) disarm(ts ...timer) {
+	for _, t := range ts {
+		r.deadline[t] = 0
+	}
+}
+
+// Multicast queues payload for agreed delivery on the ring. It is sent when
+// this node next holds the token in OPERATIONAL state, and delivered to
+// every member (this node included) in total order.
+func (r *Ring) Multicast(now wire.Instant, payload []byte) error {
+	r.now = now
+	if len(payload) > MaxPayload {
+		return ErrTooLarge
+	}
+	r.pending = append(r.pending, Mcast{Sender: r.self, Origin: r.self, Payload: slices.Clone(payload)})
+	r.holdCancelSend()
+	r.drain()
+	return nil
+}
+
+// Ready returns the work accumulated since the last Ack. Calling it twice
+// without Ack returns the same batch (plus anything new).
+func (r *Ring) Ready() Ready {
+	rd := r.rd
+	for _, d := range r.deadline {
+		if d != 0 && (rd.Deadline == 0 || d < rd.Deadline) {
+			rd.Deadline = d
+		}
+	}
+	return rd
+}
+
+// Ack tells the ring the driver has performed the last Ready batch.
+func (r *Ring) Ack() { r.rd = Ready{} }
+
+// State returns the current membership state.
+func (r *Ring) State() State { return r.state }
+
+// RingID returns the ring id of the current (or being installed) ring.
+func (r *Ring) RingID() RingID { return r.ringID }
+
+// Members returns the member list of the last regular configuration
+// delivered (nil before the first one). The caller must not modify it.
+func (r *Ring) Members() []wire.NodeID { return r.regular }
+
+// Stats returns a copy of the counters.
+func (r *Ring) Stats() Stats { return r.stats }
+
+// Timers returns the effective timer values in use.
+func (r *Ring) Timers() Timers { return r.tm }
+
+// --- output helpers ---
+
+func (r *Ring) event(k EventKind, detail string, nodes []wire.NodeID) {
+	r.rd.Events = append(r.rd.Events, Event{Kind: k, Nodes: nodes, Detail: detail})
+}
+
+func (r *Ring) drop(reason DropReason, from wire.NodeID, detail string) {
+	r.stats.Dropped[reason]++
+	if reason == DropMalformed || reason == DropForged {
+		r.rd.Events = append(r.rd.Events, Event{Kind: EventDropped, From: from, Detail: reason.String() + ": " + detail})
+	}
+}
+
+// encode returns a fresh encoding of m (the ring may keep it).
+func (r *Ring) encode(m Message) []byte {
+	r.encBuf = Append(r.encBuf[:0], m)
+	return slices.Clone(r.encBuf)
+}
+
+// unicast sends raw to node to; a send to self loops back internally.
+func (r *Ring) unicast(to wire.NodeID, raw []byte) {
+	if to == r.self {
+		m, err := Decode(raw)
+		assert(err == nil, "own encoding decodes")
+		r.selfq = append(r.selfq, m)
+		return
+	}
+	r.rd.Sends = append(r.rd.Sends, Send{To: to, Payload: raw})
+}
+
+// multicast sends raw to every other configured node; loop, if non-nil, is
+// processed locally as corosync processes its own looped-back multicasts.
+func (r *Ring) multicast(raw []byte, loop Message) {
+	if len(r.nodes) > 1 {
+		r.rd.Sends = append(r.rd.Sends, Send{To: 0, Payload: raw})
+	}
+	if loop != nil {
+		r.selfq = append(r.selfq, loop)
+	}
+}
+
+func (r *Ring) setState(s State, why string) {
+	r.state = s
+	r.event(EventState, s.String()+" "+why, nil)
+}
+
+func assert(cond bool, what string) {
+	if !cond {
+		panic("totem: invariant violated: " + what)
+	}
+}

@@ -1,0 +1,81 @@
+package totem
+
+import (
+	"slices"
+
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// Node sets are sorted, duplicate-free slices of nodeids (corosync's
+// memb_set_* helpers operate on unsorted arrays; sorting makes equality and
+// subset tests linear and keeps every output deterministic).
+
+func setHas(s []wire.NodeID, id wire.NodeID) bool {
+	_, ok := slices.BinarySearch(s, id)
+	return ok
+}
+
+// setAdd returns s ∪ {id}; it may modify s's backing array.
+func setAdd(s []wire.NodeID, id wire.NodeID) []wire.NodeID {
+	i, ok := slices.BinarySearch(s, id)
+	if ok {
+		return s
+	}
+	return slices.Insert(s, i, id)
+}
+
+// setUnion returns a new set a ∪ b.
+func setUnion(a, b []wire.NodeID) []wire.NodeID {
+	out := make([]wire.NodeID, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// setMinus returns a new set a − b.
+func setMinus(a, b []wire.NodeID) []wire.NodeID {
+	out := make([]wire.NodeID, 0, len(a))
+	for _, id := range a {
+		if !setHas(b, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// setSubset reports a ⊆ b.
+func setSubset(a, b []wire.NodeID) bool {
+	for _, id := range a {
+		if !setHas(b, id) {
+			return false
+		}
+	}
+	return true
+}
+
+func setEqual(a, b []wire.NodeID) bool { return slices.Equal(a, b) }
+
+// Serial-number arithmetic on 32-bit sequence numbers (corosync sq_lt_compare).
+
+func seqLT(a, b uint32) bool  { return int32(a-b) < 0 }
+func seqLTE(a, b uint32) bool { return int32(a-b) <= 0 }
+
+func seqMax(a, b uint32) uint32 {
+	if seqLT(a, b) {
+		return b
+	}
+	return a
+}
