@@ -18,16 +18,43 @@ type Result struct {
 	Nodes        map[string]NodeResult `json:"nodes"`
 	Timeline     []TimelineEntry       `json:"timeline"`
 	Checks       map[string]bool       `json:"checks"`
+	CheckDetails map[string]string     `json:"check_details,omitempty"` // first counterexample of each failed check
+	Liveness     *Liveness             `json:"liveness,omitempty"`
 	Expectations []ExpectationResult   `json:"expectations"`
 	Stats        Stats                 `json:"stats"`
-	Links        []PairLinks           `json:"links"` // per ordered pair of nodes: link history and failover figures
+	Links        []PairLinks           `json:"links"`           // per ordered pair of nodes: link history and failover figures
+	Rings        []RingInstall         `json:"rings"`           // every regular configuration installed, in order
+	Responses    []FaultResponse       `json:"fault_responses"` // how the membership answered each fault
+}
+
+// RingInstall is one ring (regular configuration) and when its members
+// installed it.
+type RingInstall struct {
+	RingID  string   `json:"ring_id"`
+	Members []string `json:"members"`
+	FirstMs float64  `json:"first_ms"` // first member installed it
+	LastMs  float64  `json:"last_ms"`  // last member installed it
+	Nodes   int      `json:"nodes"`    // how many installed it
+}
+
+// FaultResponse is the first membership change after a fault: the ring
+// that followed it and how long it took to be installed by its members.
+type FaultResponse struct {
+	TMs     float64  `json:"t_ms"`
+	Fault   string   `json:"fault"`
+	RingID  string   `json:"ring_id,omitempty"` // empty: no membership change followed
+	Members []string `json:"members,omitempty"`
+	FirstMs float64  `json:"first_ms,omitempty"` // fault -> first member installed the ring
+	AllMs   float64  `json:"all_ms,omitempty"`   // fault -> every member installed it
 }
 
 // NodeResult is one node's state at the end of the run.
 type NodeResult struct {
-	Up    bool                 `json:"up"`
-	Links map[string]PeerLinks `json:"links"`
-	Extra map[string]any       `json:"extra,omitempty"`
+	Up      bool                 `json:"up"`
+	RingID  string               `json:"ring_id,omitempty"`
+	Members []string             `json:"members,omitempty"`
+	State   string               `json:"totem_state,omitempty"`
+	Links   map[string]PeerLinks `json:"links"`
 }
 
 // PeerLinks is a node's knet view of one peer: the link in use (-1 for none)
@@ -45,7 +72,11 @@ type TimelineEntry struct {
 	Peer   string  `json:"peer,omitempty"`
 	Link   *int    `json:"link,omitempty"`
 	Active *int    `json:"active,omitempty"`
-	Detail string  `json:"detail,omitempty"`
+	// Membership events: the ring and its members.
+	RingID  string   `json:"ring_id,omitempty"`
+	Members []string `json:"members,omitempty"`
+	Quorate *bool    `json:"quorate,omitempty"`
+	Detail  string   `json:"detail,omitempty"`
 }
 
 // ExpectationResult is the verdict on one expect entry.
@@ -93,4 +124,16 @@ type LinkChange struct {
 	TMs   float64 `json:"t_ms"`
 	Event string  `json:"event"` // link_up | link_down | active_link
 	Link  int     `json:"link"`  // the link, or the new active link (-1: none)
+}
+
+// Liveness is how long the cluster took to settle after the last change
+// (fault or boot), against the bound derived from its timers.
+type Liveness struct {
+	SinceMs    float64 `json:"since_ms"`    // the last fault or boot
+	BoundMs    float64 `json:"bound_ms"`    // how long settling may take
+	MeasuredMs float64 `json:"measured_ms"` // how long it took
+	Converged  bool    `json:"converged"`   // every connected group of live nodes shares one ring of exactly itself
+	Applicable bool    `json:"applicable"`  // the run went on for at least the bound after the last change
+	Churn      int     `json:"churn"`       // membership changes since the last change
+	Detail     string  `json:"detail,omitempty"`
 }

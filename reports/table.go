@@ -23,6 +23,20 @@ func WriteRun(w io.Writer, r *Result) error {
 	if err := writeLinks(w, r.Links); err != nil {
 		return err
 	}
+	if len(r.Rings) > 0 {
+		fmt.Fprintln(w)
+		if err := writeRings(w, r.Rings); err != nil {
+			return err
+		}
+	}
+	if len(r.Responses) > 0 {
+		fmt.Fprintln(w)
+		if err := writeResponses(w, r.Responses); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w)
+	writeChecks(w, r)
 	if len(r.Expectations) > 0 {
 		fmt.Fprintln(w)
 		if err := writeExpectations(w, r.Expectations); err != nil {
@@ -88,4 +102,65 @@ func writeExpectations(w io.Writer, es []ExpectationResult) error {
 		}
 	}
 	return t.Render()
+}
+
+// writeRings prints the membership timeline: each ring, its members, and
+// when its members installed it.
+func writeRings(w io.Writer, rings []RingInstall) error {
+	t := newTable(w)
+	t.Header("ring", "members", "installed ms (first .. last)", "by")
+	for _, r := range rings {
+		span := fmt.Sprintf("%.1f", r.FirstMs)
+		if r.LastMs != r.FirstMs {
+			span = fmt.Sprintf("%.1f .. %.1f", r.FirstMs, r.LastMs)
+		}
+		if err := t.Append(r.RingID, strings.Join(r.Members, ","), span, r.Nodes); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}
+
+// writeResponses prints, for each fault, the membership change it caused.
+func writeResponses(w io.Writer, rs []FaultResponse) error {
+	t := newTable(w)
+	t.Header("at ms", "fault", "next ring", "members", "first ms", "all ms")
+	for _, r := range rs {
+		if r.RingID == "" {
+			if err := t.Append(fmt.Sprintf("%.0f", r.TMs), r.Fault, "(no membership change)", "", "", ""); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := t.Append(fmt.Sprintf("%.0f", r.TMs), r.Fault, r.RingID, strings.Join(r.Members, ","),
+			fmt.Sprintf("%.0f", r.FirstMs), fmt.Sprintf("%.0f", r.AllMs)); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}
+
+// writeChecks prints the verdict of every check, with the liveness figures.
+func writeChecks(w io.Writer, r *Result) {
+	for _, name := range []string{"total_order", "virtual_synchrony", "liveness"} {
+		ok, judged := r.Checks[name]
+		verdict := "ok"
+		switch {
+		case !judged:
+			verdict = "not judged"
+		case !ok:
+			verdict = "FAILED: " + r.CheckDetails[name]
+		}
+		line := fmt.Sprintf("check %-17s %s", name, verdict)
+		if name == "liveness" && r.Liveness != nil {
+			l := r.Liveness
+			if l.Converged && l.Applicable {
+				line += fmt.Sprintf(" (settled %.0fms after the last change at %.0fms; bound %.0fms; %d membership changes)",
+					l.MeasuredMs, l.SinceMs, l.BoundMs, l.Churn)
+			} else if !l.Applicable {
+				line += fmt.Sprintf(" (the run does not end on a lossless network at least the bound of %.0fms after the last change at %.0fms)", l.BoundMs, l.SinceMs)
+			}
+		}
+		fmt.Fprintln(w, line)
+	}
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/quorate/quorate/engine/wire"
@@ -14,7 +15,23 @@ import (
 func (r *run) evaluate() []reports.ExpectationResult {
 	out := make([]reports.ExpectationResult, 0, len(r.sc.Expect))
 	for _, e := range r.sc.Expect {
-		ok, reason := r.judge(e)
+		var ok bool
+		var reason string
+		switch {
+		case e.Check != "":
+			ok = r.res.Checks[e.Check]
+			reason = r.res.CheckDetails[e.Check]
+			if _, judged := r.res.Checks[e.Check]; !judged {
+				reason = "not judged"
+			}
+		case e.Metric != "":
+			ok, reason = r.metric(e)
+			if ok {
+				reason = ""
+			}
+		default:
+			ok, reason = r.judge(e)
+		}
 		out = append(out, reports.ExpectationResult{Expect: e.Text, OK: ok, Reason: reason, Where: e.Pos.String()})
 	}
 	return out
@@ -67,6 +84,9 @@ func (r *run) judgeNode(e scenarios.Expect, h *host) (bool, string) {
 // keysOf lists the timelines an expectation on h depends on.
 func (r *run) keysOf(e scenarios.Expect, h *host) []stateKey {
 	keys := []stateKey{{node: int32(h.idx), kind: stateUp}}
+	if e.Members != nil {
+		keys = append(keys, stateKey{node: int32(h.idx), kind: stateMembers})
+	}
 	if e.Peer != "" {
 		p := int32(r.host(e.Peer).idx)
 		if e.ActiveLink != nil {
@@ -108,6 +128,16 @@ func (r *run) holds(e scenarios.Expect, h *host, t wire.Instant) (bool, string) 
 		}
 		if v != int64(*e.ActiveLink) {
 			return false, fmt.Sprintf("%s sends to %s on link %d at %v", h.name, p.name, v, time.Duration(t))
+		}
+	}
+	if e.Members != nil {
+		v, ok := r.obs.state[stateKey{node: int32(h.idx), kind: stateMembers}].at(t)
+		if !ok {
+			return false, fmt.Sprintf("%s has installed no configuration at %v", h.name, time.Duration(t))
+		}
+		want := slices.Sorted(slices.Values(e.Members))
+		if got := r.obs.memberSets[v]; !slices.Equal(got, want) {
+			return false, fmt.Sprintf("%s's members are [%s] at %v", h.name, strings.Join(got, " "), time.Duration(t))
 		}
 	}
 	if e.LinkUp != nil && e.Link != nil {

@@ -14,6 +14,7 @@ import (
 func (r *run) fault(i int32) {
 	f := r.sc.Faults[i]
 	now := r.k.Now()
+	r.lastChange = now
 	detail := faultDetail(f)
 	r.trace.Begin(now, "fault").Str("action", f.Action).Str("detail", detail).End()
 	r.obs.tl = append(r.obs.tl, reports.TimelineEntry{TMs: now.Millis(), Event: "fault:" + f.Action, Detail: detail})

@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/reports"
 )
@@ -12,6 +15,7 @@ const (
 	stateUp         stateKind = iota // the node's process runs
 	stateLinkUp                      // knet view of (peer, link)
 	stateActiveLink                  // link in use to peer
+	stateMembers                     // index of the last regular configuration's member set
 )
 
 type stateKey struct {
@@ -66,11 +70,16 @@ type observer struct {
 	paths [][]pathState         // [pair a*n+b][link index], a < b
 	pairs []pairStats           // [a*n+b], a != b
 	tl    []reports.TimelineEntry
+
+	memberSets [][]string       // interned member-name sets
+	memberIdx  map[string]int   // joined names -> index into memberSets
+	installs   [][]wire.Instant // per host: when it installed each regular configuration
 }
 
 func newObserver(r *run) *observer {
 	n := len(r.hosts)
-	o := &observer{r: r, state: make(map[stateKey]timeline)}
+	o := &observer{r: r, state: make(map[stateKey]timeline), memberIdx: map[string]int{}}
+	o.installs = make([][]wire.Instant, len(r.hosts))
 	o.paths = make([][]pathState, n*n)
 	for i := range o.paths {
 		o.paths[i] = make([]pathState, len(r.linkNos))
@@ -246,4 +255,44 @@ func (o *observer) finish(end wire.Instant) []reports.PairLinks {
 		}
 	}
 	return out
+}
+
+// regular records that node h installed a regular configuration.
+func (o *observer) regular(h *host, d delivery, at wire.Instant) {
+	names := make([]string, len(d.members))
+	for i, id := range d.members {
+		names[i] = id.String()
+		if j, ok := o.r.byID[id]; ok {
+			names[i] = o.r.hosts[j].name
+		}
+	}
+	slices.Sort(names)
+	key := strings.Join(names, ",")
+	idx, ok := o.memberIdx[key]
+	if !ok {
+		idx = len(o.memberSets)
+		o.memberSets = append(o.memberSets, names)
+		o.memberIdx[key] = idx
+	}
+	o.set(stateKey{node: int32(h.idx), kind: stateMembers}, at, int64(idx))
+	o.installs[h.idx] = append(o.installs[h.idx], at)
+	o.tl = append(o.tl, reports.TimelineEntry{TMs: at.Millis(), Node: h.name, Event: "membership",
+		RingID: d.ring.String(), Members: names})
+}
+
+// membershipChanges is the contract's metric: the largest number, over
+// nodes, of regular configurations a node installed after its first one
+// in the run, counting only installs inside [after, before).
+func (o *observer) membershipChanges(after, before wire.Instant) int64 {
+	var most int64
+	for _, ins := range o.installs {
+		var n int64
+		for i, t := range ins {
+			if i > 0 && t >= after && t < before {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	return most
 }

@@ -25,6 +25,11 @@ func (r *run) result(failure string) *reports.Result {
 	for _, h := range r.hosts {
 		nr := reports.NodeResult{Up: h.up, Links: map[string]reports.PeerLinks{}}
 		if h.up {
+			st, ring, members := h.node.Ring()
+			nr.State, nr.RingID = st.String(), ring.String()
+			if v, ok := r.obs.state[stateKey{node: int32(h.idx), kind: stateMembers}].at(end); ok && len(members) > 0 {
+				nr.Members = r.obs.memberSets[v]
+			}
 			for _, p := range r.hosts {
 				if p == h {
 					continue
@@ -40,8 +45,20 @@ func (r *run) result(failure string) *reports.Result {
 		}
 		res.Nodes[h.name] = nr
 	}
+	r.res = res
+	res.Rings = r.rings()
+	res.Responses = r.responses(res.Rings)
+	r.verdicts(res)
+	res.Stats.MembershipChanges = r.obs.membershipChanges(0, end+1)
+	res.Stats.Ops, res.Stats.OpsOK = r.ops, r.opsOK
 	res.Expectations = r.evaluate()
 	res.OK = failure == ""
+	for _, name := range []string{checkTotalOrderName, checkVSName, checkLivenessName} {
+		if ok, judged := res.Checks[name]; judged && !ok && res.OK {
+			res.OK = false
+			res.Failure = fmt.Sprintf("check %s failed: %s", name, res.CheckDetails[name])
+		}
+	}
 	for _, e := range res.Expectations {
 		if !e.OK && res.OK {
 			res.OK = false

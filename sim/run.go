@@ -23,6 +23,7 @@ const (
 	evDeliver                      // Ref: in-flight packet slot
 	evFault                        // Ref: index into the scenario's faults
 	evBoot                         // Node: host
+	evClient                       // Ref: workload client
 )
 
 // Options tune one run.
@@ -46,6 +47,9 @@ type host struct {
 	cfg    engine.Config
 	node   *engine.Node // nil while down
 	up     bool
+	disk   engine.State // what the node persisted; survives crashes
+	proc   *process     // the current incarnation's delivery history
+	incs   int
 	rnd    *rand.Rand
 	wakeAt wire.Instant
 	gen    uint32
@@ -73,6 +77,13 @@ type run struct {
 	free   []int32
 	pktID  uint64
 	counts reports.Packets
+
+	res        *reports.Result
+	lastChange wire.Instant // last fault or boot: where liveness starts counting
+	hist       history
+	clients    []*client
+	ops        int64
+	opsOK      int64
 }
 
 // ErrAssertion marks a run stopped by a broken engine invariant.
@@ -112,6 +123,7 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		streams: NewStreams(seed),
 		byID:    make(map[wire.NodeID]int),
 		trace:   NewTrace(opt.Trace),
+		hist:    history{sent: map[uint64]sent{}},
 	}
 	r.trace.verify = opt.verify
 	topo, err := topology(sc)
@@ -142,6 +154,9 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 	}
 	for i, f := range sc.Faults {
 		r.k.Schedule(wire.Instant(f.At), Event{Kind: evFault, Ref: int32(i)})
+	}
+	if err := r.startWorkload(); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -191,6 +206,8 @@ func (r *run) dispatch(ev Event) {
 		r.fault(ev.Ref)
 	case evBoot:
 		r.boot(r.hosts[ev.Node])
+	case evClient:
+		r.clientOp(ev.Ref)
 	}
 }
 
@@ -199,7 +216,11 @@ func (r *run) boot(h *host) {
 	if h.up {
 		return
 	}
-	n, err := engine.New(h.cfg, r.k.Now(), h.rnd)
+	r.lastChange = r.k.Now()
+	h.proc = &process{node: h.id, name: h.name, inc: h.incs, start: r.k.Now()}
+	h.incs++
+	r.hist.procs = append(r.hist.procs, h.proc)
+	n, err := engine.New(h.cfg, r.k.Now(), h.disk, h.rnd)
 	if err != nil {
 		panic(fmt.Sprintf("node %s does not start: %v", h.name, err))
 	}
@@ -217,6 +238,7 @@ func (r *run) kill(h *host, why string) {
 	}
 	h.node, h.up, h.wakeAt = nil, false, 0
 	h.gen++
+	h.proc.end = r.k.Now()
 	r.trace.Begin(r.k.Now(), "down").Str("node", h.name).Str("why", why).End()
 	r.obs.nodeUp(h, false, r.k.Now())
 }
@@ -224,11 +246,20 @@ func (r *run) kill(h *host, why string) {
 // flush performs a node's Ready batch: send, record, re-arm its timer.
 func (r *run) flush(h *host) {
 	rd := h.node.Ready()
+	if rd.Persist != nil {
+		// Written before anything of this batch is sent, as the
+		// contract of Ready demands; a crash keeps it.
+		h.disk = *rd.Persist
+		r.trace.Begin(r.k.Now(), "persist").Str("node", h.name).Uint("ring_seq", rd.Persist.RingSeq).End()
+	}
 	for _, d := range rd.Outbox {
 		r.send(d)
 	}
 	for _, e := range rd.Events {
 		r.event(h, e)
+	}
+	for _, d := range rd.Deliver {
+		r.record(h, d)
 	}
 	h.node.Ack(rd)
 	if rd.Deadline != 0 && rd.Deadline != h.wakeAt {
@@ -312,6 +343,11 @@ func (r *run) event(h *host, e wire.Event) {
 		t.Int("active", int64(e.Active))
 	case wire.EventPacketRejected:
 		t.Uint("link", uint64(e.Link)).Str("why", e.Detail)
+	case wire.EventMembership, wire.EventTotem:
+		if e.Nodes != nil {
+			t.Str("nodes", r.names(e.Nodes))
+		}
+		t.Str("detail", e.Detail)
 	}
 	t.End()
 	r.obs.linkEvent(h, e, r.k.Now())
@@ -331,4 +367,20 @@ func (r *run) nodesOf(names []string) []*host {
 		}
 	}
 	return out
+}
+
+// names prints node ids as the scenario's node names.
+func (r *run) names(ids []wire.NodeID) string {
+	var b []byte
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if j, ok := r.byID[id]; ok {
+			b = append(b, r.hosts[j].name...)
+		} else {
+			b = append(b, id.String()...)
+		}
+	}
+	return string(b)
 }

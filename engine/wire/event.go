@@ -17,6 +17,13 @@ const (
 	// EventPacketRejected: a datagram from Peer on Link could not be
 	// decoded and was dropped; Detail says why.
 	EventPacketRejected
+	// EventMembership: Totem installed a new ring; Nodes are its members,
+	// Detail names the ring.
+	EventMembership
+	// EventTotem: any other Totem event (state change, token loss,
+	// consensus timeout, retransmit list, dropped message); Detail says
+	// which, Peer is the sender for a dropped message.
+	EventTotem
 )
 
 var eventKindNames = [...]string{
@@ -24,6 +31,8 @@ var eventKindNames = [...]string{
 	EventLinkDown:       "link_down",
 	EventActiveLink:     "active_link",
 	EventPacketRejected: "packet_rejected",
+	EventMembership:     "membership",
+	EventTotem:          "totem",
 }
 
 // String returns the event's name as it appears in traces.
@@ -42,5 +51,6 @@ type Event struct {
 	Peer   NodeID
 	Link   LinkNo
 	Active int8 // EventActiveLink: link in use, or NoLink
+	Nodes  []NodeID
 	Detail string
 }

@@ -1,0 +1,82 @@
+package sim
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/reports"
+)
+
+// rings lists every ring any process installed, in order of first install.
+func (r *run) rings() []reports.RingInstall {
+	type acc struct {
+		first, last wire.Instant
+		nodes       int
+		members     []wire.NodeID
+	}
+	byRing := map[ringRef]*acc{}
+	var order []ringRef
+	for _, p := range r.hist.procs {
+		for _, d := range p.ds {
+			if d.kind != dRegular {
+				continue
+			}
+			a, ok := byRing[d.ring]
+			if !ok {
+				a = &acc{first: d.at, last: d.at, members: d.members}
+				byRing[d.ring] = a
+				order = append(order, d.ring)
+			}
+			a.first, a.last = min(a.first, d.at), max(a.last, d.at)
+			a.nodes++
+		}
+	}
+	slices.SortStableFunc(order, func(x, y ringRef) int { return cmp.Compare(byRing[x].first, byRing[y].first) })
+	out := make([]reports.RingInstall, 0, len(order))
+	for _, ring := range order {
+		a := byRing[ring]
+		out = append(out, reports.RingInstall{RingID: ring.String(), Members: r.nameList(a.members),
+			FirstMs: a.first.Millis(), LastMs: a.last.Millis(), Nodes: a.nodes})
+	}
+	return out
+}
+
+// responses pairs each fault with the first ring installed after it (before
+// the next fault).
+func (r *run) responses(rings []reports.RingInstall) []reports.FaultResponse {
+	var out []reports.FaultResponse
+	var faults []reports.TimelineEntry
+	for _, e := range r.obs.tl {
+		if len(e.Event) > 6 && e.Event[:6] == "fault:" {
+			faults = append(faults, e)
+		}
+	}
+	for i, f := range faults {
+		resp := reports.FaultResponse{TMs: f.TMs, Fault: f.Event[6:] + " " + f.Detail}
+		next := r.sc.Duration.Seconds() * 1e3
+		if i+1 < len(faults) {
+			next = faults[i+1].TMs
+		}
+		for _, ring := range rings {
+			if ring.FirstMs > f.TMs && ring.FirstMs <= next {
+				resp.RingID, resp.Members = ring.RingID, ring.Members
+				resp.FirstMs, resp.AllMs = ring.FirstMs-f.TMs, ring.LastMs-f.TMs
+				break
+			}
+		}
+		out = append(out, resp)
+	}
+	return out
+}
+
+func (r *run) nameList(ids []wire.NodeID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+		if j, ok := r.byID[id]; ok {
+			out[i] = r.hosts[j].name
+		}
+	}
+	return out
+}

@@ -1,0 +1,236 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/quorate/quorate/engine/links"
+	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/reports"
+	"github.com/quorate/quorate/scenarios"
+)
+
+// The checks every run makes. Safety checks always judge the run; liveness
+// judges it when the run goes on long enough after the last fault for its
+// bound to elapse (or fails it when a scenario asks for it explicitly).
+const (
+	checkTotalOrderName = "total_order"
+	checkVSName         = "virtual_synchrony"
+	checkLivenessName   = "liveness"
+)
+
+// verdicts runs the checkers over the history.
+func (r *run) verdicts(res *reports.Result) {
+	end := wire.Instant(r.sc.Duration)
+	live := r.liveness(end)
+	res.Liveness = live
+	settle := wire.Instant(-1) // no self-delivery judgement unless the run settled
+	if live.Converged {
+		settle = end - wire.Instant(live.BoundMs*1e6)
+	}
+	order := checkIntegrity(&r.hist)
+	for _, c := range []func(*history) checkResult{checkAgreement, checkTotalOrder, checkGaps} {
+		if !order.ok {
+			break
+		}
+		order = c(&r.hist)
+	}
+	if order.ok && settle >= 0 {
+		order = checkSelfDelivery(&r.hist, settle)
+	}
+	vs := checkVirtualSynchrony(&r.hist)
+	res.Checks[checkTotalOrderName] = order.ok
+	res.Checks[checkVSName] = vs.ok
+	res.CheckDetails = map[string]string{}
+	if !order.ok {
+		res.CheckDetails[checkTotalOrderName] = order.detail
+	}
+	if !vs.ok {
+		res.CheckDetails[checkVSName] = vs.detail
+	}
+	asked := slices.ContainsFunc(r.sc.Expect, func(e scenarios.Expect) bool { return e.Check == checkLivenessName })
+	switch {
+	case !live.Applicable && !asked:
+		// Too short to judge, and nobody asked: reported, not judged.
+	case live.Converged && live.MeasuredMs <= live.BoundMs:
+		res.Checks[checkLivenessName] = true
+	default:
+		res.Checks[checkLivenessName] = false
+		res.CheckDetails[checkLivenessName] = live.Detail
+		if live.Detail == "" {
+			res.CheckDetails[checkLivenessName] = "asked for, but the run does not end on a lossless network at least the bound after the last change"
+		}
+	}
+}
+
+// livenessBound is how long the connected live nodes may take, after the
+// network last changed, to agree on one ring: the links must come back
+// (pong_count+1 pings with the 200 ms heartbeat resolution), then at worst a
+// token loss, a consensus timeout, a merge detection, a few join rounds,
+// and the commit token's rotations around the ring.
+func (r *run) livenessBound() time.Duration {
+	tm, err := r.hosts[0].cfg.Timers()
+	if err != nil {
+		return 0
+	}
+	interval, _, _ := r.hosts[0].cfg.PingTimers()
+	linkUp := 3*interval + 2*links.TimerRes
+	return linkUp + tm.Token + tm.Consensus + tm.Merge + 10*tm.Join + time.Duration(len(r.hosts))*10*time.Millisecond
+}
+
+// liveness measures how long after the last change to the cluster (a fault
+// or a boot) the live nodes of each connected component took to install
+// one common ring of exactly that component and keep it to the end.
+func (r *run) liveness(end wire.Instant) *reports.Liveness {
+	bound := r.livenessBound()
+	quiet := r.lastChange
+	lv := &reports.Liveness{BoundMs: ms(bound), SinceMs: quiet.Millis()}
+	// The property is about a connected, stable and lossless network
+	// (totem.md §10.9): a run that ends lossy is reported, not judged.
+	lv.Applicable = end-quiet >= wire.Instant(bound) && !r.lossy()
+	var converged wire.Instant
+	for _, comp := range r.components() {
+		t, ok := r.convergedAt(comp, quiet)
+		if !ok {
+			lv.Detail = fmt.Sprintf("nodes %s did not settle on one ring of exactly themselves after %v (bound %v)",
+				r.hostNames(comp), time.Duration(quiet), bound)
+			return lv
+		}
+		converged = max(converged, t)
+	}
+	lv.Converged = true
+	lv.MeasuredMs = ms(converged.Sub(quiet))
+	lv.Churn = int(r.obs.membershipChanges(quiet, end+1))
+	if lv.MeasuredMs > lv.BoundMs {
+		lv.Detail = fmt.Sprintf("converged %.0fms after the last change, over the bound of %.0fms", lv.MeasuredMs, lv.BoundMs)
+	}
+	return lv
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// lossy reports whether any link drops packets at random at the end.
+func (r *run) lossy() bool {
+	for _, h := range r.hosts {
+		for _, ln := range r.linkNos {
+			if loss, err := r.net.Loss(h.id, ln); err == nil && loss > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// components groups the live hosts by final connectivity: two hosts are
+// connected when some link passes packets both ways between them.
+func (r *run) components() [][]*host {
+	n := len(r.hosts)
+	comp := make([]int, n)
+	for i := range comp {
+		comp[i] = -1
+	}
+	var out [][]*host
+	for i, h := range r.hosts {
+		if !h.up || comp[i] >= 0 {
+			continue
+		}
+		c := len(out)
+		comp[i] = c
+		group := []*host{h}
+		for q := 0; q < len(group); q++ {
+			a := group[q].idx
+			for b := range n {
+				if comp[b] >= 0 || !r.hosts[b].up {
+					continue
+				}
+				if r.connected(a, b) {
+					comp[b] = c
+					group = append(group, r.hosts[b])
+				}
+			}
+		}
+		slices.SortFunc(group, func(x, y *host) int { return x.idx - y.idx })
+		out = append(out, group)
+	}
+	return out
+}
+
+func (r *run) connected(a, b int) bool {
+	for _, ln := range r.linkNos {
+		if ps := r.obs.path(a, b, ln); ps != nil && ps.open {
+			return true
+		}
+	}
+	return false
+}
+
+// convergedAt returns the instant from which every host of comp had
+// installed the same regular configuration of exactly comp and installed
+// nothing after it; ok is false when that never happened.
+func (r *run) convergedAt(comp []*host, since wire.Instant) (wire.Instant, bool) {
+	want := make([]wire.NodeID, len(comp))
+	for i, h := range comp {
+		want[i] = h.id
+	}
+	slices.Sort(want)
+	var ring ringRef
+	var at wire.Instant
+	for i, h := range comp {
+		var last *delivery
+		for j := range h.proc.ds {
+			if h.proc.ds[j].kind == dRegular {
+				last = &h.proc.ds[j]
+			}
+		}
+		if last == nil || !slices.Equal(last.members, want) {
+			return 0, false
+		}
+		if i == 0 {
+			ring = last.ring
+		} else if last.ring != ring {
+			return 0, false
+		}
+		at = max(at, last.at, since)
+	}
+	return at, true
+}
+
+func (r *run) hostNames(hs []*host) string {
+	ids := make([]wire.NodeID, len(hs))
+	for i, h := range hs {
+		ids[i] = h.id
+	}
+	return "{" + r.names(ids) + "}"
+}
+
+// metric evaluates one metric expectation.
+func (r *run) metric(e scenarios.Expect) (bool, string) {
+	after, before := wire.Instant(0), wire.Instant(r.sc.Duration)+1
+	if e.After != nil {
+		after = wire.Instant(*e.After)
+	}
+	if e.Before != nil {
+		before = wire.Instant(*e.Before)
+	}
+	var v float64
+	switch e.Metric {
+	case "membership_changes":
+		v = float64(r.obs.membershipChanges(after, before))
+	case "ops":
+		v = float64(r.ops)
+	case "ops_ok":
+		v = float64(r.opsOK)
+	default:
+		return false, fmt.Sprintf("metric %q is not measured by this build", e.Metric)
+	}
+	switch {
+	case e.Equals != nil && v != *e.Equals:
+		return false, fmt.Sprintf("%s is %g, want %g", e.Metric, v, *e.Equals)
+	case e.Max != nil && v > *e.Max:
+		return false, fmt.Sprintf("%s is %g, over the maximum %g", e.Metric, v, *e.Max)
+	case e.Min != nil && v < *e.Min:
+		return false, fmt.Sprintf("%s is %g, under the minimum %g", e.Metric, v, *e.Min)
+	}
+	return true, fmt.Sprintf("%s is %g", e.Metric, v)
+}

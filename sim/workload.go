@@ -1,0 +1,124 @@
+package sim
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/quorate/quorate/engine/totem"
+	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/netmodel"
+)
+
+// workloadMagic starts every multicast the workload sends, so that the
+// checkers can tell workload messages from other traffic on the ring.
+const workloadMagic = 0x514d574c // "QMWL"
+
+// workloadHeader is magic, origin node, counter.
+const workloadHeader = 4 + 4 + 8
+
+// workloadID is the id of a workload message: origin in the top 24 bits,
+// the origin's counter below.
+func workloadID(origin wire.NodeID, n uint64) uint64 { return uint64(origin)<<40 | n }
+
+// encodeWorkload builds a workload payload of the given size.
+func encodeWorkload(origin wire.NodeID, n uint64, size int) []byte {
+	b := make([]byte, max(size, workloadHeader))
+	binary.BigEndian.PutUint32(b[0:], workloadMagic)
+	binary.BigEndian.PutUint32(b[4:], uint32(origin))
+	binary.BigEndian.PutUint64(b[8:], n)
+	return b
+}
+
+// decodeWorkload returns the id of a workload payload, or 0.
+func decodeWorkload(b []byte) uint64 {
+	if len(b) < workloadHeader || binary.BigEndian.Uint32(b) != workloadMagic {
+		return 0
+	}
+	return workloadID(wire.NodeID(binary.BigEndian.Uint32(b[4:])), binary.BigEndian.Uint64(b[8:]))
+}
+
+// client is one workload client attached to a node: it multicasts at
+// exponentially distributed intervals (a Poisson stream) from its own
+// random stream, so adding a client shifts no other.
+type client struct {
+	host    *host
+	gap     *netmodel.Sampler
+	counter uint64
+}
+
+// startWorkload sets up the clients of a multicast workload.
+func (r *run) startWorkload() error {
+	w := r.sc.Workload
+	if w == nil {
+		return nil
+	}
+	hosts := r.nodesOf(w.Clients)
+	perClient := w.Rate / float64(len(hosts))
+	mean := math.Round(1e9 / perClient)
+	for _, h := range hosts {
+		s, err := netmodel.NewSampler(netmodel.Dist{Kind: netmodel.DistExponential, Mean: time.Duration(mean)},
+			r.streams.Source(fmt.Sprintf("workload/%d", h.id)))
+		if err != nil {
+			return err
+		}
+		c := &client{host: h, gap: s}
+		r.clients = append(r.clients, c)
+		r.k.Schedule(wire.Instant(0).Add(s.Sample()), Event{Kind: evClient, Ref: int32(len(r.clients) - 1)})
+	}
+	return nil
+}
+
+// clientOp is one multicast of client i; it schedules the next.
+func (r *run) clientOp(i int32) {
+	c := r.clients[i]
+	h := c.host
+	now := r.k.Now()
+	r.k.Schedule(now.Add(c.gap.Sample()), Event{Kind: evClient, Ref: i})
+	if !h.up {
+		return
+	}
+	c.counter++
+	id := workloadID(h.id, c.counter)
+	r.ops++
+	if err := h.node.Multicast(now, encodeWorkload(h.id, c.counter, r.sc.Workload.Size)); err != nil {
+		r.trace.Begin(now, "mcast_refused").Str("node", h.name).Str("why", err.Error()).End()
+		r.flush(h)
+		return
+	}
+	r.hist.sent[id] = sent{proc: h.proc, at: now}
+	r.trace.Begin(now, "mcast").Str("node", h.name).Str("id", msgName(id)).End()
+	r.flush(h)
+}
+
+// record adds one delivery of node h to the history and the trace.
+func (r *run) record(h *host, d totem.Delivery) {
+	now := r.k.Now()
+	dl := delivery{at: now, ring: ringRef{rep: d.RingID.Rep, seq: d.RingID.Seq}, seq: d.Seq, sender: d.Sender}
+	t := r.trace.Begin(now, "deliver").Str("node", h.name)
+	switch d.Kind {
+	case totem.DeliverMessage:
+		dl.kind = dMsg
+		dl.id = decodeWorkload(d.Payload)
+		t.Str("ring", dl.ring.String()).Uint("seq", uint64(d.Seq)).Uint("from", uint64(d.Sender))
+		if dl.id != 0 {
+			t.Str("id", msgName(dl.id))
+			if h.proc.node == d.Sender {
+				r.opsOK++
+			}
+		}
+	case totem.DeliverTransitional, totem.DeliverRegular:
+		dl.kind = dTrans
+		if d.Kind == totem.DeliverRegular {
+			dl.kind = dRegular
+		}
+		dl.members = d.Members
+		t.Str("config", d.Kind.String()).Str("ring", dl.ring.String()).Str("members", r.names(d.Members))
+	}
+	t.End()
+	h.proc.ds = append(h.proc.ds, dl)
+	if dl.kind == dRegular {
+		r.obs.regular(h, dl, now)
+	}
+}
