@@ -23,6 +23,8 @@ demo: build
 test: setup
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 $(PKGS)
+	# The canary: a deliberately broken engine that the checkers must catch.
+	$(GO) test -count=1 -tags quorate_canary -run Canary ./sim/
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)

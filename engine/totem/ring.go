@@ -120,7 +120,7 @@ func New(c Config, now wire.Instant, persistedRingSeq uint64, rnd Rand) (*Ring, 
 	if rnd == nil && tm.SendJoin > 0 {
 		return nil, configErr("send_join needs a random source.")
 	}
-	r := &Ring{cfg: c, tm: tm, rnd: rnd, self: c.Self, now: now}
+	r := &Ring{cfg: c, tm: tm, rnd: rnd, self: c.Self, now: now, bugDeliverGap: canaryDeliverGap}
 	r.nodes = slices.Clone(c.Nodes)
 	slices.Sort(r.nodes)
 	r.ringID = RingID{Rep: c.Self, Seq: persistedRingSeq + 1}

@@ -1,0 +1,432 @@
+package udp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/netmodel"
+)
+
+// Peer is another node of the cluster and its address on each link.
+type Peer struct {
+	// ID is the peer's corosync nodeid.
+	ID wire.NodeID
+	// Addrs holds the peer's address per link (ringX_addr and port); the
+	// zero AddrPort means the peer has no address on that link.
+	Addrs [wire.MaxLinks]netip.AddrPort
+}
+
+// Config configures a Transport.
+type Config struct {
+	// Self is this node's id.
+	Self wire.NodeID
+	// Local holds the address to bind per link, one socket per configured
+	// link (ringX_addr, port 5405+X by default); the zero AddrPort leaves
+	// the link unconfigured. Bind a specific address, not a wildcard: the
+	// peers accept only packets whose source is the configured address.
+	// Port 0 binds an ephemeral port (tests; see LocalAddr).
+	Local [wire.MaxLinks]netip.AddrPort
+	// Peers lists the other nodes. An entry for Self is ignored, so the
+	// whole nodelist may be passed. Every peer address must be on a link
+	// configured in Local and of the same IP family.
+	Peers []Peer
+	// Key is the cluster's authkey, MinKeySize to MaxKeySize bytes.
+	Key []byte
+	// Delay, if set, returns an extra delay for each packet sent on link;
+	// the packet leaves that long after Send at the earliest. It is called
+	// from Send's goroutine. Packets on one link keep their order, so a
+	// packet waits for a slower one queued before it. It stands in for
+	// netem, which the test kernels do not have.
+	Delay func(link wire.LinkNo) time.Duration
+	// DropFilter, if set, is called by Send for every datagram; true drops
+	// it (counted as DropFiltered). For tests.
+	DropFilter func(d wire.Datagram) bool
+}
+
+// queueLen bounds each link's send queue. A full queue drops the datagram
+// (DropQueueFull), as a full socket buffer would.
+const queueLen = 1024
+
+// Transport is the real netmodel.Transport: one UDP socket per configured
+// link, every packet sealed by a Sealer, every received packet checked
+// against the nodelist, the key and a replay window before the receive
+// callback sees it. Its methods are safe for concurrent use.
+type Transport struct {
+	cfg       Config
+	recv      func(link wire.LinkNo, from wire.NodeID, payload []byte)
+	sealer    *Sealer
+	peers     map[wire.NodeID]*Peer
+	links     [wire.MaxLinks]*link
+	maxPacket int
+	onReject  func(Reason) // test hook, see listen
+	stats     counters
+	closed    atomic.Bool
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
+}
+
+var _ netmodel.Transport = (*Transport)(nil)
+
+// link is one configured link: its socket, send queue and the replay
+// windows of its peers.
+type link struct {
+	no      wire.LinkNo
+	conn    *net.UDPConn
+	queue   chan outgoing
+	sources map[netip.AddrPort]wire.NodeID // configured peer address -> peer
+	windows map[wire.NodeID]*window        // owned by the reader goroutine
+}
+
+// outgoing is a datagram waiting in a link's send queue.
+type outgoing struct {
+	to      wire.NodeID
+	addr    netip.AddrPort
+	payload []byte
+	due     time.Time // zero: send at once
+}
+
+// hooks are seams for this package's tests.
+type hooks struct {
+	maxPacket int          // receive size limit instead of MaxPacket, if > 0
+	onReject  func(Reason) // called by a reader after counting a rejection
+}
+
+// Listen binds one UDP socket per configured link of cfg and starts, per
+// link, a reader and a writer goroutine. recv is called from the readers,
+// concurrently for different links and in arrival order within a link, for
+// each packet that comes from the configured address of a known peer on
+// that link, authenticates, and is not a replay. recv owns payload. It must
+// not block for long: the real agent hands each call to its single loop
+// goroutine over a buffered channel (dropping when the channel is full),
+// and Close waits for running calls to return.
+func Listen(cfg Config, recv func(link wire.LinkNo, from wire.NodeID, payload []byte)) (*Transport, error) {
+	return listen(cfg, recv, hooks{})
+}
+
+func listen(cfg Config, recv func(link wire.LinkNo, from wire.NodeID, payload []byte), h hooks) (*Transport, error) {
+	if recv == nil {
+		return nil, fmt.Errorf("%w: nil receive callback", ErrConfig)
+	}
+	t := &Transport{
+		cfg: cfg, recv: recv, maxPacket: MaxPacket, onReject: h.onReject,
+		peers: make(map[wire.NodeID]*Peer), done: make(chan struct{}),
+	}
+	if h.maxPacket > 0 && h.maxPacket < MaxPacket {
+		t.maxPacket = h.maxPacket
+	}
+	if err := t.validate(); err != nil {
+		return nil, err
+	}
+	ids := make([]wire.NodeID, 0, len(t.peers))
+	for id := range t.peers {
+		ids = append(ids, id)
+	}
+	s, err := NewSealer(cfg.Key, cfg.Self, ids)
+	if err != nil {
+		return nil, err
+	}
+	t.sealer = s
+	for n, ap := range cfg.Local {
+		if !ap.IsValid() {
+			continue
+		}
+		if err := t.bind(wire.LinkNo(n), ap); err != nil {
+			t.closeConns()
+			return nil, err
+		}
+	}
+	for _, l := range t.links {
+		if l != nil {
+			t.wg.Add(2)
+			go t.read(l)
+			go t.write(l)
+		}
+	}
+	return t, nil
+}
+
+// validate checks cfg and fills t.peers.
+func (t *Transport) validate() error {
+	c := &t.cfg
+	if c.Self == 0 {
+		return fmt.Errorf("%w: node id 0 is reserved", ErrConfig)
+	}
+	if err := checkKeySize(len(c.Key)); err != nil {
+		return err
+	}
+	configured := false
+	for n := range c.Local {
+		c.Local[n] = unmap(c.Local[n])
+		configured = configured || c.Local[n].IsValid()
+	}
+	if !configured {
+		return fmt.Errorf("%w: node %d has no link", ErrConfig, c.Self)
+	}
+	seen := make(map[netip.AddrPort]wire.NodeID)
+	for i := range c.Peers {
+		p := c.Peers[i]
+		switch {
+		case p.ID == 0:
+			return fmt.Errorf("%w: peer node id 0 is reserved", ErrConfig)
+		case p.ID == c.Self:
+			continue
+		case t.peers[p.ID] != nil:
+			return fmt.Errorf("%w: node %d listed twice", ErrConfig, p.ID)
+		}
+		for n, ap := range p.Addrs {
+			ap = unmap(ap)
+			p.Addrs[n] = ap
+			if !ap.IsValid() {
+				continue
+			}
+			local := c.Local[n]
+			if !local.IsValid() {
+				return fmt.Errorf("%w: node %d has an address on link %d, which is not configured here", ErrConfig, p.ID, n)
+			}
+			if ap.Addr().Is4() != local.Addr().Is4() {
+				return fmt.Errorf("%w: nodes for link %d have different IP families", ErrConfig, n)
+			}
+			if other, dup := seen[ap]; dup {
+				return fmt.Errorf("%w: nodes %d and %d share address %s", ErrConfig, other, p.ID, ap)
+			}
+			seen[ap] = p.ID
+		}
+		t.peers[p.ID] = &p
+	}
+	return nil
+}
+
+// unmap turns an IPv4-mapped IPv6 address into plain IPv4.
+func unmap(ap netip.AddrPort) netip.AddrPort {
+	if !ap.IsValid() {
+		return ap
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// bind opens the socket of link n.
+func (t *Transport) bind(n wire.LinkNo, ap netip.AddrPort) error {
+	network := "udp6"
+	if ap.Addr().Is4() {
+		network = "udp4"
+	}
+	conn, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		return fmt.Errorf("udp: listen on link %d (%s): %w", n, ap, err)
+	}
+	// Best effort: the kernel caps these at net.core.{r,w}mem_max, and a
+	// smaller buffer only means earlier loss under bursts.
+	_ = conn.SetReadBuffer(4 << 20)
+	_ = conn.SetWriteBuffer(4 << 20)
+	l := &link{
+		no: n, conn: conn, queue: make(chan outgoing, queueLen),
+		sources: make(map[netip.AddrPort]wire.NodeID),
+		windows: make(map[wire.NodeID]*window),
+	}
+	for id, p := range t.peers {
+		if ap := p.Addrs[n]; ap.IsValid() {
+			l.sources[ap] = id
+			l.windows[id] = new(window)
+		}
+	}
+	t.links[n] = l
+	return nil
+}
+
+// LocalAddr returns the address link n is bound to, with the port the
+// kernel chose if Config.Local asked for port 0; the zero AddrPort if the
+// link is not configured.
+func (t *Transport) LocalAddr(n wire.LinkNo) netip.AddrPort {
+	if int(n) >= len(t.links) || t.links[n] == nil {
+		return netip.AddrPort{}
+	}
+	return unmap(t.links[n].conn.LocalAddr().(*net.UDPAddr).AddrPort())
+}
+
+// Epoch returns the random epoch of this transport's Sealer, which every
+// packet it sends carries.
+func (t *Transport) Epoch() uint32 { return t.sealer.Epoch() }
+
+// Stats returns a snapshot of the counters.
+func (t *Transport) Stats() Stats { return t.stats.snapshot() }
+
+// Send queues d for its link's writer, which seals it and writes it to the
+// peer's address on d.Link after Config.Delay, and returns at once. Loss is
+// silent and counted in Stats.Dropped: an unknown peer or link, an
+// oversized payload, a full queue, a DropFilter hit, or a closed transport.
+// The transport owns d.Payload after the call.
+func (t *Transport) Send(d wire.Datagram) {
+	if t.closed.Load() {
+		t.stats.dropped[DropClosed].Add(1)
+		return
+	}
+	if t.cfg.DropFilter != nil && t.cfg.DropFilter(d) {
+		t.stats.dropped[DropFiltered].Add(1)
+		return
+	}
+	if len(d.Payload) > MaxPayload {
+		t.stats.dropped[DropOversized].Add(1)
+		return
+	}
+	p := t.peers[d.To]
+	if d.From != t.cfg.Self || p == nil || int(d.Link) >= len(t.links) ||
+		t.links[d.Link] == nil || !p.Addrs[d.Link].IsValid() {
+		t.stats.dropped[DropNoRoute].Add(1)
+		return
+	}
+	o := outgoing{to: d.To, addr: p.Addrs[d.Link], payload: d.Payload}
+	if t.cfg.Delay != nil {
+		if delay := t.cfg.Delay(d.Link); delay > 0 {
+			o.due = time.Now().Add(delay)
+		}
+	}
+	select {
+	case t.links[d.Link].queue <- o:
+	default:
+		t.stats.dropped[DropQueueFull].Add(1)
+	}
+}
+
+// write is link l's writer: it waits out each packet's delay, seals it and
+// writes it, in queue order, until Close.
+func (t *Transport) write(l *link) {
+	defer t.wg.Done()
+	buf := make([]byte, 0, MaxPacket)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var o outgoing
+		select {
+		case <-t.done:
+			return
+		case o = <-l.queue:
+		}
+		if !o.due.IsZero() {
+			if wait := time.Until(o.due); wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-t.done:
+					timer.Stop()
+					return
+				case <-timer.C:
+				}
+			}
+		}
+		pkt, err := t.sealer.Seal(buf[:0], o.to, l.no, o.payload)
+		if err != nil { // Send checked link and size; cannot happen
+			panic("udp: seal after Send's checks: " + err.Error())
+		}
+		if _, err := l.conn.WriteToUDPAddrPort(pkt, o.addr); err != nil {
+			if t.closed.Load() {
+				return
+			}
+			t.stats.sendErrors.Add(1)
+			continue
+		}
+		t.stats.sent.Add(1)
+	}
+}
+
+// read is link l's reader: it reads packets until Close and hands the good
+// ones to recv.
+func (t *Transport) read(l *link) {
+	defer t.wg.Done()
+	// One byte more than any acceptable packet, and more than any UDP
+	// payload, so a read is never truncated.
+	buf := make([]byte, 1<<16)
+	for {
+		n, src, err := l.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if t.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			t.stats.readErrors.Add(1)
+			continue
+		}
+		from, payload, r := t.accept(l, buf[:n], unmap(src))
+		if r != accepted {
+			t.stats.rejected[r].Add(1)
+			if t.onReject != nil {
+				t.onReject(r)
+			}
+			continue
+		}
+		t.stats.received.Add(1)
+		t.recv(l.no, from, payload)
+	}
+}
+
+// accepted is accept's result for a good packet.
+const accepted Reason = NumReasons
+
+// accept runs every check on pkt, received on l from src, in the order of
+// the Reason constants, and returns the sender and a fresh copy of the
+// payload, or the first reason to reject it.
+func (t *Transport) accept(l *link, pkt []byte, src netip.AddrPort) (wire.NodeID, []byte, Reason) {
+	id, ok := l.sources[src]
+	switch {
+	case !ok:
+		return 0, nil, RejectUnknownSource
+	case len(pkt) > t.maxPacket:
+		return 0, nil, RejectOversized
+	case len(pkt) < Overhead:
+		return 0, nil, RejectBadSize
+	}
+	h, err := ParseHeader(pkt)
+	switch {
+	case err != nil:
+		return 0, nil, RejectBadHeader
+	case h.Link != l.no:
+		return 0, nil, RejectWrongLink
+	case h.From != id:
+		return 0, nil, RejectSenderMismatch
+	case h.To != t.cfg.Self:
+		return 0, nil, RejectWrongDest
+	}
+	w := l.windows[id]
+	if !w.check(h.Epoch, h.Counter) {
+		return 0, nil, RejectReplayed
+	}
+	_, payload, err := t.sealer.Open(make([]byte, 0, len(pkt)-Overhead), pkt)
+	if err != nil {
+		return 0, nil, RejectAuth
+	}
+	w.commit(h.Epoch, h.Counter)
+	return id, payload, accepted
+}
+
+// Close stops the readers and writers, closes the sockets and waits for the
+// goroutines (including running recv calls) to return. Datagrams still
+// queued are discarded. Send after Close drops. Close is idempotent; later
+// calls return the first call's result.
+func (t *Transport) Close() error {
+	t.closeOnce.Do(func() {
+		t.closed.Store(true)
+		close(t.done)
+		t.closeErr = t.closeConns()
+		t.wg.Wait()
+	})
+	return t.closeErr
+}
+
+// closeConns closes every open socket and joins the errors.
+func (t *Transport) closeConns() error {
+	var errs []error
+	for _, l := range t.links {
+		if l == nil {
+			continue
+		}
+		if err := l.conn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("udp: close link %d: %w", l.no, err))
+		}
+	}
+	return errors.Join(errs...)
+}

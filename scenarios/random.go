@@ -1,0 +1,177 @@
+package scenarios
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Families of random scenarios for seed sweeps. Each draws a small cluster
+// and a fault schedule from its seed, ends every fault with a heal, and
+// leaves the cluster quiet for long enough that liveness can be judged.
+var Families = []string{"crash", "restart", "partition", "loss", "reorder", "cold-start", "mixed"}
+
+// Random returns the YAML of a random scenario of family, drawn from seed.
+// The same family and seed always give the same text, so a failing seed is
+// reproduced from its YAML or from the two values alone.
+func Random(family string, seed uint64) (string, error) {
+	if !slices.Contains(Families, family) {
+		return "", fmt.Errorf("scenarios: unknown family %q (families: %s)", family, strings.Join(Families, ", "))
+	}
+	g := &gen{r: rand.New(rand.NewPCG(seed, 0x51554f52415445)), family: family}
+	return g.scenario(seed), nil
+}
+
+type gen struct {
+	r      *rand.Rand
+	family string
+	nodes  []string
+	links  int
+	faults []string
+	t      time.Duration // time of the last fault
+}
+
+func (g *gen) at(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
+
+func (g *gen) fault(at time.Duration, s string) {
+	g.faults = append(g.faults, fmt.Sprintf("  - {at: %s, %s}", g.at(at), s))
+	g.t = max(g.t, at)
+}
+
+func (g *gen) node() string { return g.nodes[g.r.IntN(len(g.nodes))] }
+
+// split draws a partition of the nodes into two or three non-empty groups.
+func (g *gen) split() string {
+	k := 2 + g.r.IntN(2)
+	if k > len(g.nodes) {
+		k = len(g.nodes)
+	}
+	perm := g.r.Perm(len(g.nodes))
+	groups := make([][]string, k)
+	for i, p := range perm {
+		groups[i%k] = append(groups[i%k], g.nodes[p])
+	}
+	var parts []string
+	for _, grp := range groups {
+		parts = append(parts, "["+strings.Join(grp, ", ")+"]")
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+func (g *gen) scenario(seed uint64) string {
+	n := 3 + g.r.IntN(3) // 3..5 nodes
+	for i := range n {
+		g.nodes = append(g.nodes, fmt.Sprintf("n%d", i+1))
+	}
+	g.links = 1 + g.r.IntN(2)
+	start := 5 * time.Second
+	window := 20 * time.Second
+	t := start
+	step := func() time.Duration {
+		t += time.Duration(500+g.r.IntN(4000)) * time.Millisecond
+		return t
+	}
+	switch g.family {
+	case "crash", "restart":
+		down := map[string]bool{}
+		for t < start+window {
+			at := step()
+			v := g.node()
+			if down[v] {
+				g.fault(at, "action: restart, node: "+v)
+				down[v] = false
+			} else if g.family == "crash" || len(down) < n/2 {
+				g.fault(at, "action: crash, node: "+v)
+				down[v] = true
+			}
+		}
+		for _, v := range g.nodes {
+			if down[v] {
+				g.fault(step(), "action: restart, node: "+v)
+			}
+		}
+	case "partition":
+		for t < start+window {
+			switch g.r.IntN(3) {
+			case 0:
+				g.fault(step(), "action: partition, groups: "+g.split())
+			case 1:
+				g.fault(step(), "action: isolate, node: "+g.node())
+			default:
+				a, b := g.node(), g.node()
+				if a != b {
+					g.fault(step(), fmt.Sprintf("action: drop, from: [%s], to: [%s]", a, b))
+				}
+			}
+			g.fault(step(), "action: heal")
+		}
+	case "loss":
+		for t < start+window {
+			g.fault(step(), fmt.Sprintf("action: set_loss, link: %d, loss: %.3f", g.r.IntN(g.links), 0.05*g.r.Float64()))
+		}
+		for l := range g.links {
+			g.fault(step(), fmt.Sprintf("action: set_loss, link: %d, loss: 0", l))
+		}
+	case "reorder":
+		for t < start+window {
+			g.fault(step(), fmt.Sprintf("action: set_latency, link: %d, latency: {dist: uniform, min: 0.1ms, max: %dms}", g.r.IntN(g.links), 1+g.r.IntN(20)))
+		}
+	case "cold-start":
+		g.fault(step(), "action: power_off")
+		g.fault(step(), fmt.Sprintf("action: cold_start, boot: {dist: uniform, min: 0s, max: %dms}", 500+g.r.IntN(5000)))
+	case "mixed":
+		for t < start+window {
+			switch g.r.IntN(4) {
+			case 0:
+				v := g.node()
+				g.fault(step(), "action: crash, node: "+v)
+				g.fault(step(), "action: restart, node: "+v)
+			case 1:
+				g.fault(step(), "action: partition, groups: "+g.split())
+				g.fault(step(), "action: heal")
+			case 2:
+				g.fault(step(), fmt.Sprintf("action: set_loss, link: %d, loss: %.3f", g.r.IntN(g.links), 0.05*g.r.Float64()))
+			default:
+				if g.links == 2 {
+					g.fault(step(), "action: switch_down, switch: sw0")
+					g.fault(step(), "action: switch_up, switch: sw0")
+				}
+			}
+		}
+		for l := range g.links {
+			g.fault(step(), fmt.Sprintf("action: set_loss, link: %d, loss: 0", l))
+		}
+		g.fault(step(), "action: heal")
+	}
+	// Quiet time: the liveness bound of a 5-node, token-1000 cluster is
+	// about 10s; leave 15.
+	duration := g.t + 15*time.Second
+	var b strings.Builder
+	fmt.Fprintf(&b, "name: random-%s-%d\n", g.family, seed)
+	fmt.Fprintf(&b, "description: random %s schedule drawn from seed %d\n", g.family, seed)
+	fmt.Fprintf(&b, "seed: %d\nduration: %s\n", seed, g.at(duration))
+	b.WriteString("cluster:\n  nodes: [")
+	for i, v := range g.nodes {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "{name: %s}", v)
+	}
+	b.WriteString("]\n  totem: {token: 1000ms}\nnetwork:\n  links:\n")
+	reorder := g.family == "reorder"
+	for l := range g.links {
+		fmt.Fprintf(&b, "    - {number: %d, switch: sw%d, priority: %d, reorder: %v, latency: {dist: uniform, min: 0.1ms, max: 0.5ms}}\n",
+			l, l, 20-10*l, reorder)
+	}
+	b.WriteString("workload: {kind: multicast, rate: 50/s, size: 128B}\nfaults:\n")
+	if len(g.faults) == 0 {
+		b.WriteString("  []\n")
+	}
+	for _, f := range g.faults {
+		b.WriteString(f + "\n")
+	}
+	b.WriteString("expect:\n  - {check: total_order}\n  - {check: virtual_synchrony}\n  - {check: liveness}\n")
+	return b.String()
+}
