@@ -68,6 +68,7 @@ type Layer struct {
 type Stats struct {
 	PingsSent, PongsSent, PongsReceived, PongsDiscarded uint64
 	DataSent, DataReceived, DataDuplicates, DataNoLink  uint64
+	DataUnreachable                                     uint64 // data from a peer with no usable link, discarded
 	Rejected                                            uint64
 }
 

@@ -158,6 +158,13 @@ func TestDuplicatesDiscarded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Data from a peer with no usable link is discarded (knet 1.25).
+	tx.Send(2, []byte("early"))
+	if _, ok := rx.Receive(0, 0, 1, tx.Outbox()[0].Payload); ok || rx.Stats().DataUnreachable != 1 {
+		t.Fatal("data from an unreachable peer was delivered")
+	}
+	tx.Clear()
+	rx.linkUp(&rx.peers[0], &rx.peers[0].links[0])
 	tx.Send(2, []byte("a"))
 	tx.Send(2, []byte("b"))
 	var got []string

@@ -93,6 +93,16 @@ func (l *Layer) Receive(now wire.Instant, n wire.LinkNo, from wire.NodeID, b []b
 	case wire.FramePong:
 		l.pong(now, p, lk, f.Stamp)
 	case wire.FrameData:
+		// knet discards data from a host it has no usable link to yet
+		// (threads_rx.c: "Source host not reachable yet. Discarding
+		// packet."), so a peer's traffic counts only once the heartbeat
+		// has brought a link up. This is knet 1.25's rule, the version the
+		// reference measurements ran; later releases also let data bring a
+		// link up early once a pong has been seen.
+		if p.active == wire.NoLink {
+			l.stats.DataUnreachable++
+			return nil, false
+		}
 		if !p.accept(f.Incarnation, f.Stamp) {
 			l.stats.DataDuplicates++
 			return nil, false

@@ -1,0 +1,366 @@
+package sim
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quorate/quorate/reports"
+	"github.com/quorate/quorate/scenarios"
+)
+
+// The fidelity suite rebuilds the experiments of the Corosync 3 reference
+// harness (../shared/corosync-harness/results.md) as scenarios and compares
+// the simulated medians with the medians real Corosync 3.1.7 / knet 1.25
+// produced on the same kind of machine. QUORATE_FIDELITY_OUT=FILE writes the
+// comparison as a Markdown table (docs/fidelity.md embeds it).
+
+// fidelityCluster writes the cluster and network of the harness: N nodes,
+// two links (priority 20 and 10) on two switches, sub-millisecond latency.
+func fidelityCluster(n int, token string, extra string) string {
+	return fidelityClusterBoot(n, token, extra, 0)
+}
+
+// fidelityClusterBoot boots node i at (i-1) x stagger, as the harness's
+// start loop launches one daemon after the other.
+func fidelityClusterBoot(n int, token string, extra string, stagger time.Duration) string {
+	var b strings.Builder
+	b.WriteString("cluster:\n  nodes: [")
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "{name: n%d, boot_at: %dus}", i, (time.Duration(i-1) * stagger).Microseconds())
+	}
+	b.WriteString("]\n")
+	if token != "" {
+		fmt.Fprintf(&b, "  totem: {token: %s}\n", token)
+	}
+	b.WriteString(`network:
+  links:
+    - {number: 0, switch: sw0, priority: 20, latency: {dist: normal, mean: 0.1ms, stddev: 0.03ms}}
+    - {number: 1, switch: sw1, priority: 10, latency: {dist: normal, mean: 0.1ms, stddev: 0.03ms}}
+`)
+	b.WriteString(extra)
+	return b.String()
+}
+
+type fidelityCase struct {
+	name     string
+	corosync float64 // median of the reference, ms
+	// known, when set, explains why this figure is not expected within
+	// the tolerance; it is reported, not asserted.
+	known string
+	// adjust is subtracted from the reference before comparing (the
+	// reference's process start-up, which the simulation does not model).
+	adjust float64
+	src    func(seed uint64) string
+	// measure returns the figures of one run (one per repetition).
+	measure func(t *testing.T, res *reports.Result, seed uint64) []float64
+}
+
+func allOf(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("n%d", i+1)
+	}
+	return out
+}
+
+func without(xs []string, v string) []string {
+	return slices.DeleteFunc(slices.Clone(xs), func(x string) bool { return x == v })
+}
+
+// settle returns how long after `at` (ms) every member of want had
+// installed one ring of exactly want.
+func settle(res *reports.Result, at float64, want []string) (float64, bool) {
+	w := slices.Sorted(slices.Values(want))
+	for _, r := range res.Rings {
+		if r.FirstMs >= at && slices.Equal(slices.Sorted(slices.Values(r.Members)), w) && r.Nodes == len(w) {
+			return r.LastMs - at, true
+		}
+	}
+	return 0, false
+}
+
+// coldStart: every node in a ring holding a majority (votequorum's quorate
+// with one vote each), measured from boot.
+func coldStart(n int) func(*testing.T, *reports.Result, uint64) []float64 {
+	return func(t *testing.T, res *reports.Result, _ uint64) []float64 {
+		first := map[string]float64{}
+		for _, e := range res.Timeline {
+			if e.Event == "membership" && len(e.Members) > n/2 {
+				if _, ok := first[e.Node]; !ok {
+					first[e.Node] = e.TMs
+				}
+			}
+		}
+		if len(first) != n {
+			t.Fatalf("only %d of %d nodes reached a majority ring", len(first), n)
+		}
+		var most float64
+		for _, v := range first {
+			most = max(most, v)
+		}
+		return []float64{most}
+	}
+}
+
+// Faults fall at a random point of knet's ping cycle, as the harness's
+// repetitions do: each fault time is shifted by up to a second drawn from
+// the seed, and measured from its own shifted time.
+func shift(seed uint64, label string) float64 {
+	return NewStreams(seed).Rand("fidelity/"+label).Float64() * 1000
+}
+
+const crashAt, restartAt = 10000.0, 25000.0
+
+func crashCase(n int, token string) func(uint64) string {
+	return func(seed uint64) string {
+		return fidelityCluster(n, token, fmt.Sprintf("faults:\n  - {at: %.0fms, action: crash, node: n2}\n  - {at: %.0fms, action: restart, node: n2}\n",
+			crashAt+shift(seed, "crash"), restartAt+shift(seed, "restart")))
+	}
+}
+
+func crashDetect(n int) func(*testing.T, *reports.Result, uint64) []float64 {
+	return func(t *testing.T, res *reports.Result, seed uint64) []float64 {
+		d, ok := settle(res, crashAt+shift(seed, "crash"), without(allOf(n), "n2"))
+		if !ok {
+			t.Fatal("survivors never formed a ring without the victim")
+		}
+		return []float64{d}
+	}
+}
+
+func crashRejoin(n int) func(*testing.T, *reports.Result, uint64) []float64 {
+	return func(t *testing.T, res *reports.Result, seed uint64) []float64 {
+		d, ok := settle(res, restartAt+shift(seed, "restart"), allOf(n))
+		if !ok {
+			t.Fatal("the restarted node never rejoined")
+		}
+		return []float64{d}
+	}
+}
+
+// The switch experiment: sw0 fails 3s after the cluster is quorate (while
+// knet's start-up backoff may still be high), for 10s; then twice more,
+// about 16s apart (the harness waits for link 0 and sleeps 3.5s). The
+// harness's repetitions fall at arbitrary points of knet's ping cycle, so
+// each repetition here is shifted by a random part of a second drawn from
+// the seed.
+const switchReps = 3
+
+func switchCase(n int, token string, quorate float64) func(seed uint64) string {
+	return func(seed uint64) string {
+		r := NewStreams(seed).Rand("fidelity")
+		var f strings.Builder
+		f.WriteString("faults:\n")
+		at := quorate + 3000
+		for range switchReps {
+			at += r.Float64() * 1000
+			fmt.Fprintf(&f, "  - {at: %.0fms, action: switch_down, switch: sw0}\n  - {at: %.0fms, action: switch_up, switch: sw0}\n", at, at+10000)
+			at += 16000
+		}
+		return fidelityCluster(n, token, f.String())
+	}
+}
+
+// pairMax returns, for each repetition, the largest figure over node pairs.
+func pairMax(pick func(reports.PairLinks) []float64) func(*testing.T, *reports.Result, uint64) []float64 {
+	return func(t *testing.T, res *reports.Result, _ uint64) []float64 {
+		out := make([]float64, switchReps)
+		for _, p := range res.Links {
+			xs := pick(p)
+			if len(xs) != switchReps {
+				t.Fatalf("%s->%s: %d figures for %d outages", p.Node, p.Peer, len(xs), switchReps)
+			}
+			for i, x := range xs {
+				out[i] = max(out[i], x)
+			}
+		}
+		return out
+	}
+}
+
+const cutAt, healAt = 8000.0, 25000.0
+
+func partitionCase(token string) func(uint64) string {
+	return func(seed uint64) string {
+		return fidelityCluster(5, token, fmt.Sprintf("faults:\n  - {at: %.0fms, action: partition, groups: [[n1, n2], [n3, n4, n5]]}\n  - {at: %.0fms, action: heal}\n",
+			cutAt+shift(seed, "cut"), healAt+shift(seed, "heal")))
+	}
+}
+
+func fidelityCases() []fidelityCase {
+	// The harness launches the daemons one after the other; 15 ms between
+	// launches is our estimate of one `ip netns exec … corosync` start.
+	up := func(n int, tok string) func(uint64) string {
+		return func(uint64) string { return fidelityClusterBoot(n, tok, "", 15*time.Millisecond) }
+	}
+	const init = 250 // knet and crypto start-up in every reference daemon start (results.md (a))
+	cs := []fidelityCase{
+		{name: "(a) cold start, all quorate: N=3 default", corosync: 2659, adjust: init, src: up(3, ""), measure: coldStart(3)},
+		{name: "(a) cold start, all quorate: N=3 token 1000", corosync: 1785, adjust: init, src: up(3, "1000ms"), measure: coldStart(3)},
+		{name: "(a) cold start, all quorate: N=5 default", corosync: 5988, adjust: init, src: up(5, ""), measure: coldStart(5), known: coldNote},
+		{name: "(a) cold start, all quorate: N=5 token 1000", corosync: 2273, adjust: init, src: up(5, "1000ms"), measure: coldStart(5)},
+	}
+	for _, c := range []struct {
+		n              int
+		tok            string
+		detect, rejoin float64
+	}{{3, "", 8008, 3317}, {3, "1000ms", 3521, 2290}, {5, "", 10568, 5252}, {5, "1000ms", 6017, 2513}} {
+		label := fmt.Sprintf("N=%d %s", c.n, map[string]string{"": "default", "1000ms": "token 1000"}[c.tok])
+		cs = append(cs,
+			fidelityCase{name: "(b) crash, survivors' new ring: " + label, corosync: c.detect, src: crashCase(c.n, c.tok), measure: crashDetect(c.n)},
+			fidelityCase{name: "(b) restart, all in one ring: " + label, corosync: c.rejoin, adjust: init, src: crashCase(c.n, c.tok), measure: crashRejoin(c.n)})
+	}
+	for _, c := range []struct {
+		n                   int
+		tok                 string
+		quorate, down, back float64 // quorate: the reference's cold start median
+	}{{3, "", 2659, 1316, 2430}, {3, "1000ms", 1785, 929, 1737}, {5, "", 5988, 1336, 3748}, {5, "1000ms", 2273, 1694, 2310}} {
+		label := fmt.Sprintf("N=%d %s", c.n, map[string]string{"": "default", "1000ms": "token 1000"}[c.tok])
+		cs = append(cs,
+			fidelityCase{name: "(c) switch down, link 0 down (max pair): " + label, corosync: c.down, src: switchCase(c.n, c.tok, c.quorate),
+				known:   map[string]string{"": icmpNote}[c.tok],
+				measure: pairMax(func(p reports.PairLinks) []float64 { return p.DetectMs })},
+			fidelityCase{name: "(c) switch up, link 0 up (max pair): " + label, corosync: c.back, src: switchCase(c.n, c.tok, c.quorate),
+				measure: pairMax(func(p reports.PairLinks) []float64 { return p.RecoverMs })})
+	}
+	for _, c := range []struct {
+		tok         string
+		split, heal float64
+	}{{"", 10410, 3630}, {"1000ms", 6094, 2287}} {
+		label := map[string]string{"": "default", "1000ms": "token 1000"}[c.tok]
+		cs = append(cs,
+			fidelityCase{name: "(d) partition {1,2}|{3,4,5}, majority's ring: N=5 " + label, corosync: c.split, src: partitionCase(c.tok),
+				measure: func(t *testing.T, res *reports.Result, seed uint64) []float64 {
+					d, ok := settle(res, cutAt+shift(seed, "cut"), []string{"n3", "n4", "n5"})
+					if !ok {
+						t.Fatal("the majority never formed its ring")
+					}
+					return []float64{d}
+				}},
+			fidelityCase{name: "(d) heal, all 5 in one ring: N=5 " + label, corosync: c.heal, src: partitionCase(c.tok),
+				measure: func(t *testing.T, res *reports.Result, seed uint64) []float64 {
+					d, ok := settle(res, healAt+shift(seed, "heal"), allOf(5))
+					if !ok {
+						t.Fatal("the rings never merged")
+					}
+					return []float64{d}
+				}})
+	}
+	return cs
+}
+
+const fidelitySeeds = 21
+
+// fidelityTolerance is how far a simulated median may be from Corosync's.
+const fidelityTolerance = 20.0
+
+// coldNote explains the five-node default-token cold start: see docs/fidelity.md.
+const coldNote = "bimodal in both (Corosync 5536 / 5988 / 9744): when a first ping finds its peer not yet listening, that link comes up one ping period (1.4 s) later, the others form a partial ring and merge; how often that happens depends on the launch stagger, which the harness did not record"
+
+// icmpNote explains the default-token switch figures: see docs/fidelity.md.
+const icmpNote = "Corosync detected these faster than knet's heartbeat timeout allows (2475 ms for N=5, yet every pair within 1.5 s); knet 1.25 also takes a link down on ICMP errors (transport_udp.c: EHOSTUNREACH, ENETUNREACH, ECONNREFUSED set transport_connected = 0, and the next heartbeat pass declares the link down), which the bridge-down of the harness can produce and the simulator does not model"
+
+func TestFidelity(t *testing.T) {
+	var table strings.Builder
+	table.WriteString("| experiment | Corosync 3 median ms | simulated median ms (min / max) | difference |\n|---|---|---|---|\n")
+	for _, c := range fidelityCases() {
+		var xs []float64
+		for seed := uint64(1); seed <= fidelitySeeds; seed++ {
+			src := "name: fidelity\nduration: 70s\n" + c.src(seed)
+			sc, err := scenarios.Parse("fidelity.yaml", []byte(src))
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", c.name, err, src)
+			}
+			res := runOK(t, sc, Options{Seed: seed, SeedSet: true})
+			if !res.OK {
+				t.Fatalf("%s seed %d: %s", c.name, seed, res.Failure)
+			}
+			xs = append(xs, c.measure(t, res, seed)...)
+		}
+		s := reports.Summarize(xs)
+		ref := c.corosync - c.adjust
+		diff := (s.Median - ref) / ref * 100
+		refText := fmt.Sprintf("%.0f", c.corosync)
+		if c.adjust != 0 {
+			refText = fmt.Sprintf("%.0f (%.0f without start-up)", c.corosync, ref)
+		}
+		verdict := fmt.Sprintf("%+.0f%%", diff)
+		switch {
+		case c.known != "":
+			verdict += " (explained below)"
+		case diff > fidelityTolerance || diff < -fidelityTolerance:
+			t.Errorf("%s: simulated median %.0f ms is %+.0f%% from Corosync's %.0f ms (tolerance %.0f%%)", c.name, s.Median, diff, ref, fidelityTolerance)
+		}
+		fmt.Fprintf(&table, "| %s | %s | %.0f (%.0f / %.0f) | %s |\n", c.name, refText, s.Median, s.Min, s.Max, verdict)
+		t.Logf("%-58s corosync %6.0f  sim %6.0f (%0.f..%.0f)  %s", c.name, ref, s.Median, s.Min, s.Max, verdict)
+	}
+	if out := os.Getenv("QUORATE_FIDELITY_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(table.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFidelityEffects checks the effects the reference harness saw, beyond
+// the timings: the first switch failure after start-up re-forms a 3-node
+// ring once (knet's start-up backoff makes detection outlast the token),
+// later ones do not; 50 ms one-way latency on 5 nodes with the default
+// token causes no membership change.
+func TestFidelityEffects(t *testing.T) {
+	for _, tok := range []string{"", "1000ms"} {
+		var first, later int64
+		for seed := uint64(1); seed <= 5; seed++ {
+			src := "name: fidelity\nduration: 70s\n" + switchCase(3, tok, map[string]float64{"": 2659, "1000ms": 1785}[tok])(seed)
+			sc, err := scenarios.Parse("fidelity.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := runOK(t, sc, Options{Seed: seed, SeedSet: true})
+			// The outages are the switch_down faults; count rings
+			// installed while sw0 was down.
+			var downs []float64
+			for _, e := range res.Timeline {
+				if e.Event == "fault:switch_down" {
+					downs = append(downs, e.TMs)
+				}
+			}
+			for _, r := range res.Rings {
+				for i, d := range downs {
+					if r.FirstMs > d && r.FirstMs < d+10000 {
+						if i == 0 {
+							first++
+						} else {
+							later++
+						}
+					}
+				}
+			}
+		}
+		t.Logf("token %q: rings re-formed during the first outage in %d of 5 runs, during later outages %d times", tok, first, later)
+		if tok == "1000ms" && first == 0 {
+			t.Errorf("token 1000: the first switch failure after start never re-formed the ring (Corosync: it did)")
+		}
+		if later != 0 {
+			t.Errorf("token %q: later switch failures re-formed the ring %d times (Corosync: never)", tok, later)
+		}
+	}
+	src := "name: latency\nduration: 70s\n" + strings.Replace(fidelityCluster(5, "", ""),
+		"latency: {dist: normal, mean: 0.1ms, stddev: 0.03ms}", "latency: {dist: uniform, min: 45ms, max: 55ms}", 2) +
+		"workload: {kind: multicast, rate: 100/s, size: 256B}\nexpect:\n  - {metric: membership_changes, after: 15s, equals: 0}\n"
+	sc, err := scenarios.Parse("latency.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := uint64(1); seed <= 3; seed++ {
+		if res := runOK(t, sc, Options{Seed: seed, SeedSet: true}); !res.OK {
+			t.Errorf("50 ms one-way latency, seed %d: %s", seed, res.Failure)
+		}
+	}
+}
