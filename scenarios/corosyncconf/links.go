@@ -1,0 +1,233 @@
+package corosyncconf
+
+import (
+	"encoding/binary"
+	"maps"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// buildNodes fills Config.Nodes from nodelist.node.<k>.* and checks each
+// node as put_nodelist_members_to_config and check_for_duplicate_nodeids
+// (exec/totemconfig.c) do, plus unique names.
+func (b *builder) buildNodes() {
+	byNode := make([][]string, b.w.nodes) // each node's keys, sorted
+	for _, key := range b.c.Keys() {
+		rest, ok := strings.CutPrefix(key, "nodelist.node.")
+		num, _, _ := strings.Cut(rest, ".")
+		if k, err := strconv.Atoi(num); ok && err == nil && k >= 0 && k < b.w.nodes && itoa(k) == num {
+			byNode[k] = append(byNode[k], key)
+		}
+	}
+	for k := 0; k < b.w.nodes; k++ {
+		prefix := "nodelist.node." + itoa(k)
+		n := Node{QuorumVotes: 1, Line: b.w.sections[prefix]}
+		hasID := false
+		for _, key := range byNode[k] {
+			rest := strings.TrimPrefix(key, prefix+".")
+			v, line := b.c.keys[key].value, b.c.keys[key].line
+			switch link, isRing := ringLink(rest); {
+			case rest == "name":
+				n.Name = v
+			case rest == "nodeid":
+				n.NodeID, hasID = uint32(b.num(key, 0, true)), true
+			case rest == "quorum_votes":
+				n.QuorumVotes = uint32(b.num(key, 0, true))
+			case isRing && link >= MaxLinks:
+				b.invalid(line, key, prefixTotem+"interface ring number %d is bigger than allowed maximum %d", link, MaxLinks-1)
+			case isRing:
+				n.RingAddrs[link] = v
+				if !b.checkAddr(key, v, line) {
+					b.badNode[k] = true
+				}
+			default:
+				if n.Extra == nil {
+					n.Extra = map[string]string{}
+				}
+				n.Extra[rest] = v
+				if !strings.Contains(rest, ".") {
+					b.warn(line, key, "unknown key %q in node is ignored", rest)
+				}
+			}
+		}
+		if hasID && n.NodeID == 0 {
+			hasID = false // nodeid 0 is reserved; corosync treats it as missing
+		}
+		b.checkNodeID(&n, prefix, hasID)
+		if len(n.Links()) == 0 && !b.badNode[k] {
+			b.invalid(n.Line, prefix, prefixTotem+"Not all nodes have the same number of links")
+		}
+		b.c.Nodes = append(b.c.Nodes, n)
+	}
+	b.checkDuplicates()
+}
+
+// ringLink parses "ring<N>_addr" the way corosync's
+// sscanf("ring%u%s") does for valid cmap names: digits, optionally after a
+// '-' (which %u accepts and wraps).
+func ringLink(rest string) (uint32, bool) {
+	s, ok := strings.CutPrefix(rest, "ring")
+	if !ok {
+		return 0, false
+	}
+	digits, ok := strings.CutSuffix(s, "_addr")
+	neg := strings.HasPrefix(digits, "-")
+	digits = strings.TrimPrefix(digits, "-")
+	if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, false
+	}
+	v, ok := cStrtoull(digits)
+	if !ok || v > 0xFFFFFFFF {
+		v = 0xFFFFFFFF
+	}
+	if neg {
+		v = -v & 0xFFFFFFFF
+	}
+	return uint32(v), true
+}
+
+// checkAddr rejects an address corosync could not parse for the configured
+// ip_version (totemip_parse resolves with getaddrinfo). Only literal
+// addresses are checked: host names are resolved by the caller. It reports
+// whether the address is fine.
+func (b *builder) checkAddr(key, v string, line int) bool {
+	a, err := netip.ParseAddr(v)
+	bad := v == ""
+	if err == nil {
+		switch b.c.Totem.IPVersion {
+		case "ipv4":
+			bad = !a.Is4()
+		case "ipv6":
+			bad = !a.Is6() || a.Is4In6()
+		}
+	}
+	if bad {
+		b.invalid(line, key, "failed to parse node address '%s'", v)
+	}
+	return !bad
+}
+
+// checkNodeID requires an explicit non-zero nodeid below 65536 for knet and
+// generates one from an IPv4 ring0_addr for udp/udpu (generate_nodeid).
+func (b *builder) checkNodeID(n *Node, prefix string, hasID bool) {
+	addr := ""
+	if links := n.Links(); len(links) > 0 {
+		addr = n.RingAddrs[links[0]]
+	}
+	idLine := b.line(prefix+".nodeid", prefix)
+	switch {
+	case b.c.Totem.Transport != "udp" && b.c.Totem.Transport != "udpu":
+		if !hasID && addr != "" {
+			b.invalid(idLine, prefix+".nodeid", "Knet requires an explicit nodeid to be specified for address '%s'.", addr)
+		}
+		if n.NodeID >= 65536 {
+			b.invalid(idLine, prefix+".nodeid", "Knet requires nodeid to be less than 65536 for address '%s'.", addr)
+		}
+	case !hasID && n.RingAddrs[0] != "":
+		a, err := netip.ParseAddr(n.RingAddrs[0])
+		switch {
+		case err == nil && a.Is4():
+			ip := a.As4()
+			n.NodeID = binary.BigEndian.Uint32(ip[:])
+			if b.c.Totem.ClearNodeHighBit {
+				n.NodeID &= 0x7FFFFFFF
+			}
+			n.NodeIDGenerated = true
+		case err == nil:
+			b.invalid(idLine, prefix+".nodeid", "An IPV6 network requires that a node ID be specified for address '%s'.", n.RingAddrs[0])
+		default:
+			b.invalid(idLine, prefix+".nodeid", "cannot derive a nodeid from host name '%s' without resolving it; set nodeid", n.RingAddrs[0])
+		}
+	}
+}
+
+// checkDuplicates reports a nodeid or name used by an earlier node.
+func (b *builder) checkDuplicates() {
+	ids := map[uint32]bool{}
+	names := map[string]int{}
+	for k, n := range b.c.Nodes {
+		prefix := "nodelist.node." + itoa(k)
+		if n.NodeID != 0 && ids[n.NodeID] {
+			auto := ""
+			if n.NodeIDGenerated {
+				auto = "(autogenerated from " + n.RingAddrs[0] + ")"
+			}
+			b.invalid(b.line(prefix+".nodeid", prefix), prefix+".nodeid", "Nodeid %d%s appears twice in corosync.conf", n.NodeID, auto)
+		}
+		ids[n.NodeID] = true
+		if n.Name == "" {
+			continue
+		}
+		if first, ok := names[n.Name]; ok {
+			b.invalid(b.line(prefix+".name"), prefix+".name", "node name %q appears twice in corosync.conf (first at line %d)", n.Name, first)
+			continue
+		}
+		names[n.Name] = b.line(prefix + ".name")
+	}
+}
+
+// ifaceEffective reports whether corosync would treat an interface section
+// as configuring its link: it stored at least one totem.interface.N key
+// (for udp only bindnetaddr counts, see get_interface_params).
+func (b *builder) ifaceEffective(in *ifaceSection) bool {
+	if b.c.Totem.Transport == "udp" {
+		_, ok := in.vals["bindnetaddr"]
+		return ok
+	}
+	return len(in.vals) > 0 || len(in.members) > 0
+}
+
+// buildInterfaces merges interface sections by link number (as corosync's
+// cmap does: the later section's keys win) and builds one Interface per
+// link in use: every link some node has an address on, and every link an
+// interface section configures.
+func (b *builder) buildInterfaces() {
+	merged := map[int]*ifaceSection{}
+	inUse := map[int]bool{}
+	for _, n := range b.c.Nodes {
+		for _, l := range n.Links() {
+			inUse[l] = true
+		}
+	}
+	for _, in := range b.w.ifaces {
+		key := "totem.interface." + itoa(in.link)
+		if in.link >= MaxLinks {
+			b.invalid(in.linkLine, key+".linknumber", prefixTotem+"interface ring number %d is bigger than allowed maximum %d", in.link, MaxLinks-1)
+			continue
+		}
+		first, dup := merged[in.link]
+		switch {
+		case !dup:
+			copied := *in
+			copied.vals, copied.members = map[string]entry{}, nil
+			merged[in.link] = &copied
+			first = &copied
+		case first.explicit && in.explicit:
+			b.invalid(in.linkLine, key+".linknumber", "interface linknumber %d is defined twice (first at line %d)", in.link, first.linkLine)
+		default:
+			b.warn(in.line, key, "interface section for link %d repeats the one at line %d; corosync merges them and the later keys win", in.link, first.line)
+		}
+		for k, v := range in.vals {
+			first.vals[k] = v
+		}
+		first.members = append(first.members, in.members...)
+		if b.ifaceEffective(in) {
+			inUse[in.link] = true
+		}
+	}
+	for _, in := range merged {
+		b.w.mark("totem.interface."+itoa(in.link), in.line)
+		if !inUse[in.link] {
+			b.warn(in.line, "totem.interface."+itoa(in.link), "interface section for link %d sets nothing and no node has ring%d_addr; it is ignored", in.link, in.link)
+		}
+	}
+	broadcast := false
+	for _, in := range merged {
+		broadcast = broadcast || in.vals["broadcast"].value == "yes"
+	}
+	for _, l := range slices.Sorted(maps.Keys(inUse)) {
+		b.c.Interfaces = append(b.c.Interfaces, b.buildInterface(l, merged[l], broadcast))
+	}
+}
