@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quorate/quorate/engine/links"
+	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/totem"
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -35,6 +36,23 @@ type Config struct {
 	// Totem holds the totem section; Self and Nodes are filled from the
 	// fields above.
 	Totem totem.Config
+	// Quorum holds the quorum section and the nodelist's votes; Self is
+	// filled from NodeID.
+	Quorum quorum.Config
+}
+
+// Services share Totem's total order; the first byte of every payload says
+// which one a message belongs to (as corosync's service handlers do).
+const (
+	ServiceQuorum byte = 1 // votequorum
+	ServiceApp    byte = 2 // application messages (CPG-like)
+)
+
+// Delivery is one item of the node's total order: a Totem delivery with
+// the service of a message and its payload without the service byte.
+type Delivery struct {
+	totem.Delivery
+	Service byte
 }
 
 // State is what a node keeps on disk across restarts: the highest ring
@@ -79,9 +97,13 @@ type Ready struct {
 	Persist *State
 	// Outbox holds datagrams to send, in order. The driver owns them.
 	Outbox []wire.Datagram
-	// Deliver is the node's totally ordered output: agreed messages and
-	// configuration changes, in extended-virtual-synchrony order.
-	Deliver []totem.Delivery
+	// Deliver is the node's totally ordered output: agreed messages of
+	// every service and configuration changes, in extended-virtual-synchrony
+	// order.
+	Deliver []Delivery
+	// Arbiter holds the qdevice's operations on its stream to the qnetd
+	// arbiter, in order (empty without a quorum device).
+	Arbiter []quorum.StreamOp
 	// Events reports what happened, in order: for traces, checks, reports.
 	Events []wire.Event
 	// Deadline is when Advance is due at the latest; 0 means no timer.
@@ -94,10 +116,12 @@ type Node struct {
 	cfg   Config
 	links *links.Layer
 	ring  *totem.Ring
+	q     *quorum.Quorum
 	peers []wire.NodeID
 
 	persist *State
-	deliver []totem.Delivery
+	deliver []Delivery
+	arbiter []quorum.StreamOp
 	events  []wire.Event
 }
 
@@ -148,8 +172,14 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, links: l, ring: r, peers: peers}
-	n.collect()
+	qc := cfg.Quorum
+	qc.Self = cfg.NodeID
+	q, err := quorum.New(qc, now)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, links: l, ring: r, q: q, peers: peers}
+	n.collect(now)
 	return n, nil
 }
 
@@ -163,46 +193,103 @@ func (n *Node) Step(now Instant, link wire.LinkNo, from wire.NodeID, b []byte) {
 	if payload, ok := n.links.Receive(now, link, from, b); ok {
 		n.ring.Step(now, from, payload)
 	}
-	n.collect()
+	n.collect(now)
 }
 
 // Advance fires every timer whose deadline is at or before now.
 func (n *Node) Advance(now Instant) {
 	n.links.Advance(now)
 	n.ring.Advance(now)
-	n.collect()
+	n.q.Advance(now)
+	n.collect(now)
 }
 
 // Multicast queues an application message for agreed delivery to every
 // member of the ring, this node included.
 func (n *Node) Multicast(now Instant, payload []byte) error {
-	err := n.ring.Multicast(now, payload)
-	n.collect()
+	err := n.ring.Multicast(now, append([]byte{ServiceApp}, payload...))
+	n.collect(now)
 	return err
 }
 
-// collect takes Totem's output: its sends go to the link layer (a multicast
-// is one unicast to every other configured node, as knet does), its
-// deliveries and events join the node's Ready.
-func (n *Node) collect() {
-	rd := n.ring.Ready()
-	if rd.PersistRingSeq != 0 {
-		n.persist = &State{RingSeq: rd.PersistRingSeq}
-	}
-	for _, s := range rd.Sends {
-		if s.To == 0 {
-			for _, p := range n.peers {
-				n.links.Send(p, s.Payload)
-			}
-		} else {
-			n.links.Send(s.To, s.Payload)
+// collect moves output between the layers until it settles: Totem's sends
+// go to the link layer (a multicast is one unicast to every other
+// configured node, as knet does); its deliveries feed votequorum and join
+// the node's Ready; votequorum's messages go back into Totem.
+func (n *Node) collect(now Instant) {
+	for round := 0; ; round++ {
+		rd := n.ring.Ready()
+		n.ring.Ack()
+		if rd.PersistRingSeq != 0 {
+			n.persist = &State{RingSeq: rd.PersistRingSeq}
 		}
+		for _, s := range rd.Sends {
+			if s.To == 0 {
+				for _, p := range n.peers {
+					n.links.Send(p, s.Payload)
+				}
+			} else {
+				n.links.Send(s.To, s.Payload)
+			}
+		}
+		for _, e := range rd.Events {
+			n.events = append(n.events, totemEvent(e))
+		}
+		for _, d := range rd.Deliver {
+			n.route(now, d)
+		}
+		qr := n.q.Ready()
+		n.q.Ack()
+		n.arbiter = append(n.arbiter, qr.Arbiter...)
+		for _, e := range qr.Events {
+			n.events = append(n.events, quorumEvent(e))
+		}
+		for _, m := range qr.Multicast {
+			// A refusal (oversize, closed) cannot happen for votequorum's
+			// small messages; Totem counts it if it does.
+			_ = n.ring.Multicast(now, append([]byte{ServiceQuorum}, m...))
+		}
+		if len(qr.Multicast) == 0 {
+			return
+		}
+		// Bounded: votequorum answers a delivery with at most a few
+		// messages, and Multicast only queues them.
+		assert(round < 16, "engine: layers keep producing output")
 	}
-	n.deliver = append(n.deliver, rd.Deliver...)
-	for _, e := range rd.Events {
-		n.events = append(n.events, totemEvent(e))
+}
+
+// route hands one Totem delivery to its service and to the node's output.
+func (n *Node) route(now Instant, d totem.Delivery) {
+	out := Delivery{Delivery: d}
+	switch d.Kind {
+	case totem.DeliverMessage:
+		if len(d.Payload) == 0 {
+			return
+		}
+		out.Service, out.Payload = d.Payload[0], d.Payload[1:]
+		if out.Service == ServiceQuorum {
+			n.q.Deliver(now, d.Sender, out.Payload)
+		}
+	case totem.DeliverRegular:
+		n.q.Configuration(now, quorum.RingID{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 	}
-	n.ring.Ack()
+	n.deliver = append(n.deliver, out)
+}
+
+func assert(cond bool, what string) {
+	if !cond {
+		panic(what)
+	}
+}
+
+// quorumEvent maps a votequorum event onto the engine's event type.
+func quorumEvent(e quorum.Event) wire.Event {
+	k := wire.EventQuorumInfo
+	switch e.Kind {
+	case quorum.EventQuorate, quorum.EventInquorate, quorum.EventSync, quorum.EventExpectedVotes, quorum.EventLastManStanding, quorum.EventDeviceLost:
+		k = wire.EventQuorum
+	}
+	return wire.Event{Kind: k, Peer: e.Node, Detail: e.String()}
 }
 
 // totemEvent maps a Totem event onto the engine's event type.
@@ -224,6 +311,7 @@ func (n *Node) Ready() Ready {
 		Persist:  n.persist,
 		Outbox:   n.links.Outbox(),
 		Deliver:  n.deliver,
+		Arbiter:  n.arbiter,
 		Events:   events,
 		Deadline: n.deadline(),
 	}
@@ -231,8 +319,10 @@ func (n *Node) Ready() Ready {
 
 func (n *Node) deadline() Instant {
 	d := n.links.Deadline()
-	if rd := n.ring.Ready().Deadline; rd != 0 && rd < d {
-		d = rd
+	for _, t := range []Instant{n.ring.Ready().Deadline, n.q.Ready().Deadline} {
+		if t != 0 && t < d {
+			d = t
+		}
 	}
 	return d
 }
@@ -243,7 +333,43 @@ func (n *Node) Ack(rd Ready) {
 	n.persist = nil
 	clear(n.deliver)
 	n.deliver = n.deliver[:0]
+	n.arbiter = nil
 	n.events = n.events[:0]
+}
+
+// Quorum returns votequorum's status, as `pvecm status` prints it.
+func (n *Node) Quorum() quorum.Status { return n.q.Status() }
+
+// SetExpected is `pvecm expected N` on this node.
+func (n *Node) SetExpected(now Instant, votes int) error {
+	err := n.q.SetExpected(now, votes)
+	n.collect(now)
+	return err
+}
+
+// RemoveNode is `pvecm delnode` of node id, run on this node.
+func (n *Node) RemoveNode(now Instant, id wire.NodeID) error {
+	err := n.q.RemoveNode(now, id)
+	n.collect(now)
+	return err
+}
+
+// ArbiterConnected tells the qdevice its stream to the arbiter is open.
+func (n *Node) ArbiterConnected(now Instant) {
+	n.q.ArbiterConnected(now)
+	n.collect(now)
+}
+
+// ArbiterReceive hands the qdevice one message from the arbiter.
+func (n *Node) ArbiterReceive(now Instant, b []byte) {
+	n.q.ArbiterReceive(now, b)
+	n.collect(now)
+}
+
+// ArbiterClosed tells the qdevice its stream to the arbiter broke.
+func (n *Node) ArbiterClosed(now Instant) {
+	n.q.ArbiterClosed(now)
+	n.collect(now)
 }
 
 // LinkStatus returns the node's knet view of peer.

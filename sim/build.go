@@ -3,9 +3,11 @@ package sim
 import (
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/links"
+	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/totem"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel"
@@ -32,12 +34,6 @@ func Unsupported(sc *scenarios.Scenario) error {
 	if w := sc.Workload; w != nil && w.Kind != "multicast" {
 		add(at("workload"), "workload.kind", fmt.Sprintf("workload kind %q needs the replicated store, which this build does not have yet (kind: multicast works)", w.Kind))
 	}
-	for i, f := range sc.Faults {
-		switch f.Action {
-		case "set_expected", "delnode", "qnetd_down", "qnetd_up":
-			add(f.Pos, fmt.Sprintf("faults[%d].action", i), fmt.Sprintf("%q needs the quorum layer, which this build does not have yet", f.Action))
-		}
-	}
 	for i, e := range sc.Expect {
 		field := fmt.Sprintf("expect[%d]", i)
 		switch {
@@ -45,8 +41,6 @@ func Unsupported(sc *scenarios.Scenario) error {
 			add(e.Pos, field+".check", "check linearizable needs the replicated store, which this build does not have yet")
 		case e.Metric == "acked_writes_lost":
 			add(e.Pos, field+".metric", "metric acked_writes_lost needs the replicated store, which this build does not have yet")
-		case e.Quorate != nil || e.TotalVotes != nil || e.ExpectedVotes != nil || e.Quorum != nil:
-			add(e.Pos, field, "quorate, total_votes, expected_votes and quorum need the quorum layer, which this build does not have yet")
 		case e.Running != nil:
 			add(e.Pos, field, "guests need the replicated store, which this build does not have yet")
 		}
@@ -55,6 +49,52 @@ func Unsupported(sc *scenarios.Scenario) error {
 		return nil
 	}
 	return errs
+}
+
+// quorumConfig converts cluster.quorum and the nodelist's votes.
+func quorumConfig(sc *scenarios.Scenario) quorum.Config {
+	q := sc.Cluster.Quorum
+	_, wfaSet := sc.PosOf("cluster.quorum.wait_for_all")
+	c := quorum.Config{
+		ExpectedVotes:         q.ExpectedVotes,
+		TwoNode:               q.TwoNode,
+		WaitForAll:            q.WaitForAll,
+		WaitForAllSet:         wfaSet,
+		LastManStanding:       q.LastManStanding,
+		LastManStandingWindow: q.LastManStandingWindow,
+		AutoTieBreaker:        q.AutoTieBreaker,
+		AutoTieBreakerNode:    q.AutoTieBreakerNode,
+	}
+	if q.AutoTieBreakerNode == "list" {
+		c.AutoTieBreakerNode = ""
+		for _, id := range q.AutoTieBreakerNodeList {
+			c.AutoTieBreakerNodes = append(c.AutoTieBreakerNodes, wire.NodeID(id))
+		}
+	}
+	for _, n := range sc.Cluster.Nodes {
+		votes := n.Votes
+		if votes == 0 {
+			votes = quorum.VotesNone
+		}
+		c.Nodes = append(c.Nodes, quorum.NodeConfig{ID: wire.NodeID(n.ID), Votes: votes})
+	}
+	if d := q.Device; d != nil {
+		dc := &quorum.DeviceConfig{Votes: d.Votes}
+		if d.Algorithm == "lms" {
+			dc.Algorithm = quorum.AlgorithmLMS
+		}
+		switch d.TieBreaker {
+		case "", "lowest":
+			dc.TieBreaker.Mode = quorum.TieBreakerLowest
+		case "highest":
+			dc.TieBreaker.Mode = quorum.TieBreakerHighest
+		default:
+			id, _ := strconv.ParseUint(d.TieBreaker, 10, 32)
+			dc.TieBreaker = quorum.TieBreaker{Mode: quorum.TieBreakerNodeID, Node: wire.NodeID(id)}
+		}
+		c.Device = dc
+	}
+	return c
 }
 
 // topology converts the scenario's network into the network model's terms.
@@ -126,6 +166,7 @@ func engineConfig(sc *scenarios.Scenario, n scenarios.Node) (engine.Config, erro
 		cfg.Nodes = append(cfg.Nodes, wire.NodeID(m.ID))
 	}
 	slices.Sort(cfg.Nodes)
+	cfg.Quorum = quorumConfig(sc)
 	for _, l := range sc.Network.Links {
 		cfg.Links = append(cfg.Links, links.LinkConfig{
 			Number:       wire.LinkNo(l.Number),

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,6 +88,9 @@ func (r *run) keysOf(e scenarios.Expect, h *host) []stateKey {
 	if e.Members != nil {
 		keys = append(keys, stateKey{node: int32(h.idx), kind: stateMembers})
 	}
+	for _, f := range quorumFields(e) {
+		keys = append(keys, stateKey{node: int32(h.idx), kind: f.kind})
+	}
 	if e.Peer != "" {
 		p := int32(r.host(e.Peer).idx)
 		if e.ActiveLink != nil {
@@ -140,6 +144,16 @@ func (r *run) holds(e scenarios.Expect, h *host, t wire.Instant) (bool, string) 
 			return false, fmt.Sprintf("%s's members are [%s] at %v", h.name, strings.Join(got, " "), time.Duration(t))
 		}
 	}
+	for _, f := range quorumFields(e) {
+		v, _ := r.obs.state[stateKey{node: int32(h.idx), kind: f.kind}].at(t)
+		if v != f.want {
+			got := strconv.FormatInt(v, 10)
+			if f.kind == stateQuorate {
+				got = strconv.FormatBool(v == 1)
+			}
+			return false, fmt.Sprintf("%s's %s is %s at %v", h.name, f.name, got, time.Duration(t))
+		}
+	}
 	if e.LinkUp != nil && e.Link != nil {
 		p := r.host(e.Peer)
 		v, _ := r.obs.state[stateKey{node: int32(h.idx), kind: stateLinkUp, peer: int32(p.idx), link: int8(*e.Link)}].at(t)
@@ -155,4 +169,28 @@ func upDown(up bool) string {
 		return "up"
 	}
 	return "down"
+}
+
+type quorumField struct {
+	name string
+	kind stateKind
+	want int64
+}
+
+// quorumFields lists the votequorum fields an expectation asserts.
+func quorumFields(e scenarios.Expect) []quorumField {
+	var out []quorumField
+	if e.Quorate != nil {
+		out = append(out, quorumField{"quorate", stateQuorate, b2i(*e.Quorate)})
+	}
+	if e.TotalVotes != nil {
+		out = append(out, quorumField{"total_votes", stateTotalVotes, int64(*e.TotalVotes)})
+	}
+	if e.ExpectedVotes != nil {
+		out = append(out, quorumField{"expected_votes", stateExpectedVotes, int64(*e.ExpectedVotes)})
+	}
+	if e.Quorum != nil {
+		out = append(out, quorumField{"quorum", stateQuorumValue, int64(*e.Quorum)})
+	}
+	return out
 }

@@ -85,6 +85,30 @@ func (r *run) apply(i int32, f scenarios.Fault) error {
 		return r.net.SetLatency(wire.LinkNo(f.Link), d, r.idsOrNil(f.Nodes))
 	case "set_loss":
 		return r.net.SetLoss(wire.LinkNo(f.Link), f.Loss, r.idsOrNil(f.Nodes))
+	case "set_expected":
+		h := r.host(f.Node)
+		if !h.up {
+			r.trace.Begin(now, "fault_refused").Str("node", h.name).Str("why", "node is down").End()
+			return nil
+		}
+		if err := h.node.SetExpected(now, f.Votes); err != nil {
+			r.trace.Begin(now, "fault_refused").Str("node", h.name).Str("why", err.Error()).End()
+		}
+		r.flush(h)
+	case "delnode":
+		on, gone := r.host(f.On), r.host(f.Node)
+		if !on.up {
+			r.trace.Begin(now, "fault_refused").Str("node", on.name).Str("why", "node is down").End()
+			return nil
+		}
+		if err := on.node.RemoveNode(now, gone.id); err != nil {
+			r.trace.Begin(now, "fault_refused").Str("node", on.name).Str("why", err.Error()).End()
+		}
+		r.flush(on)
+	case "qnetd_down":
+		r.qnetdDown()
+	case "qnetd_up":
+		r.qnetdUp()
 	default:
 		return fmt.Errorf("action %q is not supported", f.Action)
 	}
@@ -145,6 +169,12 @@ func faultDetail(f scenarios.Fault) string {
 			gs[i] = "{" + strings.Join(g, ",") + "}"
 		}
 		parts = append(parts, strings.Join(gs, "|"))
+	}
+	if f.On != "" {
+		parts = append(parts, "on "+f.On)
+	}
+	if f.Action == "set_expected" {
+		parts = append(parts, fmt.Sprintf("votes %d", f.Votes))
 	}
 	if f.From != nil {
 		parts = append(parts, "from "+strings.Join(f.From, ",")+" to "+strings.Join(f.To, ","))

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -16,6 +17,10 @@ const (
 	stateLinkUp                      // knet view of (peer, link)
 	stateActiveLink                  // link in use to peer
 	stateMembers                     // index of the last regular configuration's member set
+	stateQuorate                     // votequorum's verdict
+	stateTotalVotes
+	stateExpectedVotes
+	stateQuorumValue
 )
 
 type stateKey struct {
@@ -295,4 +300,20 @@ func (o *observer) membershipChanges(after, before wire.Instant) int64 {
 		most = max(most, n)
 	}
 	return most
+}
+
+// quorum records node h's votequorum view.
+func (o *observer) quorum(h *host, at wire.Instant) {
+	st := h.node.Quorum()
+	k := func(kind stateKind) stateKey { return stateKey{node: int32(h.idx), kind: kind} }
+	before, known := o.state[k(stateQuorate)].at(at)
+	o.set(k(stateQuorate), at, b2i(st.Quorate))
+	o.set(k(stateTotalVotes), at, int64(st.TotalVotes))
+	o.set(k(stateExpectedVotes), at, int64(st.ExpectedVotes))
+	o.set(k(stateQuorumValue), at, int64(st.Quorum))
+	if !known || (before == 1) != st.Quorate {
+		q := st.Quorate
+		o.tl = append(o.tl, reports.TimelineEntry{TMs: at.Millis(), Node: h.name, Event: "quorum", Quorate: &q,
+			Detail: fmt.Sprintf("total %d expected %d quorum %d", st.TotalVotes, st.ExpectedVotes, st.Quorum)})
+	}
 }

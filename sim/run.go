@@ -24,6 +24,9 @@ const (
 	evFault                        // Ref: index into the scenario's faults
 	evBoot                         // Node: host
 	evClient                       // Ref: workload client
+	evArbIn                        // Ref: message slot, node -> qnetd
+	evArbOut                       // Ref: message slot, qnetd -> node
+	evArbWake                      // Arg: qnetd wake generation
 )
 
 // Options tune one run.
@@ -80,6 +83,7 @@ type run struct {
 
 	res        *reports.Result
 	lastChange wire.Instant // last fault or boot: where liveness starts counting
+	qnetd      *arbiterHost // nil without a quorum device
 	hist       history
 	clients    []*client
 	ops        int64
@@ -158,6 +162,9 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 	if err := r.startWorkload(); err != nil {
 		return nil, err
 	}
+	if err := r.startArbiter(); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -208,6 +215,12 @@ func (r *run) dispatch(ev Event) {
 		r.boot(r.hosts[ev.Node])
 	case evClient:
 		r.clientOp(ev.Ref)
+	case evArbIn:
+		r.arbIn(ev.Ref)
+	case evArbOut:
+		r.arbOut(ev.Ref)
+	case evArbWake:
+		r.arbWake(ev.Arg)
 	}
 }
 
@@ -228,6 +241,7 @@ func (r *run) boot(h *host) {
 	h.gen++
 	r.trace.Begin(r.k.Now(), "boot").Str("node", h.name).End()
 	r.obs.nodeUp(h, true, r.k.Now())
+	r.obs.quorum(h, r.k.Now())
 	r.flush(h)
 }
 
@@ -239,6 +253,7 @@ func (r *run) kill(h *host, why string) {
 	h.node, h.up, h.wakeAt = nil, false, 0
 	h.gen++
 	h.proc.end = r.k.Now()
+	r.nodeGone(h, why == "crash")
 	r.trace.Begin(r.k.Now(), "down").Str("node", h.name).Str("why", why).End()
 	r.obs.nodeUp(h, false, r.k.Now())
 }
@@ -261,6 +276,7 @@ func (r *run) flush(h *host) {
 	for _, d := range rd.Deliver {
 		r.record(h, d)
 	}
+	r.streamOps(h, rd.Arbiter)
 	h.node.Ack(rd)
 	if rd.Deadline != 0 && rd.Deadline != h.wakeAt {
 		h.gen++
@@ -343,14 +359,19 @@ func (r *run) event(h *host, e wire.Event) {
 		t.Int("active", int64(e.Active))
 	case wire.EventPacketRejected:
 		t.Uint("link", uint64(e.Link)).Str("why", e.Detail)
-	case wire.EventMembership, wire.EventTotem:
+	case wire.EventMembership, wire.EventTotem, wire.EventQuorum, wire.EventQuorumInfo:
 		if e.Nodes != nil {
 			t.Str("nodes", r.names(e.Nodes))
 		}
 		t.Str("detail", e.Detail)
 	}
 	t.End()
-	r.obs.linkEvent(h, e, r.k.Now())
+	switch e.Kind {
+	case wire.EventQuorum:
+		r.obs.quorum(h, r.k.Now())
+	default:
+		r.obs.linkEvent(h, e, r.k.Now())
+	}
 }
 
 // nodesOf resolves names to hosts; nil names mean every node.

@@ -262,7 +262,7 @@ func TestCrashedNodeCannotAnswer(t *testing.T) {
 
 func TestUnsupportedIsInputError(t *testing.T) {
 	src := twoSwitches + `expect:
-  - {by: 20s, node: a, quorate: true}
+  - {check: linearizable}
 `
 	if _, err := Run(parse(t, src), Options{}); err == nil || !scenarios.IsInputError(err) || !strings.Contains(err.Error(), "test.yaml:14:5") {
 		t.Fatalf("unsupported expectation: %v", err)

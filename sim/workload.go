@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/totem"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel"
@@ -93,15 +94,18 @@ func (r *run) clientOp(i int32) {
 }
 
 // record adds one delivery of node h to the history and the trace.
-func (r *run) record(h *host, d totem.Delivery) {
+func (r *run) record(h *host, ed engine.Delivery) {
+	d := ed.Delivery
 	now := r.k.Now()
 	dl := delivery{at: now, ring: ringRef{rep: d.RingID.Rep, seq: d.RingID.Seq}, seq: d.Seq, sender: d.Sender}
 	t := r.trace.Begin(now, "deliver").Str("node", h.name)
 	switch d.Kind {
 	case totem.DeliverMessage:
 		dl.kind = dMsg
-		dl.id = decodeWorkload(d.Payload)
-		t.Str("ring", dl.ring.String()).Uint("seq", uint64(d.Seq)).Uint("from", uint64(d.Sender))
+		if ed.Service == engine.ServiceApp {
+			dl.id = decodeWorkload(d.Payload)
+		}
+		t.Str("ring", dl.ring.String()).Uint("seq", uint64(d.Seq)).Uint("from", uint64(d.Sender)).Uint("svc", uint64(ed.Service))
 		if dl.id != 0 {
 			t.Str("id", msgName(dl.id))
 			if h.proc.node == d.Sender {

@@ -81,7 +81,7 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{"misspelled key", "name: x\nduraton: 10s\nduration: 10s\ncluster:\n  nodes: [{name: a}]\n", "bad.yaml:2:1: duraton"},
 		{"bad duration", "name: x\nduration: 10x\ncluster:\n  nodes: [{name: a}]\n", "bad.yaml:2:11: duration"},
 		{"unknown node", "name: x\nduration: 10s\ncluster:\n  nodes: [{name: a}]\nfaults:\n  - {at: 1s, action: crash, node: zz}\n", "bad.yaml:6:35: faults[0].node"},
-		{"unsupported expectation", "name: x\nduration: 10s\ncluster:\n  nodes: [{name: a}]\nexpect:\n  - {at: 1s, node: a, quorate: true}\n", "bad.yaml:6:5: expect[0]"},
+		{"unsupported check", "name: x\nduration: 10s\ncluster:\n  nodes: [{name: a}]\nexpect:\n  - {check: linearizable}\n", "bad.yaml:6:5: expect[0].check"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

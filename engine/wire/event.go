@@ -24,6 +24,11 @@ const (
 	// consensus timeout, retransmit list, dropped message); Detail says
 	// which, Peer is the sender for a dropped message.
 	EventTotem
+	// EventQuorum: votequorum's view changed (quorate, the votes, a
+	// configuration synced); Detail has the numbers.
+	EventQuorum
+	// EventQuorumInfo: any other votequorum or qdevice event.
+	EventQuorumInfo
 )
 
 var eventKindNames = [...]string{
@@ -33,6 +38,8 @@ var eventKindNames = [...]string{
 	EventPacketRejected: "packet_rejected",
 	EventMembership:     "membership",
 	EventTotem:          "totem",
+	EventQuorum:         "quorum",
+	EventQuorumInfo:     "quorum_info",
 }
 
 // String returns the event's name as it appears in traces.
