@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 	"math"
 	"sort"
 	"strconv"
@@ -144,6 +145,10 @@ type builder struct {
 	links    map[int]bool      // link numbers
 	switches map[string]bool
 	guests   map[string]bool
+
+	read    ReadFunc             // reads cluster.corosync_conf; nil: the file system
+	conf    *corosyncconf.Config // cluster.corosync_conf, when given and valid
+	confSet []string             // scenario paths the conf file set (PosOf reports them)
 }
 
 func (b *builder) errf(field, format string, args ...any) {
@@ -240,11 +245,21 @@ func (b *builder) cluster(r *rawCluster) {
 		cl.Nodes = append(cl.Nodes, n)
 	}
 	b.refs = len(cl.Nodes) > 0
+	if cl.CorosyncConf != "" {
+		b.conf = b.loadConf()
+		if b.conf != nil && len(cl.Nodes) == 0 {
+			b.confNodes(b.conf)
+		}
+	}
 	if len(cl.Nodes) == 0 && cl.CorosyncConf == "" && b.has("cluster") {
 		b.errf("cluster.nodes", "at least one node is required (or take the nodelist from corosync_conf)")
 	}
 	b.totem(&r.Totem)
 	b.quorum(&r.Quorum)
+	if b.conf != nil {
+		b.confTotem(b.conf)
+		b.confQuorum(b.conf)
+	}
 }
 
 // nodeRef checks that name is a node of the cluster.

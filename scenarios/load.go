@@ -31,7 +31,11 @@ func Load(path string) (*Scenario, error) {
 // kept in Scenario.Path. On success every default is filled in, faults are
 // sorted by time, and the scenario is valid. Otherwise the error is an
 // ErrorList with every problem found (up to about 20), each positioned.
-func Parse(path string, src []byte) (*Scenario, error) {
+func Parse(path string, src []byte) (*Scenario, error) { return ParseWith(path, src, nil) }
+
+// ParseWith is Parse with the files the scenario refers to
+// (cluster.corosync_conf) read by read instead of from the file system.
+func ParseWith(path string, src []byte, read ReadFunc) (*Scenario, error) {
 	c := &collector{file: path}
 	root, ok := parseYAML(c, src)
 	if !ok {
@@ -50,7 +54,7 @@ func Parse(path string, src []byte) (*Scenario, error) {
 	}
 	taint = taints(c.list)
 
-	b := &builder{w: w, c: c, taint: taint}
+	b := &builder{w: w, c: c, taint: taint, read: read}
 	s := b.build(&raw)
 	if err := c.err(); err != nil {
 		return nil, err

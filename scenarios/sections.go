@@ -85,6 +85,7 @@ func (b *builder) quorum(r *rawQuorum) {
 		LastManStanding: r.LastManStanding, LastManStandingWindow: 10 * time.Second,
 		AutoTieBreaker: r.AutoTieBreaker, AutoTieBreakerNode: "lowest",
 	}
+	q.WaitForAllSet = b.has(p + "wait_for_all")
 	if q.ExpectedVotes < 0 {
 		b.errf(p+"expected_votes", "%d is negative (0 means the sum of node votes)", q.ExpectedVotes)
 	}
@@ -200,6 +201,10 @@ func (b *builder) network(r *rawNetwork) {
 		b.oneOf("network.link_mode", r.LinkMode, "passive", "active", "rr")
 	}
 	b.links, b.switches = map[int]bool{}, map[string]bool{}
+	if len(r.Links) == 0 && b.conf != nil && !b.has("network.links") {
+		b.confLinks(b.conf)
+		return
+	}
 	if len(r.Links) == 0 {
 		if b.has("network.links") {
 			b.errf("network.links", "at least one link is needed (leave links out for the default link 0)")

@@ -51,9 +51,12 @@ type Scenario struct {
 type Cluster struct {
 	Name         string
 	CorosyncConf string // path as written; resolved relative to the scenario file
-	Nodes        []Node // in file order; ids unique
-	Totem        Totem
-	Quorum       Quorum
+	// CorosyncConfSource holds the corosync.conf's bytes, so that a trace
+	// can embed them and replay without the file.
+	CorosyncConfSource []byte
+	Nodes              []Node // in file order; ids unique
+	Totem              Totem
+	Quorum             Quorum
 }
 
 // Node is one entry of cluster.nodes.
@@ -90,6 +93,7 @@ type Quorum struct {
 	ExpectedVotes          int
 	TwoNode                bool
 	WaitForAll             bool
+	WaitForAllSet          bool // wait_for_all was given (two_node turns it on unless given as 0)
 	LastManStanding        bool
 	LastManStandingWindow  time.Duration // 10s
 	AutoTieBreaker         bool

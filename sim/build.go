@@ -28,9 +28,6 @@ func Unsupported(sc *scenarios.Scenario) error {
 		}
 		return scenarios.Position{File: sc.Path}
 	}
-	if sc.Cluster.CorosyncConf != "" {
-		add(at("cluster.corosync_conf"), "cluster.corosync_conf", "loading a corosync.conf is not supported by this build yet")
-	}
 	if w := sc.Workload; w != nil && w.Kind != "multicast" {
 		add(at("workload"), "workload.kind", fmt.Sprintf("workload kind %q needs the replicated store, which this build does not have yet (kind: multicast works)", w.Kind))
 	}
@@ -54,12 +51,11 @@ func Unsupported(sc *scenarios.Scenario) error {
 // quorumConfig converts cluster.quorum and the nodelist's votes.
 func quorumConfig(sc *scenarios.Scenario) quorum.Config {
 	q := sc.Cluster.Quorum
-	_, wfaSet := sc.PosOf("cluster.quorum.wait_for_all")
 	c := quorum.Config{
 		ExpectedVotes:         q.ExpectedVotes,
 		TwoNode:               q.TwoNode,
 		WaitForAll:            q.WaitForAll,
-		WaitForAllSet:         wfaSet,
+		WaitForAllSet:         q.WaitForAllSet,
 		LastManStanding:       q.LastManStanding,
 		LastManStandingWindow: q.LastManStandingWindow,
 		AutoTieBreaker:        q.AutoTieBreaker,

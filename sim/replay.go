@@ -33,6 +33,7 @@ type traceHeader struct {
 	Seed     uint64 `json:"seed"`
 	File     string `json:"file"`
 	Source   string `json:"source"`
+	Conf     string `json:"corosync_conf"`
 }
 
 type traceEnd struct {
@@ -67,7 +68,8 @@ func ReplayReader(name string, rd io.Reader) (*Replay, error) {
 	if h.Format != TraceFormat {
 		return nil, fmt.Errorf("%w: %s:1: trace format %d, this build reads format %d", ErrBadTrace, name, h.Format, TraceFormat)
 	}
-	scen, err := scenarios.Parse(h.File, []byte(h.Source))
+	// A corosync.conf the scenario named comes from the trace, not the disk.
+	scen, err := scenarios.ParseWith(h.File, []byte(h.Source), func(string) ([]byte, error) { return []byte(h.Conf), nil })
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: embedded scenario: %w", ErrBadTrace, name, err)
 	}

@@ -172,8 +172,12 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 // scenario file. It names the file by its base name only, so that the hash
 // depends on what was run, not on the directory it was run from.
 func (r *run) header() {
-	r.trace.Begin(0, "header").Int("format", TraceFormat).Str("scenario", r.sc.Name).
-		Uint("seed", r.seed).Str("file", filepath.Base(r.sc.Path)).Str("source", string(r.sc.Source)).End()
+	t := r.trace.Begin(0, "header").Int("format", TraceFormat).Str("scenario", r.sc.Name).
+		Uint("seed", r.seed).Str("file", filepath.Base(r.sc.Path)).Str("source", string(r.sc.Source))
+	if r.sc.Cluster.CorosyncConf != "" {
+		t.Str("corosync_conf", string(r.sc.Cluster.CorosyncConfSource))
+	}
+	t.End()
 }
 
 // loop runs events until the scenario's duration. It returns the reason the

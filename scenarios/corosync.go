@@ -1,0 +1,196 @@
+package scenarios
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/quorate/quorate/scenarios/corosyncconf"
+)
+
+// cluster.corosync_conf takes the nodelist, totem, quorum and links from a
+// real corosync.conf (a Proxmox one works unchanged). The scenario's own
+// keys win: a value comes from the file only where the scenario leaves the
+// key out. The file's errors keep corosync's wording and the file's line.
+
+// ReadFunc reads a file the scenario refers to. Replaying a trace passes
+// one that returns the copy embedded in the trace.
+type ReadFunc func(path string) ([]byte, error)
+
+// confPath resolves cluster.corosync_conf relative to the scenario file.
+func confPath(scenario, conf string) string {
+	if filepath.IsAbs(conf) {
+		return conf
+	}
+	return filepath.Join(filepath.Dir(scenario), conf)
+}
+
+// loadConf reads and parses the corosync.conf; problems become errors at
+// cluster.corosync_conf, each naming the conf file's line.
+func (b *builder) loadConf() *corosyncconf.Config {
+	const field = "cluster.corosync_conf"
+	path := confPath(b.c.file, b.s.Cluster.CorosyncConf)
+	read := b.read
+	if read == nil {
+		read = os.ReadFile
+	}
+	src, err := read(path)
+	if err != nil {
+		b.errf(field, "cannot read %s: %v", path, unwrapPath(err))
+		return nil
+	}
+	cfg, err := corosyncconf.Parse(path, src)
+	if err != nil {
+		var list corosyncconf.ErrorList
+		var one *corosyncconf.Error
+		switch {
+		case errors.As(err, &list):
+			for _, e := range list {
+				b.c.add(Position{File: e.File, Line: e.Line}, field, "%s", e.Msg)
+			}
+		case errors.As(err, &one):
+			b.c.add(Position{File: one.File, Line: one.Line}, field, "%s", one.Msg)
+		default:
+			b.errf(field, "%v", err)
+		}
+		return nil
+	}
+	b.s.Cluster.CorosyncConfSource = src
+	if b.s.Cluster.Name == "" {
+		b.s.Cluster.Name = cfg.ClusterName
+	}
+	return cfg
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// confNodes fills the nodelist from the file when the scenario has none.
+func (b *builder) confNodes(cfg *corosyncconf.Config) {
+	cl := &b.s.Cluster
+	for _, cn := range cfg.Nodes {
+		name := cn.Name
+		if name == "" {
+			name = cn.RingAddrs[0]
+		}
+		if !nameRE.MatchString(name) {
+			name = "node" + strconv.FormatUint(uint64(cn.NodeID), 10)
+		}
+		n := Node{Name: name, ID: cn.NodeID, Votes: int(cn.QuorumVotes),
+			Pos: Position{File: cfg.File, Line: cn.Line}}
+		cl.Nodes = append(cl.Nodes, n)
+		b.names[name] = true
+		b.ids[cn.NodeID] = name
+	}
+	b.refs = true
+}
+
+// confTotem takes the totem keys the scenario leaves out from the file.
+func (b *builder) confTotem(cfg *corosyncconf.Config) {
+	t := &b.s.Cluster.Totem
+	ct := cfg.Totem
+	dur := func(key string, dst *time.Duration, v time.Duration) {
+		if !b.has("cluster.totem."+key) && cfg.Has("totem."+key) {
+			*dst = v
+		}
+	}
+	num := func(key string, dst *int, v uint32) {
+		if !b.has("cluster.totem."+key) && cfg.Has("totem."+key) {
+			*dst = int(v)
+		}
+	}
+	dur("token", &t.Token, ct.Token)
+	dur("token_coefficient", &t.TokenCoefficient, ct.TokenCoefficient)
+	dur("consensus", &t.Consensus, ct.Consensus)
+	dur("join", &t.Join, ct.Join)
+	dur("merge", &t.Merge, ct.Merge)
+	dur("token_retransmit", &t.TokenRetransmit, ct.TokenRetransmit)
+	dur("hold", &t.Hold, ct.Hold)
+	dur("send_join", &t.SendJoin, ct.SendJoin)
+	num("max_messages", &t.MaxMessages, ct.MaxMessages)
+	num("window_size", &t.WindowSize, ct.WindowSize)
+	num("token_retransmits_before_loss_const", &t.TokenRetransmitsBeforeLossConst, ct.TokenRetransmitsBeforeLossConst)
+	num("miss_count_const", &t.MissCountConst, ct.MissCountConst)
+	num("seqno_unchanged_const", &t.SeqnoUnchangedConst, ct.SeqnoUnchangedConst)
+	num("fail_recv_const", &t.FailRecvConst, ct.FailRecvConst)
+}
+
+// confQuorum takes the quorum keys the scenario leaves out from the file.
+func (b *builder) confQuorum(cfg *corosyncconf.Config) {
+	q := &b.s.Cluster.Quorum
+	cq := cfg.Quorum
+	set := func(key string) bool { return !b.has("cluster.quorum."+key) && cfg.Has("quorum."+key) }
+	if set("expected_votes") {
+		q.ExpectedVotes = int(cq.ExpectedVotes)
+	}
+	if set("two_node") {
+		q.TwoNode = cq.TwoNode
+	}
+	if set("wait_for_all") {
+		q.WaitForAll, q.WaitForAllSet = cq.WaitForAll, true
+	}
+	if set("last_man_standing") {
+		q.LastManStanding = cq.LastManStanding
+	}
+	if set("last_man_standing_window") {
+		q.LastManStandingWindow = cq.LastManStandingWindow
+	}
+	if set("auto_tie_breaker") {
+		q.AutoTieBreaker = cq.AutoTieBreaker
+	}
+	if set("auto_tie_breaker_node") {
+		switch cq.AutoTieBreakerNode.Mode {
+		case corosyncconf.TieBreakerList:
+			q.AutoTieBreakerNode = "list"
+			q.AutoTieBreakerNodeList = append([]uint32(nil), cq.AutoTieBreakerNode.NodeIDs...)
+		default:
+			q.AutoTieBreakerNode = string(cq.AutoTieBreakerNode.Mode)
+		}
+	}
+	if q.Device == nil && cq.Device != nil && !b.has("cluster.quorum.device") {
+		d := &Device{Algorithm: cq.Device.Net.Algorithm, TieBreaker: cq.Device.Net.TieBreaker.String(),
+			Latency: constant(2 * time.Millisecond)}
+		if !cq.Device.VotesAuto {
+			d.Votes = int(cq.Device.Votes)
+		}
+		if d.Algorithm != "ffsplit" && d.Algorithm != "lms" {
+			b.c.add(Position{File: cfg.File, Line: cfg.Line("quorum.device.net.algorithm")}, "cluster.corosync_conf",
+				"qdevice algorithm %q is not simulated (ffsplit and lms are)", d.Algorithm)
+		}
+		q.Device = d
+	}
+}
+
+// confLinks builds the network's links from the file's interfaces (or the
+// ringX_addr keys of the nodelist) when the scenario lists none.
+func (b *builder) confLinks(cfg *corosyncconf.Config) {
+	n := &b.s.Network
+	if !b.has("network.link_mode") && cfg.Has("totem.link_mode") {
+		n.LinkMode = cfg.Totem.LinkMode
+	}
+	if b.has("network.links") {
+		return
+	}
+	n.Links = nil
+	b.links, b.switches = map[int]bool{}, map[string]bool{}
+	for _, num := range cfg.LinkNumbers() {
+		l := Link{Number: num, Switch: "link" + strconv.Itoa(num), Priority: 1, PongCount: 2,
+			Latency: constant(100 * time.Microsecond), Pos: b.w.valPos("cluster.corosync_conf")}
+		if in := cfg.Interface(num); in != nil {
+			l.Priority = int(in.KnetLinkPriority)
+			l.PingInterval, l.PingTimeout = in.KnetPingInterval, in.KnetPingTimeout
+			if in.KnetPongCount > 0 {
+				l.PongCount = int(in.KnetPongCount)
+			}
+		}
+		n.Links = append(n.Links, l)
+		b.links[num], b.switches[l.Switch] = true, true
+	}
+}
