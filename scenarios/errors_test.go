@@ -288,7 +288,7 @@ func TestLineDeletions(t *testing.T) {
 	lines := strings.Split(string(src), "\n")
 	for i := range lines {
 		mutated := strings.Join(append(append([]string{}, lines[:i]...), lines[i+1:]...), "\n")
-		_, err := Parse("cut.yaml", []byte(mutated))
+		_, err := Parse(filepath.Join("testdata", "valid", "cut.yaml"), []byte(mutated))
 		var list ErrorList
 		if err != nil && !errors.As(err, &list) {
 			t.Errorf("without line %d: error %T %v", i+1, err, err)

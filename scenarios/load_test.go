@@ -1,11 +1,13 @@
 package scenarios
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,7 +51,7 @@ func fullWant() *Scenario {
 				Merge: 250 * ms, MaxMessages: 20, WindowSize: 60, TokenRetransmit: 240 * ms, Hold: 180 * ms,
 				TokenRetransmitsBeforeLossConst: 5, SendJoin: 10 * ms, MissCountConst: 6,
 				SeqnoUnchangedConst: 31, FailRecvConst: 2000},
-			Quorum: Quorum{ExpectedVotes: 5, WaitForAll: true, LastManStanding: true,
+			Quorum: Quorum{ExpectedVotes: 5, WaitForAll: true, WaitForAllSet: true, LastManStanding: true,
 				LastManStandingWindow: 20 * time.Second, AutoTieBreaker: true,
 				AutoTieBreakerNode: "list", AutoTieBreakerNodeList: []uint32{10, 3},
 				Device: &Device{Algorithm: "lms", TieBreaker: "2", Votes: 3, Latency: normal}},
@@ -166,6 +168,10 @@ func TestFull(t *testing.T) {
 		}
 	}
 	stripPositions(s)
+	if !bytes.HasPrefix(s.Cluster.CorosyncConfSource, []byte("# The corosync.conf full.yaml names.")) {
+		t.Errorf("the corosync.conf's bytes were not kept")
+	}
+	s.Cluster.CorosyncConfSource = nil
 	if want := fullWant(); !reflect.DeepEqual(s, want) {
 		g, _ := json.MarshalIndent(s, "", " ")
 		w, _ := json.MarshalIndent(want, "", " ")
@@ -288,5 +294,41 @@ func TestLoadMissingFile(t *testing.T) {
 	}
 	if !IsInputError(err) {
 		t.Errorf("IsInputError(%v) = false", err)
+	}
+}
+
+// TestCorosyncConfOverlay: a scenario without nodes, totem or links takes
+// them from the corosync.conf; what the scenario sets wins.
+func TestCorosyncConfOverlay(t *testing.T) {
+	conf := []byte("nodelist {\n  node {\n    name: a\n    nodeid: 4\n    ring0_addr: 10.0.0.4\n    ring1_addr: 10.1.0.4\n  }\n  node {\n    name: b\n    nodeid: 7\n    quorum_votes: 2\n    ring0_addr: 10.0.0.7\n    ring1_addr: 10.1.0.7\n  }\n}\n" +
+		"quorum {\n  provider: corosync_votequorum\n  two_node: 1\n}\n" +
+		"totem {\n  version: 2\n  cluster_name: c1\n  token: 5000\n  join: 70\n  interface {\n    linknumber: 0\n    knet_link_priority: 30\n  }\n  interface {\n    linknumber: 1\n  }\n}\n")
+	read := func(string) ([]byte, error) { return conf, nil }
+	src := "name: x\nduration: 10s\ncluster:\n  corosync_conf: c.conf\n  totem: {join: 90ms}\n"
+	s, err := ParseWith("s.yaml", []byte(src), read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Cluster.Nodes) != 2 || s.Cluster.Nodes[1].Name != "b" || s.Cluster.Nodes[1].ID != 7 || s.Cluster.Nodes[1].Votes != 2 {
+		t.Errorf("nodes %+v", s.Cluster.Nodes)
+	}
+	if s.Cluster.Totem.Token != 5*time.Second || s.Cluster.Totem.Join != 90*time.Millisecond {
+		t.Errorf("token %v join %v: want the file's 5s and the scenario's 90ms", s.Cluster.Totem.Token, s.Cluster.Totem.Join)
+	}
+	if !s.Cluster.Quorum.TwoNode || s.Cluster.Name != "c1" {
+		t.Errorf("quorum %+v name %q", s.Cluster.Quorum, s.Cluster.Name)
+	}
+	if len(s.Network.Links) != 2 || s.Network.Links[0].Priority != 30 || s.Network.Links[1].Priority != 1 {
+		t.Errorf("links %+v", s.Network.Links)
+	}
+	// References to the file's nodes are checked like any others.
+	if _, err := ParseWith("s.yaml", []byte(src+"faults:\n  - {at: 1s, action: crash, node: zz}\n"), read); err == nil || !strings.Contains(err.Error(), `unknown node "zz"`) {
+		t.Errorf("unknown node in a fault: %v", err)
+	}
+	// A broken file is an input error naming the file's line.
+	bad := func(string) ([]byte, error) { return []byte("totem {\n  token: 10\n  version: 2\n}\n"), nil }
+	_, err = ParseWith("s.yaml", []byte(src), bad)
+	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), "c.conf:2:") {
+		t.Errorf("broken corosync.conf: %v", err)
 	}
 }
