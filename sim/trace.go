@@ -14,7 +14,7 @@ import (
 
 // TraceFormat is the version of the trace.jsonl layout. A change of layout
 // changes every hash, so it is bumped on purpose, never by accident.
-const TraceFormat = 1
+const TraceFormat = 2
 
 // Trace records every externally visible event and every packet fate of a
 // run as JSON lines, and keeps a running SHA-256 over them. The hash is the

@@ -89,7 +89,7 @@ func (r *run) clientOp(i int32) {
 		return
 	}
 	r.hist.sent[id] = sent{proc: h.proc, at: now}
-	r.trace.Begin(now, "mcast").Str("node", h.name).Str("id", msgName(id)).End()
+	r.trace.Begin(now, "mcast").Str("node", h.name).Uint("id", id).End()
 	r.flush(h)
 }
 
@@ -107,7 +107,7 @@ func (r *run) record(h *host, ed engine.Delivery) {
 		}
 		t.Str("ring", dl.ring.String()).Uint("seq", uint64(d.Seq)).Uint("from", uint64(d.Sender)).Uint("svc", uint64(ed.Service))
 		if dl.id != 0 {
-			t.Str("id", msgName(dl.id))
+			t.Uint("id", dl.id)
 			if h.proc.node == d.Sender {
 				r.opsOK++
 			}

@@ -1,0 +1,63 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/quorate/quorate/scenarios"
+)
+
+// totemLoad is n nodes under 1,000 agreed multicasts per simulated second
+// of 1 KiB, spread over every node, for 20 simulated seconds after a 10 s
+// formation. Above 5 nodes the token is 1000 ms with no per-node
+// coefficient, so that formation stays short at 128 nodes (with corosync's
+// defaults the effective token there is 85 s).
+func totemLoad(n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "name: bench-totem-%d\nduration: 30s\ncluster:\n  nodes: [", n)
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "{name: n%d}", i)
+	}
+	b.WriteString("]\n")
+	if n > 5 {
+		b.WriteString("  totem: {token: 1000ms, token_coefficient: 0s}\n")
+	}
+	b.WriteString("network:\n  links:\n    - {number: 0, latency: {dist: normal, mean: 0.2ms, stddev: 0.05ms}}\n")
+	b.WriteString("workload: {kind: multicast, rate: 1000/s, size: 1KiB}\n")
+	return b.String()
+}
+
+func benchTotem(b *testing.B, n int) {
+	sc, err := scenarios.Parse("bench.yaml", []byte(totemLoad(n)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var events, deliveries uint64
+	for i := 0; i < b.N; i++ {
+		r, err := newRun(sc, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if f := r.loop(); f != "" {
+			b.Fatal(f)
+		}
+		events += r.k.Processed()
+		for _, p := range r.hist.procs {
+			deliveries += uint64(len(p.ds))
+		}
+	}
+	wall := b.Elapsed().Seconds()
+	b.ReportMetric(float64(events)/wall, "events/s")
+	b.ReportMetric(float64(deliveries)/wall, "deliveries/s")
+	b.ReportMetric(float64(b.N)*sc.Duration.Seconds()/wall, "sim-s/wall-s")
+}
+
+func BenchmarkTotem5Nodes(b *testing.B)   { benchTotem(b, 5) }
+func BenchmarkTotem16Nodes(b *testing.B)  { benchTotem(b, 16) }
+func BenchmarkTotem32Nodes(b *testing.B)  { benchTotem(b, 32) }
+func BenchmarkTotem64Nodes(b *testing.B)  { benchTotem(b, 64) }
+func BenchmarkTotem128Nodes(b *testing.B) { benchTotem(b, 128) }
