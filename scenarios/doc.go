@@ -1,6 +1,6 @@
 // Package scenarios loads and validates scenario files, the YAML that drives
 // the simulator (`quorate run FILE.yaml`). The format is a public contract,
-// described in shared/spec/scenario-format.md; this package turns a file into
+// described in docs/reference/scenario-format.md; this package turns a file into
 // a *Scenario with every default filled in, or into an ErrorList that names
 // the file, line, column and field of each problem.
 //

@@ -25,7 +25,7 @@ func (p Position) String() string {
 }
 
 // Scenario is one loaded and validated scenario file: the public contract of
-// ../shared/spec/scenario-format.md as Go values, with every default filled in.
+// docs/reference/scenario-format.md as Go values, with every default filled in.
 type Scenario struct {
 	Name        string
 	Description string

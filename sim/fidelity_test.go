@@ -13,7 +13,7 @@ import (
 )
 
 // The fidelity suite rebuilds the experiments of the Corosync 3 reference
-// harness (../shared/corosync-harness/results.md) as scenarios and compares
+// harness (docs/reference/corosync-results.md) as scenarios and compares
 // the simulated medians with the medians real Corosync 3.1.7 / knet 1.25
 // produced on the same kind of machine. QUORATE_FIDELITY_OUT=FILE writes the
 // comparison as a Markdown table (docs/fidelity.md embeds it).

@@ -272,7 +272,7 @@ func TestUnsupportedIsInputError(t *testing.T) {
 // TestEarlySwitchFailureDetectedLate: knet's pong timeout starts at ten
 // times its value and decays by one step a second, so a switch failure a
 // few seconds after start is noticed much later than one in steady state
-// (corosync-harness results.md (c): 2342 ms against ~930 ms with token 1000).
+// (docs/reference/corosync-results.md (c): 2342 ms against ~930 ms with token 1000).
 func TestEarlySwitchFailureDetectedLate(t *testing.T) {
 	detect := func(at string) float64 {
 		src := strings.Replace(twoSwitches, "{at: 10s,", "{at: "+at+",", 1)

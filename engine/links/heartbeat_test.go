@@ -99,7 +99,7 @@ func TestFailoverTiming(t *testing.T) {
 
 // TestStartupBackoff models knet's raised pong timeout after a link starts:
 // a failure a few seconds after start is detected much later than the same
-// failure in steady state (spec links.md §4.2; corosync-harness results.md
+// failure in steady state (spec links.md §4.2; docs/reference/corosync-results.md
 // (c): the first outage after start-up took 2.3-3.2 s).
 func TestStartupBackoff(t *testing.T) {
 	interval, timeout := 412*time.Millisecond, 825*time.Millisecond

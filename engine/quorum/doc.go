@@ -1,7 +1,7 @@
 // Package quorum implements corosync's vote quorum (votequorum) and the
 // quorum device (corosync-qdevice with model net, and the corosync-qnetd
 // arbiter) as deterministic state machines. The reference is
-// /work/shared/spec/quorum.md; comments cite its sections (§) and the
+// docs/reference/quorum.md; comments cite its sections (§) and the
 // corosync functions each rule mirrors.
 //
 // Nothing here reads a clock, opens a socket, starts a goroutine or draws

@@ -8,7 +8,7 @@
 // rotations of a commit token, RECOVER the old ring's messages, and return
 // to OPERATIONAL after delivering transitional and regular configurations
 // in extended-virtual-synchrony order. The protocol reference is
-// /work/shared/spec/totem.md; comments cite its sections (§) and the
+// docs/reference/totem.md; comments cite its sections (§) and the
 // corosync functions of exec/totemsrp.c they mirror.
 //
 // # Driving a Ring
