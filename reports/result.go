@@ -22,9 +22,17 @@ type Result struct {
 	Liveness     *Liveness             `json:"liveness,omitempty"`
 	Expectations []ExpectationResult   `json:"expectations"`
 	Stats        Stats                 `json:"stats"`
-	Links        []PairLinks           `json:"links"`           // per ordered pair of nodes: link history and failover figures
-	Rings        []RingInstall         `json:"rings"`           // every regular configuration installed, in order
-	Responses    []FaultResponse       `json:"fault_responses"` // how the membership answered each fault
+	Links        []PairLinks           `json:"links"`            // per ordered pair of nodes: link history and failover figures
+	Rings        []RingInstall         `json:"rings"`            // every regular configuration installed, in order
+	Responses    []FaultResponse       `json:"fault_responses"`  // how the membership answered each fault
+	Status       []NodeStatusText      `json:"status,omitempty"` // --status-at: pvecm status of each asked node
+}
+
+// NodeStatusText is `pvecm status` of one node at one simulated instant.
+type NodeStatusText struct {
+	Node string  `json:"node"`
+	AtMs float64 `json:"at_ms"`
+	Text string  `json:"text"`
 }
 
 // RingInstall is one ring (regular configuration) and when its members

@@ -43,6 +43,9 @@ func WriteRun(w io.Writer, r *Result) error {
 			return err
 		}
 	}
+	for _, st := range r.Status {
+		fmt.Fprintf(w, "\n== pvecm status on %s at %.3fs ==\n%s", st.Node, st.AtMs/1e3, st.Text)
+	}
 	fmt.Fprintln(w)
 	if r.OK {
 		fmt.Fprintln(w, "OK: every expectation held")

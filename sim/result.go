@@ -10,7 +10,12 @@ import (
 // result assembles result.json from the finished run.
 func (r *run) result(failure string) *reports.Result {
 	end := wire.Instant(r.sc.Duration)
+	var status []reports.NodeStatusText
+	if r.res != nil {
+		status = r.res.Status
+	}
 	res := &reports.Result{
+		Status:      status,
 		Scenario:    r.sc.Name,
 		Seed:        r.seed,
 		SimulatedS:  r.sc.Duration.Seconds(),

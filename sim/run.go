@@ -27,6 +27,7 @@ const (
 	evArbIn                        // Ref: message slot, node -> qnetd
 	evArbOut                       // Ref: message slot, qnetd -> node
 	evArbWake                      // Arg: qnetd wake generation
+	evStatus                       // the --status-at probe
 )
 
 // Options tune one run.
@@ -38,6 +39,11 @@ type Options struct {
 	Trace io.Writer
 	// Command is how a person reproduces this run; it goes into the result.
 	Command string
+	// StatusAt, when StatusSet, renders `pvecm status` of StatusNodes (nil:
+	// every node) at that simulated instant into the result.
+	StatusAt    time.Duration
+	StatusSet   bool
+	StatusNodes []string
 
 	verify func(line []byte)
 }
@@ -66,6 +72,7 @@ type inflight struct {
 // run is the state of one simulation.
 type run struct {
 	sc      *scenarios.Scenario
+	opt     Options
 	seed    uint64
 	k       *Kernel
 	streams Streams
@@ -126,6 +133,7 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 	}
 	r := &run{
 		sc:      sc,
+		opt:     opt,
 		seed:    seed,
 		k:       NewKernel(1024),
 		streams: NewStreams(seed),
@@ -168,6 +176,10 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 	}
 	if err := r.startArbiter(); err != nil {
 		return nil, err
+	}
+	if opt.StatusSet {
+		r.res = &reports.Result{}
+		r.k.Schedule(wire.Instant(opt.StatusAt), Event{Kind: evStatus})
 	}
 	return r, nil
 }
@@ -229,6 +241,8 @@ func (r *run) dispatch(ev Event) {
 		r.arbOut(ev.Ref)
 	case evArbWake:
 		r.arbWake(ev.Arg)
+	case evStatus:
+		r.statusProbe(r.k.Now())
 	}
 }
 

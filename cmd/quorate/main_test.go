@@ -119,3 +119,30 @@ func TestFailedExpectationExitsOne(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stdout)
 	}
 }
+
+// TestStatusAt: --status-at prints pvecm status for the asked node at the
+// simulated instant, from the engine's own votequorum state.
+func TestStatusAt(t *testing.T) {
+	code, stdout, stderr := capture(t, "run", "../../scenarios/examples/crash-one-of-5.yaml", "--status-at", "30s", "--node", "hp1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"== pvecm status on hp1 at 30.000s ==", "Nodes:            4", "Quorate:          Yes",
+		"Expected votes:   5", "Total votes:      4", "Quorum:           3", "0x00000001          1 hp1 (local)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "0x00000004") {
+		t.Errorf("the crashed node is listed as a member:\n%s", stdout)
+	}
+	for _, args := range [][]string{
+		{"run", "../../scenarios/examples/crash-one-of-5.yaml", "--status-at", "2m"},
+		{"run", "../../scenarios/examples/crash-one-of-5.yaml", "--node", "hp1"},
+		{"run", "../../scenarios/examples/crash-one-of-5.yaml", "--status-at", "10s", "--node", "nosuch"},
+	} {
+		if code, _, _ := capture(t, args...); code != exitBadInput {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}

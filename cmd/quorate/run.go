@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,9 +19,11 @@ import (
 
 func newRunCmd() *cobra.Command {
 	var (
-		seed   uint64
-		out    string
-		format string
+		seed     uint64
+		out      string
+		format   string
+		statusAt time.Duration
+		node     string
 	)
 	c := &cobra.Command{
 		Use:   "run FILE.yaml",
@@ -39,6 +44,21 @@ replays bit for bit with "quorate replay DIR/trace.jsonl".`,
 				return badInput(err)
 			}
 			opt := sim.Options{}
+			if cmd.Flags().Changed("status-at") {
+				if statusAt < 0 || statusAt > sc.Duration {
+					return badInput(fmt.Errorf("--status-at %v is outside the run (0 to %v)", statusAt, sc.Duration))
+				}
+				opt.StatusAt, opt.StatusSet = statusAt, true
+			}
+			if node != "" {
+				if !cmd.Flags().Changed("status-at") {
+					return badInput(errors.New("--node goes with --status-at"))
+				}
+				if _, ok := sc.NodeByName(node); !ok {
+					return badInput(fmt.Errorf("--node %q: no such node (nodes: %s)", node, strings.Join(sc.NodeNames(), ", ")))
+				}
+				opt.StatusNodes = []string{node}
+			}
 			effSeed := sc.Seed
 			if cmd.Flags().Changed("seed") {
 				opt.Seed, opt.SeedSet, effSeed = seed, true, seed
@@ -88,6 +108,8 @@ replays bit for bit with "quorate replay DIR/trace.jsonl".`,
 	c.Flags().Uint64Var(&seed, "seed", 0, "override the scenario's seed")
 	c.Flags().StringVar(&out, "out", "", "directory for result.json and trace.jsonl")
 	c.Flags().StringVar(&format, "format", "table", "report format: table or json")
+	c.Flags().DurationVar(&statusAt, "status-at", 0, "print pvecm status at this simulated time (e.g. 30s)")
+	c.Flags().StringVar(&node, "node", "", "with --status-at: the node whose status to print (default: every node)")
 	return c
 }
 
