@@ -7,6 +7,7 @@ import (
 	_ "github.com/anishathalye/porcupine"
 	_ "github.com/cockroachdb/datadriven"
 	_ "github.com/olekukonko/tablewriter"
+	_ "github.com/schollz/progressbar/v3"
 	_ "github.com/spf13/cobra"
 	_ "github.com/spf13/viper"
 	_ "gonum.org/v1/gonum/stat/distuv"
