@@ -106,6 +106,9 @@ type Ready struct {
 	Arbiter []quorum.StreamOp
 	// Events reports what happened, in order: for traces, checks, reports.
 	Events []wire.Event
+	// QuorumChanged says votequorum may have changed its numbers: read
+	// Quorum() for the new status.
+	QuorumChanged bool
 	// Deadline is when Advance is due at the latest; 0 means no timer.
 	Deadline Instant
 }
@@ -123,6 +126,7 @@ type Node struct {
 	deliver []Delivery
 	arbiter []quorum.StreamOp
 	events  []wire.Event
+	qdirty  bool
 }
 
 // New validates cfg and returns a node started at now from its persisted
@@ -200,6 +204,9 @@ func (n *Node) Step(now Instant, link wire.LinkNo, from wire.NodeID, b []byte) {
 func (n *Node) Advance(now Instant) {
 	n.links.Advance(now)
 	n.ring.Advance(now)
+	if d := n.q.Ready().Deadline; d != 0 && d <= now {
+		n.qdirty = true
+	}
 	n.q.Advance(now)
 	n.collect(now)
 }
@@ -269,11 +276,34 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 		out.Service, out.Payload = d.Payload[0], d.Payload[1:]
 		if out.Service == ServiceQuorum {
 			n.q.Deliver(now, d.Sender, out.Payload)
+			n.qdirty = true
+			if m, err := quorum.DecodeMessage(out.Payload); err == nil {
+				if del, ok := m.(quorum.NodelistDel); ok && del.NodeID != n.cfg.NodeID {
+					n.dropNode(del.NodeID)
+				}
+			}
 		}
 	case totem.DeliverRegular:
 		n.q.Configuration(now, quorum.RingID{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
+		n.qdirty = true
 	}
 	n.deliver = append(n.deliver, out)
+}
+
+// dropNode applies the nodelist change every member makes when a node is
+// deleted (the new corosync.conf is distributed and reloaded): Totem's
+// timers follow the smaller nodelist, and the link layer forgets the node.
+// votequorum has applied the same message itself.
+func (n *Node) dropNode(id wire.NodeID) {
+	if !slices.Contains(n.cfg.Nodes, id) {
+		return
+	}
+	n.cfg.Nodes = slices.DeleteFunc(slices.Clone(n.cfg.Nodes), func(x wire.NodeID) bool { return x == id })
+	n.peers = slices.DeleteFunc(n.peers, func(x wire.NodeID) bool { return x == id })
+	if err := n.ring.Reload(n.cfg.totemConfig()); err != nil {
+		n.events = append(n.events, wire.Event{Kind: wire.EventTotem, Detail: "reload after delnode refused: " + err.Error()})
+	}
+	n.links.RemovePeer(id)
 }
 
 func assert(cond bool, what string) {
@@ -308,12 +338,13 @@ func (n *Node) Ready() Ready {
 	// input.
 	events := append(slices.Clip(n.links.Events()), n.events...)
 	return Ready{
-		Persist:  n.persist,
-		Outbox:   n.links.Outbox(),
-		Deliver:  n.deliver,
-		Arbiter:  n.arbiter,
-		Events:   events,
-		Deadline: n.deadline(),
+		Persist:       n.persist,
+		Outbox:        n.links.Outbox(),
+		Deliver:       n.deliver,
+		Arbiter:       n.arbiter,
+		Events:        events,
+		QuorumChanged: n.qdirty,
+		Deadline:      n.deadline(),
 	}
 }
 
@@ -335,6 +366,7 @@ func (n *Node) Ack(rd Ready) {
 	n.deliver = n.deliver[:0]
 	n.arbiter = nil
 	n.events = n.events[:0]
+	n.qdirty = false
 }
 
 // Quorum returns votequorum's status, as `pvecm status` prints it.
@@ -343,6 +375,7 @@ func (n *Node) Quorum() quorum.Status { return n.q.Status() }
 // SetExpected is `pvecm expected N` on this node.
 func (n *Node) SetExpected(now Instant, votes int) error {
 	err := n.q.SetExpected(now, votes)
+	n.qdirty = true
 	n.collect(now)
 	return err
 }
@@ -350,6 +383,7 @@ func (n *Node) SetExpected(now Instant, votes int) error {
 // RemoveNode is `pvecm delnode` of node id, run on this node.
 func (n *Node) RemoveNode(now Instant, id wire.NodeID) error {
 	err := n.q.RemoveNode(now, id)
+	n.qdirty = true
 	n.collect(now)
 	return err
 }
@@ -357,18 +391,21 @@ func (n *Node) RemoveNode(now Instant, id wire.NodeID) error {
 // ArbiterConnected tells the qdevice its stream to the arbiter is open.
 func (n *Node) ArbiterConnected(now Instant) {
 	n.q.ArbiterConnected(now)
+	n.qdirty = true
 	n.collect(now)
 }
 
 // ArbiterReceive hands the qdevice one message from the arbiter.
 func (n *Node) ArbiterReceive(now Instant, b []byte) {
 	n.q.ArbiterReceive(now, b)
+	n.qdirty = true
 	n.collect(now)
 }
 
 // ArbiterClosed tells the qdevice its stream to the arbiter broke.
 func (n *Node) ArbiterClosed(now Instant) {
 	n.q.ArbiterClosed(now)
+	n.qdirty = true
 	n.collect(now)
 }
 

@@ -58,11 +58,18 @@ type FaultResponse struct {
 
 // NodeResult is one node's state at the end of the run.
 type NodeResult struct {
-	Up      bool                 `json:"up"`
-	RingID  string               `json:"ring_id,omitempty"`
-	Members []string             `json:"members,omitempty"`
-	State   string               `json:"totem_state,omitempty"`
-	Links   map[string]PeerLinks `json:"links"`
+	Up      bool     `json:"up"`
+	RingID  string   `json:"ring_id,omitempty"`
+	Members []string `json:"members,omitempty"`
+	State   string   `json:"totem_state,omitempty"`
+	// votequorum's view, as pvecm status prints it.
+	Quorate         bool                 `json:"quorate"`
+	ExpectedVotes   int                  `json:"expected_votes"`
+	HighestExpected int                  `json:"highest_expected"`
+	TotalVotes      int                  `json:"total_votes"`
+	Quorum          int                  `json:"quorum"`
+	Flags           []string             `json:"flags"`
+	Links           map[string]PeerLinks `json:"links"`
 }
 
 // PeerLinks is a node's knet view of one peer: the link in use (-1 for none)

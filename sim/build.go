@@ -78,6 +78,10 @@ func quorumConfig(sc *scenarios.Scenario) quorum.Config {
 		dc := &quorum.DeviceConfig{Votes: d.Votes}
 		if d.Algorithm == "lms" {
 			dc.Algorithm = quorum.AlgorithmLMS
+		} else if dc.Votes == 0 {
+			// What `pvecm qdevice setup` writes for ffsplit (the contract's
+			// default); corosync's own N-1 is for lms.
+			dc.Votes = 1
 		}
 		switch d.TieBreaker {
 		case "", "lowest":

@@ -1,7 +1,11 @@
 package sim
 
 import (
+	"slices"
+
 	"fmt"
+	"github.com/quorate/quorate/engine"
+	"github.com/quorate/quorate/engine/quorum"
 	"strings"
 
 	"github.com/quorate/quorate/engine/wire"
@@ -103,6 +107,17 @@ func (r *run) apply(i int32, f scenarios.Fault) error {
 		}
 		if err := on.node.RemoveNode(now, gone.id); err != nil {
 			r.trace.Begin(now, "fault_refused").Str("node", on.name).Str("why", err.Error()).End()
+			r.flush(on)
+			return nil
+		}
+		// pvecm writes the new corosync.conf (config_version + 1) into the
+		// cluster file system, which every node's corosync then loads: a
+		// node that restarts later starts from the new nodelist.
+		r.configVersion++
+		for _, h := range r.hosts {
+			if h != gone {
+				h.cfg = withoutNode(h.cfg, gone.id)
+			}
 		}
 		r.flush(on)
 	case "qnetd_down":
@@ -187,4 +202,11 @@ func faultDetail(f scenarios.Fault) string {
 		parts = append(parts, fmt.Sprintf("links %v", f.Links))
 	}
 	return strings.Join(parts, " ")
+}
+
+// withoutNode is cfg after `pvecm delnode` of id.
+func withoutNode(cfg engine.Config, id wire.NodeID) engine.Config {
+	cfg.Nodes = slices.DeleteFunc(slices.Clone(cfg.Nodes), func(x wire.NodeID) bool { return x == id })
+	cfg.Quorum.Nodes = slices.DeleteFunc(slices.Clone(cfg.Quorum.Nodes), func(n quorum.NodeConfig) bool { return n.ID == id })
+	return cfg
 }

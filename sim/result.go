@@ -30,6 +30,9 @@ func (r *run) result(failure string) *reports.Result {
 	for _, h := range r.hosts {
 		nr := reports.NodeResult{Up: h.up, Links: map[string]reports.PeerLinks{}}
 		if h.up {
+			q := h.node.Quorum()
+			nr.Quorate, nr.ExpectedVotes, nr.HighestExpected = q.Quorate, q.ExpectedVotes, q.HighestExpected
+			nr.TotalVotes, nr.Quorum, nr.Flags = q.TotalVotes, q.Quorum, q.Flags
 			st, ring, members := h.node.Ring()
 			nr.State, nr.RingID = st.String(), ring.String()
 			if v, ok := r.obs.state[stateKey{node: int32(h.idx), kind: stateMembers}].at(end); ok && len(members) > 0 {

@@ -92,9 +92,12 @@ type run struct {
 	lastChange wire.Instant // last fault or boot: where liveness starts counting
 	qnetd      *arbiterHost // nil without a quorum device
 	hist       history
-	clients    []*client
-	ops        int64
-	opsOK      int64
+	// configVersion is corosync.conf's config_version, bumped by delnode
+	// as pvecm does when it writes the new file.
+	configVersion uint64
+	clients       []*client
+	ops           int64
+	opsOK         int64
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every
@@ -140,6 +143,8 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		byID:    make(map[wire.NodeID]int),
 		trace:   NewTrace(opt.Trace),
 		hist:    history{sent: map[uint64]sent{}},
+
+		configVersion: 1,
 	}
 	r.trace.verify = opt.verify
 	topo, err := topology(sc)
@@ -299,6 +304,9 @@ func (r *run) flush(h *host) {
 		r.record(h, d)
 	}
 	r.streamOps(h, rd.Arbiter)
+	if rd.QuorumChanged {
+		r.obs.quorum(h, r.k.Now())
+	}
 	h.node.Ack(rd)
 	if rd.Deadline != 0 && rd.Deadline != h.wakeAt {
 		h.gen++
@@ -386,12 +394,7 @@ func (r *run) event(h *host, e wire.Event) {
 		t.Str("detail", e.Detail)
 	}
 	t.End()
-	switch e.Kind {
-	case wire.EventQuorum:
-		r.obs.quorum(h, r.k.Now())
-	default:
-		r.obs.linkEvent(h, e, r.k.Now())
-	}
+	r.obs.linkEvent(h, e, r.k.Now())
 }
 
 // nodesOf resolves names to hosts; nil names mean every node.

@@ -26,7 +26,7 @@ func (r *run) statusProbe(at wire.Instant) {
 		} else {
 			v := reports.StatusView{
 				ClusterName:   r.sc.Cluster.Name,
-				ConfigVersion: 1,
+				ConfigVersion: r.configVersion,
 				Transport:     "knet",
 				SecureAuth:    true,
 				Date:          "simulated " + time.Duration(at).String(),
@@ -38,7 +38,7 @@ func (r *run) statusProbe(at wire.Instant) {
 				v.ClusterName = r.sc.Name
 			}
 			if conf != nil {
-				v.ConfigVersion, v.SecureAuth = conf.ConfigVersion, conf.Totem.SecAuth
+				v.ConfigVersion, v.SecureAuth = conf.ConfigVersion+r.configVersion-1, conf.Totem.SecAuth
 			}
 			if err := reports.WriteStatus(&b, v); err != nil {
 				panic(err) // a bytes.Buffer does not fail

@@ -2,6 +2,7 @@ package links
 
 import (
 	"cmp"
+	"slices"
 	"time"
 
 	"github.com/quorate/quorate/engine/wire"
@@ -130,6 +131,22 @@ func New(cfg Config, now wire.Instant, incarnation uint64, phase time.Duration) 
 		l.index[id] = i
 	}
 	return l, nil
+}
+
+// RemovePeer forgets a peer that left the nodelist (pvecm delnode and a
+// configuration reload): no more heartbeats to it, and its datagrams are
+// rejected as coming from an unlisted host.
+func (l *Layer) RemovePeer(id wire.NodeID) {
+	i, ok := l.index[id]
+	if !ok {
+		return
+	}
+	l.peers = slices.Delete(l.peers, i, i+1)
+	l.cfg.Peers = slices.DeleteFunc(slices.Clone(l.cfg.Peers), func(p wire.NodeID) bool { return p == id })
+	clear(l.index)
+	for j := range l.peers {
+		l.index[l.peers[j].id] = j
+	}
 }
 
 // Deadline is the next instant the layer needs Advance: its heartbeat wake.

@@ -2,6 +2,7 @@ package totem
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -133,6 +134,25 @@ func New(c Config, now wire.Instant, persistedRingSeq uint64, rnd Rand) (*Ring, 
 	r.enterGather("startup")
 	r.drain()
 	return r, nil
+}
+
+// Reload applies a configuration reload (corosync-cfgtool -R after the
+// nodelist changed, as `pvecm delnode` does): the nodelist and every timer
+// derived from its size take effect at once; the current ring stays as it
+// is until the next membership change. Datagrams from a node no longer in
+// the nodelist are dropped from now on, as knet drops unlisted hosts.
+func (r *Ring) Reload(c Config) error {
+	if c.Self != r.self {
+		return configErr(fmt.Sprintf("reload may not change the node id (%d to %d).", r.self, c.Self))
+	}
+	tm, err := Derive(c)
+	if err != nil {
+		return err
+	}
+	r.cfg, r.tm = c, tm
+	r.nodes = slices.Clone(c.Nodes)
+	slices.Sort(r.nodes)
+	return nil
 }
 
 // Step processes one datagram received from node from. Malformed, forged or
