@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -21,6 +22,10 @@ func WriteRun(w io.Writer, r *Result) error {
 		r.Scenario, r.Seed, r.SimulatedS, r.WallS, r.Events)
 	fmt.Fprintf(w, "trace sha256 %s\n\n", r.TraceSHA256)
 	if err := writeLinks(w, r.Links); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	if err := writeNodes(w, r.Nodes); err != nil {
 		return err
 	}
 	if len(r.Rings) > 0 {
@@ -166,4 +171,37 @@ func writeChecks(w io.Writer, r *Result) {
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// writeNodes prints every node's state at the end of the run: its ring and
+// votequorum's numbers, as pvecm status would show them.
+func writeNodes(w io.Writer, nodes map[string]NodeResult) error {
+	t := newTable(w)
+	t.Header("node", "up", "ring", "members", "quorate", "expected", "highest", "total", "quorum", "flags")
+	names := make([]string, 0, len(nodes))
+	for n := range nodes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		n := nodes[name]
+		if !n.Up {
+			if err := t.Append(name, "down", "", "", "", "", "", "", "", ""); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := t.Append(name, "up", n.RingID, strings.Join(n.Members, ","), yesNo(n.Quorate), n.ExpectedVotes,
+			n.HighestExpected, n.TotalVotes, n.Quorum, strings.Join(n.Flags, " ")); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "Yes"
+	}
+	return "No"
 }

@@ -194,3 +194,30 @@ func TestDuplicatesDiscarded(t *testing.T) {
 		t.Fatal("data from a restarted sender was dropped")
 	}
 }
+
+func TestRemovePeer(t *testing.T) {
+	l, err := New(Config{Self: 1, Peers: []wire.NodeID{2, 3, 4}, Links: []LinkConfig{{Number: 0}},
+		PingInterval: time.Second, PingTimeout: 2 * time.Second}, 0, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.RemovePeer(3)
+	l.RemovePeer(9) // unknown: nothing happens
+	if _, ok := l.Status(3); ok {
+		t.Fatal("removed peer still has a status")
+	}
+	for _, id := range []wire.NodeID{2, 4} {
+		if _, ok := l.Status(id); !ok {
+			t.Fatalf("peer %d lost with the removal of 3", id)
+		}
+	}
+	l.Advance(0)
+	for _, d := range l.Outbox() {
+		if d.To == 3 {
+			t.Fatal("the removed peer is still pinged")
+		}
+	}
+	if _, ok := l.Receive(0, 0, 3, wire.AppendFrame(nil, wire.Frame{Type: wire.FramePing, From: 3, To: 1})); ok || l.Stats().Rejected != 1 {
+		t.Fatal("a datagram from the removed peer was not rejected")
+	}
+}
