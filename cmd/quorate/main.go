@@ -66,6 +66,6 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return badInput(fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath()))
 	})
-	root.AddCommand(newRunCmd(), newReplayCmd())
+	root.AddCommand(newRunCmd(), newReplayCmd(), newSweepCmd(), newMergeCmd())
 	return root
 }

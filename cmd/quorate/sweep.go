@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quorate/quorate/sweep"
+)
+
+func newSweepCmd() *cobra.Command {
+	var (
+		seeds    string
+		parallel int
+		shard    string
+		varies   []string
+		out      string
+		format   string
+	)
+	c := &cobra.Command{
+		Use:   "sweep FILE.yaml --seeds 1-1000",
+		Short: "Run one scenario over many seeds and a grid of parameter values",
+		Long: `Run one scenario at every seed of --seeds (ranges and lists: 1-200, 1,5,9,
+1-10,20-30), on --parallel workers, each running whole simulations. Results
+are reported in seed order, so the summary does not depend on --parallel.
+
+--vary key=v1,v2 (repeatable) sweeps a grid: every combination of one value
+per key, each the scenario with those YAML values replaced, e.g.
+  --vary cluster.totem.token=1000ms,3000ms --vary network.links[0].latency.value=1ms,5ms
+Every seed runs at every grid point.
+
+--shard I/N runs only the seeds whose position p in the list has
+p % N == I-1, so that N machines cover the list once; "quorate merge" combines
+their sweep.json files into the summary of the whole sweep.
+
+--out DIR writes DIR/sweep.json (every run's figures), DIR/points/<point>.yaml
+(the varied scenarios) and, for every failing run, the trace of a re-run in
+DIR/failures/<point>-seed<N>/trace.jsonl.
+
+Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "json" {
+				return badInput(fmt.Errorf("--format must be table or json, not %q", format))
+			}
+			if !cmd.Flags().Changed("seeds") {
+				return badInput(errors.New("sweep: --seeds is required (e.g. --seeds 1-100)"))
+			}
+			cfg := sweep.Config{File: args[0], Parallel: parallel, Out: out}
+			var err error
+			if cfg.Seeds, err = sweep.ParseSeeds(seeds); err != nil {
+				return badInput(err)
+			}
+			if parallel < 1 {
+				return badInput(fmt.Errorf("--parallel %d: need at least 1 worker", parallel))
+			}
+			if shard != "" {
+				if cfg.Shard, err = sweep.ParseShard(shard); err != nil {
+					return badInput(err)
+				}
+			}
+			for _, v := range varies {
+				vy, err := sweep.ParseVary(v)
+				if err != nil {
+					return badInput(err)
+				}
+				cfg.Vary = append(cfg.Vary, vy)
+			}
+			points := 1
+			for _, v := range cfg.Vary {
+				points *= len(v.Values)
+			}
+			total := points * len(cfg.Shard.Seeds(cfg.Seeds))
+			prog := sweep.NewProgress(os.Stderr, total, isTerminal(os.Stderr))
+			cfg.Progress = prog.Update
+			sw, err := sweep.Run(cfg)
+			if err != nil {
+				if sweep.IsInputError(err) {
+					return badInput(err)
+				}
+				return &exitError{code: exitFailed, err: err}
+			}
+			prog.Finish(len(sw.Runs), sw.Parallel)
+			return report(cmd.OutOrStdout(), sweep.Summarize(sw), format)
+		},
+	}
+	c.Flags().StringVar(&seeds, "seeds", "", "seeds to run: ranges and lists, e.g. 1-1000 or 1-10,20,30-40 (required)")
+	c.Flags().IntVar(&parallel, "parallel", runtime.GOMAXPROCS(0), "worker goroutines, each running whole simulations")
+	c.Flags().StringVar(&shard, "shard", "", "run only shard I of N of the seeds (I/N, 1-based); merge the shards with quorate merge")
+	c.Flags().StringArrayVar(&varies, "vary", nil, "key=v1,v2,...: sweep a scenario key over YAML values (repeatable: a grid)")
+	c.Flags().StringVar(&out, "out", "", "directory for sweep.json, points/ and failures/")
+	c.Flags().StringVar(&format, "format", "table", "report format: table or json")
+	return c
+}
+
+// report prints the summary and turns a failed run into exit status 1.
+func report(w io.Writer, s *sweep.Summary, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s); err != nil {
+			return err
+		}
+	} else if err := sweep.WriteTable(w, s, true); err != nil {
+		return err
+	}
+	if !s.OK() {
+		return errFailed
+	}
+	return nil
+}
+
+// isTerminal reports whether f is a character device (a terminal), where a
+// redrawn progress bar belongs; pipes and files get plain lines.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
