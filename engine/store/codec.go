@@ -1,0 +1,278 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// ProtocolVersion is the store protocol spoken here (pmxcfs: DCDB protocol
+// version 1, pve_dcdb_v1). A message of another version is dropped.
+const ProtocolVersion = 1
+
+// MsgKind says what a store message is.
+type MsgKind uint8
+
+// The message kinds. Client operations (put … read) and Unlock are the
+// DCDB normal messages of pmxcfs.md §2; State, Quorate, Applied and Snapshot
+// are the DFSM state messages of §3.2 plus this package's quorum agreement
+// and stability confirmations.
+const (
+	MsgPut      MsgKind = iota + 1 // Ring, Op, Key, Value
+	MsgDelete                      // Ring, Op, Key
+	MsgCAS                         // Ring, Op, Key, Version (the expected one), Value
+	MsgLock                        // Ring, Op, Key, Holder, TTL
+	MsgRead                        // Ring, Op, Key
+	MsgUnlock                      // Ring, Key, Version (of the expired lock entry)
+	MsgState                       // Ring, Epoch, Version, Digest
+	MsgQuorate                     // Ring, Quorate
+	MsgApplied                     // Ring, Version
+	MsgSnapshot                    // Ring, Index, Count, Value (one piece of the leader's snapshot)
+	msgKinds
+)
+
+var msgKindNames = [...]string{
+	MsgPut: "put", MsgDelete: "delete", MsgCAS: "cas", MsgLock: "lock", MsgRead: "read",
+	MsgUnlock: "unlock", MsgState: "state", MsgQuorate: "quorate", MsgApplied: "applied", MsgSnapshot: "snapshot",
+}
+
+// String returns the kind's name.
+func (k MsgKind) String() string {
+	if k > 0 && k < msgKinds {
+		return msgKindNames[k]
+	}
+	return "MsgKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// isOp reports whether the kind changes or reads the replicated state at
+// its place in the total order.
+func (k MsgKind) isOp() bool { return k >= MsgPut && k <= MsgUnlock }
+
+// Message is one store message. Only the fields its Kind lists (see the
+// constants) are encoded; the others must be zero for a canonical round trip.
+type Message struct {
+	Kind    MsgKind
+	Ring    RingRef // the ring the sender was in when it sent the message
+	Op      OpID
+	Key     string
+	Value   []byte
+	Version uint64
+	Holder  string
+	TTL     time.Duration
+	Epoch   RingRef
+	Digest  uint64
+	Quorate bool
+	Index   uint32
+	Count   uint32
+}
+
+// errMalformed is wrapped by every decoding error.
+var errMalformed = errors.New("store: malformed message")
+
+func malformed(what string) error { return errors.Join(errMalformed, errors.New(what)) }
+
+// AppendMessage appends the encoding of m to b: the protocol version, the
+// kind, then the kind's fields, big-endian, strings and byte slices with a
+// length prefix.
+func AppendMessage(b []byte, m Message) []byte {
+	b = append(b, ProtocolVersion, byte(m.Kind))
+	b = appendRing(b, m.Ring)
+	switch m.Kind {
+	case MsgPut:
+		b = binary.BigEndian.AppendUint64(b, uint64(m.Op))
+		b = appendString(b, m.Key)
+		b = appendBytes(b, m.Value)
+	case MsgDelete, MsgRead:
+		b = binary.BigEndian.AppendUint64(b, uint64(m.Op))
+		b = appendString(b, m.Key)
+	case MsgCAS:
+		b = binary.BigEndian.AppendUint64(b, uint64(m.Op))
+		b = appendString(b, m.Key)
+		b = binary.BigEndian.AppendUint64(b, m.Version)
+		b = appendBytes(b, m.Value)
+	case MsgLock:
+		b = binary.BigEndian.AppendUint64(b, uint64(m.Op))
+		b = appendString(b, m.Key)
+		b = appendString(b, m.Holder)
+		b = binary.BigEndian.AppendUint64(b, uint64(m.TTL))
+	case MsgUnlock:
+		b = appendString(b, m.Key)
+		b = binary.BigEndian.AppendUint64(b, m.Version)
+	case MsgState:
+		b = appendRing(b, m.Epoch)
+		b = binary.BigEndian.AppendUint64(b, m.Version)
+		b = binary.BigEndian.AppendUint64(b, m.Digest)
+	case MsgQuorate:
+		b = appendBool(b, m.Quorate)
+	case MsgApplied:
+		b = binary.BigEndian.AppendUint64(b, m.Version)
+	case MsgSnapshot:
+		b = binary.BigEndian.AppendUint32(b, m.Index)
+		b = binary.BigEndian.AppendUint32(b, m.Count)
+		b = appendBytes(b, m.Value)
+	}
+	return b
+}
+
+// DecodeMessage decodes one message. It accepts exactly the encodings
+// AppendMessage produces for valid messages (so AppendMessage of the result
+// gives b back), returns an error for anything else, and never panics.
+func DecodeMessage(b []byte) (Message, error) {
+	r := reader{b: b}
+	if v := r.u8(); r.err == nil && v != ProtocolVersion {
+		return Message{}, malformed("protocol version " + strconv.Itoa(int(v)))
+	}
+	m := Message{Kind: MsgKind(r.u8())}
+	m.Ring = r.ring()
+	if r.err == nil && m.Ring.Rep == 0 {
+		return Message{}, malformed("ring without representative")
+	}
+	switch m.Kind {
+	case MsgPut:
+		m.Op, m.Key, m.Value = OpID(r.u64()), r.key(), r.bytes(MaxValueSize)
+	case MsgDelete, MsgRead:
+		m.Op, m.Key = OpID(r.u64()), r.key()
+	case MsgCAS:
+		m.Op, m.Key, m.Version, m.Value = OpID(r.u64()), r.key(), r.u64(), r.bytes(MaxValueSize)
+	case MsgLock:
+		m.Op, m.Key, m.Holder, m.TTL = OpID(r.u64()), r.key(), r.str(MaxHolderSize), time.Duration(r.u64())
+		if r.err == nil && (m.Holder == "" || m.TTL <= 0) {
+			return Message{}, malformed("lock without holder or ttl")
+		}
+	case MsgUnlock:
+		m.Key, m.Version = r.key(), r.u64()
+	case MsgState:
+		m.Epoch, m.Version, m.Digest = r.ring(), r.u64(), r.u64()
+	case MsgQuorate:
+		m.Quorate = r.bool()
+	case MsgApplied:
+		m.Version = r.u64()
+	case MsgSnapshot:
+		m.Index, m.Count, m.Value = r.u32(), r.u32(), r.bytes(ChunkSize)
+		if r.err == nil && m.Index >= m.Count {
+			return Message{}, malformed("snapshot piece index out of range")
+		}
+	default:
+		if r.err == nil {
+			return Message{}, malformed("unknown kind " + strconv.Itoa(int(m.Kind)))
+		}
+	}
+	if r.err == nil && m.Kind.isOp() && m.Kind != MsgUnlock && m.Op == 0 {
+		return Message{}, malformed("operation id 0")
+	}
+	if r.err == nil && len(r.b) != 0 {
+		return Message{}, malformed("trailing bytes")
+	}
+	if r.err != nil {
+		return Message{}, r.err
+	}
+	return m, nil
+}
+
+func appendRing(b []byte, r RingRef) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(r.Rep))
+	return binary.BigEndian.AppendUint64(b, r.Seq)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b []byte, p []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
+	return append(b, p...)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// reader decodes big-endian fields; the first failure sticks in err and
+// every later read returns zero values.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) take(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n < 0 || len(r.b) < n {
+		r.err = malformed("truncated")
+		return nil
+	}
+	p := r.b[:n]
+	r.b = r.b[n:]
+	return p
+}
+
+func (r *reader) u8() uint8 {
+	if p := r.take(1); p != nil {
+		return p[0]
+	}
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	if p := r.take(4); p != nil {
+		return binary.BigEndian.Uint32(p)
+	}
+	return 0
+}
+
+func (r *reader) u64() uint64 {
+	if p := r.take(8); p != nil {
+		return binary.BigEndian.Uint64(p)
+	}
+	return 0
+}
+
+func (r *reader) ring() RingRef {
+	rep := r.u32()
+	return RingRef{Rep: wire.NodeID(rep), Seq: r.u64()}
+}
+
+func (r *reader) bool() bool {
+	switch v := r.u8(); {
+	case r.err != nil:
+		return false
+	case v > 1:
+		r.err = malformed("boolean out of range")
+	default:
+		return v == 1
+	}
+	return false
+}
+
+// bytes reads a length-prefixed byte slice of at most max bytes; an empty
+// one decodes as nil. The result is a copy: the caller may reuse b.
+func (r *reader) bytes(max int) []byte {
+	n := r.u32()
+	if r.err == nil && n > uint32(max) {
+		r.err = malformed("field too long")
+	}
+	p := r.take(int(n))
+	if len(p) == 0 {
+		return nil
+	}
+	return append([]byte(nil), p...)
+}
+
+func (r *reader) str(max int) string { return string(r.bytes(max)) }
+
+// key reads a key: 1 to MaxKeySize bytes.
+func (r *reader) key() string {
+	k := r.str(MaxKeySize)
+	if r.err == nil && k == "" {
+		r.err = malformed("empty key")
+	}
+	return k
+}
