@@ -9,6 +9,7 @@ import (
 
 	"github.com/quorate/quorate/engine/links"
 	"github.com/quorate/quorate/engine/quorum"
+	"github.com/quorate/quorate/engine/store"
 	"github.com/quorate/quorate/engine/totem"
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -46,6 +47,7 @@ type Config struct {
 const (
 	ServiceQuorum byte = 1 // votequorum
 	ServiceApp    byte = 2 // application messages (CPG-like)
+	ServiceStore  byte = 3 // the replicated configuration store
 )
 
 // Delivery is one item of the node's total order: a Totem delivery with
@@ -60,6 +62,8 @@ type Delivery struct {
 // that ring ids keep growing after a crash (totem.md §8).
 type State struct {
 	RingSeq uint64
+	// Store is the replicated store's applied state (pmxcfs's config.db).
+	Store store.Snapshot
 }
 
 // Config errors.
@@ -106,6 +110,9 @@ type Ready struct {
 	Arbiter []quorum.StreamOp
 	// Events reports what happened, in order: for traces, checks, reports.
 	Events []wire.Event
+	// Results are the completions of this node's store operations. They
+	// may be reported to clients only after Persist is written.
+	Results []store.Result
 	// QuorumChanged says votequorum may have changed its numbers: read
 	// Quorum() for the new status.
 	QuorumChanged bool
@@ -120,11 +127,14 @@ type Node struct {
 	links *links.Layer
 	ring  *totem.Ring
 	q     *quorum.Quorum
+	st    *store.Store
 	peers []wire.NodeID
+	disk  State // what the driver has been asked to persist so far
 
 	persist *State
 	deliver []Delivery
 	arbiter []quorum.StreamOp
+	results []store.Result
 	events  []wire.Event
 	qdirty  bool
 }
@@ -182,7 +192,11 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, links: l, ring: r, q: q, peers: peers}
+	st, err := store.New(store.Config{Self: cfg.NodeID, Nodes: slices.Sorted(slices.Values(cfg.Nodes))}, now, persisted.Store)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, links: l, ring: r, q: q, st: st, peers: peers, disk: persisted}
 	n.collect(now)
 	return n, nil
 }
@@ -208,6 +222,7 @@ func (n *Node) Advance(now Instant) {
 		n.qdirty = true
 	}
 	n.q.Advance(now)
+	n.st.Advance(now)
 	n.collect(now)
 }
 
@@ -228,7 +243,8 @@ func (n *Node) collect(now Instant) {
 		rd := n.ring.Ready()
 		n.ring.Ack()
 		if rd.PersistRingSeq != 0 {
-			n.persist = &State{RingSeq: rd.PersistRingSeq}
+			n.disk.RingSeq = rd.PersistRingSeq
+			n.persist = &n.disk
 		}
 		for _, s := range rd.Sends {
 			if s.To == 0 {
@@ -256,7 +272,27 @@ func (n *Node) collect(now Instant) {
 			// small messages; Totem counts it if it does.
 			_ = n.ring.Multicast(now, append([]byte{ServiceQuorum}, m...))
 		}
-		if len(qr.Multicast) == 0 {
+		if n.qdirty {
+			// The store must hear votequorum's verdict for the current
+			// ring; a ring still in votequorum's sync is not quorate yet.
+			qs := n.q.Status()
+			n.st.SetQuorate(now, qs.Quorate && !qs.Syncing)
+		}
+		sr := n.st.Ready()
+		n.st.Ack()
+		if sr.Persist != nil {
+			n.disk.Store = *sr.Persist
+			n.persist = &n.disk
+		}
+		n.results = append(n.results, sr.Results...)
+		for _, e := range sr.Events {
+			n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String()})
+		}
+		for _, m := range sr.Multicast {
+			// Store messages stay under Totem's limit (values are capped).
+			_ = n.ring.Multicast(now, append([]byte{ServiceStore}, m...))
+		}
+		if len(qr.Multicast) == 0 && len(sr.Multicast) == 0 {
 			return
 		}
 		// Bounded: votequorum answers a delivery with at most a few
@@ -283,8 +319,14 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 				}
 			}
 		}
+		if out.Service == ServiceStore {
+			n.st.Deliver(now, d.Sender, out.Payload)
+		}
+	case totem.DeliverTransitional:
+		n.st.Configuration(now, store.ConfigTransitional, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 	case totem.DeliverRegular:
 		n.q.Configuration(now, quorum.RingID{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
+		n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 		n.qdirty = true
 	}
 	n.deliver = append(n.deliver, out)
@@ -350,7 +392,7 @@ func (n *Node) Ready() Ready {
 
 func (n *Node) deadline() Instant {
 	d := n.links.Deadline()
-	for _, t := range []Instant{n.ring.Ready().Deadline, n.q.Ready().Deadline} {
+	for _, t := range []Instant{n.ring.Ready().Deadline, n.q.Ready().Deadline, n.st.Ready().Deadline} {
 		if t != 0 && t < d {
 			d = t
 		}
@@ -365,9 +407,46 @@ func (n *Node) Ack(rd Ready) {
 	clear(n.deliver)
 	n.deliver = n.deliver[:0]
 	n.arbiter = nil
+	n.results = nil
 	n.events = n.events[:0]
 	n.qdirty = false
 }
+
+// Put writes key through the total order; the result comes in Ready.Results.
+// A node without quorum refuses at once with store.ErrReadOnly.
+func (n *Node) Put(now Instant, key string, value []byte) (store.OpID, error) {
+	id, err := n.st.Put(now, key, value)
+	n.collect(now)
+	return id, err
+}
+
+// Delete removes key through the total order.
+func (n *Node) Delete(now Instant, key string) (store.OpID, error) {
+	id, err := n.st.Delete(now, key)
+	n.collect(now)
+	return id, err
+}
+
+// CompareAndSet writes key if its version is still oldVersion.
+func (n *Node) CompareAndSet(now Instant, key string, oldVersion uint64, value []byte) (store.OpID, error) {
+	id, err := n.st.CompareAndSet(now, key, oldVersion, value)
+	n.collect(now)
+	return id, err
+}
+
+// ReadOrdered reads key through the total order (linearizable).
+func (n *Node) ReadOrdered(now Instant, key string) (store.OpID, error) {
+	id, err := n.st.ReadOrdered(now, key)
+	n.collect(now)
+	return id, err
+}
+
+// ReadLocal reads the local replica at once, as pmxcfs does: fast, and
+// possibly stale.
+func (n *Node) ReadLocal(key string) (store.Entry, bool) { return n.st.ReadLocal(key) }
+
+// StoreDigest is a hash of the local replica, to compare replicas.
+func (n *Node) StoreDigest() uint64 { return n.st.Digest() }
 
 // Quorum returns votequorum's status, as `pvecm status` prints it.
 func (n *Node) Quorum() quorum.Status { return n.q.Status() }

@@ -29,6 +29,9 @@ const (
 	EventQuorum
 	// EventQuorumInfo: any other votequorum or qdevice event.
 	EventQuorumInfo
+	// EventStore: the replicated store synced, chose a leader, refused or
+	// dropped something; Detail says what.
+	EventStore
 )
 
 var eventKindNames = [...]string{
@@ -40,6 +43,7 @@ var eventKindNames = [...]string{
 	EventTotem:          "totem",
 	EventQuorum:         "quorum",
 	EventQuorumInfo:     "quorum_info",
+	EventStore:          "store",
 }
 
 // String returns the event's name as it appears in traces.
