@@ -384,6 +384,7 @@ func (n *Node) Ready() Ready {
 		Outbox:        n.links.Outbox(),
 		Deliver:       n.deliver,
 		Arbiter:       n.arbiter,
+		Results:       n.results,
 		Events:        events,
 		QuorumChanged: n.qdirty,
 		Deadline:      n.deadline(),

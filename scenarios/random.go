@@ -11,7 +11,7 @@ import (
 // Families of random scenarios for seed sweeps. Each draws a small cluster
 // and a fault schedule from its seed, ends every fault with a heal, and
 // leaves the cluster quiet for long enough that liveness can be judged.
-var Families = []string{"crash", "restart", "partition", "loss", "reorder", "cold-start", "mixed"}
+var Families = []string{"crash", "restart", "partition", "loss", "reorder", "cold-start", "mixed", "store"}
 
 // Random returns the YAML of a random scenario of family, drawn from seed.
 // The same family and seed always give the same text, so a failing seed is
@@ -121,7 +121,11 @@ func (g *gen) scenario(seed uint64) string {
 	case "cold-start":
 		g.fault(step(), "action: power_off")
 		g.fault(step(), fmt.Sprintf("action: cold_start, boot: {dist: uniform, min: 0s, max: %dms}", 500+g.r.IntN(5000)))
-	case "mixed":
+	case "mixed", "store":
+		if g.family == "store" && g.r.IntN(4) == 0 {
+			g.fault(step(), "action: power_off")
+			g.fault(step(), fmt.Sprintf("action: cold_start, boot: {dist: uniform, min: 0s, max: %dms}", 500+g.r.IntN(3000)))
+		}
 		for t < start+window {
 			switch g.r.IntN(4) {
 			case 0:
@@ -146,8 +150,8 @@ func (g *gen) scenario(seed uint64) string {
 		g.fault(step(), "action: heal")
 	}
 	// Quiet time: the liveness bound of a 5-node, token-1000 cluster is
-	// about 10s; leave 15.
-	duration := g.t + 15*time.Second
+	// about 17s; leave 19.
+	duration := g.t + 19*time.Second
 	var b strings.Builder
 	fmt.Fprintf(&b, "name: random-%s-%d\n", g.family, seed)
 	fmt.Fprintf(&b, "description: random %s schedule drawn from seed %d\n", g.family, seed)
@@ -165,7 +169,11 @@ func (g *gen) scenario(seed uint64) string {
 		fmt.Fprintf(&b, "    - {number: %d, switch: sw%d, priority: %d, reorder: %v, latency: {dist: uniform, min: 0.1ms, max: 0.5ms}}\n",
 			l, l, 20-10*l, reorder)
 	}
-	b.WriteString("workload: {kind: multicast, rate: 50/s, size: 128B}\nfaults:\n")
+	if g.family == "store" {
+		b.WriteString("workload: {kind: kv, rate: 40/s, keys: 3, mix: {read: 0.4, write: 0.4, cas: 0.2}, read_mode: ordered, timeout: 3s}\nfaults:\n")
+	} else {
+		b.WriteString("workload: {kind: multicast, rate: 50/s, size: 128B}\nfaults:\n")
+	}
 	if len(g.faults) == 0 {
 		b.WriteString("  []\n")
 	}
@@ -173,5 +181,8 @@ func (g *gen) scenario(seed uint64) string {
 		b.WriteString(f + "\n")
 	}
 	b.WriteString("expect:\n  - {check: total_order}\n  - {check: virtual_synchrony}\n  - {check: liveness}\n")
+	if g.family == "store" {
+		b.WriteString("  - {check: linearizable}\n  - {metric: acked_writes_lost, equals: 0}\n")
+	}
 	return b.String()
 }

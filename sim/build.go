@@ -14,32 +14,19 @@ import (
 	"github.com/quorate/quorate/scenarios"
 )
 
-// Unsupported returns an input error for every part of sc that this build
-// of the simulator cannot run yet, so that a scenario never passes by
-// silently skipping what it asks for.
+// Unsupported returns an input error for every part of sc the simulator
+// cannot judge as written, so that a scenario never passes by silently
+// skipping what it asks for.
 func Unsupported(sc *scenarios.Scenario) error {
 	var errs scenarios.ErrorList
-	add := func(pos scenarios.Position, field, msg string) {
-		errs = append(errs, &scenarios.Error{Pos: pos, Field: field, Msg: msg})
-	}
-	at := func(path string) scenarios.Position {
-		if p, ok := sc.PosOf(path); ok {
-			return p
-		}
-		return scenarios.Position{File: sc.Path}
-	}
-	if w := sc.Workload; w != nil && w.Kind != "multicast" {
-		add(at("workload"), "workload.kind", fmt.Sprintf("workload kind %q needs the replicated store, which this build does not have yet (kind: multicast works)", w.Kind))
-	}
+	kv := sc.Workload != nil && sc.Workload.Kind == "kv"
 	for i, e := range sc.Expect {
 		field := fmt.Sprintf("expect[%d]", i)
 		switch {
-		case e.Check == "linearizable":
-			add(e.Pos, field+".check", "check linearizable needs the replicated store, which this build does not have yet")
-		case e.Metric == "acked_writes_lost":
-			add(e.Pos, field+".metric", "metric acked_writes_lost needs the replicated store, which this build does not have yet")
-		case e.Running != nil:
-			add(e.Pos, field, "guests need the replicated store, which this build does not have yet")
+		case e.Check == "linearizable" && !kv:
+			errs = append(errs, &scenarios.Error{Pos: e.Pos, Field: field + ".check", Msg: "check linearizable needs a kv workload (workload: {kind: kv})"})
+		case e.Metric == "acked_writes_lost" && !kv:
+			errs = append(errs, &scenarios.Error{Pos: e.Pos, Field: field + ".metric", Msg: "metric acked_writes_lost needs a kv workload (workload: {kind: kv})"})
 		}
 	}
 	if len(errs) == 0 {

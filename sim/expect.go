@@ -25,6 +25,8 @@ func (r *run) evaluate() []reports.ExpectationResult {
 			if _, judged := r.res.Checks[e.Check]; !judged {
 				reason = "not judged"
 			}
+		case e.Guest != "":
+			ok, reason = r.judgeGuest(e)
 		case e.Metric != "":
 			ok, reason = r.metric(e)
 			if ok {

@@ -21,6 +21,7 @@ const (
 	stateTotalVotes
 	stateExpectedVotes
 	stateQuorumValue
+	stateGuest // node: -(guest index + 1); 1 while the guest runs
 )
 
 type stateKey struct {
@@ -145,6 +146,8 @@ func (o *observer) nodeUp(h *host, up bool, at wire.Instant) {
 	event := "node_down"
 	if up {
 		event = "node_up"
+	} else {
+		o.r.stopGuests(h, at)
 	}
 	o.tl = append(o.tl, reports.TimelineEntry{TMs: at.Millis(), Node: h.name, Event: event})
 	o.refreshPaths(at)
@@ -311,6 +314,9 @@ func (o *observer) quorum(h *host, at wire.Instant) {
 	o.set(k(stateTotalVotes), at, int64(st.TotalVotes))
 	o.set(k(stateExpectedVotes), at, int64(st.ExpectedVotes))
 	o.set(k(stateQuorumValue), at, int64(st.Quorum))
+	if st.Quorate {
+		o.r.startGuests(h, at)
+	}
 	if !known || (before == 1) != st.Quorate {
 		q := st.Quorate
 		o.tl = append(o.tl, reports.TimelineEntry{TMs: at.Millis(), Node: h.name, Event: "quorum", Quorate: &q,

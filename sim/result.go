@@ -61,7 +61,7 @@ func (r *run) result(failure string) *reports.Result {
 	res.Stats.Ops, res.Stats.OpsOK = r.ops, r.opsOK
 	res.Expectations = r.evaluate()
 	res.OK = failure == ""
-	for _, name := range []string{checkTotalOrderName, checkVSName, checkLivenessName} {
+	for _, name := range []string{checkTotalOrderName, checkVSName, checkLivenessName, checkLinearName, checkReplicasName} {
 		if ok, judged := res.Checks[name]; judged && !ok && res.OK {
 			res.OK = false
 			res.Failure = fmt.Sprintf("check %s failed: %s", name, res.CheckDetails[name])

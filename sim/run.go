@@ -19,15 +19,17 @@ import (
 
 // Kernel event kinds of a run.
 const (
-	evWake    EventKind = iota + 1 // Node: host; Arg: wake generation
-	evDeliver                      // Ref: in-flight packet slot
-	evFault                        // Ref: index into the scenario's faults
-	evBoot                         // Node: host
-	evClient                       // Ref: workload client
-	evArbIn                        // Ref: message slot, node -> qnetd
-	evArbOut                       // Ref: message slot, qnetd -> node
-	evArbWake                      // Arg: qnetd wake generation
-	evStatus                       // the --status-at probe
+	evWake      EventKind = iota + 1 // Node: host; Arg: wake generation
+	evDeliver                        // Ref: in-flight packet slot
+	evFault                          // Ref: index into the scenario's faults
+	evBoot                           // Node: host
+	evClient                         // Ref: workload client
+	evArbIn                          // Ref: message slot, node -> qnetd
+	evArbOut                         // Ref: message slot, qnetd -> node
+	evArbWake                        // Arg: qnetd wake generation
+	evStatus                         // the --status-at probe
+	evKV                             // Ref: kv client arrival
+	evKVTimeout                      // Ref: kv client whose open operation timed out
 )
 
 // Options tune one run.
@@ -39,6 +41,9 @@ type Options struct {
 	Trace io.Writer
 	// Command is how a person reproduces this run; it goes into the result.
 	Command string
+	// HistoryHTML, when set, is where a failed linearizability check
+	// writes porcupine's visualisation of the failing key.
+	HistoryHTML string
 	// StatusAt, when StatusSet, renders `pvecm status` of StatusNodes (nil:
 	// every node) at that simulated instant into the result.
 	StatusAt    time.Duration
@@ -91,6 +96,7 @@ type run struct {
 	res        *reports.Result
 	lastChange wire.Instant // last fault or boot: where liveness starts counting
 	qnetd      *arbiterHost // nil without a quorum device
+	kv         *kvState     // nil without a kv workload
 	hist       history
 	// configVersion is corosync.conf's config_version, bumped by delnode
 	// as pvecm does when it writes the new file.
@@ -248,6 +254,10 @@ func (r *run) dispatch(ev Event) {
 		r.arbWake(ev.Arg)
 	case evStatus:
 		r.statusProbe(r.k.Now())
+	case evKV:
+		r.kvTick(ev.Ref)
+	case evKVTimeout:
+		r.kvTimeout(ev.Ref)
 	}
 }
 
@@ -281,6 +291,7 @@ func (r *run) kill(h *host, why string) {
 	h.gen++
 	h.proc.end = r.k.Now()
 	r.nodeGone(h, why == "crash")
+	r.kvCrash(h)
 	r.trace.Begin(r.k.Now(), "down").Str("node", h.name).Str("why", why).End()
 	r.obs.nodeUp(h, false, r.k.Now())
 }
@@ -302,6 +313,9 @@ func (r *run) flush(h *host) {
 	}
 	for _, d := range rd.Deliver {
 		r.record(h, d)
+	}
+	for _, res := range rd.Results {
+		r.kvResult(h, res)
 	}
 	r.streamOps(h, rd.Arbiter)
 	if rd.QuorumChanged {
@@ -387,7 +401,7 @@ func (r *run) event(h *host, e wire.Event) {
 		t.Int("active", int64(e.Active))
 	case wire.EventPacketRejected:
 		t.Uint("link", uint64(e.Link)).Str("why", e.Detail)
-	case wire.EventMembership, wire.EventTotem, wire.EventQuorum, wire.EventQuorumInfo:
+	case wire.EventMembership, wire.EventTotem, wire.EventQuorum, wire.EventQuorumInfo, wire.EventStore:
 		if e.Nodes != nil {
 			t.Str("nodes", r.names(e.Nodes))
 		}

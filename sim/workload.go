@@ -55,6 +55,9 @@ func (r *run) startWorkload() error {
 	if w == nil {
 		return nil
 	}
+	if w.Kind == "kv" {
+		return r.startKV()
+	}
 	hosts := r.nodesOf(w.Clients)
 	perClient := w.Rate / float64(len(hosts))
 	mean := math.Round(1e9 / perClient)

@@ -66,6 +66,8 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return badInput(fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath()))
 	})
-	root.AddCommand(newRunCmd(), newReplayCmd(), newSweepCmd(), newMergeCmd())
+	root.AddCommand(newRunCmd(), newReplayCmd(), newSweepCmd(), newMergeCmd(),
+		newAgentCmd(), newKeygenCmd(), newStatusCmd(), newNodesCmd(), newExpectedCmd(),
+		newDelnodeCmd(), newLinksCmd(), newMembersCmd())
 	return root
 }

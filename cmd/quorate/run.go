@@ -74,6 +74,7 @@ replays bit for bit with "quorate replay DIR/trace.jsonl".`,
 				}
 				defer traceFile.Close()
 				opt.Trace = traceFile
+				opt.HistoryHTML = filepath.Join(out, "history.html")
 			}
 			res, err := sim.Run(sc, opt)
 			if err != nil {

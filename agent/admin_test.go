@@ -1,0 +1,128 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// TestAdminSocket checks the socket's life cycle and protocol with a stub
+// in place of the loop: mode 0600 in a created directory, one JSON request
+// and response per connection, a garbled request answered as a bad
+// request, a live socket not stolen by a second agent, a stale one
+// replaced, and ErrUnreachable when nothing listens.
+func TestAdminSocket(t *testing.T) {
+	skipShort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "run", "quorate", "admin.sock")
+
+	if _, err := Call(ctx, path, Request{Cmd: CmdStatus}); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("no agent: %v, want ErrUnreachable", err)
+	}
+	ln, err := listenAdmin(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&fs.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket %v mode %v; want a socket with mode 0600", err, fi.Mode())
+	}
+	calls, done := make(chan call), make(chan struct{})
+	s := &adminServer{path: path, ln: ln, calls: calls, done: done, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	go s.serve(ctx)
+	go func() { // the stub loop: echo the command as the ring
+		for {
+			select {
+			case c := <-calls:
+				c.reply <- Response{OK: true, Members: &MembersInfo{Ring: c.req.Cmd + " " + c.req.Node}}
+			case <-done:
+				return
+			}
+		}
+	}()
+
+	resp, err := Call(ctx, path, Request{Cmd: CmdMembers, Node: "x"})
+	if err != nil || !resp.OK || resp.Members.Ring != "members x" {
+		t.Fatalf("members: %+v %v", resp, err)
+	}
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(waitTimeout))
+	io.WriteString(conn, "this is not json\n")
+	var bad Response
+	if err := json.NewDecoder(conn).Decode(&bad); err != nil || bad.OK || !bad.BadRequest {
+		t.Errorf("garbled request: %+v %v", bad, err)
+	}
+	conn.Close()
+
+	if _, err := listenAdmin(path); err == nil || !strings.Contains(err.Error(), "another agent") {
+		t.Errorf("second agent on a live socket: %v", err)
+	}
+	close(done)
+	if resp, err := Call(ctx, path, Request{Cmd: CmdStatus}); err != nil || resp.OK || !strings.Contains(resp.Error, "stopping") {
+		t.Errorf("after the loop stopped: %+v %v", resp, err)
+	}
+	s.close()
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("socket left behind after close: %v", err)
+	}
+
+	// A stale socket (a crashed agent's) is replaced; a regular file is not.
+	stale, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.SetUnlinkOnClose(false)
+	stale.Close()
+	ln, err = listenAdmin(path)
+	if err != nil {
+		t.Fatalf("stale socket: %v", err)
+	}
+	ln.Close()
+	os.Remove(path)
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := listenAdmin(path); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Errorf("regular file at the socket path: %v", err)
+	}
+}
+
+// TestEventLevels: what an operator must notice is a warning, protocol
+// chatter is debug.
+func TestEventLevels(t *testing.T) {
+	for _, tt := range []struct {
+		kind   wire.EventKind
+		detail string
+		want   slog.Level
+	}{
+		{wire.EventLinkUp, "", slog.LevelInfo},
+		{wire.EventLinkDown, "", slog.LevelWarn},
+		{wire.EventTotem, "token_lost OPERATIONAL", slog.LevelWarn},
+		{wire.EventTotem, "retransmit_list 1 2", slog.LevelDebug},
+		{wire.EventTotem, "state GATHER from startup", slog.LevelInfo},
+		{wire.EventQuorum, "inquorate ring=1.8 quorate=no E=3 H=3 T=1 Q=2", slog.LevelWarn},
+		{wire.EventQuorum, "quorate ring=1.8 quorate=yes E=3 H=3 T=2 Q=2", slog.LevelInfo},
+	} {
+		if got, _ := eventLevel(wire.Event{Kind: tt.kind, Detail: tt.detail}); got != tt.want {
+			t.Errorf("%v %q: level %v, want %v", tt.kind, tt.detail, got, tt.want)
+		}
+	}
+	if r, ok := ringOf("A new membership (1.1c) was formed. Members joined: [2] left: []"); !ok || r != "1.1c" {
+		t.Errorf("ringOf: %q %v", r, ok)
+	}
+}

@@ -1,0 +1,206 @@
+package agent
+
+import (
+	"cmp"
+	"context"
+	cryptorand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/quorate/quorate/engine"
+	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/netmodel/udp"
+)
+
+// Options configures one agent. Only ConfigPath is required.
+type Options struct {
+	// ConfigPath is the corosync.conf to run (e.g. /etc/corosync/corosync.conf).
+	ConfigPath string
+	// NodeName selects the local node by nodelist name, nodeid or ring0
+	// address; empty finds it as corosync does, from the host name and the
+	// interface addresses.
+	NodeName string
+	// KeyFile overrides totem.keyfile (default /etc/corosync/authkey).
+	KeyFile string
+	// AdminSocket is the management socket; default DefaultAdminSocket.
+	AdminSocket string
+	// DataDir holds the persisted engine.State (ring sequence, store
+	// snapshot); default DefaultDataDir.
+	DataDir string
+	// MetricsAddr, when set, serves /metrics over HTTP there
+	// (e.g. 127.0.0.1:9405).
+	MetricsAddr string
+	// Logger receives the agent's logs; nil logs text at level info to
+	// stderr.
+	Logger *slog.Logger
+	// Delay, when set, delays every packet sent on a link by the returned
+	// span (tests: the kernels there have no netem).
+	Delay func(link wire.LinkNo) time.Duration
+	// Seed seeds the node's random stream; 0 draws it from crypto/rand.
+	// Either way it is logged.
+	Seed uint64
+}
+
+// Run starts the agent and blocks until ctx is done, a peer removes this
+// node from the nodelist (both return nil), or the agent fails. Errors
+// about the input (corosync.conf, local node, authkey) wrap ErrConfig and
+// come before any socket is bound.
+func Run(ctx context.Context, opt Options) error {
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	opt.AdminSocket = cmp.Or(opt.AdminSocket, DefaultAdminSocket)
+	opt.DataDir = cmp.Or(opt.DataDir, DefaultDataDir)
+
+	conf, err := loadConfig(opt.ConfigPath)
+	if err != nil {
+		return err
+	}
+	for _, w := range conf.Warnings {
+		log.Warn("corosync.conf: " + w.Error())
+	}
+	self, err := localNode(conf, opt.NodeName)
+	if err != nil {
+		return err
+	}
+	ecfg, err := engineConfig(conf, self)
+	if err != nil {
+		return err
+	}
+	key, keySource, err := keyFor(conf, opt.KeyFile)
+	if err != nil {
+		return err
+	}
+	tcfg, err := transportConfig(ctx, conf, self, key)
+	if err != nil {
+		return err
+	}
+	tcfg.Delay = opt.Delay
+	if conf.Quorum.Provider == "" {
+		log.Warn("corosync.conf has no quorum provider: corosync would be always quorate; quorate runs votequorum regardless")
+	}
+	if !conf.Totem.SecAuth {
+		log.Warn("secauth is off, but quorate seals every packet with the authkey anyway", "key", keySource)
+	}
+
+	cl := newCluster(conf, self, tcfg)
+	id := cl.selfID
+	if err := prepareDataDir(opt.DataDir); err != nil {
+		return err
+	}
+	persisted, err := ReadState(opt.DataDir, id)
+	if err != nil {
+		return err
+	}
+	seed := opt.Seed
+	if seed == 0 {
+		if seed, err = osSeed(); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	node, err := engine.New(ecfg, 0, persisted, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)))
+	if err != nil {
+		return badConfig(fmt.Errorf("%s: %w", conf.File, err))
+	}
+	l := &loop{
+		log: log, node: node, start: start, cl: cl,
+		in: make(chan inbound, inboxLen), calls: make(chan call),
+		persist: func(st engine.State) error { return writeState(opt.DataDir, id, st) },
+	}
+	tr, err := udp.Listen(tcfg, l.receive)
+	switch {
+	case errors.Is(err, udp.ErrConfig), errors.Is(err, udp.ErrKeyTooShort), errors.Is(err, udp.ErrKeyTooLong):
+		return badConfig(fmt.Errorf("%s: %w", conf.File, err))
+	case err != nil:
+		return fmt.Errorf("agent: %w", err)
+	}
+	defer tr.Close()
+	l.tr = tr
+
+	ln, err := listenAdmin(opt.AdminSocket)
+	if err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	admin := &adminServer{path: opt.AdminSocket, ln: ln, calls: l.calls, done: done, log: log}
+	defer admin.close()
+
+	if opt.MetricsAddr != "" {
+		m, reg := newMetrics(cl)
+		l.metrics = m
+		stop, err := serveMetrics(opt.MetricsAddr, reg, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
+	log.Info("agent started", "node", cl.name, "nodeid", uint32(id), "cluster", conf.ClusterName,
+		"config", conf.File, "config_version", conf.ConfigVersion, "seed", fmt.Sprintf("%#016x", seed),
+		"ring_seq", persisted.RingSeq, "store_version", persisted.Store.Version, "links", localAddrs(tr), "key", keySource,
+		"admin", opt.AdminSocket, "data_dir", opt.DataDir, "metrics", opt.MetricsAddr)
+	go admin.serve(ctx)
+	err = l.run(ctx)
+	close(done)
+	if err != nil {
+		log.Error("agent stopped", "node", cl.name, "err", err)
+		return err
+	}
+	log.Info("agent stopped", "node", cl.name)
+	return nil
+}
+
+// osSeed draws a seed from the OS.
+func osSeed() (uint64, error) {
+	var b [8]byte
+	if _, err := cryptorand.Read(b[:]); err != nil {
+		return 0, fmt.Errorf("agent: draw seed: %w", err)
+	}
+	return binary.LittleEndian.Uint64(b[:]) | 1, nil
+}
+
+// localAddrs lists the bound address of every link, for the start line.
+func localAddrs(tr *udp.Transport) []string {
+	var out []string
+	for n := range wire.MaxLinks {
+		if a := tr.LocalAddr(wire.LinkNo(n)); a.IsValid() {
+			out = append(out, fmt.Sprintf("%d=%s", n, a))
+		}
+	}
+	return out
+}
+
+// serveMetrics serves reg at /metrics on addr and returns the function that
+// shuts the server down. Binding happens here, so a busy port is an error
+// of Run, not a log line.
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("agent: metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server failed", "addr", addr, "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}

@@ -1,0 +1,143 @@
+package agent
+
+import (
+	"github.com/quorate/quorate/engine/quorum"
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// DefaultAdminSocket is where the agent listens for management commands
+// unless told otherwise, and where the CLI looks for it.
+const DefaultAdminSocket = "/run/quorate/admin.sock"
+
+// DefaultDataDir is where the agent keeps its state (the ring sequence and
+// the replicated store's snapshot).
+const DefaultDataDir = "/var/lib/quorate"
+
+// Commands of the admin socket.
+const (
+	CmdStatus   = "status"   // StatusInfo: what `pvecm status` prints
+	CmdNodes    = "nodes"    // StatusInfo plus the configured nodelist
+	CmdExpected = "expected" // `pvecm expected Votes`
+	CmdDelnode  = "delnode"  // `pvecm delnode Node`
+	CmdLinks    = "links"    // per peer: active link, link state
+	CmdMembers  = "members"  // Totem's state, ring id and members
+	CmdStats    = "stats"    // packet and protocol counters
+)
+
+// Request is one admin command: the client writes it as one JSON value and
+// reads one Response back on the same connection.
+type Request struct {
+	Cmd string `json:"cmd"`
+	// Votes is the argument of expected.
+	Votes int `json:"votes,omitempty"`
+	// Node is the argument of delnode: a nodelist name, a ring0 address
+	// or a nodeid.
+	Node string `json:"node,omitempty"`
+}
+
+// Response is the agent's answer. OK false comes with Error in the words
+// of the tool the command imitates; BadRequest says the request itself was
+// wrong (unknown command or node, deleting the local node), as opposed to a
+// refusal by the engine (no quorum, CS_ERR_INVALID_PARAM).
+type Response struct {
+	OK         bool   `json:"ok"`
+	Error      string `json:"error,omitempty"`
+	BadRequest bool   `json:"bad_request,omitempty"`
+
+	Status   *StatusInfo  `json:"status,omitempty"`   // status, nodes
+	Nodelist []NodeInfo   `json:"nodelist,omitempty"` // nodes
+	Links    *LinksInfo   `json:"links,omitempty"`    // links
+	Members  *MembersInfo `json:"members,omitempty"`  // members
+	Stats    *StatsInfo   `json:"stats,omitempty"`    // stats
+	// Deleted is the nodeid delnode removed.
+	Deleted wire.NodeID `json:"deleted,omitempty"`
+}
+
+// StatusInfo is everything reports.StatusView needs but the date, which
+// the CLI adds when it prints.
+type StatusInfo struct {
+	ClusterName   string `json:"cluster_name"`
+	ConfigVersion uint64 `json:"config_version"`
+	Transport     string `json:"transport"`
+	SecureAuth    bool   `json:"secure_auth"`
+	// NodeName is the local node's nodelist name.
+	NodeName string `json:"node_name"`
+	// Quorum is votequorum's status on this node.
+	Quorum quorum.Status `json:"quorum"`
+	// Names and Addrs are the nodelist names and ring0 addresses.
+	Names map[wire.NodeID]string `json:"names"`
+	Addrs map[wire.NodeID]string `json:"addrs"`
+}
+
+// NodeInfo is one entry of the nodelist as the agent runs it (deleted
+// nodes are gone), with whether it is in the current membership.
+type NodeInfo struct {
+	ID     wire.NodeID `json:"id"`
+	Name   string      `json:"name"`
+	Votes  int         `json:"votes"`
+	Addrs  []string    `json:"addrs"` // ringX_addr by link number; "" where none
+	Member bool        `json:"member"`
+	Local  bool        `json:"local,omitempty"`
+}
+
+// LinksInfo is the knet view of every peer (corosync-cfgtool -n).
+type LinksInfo struct {
+	Self     wire.NodeID `json:"self"`
+	LinkMode string      `json:"link_mode"`
+	Peers    []PeerLinks `json:"peers"`
+}
+
+// PeerLinks is the link state towards one peer.
+type PeerLinks struct {
+	ID   wire.NodeID `json:"id"`
+	Name string      `json:"name"`
+	// Active is the link carrying traffic (passive mode) or the lowest
+	// usable one (active, rr); -1 when the peer is unreachable.
+	Active int        `json:"active"`
+	Links  []LinkInfo `json:"links"`
+}
+
+// LinkInfo is one configured link towards a peer.
+type LinkInfo struct {
+	Link      int     `json:"link"`
+	Local     string  `json:"local"`  // this node's address and port
+	Remote    string  `json:"remote"` // the peer's address and port
+	Up        bool    `json:"up"`
+	LatencyMs float64 `json:"latency_ms"` // knet's mean pong latency
+}
+
+// MembersInfo is Totem's view: its state, the ring id and the members of
+// the last regular configuration.
+type MembersInfo struct {
+	State   string       `json:"state"`
+	Ring    string       `json:"ring"`
+	RingSeq uint64       `json:"ring_seq"`
+	Members []MemberInfo `json:"members"`
+}
+
+// MemberInfo is one ring member.
+type MemberInfo struct {
+	ID   wire.NodeID `json:"id"`
+	Name string      `json:"name"`
+}
+
+// StatsInfo holds the agent's counters, all cumulative since it started.
+type StatsInfo struct {
+	// UDP transport (netmodel/udp): packets by outcome, drops and
+	// rejections by reason.
+	Sent       uint64            `json:"sent"`
+	SendErrors uint64            `json:"send_errors"`
+	Dropped    map[string]uint64 `json:"dropped"`
+	Received   uint64            `json:"received"`
+	Rejected   map[string]uint64 `json:"rejected"`
+	ReadErrors uint64            `json:"read_errors"`
+	// InboundDropped counts datagrams the transport accepted but the loop
+	// could not take because its channel was full.
+	InboundDropped uint64 `json:"inbound_dropped"`
+
+	Links map[string]uint64 `json:"links"` // link layer: pings, pongs, data
+	Totem map[string]uint64 `json:"totem"` // tokens, retransmits, messages
+	// Deliveries counts the node's totally ordered output by kind
+	// (message, transitional, regular) and messages by service.
+	Deliveries map[string]uint64 `json:"deliveries"`
+}

@@ -1,0 +1,102 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+
+	"github.com/quorate/quorate/engine/totem"
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// logEvent writes one engine event as one slog line. The message says what
+// happened in corosync's terms; the attributes carry the local node, the
+// peer, the link and, for membership, the ring.
+func (l *loop) logEvent(e wire.Event) {
+	level, msg := eventLevel(e)
+	if !l.log.Enabled(context.Background(), level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("node", l.cl.name), slog.String("event", e.Kind.String())}
+	if e.Peer != 0 {
+		attrs = append(attrs, slog.String("peer", l.cl.nameOf(e.Peer)), slog.Uint64("peer_id", uint64(e.Peer)))
+	}
+	switch e.Kind {
+	case wire.EventLinkUp, wire.EventLinkDown, wire.EventPacketRejected:
+		attrs = append(attrs, slog.Int("link", int(e.Link)))
+	case wire.EventActiveLink:
+		attrs = append(attrs, slog.Int("active_link", int(e.Active)))
+	case wire.EventMembership:
+		if ring, ok := ringOf(e.Detail); ok {
+			attrs = append(attrs, slog.String("ring", ring))
+		}
+	}
+	if len(e.Nodes) > 0 {
+		names := make([]string, len(e.Nodes))
+		for i, id := range e.Nodes {
+			names[i] = l.cl.nameOf(id)
+		}
+		attrs = append(attrs, slog.Any("nodes", names))
+	}
+	if detail := strings.TrimPrefix(e.Detail, e.Kind.String()+" "); detail != "" {
+		attrs = append(attrs, slog.String("detail", detail))
+	}
+	l.log.LogAttrs(context.Background(), level, msg, attrs...)
+}
+
+// eventLevel chooses the level and message of an event: what an operator
+// must notice (a link or quorum lost, a token lost) is a warning, routine
+// protocol chatter (retransmit lists, dropped duplicates) is debug.
+func eventLevel(e wire.Event) (slog.Level, string) {
+	switch e.Kind {
+	case wire.EventLinkUp:
+		return slog.LevelInfo, "link up"
+	case wire.EventLinkDown:
+		return slog.LevelWarn, "link down"
+	case wire.EventActiveLink:
+		if e.Active == wire.NoLink {
+			return slog.LevelWarn, "host has no active links"
+		}
+		return slog.LevelInfo, "active link changed"
+	case wire.EventPacketRejected:
+		return slog.LevelWarn, "packet rejected"
+	case wire.EventMembership:
+		return slog.LevelInfo, "membership"
+	case wire.EventTotem:
+		kind, _, _ := strings.Cut(e.Detail, " ")
+		switch kind {
+		case totem.EventRetransmitList.String(), totem.EventDropped.String(), totem.EventMergeDetect.String():
+			return slog.LevelDebug, "totem"
+		case totem.EventTokenLost.String(), totem.EventConsensusTimeout.String(), totem.EventFailedToReceive.String():
+			return slog.LevelWarn, "totem"
+		}
+		return slog.LevelInfo, "totem"
+	case wire.EventQuorum:
+		if strings.HasPrefix(e.Detail, "inquorate") {
+			return slog.LevelWarn, "quorum"
+		}
+		return slog.LevelInfo, "quorum"
+	case wire.EventQuorumInfo:
+		switch {
+		case strings.HasPrefix(e.Detail, "dropped"):
+			return slog.LevelDebug, "quorum info"
+		case strings.HasPrefix(e.Detail, "config_warning"), strings.HasPrefix(e.Detail, "qdevice_lost"):
+			return slog.LevelWarn, "quorum info"
+		}
+		return slog.LevelInfo, "quorum info"
+	case wire.EventStore:
+		return slog.LevelInfo, "store"
+	}
+	return slog.LevelInfo, "event"
+}
+
+// ringOf extracts the ring id from Totem's "A new membership (1.8) was
+// formed" detail.
+func ringOf(detail string) (string, bool) {
+	_, rest, ok := strings.Cut(detail, "(")
+	if !ok {
+		return "", false
+	}
+	ring, _, ok := strings.Cut(rest, ")")
+	return ring, ok
+}

@@ -1,0 +1,316 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/quorate/quorate/engine"
+	"github.com/quorate/quorate/engine/quorum"
+	"github.com/quorate/quorate/engine/totem"
+	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/netmodel/udp"
+)
+
+// inboxLen bounds the channel between the transport's readers and the
+// loop. A full channel drops the datagram (counted), as a full socket
+// buffer would; Totem and the link layer recover from loss.
+const inboxLen = 4096
+
+// inbound is one authenticated datagram from the transport.
+type inbound struct {
+	link    wire.LinkNo
+	from    wire.NodeID
+	payload []byte
+}
+
+// call is one admin request waiting for the loop; reply has room for the
+// answer, so the loop never blocks on a client that went away.
+type call struct {
+	req   Request
+	reply chan Response
+}
+
+// transport is what the loop needs of netmodel/udp's Transport; tests may
+// put an in-memory network in its place.
+type transport interface {
+	Send(d wire.Datagram)
+	Stats() udp.Stats
+}
+
+// loop owns the engine.Node. Every field is touched by the loop goroutine
+// only, except in, calls and inDrops, which are safe for concurrent use.
+type loop struct {
+	log   *slog.Logger
+	node  *engine.Node
+	tr    transport
+	start time.Time // the monotonic origin of engine.Instant
+	cl    *cluster
+
+	in      chan inbound
+	inDrops atomic.Uint64
+	calls   chan call
+
+	// persist writes engine.State durably; a failure stops the loop.
+	persist func(engine.State) error
+	metrics *metrics // nil without --metrics
+
+	deliveries    deliveryCounts
+	configBumps   uint64 // NODELIST_DELs delivered: config_version + this
+	arbiterWarned bool
+	killedBy      wire.NodeID // a peer removed this node from the nodelist
+	linksAt       time.Time   // last refresh of the link part of the metrics
+}
+
+// deliveryCounts counts the node's ordered output.
+type deliveryCounts struct {
+	messages, transitional, regular uint64
+	byService                       [256]uint64
+}
+
+// now reads the monotonic clock as an engine.Instant.
+func (l *loop) now() engine.Instant { return engine.Instant(time.Since(l.start)) }
+
+// receive is the transport's callback, called from its reader goroutines:
+// it hands the datagram to the loop without ever blocking.
+func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
+	select {
+	case l.in <- inbound{link, from, payload}:
+	default:
+		l.inDrops.Add(1)
+	}
+}
+
+// run is the loop goroutine. It returns nil when ctx is done or a peer
+// removed this node, and an error when the state cannot be persisted.
+func (l *loop) run(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	if err := l.flush(timer); err != nil {
+		return err
+	}
+	for l.killedBy == 0 {
+		var reply func()
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-l.in:
+			l.node.Step(l.now(), m.link, m.from, m.payload)
+		case <-timer.C:
+			l.node.Advance(l.now())
+		case c := <-l.calls:
+			resp := l.handle(c.req)
+			reply = func() { c.reply <- resp }
+		}
+		if err := l.flush(timer); err != nil {
+			return err
+		}
+		if reply != nil {
+			// After the flush: what the request made the node send is on
+			// its way before the client hears OK.
+			reply()
+		}
+	}
+	l.log.Warn("Killed by node: this node was removed from the nodelist (pvecm delnode); stopping",
+		"node", l.cl.name, "by", l.cl.nameOf(l.killedBy), "by_id", uint32(l.killedBy))
+	return nil
+}
+
+// flush performs the node's Ready batch in the engine's order, acknowledges
+// it, publishes the metrics and re-arms the timer.
+func (l *loop) flush(timer *time.Timer) error {
+	rd := l.node.Ready()
+	if rd.Persist != nil {
+		if err := l.persist(*rd.Persist); err != nil {
+			return fmt.Errorf("agent: cannot persist the state (ring seq %d, store version %d), stopping before it is used: %w",
+				rd.Persist.RingSeq, rd.Persist.Store.Version, err)
+		}
+		l.log.Debug("persisted", "node", l.cl.name, "ring_seq", rd.Persist.RingSeq, "store_version", rd.Persist.Store.Version)
+	}
+	for _, d := range rd.Outbox {
+		l.tr.Send(d)
+	}
+	for _, e := range rd.Events {
+		l.logEvent(e)
+	}
+	for _, d := range rd.Deliver {
+		l.deliver(d)
+	}
+	if len(rd.Arbiter) > 0 && !l.arbiterWarned {
+		l.arbiterWarned = true
+		l.log.Warn("quorum.device is configured but the qnetd client is not implemented yet: "+
+			"the qdevice's connection requests are ignored and the device casts no vote",
+			"node", l.cl.name, "host", l.cl.deviceHost())
+	}
+	l.node.Ack(rd)
+	l.publish(rd)
+	if rd.Deadline == 0 {
+		timer.Stop()
+	} else {
+		timer.Reset(max(time.Duration(rd.Deadline-l.now()), 0))
+	}
+	return nil
+}
+
+// deliver counts one item of the total order and applies what the agent
+// itself must know of it: a NODELIST_DEL changes the nodelist it shows.
+func (l *loop) deliver(d engine.Delivery) {
+	switch d.Kind {
+	case totem.DeliverTransitional:
+		l.deliveries.transitional++
+		return
+	case totem.DeliverRegular:
+		l.deliveries.regular++
+		return
+	}
+	l.deliveries.messages++
+	l.deliveries.byService[d.Service]++
+	if d.Service != engine.ServiceQuorum {
+		return
+	}
+	m, err := quorum.DecodeMessage(d.Payload)
+	if err != nil {
+		return
+	}
+	if del, ok := m.(quorum.NodelistDel); ok {
+		l.configBumps++
+		l.log.Info("node removed from the nodelist", "node", l.cl.name, "peer", l.cl.nameOf(del.NodeID),
+			"peer_id", uint32(del.NodeID), "by", l.cl.nameOf(d.Sender), "config_version", l.configVersion())
+		if del.NodeID == l.cl.selfID {
+			l.killedBy = d.Sender
+		}
+		l.cl.remove(del.NodeID)
+	}
+}
+
+// configVersion is totem.config_version as pvecm would show it: the file's,
+// plus one for every delnode since the agent started.
+func (l *loop) configVersion() uint64 { return l.cl.conf.ConfigVersion + l.configBumps }
+
+// handle answers one admin request inside the loop goroutine.
+func (l *loop) handle(req Request) Response {
+	switch req.Cmd {
+	case CmdStatus:
+		return Response{OK: true, Status: l.status()}
+	case CmdNodes:
+		return Response{OK: true, Status: l.status(), Nodelist: l.nodelist()}
+	case CmdExpected:
+		return l.expected(req.Votes)
+	case CmdDelnode:
+		return l.delnode(req.Node)
+	case CmdLinks:
+		return Response{OK: true, Links: l.links()}
+	case CmdMembers:
+		return Response{OK: true, Members: l.members()}
+	case CmdStats:
+		return Response{OK: true, Stats: l.stats()}
+	}
+	return Response{Error: fmt.Sprintf("unknown command %q", req.Cmd), BadRequest: true}
+}
+
+// expected is `pvecm expected N` (corosync-quorumtool -e N).
+func (l *loop) expected(votes int) Response {
+	if votes < 1 {
+		return Response{Error: "The number of expected votes must be at least 1", BadRequest: true}
+	}
+	if err := l.node.SetExpected(l.now(), votes); err != nil {
+		return Response{Error: "Unable to set expected votes: " + engineWords(err)}
+	}
+	l.log.Info("expected votes set", "node", l.cl.name, "expected", votes)
+	return Response{OK: true}
+}
+
+// delnode is `pvecm delnode NAME`: it refuses the local node and unknown
+// names as pvecm does; the engine refuses without quorum.
+func (l *loop) delnode(name string) Response {
+	id, ok := l.cl.lookup(name)
+	switch {
+	case !ok:
+		return Response{Error: fmt.Sprintf("Node/IP: %s is not a known host of the cluster.", name), BadRequest: true}
+	case id == l.cl.selfID:
+		return Response{Error: "Cannot delete myself from cluster!", BadRequest: true}
+	}
+	if err := l.node.RemoveNode(l.now(), id); err != nil {
+		return Response{Error: engineWords(err)}
+	}
+	l.log.Info("delnode requested", "node", l.cl.name, "peer", l.cl.nameOf(id), "peer_id", uint32(id))
+	return Response{OK: true, Deleted: id}
+}
+
+// status gathers what `pvecm status` prints.
+func (l *loop) status() *StatusInfo {
+	return &StatusInfo{
+		ClusterName:   l.cl.conf.ClusterName,
+		ConfigVersion: l.configVersion(),
+		Transport:     l.cl.conf.Totem.Transport,
+		SecureAuth:    l.cl.conf.Totem.SecAuth,
+		NodeName:      l.cl.name,
+		Quorum:        l.node.Quorum(),
+		Names:         l.cl.names,
+		Addrs:         l.cl.addrs,
+	}
+}
+
+// nodelist is the configured nodelist with membership marks.
+func (l *loop) nodelist() []NodeInfo {
+	_, _, members := l.node.Ring()
+	out := make([]NodeInfo, 0, len(l.cl.nodes))
+	for _, n := range l.cl.nodes {
+		id := wire.NodeID(n.NodeID)
+		info := NodeInfo{ID: id, Name: nodeName(&n), Votes: int(n.QuorumVotes),
+			Member: slices.Contains(members, id), Local: id == l.cl.selfID}
+		for _, ln := range l.cl.conf.LinkNumbers() {
+			info.Addrs = append(info.Addrs, n.RingAddrs[ln])
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// links is the knet view of every peer still in the nodelist.
+func (l *loop) links() *LinksInfo {
+	out := &LinksInfo{Self: l.cl.selfID, LinkMode: l.cl.conf.Totem.LinkMode}
+	for _, p := range l.cl.peers() {
+		st, ok := l.node.LinkStatus(p)
+		if !ok {
+			continue
+		}
+		pl := PeerLinks{ID: p, Name: l.cl.nameOf(p), Active: int(st.Active)}
+		for ln := range wire.MaxLinks {
+			if !st.Configured[ln] {
+				continue
+			}
+			pl.Links = append(pl.Links, LinkInfo{
+				Link: ln, Up: st.Up[ln], LatencyMs: float64(st.Latency[ln]) / float64(time.Millisecond),
+				Local: l.cl.local[ln].String(), Remote: l.cl.remote(p, ln),
+			})
+		}
+		out.Peers = append(out.Peers, pl)
+	}
+	return out
+}
+
+// members is Totem's view.
+func (l *loop) members() *MembersInfo {
+	st, ring, members := l.node.Ring()
+	out := &MembersInfo{State: st.String(), Ring: ring.String(), RingSeq: ring.Seq}
+	for _, id := range members {
+		out.Members = append(out.Members, MemberInfo{ID: id, Name: l.cl.nameOf(id)})
+	}
+	return out
+}
+
+// engineWords turns an engine error into the words of the tool the command
+// imitates ("CS_ERR_INVALID_PARAM", "cluster not ready - no quorum?").
+func engineWords(err error) string {
+	s := err.Error()
+	for _, prefix := range []string{"quorum: ", "engine: "} {
+		if len(s) > len(prefix) && s[:len(prefix)] == prefix {
+			return s[len(prefix):]
+		}
+	}
+	return s
+}
