@@ -314,9 +314,12 @@ func (o *observer) quorum(h *host, at wire.Instant) {
 	o.set(k(stateTotalVotes), at, int64(st.TotalVotes))
 	o.set(k(stateExpectedVotes), at, int64(st.ExpectedVotes))
 	o.set(k(stateQuorumValue), at, int64(st.Quorum))
-	if st.Quorate {
-		o.r.startGuests(h, at)
-	}
+	defer func() {
+		// Guests start after the quorum change is on the timeline.
+		if st.Quorate {
+			o.r.startGuests(h, at)
+		}
+	}()
 	if !known || (before == 1) != st.Quorate {
 		q := st.Quorate
 		o.tl = append(o.tl, reports.TimelineEntry{TMs: at.Millis(), Node: h.name, Event: "quorum", Quorate: &q,

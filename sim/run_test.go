@@ -317,3 +317,38 @@ func TestStaleRead(t *testing.T) {
 		t.Fatalf("only %d of %d operations succeeded", res.Stats.OpsOK, res.Stats.Ops)
 	}
 }
+
+// TestGuestsStartAfterQuorum: on every seed, an onboot guest starts only
+// after its node, since it last booted, became quorate.
+func TestGuestsStartAfterQuorum(t *testing.T) {
+	sc := example(t, "cold-start-guests.yaml")
+	for seed := uint64(1); seed <= 10; seed++ {
+		res := runOK(t, sc, Options{Seed: seed, SeedSet: true})
+		if !res.OK {
+			t.Fatalf("seed %d: %s", seed, res.Failure)
+		}
+		starts := 0
+		for i, e := range res.Timeline {
+			if e.Event != "guest_start" {
+				continue
+			}
+			starts++
+			quorate := false
+			for _, p := range res.Timeline[:i+1] {
+				switch {
+				case p.Node != e.Node:
+				case p.Event == "node_up":
+					quorate = false
+				case p.Event == "quorum" && p.Quorate != nil:
+					quorate = *p.Quorate
+				}
+			}
+			if !quorate {
+				t.Fatalf("seed %d: %s started on %s at %.0fms before the node was quorate", seed, e.Detail, e.Node, e.TMs)
+			}
+		}
+		if starts < 3 {
+			t.Fatalf("seed %d: %d guest starts, want at least 3", seed, starts)
+		}
+	}
+}
