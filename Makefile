@@ -42,11 +42,20 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -run Purity ./engine/
 
-# fuzz: a short run of every fuzz target; what it finds lands in testdata/.
+# fuzz: a short run of every fuzz target over untrusted bytes; what a run
+# finds lands in the package's testdata/fuzz/ and then runs in make test.
+FUZZ_TARGETS = \
+	./engine/wire:FuzzDecodeFrame ./engine/links:FuzzReceive \
+	./engine/totem:FuzzDecode ./engine/totem:FuzzStep \
+	./engine/quorum:FuzzDecode ./engine/store:FuzzDecode ./engine/store:FuzzDecodeSnapshot \
+	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./engine/wire
-	$(GO) test -run '^$$' -fuzz '^FuzzReceive$$' -fuzztime $(FUZZTIME) ./engine/links
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 clean:
 	rm -rf bin out
