@@ -169,22 +169,22 @@ func AppendDevMsg(dst []byte, m DevMsg) []byte {
 }
 
 func (r *reader) list() []wire.NodeID {
-	n := int(r.u16())
+	n := int(r.U16())
 	r.check(n <= maxListLen, "node list length")
-	if r.err != nil {
+	if r.Err != nil {
 		return nil
 	}
 	var ids []wire.NodeID
 	for range n {
-		ids = append(ids, wire.NodeID(r.u32()))
+		ids = append(ids, wire.NodeID(r.U32()))
 	}
 	return ids
 }
 
-func (r *reader) ring() RingID { return RingID{Rep: wire.NodeID(r.u32()), Seq: r.u64()} }
+func (r *reader) ring() RingID { return RingID{Rep: wire.NodeID(r.U32()), Seq: r.U64()} }
 
 func (r *reader) vote() Vote {
-	v := Vote(r.u8())
+	v := Vote(r.U8())
 	r.check(v >= VoteACK && v <= VoteNoChange, "vote")
 	return v
 }
@@ -193,33 +193,33 @@ func (r *reader) vote() Vote {
 // accepts only canonical encodings, so a decoded message re-encodes to
 // the same bytes.
 func DecodeDevMsg(b []byte) (DevMsg, error) {
-	r := &reader{b: b}
-	m := DevMsg{Kind: DevKind(r.u8()), Seq: r.u32()}
+	r := &reader{wire.NewReader(b, ErrShort)}
+	m := DevMsg{Kind: DevKind(r.U8()), Seq: r.U32()}
 	switch m.Kind {
 	case DevInit:
-		m.NodeID = wire.NodeID(r.u32())
-		m.Algorithm = Algorithm(r.u8())
-		m.TieBreaker.Mode = TieBreakerMode(r.u8())
-		m.TieBreaker.Node = wire.NodeID(r.u32())
-		m.Heartbeat = time.Duration(r.u32()) * time.Millisecond
+		m.NodeID = wire.NodeID(r.U32())
+		m.Algorithm = Algorithm(r.U8())
+		m.TieBreaker.Mode = TieBreakerMode(r.U8())
+		m.TieBreaker.Node = wire.NodeID(r.U32())
+		m.Heartbeat = time.Duration(r.U32()) * time.Millisecond
 		m.Ring = r.ring()
 		m.Nodes = r.list()
 		r.check(m.Algorithm <= AlgorithmLMS, "algorithm")
 		r.check(m.TieBreaker.Mode <= TieBreakerNodeID, "tie_breaker")
 		r.check(m.TieBreaker.Mode == TieBreakerNodeID || m.TieBreaker.Node == 0, "tie_breaker node")
 	case DevInitReply:
-		m.Error = InitError(r.u8())
+		m.Error = InitError(r.U8())
 		r.check(m.Error <= InitInvalidNodeList, "init error")
 	case DevMembership:
 		m.Ring = r.ring()
 		m.Nodes = r.list()
 	case DevQuorum:
-		q := r.u8()
+		q := r.U8()
 		r.check(q <= 1, "quorate")
 		m.Quorate = q == 1
 		m.Nodes = r.list()
 	case DevReply:
-		m.Reply = DevKind(r.u8())
+		m.Reply = DevKind(r.U8())
 		r.check(m.Reply == DevMembership || m.Reply == DevQuorum, "reply kind")
 		m.Ring = r.ring()
 		m.Vote = r.vote()
@@ -228,8 +228,8 @@ func DecodeDevMsg(b []byte) (DevMsg, error) {
 		m.Vote = r.vote()
 	case DevVoteInfoReply, DevEcho, DevEchoReply:
 	default:
-		if r.err == nil {
-			r.err = fmt.Errorf("%w %d", ErrKind, m.Kind)
+		if r.Err == nil {
+			r.Err = fmt.Errorf("%w %d", ErrKind, m.Kind)
 		}
 	}
 	if err := r.finish(); err != nil {

@@ -248,104 +248,60 @@ func AppendMessage(dst []byte, m Message) []byte {
 	return m.appendBody(append(dst, byte(m.Kind())))
 }
 
-// reader consumes a byte slice field by field; the first failure sticks.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if len(r.b) < n {
-		r.err = ErrShort
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u8() uint8 {
-	if v := r.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (r *reader) u16() uint16 {
-	if v := r.take(2); v != nil {
-		return binary.BigEndian.Uint16(v)
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if v := r.take(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
+// reader is the shared field reader with this package's own helpers.
+type reader struct{ wire.Reader }
 
 func (r *reader) name() string {
-	n := int(r.u8())
-	if r.err == nil && n > MaxNameLen {
-		r.err = fmt.Errorf("%w: name length %d", ErrField, n)
+	n := int(r.U8())
+	if r.Err == nil && n > MaxNameLen {
+		r.Err = fmt.Errorf("%w: name length %d", ErrField, n)
 	}
-	return string(r.take(n))
+	return string(r.Take(n))
 }
 
 // check reports an invalid field unless ok.
 func (r *reader) check(ok bool, what string) {
-	if r.err == nil && !ok {
-		r.err = fmt.Errorf("%w: %s", ErrField, what)
+	if r.Err == nil && !ok {
+		r.Err = fmt.Errorf("%w: %s", ErrField, what)
 	}
 }
 
 // finish returns the sticky error, or ErrTrailing if bytes remain.
 func (r *reader) finish() error {
-	if r.err == nil && len(r.b) != 0 {
-		r.err = fmt.Errorf("%w (%d bytes)", ErrTrailing, len(r.b))
+	if r.Err == nil && len(r.B) != 0 {
+		r.Err = fmt.Errorf("%w (%d bytes)", ErrTrailing, len(r.B))
 	}
-	return r.err
+	return r.Err
 }
 
 // DecodeMessage decodes one votequorum message. It never panics; anything
 // but the exact encoding AppendMessage produces is an error, so a
 // successful decode re-encodes to the same bytes.
 func DecodeMessage(b []byte) (Message, error) {
-	r := &reader{b: b}
-	kind := MsgKind(r.u8())
+	r := &reader{wire.NewReader(b, ErrShort)}
+	kind := MsgKind(r.U8())
 	var m Message
 	switch kind {
 	case MsgNodeInfo:
-		m = NodeInfo{NodeID: wire.NodeID(r.u32()), Votes: r.u32(), ExpectedVotes: r.u32(), Flags: NodeFlags(r.u32())}
+		m = NodeInfo{NodeID: wire.NodeID(r.U32()), Votes: r.U32(), ExpectedVotes: r.U32(), Flags: NodeFlags(r.U32())}
 	case MsgReconfigure:
-		v := Reconfigure{NodeID: wire.NodeID(r.u32()), Value: r.u32(), Param: ReconfigParam(r.u8())}
+		v := Reconfigure{NodeID: wire.NodeID(r.U32()), Value: r.U32(), Param: ReconfigParam(r.U8())}
 		r.check(v.Param >= ParamExpectedVotes && v.Param <= ParamCancelWFA, "reconfigure param")
 		m = v
 	case MsgQdeviceReg:
-		v := QdeviceReg{Op: QdeviceOp(r.u8())}
+		v := QdeviceReg{Op: QdeviceOp(r.U8())}
 		r.check(v.Op == QdeviceRegister || v.Op == QdeviceUnregister, "qdevice operation")
 		v.Name = r.name()
 		m = v
 	case MsgQdeviceRename:
 		m = QdeviceRename{OldName: r.name(), NewName: r.name()}
 	case MsgSyncBarrier:
-		m = SyncBarrier{Ring: RingID{Rep: wire.NodeID(r.u32()), Seq: r.u64()}}
+		m = SyncBarrier{Ring: RingID{Rep: wire.NodeID(r.U32()), Seq: r.U64()}}
 	case MsgNodelistDel:
-		m = NodelistDel{NodeID: wire.NodeID(r.u32())}
+		m = NodelistDel{NodeID: wire.NodeID(r.U32())}
 	default:
-		if r.err == nil {
-			r.err = fmt.Errorf("%w %d", ErrKind, kind)
+		if r.Err == nil {
+			r.Err = fmt.Errorf("%w %d", ErrKind, kind)
 		}
 	}
 	if err := r.finish(); err != nil {

@@ -74,6 +74,9 @@ var errMalformed = errors.New("store: malformed message")
 
 func malformed(what string) error { return errors.Join(errMalformed, errors.New(what)) }
 
+// errTruncated is what a read past the end of a message records.
+var errTruncated = malformed("truncated")
+
 // AppendMessage appends the encoding of m to b: the protocol version, the
 // kind, then the kind's fields, big-endian, strings and byte slices with a
 // length prefix.
@@ -121,53 +124,53 @@ func AppendMessage(b []byte, m Message) []byte {
 // AppendMessage produces for valid messages (so AppendMessage of the result
 // gives b back), returns an error for anything else, and never panics.
 func DecodeMessage(b []byte) (Message, error) {
-	r := reader{b: b}
-	if v := r.u8(); r.err == nil && v != ProtocolVersion {
+	r := reader{wire.NewReader(b, errTruncated)}
+	if v := r.U8(); r.Err == nil && v != ProtocolVersion {
 		return Message{}, malformed("protocol version " + strconv.Itoa(int(v)))
 	}
-	m := Message{Kind: MsgKind(r.u8())}
+	m := Message{Kind: MsgKind(r.U8())}
 	m.Ring = r.ring()
-	if r.err == nil && m.Ring.Rep == 0 {
+	if r.Err == nil && m.Ring.Rep == 0 {
 		return Message{}, malformed("ring without representative")
 	}
 	switch m.Kind {
 	case MsgPut:
-		m.Op, m.Key, m.Value = OpID(r.u64()), r.key(), r.bytes(MaxValueSize)
+		m.Op, m.Key, m.Value = OpID(r.U64()), r.key(), r.bytes(MaxValueSize)
 	case MsgDelete, MsgRead:
-		m.Op, m.Key = OpID(r.u64()), r.key()
+		m.Op, m.Key = OpID(r.U64()), r.key()
 	case MsgCAS:
-		m.Op, m.Key, m.Version, m.Value = OpID(r.u64()), r.key(), r.u64(), r.bytes(MaxValueSize)
+		m.Op, m.Key, m.Version, m.Value = OpID(r.U64()), r.key(), r.U64(), r.bytes(MaxValueSize)
 	case MsgLock:
-		m.Op, m.Key, m.Holder, m.TTL = OpID(r.u64()), r.key(), r.str(MaxHolderSize), time.Duration(r.u64())
-		if r.err == nil && (m.Holder == "" || m.TTL <= 0) {
+		m.Op, m.Key, m.Holder, m.TTL = OpID(r.U64()), r.key(), r.str(MaxHolderSize), time.Duration(r.U64())
+		if r.Err == nil && (m.Holder == "" || m.TTL <= 0) {
 			return Message{}, malformed("lock without holder or ttl")
 		}
 	case MsgUnlock:
-		m.Key, m.Version = r.key(), r.u64()
+		m.Key, m.Version = r.key(), r.U64()
 	case MsgState:
-		m.Epoch, m.Version, m.Digest = r.ring(), r.u64(), r.u64()
+		m.Epoch, m.Version, m.Digest = r.ring(), r.U64(), r.U64()
 	case MsgQuorate:
 		m.Quorate = r.bool()
 	case MsgApplied:
-		m.Version = r.u64()
+		m.Version = r.U64()
 	case MsgSnapshot:
-		m.Index, m.Count, m.Value = r.u32(), r.u32(), r.bytes(ChunkSize)
-		if r.err == nil && m.Index >= m.Count {
+		m.Index, m.Count, m.Value = r.U32(), r.U32(), r.bytes(ChunkSize)
+		if r.Err == nil && m.Index >= m.Count {
 			return Message{}, malformed("snapshot piece index out of range")
 		}
 	default:
-		if r.err == nil {
+		if r.Err == nil {
 			return Message{}, malformed("unknown kind " + strconv.Itoa(int(m.Kind)))
 		}
 	}
-	if r.err == nil && m.Kind.isOp() && m.Kind != MsgUnlock && m.Op == 0 {
+	if r.Err == nil && m.Kind.isOp() && m.Kind != MsgUnlock && m.Op == 0 {
 		return Message{}, malformed("operation id 0")
 	}
-	if r.err == nil && len(r.b) != 0 {
+	if r.Err == nil && len(r.B) != 0 {
 		return Message{}, malformed("trailing bytes")
 	}
-	if r.err != nil {
-		return Message{}, r.err
+	if r.Err != nil {
+		return Message{}, r.Err
 	}
 	return m, nil
 }
@@ -194,58 +197,20 @@ func appendBool(b []byte, v bool) []byte {
 	return append(b, 0)
 }
 
-// reader decodes big-endian fields; the first failure sticks in err and
-// every later read returns zero values.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || len(r.b) < n {
-		r.err = malformed("truncated")
-		return nil
-	}
-	p := r.b[:n]
-	r.b = r.b[n:]
-	return p
-}
-
-func (r *reader) u8() uint8 {
-	if p := r.take(1); p != nil {
-		return p[0]
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if p := r.take(4); p != nil {
-		return binary.BigEndian.Uint32(p)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if p := r.take(8); p != nil {
-		return binary.BigEndian.Uint64(p)
-	}
-	return 0
-}
+// reader is the shared field reader with this package's own helpers.
+type reader struct{ wire.Reader }
 
 func (r *reader) ring() RingRef {
-	rep := r.u32()
-	return RingRef{Rep: wire.NodeID(rep), Seq: r.u64()}
+	rep := r.U32()
+	return RingRef{Rep: wire.NodeID(rep), Seq: r.U64()}
 }
 
 func (r *reader) bool() bool {
-	switch v := r.u8(); {
-	case r.err != nil:
+	switch v := r.U8(); {
+	case r.Err != nil:
 		return false
 	case v > 1:
-		r.err = malformed("boolean out of range")
+		r.Err = malformed("boolean out of range")
 	default:
 		return v == 1
 	}
@@ -255,11 +220,11 @@ func (r *reader) bool() bool {
 // bytes reads a length-prefixed byte slice of at most max bytes; an empty
 // one decodes as nil. The result is a copy: the caller may reuse b.
 func (r *reader) bytes(max int) []byte {
-	n := r.u32()
-	if r.err == nil && n > uint32(max) {
-		r.err = malformed("field too long")
+	n := r.U32()
+	if r.Err == nil && n > uint32(max) {
+		r.Err = malformed("field too long")
 	}
-	p := r.take(int(n))
+	p := r.Take(int(n))
 	if len(p) == 0 {
 		return nil
 	}
@@ -271,8 +236,8 @@ func (r *reader) str(max int) string { return string(r.bytes(max)) }
 // key reads a key: 1 to MaxKeySize bytes.
 func (r *reader) key() string {
 	k := r.str(MaxKeySize)
-	if r.err == nil && k == "" {
-		r.err = malformed("empty key")
+	if r.Err == nil && k == "" {
+		r.Err = malformed("empty key")
 	}
 	return k
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/quorate/quorate/engine/wire"
 	"maps"
 	"slices"
 	"time"
@@ -104,29 +105,29 @@ const minRecordSize = 4 + 1 + 8 + 4 + 4 + 8
 // accepts exactly what AppendSnapshot produces for valid snapshots and
 // never panics.
 func DecodeSnapshot(b []byte) (Snapshot, error) {
-	r := reader{b: b}
-	snap := Snapshot{Epoch: r.ring(), Version: r.u64()}
-	n := r.u32()
-	if r.err == nil && uint64(n) > uint64(len(r.b)/minRecordSize) {
+	r := reader{wire.NewReader(b, errTruncated)}
+	snap := Snapshot{Epoch: r.ring(), Version: r.U64()}
+	n := r.U32()
+	if r.Err == nil && uint64(n) > uint64(len(r.B)/minRecordSize) {
 		return Snapshot{}, malformed("entry count exceeds the data")
 	}
-	if r.err == nil && n > 0 {
+	if r.Err == nil && n > 0 {
 		snap.Entries = make([]Record, 0, n)
 	}
-	for i := uint32(0); i < n && r.err == nil; i++ {
+	for i := uint32(0); i < n && r.Err == nil; i++ {
 		var rec Record
 		rec.Key = r.key()
-		rec.Version = r.u64()
+		rec.Version = r.U64()
 		rec.Value = r.bytes(MaxValueSize)
 		rec.Holder = r.str(MaxHolderSize)
-		rec.TTL = time.Duration(r.u64())
+		rec.TTL = time.Duration(r.U64())
 		snap.Entries = append(snap.Entries, rec)
 	}
-	if r.err == nil && len(r.b) != 0 {
+	if r.Err == nil && len(r.B) != 0 {
 		return Snapshot{}, malformed("trailing bytes")
 	}
-	if r.err != nil {
-		return Snapshot{}, r.err
+	if r.Err != nil {
+		return Snapshot{}, r.Err
 	}
 	if err := ValidateSnapshot(snap); err != nil {
 		return Snapshot{}, errors.Join(errMalformed, err)

@@ -235,72 +235,28 @@ func Decode(b []byte) (Message, error) {
 	if encap != encapNo && (encap != encapYes || m.Type() != MsgMcast) {
 		return nil, ErrBadField
 	}
-	r := reader{b: b[headerLen:]}
+	r := reader{wire.NewReader(b[headerLen:], ErrShort)}
 	m.decodeBody(&r)
-	if r.err != nil {
-		return nil, r.err
+	if r.Err != nil {
+		return nil, r.Err
 	}
-	if len(r.b) != 0 {
+	if len(r.B) != 0 {
 		return nil, ErrTrailing
 	}
 	return m, nil
 }
 
-// reader consumes big-endian fields and remembers the first error.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if len(r.b) < n {
-		r.err = ErrShort
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u8() uint8 {
-	if v := r.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (r *reader) u16() uint16 {
-	if v := r.take(2); v != nil {
-		return binary.BigEndian.Uint16(v)
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if v := r.take(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
+// reader is the shared field reader with this package's own helpers.
+type reader struct{ wire.Reader }
 
 func (r *reader) fail() {
-	if r.err == nil {
-		r.err = ErrBadField
+	if r.Err == nil {
+		r.Err = ErrBadField
 	}
 }
 
 func (r *reader) flag() bool {
-	switch r.u8() {
+	switch r.U8() {
 	case 0:
 		return false
 	case 1:
@@ -310,21 +266,21 @@ func (r *reader) flag() bool {
 	return false
 }
 
-func (r *reader) node() wire.NodeID { return wire.NodeID(r.u32()) }
+func (r *reader) node() wire.NodeID { return wire.NodeID(r.U32()) }
 
-func (r *reader) ringID() RingID { return RingID{Rep: r.node(), Seq: r.u64()} }
+func (r *reader) ringID() RingID { return RingID{Rep: r.node(), Seq: r.U64()} }
 
 // nodes reads a strictly ascending list of non-zero nodeids.
 func (r *reader) nodes() []wire.NodeID {
-	n := int(r.u16())
+	n := int(r.U16())
 	if n > MaxProcessors {
 		r.fail()
 	}
-	if r.err != nil || n == 0 {
+	if r.Err != nil || n == 0 {
 		return nil
 	}
-	if len(r.b) < 4*n {
-		r.err = ErrShort
+	if len(r.B) < 4*n {
+		r.Err = ErrShort
 		return nil
 	}
 	out := make([]wire.NodeID, n)

@@ -23,27 +23,27 @@ func (m *Token) appendBody(b []byte) []byte {
 
 func (m *Token) decodeBody(r *reader) {
 	m.RingID = r.ringID()
-	m.Seq = r.u32()
-	m.TokenSeq = r.u32()
-	m.Aru = r.u32()
+	m.Seq = r.U32()
+	m.TokenSeq = r.U32()
+	m.Aru = r.U32()
 	m.AruAddr = r.node()
-	m.Backlog = r.u32()
-	m.FCC = r.u32()
+	m.Backlog = r.U32()
+	m.FCC = r.U32()
 	m.RetransFlg = r.flag()
-	n := int(r.u8())
+	n := int(r.U8())
 	if n > MaxRetransmitEntries {
 		r.fail()
 	}
-	if r.err != nil || n == 0 {
+	if r.Err != nil || n == 0 {
 		return
 	}
-	if len(r.b) < n*(ringIDLen+4) {
-		r.err = ErrShort
+	if len(r.B) < n*(ringIDLen+4) {
+		r.Err = ErrShort
 		return
 	}
 	m.RTR = make([]RTRItem, n)
 	for i := range m.RTR {
-		m.RTR[i] = RTRItem{RingID: r.ringID(), Seq: r.u32()}
+		m.RTR[i] = RTRItem{RingID: r.ringID(), Seq: r.U32()}
 	}
 }
 
@@ -60,16 +60,16 @@ func (m *Mcast) appendBody(b []byte) []byte {
 func (m *Mcast) decodeBody(r *reader) {
 	m.RingID = r.ringID()
 	m.Origin = r.node()
-	m.Seq = r.u32()
-	m.ThisSeqno = r.u32()
-	m.Guarantee = r.u8()
-	n := r.u32()
+	m.Seq = r.U32()
+	m.ThisSeqno = r.U32()
+	m.Guarantee = r.U8()
+	n := r.U32()
 	if n > 2*MaxPayload {
 		r.fail()
 		return
 	}
 	if n > 0 {
-		m.Payload = r.take(int(n))
+		m.Payload = r.Take(int(n))
 	}
 }
 
@@ -90,7 +90,7 @@ func (m *Join) appendBody(b []byte) []byte {
 
 func (m *Join) decodeBody(r *reader) {
 	m.Origin = r.node()
-	m.RingSeq = r.u64()
+	m.RingSeq = r.U64()
 	m.ProcList = r.nodes()
 	m.FailedList = r.nodes()
 }
@@ -114,24 +114,24 @@ func (m *CommitToken) appendBody(b []byte) []byte {
 const commitEntryLen = ringIDLen + 4 + 4 + 1
 
 func (m *CommitToken) decodeBody(r *reader) {
-	m.TokenSeq = r.u32()
+	m.TokenSeq = r.U32()
 	m.RingID = r.ringID()
 	m.RetransFlg = r.flag()
-	m.MembIndex = r.u32()
+	m.MembIndex = r.U32()
 	m.Addr = r.nodes()
-	if r.err != nil {
+	if r.Err != nil {
 		return
 	}
 	if len(m.Addr) == 0 || m.MembIndex > uint32(len(m.Addr)) {
 		r.fail()
 		return
 	}
-	if len(r.b) < len(m.Addr)*commitEntryLen {
-		r.err = ErrShort
+	if len(r.B) < len(m.Addr)*commitEntryLen {
+		r.Err = ErrShort
 		return
 	}
 	m.Entries = make([]CommitEntry, len(m.Addr))
 	for i := range m.Entries {
-		m.Entries[i] = CommitEntry{OldRingID: r.ringID(), Aru: r.u32(), HighDelivered: r.u32(), ReceivedFlg: r.flag()}
+		m.Entries[i] = CommitEntry{OldRingID: r.ringID(), Aru: r.U32(), HighDelivered: r.U32(), ReceivedFlg: r.flag()}
 	}
 }
