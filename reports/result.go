@@ -106,6 +106,7 @@ type ExpectationResult struct {
 type Stats struct {
 	Ops               int64   `json:"ops"`
 	OpsOK             int64   `json:"ops_ok"`
+	OpsRefused        int64   `json:"ops_refused"` // kv: refused at once (read-only without quorum), never silently dropped
 	MembershipChanges int64   `json:"membership_changes"`
 	AckedWritesLost   int64   `json:"acked_writes_lost"`
 	Packets           Packets `json:"packets"`

@@ -59,6 +59,9 @@ func (r *run) result(failure string) *reports.Result {
 	r.verdicts(res)
 	res.Stats.MembershipChanges = r.obs.membershipChanges(0, end+1)
 	res.Stats.Ops, res.Stats.OpsOK = r.ops, r.opsOK
+	if r.kv != nil {
+		res.Stats.OpsRefused = r.kv.refused
+	}
 	res.Expectations = r.evaluate()
 	res.OK = failure == ""
 	for _, name := range []string{checkTotalOrderName, checkVSName, checkLivenessName, checkLinearName, checkReplicasName} {

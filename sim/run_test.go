@@ -316,6 +316,11 @@ func TestStaleRead(t *testing.T) {
 	if res.Stats.OpsOK < res.Stats.Ops/2 {
 		t.Fatalf("only %d of %d operations succeeded", res.Stats.OpsOK, res.Stats.Ops)
 	}
+	// The cut-off node refuses its operations at once: every operation is
+	// accounted for as succeeded, refused, failed or unknown.
+	if res.Stats.OpsRefused == 0 {
+		t.Fatal("the node without quorum refused nothing")
+	}
 }
 
 // TestGuestsStartAfterQuorum: on every seed, an onboot guest starts only
