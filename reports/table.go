@@ -162,10 +162,11 @@ func writeChecks(w io.Writer, r *Result) {
 		line := fmt.Sprintf("check %-17s %s", name, verdict)
 		if name == "liveness" && r.Liveness != nil {
 			l := r.Liveness
-			if l.Converged && l.Applicable {
+			switch {
+			case l.Converged:
 				line += fmt.Sprintf(" (settled %.0fms after the last change at %.0fms; bound %.0fms; %d membership changes)",
 					l.MeasuredMs, l.SinceMs, l.BoundMs, l.Churn)
-			} else if !l.Applicable {
+			case !l.Applicable:
 				line += fmt.Sprintf(" (the run does not end on a lossless network at least the bound of %.0fms after the last change at %.0fms)", l.BoundMs, l.SinceMs)
 			}
 		}
