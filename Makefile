@@ -37,9 +37,12 @@ bench:
 soak:
 	QUORATE_SOAK=1 $(GO) test -count=1 -timeout 60m -run Soak ./...
 
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)
 	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
 	$(GO) test -count=1 -run Purity ./engine/
 
 # fuzz: a short run of every fuzz target over untrusted bytes; what a run

@@ -146,9 +146,8 @@ type builder struct {
 	switches map[string]bool
 	guests   map[string]bool
 
-	read    ReadFunc             // reads cluster.corosync_conf; nil: the file system
-	conf    *corosyncconf.Config // cluster.corosync_conf, when given and valid
-	confSet []string             // scenario paths the conf file set (PosOf reports them)
+	read ReadFunc             // reads cluster.corosync_conf; nil: the file system
+	conf *corosyncconf.Config // cluster.corosync_conf, when given and valid
 }
 
 func (b *builder) errf(field, format string, args ...any) {

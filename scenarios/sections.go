@@ -325,7 +325,7 @@ func (b *builder) workload(r *rawWorkload) *Workload {
 	b.guests = map[string]bool{}
 	for i, rg := range r.Guests {
 		gp := fmt.Sprintf("%sguests[%d]", p, i)
-		g := Guest{Name: rg.Name, Node: rg.Node, Onboot: rg.Onboot}
+		g := Guest(rg)
 		switch {
 		case !b.has(gp + ".name"):
 			b.errf(gp+".name", "required: every guest needs a name")

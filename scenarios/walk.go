@@ -51,14 +51,6 @@ func (w *walker) valPos(path string) Position {
 	}
 }
 
-// keyPos is the position of path's key when it has one, else valPos.
-func (w *walker) keyPos(path string) Position {
-	if e, ok := w.index[path]; ok && e.key.Line != 0 {
-		return e.key
-	}
-	return w.valPos(path)
-}
-
 // parentPath strips the last ".key" or "[i]" from a path.
 func parentPath(path string) string {
 	i := strings.LastIndexAny(path, ".[")

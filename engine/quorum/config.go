@@ -1,5 +1,7 @@
 package quorum
 
+//lint:file-ignore ST1005 configuration errors keep corosync's wording, so that operators recognise them
+
 import (
 	"errors"
 	"fmt"
@@ -158,7 +160,8 @@ type DeviceConfig struct {
 	MasterWins bool
 }
 
-// Config errors. The messages after the prefix are corosync's.
+// Config errors. The messages after the prefix are corosync's, trailing
+// exclamation marks included.
 var (
 	ErrNoNodelist      = errors.New("quorum: configuration error: nodelist or quorum.expected_votes must be configured!")
 	ErrSelfMissing     = errors.New("quorum: this node is not in the nodelist")

@@ -72,10 +72,3 @@ func setEqual(a, b []wire.NodeID) bool { return slices.Equal(a, b) }
 
 func seqLT(a, b uint32) bool  { return int32(a-b) < 0 }
 func seqLTE(a, b uint32) bool { return int32(a-b) <= 0 }
-
-func seqMax(a, b uint32) uint32 {
-	if seqLT(a, b) {
-		return b
-	}
-	return a
-}
