@@ -247,3 +247,23 @@ func TestSweepBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestShrinkCommand: the stale-read demonstration shrinks to the isolation
+// alone (the heal does not matter to the stale read) and the result still
+// fails; a passing scenario is bad input.
+func TestShrinkCommand(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "small.yaml")
+	code, _, stderr := capture(t, "shrink", "../../scenarios/examples/stale-read.yaml", "--seed", "1", "--out", out)
+	if code != 0 || !strings.Contains(stderr, "faults 2 -> 1") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if code, _, _ := capture(t, "run", out, "--seed", "1"); code != exitFailed {
+		t.Fatalf("the shrunk scenario exits %d, want 1", code)
+	}
+	if code, _, _ := capture(t, "shrink", example, "--seed", "1"); code != exitBadInput {
+		t.Fatalf("shrinking a passing scenario exits %d, want 2", code)
+	}
+	if code, _, _ := capture(t, "shrink", example); code != exitBadInput {
+		t.Fatalf("shrink without --seed exits %d, want 2", code)
+	}
+}
