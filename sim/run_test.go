@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,29 +41,45 @@ func example(t *testing.T, name string) *scenarios.Scenario {
 	return sc
 }
 
-// TestExamplesPass runs every bundled example: each must hold all its
-// expectations.
-func TestExamplesPass(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "scenarios", "examples", "*.yaml"))
+// runDir runs every scenario in scenarios/<dir> (except those named in
+// skip) as a parallel subtest, with the seed its file gives: each must hold
+// all its expectations.
+func runDir(t *testing.T, dir string, skip ...string) {
+	files, err := filepath.Glob(filepath.Join("..", "scenarios", dir, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(files) == 0 {
-		t.Fatal("no examples found")
+		t.Fatalf("no scenarios in scenarios/%s", dir)
 	}
 	for _, f := range files {
-		if filepath.Base(f) == "stale-read.yaml" {
-			continue // meant to fail: TestStaleRead
+		if slices.Contains(skip, filepath.Base(f)) {
+			continue
 		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
 			sc, err := scenarios.Load(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := runOK(t, sc, Options{})
-			if !res.OK {
+			if res := runOK(t, sc, Options{}); !res.OK {
 				t.Fatalf("%s failed: %s", f, res.Failure)
 			}
 		})
 	}
 }
+
+// TestExamplesPass runs every bundled example (stale-read.yaml is meant to
+// fail: TestStaleRead).
+func TestExamplesPass(t *testing.T) { runDir(t, "examples", "stale-read.yaml") }
+
+// TestLibrary runs the situations of the Proxmox cluster documentation.
+func TestLibrary(t *testing.T) { runDir(t, "library") }
+
+// TestWorkedExamples runs every worked example of the quorum reference
+// (docs/reference/quorum.md section 5), each row's quorate, expected,
+// total and quorum values as expectations.
+func TestWorkedExamples(t *testing.T) { runDir(t, "worked") }
 
 // TestDeterminism: the same scenario and seed give the same trace hash, in
 // two runs, on GOMAXPROCS 1 and 2, and with runs going on concurrently;
