@@ -8,8 +8,10 @@ FUZZTIME ?= 10s
 
 all: build
 
-# setup installs what the tests need beyond Go (none yet) and the Go tools.
+# setup installs what the tests need beyond Go (iproute2, chromium: see
+# scripts/setup.sh) and downloads the Go modules.
 setup:
+	sh scripts/setup.sh
 	$(GO) mod download
 
 build:
