@@ -335,6 +335,9 @@ func newRecord(point string, res *reports.Result) Record {
 		Failure:           res.Failure,
 		TraceSHA256:       res.TraceSHA256,
 		MembershipChanges: res.Stats.MembershipChanges,
+		SimulatedS:        res.SimulatedS,
+		Ops:               res.Stats.Ops,
+		OpsOK:             res.Stats.OpsOK,
 		WallS:             res.WallS,
 	}
 	if res.Liveness != nil {
