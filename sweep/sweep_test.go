@@ -320,5 +320,41 @@ func TestSweepMatchesRun(t *testing.T) {
 		if res.TraceSHA256 != r.TraceSHA256 || !r.OK {
 			t.Errorf("seed %d: sweep %s ok=%v, run %s", r.Seed, r.TraceSHA256, r.OK, res.TraceSHA256)
 		}
+		// The figures the report's per-hour and ratio metrics need.
+		if r.SimulatedS != res.SimulatedS || r.SimulatedS != 60 || r.Ops != res.Stats.Ops || r.OpsOK != res.Stats.OpsOK {
+			t.Errorf("seed %d: record simulated_s %v ops %d/%d, run %v %d/%d", r.Seed, r.SimulatedS, r.OpsOK, r.Ops,
+				res.SimulatedS, res.Stats.OpsOK, res.Stats.Ops)
+		}
+	}
+}
+
+// TestReadsRecordsWithoutNewFigures: a sweep.json written before records
+// carried simulated_s, ops and ops_ok still reads, with those at zero.
+func TestReadsRecordsWithoutNewFigures(t *testing.T) {
+	sw := mustRun(t, Config{File: scenarioFile(t, tiny), Seeds: seeds(t, "1-2")})
+	b, err := json.Marshal(sw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	json.Unmarshal(b, &raw)
+	for _, r := range raw["runs"].([]any) {
+		rec := r.(map[string]any)
+		if _, ok := rec["simulated_s"]; !ok {
+			t.Fatalf("a new record carries simulated_s: %v", rec)
+		}
+		delete(rec, "simulated_s")
+		delete(rec, "ops")
+		delete(rec, "ops_ok")
+	}
+	old, _ := json.Marshal(raw)
+	p := filepath.Join(t.TempDir(), "sweep.json")
+	os.WriteFile(p, old, 0o644)
+	got, err := ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Runs) != 2 || got.Runs[0].SimulatedS != 0 || got.Runs[0].MembershipChanges != sw.Runs[0].MembershipChanges {
+		t.Fatalf("old sweep.json read as %+v", got.Runs)
 	}
 }
