@@ -246,3 +246,33 @@ func TestPassFail(t *testing.T) {
 		t.Fatalf("failed %+v", failed)
 	}
 }
+
+func TestThin(t *testing.T) {
+	var xs []float64
+	for i := range 10000 {
+		xs = append(xs, float64(i%2500)) // 2500 distinct values
+	}
+	full := CDF(xs)
+	thin := Thin(full, 100)
+	if len(thin) > 100 || len(thin) < 90 {
+		t.Fatalf("kept %d points, want about 100", len(thin))
+	}
+	if thin[0] != full[0] || thin[len(thin)-1] != full[len(full)-1] {
+		t.Fatalf("the ends are kept: %v .. %v", thin[0], thin[len(thin)-1])
+	}
+	orig := map[CDFPoint]bool{}
+	for _, p := range full {
+		orig[p] = true
+	}
+	for i, p := range thin {
+		if !orig[p] {
+			t.Fatalf("point %v is not a point of the CDF", p)
+		}
+		if i > 0 && (p.P-thin[i-1].P > 0.0101+1.0/2500 || p.P <= thin[i-1].P) {
+			t.Fatalf("gap %v -> %v", thin[i-1], p)
+		}
+	}
+	if short := Thin(full[:50], 100); len(short) != 50 {
+		t.Fatalf("a short CDF is kept whole: %d", len(short))
+	}
+}

@@ -162,6 +162,34 @@ func series(kind string, xs []float64) LatencySeries {
 		P90Ms: stat.Quantile(0.9, stat.Empirical, s, nil),
 		P99Ms: stat.Quantile(0.99, stat.Empirical, s, nil),
 		MaxMs: s[len(s)-1],
-		CDF:   CDF(s),
+		CDF:   Thin(CDF(s), maxCDFPoints),
 	}
+}
+
+// maxCDFPoints bounds the points kept of each CDF: enough for a smooth
+// curve at any chart width, few enough that report.json and the SVG stay
+// small for runs with millions of operations.
+const maxCDFPoints = 500
+
+// Thin keeps at most n points of a CDF, spread evenly over the fraction
+// axis: the first point, the last, and the last point at or below each
+// of n-2 evenly spaced fractions in between. A step function stays a faithful step function: every
+// kept point is a point of the original.
+func Thin(cdf []CDFPoint, n int) []CDFPoint {
+	if len(cdf) <= n || n < 2 {
+		return cdf
+	}
+	out := []CDFPoint{cdf[0]}
+	last, j := 0, 0
+	for k := 1; k < n-1; k++ {
+		target := cdf[0].P + (1-cdf[0].P)*float64(k)/float64(n-1)
+		for j+1 < len(cdf) && cdf[j+1].P <= target {
+			j++
+		}
+		if j > last && j < len(cdf)-1 {
+			out = append(out, cdf[j])
+			last = j
+		}
+	}
+	return append(out, cdf[len(cdf)-1])
 }
