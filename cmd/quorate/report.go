@@ -66,6 +66,9 @@ neither result.json nor sweep.json or a corrupt file, 1 for other failures.`,
 				if err != nil {
 					return reportErr(err)
 				}
+				if r.History != "" {
+					r.History = relTo(out, filepath.Join(dir, r.History))
+				}
 				files, err = view.WriteRun(r, out, formats)
 				if err != nil {
 					return &exitError{code: exitFailed, err: err}
@@ -111,6 +114,20 @@ func reportKind(dir string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s: no result.json (a run directory) or sweep.json (a sweep directory) in it", dir)
+}
+
+// relTo is path as a link from a page in dir: relative when it can be,
+// so that the report directory can move with the run directory.
+func relTo(dir, path string) string {
+	ad, err1 := filepath.Abs(dir)
+	ap, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return path
+	}
+	if rel, err := filepath.Rel(ad, ap); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return ap
 }
 
 func reportErr(err error) error {

@@ -120,3 +120,28 @@ func TestReportBadInputExitsTwo(t *testing.T) {
 		}
 	}
 }
+
+// TestReportHistoryLink: a kv run's report links porcupine's history.html,
+// also from a report written to another directory, and draws the latency CDF.
+func TestReportHistoryLink(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "run")
+	if code, _, stderr := capture(t, "run", "../../scenarios/examples/stale-read.yaml", "--out", dir); code != exitFailed {
+		t.Fatalf("stale-read: exit %d (want 1: its linearizability check fails)\n%s", code, stderr)
+	}
+	out := filepath.Join(root, "rep")
+	if code, _, stderr := capture(t, "report", dir, "--out", out); code != 0 {
+		t.Fatalf("report: exit %d\n%s", code, stderr)
+	}
+	page, _ := os.ReadFile(filepath.Join(out, "report.html"))
+	if !strings.Contains(string(page), `href="../run/history.html"`) {
+		t.Errorf("report.html does not link ../run/history.html")
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !strings.Contains(string(md), "[../run/history.html](../run/history.html)") || !strings.Contains(string(md), "![Operation latency CDF") {
+		t.Errorf("report.md lacks the history link or the latency chart:\n%s", md)
+	}
+	if _, err := os.Stat(filepath.Join(out, "report-latency.svg")); err != nil {
+		t.Error(err)
+	}
+}

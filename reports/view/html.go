@@ -137,7 +137,7 @@ footer{margin-top:2em;color:#777;font-size:.85em}
 <h1>{{.Title}}</h1>
 <div class="verdict {{if .OK}}ok{{else}}bad{{end}}">{{.Verdict}}</div>
 {{template "table" .Lead}}
-{{range .Links}}<p>See also <a href="{{.}}">{{.}}</a>.</p>
+{{range .Links}}<p>See also <a href="{{.}}">{{.}}</a> (the operation history and its linearizability check).</p>
 {{end}}{{range .Notes}}<p class="note">{{.}}</p>
 {{end}}{{range .Charts}}<figure>
 {{.SVG}}

@@ -90,9 +90,6 @@ func runTables(r *RunReport) []table {
 	if r.Stats.Ops > 0 {
 		sum.rows = append(sum.rows, []string{"operations", fmt.Sprintf("%d (%d ok, %d refused)", r.Stats.Ops, r.Stats.OpsOK, r.Stats.OpsRefused)})
 	}
-	if r.History != "" {
-		sum.rows = append(sum.rows, []string{"linearizability history", r.History})
-	}
 	checks := table{title: "Checks", header: []string{"check", "result", "detail"}}
 	for _, c := range r.Checks {
 		checks.rows = append(checks.rows, []string{c.Check, c.Result, c.Detail})
@@ -208,9 +205,12 @@ func sweepTables(r *SweepReport) []table {
 }
 
 func runMarkdown(b *bytes.Buffer, r *RunReport, charts []Chart) {
-	fmt.Fprintf(b, "# Run report: %s, seed %d\n\n**%s**\n\n", r.Scenario, r.Seed, r.Verdict)
+	fmt.Fprintf(b, "# Run report: %s, seed %d\n\n**%s**\n\n", r.Scenario, r.Seed, oneLine(r.Verdict))
 	ts := runTables(r)
 	ts[0].markdown(b)
+	if r.History != "" {
+		fmt.Fprintf(b, "See also [%s](%s) (the operation history and its linearizability check).\n\n", r.History, r.History)
+	}
 	writeMdCharts(b, charts)
 	for _, t := range ts[1:] {
 		t.markdown(b)
@@ -218,7 +218,7 @@ func runMarkdown(b *bytes.Buffer, r *RunReport, charts []Chart) {
 }
 
 func sweepMarkdown(b *bytes.Buffer, r *SweepReport, charts []Chart) {
-	fmt.Fprintf(b, "# Sweep report: %s, seeds %s\n\n**%s**\n\n", r.Scenario, r.Seeds, r.Verdict)
+	fmt.Fprintf(b, "# Sweep report: %s, seeds %s\n\n**%s**\n\n", r.Scenario, r.Seeds, oneLine(r.Verdict))
 	ts := sweepTables(r)
 	ts[0].markdown(b)
 	writeMdCharts(b, charts)
@@ -229,6 +229,9 @@ func sweepMarkdown(b *bytes.Buffer, r *SweepReport, charts []Chart) {
 		t.markdown(b)
 	}
 }
+
+// oneLine folds a multi-line message (a counterexample) for a heading.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func writeMdCharts(b *bytes.Buffer, charts []Chart) {
 	if len(charts) == 0 {
