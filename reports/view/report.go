@@ -85,8 +85,12 @@ func LoadRun(dir string) (*RunReport, error) {
 	return rep, nil
 }
 
-// BuildRun extracts the run report from a result and its trace.
-func BuildRun(res *reports.Result, tr *Trace) *RunReport {
+// BuildRun extracts the run report from a result and its trace. The
+// lanes run to the end of the simulated time (the trace's last event may
+// come earlier).
+func BuildRun(res *reports.Result, trace *Trace) *RunReport {
+	tr := *trace
+	tr.EndMs = max(tr.EndMs, res.SimulatedS*1e3)
 	nodes := slices.Clone(tr.Nodes)
 	var rest []string
 	for n := range res.Nodes {
@@ -96,14 +100,11 @@ func BuildRun(res *reports.Result, tr *Trace) *RunReport {
 	}
 	slices.Sort(rest)
 	nodes = append(nodes, rest...)
-	if tr.EndMs < res.SimulatedS*1e3 {
-		tr.EndMs = res.SimulatedS * 1e3
-	}
 	r := &RunReport{
 		Kind: "run", Scenario: res.Scenario, Seed: res.Seed, OK: res.OK, Failure: res.Failure,
 		Reproduce: res.Reproduce, SimulatedS: res.SimulatedS, Events: res.Events, TraceSHA256: res.TraceSHA256,
 		Stats: res.Stats, Liveness: res.Liveness, Expectations: res.Expectations, Checks: []CheckRow{},
-		Faults: Faults(tr), Nodes: NodeTimelines(tr, nodes), Links: LinkTimelines(tr, nodes), Charts: []string{},
+		Faults: Faults(&tr), Nodes: NodeTimelines(&tr, nodes), Links: LinkTimelines(&tr, nodes), Charts: []string{},
 	}
 	if r.Expectations == nil {
 		r.Expectations = []reports.ExpectationResult{}
@@ -137,7 +138,7 @@ func BuildRun(res *reports.Result, tr *Trace) *RunReport {
 			}
 		}
 	}
-	if ops, c := Operations(tr); c.Completed+c.Refused+c.TimedOut+c.Open > 0 {
+	if ops, c := Operations(&tr); c.Completed+c.Refused+c.TimedOut+c.Open > 0 {
 		r.Latency = LatencyOf(ops, c)
 	}
 	return r
