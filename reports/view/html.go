@@ -129,6 +129,8 @@ td.fail{color:#b01316;font-weight:600}
 code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.9em;background:#f6f6f6;padding:0 .2em;overflow-wrap:break-word}
 figure{margin:1em 0}
 svg.chart{max-width:100%;height:auto;display:block}
+/* gonum/plot lays text out with Liberation Sans metrics: fall back to fonts that share them */
+svg.chart text{font-family:"Liberation Sans",Arimo,Arial,Helvetica,sans-serif!important}
 .note{color:#555;font-size:.9em}
 footer{margin-top:2em;color:#777;font-size:.85em}
 </style>
