@@ -168,4 +168,3 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
-
