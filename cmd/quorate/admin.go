@@ -34,7 +34,9 @@ func adminCmd(use, short, long string, args cobra.PositionalArgs, run func(cmd *
 
 // ask sends one request and maps failures to exit codes; errors start
 // with the request's command.
-func ask(socket string, req agent.Request) (*agent.Response, error) { return askAs(socket, req.Cmd, req) }
+func ask(socket string, req agent.Request) (*agent.Response, error) {
+	return askAs(socket, req.Cmd, req)
+}
 
 // askAs is ask with errors starting with name.
 func askAs(socket, name string, req agent.Request) (*agent.Response, error) {
