@@ -99,7 +99,7 @@ holder.`,
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintf(w, "VERSION\tSIZE\t\n")
+			fmt.Fprintf(w, "VERSION\tSIZE\t  PATH\n")
 			for _, e := range resp.Entries {
 				name := e.Path
 				if e.Lock != "" {
