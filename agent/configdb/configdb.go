@@ -21,9 +21,11 @@
 // in between. A transaction that did not commit is invisible after a
 // crash: the WAL's commit frames and checksums decide what a reader sees,
 // so a reopened database holds exactly the last committed State, whole.
-// SQLite syncs the directory when it creates the WAL file; Open also syncs
-// the data directory after creating config.db, so the file's name is
-// durable too.
+// The files' names must be durable too: Open syncs the data directory once
+// config.db and config.db-wal exist. SQLite removes the WAL file only when
+// the last connection closes, and DB holds its one connection until Close,
+// so no commit ever lands in a WAL file whose directory entry is not on
+// disk.
 //
 // # Writing the difference
 //
@@ -183,14 +185,17 @@ func Open(dataDir string, id wire.NodeID, log *slog.Logger) (*DB, error) {
 		if err := d.create(st, imported); err != nil {
 			return fail(err)
 		}
-		if err := syncDir(dataDir); err != nil {
-			return fail(err)
-		}
 		if imported {
 			log.Info("imported the state file into the configuration database",
 				"from", legacy, "to", path, "ring_seq", st.RingSeq, "store_version", st.Store.Version, "entries", len(st.Store.Entries))
 		}
 	} else if err := d.load(); err != nil {
+		return fail(err)
+	}
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		return fail(fmt.Errorf("configdb: %s: no write-ahead log after opening: %w", path, err))
+	}
+	if err := syncDir(dataDir); err != nil {
 		return fail(err)
 	}
 	if err := d.removeLegacy(legacy, log); err != nil {

@@ -269,10 +269,17 @@ func TestMigration(t *testing.T) {
 }
 
 // TestDurableSettings: the database runs in WAL mode with synchronous=FULL
-// (the package doc's durability argument rests on both).
+// and its WAL file exists from Open on (the package doc's durability
+// argument rests on all three).
 func TestDurableSettings(t *testing.T) {
-	d := mustOpen(t, t.TempDir(), 1)
+	dir := t.TempDir()
+	d := mustOpen(t, dir, 1)
+	d.Close()
+	d = mustOpen(t, dir, 1) // the WAL file was removed at Close
 	defer d.Close()
+	if _, err := os.Stat(Path(dir) + "-wal"); err != nil {
+		t.Errorf("no WAL file after Open: %v", err)
+	}
 	var mode string
 	var sync int
 	if err := d.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
