@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/quorate/quorate/agent/configdb"
 	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel/udp"
@@ -34,8 +35,8 @@ type Options struct {
 	KeyFile string
 	// AdminSocket is the management socket; default DefaultAdminSocket.
 	AdminSocket string
-	// DataDir holds the persisted engine.State (ring sequence, store
-	// snapshot); default DefaultDataDir.
+	// DataDir holds config.db, the persisted engine.State (ring sequence
+	// and the replicated store, package configdb); default DefaultDataDir.
 	DataDir string
 	// MetricsAddr, when set, serves /metrics over HTTP there
 	// (e.g. 127.0.0.1:9405).
@@ -99,10 +100,16 @@ func Run(ctx context.Context, opt Options) error {
 	if err := prepareDataDir(opt.DataDir); err != nil {
 		return err
 	}
-	persisted, err := ReadState(opt.DataDir, id)
+	db, err := configdb.Open(opt.DataDir, id, log)
 	if err != nil {
-		return err
+		return fmt.Errorf("agent: %w", err)
 	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing the configuration database failed", "node", cl.name, "err", err)
+		}
+	}()
+	persisted := db.State()
 	seed := opt.Seed
 	if seed == 0 {
 		if seed, err = osSeed(); err != nil {
@@ -117,7 +124,7 @@ func Run(ctx context.Context, opt Options) error {
 	l := &loop{
 		log: log, node: node, start: start, cl: cl,
 		in: make(chan inbound, inboxLen), calls: make(chan call),
-		persist: func(st engine.State) error { return writeState(opt.DataDir, id, st) },
+		persist: db.Persist, disk: persisted,
 	}
 	tr, err := udp.Listen(tcfg, l.receive)
 	switch {

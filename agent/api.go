@@ -9,8 +9,8 @@ import (
 // unless told otherwise, and where the CLI looks for it.
 const DefaultAdminSocket = "/run/quorate/admin.sock"
 
-// DefaultDataDir is where the agent keeps its state (the ring sequence and
-// the replicated store's snapshot).
+// DefaultDataDir is where the agent keeps its state: config.db, with the
+// ring sequence and the replicated store (package configdb).
 const DefaultDataDir = "/var/lib/quorate"
 
 // Commands of the admin socket.
@@ -22,6 +22,10 @@ const (
 	CmdLinks    = "links"    // per peer: active link, link state
 	CmdMembers  = "members"  // Totem's state, ring id and members
 	CmdStats    = "stats"    // packet and protocol counters
+	CmdCfsGet   = "cfs-get"  // read one entry of the replicated store
+	CmdCfsPut   = "cfs-put"  // write one entry through the total order
+	CmdCfsRm    = "cfs-rm"   // remove one entry through the total order
+	CmdCfsLs    = "cfs-ls"   // list the entries under a directory
 )
 
 // Request is one admin command: the client writes it as one JSON value and
@@ -33,6 +37,15 @@ type Request struct {
 	// Node is the argument of delnode: a nodelist name, a ring0 address
 	// or a nodeid.
 	Node string `json:"node,omitempty"`
+	// Path is the entry of cfs-get, cfs-put and cfs-rm, or the directory
+	// of cfs-ls ("" lists everything). A leading "/" is ignored.
+	Path string `json:"path,omitempty"`
+	// Value is what cfs-put writes; null (missing) is a bad request, an
+	// empty string an empty value.
+	Value []byte `json:"value"`
+	// Ordered makes cfs-get a linearizable read through the total order
+	// instead of a read of the local replica.
+	Ordered bool `json:"ordered,omitempty"`
 }
 
 // Response is the agent's answer. OK false comes with Error in the words
@@ -51,6 +64,24 @@ type Response struct {
 	Stats    *StatsInfo   `json:"stats,omitempty"`    // stats
 	// Deleted is the nodeid delnode removed.
 	Deleted wire.NodeID `json:"deleted,omitempty"`
+	// Entry is the entry cfs-get read, with its value, or the one cfs-put
+	// wrote, without it.
+	Entry *StoreEntry `json:"entry,omitempty"`
+	// Entries are cfs-ls's answer, sorted by path, without values.
+	Entries []StoreEntry `json:"entries,omitempty"`
+}
+
+// StoreEntry is one entry of the replicated configuration store.
+type StoreEntry struct {
+	Path string `json:"path"`
+	// Size is the value's length in bytes.
+	Size int `json:"size"`
+	// Version is the store-wide version at which the entry was last
+	// written (pmxcfs's inode version).
+	Version uint64 `json:"version"`
+	// Lock is the holder when the entry is a lock (no value).
+	Lock  string `json:"lock,omitempty"`
+	Value []byte `json:"value,omitempty"`
 }
 
 // StatusInfo is everything reports.StatusView needs but the date, which

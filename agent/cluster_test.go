@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quorate/quorate/agent/configdb"
 	"github.com/quorate/quorate/engine/wire"
 )
 
@@ -122,7 +123,7 @@ func ringSeq(t *testing.T, a *testAgent) uint64 {
 			id = wire.NodeID(i + 1)
 		}
 	}
-	st, err := ReadState(a.data, id)
+	st, err := configdb.Read(a.data, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,15 +6,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/quorum"
-	"github.com/quorate/quorate/engine/store"
-	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
@@ -170,47 +166,5 @@ func TestResolve(t *testing.T) {
 		if err != nil || got.String() != tt.want {
 			t.Errorf("resolve(%q, %s) = %v, %v; want %s", tt.host, tt.ipv, got, err, tt.want)
 		}
-	}
-}
-
-// TestState: the state file round-trips, a missing file is a first start,
-// and a file of another node or a corrupt one is refused.
-func TestState(t *testing.T) {
-	dir := t.TempDir()
-	if st, err := ReadState(dir, 1); err != nil || st.RingSeq != 0 {
-		t.Fatalf("missing file: %+v %v", st, err)
-	}
-	st := engine.State{RingSeq: 44, Store: store.Snapshot{
-		Epoch: store.RingRef{Rep: 1, Seq: 40}, Version: 2,
-		Entries: []store.Record{
-			{Key: "nodes/alpha/qemu-server/100.conf", Entry: store.Entry{Value: []byte("memory: 2048\n"), Version: 1}},
-			{Key: "priv/lock/ha", Entry: store.Entry{Version: 2, Holder: "alpha", TTL: 120 * time.Second}},
-		}}}
-	if err := writeState(dir, 1, st); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := ReadState(dir, 1); err != nil || !reflect.DeepEqual(got, st) {
-		t.Fatalf("read back: %+v %v\nwant %+v", got, err, st)
-	}
-	if err := os.Rename(StatePath(dir, 1), StatePath(dir, 2)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ReadState(dir, 2); err == nil || !strings.Contains(err.Error(), "belongs to node 1") {
-		t.Errorf("other node's file: %v", err)
-	}
-	if err := os.WriteFile(StatePath(dir, 3), []byte("{"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ReadState(dir, 3); err == nil {
-		t.Error("corrupt file accepted")
-	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if strings.Contains(e.Name(), ".tmp") {
-			t.Errorf("temporary file left behind: %s", e.Name())
-		}
-	}
-	if StatePath("/x", wire.NodeID(7)) != "/x/ringid_7.json" {
-		t.Errorf("StatePath: %s", StatePath("/x", 7))
 	}
 }

@@ -20,19 +20,23 @@
 // and, after each input, performs the node's Ready batch in the order the
 // engine demands:
 //
-//  1. Persist: the ring sequence number and the replicated store's
-//     snapshot are written to the data directory (temporary file, fsync,
-//     rename, fsync of the directory) before anything of the batch is
-//     sent; a failed write stops the agent, as a node that cannot keep its
-//     ring id must not speak.
+//  1. Persist: the ring sequence number and the replicated store's state
+//     are committed to config.db in the data directory (package configdb:
+//     one SQLite transaction of the rows that changed, durable when it
+//     returns) before anything of the batch is sent or any Result is
+//     reported; a failed write stops the agent, as a node that cannot keep
+//     its ring id or its store must not speak.
 //  2. Outbox: each datagram goes to the UDP transport, which never blocks.
 //  3. Events: one slog line per event (link up/down, active link,
 //     membership, quorum, Totem state changes).
 //  4. Deliver: counted (votequorum and the store consume them inside the
 //     engine); a delivered NODELIST_DEL bumps the config version the
-//     status shows. The agent issues no store operations yet, so
+//     status shows.
+//  5. Results: completions of the store operations this node submitted
+//     for cfs commands, each answering the admin call that waits for it
+//     (see The store below). The agent issues no store operations yet, so
 //     Ready.Results stays empty.
-//  5. Arbiter: the qdevice's stream operations. The qnetd client is not
+//  6. Arbiter: the qdevice's stream operations. The qnetd client is not
 //     implemented yet: with a quorum.device the agent logs that once and
 //     ignores the operations, so the device never votes.
 //
@@ -40,6 +44,30 @@
 // snapshot and re-arms its timer for the new deadline, converted from
 // engine.Instant (nanoseconds since the agent started, read with
 // time.Since on the monotonic clock).
+//
+// # The store
+//
+// config.db holds engine.State: the ring sequence and the replicated
+// configuration store (engine/store), one row per entry. Run opens it
+// before the engine is built, so the node restarts with the ring sequence
+// and the store it last committed; configdb refuses a damaged database or
+// another node's, and imports the JSON state file of earlier versions
+// (ringid_<nodeid>.json) once. The package doc of configdb gives the
+// durability argument: WAL journal, synchronous=FULL, one transaction per
+// Persist.
+//
+// The cfs admin commands use the store. A local get (the default, as
+// pmxcfs reads) and ls answer inside the loop at once from the local
+// replica: ls lists the State last persisted, which after every flush is
+// that replica. put, rm and an ordered get are submitted to the engine,
+// which refuses them at once without quorum (store.ErrReadOnly: "the
+// cluster is not quorate: the configuration store is read-only") or
+// returns an OpID. The loop keeps the waiting call under that OpID and
+// answers it when the matching Result comes in a later Ready, after that
+// Ready's Persist was committed: so a write is acknowledged only when this
+// node has it on disk, and the store releases the Result only once every
+// member of the configuration applied it. Calls still pending when the
+// loop stops are answered with an error saying the outcome is unknown.
 //
 // # Randomness
 //
@@ -52,8 +80,9 @@
 // The admin socket (default /run/quorate/admin.sock, mode 0600) speaks one
 // JSON Request and one JSON Response per connection; Call is the client.
 // Each connection's goroutine hands its request to the loop and waits for
-// the answer, so status, expected votes and node removal are serialised
-// with the protocol's own inputs. See Request for the commands.
+// the answer, so status, expected votes, node removal and store operations
+// are serialised with the protocol's own inputs. See Request for the
+// commands.
 //
 // # Metrics
 //

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/quorum"
+	"github.com/quorate/quorate/engine/store"
 	"github.com/quorate/quorate/engine/totem"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel/udp"
@@ -56,6 +57,11 @@ type loop struct {
 
 	// persist writes engine.State durably; a failure stops the loop.
 	persist func(engine.State) error
+	// disk is the State last persisted (or loaded at start): after each
+	// flush, the local replica of the store.
+	disk engine.State
+	// pending are the admin calls waiting for a store Result.
+	pending map[store.OpID]pendingCall
 	metrics *metrics // nil without --metrics
 
 	deliveries    deliveryCounts
@@ -89,6 +95,7 @@ func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
 func (l *loop) run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	defer l.abandon()
 	if err := l.flush(timer); err != nil {
 		return err
 	}
@@ -102,8 +109,9 @@ func (l *loop) run(ctx context.Context) error {
 		case <-timer.C:
 			l.node.Advance(l.now())
 		case c := <-l.calls:
-			resp := l.handle(c.req)
-			reply = func() { c.reply <- resp }
+			if resp, done := l.accept(c); done {
+				reply = func() { c.reply <- resp }
+			}
 		}
 		if err := l.flush(timer); err != nil {
 			return err
@@ -128,6 +136,7 @@ func (l *loop) flush(timer *time.Timer) error {
 			return fmt.Errorf("agent: cannot persist the state (ring seq %d, store version %d), stopping before it is used: %w",
 				rd.Persist.RingSeq, rd.Persist.Store.Version, err)
 		}
+		l.disk = *rd.Persist
 		l.log.Debug("persisted", "node", l.cl.name, "ring_seq", rd.Persist.RingSeq, "store_version", rd.Persist.Store.Version)
 	}
 	for _, d := range rd.Outbox {
@@ -138,6 +147,10 @@ func (l *loop) flush(timer *time.Timer) error {
 	}
 	for _, d := range rd.Deliver {
 		l.deliver(d)
+	}
+	for _, r := range rd.Results {
+		// Persist above is written: the Result may be reported.
+		l.complete(r)
 	}
 	if len(rd.Arbiter) > 0 && !l.arbiterWarned {
 		l.arbiterWarned = true
@@ -207,6 +220,10 @@ func (l *loop) handle(req Request) Response {
 		return Response{OK: true, Members: l.members()}
 	case CmdStats:
 		return Response{OK: true, Stats: l.stats()}
+	case CmdCfsGet:
+		return l.cfsGet(req)
+	case CmdCfsLs:
+		return l.cfsLs(req)
 	}
 	return Response{Error: fmt.Sprintf("unknown command %q", req.Cmd), BadRequest: true}
 }

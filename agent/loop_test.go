@@ -22,6 +22,8 @@ import (
 type memNet struct {
 	mu sync.Mutex
 	up map[wire.NodeID]*loop
+	// cut nodes neither send nor receive, though their loops run.
+	cut map[wire.NodeID]bool
 }
 
 // memTransport is one loop's side of a memNet.
@@ -30,6 +32,9 @@ type memTransport struct{ net *memNet }
 func (m memTransport) Send(d wire.Datagram) {
 	m.net.mu.Lock()
 	dst := m.net.up[d.To]
+	if m.net.cut[d.From] || m.net.cut[d.To] {
+		dst = nil
+	}
 	m.net.mu.Unlock()
 	if dst != nil {
 		dst.receive(d.Link, d.From, slices.Clone(d.Payload))
@@ -69,7 +74,7 @@ func startMem(t *testing.T, conf *corosyncconf.Config, net *memNet, n *memNode, 
 		log:  slog.New(slog.NewTextHandler(n.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		node: node, tr: memTransport{net}, start: time.Now(), cl: newCluster(conf, self, tcfg),
 		in: make(chan inbound, inboxLen), calls: make(chan call),
-		persist: func(st engine.State) error { n.disk = st; return nil },
+		persist: func(st engine.State) error { n.disk = st; return nil }, disk: n.disk,
 	}
 	if tweak != nil {
 		tweak(n.l)

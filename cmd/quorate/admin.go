@@ -32,8 +32,14 @@ func adminCmd(use, short, long string, args cobra.PositionalArgs, run func(cmd *
 	return c
 }
 
-// ask sends one request and maps failures to exit codes.
+// ask sends one request and maps failures to exit codes; errors start
+// with the request's command.
 func ask(socket string, req agent.Request) (*agent.Response, error) {
+	return askAs(socket, req.Cmd, req)
+}
+
+// askAs is ask with errors starting with name.
+func askAs(socket, name string, req agent.Request) (*agent.Response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
 	resp, err := agent.Call(ctx, socket, req)
@@ -43,9 +49,9 @@ func ask(socket string, req agent.Request) (*agent.Response, error) {
 	case err != nil:
 		return nil, &exitError{code: exitFailed, err: err}
 	case !resp.OK && resp.BadRequest:
-		return nil, badInput(fmt.Errorf("%s: %s", req.Cmd, resp.Error))
+		return nil, badInput(fmt.Errorf("%s: %s", name, resp.Error))
 	case !resp.OK:
-		return nil, &exitError{code: exitFailed, err: fmt.Errorf("%s: %s", req.Cmd, resp.Error)}
+		return nil, &exitError{code: exitFailed, err: fmt.Errorf("%s: %s", name, resp.Error)}
 	}
 	return resp, nil
 }

@@ -32,9 +32,9 @@ func newAgentCmd() *cobra.Command {
 the authkey, bind one UDP socket per link (ringX_addr, port mcastport or
 5405+X) and run Totem and votequorum on them until SIGINT or SIGTERM.
 
-The ring sequence number and the replicated store's snapshot are kept in
---data-dir; management commands
-(quorate status, nodes, expected, delnode, links) talk to --admin; with
+The ring sequence number and the replicated configuration store are kept in
+config.db (SQLite) in --data-dir; management commands (quorate status,
+nodes, expected, delnode, links, members, cfs) talk to --admin; with
 --metrics the agent serves Prometheus metrics at http://ADDR/metrics.
 A quorum.device section is accepted, but the qnetd client is not
 implemented yet: the device never votes.
@@ -66,7 +66,7 @@ Exit status: 0 after a signal, 1 when the agent fails, 2 for bad input
 	f.StringVar(&opt.ConfigPath, "config", "", "corosync.conf to run")
 	f.StringVar(&opt.NodeName, "node", "", "the local node's nodelist name or nodeid (default: found from the host name and addresses)")
 	f.StringVar(&opt.AdminSocket, "admin", agent.DefaultAdminSocket, "admin socket for the management commands")
-	f.StringVar(&opt.DataDir, "data-dir", agent.DefaultDataDir, "directory for the persisted ring sequence and store snapshot")
+	f.StringVar(&opt.DataDir, "data-dir", agent.DefaultDataDir, "directory of config.db: the persisted ring sequence and configuration store")
 	f.StringVar(&opt.MetricsAddr, "metrics", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9405)")
 	f.StringVar(&opt.KeyFile, "keyfile", "", "authkey (default: totem.keyfile of the config, else /etc/corosync/authkey)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

@@ -66,8 +66,25 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return badInput(fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath()))
 	})
-	root.AddCommand(newRunCmd(), newReplayCmd(), newSweepCmd(), newMergeCmd(),
-		newAgentCmd(), newKeygenCmd(), newStatusCmd(), newNodesCmd(), newExpectedCmd(),
-		newDelnodeCmd(), newLinksCmd(), newMembersCmd(), newRegressCmd(), newShrinkCmd(), newReportCmd())
+	// One command per line: the simulator's, then the agent and its
+	// pvecm-style management commands.
+	root.AddCommand(
+		newRunCmd(),
+		newReplayCmd(),
+		newSweepCmd(),
+		newMergeCmd(),
+		newRegressCmd(),
+		newShrinkCmd(),
+		newReportCmd(),
+		newAgentCmd(),
+		newKeygenCmd(),
+		newStatusCmd(),
+		newNodesCmd(),
+		newExpectedCmd(),
+		newDelnodeCmd(),
+		newLinksCmd(),
+		newMembersCmd(),
+		newCfsCmd(),
+	)
 	return root
 }

@@ -1,0 +1,200 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/quorate/quorate/engine/store"
+)
+
+// The cfs commands read and write the replicated configuration store
+// (pmxcfs's /etc/pve). A local get answers at once from this node's
+// replica, as a pmxcfs read does: possibly stale, and available without
+// quorum. put, rm and an ordered get go through the total order: the
+// engine takes them at once (or refuses them, e.g. without quorum) and
+// completes them in a later Ready's Results. The loop keeps each such call
+// in pending, keyed by the engine's OpID, and answers it when its Result
+// comes: after the Persist of that Ready was written, so an acknowledged
+// write is on this node's disk (and, by the store's rule, applied by every
+// member of the configuration) before the client hears of it.
+
+// pendingCall is an admin call waiting for the Result of its store
+// operation.
+type pendingCall struct {
+	c    call
+	path string
+}
+
+// accept answers req at once (done) or registers it as pending until its
+// store operation completes.
+func (l *loop) accept(c call) (resp Response, done bool) {
+	switch {
+	case c.req.Cmd == CmdCfsPut, c.req.Cmd == CmdCfsRm, c.req.Cmd == CmdCfsGet && c.req.Ordered:
+		return l.cfsSubmit(c)
+	}
+	return l.handle(c.req), true
+}
+
+// cfsSubmit hands a put, rm or ordered get to the engine.
+func (l *loop) cfsSubmit(c call) (Response, bool) {
+	path, err := cleanPath(c.req.Path, false)
+	if err != nil {
+		return Response{Error: err.Error(), BadRequest: true}, true
+	}
+	now := l.now()
+	var id store.OpID
+	switch c.req.Cmd {
+	case CmdCfsPut:
+		if c.req.Value == nil {
+			return Response{Error: "put " + path + ": missing value", BadRequest: true}, true
+		}
+		if len(c.req.Value) > store.MaxValueSize {
+			return Response{Error: fmt.Sprintf("put %s: the value has %d bytes, more than the limit of %d", path, len(c.req.Value), store.MaxValueSize),
+				BadRequest: true}, true
+		}
+		id, err = l.node.Put(now, path, c.req.Value)
+	case CmdCfsRm:
+		id, err = l.node.Delete(now, path)
+	default:
+		id, err = l.node.ReadOrdered(now, path)
+	}
+	if err != nil {
+		msg, bad := storeWords(err, path)
+		return Response{Error: msg, BadRequest: bad}, true
+	}
+	if l.pending == nil {
+		l.pending = map[store.OpID]pendingCall{}
+	}
+	l.pending[id] = pendingCall{c: c, path: path}
+	l.log.Debug("store operation submitted", "node", l.cl.name, "cmd", c.req.Cmd, "path", path, "op", uint64(id))
+	return Response{}, false
+}
+
+// complete answers the pending call of one store Result. The loop calls it
+// after the Persist of the same Ready was written.
+func (l *loop) complete(r store.Result) {
+	p, ok := l.pending[r.Op]
+	if !ok {
+		return
+	}
+	delete(l.pending, r.Op)
+	l.log.Debug("store operation completed", "node", l.cl.name, "op", uint64(r.Op), "kind", r.Kind.String(),
+		"path", p.path, "ok", r.OK, "err", r.Err, "revision", r.Revision)
+	var resp Response
+	switch {
+	case r.Err != nil:
+		resp.Error, resp.BadRequest = storeWords(r.Err, p.path)
+	case r.Kind == store.OpRead && !r.Found:
+		resp.Error = p.path + ": no such entry"
+	case r.Kind == store.OpRead:
+		resp = Response{OK: true, Entry: &StoreEntry{Path: p.path, Size: len(r.Value), Version: r.Version, Value: r.Value}}
+	case r.Kind == store.OpPut:
+		resp = Response{OK: true, Entry: &StoreEntry{Path: p.path, Size: len(p.c.req.Value), Version: r.Version}}
+	default:
+		resp = Response{OK: true}
+	}
+	p.c.reply <- resp
+}
+
+// abandon answers every pending call when the loop stops: its operation
+// may still take effect in the cluster, but this node will not learn of it.
+func (l *loop) abandon() {
+	for id, p := range l.pending {
+		what := "the write may or may not take effect (read " + p.path + " to find out)"
+		if p.c.req.Cmd == CmdCfsGet {
+			what = "the read did not complete"
+		}
+		p.c.reply <- Response{Error: "the agent stopped before the operation completed: " + what}
+		delete(l.pending, id)
+	}
+}
+
+// cfsGet reads the local replica.
+func (l *loop) cfsGet(req Request) Response {
+	path, err := cleanPath(req.Path, false)
+	if err != nil {
+		return Response{Error: err.Error(), BadRequest: true}
+	}
+	e, ok := l.node.ReadLocal(path)
+	if !ok {
+		return Response{Error: path + ": no such entry"}
+	}
+	return Response{OK: true, Entry: &StoreEntry{Path: path, Size: len(e.Value), Version: e.Version, Lock: e.Holder, Value: e.Value}}
+}
+
+// cfsLs lists the entries under a directory: the entry of that name, if
+// any, and every entry whose path continues it with "/". It reads the
+// State last persisted, which after every flush is the local replica.
+func (l *loop) cfsLs(req Request) Response {
+	dir, err := cleanPath(req.Path, true)
+	if err != nil {
+		return Response{Error: err.Error(), BadRequest: true}
+	}
+	var out []StoreEntry
+	for _, r := range l.disk.Store.Entries {
+		if dir != "" && r.Key != dir && !strings.HasPrefix(r.Key, dir+"/") {
+			continue
+		}
+		out = append(out, StoreEntry{Path: r.Key, Size: len(r.Value), Version: r.Version, Lock: r.Holder})
+	}
+	return Response{OK: true, Entries: out}
+}
+
+// cleanPath checks a store path and returns it without a leading "/":
+// components separated by single slashes, none "." or "..", valid UTF-8
+// without control characters, at most store.MaxKeySize bytes. A directory
+// (cfs ls) may end with "/" and may be empty (the root).
+func cleanPath(p string, dir bool) (string, error) {
+	k := strings.TrimPrefix(p, "/")
+	if dir {
+		k = strings.TrimSuffix(k, "/")
+		if k == "" {
+			return "", nil
+		}
+	}
+	bad := func(why string) (string, error) { return "", fmt.Errorf("bad path %q: %s", p, why) }
+	switch {
+	case k == "":
+		return bad("a path is required")
+	case len(k) > store.MaxKeySize:
+		return bad(fmt.Sprintf("longer than %d bytes", store.MaxKeySize))
+	case !utf8.ValidString(k):
+		return bad("not valid UTF-8")
+	case strings.ContainsFunc(k, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return bad("contains a control character")
+	}
+	for part := range strings.SplitSeq(k, "/") {
+		if part == "" || part == "." || part == ".." {
+			return bad(`empty, "." or ".." component`)
+		}
+	}
+	return k, nil
+}
+
+// storeWords turns a store error into words for the operator, and says
+// whether it is the request's fault (exit 2) rather than a refusal.
+func storeWords(err error, path string) (msg string, badRequest bool) {
+	switch {
+	case errors.Is(err, store.ErrReadOnly):
+		return "the cluster is not quorate: the configuration store is read-only", false
+	case errors.Is(err, store.ErrNotFound):
+		return path + ": no such entry", false
+	case errors.Is(err, store.ErrLocked):
+		return path + " is a lock held by another node", false
+	case errors.Is(err, store.ErrExists):
+		return path + " exists and is not a lock", false
+	case errors.Is(err, store.ErrConflict):
+		return path + " was changed in the meantime (version conflict)", false
+	case errors.Is(err, store.ErrAborted):
+		return "a membership change aborted the operation; nothing was changed, try again", false
+	case errors.Is(err, store.ErrIndeterminate):
+		return "a membership change came while the write was in flight: it may or may not have taken effect (read " + path + " to find out)", false
+	case errors.Is(err, store.ErrTooLarge):
+		return fmt.Sprintf("the value is larger than the limit of %d bytes", store.MaxValueSize), true
+	case errors.Is(err, store.ErrBadKey):
+		return fmt.Sprintf("bad path %q", path), true
+	}
+	return err.Error(), false
+}
