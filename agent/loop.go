@@ -58,11 +58,14 @@ type loop struct {
 	persist func(engine.State) error
 	metrics *metrics // nil without --metrics
 
-	deliveries    deliveryCounts
-	configBumps   uint64 // NODELIST_DELs delivered: config_version + this
-	arbiterWarned bool
-	killedBy      wire.NodeID // a peer removed this node from the nodelist
-	linksAt       time.Time   // last refresh of the link part of the metrics
+	// qdev carries the qdevice's stream to qnetd; nil without a
+	// quorum.device.
+	qdev *qdevice
+
+	deliveries  deliveryCounts
+	configBumps uint64      // NODELIST_DELs delivered: config_version + this
+	killedBy    wire.NodeID // a peer removed this node from the nodelist
+	linksAt     time.Time   // last refresh of the link part of the metrics
 }
 
 // deliveryCounts counts the node's ordered output.
@@ -89,6 +92,11 @@ func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
 func (l *loop) run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var qdevEvents chan qdevEvent // nil without a device: never ready
+	if l.qdev != nil {
+		qdevEvents = l.qdev.events
+		defer l.qdev.close()
+	}
 	if err := l.flush(timer); err != nil {
 		return err
 	}
@@ -101,6 +109,8 @@ func (l *loop) run(ctx context.Context) error {
 			l.node.Step(l.now(), m.link, m.from, m.payload)
 		case <-timer.C:
 			l.node.Advance(l.now())
+		case ev := <-qdevEvents:
+			l.qdevEvent(ev)
 		case c := <-l.calls:
 			resp := l.handle(c.req)
 			reply = func() { c.reply <- resp }
@@ -139,11 +149,10 @@ func (l *loop) flush(timer *time.Timer) error {
 	for _, d := range rd.Deliver {
 		l.deliver(d)
 	}
-	if len(rd.Arbiter) > 0 && !l.arbiterWarned {
-		l.arbiterWarned = true
-		l.log.Warn("quorum.device is configured but the qnetd client is not implemented yet: "+
-			"the qdevice's connection requests are ignored and the device casts no vote",
-			"node", l.cl.name, "host", l.cl.deviceHost())
+	if l.qdev != nil {
+		for _, op := range rd.Arbiter {
+			l.qdev.op(op)
+		}
 	}
 	l.node.Ack(rd)
 	l.publish(rd)
