@@ -16,6 +16,8 @@
 //	        and counts it, as a full socket buffer would)
 //	timer   the engine's next deadline (Ready.Deadline)
 //	admin   requests from the admin socket, each with its reply channel
+//	qdevice events of the qdevice's stream to qnetd (connected, a frame,
+//	        closed, a failed dial), each tagged with its dial's epoch
 //
 // and, after each input, performs the node's Ready batch in the order the
 // engine demands:
@@ -32,14 +34,38 @@
 //     engine); a delivered NODELIST_DEL bumps the config version the
 //     status shows. The agent issues no store operations yet, so
 //     Ready.Results stays empty.
-//  5. Arbiter: the qdevice's stream operations. The qnetd client is not
-//     implemented yet: with a quorum.device the agent logs that once and
-//     ignores the operations, so the device never votes.
+//  5. Arbiter: the qdevice's stream operations (see below).
 //
 // Then the loop acknowledges the batch (Node.Ack), publishes the metrics
 // snapshot and re-arms its timer for the new deadline, converted from
 // engine.Instant (nanoseconds since the agent started, read with
 // time.Since on the monotonic clock).
+//
+// # The qdevice
+//
+// With a quorum.device (model net) in corosync.conf, the engine's
+// votequorum runs the qdevice client and asks for a stream to qnetd
+// (Ready.Arbiter); the agent carries it over TCP with TLS 1.3 to `quorate
+// qnetd` (package qnetd). The client bundle (the qnetd's CA, a client
+// certificate naming the cluster, its key) is read at start from
+// Options.QdeviceBundle, default <data-dir>/qdevice.pem; a missing or
+// invalid bundle, or one for another cluster, is a configuration error.
+//
+// A Dial starts a new epoch and a goroutine that connects (TCP, TLS with
+// the qnetd's certificate checked against quorum.device.net.host, the
+// hello) within a bounded time and then reads frames; everything it
+// reports goes through a channel to the loop, tagged with its epoch, and
+// the loop alone calls Node.ArbiterConnected, ArbiterReceive and
+// ArbiterClosed. A Hangup or a new Dial closes the old stream and bumps
+// the epoch, so an old stream's bytes are dropped, never handed to the
+// engine as the new stream's. Writes go through a bounded queue to a
+// writer goroutine; the loop never blocks on the network. A failed dial
+// (refused, TLS, refused hello) is logged and counted but not reported to
+// the engine: its connect timeout paces the redials, as qdevice's
+// reconnect timer does, instead of a refused TCP connection making it
+// redial at once. The admin socket's stats answer and the metrics show
+// whether the stream is up, the frames each way, dial failures and
+// reconnects.
 //
 // # Randomness
 //
