@@ -95,6 +95,9 @@ func Run(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
+	if qdev != nil {
+		defer qdev.cancel()
+	}
 	if conf.Quorum.Provider == "" {
 		log.Warn("corosync.conf has no quorum provider: corosync would be always quorate; quorate runs votequorum regardless")
 	}

@@ -208,6 +208,10 @@ func (q *qdevice) dial(ctx context.Context, epoch uint64) {
 		return
 	}
 	conn := &qdevConn{epoch: epoch, c: c, out: make(chan []byte, qdevOutLen), closed: make(chan struct{})}
+	// A stream the loop never learnt of (it stopped first) still closes
+	// when the agent stops.
+	stop := context.AfterFunc(q.ctx, conn.close)
+	defer stop()
 	if !q.post(qdevEvent{epoch: epoch, kind: qdevConnected, conn: conn}) {
 		conn.close()
 		return
