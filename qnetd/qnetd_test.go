@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -152,6 +154,21 @@ func TestWrongClusterRefused(t *testing.T) {
 	}
 	if len(st.Clusters) != 0 || st.Stats["wrong_cluster"] != 1 {
 		t.Errorf("status after a refusal: %+v", st)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if m := mf.GetMetric(); len(m) == 1 && m[0].Counter != nil {
+			got[mf.GetName()] = m[0].Counter.GetValue()
+		}
+	}
+	if got["quorate_qnetd_wrong_cluster_total"] != 1 || got["quorate_qnetd_connections_accepted_total"] != 1 {
+		t.Errorf("metrics: %v", got)
 	}
 }
 
@@ -380,4 +397,52 @@ func FuzzReadFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+// readMsg reads one DevMsg frame within a bound.
+func readMsg(t *testing.T, c *tls.Conn) (quorum.DevMsg, error) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	f, err := ReadFrame(c)
+	if err != nil {
+		return quorum.DevMsg{}, err
+	}
+	return quorum.DecodeDevMsg(f)
+}
+
+// TestArbiterCloseAfterReply: an init the arbiter refuses gets its reply
+// before the daemon closes the stream.
+func TestArbiterCloseAfterReply(t *testing.T) {
+	s, dir, _ := startServer(t)
+	conn := connect(t, s, dir)
+	bad := quorum.DevMsg{Kind: quorum.DevInit, Seq: 1, NodeID: 1, Heartbeat: 8 * time.Second, Nodes: []wire.NodeID{2, 3}}
+	if err := WriteFrame(conn, quorum.AppendDevMsg(nil, bad)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := readMsg(t, conn)
+	if err != nil || m.Kind != quorum.DevInitReply || m.Error != quorum.InitInvalidNodeList {
+		t.Fatalf("reply %+v, %v", m, err)
+	}
+	if _, err := readMsg(t, conn); !errors.Is(err, io.EOF) {
+		t.Fatalf("after a refused init: %v, want EOF", err)
+	}
+}
+
+// TestReconnectReplaces: a node that connects again replaces its old
+// stream, which the daemon closes.
+func TestReconnectReplaces(t *testing.T) {
+	s, dir, _ := startServer(t)
+	first := connect(t, s, dir)
+	second := connect(t, s, dir)
+	if _, err := readMsg(t, first); !errors.Is(err, io.EOF) {
+		t.Fatalf("old stream: %v, want EOF", err)
+	}
+	waitCounter(t, "replaced", s.stats.replaced.Load, 1)
+	echo := quorum.DevMsg{Kind: quorum.DevInit, Seq: 7, NodeID: 1, Heartbeat: 8 * time.Second, Nodes: []wire.NodeID{1, 2}}
+	if err := WriteFrame(second, quorum.AppendDevMsg(nil, echo)); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := readMsg(t, second); err != nil || m.Kind != quorum.DevInitReply || m.Seq != 7 {
+		t.Fatalf("new stream: %+v, %v", m, err)
+	}
 }
