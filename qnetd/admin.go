@@ -42,6 +42,7 @@ type ClientStatus struct {
 	Algorithm   string   `json:"algorithm,omitempty"`
 	TieBreaker  string   `json:"tie_breaker,omitempty"`
 	HeartbeatMs int64    `json:"heartbeat_ms,omitempty"`
+	Config      []uint32 `json:"config_nodes,omitempty"`
 	Ring        string   `json:"ring_id,omitempty"`
 	Members     []uint32 `json:"members,omitempty"`
 	Vote        string   `json:"vote"`
@@ -71,6 +72,9 @@ func (s *Server) status() Status {
 			}
 			if c.ring != (quorum.RingID{}) {
 				cl.Ring = c.ring.String()
+			}
+			for _, m := range c.config {
+				cl.Config = append(cl.Config, uint32(m))
 			}
 			for _, m := range c.members {
 				cl.Members = append(cl.Members, uint32(m))
@@ -112,7 +116,7 @@ func (st Status) Format() string {
 			fmt.Fprintf(&b, "        Client address:\t\t%s\n", cl.Peer)
 			if cl.Algorithm != "" {
 				fmt.Fprintf(&b, "        HB interval:\t\t%dms\n", cl.HeartbeatMs)
-				fmt.Fprintf(&b, "        Configured node list:\t(see the cluster's corosync.conf)\n")
+				fmt.Fprintf(&b, "        Configured node list:\t%s\n", joinIDs(cl.Config))
 				fmt.Fprintf(&b, "        Ring ID:\t\t%s\n", cmpOr(cl.Ring, "-"))
 				fmt.Fprintf(&b, "        Membership node list:\t%s\n", joinIDs(cl.Members))
 				fmt.Fprintf(&b, "        Algorithm:\t\t%s\n", cl.Algorithm)

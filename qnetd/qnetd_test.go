@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -326,7 +327,7 @@ func TestBadFramesCloseOnlyTheirConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(st.Clusters) != 1 || st.Clusters[0].Name != "lab" || len(st.Clusters[0].Clients) != 1 ||
-		st.Clusters[0].Clients[0].Algorithm != "ffsplit" {
+		st.Clusters[0].Clients[0].Algorithm != "ffsplit" || fmt.Sprint(st.Clusters[0].Clients[0].Config) != "[1 2]" {
 		t.Fatalf("status: %+v", st)
 	}
 	if out := st.Format(); !strings.Contains(out, `Cluster "lab"`) || !strings.Contains(out, "Node ID 1") {

@@ -100,6 +100,7 @@ type conn struct {
 	algo      quorum.Algorithm
 	tie       quorum.TieBreaker
 	heartbeat time.Duration
+	config    []wire.NodeID
 	inited    bool
 	ring      quorum.RingID
 	members   []wire.NodeID
@@ -309,6 +310,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		if err != nil {
 			select {
 			case <-c.closed: // closed by the daemon
+			case <-ctx.Done(): // the daemon is stopping
 			default:
 				if errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrFrameEmpty) || errors.Is(err, ErrTruncated) {
 					s.stats.badFrames.Add(1)
@@ -511,6 +513,7 @@ func (s *Server) snoopIn(c *conn, b []byte) {
 	switch m.Kind {
 	case quorum.DevInit:
 		c.algo, c.tie, c.heartbeat, c.inited = m.Algorithm, m.TieBreaker, m.Heartbeat, true
+		c.config = slices.Sorted(slices.Values(m.Nodes))
 		if c.ring == (quorum.RingID{}) {
 			c.ring = m.Ring
 		}
