@@ -9,7 +9,7 @@
 // # The loop
 //
 // Run starts exactly one goroutine that owns the engine.Node; nothing else
-// ever touches it. The loop waits on three sources:
+// ever touches it. The loop waits on four sources:
 //
 //	in      datagrams from the transport's reader goroutines, funnelled
 //	        through a buffered channel (a full channel drops the datagram
