@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/qnetd"
 )
@@ -254,5 +255,70 @@ func TestQdeviceBundleErrors(t *testing.T) {
 				t.Fatalf("Run = %v; want a config error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestQdeviceEpochs: a Dial replaces the stream of the previous one; what
+// the old stream reports afterwards is dropped before it reaches the
+// engine, and its connection is closed.
+func TestQdeviceEpochs(t *testing.T) {
+	dir := t.TempDir()
+	q := &testQnetd{t: t, dir: dir, log: &syncBuffer{}}
+	q.start()
+	t.Cleanup(q.stop)
+	pem, err := qnetd.Enroll(dir, "lab2", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := qnetd.ParseBundle("bundle.pem", pem, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	qd := &qdevice{log: slog.New(slog.DiscardHandler), bundle: b, addr: q.addr, host: "127.0.0.1", node: 1,
+		dialTO: 5 * time.Second, events: make(chan qdevEvent, qdevEventsLen), ctx: ctx, cancel: cancel}
+	t.Cleanup(qd.close)
+	// The loop part under test never reaches the engine: stale events
+	// return before it.
+	l := &loop{log: qd.log, qdev: qd, cl: &cluster{name: "alpha"}}
+
+	next := func() qdevEvent {
+		t.Helper()
+		select {
+		case ev := <-qd.events:
+			return ev
+		case <-time.After(10 * time.Second):
+			t.Fatal("no qdevice event")
+			return qdevEvent{}
+		}
+	}
+	qd.op(quorum.StreamOp{Dial: true})
+	first := next()
+	if first.kind != qdevConnected || first.epoch != 1 {
+		t.Fatalf("first dial: %+v", first)
+	}
+	qd.op(quorum.StreamOp{Dial: true}) // the engine redials before it heard
+	l.qdevEvent(first)
+	if qd.stats.Dropped != 1 || qd.cur != nil {
+		t.Fatalf("stale connect: dropped %d, cur %v", qd.stats.Dropped, qd.cur)
+	}
+	select {
+	case <-first.conn.closed:
+	default:
+		t.Fatal("the stale stream is still open")
+	}
+	second := next()
+	for second.epoch == 1 { // the old stream's close
+		l.qdevEvent(second)
+		second = next()
+	}
+	if second.kind != qdevConnected || second.epoch != 2 {
+		t.Fatalf("second dial: %+v", second)
+	}
+	// A payload with no current stream is dropped and counted.
+	before := qd.stats.Dropped
+	qd.op(quorum.StreamOp{Payload: []byte{1}})
+	if qd.stats.Dropped != before+1 || qd.stats.FramesSent != 0 {
+		t.Errorf("write without a stream: %+v", qd.stats)
 	}
 }
