@@ -56,6 +56,10 @@ const (
 // ErrBundle is wrapped by every error about an unusable client bundle.
 var ErrBundle = errors.New("qnetd: bad bundle")
 
+// ErrClusterName is wrapped when a cluster name cannot be put into a
+// certificate and a hello.
+var ErrClusterName = errors.New("qnetd: bad cluster name")
+
 // authority is the loaded CA.
 type authority struct {
 	cert *x509.Certificate
@@ -264,11 +268,11 @@ func (ca *authority) enroll(cluster string, notBefore, notAfter time.Time) ([]by
 // can carry.
 func checkClusterName(s string) error {
 	if s == "" || len(s) > maxName {
-		return fmt.Errorf("qnetd: cluster name %q: want 1 to %d bytes", s, maxName)
+		return fmt.Errorf("%w %q: want 1 to %d bytes", ErrClusterName, s, maxName)
 	}
 	for _, r := range s {
 		if r < 0x21 || r == 0x7f || r == 0xfffd {
-			return fmt.Errorf("qnetd: cluster name %q: no blanks or control characters", s)
+			return fmt.Errorf("%w %q: no blanks or control characters", ErrClusterName, s)
 		}
 	}
 	return nil

@@ -246,7 +246,7 @@ func splitPEM(b []byte) []string {
 
 func TestEnrollFileModeAndNames(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Enroll(dir, "bad name", time.Hour); err == nil {
+	if _, err := Enroll(dir, "bad name", time.Hour); !errors.Is(err, ErrClusterName) {
 		t.Error("cluster name with a blank accepted")
 	}
 	if _, err := Init(dir, []string{"qnetd.example", "192.0.2.7"}); err != nil {

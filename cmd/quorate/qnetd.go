@@ -107,7 +107,7 @@ existing --out without --force.`,
 			}
 			pem, err := qnetd.Enroll(dir, args[0], time.Duration(days)*24*time.Hour)
 			if err != nil {
-				if strings.Contains(err.Error(), "cluster name") {
+				if errors.Is(err, qnetd.ErrClusterName) {
 					return badInput(err)
 				}
 				return &exitError{code: exitFailed, err: err}
