@@ -114,6 +114,12 @@ func loadQdevice(ctx context.Context, conf *corosyncconf.Config, self wire.NodeI
 	if d == nil {
 		return nil, nil
 	}
+	if a := d.Net.Algorithm; a != "ffsplit" && a != "lms" {
+		// corosync-qdevice also knows 2nodelms (and test); the engine's
+		// client and quorate qnetd implement ffsplit and lms only.
+		return nil, confError(conf, "quorum.device.net.algorithm",
+			"quorum.device.net.algorithm %s is not supported by quorate: use ffsplit or lms", a)
+	}
 	path := override
 	if path == "" {
 		path = filepath.Join(dataDir, BundleFile)

@@ -241,6 +241,16 @@ func TestQdeviceBundleErrors(t *testing.T) {
 	garbled := filepath.Join(dir, "garbled.pem")
 	os.WriteFile(otherPath, other, 0o600)
 	os.WriteFile(garbled, []byte("not a bundle"), 0o600)
+	conf2 := filepath.Join(dir, "2nodelms.conf")
+	if err := os.WriteFile(conf2, []byte(strings.Replace(qdeviceConf(key, 5405, "127.0.0.1:5403"),
+		"algorithm: ffsplit", "algorithm: 2nodelms", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = Run(context.Background(), Options{ConfigPath: conf2, NodeName: "alpha", DataDir: filepath.Join(dir, "data"),
+		AdminSocket: filepath.Join(dir, "admin.sock"), Logger: slog.New(slog.DiscardHandler)})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "2nodelms is not supported") {
+		t.Errorf("2nodelms: %v", err)
+	}
 	cases := []struct{ name, bundle, want string }{
 		{"missing default", "", filepath.Join(dir, "data", "qdevice.pem")},
 		{"garbled", garbled, garbled + ": no PEM data"},
