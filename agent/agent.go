@@ -50,6 +50,10 @@ type Options struct {
 	// Seed seeds the node's random stream; 0 draws it from crypto/rand.
 	// Either way it is logged.
 	Seed uint64
+	// QdeviceBundle is the qnetd client bundle (CA, client certificate and
+	// key) used when corosync.conf has a quorum.device; default
+	// <DataDir>/qdevice.pem.
+	QdeviceBundle string
 }
 
 // Run starts the agent and blocks until ctx is done, a peer removes this
@@ -88,6 +92,13 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	tcfg.Delay = opt.Delay
+	qdev, err := loadQdevice(ctx, conf, wire.NodeID(self.NodeID), nodeName(self), opt.QdeviceBundle, opt.DataDir, log)
+	if err != nil {
+		return err
+	}
+	if qdev != nil {
+		defer qdev.cancel()
+	}
 	if conf.Quorum.Provider == "" {
 		log.Warn("corosync.conf has no quorum provider: corosync would be always quorate; quorate runs votequorum regardless")
 	}
@@ -125,6 +136,7 @@ func Run(ctx context.Context, opt Options) error {
 		log: log, node: node, start: start, cl: cl,
 		in: make(chan inbound, inboxLen), calls: make(chan call),
 		persist: db.Persist, disk: persisted,
+		qdev:    qdev,
 	}
 	tr, err := udp.Listen(tcfg, l.receive)
 	switch {
@@ -158,6 +170,10 @@ func Run(ctx context.Context, opt Options) error {
 		"config", conf.File, "config_version", conf.ConfigVersion, "seed", fmt.Sprintf("%#016x", seed),
 		"ring_seq", persisted.RingSeq, "store_version", persisted.Store.Version, "links", localAddrs(tr), "key", keySource,
 		"admin", opt.AdminSocket, "data_dir", opt.DataDir, "metrics", opt.MetricsAddr)
+	if qdev != nil {
+		log.Info("qdevice enabled", "node", cl.name, "qnetd", qdev.addr, "bundle", qdev.bundle.Path,
+			"algorithm", conf.Quorum.Device.Net.Algorithm, "votes", conf.Quorum.Device.Votes)
+	}
 	go admin.serve(ctx)
 	err = l.run(ctx)
 	close(done)

@@ -171,4 +171,7 @@ type StatsInfo struct {
 	// Deliveries counts the node's totally ordered output by kind
 	// (message, transitional, regular) and messages by service.
 	Deliveries map[string]uint64 `json:"deliveries"`
+	// Qdevice is the qnetd client's state and counters; nil without a
+	// quorum.device.
+	Qdevice *QdeviceInfo `json:"qdevice,omitempty"`
 }

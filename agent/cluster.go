@@ -95,11 +95,3 @@ func (cl *cluster) remote(id wire.NodeID, link int) string {
 	}
 	return ""
 }
-
-// deviceHost returns quorum.device.net.host, or "" without a device.
-func (cl *cluster) deviceHost() string {
-	if d := cl.conf.Quorum.Device; d != nil {
-		return d.Net.Host
-	}
-	return ""
-}

@@ -9,13 +9,15 @@
 // # The loop
 //
 // Run starts exactly one goroutine that owns the engine.Node; nothing else
-// ever touches it. The loop waits on three sources:
+// ever touches it. The loop waits on four sources:
 //
 //	in      datagrams from the transport's reader goroutines, funnelled
 //	        through a buffered channel (a full channel drops the datagram
 //	        and counts it, as a full socket buffer would)
 //	timer   the engine's next deadline (Ready.Deadline)
 //	admin   requests from the admin socket, each with its reply channel
+//	qdevice events of the qdevice's stream to qnetd (connected, a frame,
+//	        closed, a failed dial), each tagged with its dial's epoch
 //
 // and, after each input, performs the node's Ready batch in the order the
 // engine demands:
@@ -36,9 +38,7 @@
 //     for cfs commands, each answering the admin call that waits for it
 //     (see The store below). The agent issues no store operations yet, so
 //     Ready.Results stays empty.
-//  6. Arbiter: the qdevice's stream operations. The qnetd client is not
-//     implemented yet: with a quorum.device the agent logs that once and
-//     ignores the operations, so the device never votes.
+//  6. Arbiter: the qdevice's stream operations (see below).
 //
 // Then the loop acknowledges the batch (Node.Ack), publishes the metrics
 // snapshot and re-arms its timer for the new deadline, converted from
@@ -68,6 +68,32 @@
 // node has it on disk, and the store releases the Result only once every
 // member of the configuration applied it. Calls still pending when the
 // loop stops are answered with an error saying the outcome is unknown.
+//
+// # The qdevice
+//
+// With a quorum.device (model net) in corosync.conf, the engine's
+// votequorum runs the qdevice client and asks for a stream to qnetd
+// (Ready.Arbiter); the agent carries it over TCP with TLS 1.3 to `quorate
+// qnetd` (package qnetd). The client bundle (the qnetd's CA, a client
+// certificate naming the cluster, its key) is read at start from
+// Options.QdeviceBundle, default <data-dir>/qdevice.pem; a missing or
+// invalid bundle, or one for another cluster, is a configuration error.
+//
+// A Dial starts a new epoch and a goroutine that connects (TCP, TLS with
+// the qnetd's certificate checked against quorum.device.net.host, the
+// hello) within a bounded time and then reads frames; everything it
+// reports goes through a channel to the loop, tagged with its epoch, and
+// the loop alone calls Node.ArbiterConnected, ArbiterReceive and
+// ArbiterClosed. A Hangup or a new Dial closes the old stream and bumps
+// the epoch, so an old stream's bytes are dropped, never handed to the
+// engine as the new stream's. Writes go through a bounded queue to a
+// writer goroutine; the loop never blocks on the network. A failed dial
+// (refused, TLS, refused hello) is logged and counted but not reported to
+// the engine: its connect timeout paces the redials, as qdevice's
+// reconnect timer does, instead of a refused TCP connection making it
+// redial at once. The admin socket's stats answer and the metrics show
+// whether the stream is up, the frames each way, dial failures and
+// reconnects.
 //
 // # Randomness
 //

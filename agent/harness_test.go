@@ -126,6 +126,7 @@ func (s *syncBuffer) String() string {
 // testAgent is one running (or stopped) agent of a test cluster.
 type testAgent struct {
 	name, admin, data, metrics string
+	bundle                     string // qnetd client bundle; "" for the default
 	log                        *syncBuffer
 	cancel                     context.CancelFunc
 	done                       chan error
@@ -173,8 +174,8 @@ func (c *testCluster) start(a *testAgent) {
 	a.cancel, a.done = cancel, make(chan error, 1)
 	opt := Options{
 		ConfigPath: c.conf, NodeName: a.name, AdminSocket: a.admin, DataDir: a.data,
-		MetricsAddr: a.metrics,
-		Logger:      slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		MetricsAddr: a.metrics, QdeviceBundle: a.bundle,
+		Logger: slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	go func() { a.done <- Run(ctx, opt) }()
 	// Wait until the admin socket answers (or Run fails).

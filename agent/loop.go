@@ -64,11 +64,14 @@ type loop struct {
 	pending map[store.OpID]pendingCall
 	metrics *metrics // nil without --metrics
 
-	deliveries    deliveryCounts
-	configBumps   uint64 // NODELIST_DELs delivered: config_version + this
-	arbiterWarned bool
-	killedBy      wire.NodeID // a peer removed this node from the nodelist
-	linksAt       time.Time   // last refresh of the link part of the metrics
+	// qdev carries the qdevice's stream to qnetd; nil without a
+	// quorum.device.
+	qdev *qdevice
+
+	deliveries  deliveryCounts
+	configBumps uint64      // NODELIST_DELs delivered: config_version + this
+	killedBy    wire.NodeID // a peer removed this node from the nodelist
+	linksAt     time.Time   // last refresh of the link part of the metrics
 }
 
 // deliveryCounts counts the node's ordered output.
@@ -96,6 +99,11 @@ func (l *loop) run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	defer l.abandon()
+	var qdevEvents chan qdevEvent // nil without a device: never ready
+	if l.qdev != nil {
+		qdevEvents = l.qdev.events
+		defer l.qdev.close()
+	}
 	if err := l.flush(timer); err != nil {
 		return err
 	}
@@ -108,6 +116,8 @@ func (l *loop) run(ctx context.Context) error {
 			l.node.Step(l.now(), m.link, m.from, m.payload)
 		case <-timer.C:
 			l.node.Advance(l.now())
+		case ev := <-qdevEvents:
+			l.qdevEvent(ev)
 		case c := <-l.calls:
 			if resp, done := l.accept(c); done {
 				reply = func() { c.reply <- resp }
@@ -152,11 +162,10 @@ func (l *loop) flush(timer *time.Timer) error {
 		// Persist above is written: the Result may be reported.
 		l.complete(r)
 	}
-	if len(rd.Arbiter) > 0 && !l.arbiterWarned {
-		l.arbiterWarned = true
-		l.log.Warn("quorum.device is configured but the qnetd client is not implemented yet: "+
-			"the qdevice's connection requests are ignored and the device casts no vote",
-			"node", l.cl.name, "host", l.cl.deviceHost())
+	if l.qdev != nil {
+		for _, op := range rd.Arbiter {
+			l.qdev.op(op)
+		}
 	}
 	l.node.Ack(rd)
 	l.publish(rd)

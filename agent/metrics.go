@@ -84,6 +84,10 @@ func (l *loop) stats() *StatsInfo {
 	for _, c := range serviceCounters(l.deliveries) {
 		out.Deliveries["service_"+c.name] = c.v
 	}
+	if l.qdev != nil {
+		qi := l.qdev.stats
+		out.Qdevice = &qi
+	}
 	return out
 }
 
@@ -98,6 +102,7 @@ type snapshot struct {
 	udp                               udp.Stats
 	inDrops                           uint64
 	links, totem, deliveries, service []named
+	qdev                              *QdeviceInfo // nil without a device
 }
 
 // peerSnap is the link state towards one peer.
@@ -119,12 +124,13 @@ type metrics struct {
 	snap snapshot
 	info [3]string // cluster name, node name, nodeid
 
-	descInfo, descMembers, descRingSeq, descQuorate             *prometheus.Desc
-	descExpected, descHighest, descTotal, descQuorum            *prometheus.Desc
-	descLinkUp, descLatency, descActive                         *prometheus.Desc
-	descSent, descSendErr, descDropped, descRecv, descRejected  *prometheus.Desc
-	descReadErr, descInDrops, descKnet, descTotem, descDelivery *prometheus.Desc
-	descService                                                 *prometheus.Desc
+	descInfo, descMembers, descRingSeq, descQuorate              *prometheus.Desc
+	descExpected, descHighest, descTotal, descQuorum             *prometheus.Desc
+	descLinkUp, descLatency, descActive                          *prometheus.Desc
+	descSent, descSendErr, descDropped, descRecv, descRejected   *prometheus.Desc
+	descReadErr, descInDrops, descKnet, descTotem, descDelivery  *prometheus.Desc
+	descService                                                  *prometheus.Desc
+	descQdevUp, descQdevFrames, descQdevReconnects, descQdevFail *prometheus.Desc
 }
 
 // newMetrics creates the collector and a registry holding only it.
@@ -156,6 +162,11 @@ func newMetrics(cl *cluster) (*metrics, *prometheus.Registry) {
 		descTotem:    d("totem_total", "Totem counters (tokens, retransmits, messages, memberships).", "counter"),
 		descDelivery: d("deliveries_total", "Items of the node's total order: messages and configurations.", "kind"),
 		descService:  d("delivered_messages_total", "Delivered messages by service.", "service"),
+
+		descQdevUp:         d("qdevice_connected", "1 while the qdevice's TLS stream to qnetd is established."),
+		descQdevFrames:     d("qdevice_frames_total", "Frames on the qdevice's stream to qnetd, by direction.", "direction"),
+		descQdevReconnects: d("qdevice_reconnects_total", "Connections to qnetd established after the first."),
+		descQdevFail:       d("qdevice_dial_failures_total", "Connection attempts to qnetd that failed (TCP, TLS or refused)."),
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
@@ -167,7 +178,8 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.descInfo, m.descMembers, m.descRingSeq, m.descQuorate,
 		m.descExpected, m.descHighest, m.descTotal, m.descQuorum, m.descLinkUp, m.descLatency,
 		m.descActive, m.descSent, m.descSendErr, m.descDropped, m.descRecv, m.descRejected,
-		m.descReadErr, m.descInDrops, m.descKnet, m.descTotem, m.descDelivery, m.descService} {
+		m.descReadErr, m.descInDrops, m.descKnet, m.descTotem, m.descDelivery, m.descService,
+		m.descQdevUp, m.descQdevFrames, m.descQdevReconnects, m.descQdevFail} {
 		ch <- d
 	}
 }
@@ -221,6 +233,13 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, n := range s.service {
 		c(m.descService, n.v, n.name)
 	}
+	if q := s.qdev; q != nil {
+		g(m.descQdevUp, b2f(q.Connected))
+		c(m.descQdevFrames, q.FramesSent, "sent")
+		c(m.descQdevFrames, q.FramesReceived, "received")
+		c(m.descQdevReconnects, q.Reconnects)
+		c(m.descQdevFail, q.DialFailures)
+	}
 }
 
 func b2f(b bool) float64 {
@@ -269,4 +288,8 @@ func (l *loop) publish(rd engine.Ready) {
 	s.totem = totemCounters(l.node.TotemStats())
 	s.deliveries = deliveryCounters(l.deliveries)
 	s.service = serviceCounters(l.deliveries)
+	if l.qdev != nil {
+		qi := l.qdev.stats
+		s.qdev = &qi
+	}
 }

@@ -36,11 +36,13 @@ The ring sequence number and the replicated configuration store are kept in
 config.db (SQLite) in --data-dir; management commands (quorate status,
 nodes, expected, delnode, links, members, cfs) talk to --admin; with
 --metrics the agent serves Prometheus metrics at http://ADDR/metrics.
-A quorum.device section is accepted, but the qnetd client is not
-implemented yet: the device never votes.
+With a quorum.device section (model net) the node's qdevice connects to
+quorate qnetd over TLS with the client bundle --qdevice-bundle (default
+DATA-DIR/qdevice.pem, installed by 'quorate qdevice setup').
 
 Exit status: 0 after a signal, 1 when the agent fails, 2 for bad input
-(flags, corosync.conf errors with file:line, a missing authkey).`,
+(flags, corosync.conf errors with file:line, a missing authkey, a
+missing or invalid qdevice bundle).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opt.ConfigPath == "" {
@@ -68,6 +70,7 @@ Exit status: 0 after a signal, 1 when the agent fails, 2 for bad input
 	f.StringVar(&opt.AdminSocket, "admin", agent.DefaultAdminSocket, "admin socket for the management commands")
 	f.StringVar(&opt.DataDir, "data-dir", agent.DefaultDataDir, "directory of config.db: the persisted ring sequence and configuration store")
 	f.StringVar(&opt.MetricsAddr, "metrics", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9405)")
+	f.StringVar(&opt.QdeviceBundle, "qdevice-bundle", "", "qnetd client bundle for quorum.device (default: DATA-DIR/qdevice.pem)")
 	f.StringVar(&opt.KeyFile, "keyfile", "", "authkey (default: totem.keyfile of the config, else /etc/corosync/authkey)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json (to stderr)")

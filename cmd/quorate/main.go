@@ -85,6 +85,8 @@ func newRoot() *cobra.Command {
 		newLinksCmd(),
 		newMembersCmd(),
 		newCfsCmd(),
+		newQnetdCmd(),
+		newQdeviceCmd(),
 	)
 	return root
 }
