@@ -136,7 +136,7 @@ func Run(ctx context.Context, opt Options) error {
 		log: log, node: node, start: start, cl: cl,
 		in: make(chan inbound, inboxLen), calls: make(chan call),
 		persist: db.Persist, disk: persisted,
-		qdev:    qdev,
+		qdev: qdev,
 	}
 	tr, err := udp.Listen(tcfg, l.receive)
 	switch {
