@@ -33,7 +33,9 @@ the authkey, bind one UDP socket per link (ringX_addr, port mcastport or
 5405+X) and run Totem and votequorum on them until SIGINT or SIGTERM.
 
 The ring sequence number and the replicated store's snapshot are kept in
---data-dir; management commands
+--data-dir; the flight recorder (--journal, default DATA-DIR/journal.jsonl)
+appends one JSON line per start, stop, link, membership and quorum change,
+for quorate trace import; management commands
 (quorate status, nodes, expected, delnode, links) talk to --admin; with
 --metrics the agent serves Prometheus metrics at http://ADDR/metrics.
 A quorum.device section is accepted, but the qnetd client is not
@@ -68,6 +70,8 @@ Exit status: 0 after a signal, 1 when the agent fails, 2 for bad input
 	f.StringVar(&opt.AdminSocket, "admin", agent.DefaultAdminSocket, "admin socket for the management commands")
 	f.StringVar(&opt.DataDir, "data-dir", agent.DefaultDataDir, "directory for the persisted ring sequence and store snapshot")
 	f.StringVar(&opt.MetricsAddr, "metrics", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9405)")
+	f.StringVar(&opt.Journal, "journal", "", "flight recorder: append a JSON line per link, membership and quorum change here (default DATA-DIR/journal.jsonl)")
+	f.Int64Var(&opt.JournalMax, "journal-max", agent.DefaultJournalMax, "rotate the journal to JOURNAL.1 at this size in bytes")
 	f.StringVar(&opt.KeyFile, "keyfile", "", "authkey (default: totem.keyfile of the config, else /etc/corosync/authkey)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json (to stderr)")
