@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quorate/quorate/engine/links"
 	"github.com/quorate/quorate/scenarios"
 )
 
@@ -437,7 +438,8 @@ func (im *importer) nodeFaults() []fault {
 // span is an interval of wall-clock time; to is the zero time when open.
 type span struct {
 	from, to time.Time
-	healed   bool // ended by a link_up, not by the end of the session
+	healed   bool      // ended by a link_up, not by the end of the session
+	cutAt    time.Time // the estimated moment the path broke
 }
 
 // pair is an unordered pair of journal node names (a < b) on a link.
@@ -452,18 +454,25 @@ func (im *importer) downs() map[pair][]span {
 	out := map[pair][]span{} // pair{a: observer, b: peer}
 	for _, n := range im.order {
 		for _, s := range im.sessions[n] {
-			open := map[pair]time.Time{}
+			open := map[pair]span{}
+			reset := map[pair]time.Time{} // last restart of the pong timeout backoff
 			for _, e := range s.entries {
 				if e.Kind != KindLinkUp && e.Kind != KindLinkDown {
 					continue
 				}
 				k := pair{n, e.Peer, *e.Link}
-				from, isDown := open[k]
+				sp, isDown := open[k]
 				switch {
 				case e.Kind == KindLinkDown && !isDown:
-					open[k] = e.Time
+					since, ok := reset[k]
+					if !ok {
+						since = s.first.Time
+					}
+					open[k] = span{from: e.Time, cutAt: e.Time.Add(-im.detection(e.Time.Sub(since)))}
+					reset[k] = e.Time
 				case e.Kind == KindLinkUp && isDown:
-					out[k] = append(out[k], span{from: from, to: e.Time, healed: true})
+					sp.to, sp.healed = e.Time, true
+					out[k] = append(out[k], sp)
 					delete(open, k)
 				}
 			}
@@ -473,12 +482,25 @@ func (im *importer) downs() map[pair][]span {
 			} else if s.crashed {
 				end = s.crashAt
 			}
-			for k, from := range open {
-				out[k] = append(out[k], span{from: from, to: end})
+			for k, sp := range open {
+				sp.to = end
+				out[k] = append(out[k], sp)
 			}
 		}
 	}
 	return out
+}
+
+// detection is how long knet took to declare a link down that had been
+// up for the span since (since its agent started, or since its last
+// down): the ping timeout times the backoff, which starts at
+// links.PongTimeoutBackoff and drops by one a second down to 1. A link cut
+// in the first seconds of an agent, or soon after it last failed, is
+// noticed several timeouts late, and the cut must be placed that much
+// earlier for the simulator to see the same token losses.
+func (im *importer) detection(since time.Duration) time.Duration {
+	backoff := max(links.PongTimeoutBackoff-int(since/time.Second), 1)
+	return im.timeout * time.Duration(backoff)
 }
 
 // cuts are the links seen down from both sides, as estimated physical
@@ -495,7 +517,7 @@ func (im *importer) cuts() map[pair][]span {
 						if !lo.Before(hi) {
 							continue
 						}
-						from := earlier(x.from, y.from).Add(-im.timeout)
+						from := earlier(x.cutAt, y.cutAt)
 						to := hi
 						if (hi.Equal(x.to) && x.healed) || (hi.Equal(y.to) && y.healed) {
 							to = hi.Add(-im.interval)
