@@ -690,10 +690,7 @@ func (im *importer) describe(cut map[pair]bool) map[string]cond {
 			}
 			groups = append(groups, members)
 		}
-		if len(groups) < 2 {
-			continue
-		}
-		clean := true
+		clean := len(groups) >= 2
 		for i, a := range rest {
 			for _, b := range rest[i+1:] {
 				if isCut(a, b, l) != (group[a] != group[b]) {

@@ -84,10 +84,10 @@ func Parse(file string, src []byte) (*Journal, error) {
 			continue
 		}
 		if len(torn) > 0 {
-			if len(j.Entries) == 0 && first != nil {
-				return nil, first
-			}
 			if rec.Kind != KindStart || len(torn) > 1 {
+				if len(j.Entries) == 0 && first != nil {
+					return nil, first
+				}
 				return nil, errAt(file, torn[0], "corrupt line in the middle of the journal (only the last line, or the line before an agent start, may be torn)")
 			}
 			j.Torn++
