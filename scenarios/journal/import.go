@@ -46,6 +46,7 @@ type importer struct {
 	t0, end  time.Time
 	interval time.Duration // knet ping interval
 	timeout  time.Duration // knet ping timeout
+	upDelay  time.Duration // from a repaired path to knet's link up
 	links    []int
 }
 
@@ -78,9 +79,10 @@ type session struct {
 // down when every pair is cut on a link, an isolated node when it lost
 // every link, a NIC down when it lost every peer on one link, a partition
 // when the cut pairs split the nodes into groups, one-way drops otherwise.
-// The times are estimates: a cut starts a ping timeout before the first
-// side declared the link down, a crash when the peers noticed it, less the
-// ping timeout.
+// The times are estimates from knet's rules: a cut starts knet's detection
+// time (the ping timeout times its backoff) before the first side declared
+// the link down, a crash likewise before the first peer noticed, and a
+// repair pong_count and a half ping intervals before the first link up.
 func Import(js []*Journal, name string) (*Imported, error) {
 	if len(js) == 0 {
 		return nil, fmt.Errorf("%w: no journals", ErrInput)
@@ -165,6 +167,14 @@ func (im *importer) merge(js []*Journal) error {
 	}
 	slices.Sort(im.links)
 	im.interval, im.timeout = im.knetTimers()
+	// knet declares a link up on the pong after pong_count good ones;
+	// the first ping after the repair comes half an interval later on
+	// average.
+	pong := 2
+	for _, l := range im.cfg.Links {
+		pong = max(pong, l.PongCount)
+	}
+	im.upDelay = im.interval * time.Duration(2*pong+1) / 2
 	return nil
 }
 
@@ -224,8 +234,8 @@ func (im *importer) findEnd() {
 }
 
 // crashes estimates when each session without a stop record ended: when the
-// peers saw every link to the node go down, less the ping timeout, but not
-// before the node's own last record.
+// peers noticed, less knet's detection time, but not before the node's own
+// last record.
 func (im *importer) crashes() {
 	for _, n := range im.order {
 		ss := im.sessions[n]
@@ -247,22 +257,36 @@ func (im *importer) crashes() {
 				continue
 			}
 			s.crashAt = s.last.Time
-			if seen && at.Add(-im.timeout).After(s.crashAt) {
-				s.crashAt = at.Add(-im.timeout)
+			if seen && at.After(s.crashAt) {
+				s.crashAt = at
 			}
 		}
 	}
 }
 
-// peersLost returns the first link_down about node recorded by a peer in
-// (after, before).
+// peersLost returns the earliest estimated loss of node among the
+// link_down records about it that peers wrote in (after, before): each
+// record's time less knet's detection time then.
 func (im *importer) peersLost(node string, after, before time.Time) (time.Time, bool) {
 	var first time.Time
 	for _, p := range im.order {
-		for _, e := range im.byNode[p] {
-			if e.Kind == KindLinkDown && e.Peer == node && e.Time.After(after) && e.Time.Before(before) &&
-				(first.IsZero() || e.Time.Before(first)) {
-				first = e.Time
+		for _, s := range im.sessions[p] {
+			since := map[int]time.Time{}
+			for _, e := range s.entries {
+				if e.Kind != KindLinkDown || e.Peer != node {
+					continue
+				}
+				from, ok := since[*e.Link]
+				if !ok {
+					from = s.first.Time
+				}
+				since[*e.Link] = e.Time
+				if !e.Time.After(after) || !e.Time.Before(before) {
+					continue
+				}
+				if at := e.Time.Add(-im.detection(e.Time.Sub(from))); first.IsZero() || at.Before(first) {
+					first = at
+				}
 			}
 		}
 	}
@@ -520,7 +544,7 @@ func (im *importer) cuts() map[pair][]span {
 						from := earlier(x.cutAt, y.cutAt)
 						to := hi
 						if (hi.Equal(x.to) && x.healed) || (hi.Equal(y.to) && y.healed) {
-							to = hi.Add(-im.interval)
+							to = hi.Add(-im.upDelay)
 						}
 						if !to.After(from) {
 							to = from.Add(time.Millisecond)
@@ -555,22 +579,33 @@ func later(a, b time.Time) time.Time {
 // descriptions becomes faults.
 func (im *importer) linkFaults() []fault {
 	cuts := im.cuts()
-	var points []time.Time
+	type point struct {
+		t    time.Time
+		span int
+		end  bool
+	}
+	var points []point
 	for _, ss := range cuts {
 		for _, s := range ss {
-			points = append(points, s.from, s.to)
+			points = append(points, point{s.from, len(points), false}, point{s.to, len(points), true})
 		}
 	}
-	slices.SortFunc(points, func(a, b time.Time) int { return a.Compare(b) })
+	slices.SortStableFunc(points, func(a, b point) int { return a.t.Compare(b.t) })
 	window := im.timeout + im.interval
 	var out []fault
 	prev := map[string]cond{}
 	for i := 0; i < len(points); {
-		first, j := points[i], i
-		for j < len(points) && points[j].Sub(first) <= window {
+		// A group never holds both ends of one cut: a short outage stays
+		// an outage and a repair.
+		first, j := points[i].t, i
+		begun := map[int]bool{}
+		for j < len(points) && points[j].t.Sub(first) <= window && !(points[j].end && begun[points[j].span]) {
+			if !points[j].end {
+				begun[points[j].span] = true
+			}
 			j++
 		}
-		lastT := points[j-1]
+		lastT := points[j-1].t
 		i = j
 		cut := map[pair]bool{}
 		for p, ss := range cuts {

@@ -161,9 +161,22 @@ func TestImport(t *testing.T) {
 				}
 				return b
 			},
-			want: []string{"duration: 35.45s", "{at: 20s, action: switch_down, switch: link0}", "{at: 29.988s, action: switch_up, switch: link0}",
+			want: []string{"duration: 35.45s", "{at: 20s, action: switch_down, switch: link0}", "{at: 29.369s, action: switch_up, switch: link0}",
 				"{at: 35.45s, node: hp2, members: [hp1, hp2, hp3], quorate: true}"},
 			not: []string{"action: crash"},
+		},
+		{
+			name: "a switch outage shorter than the grouping window",
+			build: func() []*jb {
+				_, b := three()
+				for i := range b {
+					for j := i + 1; j < len(b); j++ {
+						cut(b[i], b[j], 1, 20*s, 21*s)
+					}
+				}
+				return b
+			},
+			want: []string{"{at: 20s, action: switch_down, switch: link1}", "{at: 20.369s, action: switch_up, switch: link1}"},
 		},
 		{
 			name: "a NIC down",
@@ -173,7 +186,7 @@ func TestImport(t *testing.T) {
 				cut(b[1], b[2], 1, 20*s, 30*s)
 				return b
 			},
-			want: []string{"{at: 20s, action: link_down, node: hp2, link: 1}", "{at: 29.988s, action: link_up, node: hp2, link: 1}"},
+			want: []string{"{at: 20s, action: link_down, node: hp2, link: 1}", "{at: 29.369s, action: link_up, node: hp2, link: 1}"},
 		},
 		{
 			name: "a node cut off, alone and inquorate",
@@ -192,7 +205,7 @@ func TestImport(t *testing.T) {
 				b[2].quorate(32*s, true)
 				return b
 			},
-			want: []string{"{at: 20s, action: isolate, node: hp3}", "{at: 29.988s, action: heal}"},
+			want: []string{"{at: 20s, action: isolate, node: hp3}", "{at: 29.369s, action: heal}"},
 			seq: "hp1: {hp1,hp2,hp3} → {hp1,hp2} → {hp1,hp2,hp3}\nhp2: {hp1,hp2,hp3} → {hp1,hp2} → {hp1,hp2,hp3}\n" +
 				"hp3: {hp1,hp2,hp3} → {hp3} → {hp1,hp2,hp3}\n",
 		},
@@ -248,7 +261,7 @@ func TestImport(t *testing.T) {
 			// Four nodes: effective token 2300ms, ping timeout 1150ms,
 			// interval 575ms.
 			want: []string{"{at: 19.675s, action: drop, from: [a, b], to: [b, a], links: [1]}",
-				"{at: 19.675s, action: partition, groups: [[a, b], [c, d]], links: [0]}", "{at: 29.825s, action: heal}"},
+				"{at: 19.675s, action: partition, groups: [[a, b], [c, d]], links: [0]}", "{at: 28.963s, action: heal}"},
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
