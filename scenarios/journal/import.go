@@ -115,7 +115,18 @@ func Import(js []*Journal, name string) (*Imported, error) {
 func (im *importer) merge(js []*Journal) error {
 	firstOf := js[0].Entries[0]
 	im.cluster = firstOf.Cluster
+	// One node's files (a rotated journal.jsonl.1 and journal.jsonl) are
+	// taken in the order of their first records and each in file order,
+	// which a step of the wall clock cannot upset. A file given twice is
+	// read once.
+	js = slices.Clone(js)
+	sort.SliceStable(js, func(a, b int) bool { return js[a].Entries[0].Time.Before(js[b].Entries[0].Time) })
+	seen := map[string]bool{}
 	for _, j := range js {
+		if seen[j.File] {
+			continue
+		}
+		seen[j.File] = true
 		for _, e := range j.Entries {
 			if e.Cluster != im.cluster {
 				return errAt(e.File, e.Line, "record of cluster %q, but %s:%d is of cluster %q: journals of different clusters",
@@ -160,7 +171,6 @@ func (im *importer) merge(js []*Journal) error {
 				return errAt(e.File, e.Line, "link %d is not configured in the start record at %s:%d", *e.Link, im.cfgAt.File, im.cfgAt.Line)
 			}
 		}
-		sort.SliceStable(es, func(i, j int) bool { return es[i].Time.Before(es[j].Time) })
 	}
 	for _, l := range im.cfg.Links {
 		im.links = append(im.links, l.Number)
@@ -368,8 +378,17 @@ func (im *importer) yaml(name string, js []*Journal) []byte {
 			fmt.Fprintf(&b, ", boot_at: %s", dur(im.rel(ss[0].first.Time)))
 		}
 		b.WriteString("}")
+		var addrs []string
+		for _, l := range im.links {
+			if a := n.Addrs[strconv.Itoa(l)]; a != "" {
+				addrs = append(addrs, fmt.Sprintf("ring%d_addr %s", l, a))
+			}
+		}
 		if len(im.byNode[n.Name]) == 0 {
-			b.WriteString("  # no journal: assumed up throughout")
+			addrs = append(addrs, "no journal: assumed up throughout")
+		}
+		if len(addrs) > 0 {
+			b.WriteString("  # " + strings.Join(addrs, ", "))
 		}
 		b.WriteString("\n")
 	}

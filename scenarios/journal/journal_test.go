@@ -353,3 +353,43 @@ func TestSequencesDiff(t *testing.T) {
 		}
 	}
 }
+
+// TestImportRotatedAndRepeated: a node's journal in two files (rotated),
+// given newest first and one of them twice, reads as the one journal.
+func TestImportRotatedAndRepeated(t *testing.T) {
+	cfg := testConfig("hp1", "hp2", "hp3")
+	var js []*Journal
+	var whole *Journal
+	for _, n := range []string{"hp1", "hp2", "hp3"} {
+		b := newJB(cfg, n).start(0).members(time.Second, "hp1", "hp2", "hp3").quorate(time.Second, true).
+			members(20*time.Second, "hp1", "hp2", "hp3")
+		if n != "hp1" {
+			js = append(js, b.journal(t))
+			continue
+		}
+		whole = b.journal(t)
+		old, err := Parse("hp1.jsonl.1", []byte(strings.Join(b.lines[:2], "\n")+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, err := Parse("hp1.jsonl", []byte(strings.Join(b.lines[2:], "\n")+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		js = append(js, cur, old, cur)
+	}
+	im, err := Import(js, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(im.YAML), "action:") {
+		t.Errorf("faults from a rotated journal:\n%s", im.YAML)
+	}
+	ref, err := Import([]*Journal{whole, js[3], js[4]}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ref.Membership.Diff(im.Membership); d != "" || len(im.Membership["hp1"]) != 1 {
+		t.Errorf("membership of the rotated journal: %s\n%s", d, im.Membership)
+	}
+}
