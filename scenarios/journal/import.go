@@ -79,10 +79,11 @@ type session struct {
 // down when every pair is cut on a link, an isolated node when it lost
 // every link, a NIC down when it lost every peer on one link, a partition
 // when the cut pairs split the nodes into groups, one-way drops otherwise.
-// The times are estimates from knet's rules: a cut starts knet's detection
-// time (the ping timeout times its backoff) before the first side declared
-// the link down, a crash likewise before the first peer noticed, and a
-// repair pong_count and a half ping intervals before the first link up.
+// The times are estimates from knet's rules (see lostAt): a cut starts
+// knet's detection time (the ping timeout times its backoff, less half a
+// ping interval) before the first side declared the link down, a crash
+// likewise before the first peer noticed, and a repair pong_count and a
+// half ping intervals before the first link up.
 func Import(js []*Journal, name string) (*Imported, error) {
 	if len(js) == 0 {
 		return nil, fmt.Errorf("%w: no journals", ErrInput)
@@ -286,15 +287,12 @@ func (im *importer) peersLost(node string, after, before time.Time) (time.Time, 
 				if e.Kind != KindLinkDown || e.Peer != node {
 					continue
 				}
-				from, ok := since[*e.Link]
-				if !ok {
-					from = s.first.Time
-				}
+				from, downBefore := since[*e.Link]
 				since[*e.Link] = e.Time
 				if !e.Time.After(after) || !e.Time.Before(before) {
 					continue
 				}
-				if at := e.Time.Add(-im.detection(e.Time.Sub(from))); first.IsZero() || at.Before(first) {
+				if at := im.lostAt(s, e, from, downBefore); first.IsZero() || at.Before(first) {
 					first = at
 				}
 			}
@@ -507,11 +505,8 @@ func (im *importer) downs() map[pair][]span {
 				sp, isDown := open[k]
 				switch {
 				case e.Kind == KindLinkDown && !isDown:
-					since, ok := reset[k]
-					if !ok {
-						since = s.first.Time
-					}
-					open[k] = span{from: e.Time, cutAt: e.Time.Add(-im.detection(e.Time.Sub(since)))}
+					since, downBefore := reset[k]
+					open[k] = span{from: e.Time, cutAt: im.lostAt(s, e, since, downBefore)}
 					reset[k] = e.Time
 				case e.Kind == KindLinkUp && isDown:
 					sp.to, sp.healed = e.Time, true
@@ -534,16 +529,30 @@ func (im *importer) downs() map[pair][]span {
 	return out
 }
 
-// detection is how long knet took to declare a link down that had been
-// up for the span since (since its agent started, or since its last
-// down): the ping timeout times the backoff, which starts at
-// links.PongTimeoutBackoff and drops by one a second down to 1. A link cut
-// in the first seconds of an agent, or soon after it last failed, is
-// noticed several timeouts late, and the cut must be placed that much
-// earlier for the simulator to see the same token losses.
-func (im *importer) detection(since time.Duration) time.Duration {
-	backoff := max(links.PongTimeoutBackoff-int(since/time.Second), 1)
-	return im.timeout * time.Duration(backoff)
+// lostAt estimates when the path behind link_down record e of session s
+// broke. knet declares a link down at the first heartbeat wake (every
+// links.TimerRes) at which the last pong is older than the ping timeout
+// times the backoff; the last pong came half a ping interval before the
+// break on average. The backoff is links.PongTimeoutBackoff when the
+// agent starts and when the link goes down, and drops by one at each
+// whole second of the agent's heartbeat (counted from the agent's start,
+// which the record's monotonic instant gives) down to 1. So a link cut in
+// an agent's first seconds, or soon after it last failed (prev, when
+// downBefore), is noticed several timeouts late, and the cut must be
+// placed that much earlier for the simulator to see the same token
+// losses.
+func (im *importer) lostAt(s *session, e Entry, prev time.Time, downBefore bool) time.Time {
+	origin := s.first.Time
+	if e.Mono > 0 {
+		origin = e.Time.Add(-time.Duration(e.Mono))
+	}
+	tick := func(t time.Time) int { return int(t.Sub(origin) / time.Second) }
+	ticks := tick(e.Time)
+	if downBefore {
+		ticks -= tick(prev)
+	}
+	backoff := max(links.PongTimeoutBackoff-ticks, 1)
+	return e.Time.Add(-im.timeout*time.Duration(backoff) + im.interval/2 - links.TimerRes/2)
 }
 
 // cuts are the links seen down from both sides, as estimated physical
@@ -606,7 +615,10 @@ func (im *importer) linkFaults() []fault {
 	var points []point
 	for _, ss := range cuts {
 		for _, s := range ss {
-			points = append(points, point{s.from, len(points), false}, point{s.to, len(points), true})
+			points = append(points, point{s.from, len(points), false})
+			if !s.to.After(im.end) { // else still cut when the recording ends
+				points = append(points, point{s.to, len(points) - 1, true})
+			}
 		}
 	}
 	slices.SortStableFunc(points, func(a, b point) int { return a.t.Compare(b.t) })

@@ -30,6 +30,7 @@ type jb struct {
 	id            uint32
 	cfg           *Config
 	lines         []string
+	started       time.Duration // of the current agent run, for mono_ns
 }
 
 func newJB(cfg *Config, node string) *jb {
@@ -43,7 +44,10 @@ func newJB(cfg *Config, node string) *jb {
 }
 
 func (b *jb) rec(at time.Duration, r Record) *jb {
-	r.Time, r.Cluster, r.Node, r.NodeID = t0.Add(at), b.cluster, b.node, b.id
+	if r.Kind == KindStart {
+		b.started = at
+	}
+	r.Time, r.Mono, r.Cluster, r.Node, r.NodeID = t0.Add(at), int64(at-b.started+time.Millisecond), b.cluster, b.node, b.id
 	line, err := json.Marshal(r)
 	if err != nil {
 		panic(err)
@@ -161,7 +165,7 @@ func TestImport(t *testing.T) {
 				}
 				return b
 			},
-			want: []string{"duration: 35.45s", "{at: 20s, action: switch_down, switch: link0}", "{at: 29.369s, action: switch_up, switch: link0}",
+			want: []string{"duration: 35.45s", "{at: 20.106s, action: switch_down, switch: link0}", "{at: 29.369s, action: switch_up, switch: link0}",
 				"{at: 35.45s, node: hp2, members: [hp1, hp2, hp3], quorate: true}"},
 			not: []string{"action: crash"},
 		},
@@ -176,7 +180,24 @@ func TestImport(t *testing.T) {
 				}
 				return b
 			},
-			want: []string{"{at: 20s, action: switch_down, switch: link1}", "{at: 20.369s, action: switch_up, switch: link1}"},
+			want: []string{"{at: 20.106s, action: switch_down, switch: link1}", "{at: 20.369s, action: switch_up, switch: link1}"},
+		},
+		{
+			// At 6.5s knet's backoff is still 4 (10 less one a second):
+			// the links went down 4 x 825ms after their last pong.
+			name: "a switch failure in the agents' first seconds",
+			build: func() []*jb {
+				_, b := three()
+				for i := range b {
+					for j := range b {
+						if i != j {
+							b[i].link(6500*time.Millisecond, false, b[j].node, 0)
+						}
+					}
+				}
+				return b
+			},
+			want: []string{"{at: 3.306s, action: switch_down, switch: link0}"},
 		},
 		{
 			name: "a NIC down",
@@ -186,7 +207,7 @@ func TestImport(t *testing.T) {
 				cut(b[1], b[2], 1, 20*s, 30*s)
 				return b
 			},
-			want: []string{"{at: 20s, action: link_down, node: hp2, link: 1}", "{at: 29.369s, action: link_up, node: hp2, link: 1}"},
+			want: []string{"{at: 20.106s, action: link_down, node: hp2, link: 1}", "{at: 29.369s, action: link_up, node: hp2, link: 1}"},
 		},
 		{
 			name: "a node cut off, alone and inquorate",
@@ -205,7 +226,7 @@ func TestImport(t *testing.T) {
 				b[2].quorate(32*s, true)
 				return b
 			},
-			want: []string{"{at: 20s, action: isolate, node: hp3}", "{at: 29.369s, action: heal}"},
+			want: []string{"{at: 20.106s, action: isolate, node: hp3}", "{at: 29.369s, action: heal}"},
 			seq: "hp1: {hp1,hp2,hp3} → {hp1,hp2} → {hp1,hp2,hp3}\nhp2: {hp1,hp2,hp3} → {hp1,hp2} → {hp1,hp2,hp3}\n" +
 				"hp3: {hp1,hp2,hp3} → {hp3} → {hp1,hp2,hp3}\n",
 		},
@@ -221,7 +242,7 @@ func TestImport(t *testing.T) {
 				return b
 			},
 			want: []string{"# hp2: journal ends without a stop record at hp2.jsonl:4; peers lost it",
-				"{at: 15s, action: crash, node: hp2}", "{at: 40s, action: restart, node: hp2}"},
+				"{at: 15.106s, action: crash, node: hp2}", "{at: 40s, action: restart, node: hp2}"},
 			not: []string{"isolate", "switch_down", "partition"},
 		},
 		{
@@ -241,7 +262,7 @@ func TestImport(t *testing.T) {
 				b[1].link(21*s, false, "hp3", 0).link(21*s, false, "hp3", 1)
 				return b
 			},
-			want: []string{"{at: 20.175s, action: crash, node: hp3}"},
+			want: []string{"{at: 20.281s, action: crash, node: hp3}"},
 			not:  []string{"node: hp3, members"},
 		},
 		{
@@ -259,9 +280,10 @@ func TestImport(t *testing.T) {
 				return b
 			},
 			// Four nodes: effective token 2300ms, ping timeout 1150ms,
-			// interval 575ms.
-			want: []string{"{at: 19.675s, action: drop, from: [a, b], to: [b, a], links: [1]}",
-				"{at: 19.675s, action: partition, groups: [[a, b], [c, d]], links: [0]}", "{at: 28.963s, action: heal}"},
+			// interval 575ms: the cut is placed 1150 - 287.5 + 100 ms
+			// before the first link down.
+			want: []string{"{at: 19.863s, action: drop, from: [a, b], to: [b, a], links: [1]}",
+				"{at: 19.863s, action: partition, groups: [[a, b], [c, d]], links: [0]}", "{at: 28.963s, action: heal}"},
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
