@@ -601,23 +601,22 @@ func later(a, b time.Time) time.Time {
 }
 
 // linkFaults turns the cuts into faults: the change points are grouped
-// (two sides of one cut, or every pair of a switch, notice it up to a
-// ping timeout and a ping interval apart), the network's state after each
+// (the estimates of the pairs of one physical event spread over up to a
+// ping timeout and a ping interval), the network's state after each
 // group is described by conditions, and the difference between consecutive
 // descriptions becomes faults.
 func (im *importer) linkFaults() []fault {
 	cuts := im.cuts()
 	type point struct {
-		t    time.Time
-		span int
-		end  bool
+		t   time.Time
+		end bool
 	}
 	var points []point
 	for _, ss := range cuts {
 		for _, s := range ss {
-			points = append(points, point{s.from, len(points), false})
+			points = append(points, point{s.from, false})
 			if !s.to.After(im.end) { // else still cut when the recording ends
-				points = append(points, point{s.to, len(points) - 1, true})
+				points = append(points, point{s.to, true})
 			}
 		}
 	}
@@ -626,14 +625,11 @@ func (im *importer) linkFaults() []fault {
 	var out []fault
 	prev := map[string]cond{}
 	for i := 0; i < len(points); {
-		// A group never holds both ends of one cut: a short outage stays
-		// an outage and a repair.
+		// A group holds cuts or repairs, never both: a short outage stays
+		// an outage and a repair, and a cut just after a repair is not
+		// moved back to it.
 		first, j := points[i].t, i
-		begun := map[int]bool{}
-		for j < len(points) && points[j].t.Sub(first) <= window && !(points[j].end && begun[points[j].span]) {
-			if !points[j].end {
-				begun[points[j].span] = true
-			}
+		for j < len(points) && points[j].t.Sub(first) <= window && points[j].end == points[i].end {
 			j++
 		}
 		lastT := points[j-1].t
