@@ -653,7 +653,6 @@ func (im *importer) linkFaults() []fault {
 type cond struct {
 	action string // switch_down, isolate, link_down, partition, drop
 	line   string // the fault's fields after "action: ..."
-	links  []int  // the links it covers, for heal
 }
 
 // describe names the cut pairs with the plainest conditions.
@@ -710,7 +709,7 @@ func (im *importer) describe(cut map[pair]bool) map[string]cond {
 		if len(open) < len(im.links) {
 			line += ", links: " + intList(open)
 		}
-		add(cond{action: "isolate", line: line, links: open})
+		add(cond{action: "isolate", line: line})
 		for _, l := range open {
 			gone[pair{a: a, link: l}] = true
 		}
@@ -765,14 +764,14 @@ func (im *importer) describe(cut map[pair]bool) map[string]cond {
 			for i, g := range groups {
 				parts[i] = "[" + strings.Join(im.mapNames(g), ", ") + "]"
 			}
-			add(cond{action: "partition", line: fmt.Sprintf("groups: [%s], links: [%d]", strings.Join(parts, ", "), l), links: []int{l}})
+			add(cond{action: "partition", line: fmt.Sprintf("groups: [%s], links: [%d]", strings.Join(parts, ", "), l)})
 			continue
 		}
 		for i, a := range rest {
 			for _, b := range rest[i+1:] {
 				if isCut(a, b, l) {
 					add(cond{action: "drop", line: fmt.Sprintf("from: [%s, %s], to: [%s, %s], links: [%d]",
-						im.names[a], im.names[b], im.names[b], im.names[a], l), links: []int{l}})
+						im.names[a], im.names[b], im.names[b], im.names[a], l)})
 				}
 			}
 		}
