@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,7 @@ import (
 	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel/udp"
+	"github.com/quorate/quorate/scenarios/journal"
 )
 
 // Options configures one agent. Only ConfigPath is required.
@@ -47,6 +49,12 @@ type Options struct {
 	// Delay, when set, delays every packet sent on a link by the returned
 	// span (tests: the kernels there have no netem).
 	Delay func(link wire.LinkNo) time.Duration
+	// Journal is the flight recorder's file (see recorder); default
+	// <DataDir>/journal.jsonl.
+	Journal string
+	// JournalMax is the size at which the journal rotates to <Journal>.1;
+	// 0 means DefaultJournalMax.
+	JournalMax int64
 	// Seed seeds the node's random stream; 0 draws it from crypto/rand.
 	// Either way it is logged.
 	Seed uint64
@@ -132,8 +140,15 @@ func Run(ctx context.Context, opt Options) error {
 	if err != nil {
 		return badConfig(fmt.Errorf("%s: %w", conf.File, err))
 	}
+	opt.Journal = cmp.Or(opt.Journal, filepath.Join(opt.DataDir, journalFile))
+	rec, err := openRecorder(opt.Journal, opt.JournalMax,
+		journal.Record{Cluster: conf.ClusterName, Node: cl.name, NodeID: uint32(id)}, start, log)
+	if err != nil {
+		return err
+	}
+	defer rec.close()
 	l := &loop{
-		log: log, node: node, start: start, cl: cl,
+		log: log, node: node, start: start, cl: cl, rec: rec,
 		in: make(chan inbound, inboxLen), calls: make(chan call),
 		persist: db.Persist, disk: persisted,
 		qdev: qdev,
@@ -169,18 +184,26 @@ func Run(ctx context.Context, opt Options) error {
 	log.Info("agent started", "node", cl.name, "nodeid", uint32(id), "cluster", conf.ClusterName,
 		"config", conf.File, "config_version", conf.ConfigVersion, "seed", fmt.Sprintf("%#016x", seed),
 		"ring_seq", persisted.RingSeq, "store_version", persisted.Store.Version, "links", localAddrs(tr), "key", keySource,
-		"admin", opt.AdminSocket, "data_dir", opt.DataDir, "metrics", opt.MetricsAddr)
+		"admin", opt.AdminSocket, "data_dir", opt.DataDir, "journal", opt.Journal, "metrics", opt.MetricsAddr)
 	if qdev != nil {
 		log.Info("qdevice enabled", "node", cl.name, "qnetd", qdev.addr, "bundle", qdev.bundle.Path,
 			"algorithm", conf.Quorum.Device.Net.Algorithm, "votes", conf.Quorum.Device.Votes)
 	}
+	rec.write(journal.Record{Kind: journal.KindStart, Config: journalConfig(conf, cl),
+		Reason: fmt.Sprintf("config %s, seed %#016x, ring_seq %d", conf.File, seed, persisted.RingSeq)})
 	go admin.serve(ctx)
 	err = l.run(ctx)
 	close(done)
 	if err != nil {
+		rec.write(journal.Record{Kind: journal.KindStop, Reason: err.Error()})
 		log.Error("agent stopped", "node", cl.name, "err", err)
 		return err
 	}
+	reason := "signal"
+	if l.killedBy != 0 {
+		reason = "removed from the nodelist by " + cl.nameOf(l.killedBy)
+	}
+	rec.write(journal.Record{Kind: journal.KindStop, Reason: reason})
 	log.Info("agent stopped", "node", cl.name)
 	return nil
 }

@@ -30,7 +30,10 @@
 //     its ring id or its store must not speak.
 //  2. Outbox: each datagram goes to the UDP transport, which never blocks.
 //  3. Events: one slog line per event (link up/down, active link,
-//     membership, quorum, Totem state changes).
+//     membership, quorum, Totem state changes), and for the kinds an
+//     incident is rebuilt from (links, active link, membership) a
+//     journal record; after the events, a quorum record when
+//     votequorum's numbers changed.
 //  4. Deliver: counted (votequorum and the store consume them inside the
 //     engine); a delivered NODELIST_DEL bumps the config version the
 //     status shows.
@@ -94,6 +97,20 @@
 // redial at once. The admin socket's stats answer and the metrics show
 // whether the stream is up, the frames each way, dial failures and
 // reconnects.
+//
+// # Flight recorder
+//
+// The journal (Options.Journal, default <DataDir>/journal.jsonl) is one
+// JSON record per line in the format of package scenarios/journal, which
+// also reads it back and turns the journals of a cluster into a scenario
+// (quorate trace import). The agent writes a start record with a summary
+// of corosync.conf before the loop runs and a stop record when it ends;
+// every record carries the wall clock, which merges the nodes' journals,
+// and the engine's monotonic instant, which orders one run's records
+// exactly. Each record is one write(2) with O_APPEND and no fsync: a
+// killed agent loses at most the line being written, and the loop never
+// waits for a disk flush (see recorder). The file rotates to .1 at
+// Options.JournalMax.
 //
 // # Randomness
 //

@@ -50,6 +50,7 @@ type loop struct {
 	tr    transport
 	start time.Time // the monotonic origin of engine.Instant
 	cl    *cluster
+	rec   *recorder // the flight recorder; nil in tests that do without
 
 	in      chan inbound
 	inDrops atomic.Uint64
@@ -154,6 +155,11 @@ func (l *loop) flush(timer *time.Timer) error {
 	}
 	for _, e := range rd.Events {
 		l.logEvent(e)
+		l.rec.event(l.cl, e)
+	}
+	if l.rec != nil {
+		q := l.node.Quorum()
+		l.rec.quorum(q.Quorate, q.TotalVotes, q.ExpectedVotes, q.Quorum)
 	}
 	for _, d := range rd.Deliver {
 		l.deliver(d)

@@ -33,9 +33,11 @@ the authkey, bind one UDP socket per link (ringX_addr, port mcastport or
 5405+X) and run Totem and votequorum on them until SIGINT or SIGTERM.
 
 The ring sequence number and the replicated configuration store are kept in
-config.db (SQLite) in --data-dir; management commands (quorate status,
-nodes, expected, delnode, links, members, cfs) talk to --admin; with
---metrics the agent serves Prometheus metrics at http://ADDR/metrics.
+config.db (SQLite) in --data-dir; the flight recorder (--journal, default
+DATA-DIR/journal.jsonl) appends one JSON line per start, stop, link,
+membership and quorum change, for quorate trace import; management commands
+(quorate status, nodes, expected, delnode, links, members, cfs) talk to
+--admin; with --metrics the agent serves Prometheus metrics at http://ADDR/metrics.
 With a quorum.device section (model net) the node's qdevice connects to
 quorate qnetd over TLS with the client bundle --qdevice-bundle (default
 DATA-DIR/qdevice.pem, installed by 'quorate qdevice setup').
@@ -71,6 +73,8 @@ missing or invalid qdevice bundle).`,
 	f.StringVar(&opt.DataDir, "data-dir", agent.DefaultDataDir, "directory of config.db: the persisted ring sequence and configuration store")
 	f.StringVar(&opt.MetricsAddr, "metrics", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9405)")
 	f.StringVar(&opt.QdeviceBundle, "qdevice-bundle", "", "qnetd client bundle for quorum.device (default: DATA-DIR/qdevice.pem)")
+	f.StringVar(&opt.Journal, "journal", "", "flight recorder: append a JSON line per link, membership and quorum change here (default DATA-DIR/journal.jsonl)")
+	f.Int64Var(&opt.JournalMax, "journal-max", agent.DefaultJournalMax, "rotate the journal to JOURNAL.1 at this size in bytes")
 	f.StringVar(&opt.KeyFile, "keyfile", "", "authkey (default: totem.keyfile of the config, else /etc/corosync/authkey)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json (to stderr)")

@@ -76,6 +76,7 @@ func newRoot() *cobra.Command {
 		newRegressCmd(),
 		newShrinkCmd(),
 		newReportCmd(),
+		newTraceCmd(),
 		newAgentCmd(),
 		newKeygenCmd(),
 		newStatusCmd(),
