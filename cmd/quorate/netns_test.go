@@ -330,12 +330,23 @@ func TestNetnsAgents(t *testing.T) {
 	if code, out, _ := capture(t, "status", "--admin", l.admin(2)); code != 2 || !strings.Contains(out, "Quorate:          No\n") {
 		t.Errorf("status of the cut-off node: exit %d\n%s", code, out)
 	}
+	// Without quorum hp3's store is read-only (exit 1); the majority's
+	// is not, and what it writes reaches hp3 once it is back.
+	if code, _, errOut := cli(t, "cut off", "cfs", "put", "netns/during-cut", "--admin", l.admin(2)); code != 1 || !strings.Contains(errOut, "read-only") {
+		t.Errorf("cfs put on the cut-off node: exit %d, want 1 with a read-only error\n%s", code, errOut)
+	}
+	if code, _, errOut := cli(t, "majority", "cfs", "put", "netns/during-cut", "--admin", l.admin(0)); code != 0 {
+		t.Errorf("cfs put on the quorate side: exit %d\n%s", code, errOut)
+	}
 
 	// Heal: hp3 rejoins.
 	l.ip("-n", l.fabric, "link", "set", "n3l0", "up")
 	l.ip("-n", l.fabric, "link", "set", "n3l1", "up")
 	for i := range netnsNodes {
 		l.await(i, "quorate with all three after the heal", quorateWith(all...))
+	}
+	if code, out, errOut := cli(t, "", "cfs", "get", "netns/during-cut", "--ordered", "--admin", l.admin(2)); code != 0 || out != "majority" {
+		t.Errorf("cfs get on the healed node: exit %d, %q, want the majority's write\n%s", code, out, errOut)
 	}
 	// hp2's agent is killed and started again: its journal ends without a
 	// stop record, which the importer must read as a crash. The pause
