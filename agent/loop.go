@@ -59,6 +59,7 @@ type loop struct {
 	metrics *metrics // nil without --metrics
 
 	deliveries    deliveryCounts
+	load          *loadState
 	configBumps   uint64 // NODELIST_DELs delivered: config_version + this
 	arbiterWarned bool
 	killedBy      wire.NodeID // a peer removed this node from the nodelist
@@ -89,6 +90,10 @@ func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
 func (l *loop) run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	if l.load == nil {
+		l.load = newLoadState()
+	}
+	defer l.load.timer.Stop()
 	if err := l.flush(timer); err != nil {
 		return err
 	}
@@ -104,9 +109,18 @@ func (l *loop) run(ctx context.Context) error {
 		case c := <-l.calls:
 			resp := l.handle(c.req)
 			reply = func() { c.reply <- resp }
+		case <-l.load.timer.C:
 		}
+		l.pump()
 		if err := l.flush(timer); err != nil {
 			return err
+		}
+		// What the flush delivered (an own message back, with a window)
+		// may let the generator send more.
+		if l.pump() > 0 {
+			if err := l.flush(timer); err != nil {
+				return err
+			}
 		}
 		if reply != nil {
 			// After the flush: what the request made the node send is on
@@ -168,6 +182,10 @@ func (l *loop) deliver(d engine.Delivery) {
 	}
 	l.deliveries.messages++
 	l.deliveries.byService[d.Service]++
+	if d.Service == engine.ServiceApp {
+		l.load.receive(l.cl.selfID, d.Sender, d.Payload)
+		return
+	}
 	if d.Service != engine.ServiceQuorum {
 		return
 	}
@@ -207,6 +225,18 @@ func (l *loop) handle(req Request) Response {
 		return Response{OK: true, Members: l.members()}
 	case CmdStats:
 		return Response{OK: true, Stats: l.stats()}
+	case CmdLoad:
+		if err := validLoad(req.Load); err != nil {
+			return Response{Error: err.Error(), BadRequest: true}
+		}
+		l.load.start(*req.Load)
+		if req.Load.Count == 0 {
+			l.log.Info("load stopped", "node", l.cl.name)
+		} else {
+			l.log.Info("load run started", "node", l.cl.name, "count", req.Load.Count, "size", req.Load.Size,
+				"rate", req.Load.Rate, "window", req.Load.Window)
+		}
+		return Response{OK: true}
 	}
 	return Response{Error: fmt.Sprintf("unknown command %q", req.Cmd), BadRequest: true}
 }

@@ -84,6 +84,7 @@ func (l *loop) stats() *StatsInfo {
 	for _, c := range serviceCounters(l.deliveries) {
 		out.Deliveries["service_"+c.name] = c.v
 	}
+	out.Load = l.loadInfo()
 	return out
 }
 
