@@ -68,6 +68,6 @@ func newRoot() *cobra.Command {
 	})
 	root.AddCommand(newRunCmd(), newReplayCmd(), newSweepCmd(), newMergeCmd(),
 		newAgentCmd(), newKeygenCmd(), newStatusCmd(), newNodesCmd(), newExpectedCmd(),
-		newDelnodeCmd(), newLinksCmd(), newMembersCmd(), newRegressCmd(), newShrinkCmd())
+		newDelnodeCmd(), newLinksCmd(), newMembersCmd(), newLoadCmd(), newRegressCmd(), newShrinkCmd())
 	return root
 }
