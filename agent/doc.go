@@ -30,7 +30,7 @@
 //     membership, quorum, Totem state changes).
 //  4. Deliver: counted (votequorum and the store consume them inside the
 //     engine); a delivered NODELIST_DEL bumps the config version the
-//     status shows. The agent issues no store operations yet, so
+//     status shows; application messages go to the load checks. The agent issues no store operations yet, so
 //     Ready.Results stays empty.
 //  5. Arbiter: the qdevice's stream operations. The qnetd client is not
 //     implemented yet: with a quorum.device the agent logs that once and
@@ -54,6 +54,13 @@
 // Each connection's goroutine hands its request to the loop and waits for
 // the answer, so status, expected votes and node removal are serialised
 // with the protocol's own inputs. See Request for the commands.
+//
+// # Load generator
+//
+// CmdLoad makes the loop multicast test messages of its own
+// (engine.ServiceApp) after each input, within a window, a rate and a bound
+// on Totem's pending-send queue; every agent checks and times the load
+// messages it delivers and reports them in the stats (load.go).
 //
 // # Metrics
 //
