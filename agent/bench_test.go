@@ -368,7 +368,8 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // BenchmarkAgentLoad: all three agents multicast for 5 s, either as fast
 // as Totem takes them (flood; each agent keeps at most loadBacklog
 // messages in Totem's queue) or one message in flight each (ping, as
-// cpgbench's ping mode); msgs/s is the load messages delivered per second
+// cpgbench's ping mode); ping1 is alpha alone with one message in flight,
+// cpgbench's ping mode exactly; msgs/s is the load messages delivered per second
 // at each node (from all three senders, averaged over the nodes), p50/p99
 // the latency from Multicast to delivery at the sender (own) and at the
 // other two nodes (peer). rss_MiB is the largest agent's VmRSS at the end
@@ -379,9 +380,10 @@ func BenchmarkAgentLoad(b *testing.B) {
 	}
 	const window = 5 * time.Second
 	for _, mode := range []struct {
-		name   string
-		window int
-	}{{"flood", 0}, {"ping", 1}} {
+		name    string
+		window  int
+		senders int
+	}{{"flood", 0, 3}, {"ping", 1, 3}, {"ping1", 1, 1}} {
 		for _, size := range []struct {
 			name string
 			n    int
@@ -392,7 +394,9 @@ func BenchmarkAgentLoad(b *testing.B) {
 					c := startProcCluster(b, loopbackNet(b), 0)
 					time.Sleep(time.Second)
 					m.add("rss_idle_MiB", c.rssMiB())
-					c.load(LoadSpec{Count: 1 << 30, Size: size.n, Window: mode.window})
+					for _, a := range c.agents[:mode.senders] {
+						c.call(a, Request{Cmd: CmdLoad, Load: &LoadSpec{Count: 1 << 30, Size: size.n, Window: mode.window}})
+					}
 					time.Sleep(time.Second) // warm-up
 					s0 := c.stats()
 					start := time.Now()
@@ -589,7 +593,8 @@ func (lab *netLab) close() {
 }
 
 // BenchmarkAgentSwitchFailure: the three agents in network namespaces,
-// each multicasting 200 messages of 64 B per second; then bridge sw0 (all
+// each multicasting 200 messages of 64 B per second; 10 s after every
+// link is up (when knet's pong timeout backoff has come down), bridge sw0 (all
 // of link 0) goes down. failover_ms is the time until every agent uses
 // link 1 towards every peer; stall_ms the longest Multicast-to-delivery
 // latency of any message across the cut (the time traffic stood still);
@@ -609,7 +614,10 @@ func BenchmarkAgentSwitchFailure(b *testing.B) {
 				lab := newNetLab(b)
 				c := startProcCluster(b, lab.net(), tok.token)
 				c.poll("every agent uses link 0", 20*time.Millisecond, func() (bool, string) { return c.allActive(0), "" })
-				time.Sleep(3 * time.Second)
+				// knet starts a link's pong timeout at ten times the ping
+				// timeout and lowers it by one step a second: cut the
+				// switch once that is over, in steady state.
+				time.Sleep(10 * time.Second)
 				c.load(LoadSpec{Count: 1 << 30, Size: 64, Rate: 200})
 				time.Sleep(time.Second)
 				s0 := c.stats()
