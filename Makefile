@@ -33,7 +33,7 @@ test-short:
 
 # bench: the benchmarks whose figures go into docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./sim/ ./netmodel/... ./engine/...
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./sim/ ./netmodel/... ./engine/... ./agent/
 
 # soak: long seed sweeps, kept out of `make test`.
 soak:

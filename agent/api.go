@@ -26,6 +26,7 @@ const (
 	CmdCfsPut   = "cfs-put"  // write one entry through the total order
 	CmdCfsRm    = "cfs-rm"   // remove one entry through the total order
 	CmdCfsLs    = "cfs-ls"   // list the entries under a directory
+	CmdLoad     = "load"     // start or stop the load generator (LoadSpec)
 )
 
 // Request is one admin command: the client writes it as one JSON value and
@@ -46,6 +47,60 @@ type Request struct {
 	// Ordered makes cfs-get a linearizable read through the total order
 	// instead of a read of the local replica.
 	Ordered bool `json:"ordered,omitempty"`
+	// Load is the argument of load.
+	Load *LoadSpec `json:"load,omitempty"`
+}
+
+// LoadSpec is one run of the load generator: Count application messages
+// of Size bytes multicast through Totem's total order, at most Rate per
+// second (0: as fast as Totem takes them) and with at most Window of them
+// sent and not yet delivered back to this node (0: no limit; 1 is
+// cpgbench's ping mode). A new run replaces the current one; Count 0 stops
+// it. Size includes the generator's 28-byte header (see load.go).
+type LoadSpec struct {
+	Count  int     `json:"count"`
+	Size   int     `json:"size"`
+	Rate   float64 `json:"rate,omitempty"`
+	Window int     `json:"window,omitempty"`
+}
+
+// LoadInfo reports the load generator and the checks every agent makes of
+// the load messages it delivers, from every sender; all counters are
+// cumulative since the agent started (take two readings and subtract for
+// a window; LatencyHistogram.Sub does it for the histograms).
+type LoadInfo struct {
+	Running bool `json:"running"`
+	// Spec and Remaining describe the current or last run.
+	Spec      *LoadSpec `json:"spec,omitempty"`
+	Remaining int       `json:"remaining"`
+	// Sent counts the load messages this agent multicast; InFlight those
+	// of them not delivered back yet.
+	Sent     uint64 `json:"sent"`
+	InFlight int    `json:"in_flight"`
+	// Throttled counts the times the generator backed off because Totem's
+	// queue was full.
+	Throttled uint64 `json:"throttled"`
+	// Delivered counts the load messages delivered here, BySender by
+	// sender name.
+	Delivered uint64            `json:"delivered"`
+	BySender  map[string]uint64 `json:"by_sender"`
+	// Gaps counts messages missing from a sender's sequence, Reorders
+	// messages delivered after a later one of the same sender; both stay 0
+	// on a node that was a member throughout.
+	Gaps     uint64 `json:"gaps"`
+	Reorders uint64 `json:"reorders"`
+	// Digest hashes (sender, origin, seq) of every load message in
+	// delivery order: nodes that delivered the same messages in the same
+	// (agreed) order show the same digest.
+	Digest string `json:"digest"`
+	// OwnLatency is Multicast to delivery of this agent's messages;
+	// PeerLatency of the other nodes' messages, from the sender's
+	// CLOCK_MONOTONIC to this node's, meaningful only on one machine.
+	// Skewed counts peer messages stamped in this node's future (another
+	// clock), which are left out.
+	OwnLatency  LatencyHistogram `json:"own_latency"`
+	PeerLatency LatencyHistogram `json:"peer_latency"`
+	Skewed      uint64           `json:"skewed"`
 }
 
 // Response is the agent's answer. OK false comes with Error in the words
@@ -174,4 +229,6 @@ type StatsInfo struct {
 	// Qdevice is the qnetd client's state and counters; nil without a
 	// quorum.device.
 	Qdevice *QdeviceInfo `json:"qdevice,omitempty"`
+	// Load is the load generator and the checks of the load messages.
+	Load *LoadInfo `json:"load"`
 }

@@ -36,11 +36,10 @@
 //     votequorum's numbers changed.
 //  4. Deliver: counted (votequorum and the store consume them inside the
 //     engine); a delivered NODELIST_DEL bumps the config version the
-//     status shows.
+//     status shows; application messages go to the load checks.
 //  5. Results: completions of the store operations this node submitted
 //     for cfs commands, each answering the admin call that waits for it
-//     (see The store below). The agent issues no store operations yet, so
-//     Ready.Results stays empty.
+//     (see The store below).
 //  6. Arbiter: the qdevice's stream operations (see below).
 //
 // Then the loop acknowledges the batch (Node.Ack), publishes the metrics
@@ -126,6 +125,13 @@
 // the answer, so status, expected votes, node removal and store operations
 // are serialised with the protocol's own inputs. See Request for the
 // commands.
+//
+// # Load generator
+//
+// CmdLoad makes the loop multicast test messages of its own
+// (engine.ServiceApp) after each input, within a window, a rate and a bound
+// on Totem's pending-send queue; every agent checks and times the load
+// messages it delivers and reports them in the stats (load.go).
 //
 // # Metrics
 //

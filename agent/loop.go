@@ -70,7 +70,8 @@ type loop struct {
 	qdev *qdevice
 
 	deliveries  deliveryCounts
-	configBumps uint64      // NODELIST_DELs delivered: config_version + this
+	configBumps uint64 // NODELIST_DELs delivered: config_version + this
+	load        *loadState
 	killedBy    wire.NodeID // a peer removed this node from the nodelist
 	linksAt     time.Time   // last refresh of the link part of the metrics
 }
@@ -105,6 +106,10 @@ func (l *loop) run(ctx context.Context) error {
 		qdevEvents = l.qdev.events
 		defer l.qdev.close()
 	}
+	if l.load == nil {
+		l.load = newLoadState()
+	}
+	defer l.load.timer.Stop()
 	if err := l.flush(timer); err != nil {
 		return err
 	}
@@ -123,9 +128,18 @@ func (l *loop) run(ctx context.Context) error {
 			if resp, done := l.accept(c); done {
 				reply = func() { c.reply <- resp }
 			}
+		case <-l.load.timer.C:
 		}
+		l.pump()
 		if err := l.flush(timer); err != nil {
 			return err
+		}
+		// What the flush delivered (an own message back, with a window)
+		// may let the generator send more.
+		if l.pump() > 0 {
+			if err := l.flush(timer); err != nil {
+				return err
+			}
 		}
 		if reply != nil {
 			// After the flush: what the request made the node send is on
@@ -196,6 +210,10 @@ func (l *loop) deliver(d engine.Delivery) {
 	}
 	l.deliveries.messages++
 	l.deliveries.byService[d.Service]++
+	if d.Service == engine.ServiceApp {
+		l.load.receive(l.cl.selfID, d.Sender, d.Payload)
+		return
+	}
 	if d.Service != engine.ServiceQuorum {
 		return
 	}
@@ -239,6 +257,18 @@ func (l *loop) handle(req Request) Response {
 		return l.cfsGet(req)
 	case CmdCfsLs:
 		return l.cfsLs(req)
+	case CmdLoad:
+		if err := validLoad(req.Load); err != nil {
+			return Response{Error: err.Error(), BadRequest: true}
+		}
+		l.load.start(*req.Load)
+		if req.Load.Count == 0 {
+			l.log.Info("load stopped", "node", l.cl.name)
+		} else {
+			l.log.Info("load run started", "node", l.cl.name, "count", req.Load.Count, "size", req.Load.Size,
+				"rate", req.Load.Rate, "window", req.Load.Window)
+		}
+		return Response{OK: true}
 	}
 	return Response{Error: fmt.Sprintf("unknown command %q", req.Cmd), BadRequest: true}
 }

@@ -88,6 +88,7 @@ func (l *loop) stats() *StatsInfo {
 		qi := l.qdev.stats
 		out.Qdevice = &qi
 	}
+	out.Load = l.loadInfo()
 	return out
 }
 

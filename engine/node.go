@@ -234,6 +234,10 @@ func (n *Node) Multicast(now Instant, payload []byte) error {
 	return err
 }
 
+// Backlog returns how many messages of this node (application,
+// votequorum and store) wait in Totem's pending-send queue for the token.
+func (n *Node) Backlog() int { return n.ring.Backlog() }
+
 // collect moves output between the layers until it settles: Totem's sends
 // go to the link layer (a multicast is one unicast to every other
 // configured node, as knet does); its deliveries feed votequorum and join

@@ -190,11 +190,31 @@ func TestAgentCommands(t *testing.T) {
 		t.Errorf("members: exit %d\n%s", code, out)
 	}
 
+	// The load generator: 20 messages from bravo arrive at charlie in order.
+	if code, out, errOut = capture(t, "load", "--count", "20", "--size", "100", "--window", "1", "--admin", bravo.admin); code != 0 {
+		t.Fatalf("load: exit %d\n%s%s", code, out, errOut)
+	}
+	for deadline := time.Now().Add(agentWait); ; time.Sleep(50 * time.Millisecond) {
+		_, out, _ = capture(t, "load", "--show", "--admin", charlie.admin)
+		if strings.Contains(out, "Delivered:      20 (bravo 20)\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("charlie never delivered bravo's 20 load messages:\n%s", out)
+		}
+	}
+	if !strings.Contains(out, "Order:          digest ") || !strings.Contains(out, "gaps 0, reorders 0\n") ||
+		!strings.Contains(out, "Peer latency:   p50 ") {
+		t.Errorf("load --show:\n%s", out)
+	}
+
 	for _, tt := range []struct {
 		args []string
 		code int
 		want string
 	}{
+		{[]string{"load", "--count", "1", "--size", "8"}, 2, "a load message has 28 to 1048575 bytes"},
+		{[]string{"load"}, 2, "give --count N"},
 		{[]string{"expected", "1"}, 1, "Unable to set expected votes: CS_ERR_INVALID_PARAM"},
 		{[]string{"expected", "0"}, 2, "not a positive number"},
 		{[]string{"expected", "x"}, 2, "not a positive number"},
@@ -251,7 +271,7 @@ func TestAgentCommands(t *testing.T) {
 // looked and exits 2.
 func TestManagementWithoutAgent(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "nothing.sock")
-	for _, args := range [][]string{{"status"}, {"nodes"}, {"expected", "2"}, {"delnode", "x"}, {"links"}, {"members"}} {
+	for _, args := range [][]string{{"status"}, {"nodes"}, {"expected", "2"}, {"delnode", "x"}, {"links"}, {"members"}, {"load", "--show"}} {
 		code, _, errOut := capture(t, append(args, "--admin", sock)...)
 		if want := "cannot reach the agent at " + sock + ": is `quorate agent` running?"; code != 2 || !strings.Contains(errOut, want) {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)

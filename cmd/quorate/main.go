@@ -86,6 +86,7 @@ func newRoot() *cobra.Command {
 		newLinksCmd(),
 		newMembersCmd(),
 		newCfsCmd(),
+		newLoadCmd(),
 		newQnetdCmd(),
 		newQdeviceCmd(),
 	)

@@ -305,6 +305,13 @@ func (r *Ring) Multicast(now wire.Instant, payload []byte) error {
 	return nil
 }
 
+// Backlog returns the number of local messages queued by Multicast and not
+// yet sent on the ring (corosync's pending-send queue, my_cbl in the flow
+// control of totem.md §4.4). Multicast never refuses for a long queue, so
+// a driver that generates load bounds this itself, as corosync's IPC
+// answers CS_ERR_TRY_AGAIN when its queue is full.
+func (r *Ring) Backlog() int { return len(r.pending) }
+
 // Ready returns the work accumulated since the last Ack. Calling it twice
 // without Ack returns the same batch (plus anything new).
 func (r *Ring) Ready() Ready {
