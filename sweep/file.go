@@ -44,6 +44,8 @@ type Record struct {
 	WallS             float64           `json:"wall_s"`
 	Reproduce         string            `json:"reproduce,omitempty"` // failing runs: the command that runs it again
 	Trace             string            `json:"trace,omitempty"`     // failing runs with --out: the trace of the re-run
+	// Figures: absent in files written before they were recorded.
+	*Figures
 }
 
 // WriteFile writes the sweep as indented JSON.

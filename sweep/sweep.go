@@ -337,6 +337,8 @@ func newRecord(point string, res *reports.Result) Record {
 		MembershipChanges: res.Stats.MembershipChanges,
 		WallS:             res.WallS,
 	}
+	f := figures(res)
+	rec.Figures = &f
 	if res.Liveness != nil {
 		l := *res.Liveness
 		rec.Liveness = &l
