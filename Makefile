@@ -35,8 +35,8 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./sim/ ./netmodel/... ./engine/... ./sweep/
 
-# study: the latency study of docs/latency-study.md (three sweeps, about
-# 20 CPU minutes; SEEDS, PARALLEL and OUT as in scripts/latency-study.sh).
+# study: the latency study of docs/latency-study.md (four sweeps, about
+# 15 CPU minutes; SEEDS, PARALLEL and OUT as in scripts/latency-study.sh).
 study: build
 	QUORATE=$(BIN) sh scripts/latency-study.sh
 

@@ -1,7 +1,7 @@
 #!/bin/sh
-# The latency study of docs/latency-study.md: three sweeps of
+# The latency study of docs/latency-study.md: four sweeps of
 # scenarios/studies/latency-study.yaml over nodes x base latency, one per
-# network model, into $OUT/{jitter,tail,tail-loss}/sweep.json, then the
+# network model, into $OUT/{jitter,loss,tail,tail-loss}/sweep.json, then the
 # tables of the document. A sweep whose runs fail a check exits 1; that is
 # a finding of the study, not an error of the script.
 set -eu
@@ -31,11 +31,13 @@ for ms in $MS; do
 	uniform="$uniform${uniform:+,}{dist: uniform, min: ${lo}ms, max: ${hi}ms}"
 done
 sweep jitter --vary "network.links[0].latency=$uniform" --vary network.links[0].loss=0
+# loss: the same jitter and 1% loss per packet.
+sweep loss --vary "network.links[0].latency=$uniform" --vary network.links[0].loss=0.01
 # tail: Pareto(min = base, alpha 3), no loss.
 pareto=""
 for ms in $MS; do pareto="$pareto${pareto:+,}${ms}ms"; done
 sweep tail --vary "network.links[0].latency.min=$pareto" --vary network.links[0].loss=0
 # tail-loss: the same tail and 0.1% loss per packet.
 sweep tail-loss --vary "network.links[0].latency.min=$pareto" --vary network.links[0].loss=0.001
-go run ./scripts/latencytable "$OUT/jitter/sweep.json" "$OUT/tail/sweep.json" "$OUT/tail-loss/sweep.json" >"$OUT/tables.md"
+go run ./scripts/latencytable "$OUT/jitter/sweep.json" "$OUT/loss/sweep.json" "$OUT/tail/sweep.json" "$OUT/tail-loss/sweep.json" >"$OUT/tables.md"
 echo "latency study: $OUT/tables.md"
