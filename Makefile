@@ -4,7 +4,7 @@ BIN     := bin/quorate
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test test-short bench soak lint fuzz setup clean
+.PHONY: all build demo test test-short bench soak study lint fuzz setup clean
 
 all: build
 
@@ -33,7 +33,12 @@ test-short:
 
 # bench: the benchmarks whose figures go into docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./sim/ ./netmodel/... ./engine/... ./agent/
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./sim/ ./netmodel/... ./engine/... ./agent/ ./sweep/
+
+# study: the latency study of docs/latency-study.md (four sweeps, about
+# 15 CPU minutes; SEEDS, PARALLEL and OUT as in scripts/latency-study.sh).
+study: build
+	QUORATE=$(BIN) sh scripts/latency-study.sh
 
 # soak: long seed sweeps, kept out of `make test`.
 soak:

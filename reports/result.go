@@ -110,6 +110,26 @@ type Stats struct {
 	MembershipChanges int64   `json:"membership_changes"`
 	AckedWritesLost   int64   `json:"acked_writes_lost"`
 	Packets           Packets `json:"packets"`
+	// OpLatencyMs is the kv workload's latency, invocation to answer, of
+	// the operations that completed through the total order (local reads
+	// answer at once and are left out); WriteLatencyMs the same for the
+	// writes alone. Absent without a kv workload or completed operations.
+	OpLatencyMs    *Quantiles `json:"op_latency_ms,omitempty"`
+	WriteLatencyMs *Quantiles `json:"write_latency_ms,omitempty"`
+	// Totem's token trouble, summed over the nodes' processes (a restarted
+	// process counts from zero again): token retransmit timer expiries
+	// that re-sent the token, and tokens declared lost (each starts a
+	// membership round). They say why membership changed when no fault did.
+	TokenRetransmits uint64 `json:"token_retransmits,omitempty"`
+	TokensLost       uint64 `json:"tokens_lost,omitempty"`
+}
+
+// Quantiles are the median and 99th percentile of a sample, in ms, with
+// its size.
+type Quantiles struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
 }
 
 // Packets counts datagrams by fate.

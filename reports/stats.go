@@ -32,6 +32,17 @@ func Summarize(xs []float64) Summary {
 	}
 }
 
+// Quantile summarises xs (ms) by its empirical median and 99th
+// percentile, or nil for an empty sample.
+func Quantile(xs []float64) *Quantiles {
+	if len(xs) == 0 {
+		return nil
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return &Quantiles{N: len(s), P50: stat.Quantile(0.5, stat.Empirical, s, nil), P99: stat.Quantile(0.99, stat.Empirical, s, nil)}
+}
+
 // String prints "min / median / max" in ms, or "-" for an empty sample.
 func (s Summary) String() string {
 	if s.N == 0 {

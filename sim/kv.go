@@ -9,6 +9,7 @@ import (
 	"github.com/quorate/quorate/engine/store"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel"
+	"github.com/quorate/quorate/reports"
 )
 
 // The kv workload: one client process per named node issues operations on
@@ -160,6 +161,24 @@ func (r *run) kvTick(i int32) {
 	op.timedOut = r.k.Schedule(now.Add(w.Timeout), Event{Kind: evKVTimeout, Ref: i})
 	r.kv.ops = append(r.kv.ops, op)
 	r.flush(h)
+}
+
+// latencies summarises invocation -> answer of the operations that
+// completed successfully through the total order: all of them, and the
+// writes alone.
+func (kv *kvState) latencies() (ops, writes *reports.Quantiles) {
+	var all, w []float64
+	for _, op := range kv.ops {
+		if !op.done || !op.ok || op.local || op.kind == 0 {
+			continue
+		}
+		ms := op.ret.Sub(op.call).Seconds() * 1e3
+		all = append(all, ms)
+		if op.kind == kvWrite {
+			w = append(w, ms)
+		}
+	}
+	return reports.Quantile(all), reports.Quantile(w)
 }
 
 func kindWord(k kvKind) string {

@@ -61,6 +61,14 @@ func (r *run) result(failure string) *reports.Result {
 	res.Stats.Ops, res.Stats.OpsOK = r.ops, r.opsOK
 	if r.kv != nil {
 		res.Stats.OpsRefused = r.kv.refused
+		res.Stats.OpLatencyMs, res.Stats.WriteLatencyMs = r.kv.latencies()
+	}
+	for _, h := range r.hosts {
+		if h.node != nil {
+			st := h.node.TotemStats()
+			res.Stats.TokenRetransmits += st.TokenRetransmits
+			res.Stats.TokensLost += st.TokenLost
+		}
 	}
 	res.Expectations = r.evaluate()
 	res.OK = failure == ""

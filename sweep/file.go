@@ -40,15 +40,16 @@ type Record struct {
 	Failure           string `json:"failure,omitempty"`
 	TraceSHA256       string `json:"trace_sha256"`
 	MembershipChanges int64  `json:"membership_changes"`
-	// SimulatedS and the operation counts came after format 1's first
-	// files: zero in older sweep.json files, which still read.
-	SimulatedS float64           `json:"simulated_s,omitempty"`
-	Ops        int64             `json:"ops,omitempty"`
-	OpsOK      int64             `json:"ops_ok,omitempty"`
-	Liveness   *reports.Liveness `json:"liveness,omitempty"`
-	WallS      float64           `json:"wall_s"`
-	Reproduce  string            `json:"reproduce,omitempty"` // failing runs: the command that runs it again
-	Trace      string            `json:"trace,omitempty"`     // failing runs with --out: the trace of the re-run
+	// Ops and OpsOK count the run's client operations and those that
+	// succeeded; zero in files written before they were recorded.
+	Ops       int64             `json:"ops,omitempty"`
+	OpsOK     int64             `json:"ops_ok,omitempty"`
+	Liveness  *reports.Liveness `json:"liveness,omitempty"`
+	WallS     float64           `json:"wall_s"`
+	Reproduce string            `json:"reproduce,omitempty"` // failing runs: the command that runs it again
+	Trace     string            `json:"trace,omitempty"`     // failing runs with --out: the trace of the re-run
+	// Figures: absent in files written before they were recorded.
+	*Figures
 }
 
 // WriteFile writes the sweep as indented JSON.

@@ -131,6 +131,13 @@ func Apply(src []byte, settings []Setting, conf func(string) string) ([]byte, er
 		if len(val.Content) != 1 {
 			return nil, fmt.Errorf("%s: the value is empty", s)
 		}
+		if s.Key == "cluster.nodes" && val.Content[0].Tag == "!!int" {
+			list, err := nodeList(root, val.Content[0].Value)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", s, err)
+			}
+			val.Content[0] = list
+		}
 		if err := setPath(root, s.Key, val.Content[0]); err != nil {
 			return nil, fmt.Errorf("%s: %w", s, err)
 		}
@@ -161,6 +168,46 @@ func Apply(src []byte, settings []Setting, conf func(string) string) ([]byte, er
 		return nil, fmt.Errorf("writing the varied scenario: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// maxNodes bounds --vary cluster.nodes=N; the loader has its own limits.
+const maxNodes = 1024
+
+// nodeList is the node list that --vary cluster.nodes=N stands for: the
+// scenario's first N nodes as written, then nodes named after the first
+// node's stem, numbered on and skipping names in use ("hp1, hp2, hp3"
+// grows with hp4, hp5; the stem is "node" when the first name does not end
+// in a number), so that a node count is one grid axis.
+func nodeList(root *yaml.Node, count string) (*yaml.Node, error) {
+	n, err := strconv.Atoi(count)
+	if err != nil || n < 1 || n > maxNodes {
+		return nil, fmt.Errorf("a node count must be 1..%d", maxNodes)
+	}
+	list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
+	stem, used := "node", map[string]bool{}
+	if old := lookup(root, "cluster", "nodes"); old != nil && old.Kind == yaml.SequenceNode {
+		for i, e := range old.Content {
+			if i < n {
+				list.Content = append(list.Content, e)
+			}
+			if name := lookup(e, "name"); name != nil && name.Kind == yaml.ScalarNode {
+				if t := strings.TrimRight(name.Value, "0123456789"); i == 0 && t != "" && t != name.Value {
+					stem = t
+				}
+				used[name.Value] = true
+			}
+		}
+	}
+	for i := 1; len(list.Content) < n; i++ {
+		name := stem + strconv.Itoa(i)
+		if used[name] {
+			continue
+		}
+		used[name] = true
+		list.Content = append(list.Content, &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: yaml.FlowStyle, Content: []*yaml.Node{
+			{Kind: yaml.ScalarNode, Tag: "!!str", Value: "name"}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: name}}})
+	}
+	return list, nil
 }
 
 // lookup finds the value of a chain of map keys, or nil.

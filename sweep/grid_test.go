@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -122,6 +123,13 @@ func TestApply(t *testing.T) {
 			want: map[string]any{"cluster.quorum.two_node": true}},
 		{name: "two settings", set: []Setting{{"duration", "1m"}, {"cluster.nodes[0].name", "q"}},
 			want: map[string]any{"duration": "1m", "cluster.nodes[0].name": "q"}},
+		{name: "a node count grows the list", set: []Setting{{"cluster.nodes", "4"}},
+			want: map[string]any{"cluster.nodes[0].name": "a", "cluster.nodes[1].votes": 1,
+				"cluster.nodes[2].name": "node1", "cluster.nodes[3].name": "node2"}},
+		{name: "a node count shrinks the list", set: []Setting{{"cluster.nodes", "1"}},
+			want: map[string]any{"cluster.nodes": []any{map[string]any{"name": "a"}}}},
+		{name: "a node count of 0", set: []Setting{{"cluster.nodes", "0"}},
+			err: "cluster.nodes=0: a node count must be 1..1024"},
 		{name: "index out of range", set: []Setting{{"network.links[3].loss", "0.1"}},
 			err: "network.links has 1 entries, so there is no network.links[3]"},
 		{name: "missing list", set: []Setting{{"faults[0].at", "1s"}},
@@ -159,9 +167,23 @@ func TestApply(t *testing.T) {
 			}
 		})
 	}
+	// A node count continues the file's naming and skips names in use.
+	out, err := Apply([]byte("name: x\ncluster:\n  nodes: [{name: hp1}, {name: hp3}]\n"), []Setting{{"cluster.nodes", "4"}}, nil)
+	var tree any
+	if err == nil {
+		err = yaml.Unmarshal(out, &tree)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"hp1", "hp3", "hp2", "hp4"} {
+		if got := dig(t, tree, fmt.Sprintf("cluster.nodes[%d].name", i)); got != want {
+			t.Errorf("node %d is %v, want %s\n%s", i, got, want, out)
+		}
+	}
 	// A relative corosync_conf is rewritten for the directory the point is
 	// written to; an absolute one is left alone.
-	out, err := Apply([]byte(applySrc), []Setting{{"duration", "1m"}}, func(c string) string { return "../../" + c })
+	out, err = Apply([]byte(applySrc), []Setting{{"duration", "1m"}}, func(c string) string { return "../../" + c })
 	if err != nil || !strings.Contains(string(out), "corosync_conf: ../../conf/c.conf") {
 		t.Errorf("conf not relocated: %v\n%s", err, out)
 	}

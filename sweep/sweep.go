@@ -335,11 +335,12 @@ func newRecord(point string, res *reports.Result) Record {
 		Failure:           res.Failure,
 		TraceSHA256:       res.TraceSHA256,
 		MembershipChanges: res.Stats.MembershipChanges,
-		SimulatedS:        res.SimulatedS,
 		Ops:               res.Stats.Ops,
 		OpsOK:             res.Stats.OpsOK,
 		WallS:             res.WallS,
 	}
+	f := figures(res)
+	rec.Figures = &f
 	if res.Liveness != nil {
 		l := *res.Liveness
 		rec.Liveness = &l

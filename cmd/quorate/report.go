@@ -156,10 +156,18 @@ func sweepInput(sw *sweep.Sweep) *view.SweepInput {
 		f := view.RunFigures{Point: r.Point, Seed: r.Seed, OK: r.OK, Failure: r.Failure, Reproduce: r.Reproduce,
 			Trace: r.Trace, MembershipChanges: float64(r.MembershipChanges),
 			SimulatedS: math.NaN(), SettleMs: math.NaN(), Ops: math.NaN(), OpsOK: math.NaN()}
-		if r.SimulatedS > 0 {
-			f.SimulatedS = r.SimulatedS
+		if fig := r.Figures; fig != nil && fig.SimulatedS > 0 {
+			f.SimulatedS = fig.SimulatedS
 			// Written by a sweep that records operation counts: zero is a count.
 			f.Ops, f.OpsOK = float64(r.Ops), float64(r.OpsOK)
+			f.HasFigures = true
+			f.ChangesPerFormedHour = fig.ChangesPerHour()
+			f.QuorateFraction = fig.QuorateFraction
+			f.LinkDowns = float64(fig.LinkDowns)
+			f.WriteP99Ms = math.NaN()
+			if w := fig.WriteLatencyMs; w != nil && w.N > 0 {
+				f.WriteP99Ms = w.P99
+			}
 		}
 		if l := r.Liveness; l != nil && l.Converged && l.Applicable {
 			f.SettleMs = l.MeasuredMs

@@ -32,13 +32,15 @@ are reported in seed order, so the summary does not depend on --parallel.
 --vary key=v1,v2 (repeatable) sweeps a grid: every combination of one value
 per key, each the scenario with those YAML values replaced, e.g.
   --vary cluster.totem.token=1000ms,3000ms --vary network.links[0].latency.value=1ms,5ms
-Every seed runs at every grid point.
+Every seed runs at every grid point. --vary cluster.nodes=3,5,7 sets the
+node count: the file's first nodes, then new ones numbered on.
 
 --shard I/N runs only the seeds whose position p in the list has
 p % N == I-1, so that N machines cover the list once; "quorate merge" combines
 their sweep.json files into the summary of the whole sweep.
 
---out DIR writes DIR/sweep.json (every run's figures), DIR/points/<point>.yaml
+--out DIR writes DIR/sweep.json (every run's figures: membership changes,
+formation, quorate share, store write latency; see docs/scenarios.md), DIR/points/<point>.yaml
 (the varied scenarios) and, for every failing run, the trace of a re-run in
 DIR/failures/<point>-seed<N>/trace.jsonl.
 

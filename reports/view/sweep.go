@@ -46,6 +46,15 @@ type RunFigures struct {
 	SimulatedS        float64 // NaN when unknown
 	SettleMs          float64 // NaN when not measured
 	Ops, OpsOK        float64 // NaN when unknown
+	// HasFigures says the sweep recorded the figures below (older sweep
+	// files did not). ChangesPerFormedHour counts the membership changes
+	// after every node was first quorate, per hour of the time after that
+	// instant; NaN when the cluster never formed.
+	HasFigures           bool
+	ChangesPerFormedHour float64
+	QuorateFraction      float64
+	LinkDowns            float64
+	WriteP99Ms           float64 // NaN when the run wrote nothing
 }
 
 // Metric is a per-run figure a heat map can show.
@@ -61,7 +70,14 @@ type Metric struct {
 
 // Metrics are the heat map metrics, the default first.
 var Metrics = []Metric{
+	// The rings of a cluster's start-up are not churn: where the sweep
+	// recorded the formation, only the changes after it count, per hour of
+	// formed time; older sweep files fall back to every change per hour of
+	// the run.
 	{Name: "membership_changes_per_hour", Unit: "changes/h", Of: func(r RunFigures) float64 {
+		if r.HasFigures {
+			return r.ChangesPerFormedHour
+		}
 		if math.IsNaN(r.SimulatedS) || r.SimulatedS <= 0 {
 			return math.NaN()
 		}
@@ -74,6 +90,24 @@ var Metrics = []Metric{
 			return 0
 		}
 		return 1
+	}},
+	{Name: "quorate_fraction", Unit: "share of node-time quorate", Of: func(r RunFigures) float64 {
+		if !r.HasFigures {
+			return math.NaN()
+		}
+		return r.QuorateFraction
+	}},
+	{Name: "link_downs", Unit: "link downs", Of: func(r RunFigures) float64 {
+		if !r.HasFigures {
+			return math.NaN()
+		}
+		return r.LinkDowns
+	}},
+	{Name: "write_p99_ms", Unit: "ms", Of: func(r RunFigures) float64 {
+		if !r.HasFigures {
+			return math.NaN()
+		}
+		return r.WriteP99Ms
 	}},
 	{Name: "ops_ok_ratio", Unit: "fraction of ops ok", Of: func(r RunFigures) float64 {
 		if math.IsNaN(r.Ops) || r.Ops == 0 {
