@@ -190,7 +190,7 @@ func BuildSweep(in *SweepInput, m Metric) *SweepReport {
 	}
 	r.Heatmap = HeatmapOf(in, m)
 	if r.Heatmap == nil {
-		r.HeatmapNote = fmt.Sprintf("no heat map: the sweep varied %d keys; it takes exactly two (--vary twice)", len(in.Axes))
+		r.HeatmapNote = fmt.Sprintf("no heat map: the sweep varied %d keys over more than one value; it takes exactly two (--vary twice)", len(VariedAxes(in)))
 	} else {
 		n := 0
 		for _, c := range r.Heatmap.Cells {

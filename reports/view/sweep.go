@@ -163,18 +163,31 @@ type Heatmap struct {
 // At returns the cell at (x index, y index).
 func (h *Heatmap) At(xi, yi int) Cell { return h.Cells[yi*len(h.XValues)+xi] }
 
+// VariedAxes are the axes of the sweep with more than one value: a --vary
+// with a single value sets a key for every point but spans no dimension.
+func VariedAxes(in *SweepInput) []Axis {
+	var out []Axis
+	for _, a := range in.Axes {
+		if len(a.Values) > 1 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // HeatmapOf computes the heat map of metric m when the sweep varied
-// exactly two keys; otherwise it returns nil.
+// exactly two keys over more than one value; otherwise it returns nil.
 func HeatmapOf(in *SweepInput, m Metric) *Heatmap {
-	if len(in.Axes) != 2 {
+	axes := VariedAxes(in)
+	if len(axes) != 2 {
 		return nil
 	}
 	agg := "median"
 	if m.Mean {
 		agg = "mean"
 	}
-	h := &Heatmap{Metric: m.Name, Unit: m.Unit, Aggregate: agg, XKey: in.Axes[0].Key, YKey: in.Axes[1].Key,
-		XValues: in.Axes[0].Values, YValues: in.Axes[1].Values}
+	h := &Heatmap{Metric: m.Name, Unit: m.Unit, Aggregate: agg, XKey: axes[0].Key, YKey: axes[1].Key,
+		XValues: axes[0].Values, YValues: axes[1].Values}
 	byPoint := map[string][]RunFigures{}
 	for _, r := range in.Runs {
 		byPoint[r.Point] = append(byPoint[r.Point], r)
