@@ -49,6 +49,10 @@ type Options struct {
 	// Seed seeds the node's random stream; 0 draws it from crypto/rand.
 	// Either way it is logged.
 	Seed uint64
+	// JoinListen is the TCP address of the join listener `quorate add`
+	// talks to: "" listens on link 0's address and port number (TCP; the
+	// links use UDP), "off" disables joins through this agent.
+	JoinListen string
 }
 
 // Run starts the agent and blocks until ctx is done, a peer removes this
@@ -66,6 +70,10 @@ func Run(ctx context.Context, opt Options) error {
 	conf, err := loadConfig(opt.ConfigPath)
 	if err != nil {
 		return err
+	}
+	raw, err := os.ReadFile(opt.ConfigPath)
+	if err != nil {
+		return badConfig(err)
 	}
 	for _, w := range conf.Warnings {
 		log.Warn("corosync.conf: " + w.Error())
@@ -95,6 +103,7 @@ func Run(ctx context.Context, opt Options) error {
 	}
 
 	cl := newCluster(conf, self, tcfg)
+	cl.raw = raw
 	id := cl.selfID
 	if err := prepareDataDir(opt.DataDir); err != nil {
 		return err
@@ -110,14 +119,17 @@ func Run(ctx context.Context, opt Options) error {
 		}
 	}
 	start := time.Now()
-	node, err := engine.New(ecfg, 0, persisted, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)))
+	rnd := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	node, err := engine.New(ecfg, 0, persisted, rnd)
 	if err != nil {
 		return badConfig(fmt.Errorf("%s: %w", conf.File, err))
 	}
 	l := &loop{
 		log: log, node: node, start: start, cl: cl,
 		in: make(chan inbound, inboxLen), calls: make(chan call),
+		tasks: make(chan func()), stopped: make(chan struct{}),
 		persist: func(st engine.State) error { return writeState(opt.DataDir, id, st) },
+		join:    &joinStats{},
 	}
 	tr, err := udp.Listen(tcfg, l.receive)
 	switch {
@@ -126,8 +138,45 @@ func Run(ctx context.Context, opt Options) error {
 	case err != nil:
 		return fmt.Errorf("agent: %w", err)
 	}
-	defer tr.Close()
+	cur, curCfg := tr, tcfg
+	defer func() { cur.Close() }()
 	l.tr = tr
+	l.cc = &confSync{path: opt.ConfigPath, key: key, rnd: rnd, persisted: persisted,
+		relisten: func(cfg udp.Config) (transport, error) {
+			// A nodelist change: new sockets for the new peer set. The
+			// loop sends nothing meanwhile; packets in flight are lost,
+			// which the protocols recover from.
+			cfg.Delay = opt.Delay
+			cur.Close()
+			nt, err := udp.Listen(cfg, l.receive)
+			if err != nil {
+				// Back to the old links rather than none.
+				old, oerr := udp.Listen(curCfg, l.receive)
+				if oerr != nil {
+					return nil, errors.Join(err, oerr)
+				}
+				cur = old
+				l.tr = old
+				return nil, err
+			}
+			log.Info("links rebound for the new nodelist", "node", l.cl.name, "peers", len(cfg.Peers))
+			cur, curCfg = nt, cfg
+			return nt, nil
+		}}
+
+	var js *joinServer
+	if opt.JoinListen != "off" {
+		addr := opt.JoinListen
+		if addr == "" {
+			addr = tcfg.Local[0].String()
+		}
+		jl, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("agent: join listener on %s (set --join-listen, or off): %w", addr, err)
+		}
+		js = &joinServer{ln: jl, l: l, key: key, log: log, stats: l.join}
+		defer js.close()
+	}
 
 	ln, err := listenAdmin(opt.AdminSocket)
 	if err != nil {
@@ -152,6 +201,10 @@ func Run(ctx context.Context, opt Options) error {
 		"ring_seq", persisted.RingSeq, "store_version", persisted.Store.Version, "links", localAddrs(tr), "key", keySource,
 		"admin", opt.AdminSocket, "data_dir", opt.DataDir, "metrics", opt.MetricsAddr)
 	go admin.serve(ctx)
+	if js != nil {
+		log.Info("join listener ready", "node", cl.name, "addr", js.ln.Addr().String())
+		go js.serve(ctx)
+	}
 	err = l.run(ctx)
 	close(done)
 	if err != nil {

@@ -22,6 +22,9 @@ const (
 	CmdLinks    = "links"    // per peer: active link, link state
 	CmdMembers  = "members"  // Totem's state, ring id and members
 	CmdStats    = "stats"    // packet and protocol counters
+	// CmdJoinToken issues a single-use join token for `quorate add`,
+	// valid for TTL seconds (default DefaultTokenTTL).
+	CmdJoinToken = "join-token"
 )
 
 // Request is one admin command: the client writes it as one JSON value and
@@ -33,6 +36,8 @@ type Request struct {
 	// Node is the argument of delnode: a nodelist name, a ring0 address
 	// or a nodeid.
 	Node string `json:"node,omitempty"`
+	// TTL is the lifetime of a join token in seconds; 0 takes the default.
+	TTL int `json:"ttl,omitempty"`
 }
 
 // Response is the agent's answer. OK false comes with Error in the words
@@ -51,6 +56,10 @@ type Response struct {
 	Stats    *StatsInfo   `json:"stats,omitempty"`    // stats
 	// Deleted is the nodeid delnode removed.
 	Deleted wire.NodeID `json:"deleted,omitempty"`
+	// Token is the join token join-token issued, and Expires its expiry
+	// (RFC 3339).
+	Token   string `json:"token,omitempty"`
+	Expires string `json:"expires,omitempty"`
 }
 
 // StatusInfo is everything reports.StatusView needs but the date, which
@@ -140,4 +149,6 @@ type StatsInfo struct {
 	// Deliveries counts the node's totally ordered output by kind
 	// (message, transitional, regular) and messages by service.
 	Deliveries map[string]uint64 `json:"deliveries"`
+	// Join counts the join listener's handshakes by outcome.
+	Join map[string]uint64 `json:"join,omitempty"`
 }

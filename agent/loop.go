@@ -10,9 +10,11 @@ import (
 
 	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/quorum"
+	"github.com/quorate/quorate/engine/store"
 	"github.com/quorate/quorate/engine/totem"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel/udp"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
 // inboxLen bounds the channel between the transport's readers and the
@@ -53,6 +55,19 @@ type loop struct {
 	in      chan inbound
 	inDrops atomic.Uint64
 	calls   chan call
+	// tasks are functions other goroutines (the join server) run in the
+	// loop; stopped is closed when the loop returns.
+	tasks   chan func()
+	stopped chan struct{}
+
+	// pending holds the continuation of each store operation in flight,
+	// called with its Result after the batch that completed it.
+	pending map[store.OpID]func(store.Result)
+	// cc distributes corosync.conf through the store; nil switches that
+	// off (in-memory tests).
+	cc *confSync
+	// join counts the join listener's outcomes; nil without one.
+	join *joinStats
 
 	// persist writes engine.State durably; a failure stops the loop.
 	persist func(engine.State) error
@@ -89,6 +104,13 @@ func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
 func (l *loop) run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	if l.pending == nil {
+		l.pending = map[store.OpID]func(store.Result){}
+	}
+	if l.stopped == nil {
+		l.stopped = make(chan struct{})
+	}
+	defer close(l.stopped)
 	if err := l.flush(timer); err != nil {
 		return err
 	}
@@ -102,8 +124,11 @@ func (l *loop) run(ctx context.Context) error {
 		case <-timer.C:
 			l.node.Advance(l.now())
 		case c := <-l.calls:
-			resp := l.handle(c.req)
-			reply = func() { c.reply <- resp }
+			if resp, async := l.handle(c.req, func(r Response) { c.reply <- r }); !async {
+				reply = func() { c.reply <- resp }
+			}
+		case f := <-l.tasks:
+			f()
 		}
 		if err := l.flush(timer); err != nil {
 			return err
@@ -119,14 +144,43 @@ func (l *loop) run(ctx context.Context) error {
 	return nil
 }
 
-// flush performs the node's Ready batch in the engine's order, acknowledges
-// it, publishes the metrics and re-arms the timer.
+// flush performs the node's Ready batches until the node has no more work
+// the agent itself gives it (store continuations, a configuration to
+// apply), then re-arms the timer for the node's deadline.
 func (l *loop) flush(timer *time.Timer) error {
+	for round := 0; ; round++ {
+		more, err := l.flushOnce()
+		if err != nil {
+			return err
+		}
+		// Bounded: a continuation issues at most one new operation; the
+		// rest waits for the next input.
+		if !more || round == 8 {
+			break
+		}
+	}
+	if d := l.node.Ready().Deadline; d == 0 {
+		timer.Stop()
+	} else {
+		timer.Reset(max(time.Duration(d-l.now()), 0))
+	}
+	return nil
+}
+
+// flushOnce performs one Ready batch in the engine's order, acknowledges
+// it and publishes the metrics; then it runs the continuations of the
+// store operations the batch completed (their results may be acted on only
+// now that the batch is persisted) and the configuration distribution. It
+// reports whether these gave the node new work.
+func (l *loop) flushOnce() (more bool, err error) {
 	rd := l.node.Ready()
 	if rd.Persist != nil {
 		if err := l.persist(*rd.Persist); err != nil {
-			return fmt.Errorf("agent: cannot persist the state (ring seq %d, store version %d), stopping before it is used: %w",
+			return false, fmt.Errorf("agent: cannot persist the state (ring seq %d, store version %d), stopping before it is used: %w",
 				rd.Persist.RingSeq, rd.Persist.Store.Version, err)
+		}
+		if l.cc != nil {
+			l.cc.persisted = *rd.Persist
 		}
 		l.log.Debug("persisted", "node", l.cl.name, "ring_seq", rd.Persist.RingSeq, "store_version", rd.Persist.Store.Version)
 	}
@@ -147,12 +201,17 @@ func (l *loop) flush(timer *time.Timer) error {
 	}
 	l.node.Ack(rd)
 	l.publish(rd)
-	if rd.Deadline == 0 {
-		timer.Stop()
-	} else {
-		timer.Reset(max(time.Duration(rd.Deadline-l.now()), 0))
+	for _, r := range rd.Results {
+		if cb := l.pending[r.Op]; cb != nil {
+			delete(l.pending, r.Op)
+			cb(r)
+			more = true
+		}
 	}
-	return nil
+	if l.cc != nil && l.syncConfig() {
+		more = true
+	}
+	return more, nil
 }
 
 // deliver counts one item of the total order and applies what the agent
@@ -190,8 +249,21 @@ func (l *loop) deliver(d engine.Delivery) {
 // plus one for every delnode since the agent started.
 func (l *loop) configVersion() uint64 { return l.cl.conf.ConfigVersion + l.configBumps }
 
-// handle answers one admin request inside the loop goroutine.
-func (l *loop) handle(req Request) Response {
+// handle answers one admin request inside the loop goroutine. A request
+// that waits for the total order (delnode, join-token) answers later
+// through reply and returns async true.
+func (l *loop) handle(req Request, reply func(Response)) (resp Response, async bool) {
+	switch req.Cmd {
+	case CmdDelnode:
+		return l.delnode(req.Node, reply)
+	case CmdJoinToken:
+		return l.joinToken(req.TTL, reply)
+	}
+	return l.handleSync(req), false
+}
+
+// handleSync answers the requests that need nothing of the total order.
+func (l *loop) handleSync(req Request) Response {
 	switch req.Cmd {
 	case CmdStatus:
 		return Response{OK: true, Status: l.status()}
@@ -199,8 +271,6 @@ func (l *loop) handle(req Request) Response {
 		return Response{OK: true, Status: l.status(), Nodelist: l.nodelist()}
 	case CmdExpected:
 		return l.expected(req.Votes)
-	case CmdDelnode:
-		return l.delnode(req.Node)
 	case CmdLinks:
 		return Response{OK: true, Links: l.links()}
 	case CmdMembers:
@@ -224,20 +294,42 @@ func (l *loop) expected(votes int) Response {
 }
 
 // delnode is `pvecm delnode NAME`: it refuses the local node and unknown
-// names as pvecm does; the engine refuses without quorum.
-func (l *loop) delnode(name string) Response {
+// names as pvecm does; the engine refuses without quorum. Every member
+// drops the node at once (NODELIST_DEL), and the node leaves the cluster's
+// corosync.conf (config_version + 1), which every agent then writes to its
+// file. The answer comes once the new configuration is committed.
+func (l *loop) delnode(name string, reply func(Response)) (Response, bool) {
 	id, ok := l.cl.lookup(name)
 	switch {
 	case !ok:
-		return Response{Error: fmt.Sprintf("Node/IP: %s is not a known host of the cluster.", name), BadRequest: true}
+		return Response{Error: fmt.Sprintf("Node/IP: %s is not a known host of the cluster.", name), BadRequest: true}, false
 	case id == l.cl.selfID:
-		return Response{Error: "Cannot delete myself from cluster!", BadRequest: true}
+		return Response{Error: "Cannot delete myself from cluster!", BadRequest: true}, false
 	}
 	if err := l.node.RemoveNode(l.now(), id); err != nil {
-		return Response{Error: engineWords(err)}
+		return Response{Error: engineWords(err)}, false
 	}
 	l.log.Info("delnode requested", "node", l.cl.name, "peer", l.cl.nameOf(id), "peer_id", uint32(id))
-	return Response{OK: true, Deleted: id}
+	if l.cc == nil {
+		return Response{OK: true, Deleted: id}, false
+	}
+	l.editConfig(func(b []byte) ([]byte, error) {
+		return editConf(ConfigKey, b, func(c *corosyncconf.Config) error {
+			n := len(c.Nodes)
+			c.Nodes = slices.DeleteFunc(c.Nodes, func(n corosyncconf.Node) bool { return n.NodeID == uint32(id) })
+			if len(c.Nodes) == n {
+				return fmt.Errorf("node %d is not in the cluster's corosync.conf", id)
+			}
+			return nil
+		})
+	}, func(b []byte, err error) {
+		if err != nil {
+			reply(Response{Error: "node removed from the running nodelist, but corosync.conf was not updated: " + err.Error(), Deleted: id})
+			return
+		}
+		reply(Response{OK: true, Deleted: id})
+	})
+	return Response{}, true
 }
 
 // status gathers what `pvecm status` prints.

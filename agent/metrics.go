@@ -84,6 +84,9 @@ func (l *loop) stats() *StatsInfo {
 	for _, c := range serviceCounters(l.deliveries) {
 		out.Deliveries["service_"+c.name] = c.v
 	}
+	if l.join != nil {
+		out.Join = l.join.snapshot()
+	}
 	return out
 }
 
