@@ -53,7 +53,8 @@ FUZZ_TARGETS = \
 	./engine/wire:FuzzDecodeFrame ./engine/links:FuzzReceive \
 	./engine/totem:FuzzDecode ./engine/totem:FuzzStep \
 	./engine/quorum:FuzzDecode ./engine/store:FuzzDecode ./engine/store:FuzzDecodeSnapshot \
-	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse
+	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse \
+	./agent:FuzzJoinDecode
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -104,7 +104,7 @@ func CreateCluster(opt CreateOptions) ([]byte, error) {
 	opt.NodeID = max(opt.NodeID, 1)
 	opt.Votes = max(opt.Votes, 1)
 	if opt.ConfigPath == "" || opt.KeyFile == "" {
-		return nil, badConfig(errors.New("create: the config and key file paths are required"))
+		return nil, badConfig(errors.New("the config and key file paths are required"))
 	}
 	for _, p := range []string{opt.ConfigPath, opt.KeyFile} {
 		if _, err := os.Lstat(p); err == nil {

@@ -78,7 +78,7 @@ func Add(ctx context.Context, opt AddOptions) (*AddResult, error) {
 		return nil, err
 	}
 	if opt.ConfigPath == "" {
-		return nil, badConfig(errors.New("add: the config path is required"))
+		return nil, badConfig(errors.New("the config path is required"))
 	}
 	if err := checkTarget(opt.ConfigPath, nil, opt.Force); err != nil {
 		return nil, err
@@ -90,11 +90,11 @@ func Add(ctx context.Context, opt AddOptions) (*AddResult, error) {
 	)
 	switch {
 	case opt.Token != "" && opt.KeyFile != "":
-		return nil, badConfig(errors.New("add: give either --token or --keyfile, not both"))
+		return nil, badConfig(errors.New("give either --token or --keyfile, not both"))
 	case opt.Token != "":
 		id, secret, err := parseToken(opt.Token)
 		if err != nil {
-			return nil, badConfig(fmt.Errorf("add: --token: %w (want qjt1.<id>.<secret> as `quorate join-token` prints it)", err))
+			return nil, badConfig(fmt.Errorf("--token: %w (want qjt1.<id>.<secret> as `quorate join-token` prints it)", err))
 		}
 		mode, tokID, psk = modeToken, id, tokenPSK(id, secret)
 	case opt.KeyFile != "":
@@ -104,7 +104,7 @@ func Add(ctx context.Context, opt AddOptions) (*AddResult, error) {
 		}
 		psk = key
 	default:
-		return nil, badConfig(errors.New("add: --token TOKEN or --keyfile PATH is required to authenticate to the cluster"))
+		return nil, badConfig(errors.New("--token TOKEN or --keyfile PATH is required to authenticate to the cluster"))
 	}
 	if opt.AuthKeyPath != "" {
 		if err := checkTarget(opt.AuthKeyPath, nil, opt.Force); err != nil {
@@ -130,7 +130,7 @@ func Add(ctx context.Context, opt AddOptions) (*AddResult, error) {
 	}
 	c, err := corosyncconf.Parse(opt.ConfigPath, []byte(reply.Config))
 	if err != nil {
-		return nil, fmt.Errorf("add: the cluster sent a corosync.conf that does not parse: %w", err)
+		return nil, fmt.Errorf("the cluster sent a corosync.conf that does not parse: %w", err)
 	}
 	if err := checkTarget(opt.ConfigPath, nil, opt.Force); err != nil {
 		return nil, err

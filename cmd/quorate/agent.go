@@ -34,7 +34,9 @@ the authkey, bind one UDP socket per link (ringX_addr, port mcastport or
 
 The ring sequence number and the replicated store's snapshot are kept in
 --data-dir; management commands
-(quorate status, nodes, expected, delnode, links) talk to --admin; with
+(quorate status, nodes, expected, delnode, links, join-token) talk to
+--admin; quorate add talks to the join listener (TCP, on link 0's address
+and port unless --join-listen says otherwise); with
 --metrics the agent serves Prometheus metrics at http://ADDR/metrics.
 A quorum.device section is accepted, but the qnetd client is not
 implemented yet: the device never votes.
@@ -69,6 +71,7 @@ Exit status: 0 after a signal, 1 when the agent fails, 2 for bad input
 	f.StringVar(&opt.DataDir, "data-dir", agent.DefaultDataDir, "directory for the persisted ring sequence and store snapshot")
 	f.StringVar(&opt.MetricsAddr, "metrics", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9405)")
 	f.StringVar(&opt.KeyFile, "keyfile", "", "authkey (default: totem.keyfile of the config, else /etc/corosync/authkey)")
+	f.StringVar(&opt.JoinListen, "join-listen", "", "TCP address of the join listener for quorate add (default: link 0's address and port; off to disable)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json (to stderr)")
 	return c

@@ -68,6 +68,7 @@ func newRoot() *cobra.Command {
 	})
 	root.AddCommand(newRunCmd(), newReplayCmd(), newSweepCmd(), newMergeCmd(),
 		newAgentCmd(), newKeygenCmd(), newStatusCmd(), newNodesCmd(), newExpectedCmd(),
-		newDelnodeCmd(), newLinksCmd(), newMembersCmd(), newRegressCmd(), newShrinkCmd())
+		newDelnodeCmd(), newLinksCmd(), newMembersCmd(), newRegressCmd(), newShrinkCmd(),
+		newCreateCmd(), newAddCmd(), newJoinTokenCmd())
 	return root
 }
