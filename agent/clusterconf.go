@@ -36,6 +36,24 @@ type confSync struct {
 	seen    uint64 // store version of the config entry last looked at
 	seeding bool   // a seed CAS is in flight
 	warned  uint64 // store version last warned about
+	restart *plannedRestart
+}
+
+// restartDelay is how long an agent waits before restarting its engine for
+// a configuration that Reload cannot take: the members must first confirm
+// the write to its author, which a restart (a membership change) would
+// turn into an unknown outcome. pmxcfs likewise waits a second before it
+// reloads corosync.
+const restartDelay = 2 * time.Second
+
+// plannedRestart is an engine restart waiting for restartDelay.
+type plannedRestart struct {
+	c     *corosyncconf.Config
+	raw   []byte
+	self  *corosyncconf.Node
+	ecfg  engine.Config
+	tcfg  udp.Config
+	timer *time.Timer
 }
 
 // storeErrWords turns a store refusal into pmxcfs's words.
@@ -60,6 +78,12 @@ func (l *loop) syncConfig() bool {
 		return l.seedConfig()
 	}
 	if e.Version == cs.seen {
+		return false
+	}
+	if len(l.pending) > 0 {
+		// Apply once the store operations in flight have their results:
+		// an engine restart would lose them, and an edit's author must
+		// hear that it succeeded. Checked again after the next batch.
 		return false
 	}
 	cs.seen = e.Version
@@ -148,28 +172,65 @@ func (l *loop) applyConfig(c *corosyncconf.Config, raw []byte) {
 		log.Error("cannot rewrite the local corosync.conf; not applied", "err", err)
 		return
 	}
-	now := l.now()
-	switch err := l.node.Reload(now, ecfg); {
+	switch err := l.node.Reload(l.now(), ecfg); {
 	case errors.Is(err, engine.ErrRestartRequired):
-		log.Warn("configuration change needs a restart: restarting the engine in-process from its persisted state",
-			"reason", err.Error(), "ring_seq", cs.persisted.RingSeq, "store_version", cs.persisted.Store.Version)
-		node, nerr := engine.New(ecfg, now, cs.persisted, cs.rnd)
-		if nerr != nil {
-			log.Error("engine restart with the new configuration failed; keeping the running engine", "err", nerr)
-			return
+		pr := &plannedRestart{c: c, raw: slices.Clone(raw), self: self, ecfg: ecfg, tcfg: tcfg}
+		if cs.restart != nil {
+			cs.restart.timer.Stop()
 		}
-		l.abortPending()
-		l.node = node
+		cs.restart = pr
+		log.Warn("configuration change needs a restart: restarting the engine in-process from its persisted state once the change is confirmed",
+			"reason", err.Error(), "in", restartDelay)
+		pr.timer = time.AfterFunc(restartDelay, func() {
+			select {
+			case l.tasks <- func() { l.restartEngine(pr) }:
+			case <-l.stopped:
+			}
+		})
+		return
 	case err != nil:
 		log.Error("configuration reload refused; the file is updated, the running engine keeps the old one", "err", err)
 		return
 	default:
+		if cs.restart != nil {
+			// A newer configuration the running engine takes as it is.
+			cs.restart.timer.Stop()
+			cs.restart = nil
+		}
 		log.Info("cluster configuration applied (reload)", "nodes", len(c.Nodes))
 	}
-	if cs.relisten != nil && transportChanged(l.cl, tcfg) {
+	l.installConfig(c, raw, self, tcfg)
+}
+
+// restartEngine replaces the engine by one started from the persisted
+// state with the planned configuration (loop goroutine), unless a newer
+// plan or configuration replaced it meanwhile.
+func (l *loop) restartEngine(pr *plannedRestart) {
+	cs := l.cc
+	if cs.restart != pr {
+		return
+	}
+	cs.restart = nil
+	log := l.log.With("node", l.cl.name, "config_version", pr.c.ConfigVersion)
+	node, err := engine.New(pr.ecfg, l.now(), cs.persisted, cs.rnd)
+	if err != nil {
+		log.Error("engine restart with the new configuration failed; keeping the running engine", "err", err)
+		return
+	}
+	log.Warn("engine restarted in-process for the new configuration", "ring_seq", cs.persisted.RingSeq,
+		"store_version", cs.persisted.Store.Version)
+	l.abortPending()
+	l.node = node
+	l.installConfig(pr.c, pr.raw, pr.self, pr.tcfg)
+}
+
+// installConfig makes c the configuration the agent shows and binds the
+// links it needs.
+func (l *loop) installConfig(c *corosyncconf.Config, raw []byte, self *corosyncconf.Node, tcfg udp.Config) {
+	if cs := l.cc; cs.relisten != nil && transportChanged(l.cl, tcfg) {
 		tr, err := cs.relisten(tcfg)
 		if err != nil {
-			log.Error("cannot bind the links of the new configuration", "err", err)
+			l.log.Error("cannot bind the links of the new configuration", "node", l.cl.name, "err", err)
 		} else {
 			l.tr = tr
 		}
