@@ -188,6 +188,7 @@ func Run(ctx context.Context, opt Options) error {
 
 	if opt.MetricsAddr != "" {
 		m, reg := newMetrics(cl)
+		m.join = l.join
 		l.metrics = m
 		stop, err := serveMetrics(opt.MetricsAddr, reg, log)
 		if err != nil {

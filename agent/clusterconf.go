@@ -109,8 +109,41 @@ func (l *loop) syncConfig() bool {
 		}
 		return false
 	}
+	if gone := l.runningRemovals(c); len(gone) > 0 {
+		// Dropping a node that is still in the ring would break the ring
+		// under everyone's feet. delnode removes it through the total
+		// order right after the change is committed (NODELIST_DEL, which
+		// also stops it); apply once that has had time to happen.
+		version, raw := e.Version, slices.Clone(e.Value)
+		l.log.Info("the new configuration removes running members; applying it shortly, once they have left",
+			"node", l.cl.name, "config_version", c.ConfigVersion, "members", gone, "in", restartDelay)
+		time.AfterFunc(restartDelay, func() {
+			select {
+			case l.tasks <- func() {
+				if cs.seen == version && c.ConfigVersion > l.cl.conf.ConfigVersion {
+					l.applyConfig(c, raw)
+				}
+			}:
+			case <-l.stopped:
+			}
+		})
+		return false
+	}
 	l.applyConfig(c, e.Value)
 	return true
+}
+
+// runningRemovals lists the members of the current ring that c leaves
+// out, this node excepted.
+func (l *loop) runningRemovals(c *corosyncconf.Config) []uint32 {
+	_, _, members := l.node.Ring()
+	var out []uint32
+	for _, id := range members {
+		if id != l.cl.selfID && c.Node(uint32(id)) == nil {
+			out = append(out, uint32(id))
+		}
+	}
+	return out
 }
 
 // seedConfig puts the local file into the empty store: only on the lowest

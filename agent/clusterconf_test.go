@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,12 +83,13 @@ func TestConfigDistributionInMemory(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				name := fmt.Sprintf("extra%d", i)
-				links := []LinkSpec{{Number: 0, Addr: fmt.Sprintf("127.0.0.%d", 50+i)}, {Number: 1, Addr: fmt.Sprintf("127.0.0.%d", 60+i)}}
 				_, errs[i] = n.l.editClusterConfig(ctx, func(b []byte) ([]byte, error) {
 					return editConf(ConfigKey, b, func(c *corosyncconf.Config) error {
-						_, err := addNode(c, name, 0, 0, links)
-						return err
+						if c.Logging == nil {
+							c.Logging = map[string]string{}
+						}
+						c.Logging[fmt.Sprintf("edit_%d", i)] = n.name
+						return nil
 					})
 				})
 			}()
@@ -104,14 +104,10 @@ func TestConfigDistributionInMemory(t *testing.T) {
 				if err != nil {
 					return false, err.Error()
 				}
-				var names []string
-				for _, nd := range c.Nodes {
-					names = append(names, nd.Name)
-				}
-				return c.ConfigVersion == 5 && slices.Contains(names, "extra0") && slices.Contains(names, "extra1"),
-					fmt.Sprintf("version %d nodes %v", c.ConfigVersion, names)
+				return c.ConfigVersion == 5 && c.Logging["edit_0"] == "alpha" && c.Logging["edit_1"] == "bravo",
+					fmt.Sprintf("version %d logging %v", c.ConfigVersion, c.Logging)
 			})
-			eventually(t, n.name+" counts five expected votes", quorateWith(n, 3, 5))
+			eventually(t, n.name+" quorate after the edits", quorateWith(n, 3, 3))
 		}
 
 		if _, err := alpha.l.editClusterConfig(ctx, func(b []byte) ([]byte, error) {
@@ -132,12 +128,45 @@ func TestConfigDistributionInMemory(t *testing.T) {
 				restarted := strings.Contains(n.log.String(), "engine restarted in-process")
 				return st.ConfigVersion == 6 && restarted, fmt.Sprintf("version %d restarted %v", st.ConfigVersion, restarted)
 			})
-			eventually(t, n.name+" quorate again after the restart", quorateWith(n, 3, 5))
+			eventually(t, n.name+" quorate again after the restart", quorateWith(n, 3, 3))
 		}
 
 		_, err = bravo.l.editClusterConfig(ctx, func(b []byte) ([]byte, error) { return b, nil })
 		if err == nil || !strings.Contains(err.Error(), "must raise config_version") {
 			t.Fatalf("an edit without a new config_version: %v", err)
+		}
+
+		// delnode of a node that still runs: the configuration change is
+		// committed first, then NODELIST_DEL stops the node, and the
+		// others apply the file without it once it has left the ring.
+		charlie := nodes[2]
+		if resp := request(bravo, Request{Cmd: CmdDelnode, Node: "charlie"}); !resp.OK || resp.Deleted != 3 {
+			t.Fatalf("delnode charlie: %+v", resp)
+		}
+		if err := <-charlie.done; err != nil || charlie.l.killedBy != 2 {
+			t.Fatalf("charlie's loop after delnode: %v, killed by %d", err, charlie.l.killedBy)
+		}
+		net.mu.Lock()
+		delete(net.up, 3)
+		net.mu.Unlock()
+		charlie.cancel = func() {}
+		charlie.done <- nil
+		for i, n := range nodes[:2] {
+			eventually(t, n.name+"'s file without charlie", func() (bool, string) {
+				c, err := corosyncconf.Load(paths[i])
+				if err != nil {
+					return false, err.Error()
+				}
+				return c.ConfigVersion == 7 && len(c.Nodes) == 2 && c.NodeByName("charlie") == nil,
+					fmt.Sprintf("version %d, %d nodes", c.ConfigVersion, len(c.Nodes))
+			})
+			eventually(t, n.name+" quorate with 2 of 2", quorateWith(n, 2, 2))
+			if v := request(n, Request{Cmd: CmdStatus}).Status.ConfigVersion; v != 7 {
+				t.Errorf("%s shows config_version %d, want 7", n.name, v)
+			}
+			if !strings.Contains(n.log.String(), "removes running members") {
+				t.Errorf("%s applied the removal of a running member at once", n.name)
+			}
 		}
 	})
 }

@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -235,7 +237,11 @@ func (l *loop) deliver(d engine.Delivery) {
 		return
 	}
 	if del, ok := m.(quorum.NodelistDel); ok {
-		l.configBumps++
+		if _, known := l.cl.lookup(strconv.FormatUint(uint64(del.NodeID), 10)); known {
+			// Not yet gone with a new corosync.conf: the version shown
+			// counts the change until the file arrives.
+			l.configBumps++
+		}
 		l.log.Info("node removed from the nodelist", "node", l.cl.name, "peer", l.cl.nameOf(del.NodeID),
 			"peer_id", uint32(del.NodeID), "by", l.cl.nameOf(d.Sender), "config_version", l.configVersion())
 		if del.NodeID == l.cl.selfID {
@@ -294,10 +300,12 @@ func (l *loop) expected(votes int) Response {
 }
 
 // delnode is `pvecm delnode NAME`: it refuses the local node and unknown
-// names as pvecm does; the engine refuses without quorum. Every member
-// drops the node at once (NODELIST_DEL), and the node leaves the cluster's
-// corosync.conf (config_version + 1), which every agent then writes to its
-// file. The answer comes once the new configuration is committed.
+// names as pvecm does; the engine refuses without quorum. The node first
+// leaves the cluster's corosync.conf (config_version + 1, which every agent
+// then writes to its file and reloads), and once that is committed every
+// member drops it at once (NODELIST_DEL), which also stops the node's
+// agent if it still runs. In this order a running node's exit cannot
+// leave the configuration change in doubt.
 func (l *loop) delnode(name string, reply func(Response)) (Response, bool) {
 	id, ok := l.cl.lookup(name)
 	switch {
@@ -306,28 +314,38 @@ func (l *loop) delnode(name string, reply func(Response)) (Response, bool) {
 	case id == l.cl.selfID:
 		return Response{Error: "Cannot delete myself from cluster!", BadRequest: true}, false
 	}
-	if err := l.node.RemoveNode(l.now(), id); err != nil {
-		return Response{Error: engineWords(err)}, false
+	remove := func() Response {
+		if err := l.node.RemoveNode(l.now(), id); err != nil {
+			return Response{Error: engineWords(err)}
+		}
+		l.log.Info("delnode requested", "node", l.cl.name, "peer", l.cl.nameOf(id), "peer_id", uint32(id))
+		return Response{OK: true, Deleted: id}
 	}
-	l.log.Info("delnode requested", "node", l.cl.name, "peer", l.cl.nameOf(id), "peer_id", uint32(id))
 	if l.cc == nil {
-		return Response{OK: true, Deleted: id}, false
+		return remove(), false
 	}
+	errNotInConf := errors.New("not in the cluster's corosync.conf")
 	l.editConfig(func(b []byte) ([]byte, error) {
 		return editConf(ConfigKey, b, func(c *corosyncconf.Config) error {
 			n := len(c.Nodes)
 			c.Nodes = slices.DeleteFunc(c.Nodes, func(n corosyncconf.Node) bool { return n.NodeID == uint32(id) })
 			if len(c.Nodes) == n {
-				return fmt.Errorf("node %d is not in the cluster's corosync.conf", id)
+				return errNotInConf
 			}
 			return nil
 		})
-	}, func(b []byte, err error) {
-		if err != nil {
-			reply(Response{Error: "node removed from the running nodelist, but corosync.conf was not updated: " + err.Error(), Deleted: id})
-			return
+	}, func(_ []byte, err error) {
+		switch {
+		case errors.Is(err, errNotInConf):
+			// Only the running nodelist has it (a hand-edited file).
+			l.log.Warn("delnode: the node is not in the cluster's corosync.conf; removing it from the running nodelist only",
+				"node", l.cl.name, "peer", l.cl.nameOf(id))
+			reply(remove())
+		case err != nil:
+			reply(Response{Error: err.Error()})
+		default:
+			reply(remove())
 		}
-		reply(Response{OK: true, Deleted: id})
 	})
 	return Response{}, true
 }

@@ -127,7 +127,9 @@ type metrics struct {
 	descLinkUp, descLatency, descActive                         *prometheus.Desc
 	descSent, descSendErr, descDropped, descRecv, descRejected  *prometheus.Desc
 	descReadErr, descInDrops, descKnet, descTotem, descDelivery *prometheus.Desc
-	descService                                                 *prometheus.Desc
+	descService, descJoin                                       *prometheus.Desc
+
+	join *joinStats // the join listener's counters, read at scrape time; may be nil
 }
 
 // newMetrics creates the collector and a registry holding only it.
@@ -159,6 +161,7 @@ func newMetrics(cl *cluster) (*metrics, *prometheus.Registry) {
 		descTotem:    d("totem_total", "Totem counters (tokens, retransmits, messages, memberships).", "counter"),
 		descDelivery: d("deliveries_total", "Items of the node's total order: messages and configurations.", "kind"),
 		descService:  d("delivered_messages_total", "Delivered messages by service.", "service"),
+		descJoin:     d("join_total", "Join listener handshakes by outcome (accepted, refused_<reason>).", "outcome"),
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
@@ -170,7 +173,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.descInfo, m.descMembers, m.descRingSeq, m.descQuorate,
 		m.descExpected, m.descHighest, m.descTotal, m.descQuorum, m.descLinkUp, m.descLatency,
 		m.descActive, m.descSent, m.descSendErr, m.descDropped, m.descRecv, m.descRejected,
-		m.descReadErr, m.descInDrops, m.descKnet, m.descTotem, m.descDelivery, m.descService} {
+		m.descReadErr, m.descInDrops, m.descKnet, m.descTotem, m.descDelivery, m.descService, m.descJoin} {
 		ch <- d
 	}
 }
@@ -223,6 +226,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, n := range s.service {
 		c(m.descService, n.v, n.name)
+	}
+	if m.join != nil {
+		for k, v := range m.join.snapshot() {
+			c(m.descJoin, v, k)
+		}
 	}
 }
 
