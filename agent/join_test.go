@@ -191,6 +191,43 @@ func TestCreateAddDelnode(t *testing.T) {
 				}
 			})
 		}
+		// A genuine authkey session (refused by the inquorate cluster,
+		// sealed), then its hello and request replayed on a new
+		// connection: the new server nonce makes the request fail.
+		h := hello{mode: modeAuthKey}
+		h.nonce[0] = 42
+		helloRaw := h.encode()
+		var reqFrame []byte
+		for i, want := range []byte{frameReply, frameRefused} {
+			c, err := net.Dial("tcp", existing)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c.Write(helloRaw)
+			ch, err := readFrame(c)
+			if err != nil || ch.typ != frameChallenge {
+				t.Fatalf("session %d: challenge %d %v", i, ch.typ, err)
+			}
+			keys, _ := deriveKeys(mustRead(t, alpha.key), helloRaw, ch.raw)
+			if reqFrame == nil {
+				reqFrame = keys.seal(keys.client, frameRequest, []byte(`{"name":"delta","links":[{"link":0,"addr":"127.0.0.4"},{"link":1,"addr":"127.0.0.24"}]}`))
+			}
+			c.Write(reqFrame)
+			f, err := readFrame(c)
+			c.Close()
+			if err != nil || f.typ != want {
+				t.Fatalf("session %d: frame %d %v, want %d", i, f.typ, err, want)
+			}
+			if i == 0 {
+				b, err := keys.open(keys.server, frameReply, f.body)
+				if err != nil || !strings.Contains(string(b), "no quorum") {
+					t.Fatalf("the genuine session's reply: %s %v", b, err)
+				}
+			} else if !strings.Contains(decodeRefusal(f.body), "authentication failed") {
+				t.Fatalf("the replay was answered %q", decodeRefusal(f.body))
+			}
+		}
 		// A handshake cut short, and garbage.
 		for _, b := range [][]byte{{frameHello, 0, 0}, []byte("GET / HTTP/1.0\r\n\r\n")} {
 			c, err := net.Dial("tcp", existing)
@@ -206,7 +243,7 @@ func TestCreateAddDelnode(t *testing.T) {
 		}
 		waitFor(t, "alpha counts the refusals", func() (bool, string) {
 			j := mustCall(t, &alpha.testAgent, Request{Cmd: CmdStats}).Stats.Join
-			return j["accepted"] == 1 && j["refused_token"] == 2 && j["refused_auth"] == 2 &&
+			return j["accepted"] == 1 && j["refused_token"] == 2 && j["refused_auth"] == 3 && j["refused_request"] == 1 &&
 				j["refused_truncated"] == 1 && j["refused_malformed"] == 1, fmt.Sprint(j)
 		})
 	})

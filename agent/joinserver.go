@@ -19,6 +19,10 @@ import (
 // included.
 const joinTimeout = 20 * time.Second
 
+// maxJoinConns bounds the join connections served at once; more are
+// refused as busy, so a flood of connections costs bounded memory.
+const maxJoinConns = 16
+
 // joinStats counts the join listener's outcomes; safe for concurrent use.
 type joinStats struct {
 	mu sync.Mutex
@@ -48,6 +52,7 @@ type joinServer struct {
 	log   *slog.Logger
 	stats *joinStats
 	wg    sync.WaitGroup
+	slots chan struct{} // len(slots) connections in progress; nil: maxJoinConns
 }
 
 // serve accepts connections until the listener is closed.
@@ -60,9 +65,22 @@ func (s *joinServer) serve(ctx context.Context) {
 			}
 			return
 		}
+		if s.slots == nil {
+			s.slots = make(chan struct{}, maxJoinConns)
+		}
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			s.stats.add("refused_busy")
+			conn.SetDeadline(time.Now().Add(time.Second))
+			conn.Write(appendFrame(nil, frameRefused, []byte("busy: too many joins in progress, retry")))
+			conn.Close()
+			continue
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer func() { <-s.slots }()
 			defer conn.Close()
 			s.handle(ctx, conn)
 		}()
