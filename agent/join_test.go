@@ -103,7 +103,7 @@ func TestCreateAddDelnode(t *testing.T) {
 	dir := t.TempDir()
 	port := freePorts(t)
 	var as []*joinAgent
-	for i, name := range testNodes {
+	for _, name := range testNodes {
 		d := filepath.Join(dir, name)
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -112,7 +112,6 @@ func TestCreateAddDelnode(t *testing.T) {
 			testAgent: testAgent{name: name, admin: filepath.Join(d, "admin.sock"), data: filepath.Join(d, "data"), log: &syncBuffer{}},
 			conf:      filepath.Join(d, "corosync.conf"), key: filepath.Join(d, "authkey"),
 		})
-		_ = i
 	}
 	alpha, bravo, charlie := as[0], as[1], as[2]
 	t.Cleanup(func() {
