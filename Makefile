@@ -59,7 +59,8 @@ FUZZ_TARGETS = \
 	./engine/totem:FuzzDecode ./engine/totem:FuzzStep \
 	./engine/quorum:FuzzDecode ./engine/store:FuzzDecode ./engine/store:FuzzDecodeSnapshot \
 	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse \
-	./qnetd:FuzzReadFrame
+	./qnetd:FuzzReadFrame \
+	./agent:FuzzJoinDecode
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

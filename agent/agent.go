@@ -62,6 +62,10 @@ type Options struct {
 	// key) used when corosync.conf has a quorum.device; default
 	// <DataDir>/qdevice.pem.
 	QdeviceBundle string
+	// JoinListen is the TCP address of the join listener `quorate add`
+	// talks to: "" listens on link 0's address and port number (TCP; the
+	// links use UDP), "off" disables joins through this agent.
+	JoinListen string
 }
 
 // Run starts the agent and blocks until ctx is done, a peer removes this
@@ -79,6 +83,10 @@ func Run(ctx context.Context, opt Options) error {
 	conf, err := loadConfig(opt.ConfigPath)
 	if err != nil {
 		return err
+	}
+	raw, err := os.ReadFile(opt.ConfigPath)
+	if err != nil {
+		return badConfig(err)
 	}
 	for _, w := range conf.Warnings {
 		log.Warn("corosync.conf: " + w.Error())
@@ -115,6 +123,7 @@ func Run(ctx context.Context, opt Options) error {
 	}
 
 	cl := newCluster(conf, self, tcfg)
+	cl.raw = raw
 	id := cl.selfID
 	if err := prepareDataDir(opt.DataDir); err != nil {
 		return err
@@ -136,7 +145,8 @@ func Run(ctx context.Context, opt Options) error {
 		}
 	}
 	start := time.Now()
-	node, err := engine.New(ecfg, 0, persisted, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)))
+	rnd := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	node, err := engine.New(ecfg, 0, persisted, rnd)
 	if err != nil {
 		return badConfig(fmt.Errorf("%s: %w", conf.File, err))
 	}
@@ -150,8 +160,9 @@ func Run(ctx context.Context, opt Options) error {
 	l := &loop{
 		log: log, node: node, start: start, cl: cl, rec: rec,
 		in: make(chan inbound, inboxLen), calls: make(chan call),
+		tasks: make(chan func()), stopped: make(chan struct{}),
 		persist: db.Persist, disk: persisted,
-		qdev: qdev,
+		qdev: qdev, join: &joinStats{},
 	}
 	tr, err := udp.Listen(tcfg, l.receive)
 	switch {
@@ -160,8 +171,45 @@ func Run(ctx context.Context, opt Options) error {
 	case err != nil:
 		return fmt.Errorf("agent: %w", err)
 	}
-	defer tr.Close()
+	cur, curCfg := tr, tcfg
+	defer func() { cur.Close() }()
 	l.tr = tr
+	l.cc = &confSync{path: opt.ConfigPath, key: key, rnd: rnd,
+		relisten: func(cfg udp.Config) (transport, error) {
+			// A nodelist change: new sockets for the new peer set. The
+			// loop sends nothing meanwhile; packets in flight are lost,
+			// which the protocols recover from.
+			cfg.Delay = opt.Delay
+			cur.Close()
+			nt, err := udp.Listen(cfg, l.receive)
+			if err != nil {
+				// Back to the old links rather than none.
+				old, oerr := udp.Listen(curCfg, l.receive)
+				if oerr != nil {
+					return nil, errors.Join(err, oerr)
+				}
+				cur = old
+				l.tr = old
+				return nil, err
+			}
+			log.Info("links rebound for the new nodelist", "node", l.cl.name, "peers", len(cfg.Peers))
+			cur, curCfg = nt, cfg
+			return nt, nil
+		}}
+
+	var js *joinServer
+	if opt.JoinListen != "off" {
+		addr := opt.JoinListen
+		if addr == "" {
+			addr = tcfg.Local[0].String()
+		}
+		jl, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("agent: join listener on %s (set --join-listen, or off): %w", addr, err)
+		}
+		js = &joinServer{ln: jl, l: l, key: key, log: log, stats: l.join}
+		defer js.close()
+	}
 
 	ln, err := listenAdmin(opt.AdminSocket)
 	if err != nil {
@@ -173,6 +221,7 @@ func Run(ctx context.Context, opt Options) error {
 
 	if opt.MetricsAddr != "" {
 		m, reg := newMetrics(cl)
+		m.join = l.join
 		l.metrics = m
 		stop, err := serveMetrics(opt.MetricsAddr, reg, log)
 		if err != nil {
@@ -192,6 +241,10 @@ func Run(ctx context.Context, opt Options) error {
 	rec.write(journal.Record{Kind: journal.KindStart, Config: journalConfig(conf, cl),
 		Reason: fmt.Sprintf("config %s, seed %#016x, ring_seq %d", conf.File, seed, persisted.RingSeq)})
 	go admin.serve(ctx)
+	if js != nil {
+		log.Info("join listener ready", "node", cl.name, "addr", js.ln.Addr().String())
+		go js.serve(ctx)
+	}
 	err = l.run(ctx)
 	close(done)
 	if err != nil {

@@ -27,6 +27,9 @@ const (
 	CmdCfsRm    = "cfs-rm"   // remove one entry through the total order
 	CmdCfsLs    = "cfs-ls"   // list the entries under a directory
 	CmdLoad     = "load"     // start or stop the load generator (LoadSpec)
+	// CmdJoinToken issues a single-use join token for `quorate add`,
+	// valid for TTL seconds (default DefaultTokenTTL).
+	CmdJoinToken = "join-token"
 )
 
 // Request is one admin command: the client writes it as one JSON value and
@@ -49,6 +52,8 @@ type Request struct {
 	Ordered bool `json:"ordered,omitempty"`
 	// Load is the argument of load.
 	Load *LoadSpec `json:"load,omitempty"`
+	// TTL is the lifetime of a join token in seconds; 0 takes the default.
+	TTL int `json:"ttl,omitempty"`
 }
 
 // LoadSpec is one run of the load generator: Count application messages
@@ -124,6 +129,10 @@ type Response struct {
 	Entry *StoreEntry `json:"entry,omitempty"`
 	// Entries are cfs-ls's answer, sorted by path, without values.
 	Entries []StoreEntry `json:"entries,omitempty"`
+	// Token is the join token join-token issued, and Expires its expiry
+	// (RFC 3339).
+	Token   string `json:"token,omitempty"`
+	Expires string `json:"expires,omitempty"`
 }
 
 // StoreEntry is one entry of the replicated configuration store.
@@ -231,4 +240,6 @@ type StatsInfo struct {
 	Qdevice *QdeviceInfo `json:"qdevice,omitempty"`
 	// Load is the load generator and the checks of the load messages.
 	Load *LoadInfo `json:"load"`
+	// Join counts the join listener's handshakes by outcome.
+	Join map[string]uint64 `json:"join,omitempty"`
 }

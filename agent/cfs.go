@@ -20,41 +20,26 @@ import (
 // write is on this node's disk (and, by the store's rule, applied by every
 // member of the configuration) before the client hears of it.
 
-// pendingCall is an admin call waiting for the Result of its store
-// operation.
-type pendingCall struct {
-	c    call
-	path string
-}
-
-// accept answers req at once (done) or registers it as pending until its
-// store operation completes.
-func (l *loop) accept(c call) (resp Response, done bool) {
-	switch {
-	case c.req.Cmd == CmdCfsPut, c.req.Cmd == CmdCfsRm, c.req.Cmd == CmdCfsGet && c.req.Ordered:
-		return l.cfsSubmit(c)
-	}
-	return l.handle(c.req), true
-}
-
-// cfsSubmit hands a put, rm or ordered get to the engine.
-func (l *loop) cfsSubmit(c call) (Response, bool) {
-	path, err := cleanPath(c.req.Path, false)
+// cfsSubmit hands a put, rm or ordered get to the engine. It answers at
+// once (async false) when the request is bad or the engine refuses it, and
+// otherwise keeps reply under the operation's OpID until its Result comes.
+func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
+	path, err := cleanPath(req.Path, false)
 	if err != nil {
-		return Response{Error: err.Error(), BadRequest: true}, true
+		return Response{Error: err.Error(), BadRequest: true}, false
 	}
 	now := l.now()
 	var id store.OpID
-	switch c.req.Cmd {
+	switch req.Cmd {
 	case CmdCfsPut:
-		if c.req.Value == nil {
-			return Response{Error: "put " + path + ": missing value", BadRequest: true}, true
+		if req.Value == nil {
+			return Response{Error: "put " + path + ": missing value", BadRequest: true}, false
 		}
-		if len(c.req.Value) > store.MaxValueSize {
-			return Response{Error: fmt.Sprintf("put %s: the value has %d bytes, more than the limit of %d", path, len(c.req.Value), store.MaxValueSize),
-				BadRequest: true}, true
+		if len(req.Value) > store.MaxValueSize {
+			return Response{Error: fmt.Sprintf("put %s: the value has %d bytes, more than the limit of %d", path, len(req.Value), store.MaxValueSize),
+				BadRequest: true}, false
 		}
-		id, err = l.node.Put(now, path, c.req.Value)
+		id, err = l.node.Put(now, path, req.Value)
 	case CmdCfsRm:
 		id, err = l.node.Delete(now, path)
 	default:
@@ -62,53 +47,38 @@ func (l *loop) cfsSubmit(c call) (Response, bool) {
 	}
 	if err != nil {
 		msg, bad := storeWords(err, path)
-		return Response{Error: msg, BadRequest: bad}, true
+		return Response{Error: msg, BadRequest: bad}, false
 	}
-	if l.pending == nil {
-		l.pending = map[store.OpID]pendingCall{}
+	size := len(req.Value)
+	l.pending[id] = func(r store.Result) {
+		l.log.Debug("store operation completed", "node", l.cl.name, "op", uint64(r.Op), "kind", r.Kind.String(),
+			"path", path, "ok", r.OK, "err", r.Err, "revision", r.Revision)
+		reply(cfsResponse(req.Cmd, path, size, r))
 	}
-	l.pending[id] = pendingCall{c: c, path: path}
-	l.log.Debug("store operation submitted", "node", l.cl.name, "cmd", c.req.Cmd, "path", path, "op", uint64(id))
-	return Response{}, false
+	l.log.Debug("store operation submitted", "node", l.cl.name, "cmd", req.Cmd, "path", path, "op", uint64(id))
+	return Response{}, true
 }
 
-// complete answers the pending call of one store Result. The loop calls it
-// after the Persist of the same Ready was written.
-func (l *loop) complete(r store.Result) {
-	p, ok := l.pending[r.Op]
-	if !ok {
-		return
-	}
-	delete(l.pending, r.Op)
-	l.log.Debug("store operation completed", "node", l.cl.name, "op", uint64(r.Op), "kind", r.Kind.String(),
-		"path", p.path, "ok", r.OK, "err", r.Err, "revision", r.Revision)
-	var resp Response
+// cfsResponse is the answer to a cfs call whose store operation completed
+// with r. The loop runs it after the Persist of r's Ready was written, so
+// an acknowledged write is on this node's disk.
+func cfsResponse(cmd, path string, size int, r store.Result) Response {
 	switch {
+	case errors.Is(r.Err, errAgentStopped) && cmd == CmdCfsGet:
+		return Response{Error: "the agent stopped before the operation completed: the read did not complete"}
+	case errors.Is(r.Err, errAgentStopped):
+		return Response{Error: "the agent stopped before the operation completed: the write may or may not take effect (read " + path + " to find out)"}
 	case r.Err != nil:
-		resp.Error, resp.BadRequest = storeWords(r.Err, p.path)
+		msg, bad := storeWords(r.Err, path)
+		return Response{Error: msg, BadRequest: bad}
 	case r.Kind == store.OpRead && !r.Found:
-		resp.Error = p.path + ": no such entry"
+		return Response{Error: path + ": no such entry"}
 	case r.Kind == store.OpRead:
-		resp = Response{OK: true, Entry: &StoreEntry{Path: p.path, Size: len(r.Value), Version: r.Version, Value: r.Value}}
+		return Response{OK: true, Entry: &StoreEntry{Path: path, Size: len(r.Value), Version: r.Version, Value: r.Value}}
 	case r.Kind == store.OpPut:
-		resp = Response{OK: true, Entry: &StoreEntry{Path: p.path, Size: len(p.c.req.Value), Version: r.Version}}
-	default:
-		resp = Response{OK: true}
+		return Response{OK: true, Entry: &StoreEntry{Path: path, Size: size, Version: r.Version}}
 	}
-	p.c.reply <- resp
-}
-
-// abandon answers every pending call when the loop stops: its operation
-// may still take effect in the cluster, but this node will not learn of it.
-func (l *loop) abandon() {
-	for id, p := range l.pending {
-		what := "the write may or may not take effect (read " + p.path + " to find out)"
-		if p.c.req.Cmd == CmdCfsGet {
-			what = "the read did not complete"
-		}
-		p.c.reply <- Response{Error: "the agent stopped before the operation completed: " + what}
-		delete(l.pending, id)
-	}
+	return Response{OK: true}
 }
 
 // cfsGet reads the local replica.

@@ -15,6 +15,7 @@ import (
 // shows, and the nodelist as delnode has changed it. Owned by the loop.
 type cluster struct {
 	conf   *corosyncconf.Config
+	raw    []byte // the file's text, as the configuration distribution compares it
 	selfID wire.NodeID
 	name   string // the local node's name
 

@@ -36,16 +36,45 @@
 //     votequorum's numbers changed.
 //  4. Deliver: counted (votequorum and the store consume them inside the
 //     engine); a delivered NODELIST_DEL bumps the config version the
-//     status shows; application messages go to the load checks.
+//     status shows until the new corosync.conf arrives; application
+//     messages go to the load checks.
 //  5. Results: completions of the store operations this node submitted
 //     for cfs commands, each answering the admin call that waits for it
 //     (see The store below).
 //  6. Arbiter: the qdevice's stream operations (see below).
 //
-// Then the loop acknowledges the batch (Node.Ack), publishes the metrics
-// snapshot and re-arms its timer for the new deadline, converted from
-// engine.Instant (nanoseconds since the agent started, read with
-// time.Since on the monotonic clock).
+// Then the loop acknowledges the batch (Node.Ack) and publishes the
+// metrics snapshot. Only then does it act on Ready.Results, the completions
+// of its own store operations (their continuations may issue new ones),
+// and on the cluster configuration (below); when either gave the node work
+// it performs the next batch at once. Finally it re-arms its timer for the
+// new deadline, converted from engine.Instant (nanoseconds since the agent
+// started, read with time.Since on the monotonic clock).
+//
+// # Cluster configuration
+//
+// The cluster's corosync.conf lives in the replicated store under
+// ConfigKey, as /etc/pve/corosync.conf lives in pmxcfs. The lowest member
+// of a quorate ring seeds it from its file when the store has none. Every
+// change goes through editConfig (the loop) or editClusterConfig (other
+// goroutines): a function from the current text to the new one, applied as
+// a compare-and-set on the version read and redone on the newer text when
+// a concurrent change won, so that no change is lost. add and delnode use
+// it; so can any command that must change the file cluster-wide. An agent
+// that sees a delivered copy with a higher totem.config_version than its
+// file rewrites the file atomically and applies it with engine.Node.Reload;
+// a change Reload refuses with engine.ErrRestartRequired makes it restart
+// the engine in-process from its persisted state after restartDelay. New
+// peers get new UDP sockets (the transport is rebound).
+//
+// # Joining
+//
+// The join listener (TCP, by default on link 0's address and port) serves
+// `quorate add`: a nonce exchange, then one sealed request and one sealed
+// reply, keyed by HKDF from the cluster authkey or a single-use join token
+// (see join.go for the protocol, token.go for the tokens). The member checks
+// the new node's name, id and addresses, adds it through the configuration
+// path above and returns the new corosync.conf and the authkey.
 //
 // # The store
 //
@@ -124,7 +153,8 @@
 // Each connection's goroutine hands its request to the loop and waits for
 // the answer, so status, expected votes, node removal and store operations
 // are serialised with the protocol's own inputs. See Request for the
-// commands.
+// commands. delnode, join-token, cfs put and rm and an ordered cfs get
+// answer once their operation is committed in the store.
 //
 // # Load generator
 //

@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/quorate/quorate/engine/totem"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel/udp"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
 // inboxLen bounds the channel between the transport's readers and the
@@ -55,14 +58,25 @@ type loop struct {
 	in      chan inbound
 	inDrops atomic.Uint64
 	calls   chan call
+	// tasks are functions other goroutines (the join server) run in the
+	// loop; stopped is closed when the loop returns.
+	tasks   chan func()
+	stopped chan struct{}
+
+	// pending holds the continuation of each store operation in flight,
+	// called with its Result after the batch that completed it.
+	pending map[store.OpID]func(store.Result)
+	// cc distributes corosync.conf through the store; nil switches that
+	// off (in-memory tests).
+	cc *confSync
+	// join counts the join listener's outcomes; nil without one.
+	join *joinStats
 
 	// persist writes engine.State durably; a failure stops the loop.
 	persist func(engine.State) error
 	// disk is the State last persisted (or loaded at start): after each
 	// flush, the local replica of the store.
-	disk engine.State
-	// pending are the admin calls waiting for a store Result.
-	pending map[store.OpID]pendingCall
+	disk    engine.State
 	metrics *metrics // nil without --metrics
 
 	// qdev carries the qdevice's stream to qnetd; nil without a
@@ -100,7 +114,16 @@ func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
 func (l *loop) run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	defer l.abandon()
+	if l.pending == nil {
+		l.pending = map[store.OpID]func(store.Result){}
+	}
+	if l.stopped == nil {
+		l.stopped = make(chan struct{})
+	}
+	defer close(l.stopped)
+	// Every store operation still in flight is answered when the loop
+	// stops: its outcome is unknown to this node from now on.
+	defer l.abortPending(errAgentStopped)
 	var qdevEvents chan qdevEvent // nil without a device: never ready
 	if l.qdev != nil {
 		qdevEvents = l.qdev.events
@@ -125,10 +148,12 @@ func (l *loop) run(ctx context.Context) error {
 		case ev := <-qdevEvents:
 			l.qdevEvent(ev)
 		case c := <-l.calls:
-			if resp, done := l.accept(c); done {
+			if resp, async := l.handle(c.req, func(r Response) { c.reply <- r }); !async {
 				reply = func() { c.reply <- resp }
 			}
 		case <-l.load.timer.C:
+		case f := <-l.tasks:
+			f()
 		}
 		l.pump()
 		if err := l.flush(timer); err != nil {
@@ -152,13 +177,39 @@ func (l *loop) run(ctx context.Context) error {
 	return nil
 }
 
-// flush performs the node's Ready batch in the engine's order, acknowledges
-// it, publishes the metrics and re-arms the timer.
+// flush performs the node's Ready batches until the node has no more work
+// the agent itself gives it (store continuations, a configuration to
+// apply), then re-arms the timer for the node's deadline.
 func (l *loop) flush(timer *time.Timer) error {
+	for round := 0; ; round++ {
+		more, err := l.flushOnce()
+		if err != nil {
+			return err
+		}
+		// Bounded: a continuation issues at most one new operation; the
+		// rest waits for the next input.
+		if !more || round == 8 {
+			break
+		}
+	}
+	if d := l.node.Ready().Deadline; d == 0 {
+		timer.Stop()
+	} else {
+		timer.Reset(max(time.Duration(d-l.now()), 0))
+	}
+	return nil
+}
+
+// flushOnce performs one Ready batch in the engine's order, acknowledges
+// it and publishes the metrics; then it runs the continuations of the
+// store operations the batch completed (their results may be acted on only
+// now that the batch is persisted) and the configuration distribution. It
+// reports whether these gave the node new work.
+func (l *loop) flushOnce() (more bool, err error) {
 	rd := l.node.Ready()
 	if rd.Persist != nil {
 		if err := l.persist(*rd.Persist); err != nil {
-			return fmt.Errorf("agent: cannot persist the state (ring seq %d, store version %d), stopping before it is used: %w",
+			return false, fmt.Errorf("agent: cannot persist the state (ring seq %d, store version %d), stopping before it is used: %w",
 				rd.Persist.RingSeq, rd.Persist.Store.Version, err)
 		}
 		l.disk = *rd.Persist
@@ -178,10 +229,6 @@ func (l *loop) flush(timer *time.Timer) error {
 	for _, d := range rd.Deliver {
 		l.deliver(d)
 	}
-	for _, r := range rd.Results {
-		// Persist above is written: the Result may be reported.
-		l.complete(r)
-	}
 	if l.qdev != nil {
 		for _, op := range rd.Arbiter {
 			l.qdev.op(op)
@@ -189,12 +236,17 @@ func (l *loop) flush(timer *time.Timer) error {
 	}
 	l.node.Ack(rd)
 	l.publish(rd)
-	if rd.Deadline == 0 {
-		timer.Stop()
-	} else {
-		timer.Reset(max(time.Duration(rd.Deadline-l.now()), 0))
+	for _, r := range rd.Results {
+		if cb := l.pending[r.Op]; cb != nil {
+			delete(l.pending, r.Op)
+			cb(r)
+			more = true
+		}
 	}
-	return nil
+	if l.cc != nil && l.syncConfig() {
+		more = true
+	}
+	return more, nil
 }
 
 // deliver counts one item of the total order and applies what the agent
@@ -222,7 +274,11 @@ func (l *loop) deliver(d engine.Delivery) {
 		return
 	}
 	if del, ok := m.(quorum.NodelistDel); ok {
-		l.configBumps++
+		if _, known := l.cl.lookup(strconv.FormatUint(uint64(del.NodeID), 10)); known {
+			// Not yet gone with a new corosync.conf: the version shown
+			// counts the change until the file arrives.
+			l.configBumps++
+		}
 		l.log.Info("node removed from the nodelist", "node", l.cl.name, "peer", l.cl.nameOf(del.NodeID),
 			"peer_id", uint32(del.NodeID), "by", l.cl.nameOf(d.Sender), "config_version", l.configVersion())
 		if del.NodeID == l.cl.selfID {
@@ -236,8 +292,27 @@ func (l *loop) deliver(d engine.Delivery) {
 // plus one for every delnode since the agent started.
 func (l *loop) configVersion() uint64 { return l.cl.conf.ConfigVersion + l.configBumps }
 
-// handle answers one admin request inside the loop goroutine.
-func (l *loop) handle(req Request) Response {
+// handle answers one admin request inside the loop goroutine. A request
+// that waits for the total order (delnode, join-token, cfs put and rm, an
+// ordered cfs get) answers later through reply and returns async true.
+func (l *loop) handle(req Request, reply func(Response)) (resp Response, async bool) {
+	switch req.Cmd {
+	case CmdDelnode:
+		return l.delnode(req.Node, reply)
+	case CmdJoinToken:
+		return l.joinToken(req.TTL, reply)
+	case CmdCfsPut, CmdCfsRm:
+		return l.cfsSubmit(req, reply)
+	case CmdCfsGet:
+		if req.Ordered {
+			return l.cfsSubmit(req, reply)
+		}
+	}
+	return l.handleSync(req), false
+}
+
+// handleSync answers the requests that need nothing of the total order.
+func (l *loop) handleSync(req Request) Response {
 	switch req.Cmd {
 	case CmdStatus:
 		return Response{OK: true, Status: l.status()}
@@ -245,8 +320,6 @@ func (l *loop) handle(req Request) Response {
 		return Response{OK: true, Status: l.status(), Nodelist: l.nodelist()}
 	case CmdExpected:
 		return l.expected(req.Votes)
-	case CmdDelnode:
-		return l.delnode(req.Node)
 	case CmdLinks:
 		return Response{OK: true, Links: l.links()}
 	case CmdMembers:
@@ -286,20 +359,54 @@ func (l *loop) expected(votes int) Response {
 }
 
 // delnode is `pvecm delnode NAME`: it refuses the local node and unknown
-// names as pvecm does; the engine refuses without quorum.
-func (l *loop) delnode(name string) Response {
+// names as pvecm does; the engine refuses without quorum. The node first
+// leaves the cluster's corosync.conf (config_version + 1, which every agent
+// then writes to its file and reloads), and once that is committed every
+// member drops it at once (NODELIST_DEL), which also stops the node's
+// agent if it still runs. In this order a running node's exit cannot
+// leave the configuration change in doubt.
+func (l *loop) delnode(name string, reply func(Response)) (Response, bool) {
 	id, ok := l.cl.lookup(name)
 	switch {
 	case !ok:
-		return Response{Error: fmt.Sprintf("Node/IP: %s is not a known host of the cluster.", name), BadRequest: true}
+		return Response{Error: fmt.Sprintf("Node/IP: %s is not a known host of the cluster.", name), BadRequest: true}, false
 	case id == l.cl.selfID:
-		return Response{Error: "Cannot delete myself from cluster!", BadRequest: true}
+		return Response{Error: "Cannot delete myself from cluster!", BadRequest: true}, false
 	}
-	if err := l.node.RemoveNode(l.now(), id); err != nil {
-		return Response{Error: engineWords(err)}
+	remove := func() Response {
+		if err := l.node.RemoveNode(l.now(), id); err != nil {
+			return Response{Error: engineWords(err)}
+		}
+		l.log.Info("delnode requested", "node", l.cl.name, "peer", l.cl.nameOf(id), "peer_id", uint32(id))
+		return Response{OK: true, Deleted: id}
 	}
-	l.log.Info("delnode requested", "node", l.cl.name, "peer", l.cl.nameOf(id), "peer_id", uint32(id))
-	return Response{OK: true, Deleted: id}
+	if l.cc == nil {
+		return remove(), false
+	}
+	errNotInConf := errors.New("not in the cluster's corosync.conf")
+	l.editConfig(func(b []byte) ([]byte, error) {
+		return editConf(ConfigKey, b, func(c *corosyncconf.Config) error {
+			n := len(c.Nodes)
+			c.Nodes = slices.DeleteFunc(c.Nodes, func(n corosyncconf.Node) bool { return n.NodeID == uint32(id) })
+			if len(c.Nodes) == n {
+				return errNotInConf
+			}
+			return nil
+		})
+	}, func(_ []byte, err error) {
+		switch {
+		case errors.Is(err, errNotInConf):
+			// Only the running nodelist has it (a hand-edited file).
+			l.log.Warn("delnode: the node is not in the cluster's corosync.conf; removing it from the running nodelist only",
+				"node", l.cl.name, "peer", l.cl.nameOf(id))
+			reply(remove())
+		case err != nil:
+			reply(Response{Error: err.Error()})
+		default:
+			reply(remove())
+		}
+	})
+	return Response{}, true
 }
 
 // status gathers what `pvecm status` prints.

@@ -89,6 +89,9 @@ func (l *loop) stats() *StatsInfo {
 		out.Qdevice = &qi
 	}
 	out.Load = l.loadInfo()
+	if l.join != nil {
+		out.Join = l.join.snapshot()
+	}
 	return out
 }
 
@@ -132,6 +135,9 @@ type metrics struct {
 	descReadErr, descInDrops, descKnet, descTotem, descDelivery  *prometheus.Desc
 	descService                                                  *prometheus.Desc
 	descQdevUp, descQdevFrames, descQdevReconnects, descQdevFail *prometheus.Desc
+	descJoin                                                     *prometheus.Desc
+
+	join *joinStats // the join listener's counters, read at scrape time; may be nil
 }
 
 // newMetrics creates the collector and a registry holding only it.
@@ -168,6 +174,7 @@ func newMetrics(cl *cluster) (*metrics, *prometheus.Registry) {
 		descQdevFrames:     d("qdevice_frames_total", "Frames on the qdevice's stream to qnetd, by direction.", "direction"),
 		descQdevReconnects: d("qdevice_reconnects_total", "Connections to qnetd established after the first."),
 		descQdevFail:       d("qdevice_dial_failures_total", "Connection attempts to qnetd that failed (TCP, TLS or refused)."),
+		descJoin:           d("join_total", "Join listener handshakes by outcome (accepted, refused_<reason>).", "outcome"),
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
@@ -180,7 +187,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 		m.descExpected, m.descHighest, m.descTotal, m.descQuorum, m.descLinkUp, m.descLatency,
 		m.descActive, m.descSent, m.descSendErr, m.descDropped, m.descRecv, m.descRejected,
 		m.descReadErr, m.descInDrops, m.descKnet, m.descTotem, m.descDelivery, m.descService,
-		m.descQdevUp, m.descQdevFrames, m.descQdevReconnects, m.descQdevFail} {
+		m.descQdevUp, m.descQdevFrames, m.descQdevReconnects, m.descQdevFail, m.descJoin} {
 		ch <- d
 	}
 }
@@ -240,6 +247,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		c(m.descQdevFrames, q.FramesReceived, "received")
 		c(m.descQdevReconnects, q.Reconnects)
 		c(m.descQdevFail, q.DialFailures)
+	}
+	if m.join != nil {
+		for k, v := range m.join.snapshot() {
+			c(m.descJoin, v, k)
+		}
 	}
 }
 

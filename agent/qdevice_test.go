@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +31,7 @@ type testQnetd struct {
 
 func (q *testQnetd) start() {
 	q.t.Helper()
-	listen := cmpOr(q.addr, "127.0.0.1:0")
+	listen := cmp.Or(q.addr, "127.0.0.1:0")
 	var err error
 	for range 50 { // the port of a stopped daemon may take a moment to free
 		q.srv, err = qnetd.Listen(qnetd.Config{Listen: listen, DataDir: q.dir, SANs: []string{"127.0.0.1"},
@@ -58,13 +59,6 @@ func (q *testQnetd) stop() {
 	if err := <-q.done; err != nil {
 		q.t.Errorf("qnetd: %v", err)
 	}
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // qdeviceConf is a two-node corosync.conf (alpha, bravo) with a quorum

@@ -22,4 +22,11 @@
 // virtual clock; the real agent runs one node on the monotonic clock over UDP.
 // Both put the same bytes on the wire, so what passes in simulation speaks
 // for the daemon.
+//
+// A running node changes its nodelist in two ways: a delivered NODELIST_DEL
+// (pvecm delnode, RemoveNode) drops a node on every member at the same
+// point of the total order, and Reload applies a new configuration as
+// corosync-cfgtool -R does (nodes added or removed, votes, timers). What
+// Reload cannot change it refuses with ErrRestartRequired, and the driver
+// restarts the node from its persisted State instead.
 package engine

@@ -146,9 +146,9 @@ func newDelnodeCmd() *cobra.Command {
 	return adminCmd("delnode NAME", "Remove a node from the cluster (pvecm delnode)",
 		`Remove node NAME (nodelist name, ring0 address or nodeid) from the running
 cluster's nodelist: every member drops it, and expected votes and quorum
-shrink. Like pvecm it refuses the local node and needs quorum. Power the node
-off first; the corosync.conf files are not rewritten (remove the node from
-them, and bump config_version, before the agents restart).`,
+shrink. Like pvecm it refuses the local node and needs quorum. The node also
+leaves the cluster's corosync.conf (config_version + 1), which every agent
+writes to its --config file. Power the node off first.`,
 		exactArgs(1), func(cmd *cobra.Command, socket string, args []string) error {
 			resp, err := ask(socket, agent.Request{Cmd: agent.CmdDelnode, Node: args[0]})
 			if err != nil {

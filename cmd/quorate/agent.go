@@ -36,8 +36,10 @@ The ring sequence number and the replicated configuration store are kept in
 config.db (SQLite) in --data-dir; the flight recorder (--journal, default
 DATA-DIR/journal.jsonl) appends one JSON line per start, stop, link,
 membership and quorum change, for quorate trace import; management commands
-(quorate status, nodes, expected, delnode, links, members, cfs) talk to
---admin; with --metrics the agent serves Prometheus metrics at http://ADDR/metrics.
+(quorate status, nodes, expected, delnode, links, members, cfs, load,
+join-token) talk to --admin; quorate add talks to the join listener (TCP, on
+link 0's address and port unless --join-listen says otherwise); with
+--metrics the agent serves Prometheus metrics at http://ADDR/metrics.
 With a quorum.device section (model net) the node's qdevice connects to
 quorate qnetd over TLS with the client bundle --qdevice-bundle (default
 DATA-DIR/qdevice.pem, installed by 'quorate qdevice setup').
@@ -76,6 +78,7 @@ missing or invalid qdevice bundle).`,
 	f.StringVar(&opt.Journal, "journal", "", "flight recorder: append a JSON line per link, membership and quorum change here (default DATA-DIR/journal.jsonl)")
 	f.Int64Var(&opt.JournalMax, "journal-max", agent.DefaultJournalMax, "rotate the journal to JOURNAL.1 at this size in bytes")
 	f.StringVar(&opt.KeyFile, "keyfile", "", "authkey (default: totem.keyfile of the config, else /etc/corosync/authkey)")
+	f.StringVar(&opt.JoinListen, "join-listen", "", "TCP address of the join listener for quorate add (default: link 0's address and port; off to disable)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json (to stderr)")
 	return c

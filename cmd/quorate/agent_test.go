@@ -233,14 +233,9 @@ func TestAgentCommands(t *testing.T) {
 	if code, _, errOut = capture(t, "expected", "3", "--admin", bravo.admin); code != 0 {
 		t.Fatalf("expected 3: exit %d: %s", code, errOut)
 	}
-
-	charlie.stop(t)
-	waitMembers(t, alpha, 2)
-	waitMembers(t, bravo, 2)
-	code, out, errOut = capture(t, "delnode", "charlie", "--admin", alpha.admin)
-	if code != 0 || !strings.Contains(out, "Removed node charlie (nodeid 3)") {
-		t.Fatalf("delnode charlie: exit %d\n%s%s", code, out, errOut)
-	}
+	// The command returns once the change is sent; stopping a node before
+	// every member has seen it would race votequorum's messages with the
+	// membership change.
 	waitFor := func(a *runningAgent, want string) string {
 		t.Helper()
 		tick := time.NewTicker(50 * time.Millisecond)
@@ -252,6 +247,17 @@ func TestAgentCommands(t *testing.T) {
 		}
 		t.Fatalf("%s never showed %q", a.name, want)
 		return ""
+	}
+	for _, a := range as {
+		waitFor(a, "Expected votes:   3\nHighest expected: 3\n")
+	}
+
+	charlie.stop(t)
+	waitMembers(t, alpha, 2)
+	waitMembers(t, bravo, 2)
+	code, out, errOut = capture(t, "delnode", "charlie", "--admin", alpha.admin)
+	if code != 0 || !strings.Contains(out, "Removed node charlie (nodeid 3)") {
+		t.Fatalf("delnode charlie: exit %d\n%s%s", code, out, errOut)
 	}
 	out = waitFor(bravo, "Expected votes:   2\n")
 	if !strings.Contains(out, "Config Version:   4\n") || !strings.Contains(out, "Quorum:           2  \n") {

@@ -89,6 +89,9 @@ func newRoot() *cobra.Command {
 		newLoadCmd(),
 		newQnetdCmd(),
 		newQdeviceCmd(),
+		newCreateCmd(),
+		newAddCmd(),
+		newJoinTokenCmd(),
 	)
 	return root
 }

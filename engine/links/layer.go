@@ -108,29 +108,52 @@ func New(cfg Config, now wire.Instant, incarnation uint64, phase time.Duration) 
 	}
 	l.peers = make([]peer, len(cfg.Peers))
 	for i, id := range cfg.Peers {
-		p := &l.peers[i]
-		p.id = id
-		p.active = wire.NoLink
-		p.links = make([]link, len(cfg.Links))
-		for j, lc := range cfg.Links {
-			prio := lc.Priority
-			if prio == 0 {
-				prio = 1 // corosync: a configured 0 is treated as 1
-			}
-			lk := link{
-				number:       lc.Number,
-				priority:     prio,
-				pingInterval: cmp.Or(lc.PingInterval, cfg.PingInterval),
-				pingTimeout:  cmp.Or(lc.PingTimeout, cfg.PingTimeout),
-				pongCount:    cmp.Or(lc.PongCount, cfg.PongCount),
-				backoff:      PongTimeoutBackoff,
-			}
-			lk.timeoutAdj = lk.pingTimeout * PongTimeoutBackoff
-			p.links[j] = lk
-		}
+		l.peers[i] = l.newPeer(id)
 		l.index[id] = i
 	}
 	return l, nil
+}
+
+// newPeer returns the state of a peer not heard from yet: every configured
+// link down, with the heartbeat timers of its link configuration.
+func (l *Layer) newPeer(id wire.NodeID) peer {
+	p := peer{id: id, active: wire.NoLink, links: make([]link, len(l.cfg.Links))}
+	for j, lc := range l.cfg.Links {
+		prio := lc.Priority
+		if prio == 0 {
+			prio = 1 // corosync: a configured 0 is treated as 1
+		}
+		lk := link{
+			number:       lc.Number,
+			priority:     prio,
+			pingInterval: cmp.Or(lc.PingInterval, l.cfg.PingInterval),
+			pingTimeout:  cmp.Or(lc.PingTimeout, l.cfg.PingTimeout),
+			pongCount:    cmp.Or(lc.PongCount, l.cfg.PongCount),
+			backoff:      PongTimeoutBackoff,
+		}
+		lk.timeoutAdj = lk.pingTimeout * PongTimeoutBackoff
+		p.links[j] = lk
+	}
+	return p
+}
+
+// AddPeer starts talking to a node that joined the nodelist (pvecm add and a
+// configuration reload): its links are created down, on the layer's link
+// configuration, and the next heartbeat wake pings it; they come up as its
+// pongs arrive, as for a peer configured at start. Id 0, the local node and
+// a peer already known are refused with ErrPeer and change nothing.
+func (l *Layer) AddPeer(id wire.NodeID) error {
+	if _, ok := l.index[id]; ok || id == 0 || id == l.cfg.Self {
+		return ErrPeer
+	}
+	l.cfg.Peers = append(slices.Clone(l.cfg.Peers), id)
+	slices.Sort(l.cfg.Peers)
+	l.peers = append(l.peers, l.newPeer(id))
+	slices.SortFunc(l.peers, func(a, b peer) int { return cmp.Compare(a.id, b.id) })
+	for j := range l.peers {
+		l.index[l.peers[j].id] = j
+	}
+	return nil
 }
 
 // RemovePeer forgets a peer that left the nodelist (pvecm delnode and a

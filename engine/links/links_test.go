@@ -1,6 +1,9 @@
 package links
 
 import (
+	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -219,5 +222,92 @@ func TestRemovePeer(t *testing.T) {
 	}
 	if _, ok := l.Receive(0, 0, 3, wire.AppendFrame(nil, wire.Frame{Type: wire.FramePing, From: 3, To: 1})); ok || l.Stats().Rejected != 1 {
 		t.Fatal("a datagram from the removed peer was not rejected")
+	}
+}
+
+func TestAddPeerRefusals(t *testing.T) {
+	tests := []struct {
+		name string
+		id   wire.NodeID
+	}{
+		{"node id 0", 0},
+		{"the local node", 1},
+		{"a peer already known", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := New(Config{Self: 1, Peers: []wire.NodeID{2}, Links: []LinkConfig{{Number: 0}},
+				PingInterval: time.Second, PingTimeout: 2 * time.Second}, 0, 1, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.AddPeer(tt.id); !errors.Is(err, ErrPeer) {
+				t.Fatalf("AddPeer(%d) = %v, want ErrPeer", tt.id, err)
+			}
+			if got := l.Peers(); !slices.Equal(got, []wire.NodeID{2}) {
+				t.Fatalf("peers %v after a refused AddPeer, want [2]", got)
+			}
+		})
+	}
+}
+
+// A peer added at runtime on both sides is pinged, its links come up within
+// the heartbeat timing of a peer configured at start, and data flows both
+// ways; a removed and re-added peer starts from scratch.
+func TestAddPeerLinksComeUp(t *testing.T) {
+	cfg := Config{Links: []LinkConfig{{Number: 0}, {Number: 1, Priority: 2}},
+		PingInterval: 250 * time.Millisecond, PingTimeout: 500 * time.Millisecond}
+	nt := newNet(t, 2, cfg, time.Millisecond)
+	nt.runUntil(at(3 * time.Second))
+	if st, _ := nt.layer(1).Status(2); st.Active != 1 {
+		t.Fatalf("the two start nodes use link %d, want 1", st.Active)
+	}
+	if _, ok := nt.layer(1).Status(3); ok {
+		t.Fatal("node 3 known before it was added")
+	}
+	c3 := cfg
+	c3.Self, c3.Peers = 3, []wire.NodeID{1, 2}
+	l3, err := New(c3, nt.now, 3*7919, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt.layers = append(nt.layers, l3)
+	for _, id := range []wire.NodeID{1, 2} {
+		if err := nt.layer(id).AddPeer(3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	added := nt.now
+	nt.runUntil(added.Add(3 * time.Second))
+	for _, pair := range [][2]wire.NodeID{{1, 3}, {2, 3}, {3, 1}, {3, 2}} {
+		st, ok := nt.layer(pair[0]).Status(pair[1])
+		if !ok || !st.Up[0] || !st.Up[1] || st.Active != 1 {
+			t.Fatalf("node %d's view of %d after AddPeer: %+v", pair[0], pair[1], st)
+		}
+	}
+	if !slices.Equal(nt.layer(1).Peers(), []wire.NodeID{2, 3}) {
+		t.Fatalf("peers %v, want [2 3]", nt.layer(1).Peers())
+	}
+	nt.layer(1).Send(3, []byte("hello 3"))
+	l3.Send(1, []byte("hello 1"))
+	nt.collect()
+	nt.runUntil(nt.now.Add(100 * time.Millisecond))
+	var got []string
+	for _, d := range nt.data {
+		if d.at > added {
+			got = append(got, fmt.Sprintf("%d:%s", d.node, d.data))
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"1:hello 1", "3:hello 3"}) {
+		t.Fatalf("data after AddPeer: %v", got)
+	}
+
+	nt.layer(1).RemovePeer(3)
+	if err := nt.layer(1).AddPeer(3); err != nil {
+		t.Fatalf("re-adding a removed peer: %v", err)
+	}
+	if st, _ := nt.layer(1).Status(3); st.Up[0] || st.Up[1] || st.Active != wire.NoLink {
+		t.Fatalf("a re-added peer starts with its links up: %+v", st)
 	}
 }

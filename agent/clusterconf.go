@@ -1,0 +1,405 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/quorate/quorate/engine"
+	"github.com/quorate/quorate/engine/store"
+	"github.com/quorate/quorate/netmodel/udp"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
+)
+
+// maxEditTries bounds the compare-and-set retries of one configuration
+// edit; each retry follows a concurrent edit that won.
+const maxEditTries = 16
+
+// confSync distributes corosync.conf through the replicated store, as
+// pmxcfs does with /etc/pve/corosync.conf (pmxcfs.md §2 step 6): the
+// agent rewrites its --config file from the store when a higher
+// config_version is delivered and applies it with Node.Reload, or restarts
+// its engine in-process when Reload says the change needs a restart.
+// Owned by the loop goroutine.
+type confSync struct {
+	path string      // the --config file
+	key  []byte      // the authkey, for a new transport
+	rnd  engine.Rand // the node's random stream, for an engine restart
+	// relisten closes the transport and binds one for cfg; nil keeps the
+	// transport (in-memory tests).
+	relisten func(cfg udp.Config) (transport, error)
+
+	seen    uint64 // store version of the config entry last looked at
+	seeding bool   // a seed CAS is in flight
+	warned  uint64 // store version last warned about
+	restart *plannedRestart
+}
+
+// restartDelay is how long an agent waits before restarting its engine for
+// a configuration that Reload cannot take: the members must first confirm
+// the write to its author, which a restart (a membership change) would
+// turn into an unknown outcome. pmxcfs likewise waits a second before it
+// reloads corosync.
+const restartDelay = 2 * time.Second
+
+// plannedRestart is an engine restart waiting for restartDelay.
+type plannedRestart struct {
+	c     *corosyncconf.Config
+	raw   []byte
+	self  *corosyncconf.Node
+	ecfg  engine.Config
+	tcfg  udp.Config
+	timer *time.Timer
+}
+
+// storeErrWords turns a store refusal into pmxcfs's words.
+func storeErrWords(err error) string {
+	switch {
+	case errors.Is(err, store.ErrReadOnly):
+		return "cluster not ready - no quorum?"
+	case errors.Is(err, store.ErrAborted), errors.Is(err, store.ErrIndeterminate):
+		return "the membership changed while the change was in flight; check the result and retry"
+	}
+	return err.Error()
+}
+
+// syncConfig runs after every Ready batch: it seeds the store with the
+// local file when the cluster has no configuration yet (the lowest member
+// of a quorate ring does it), and applies a delivered configuration newer
+// than the file. It reports whether it gave the node work.
+func (l *loop) syncConfig() bool {
+	cs := l.cc
+	e, ok := l.node.ReadLocal(ConfigKey)
+	if !ok {
+		return l.seedConfig()
+	}
+	if e.Version == cs.seen {
+		return false
+	}
+	if len(l.pending) > 0 {
+		// Apply once the store operations in flight have their results:
+		// an engine restart would lose them, and an edit's author must
+		// hear that it succeeded. Checked again after the next batch.
+		return false
+	}
+	cs.seen = e.Version
+	c, err := corosyncconf.Parse(cs.path+" (cluster copy)", e.Value)
+	if err != nil {
+		l.log.Error("the cluster's corosync.conf in the store does not parse; not applied", "node", l.cl.name, "err", err)
+		return false
+	}
+	local := l.cl.conf.ConfigVersion
+	switch {
+	case c.ConfigVersion < local:
+		if cs.warned != e.Version {
+			cs.warned = e.Version
+			l.log.Warn("local corosync.conf is newer than the cluster's; not replaced", "node", l.cl.name,
+				"local_version", local, "cluster_version", c.ConfigVersion)
+		}
+		return false
+	case c.ConfigVersion == local:
+		if !bytes.Equal(e.Value, l.cl.raw) && cs.warned != e.Version {
+			cs.warned = e.Version
+			l.log.Warn("local corosync.conf differs from the cluster's at the same config_version", "node", l.cl.name,
+				"config_version", local)
+		}
+		return false
+	}
+	if gone := l.runningRemovals(c); len(gone) > 0 {
+		// Dropping a node that is still in the ring would break the ring
+		// under everyone's feet. delnode removes it through the total
+		// order right after the change is committed (NODELIST_DEL, which
+		// also stops it); apply once that has had time to happen.
+		version, raw := e.Version, slices.Clone(e.Value)
+		l.log.Info("the new configuration removes running members; applying it shortly, once they have left",
+			"node", l.cl.name, "config_version", c.ConfigVersion, "members", gone, "in", restartDelay)
+		time.AfterFunc(restartDelay, func() {
+			select {
+			case l.tasks <- func() {
+				if cs.seen == version && c.ConfigVersion > l.cl.conf.ConfigVersion {
+					l.applyConfig(c, raw)
+				}
+			}:
+			case <-l.stopped:
+			}
+		})
+		return false
+	}
+	l.applyConfig(c, e.Value)
+	return true
+}
+
+// runningRemovals lists the members of the current ring that c leaves
+// out, this node excepted.
+func (l *loop) runningRemovals(c *corosyncconf.Config) []uint32 {
+	_, _, members := l.node.Ring()
+	var out []uint32
+	for _, id := range members {
+		if id != l.cl.selfID && c.Node(uint32(id)) == nil {
+			out = append(out, uint32(id))
+		}
+	}
+	return out
+}
+
+// seedConfig puts the local file into the empty store: only on the lowest
+// member of a quorate ring, once, with a create-only CAS so that two
+// seeders cannot both win.
+func (l *loop) seedConfig() bool {
+	cs := l.cc
+	if cs.seeding || len(l.cl.raw) == 0 {
+		return false
+	}
+	q := l.node.Quorum()
+	_, _, members := l.node.Ring()
+	if !q.Quorate || q.Syncing || len(members) == 0 || slices.Min(members) != l.cl.selfID {
+		return false
+	}
+	id, err := l.node.CompareAndSet(l.now(), ConfigKey, 0, l.cl.raw)
+	if err != nil {
+		return false
+	}
+	cs.seeding = true
+	l.pending[id] = func(r store.Result) {
+		cs.seeding = false
+		if r.OK {
+			l.log.Info("cluster configuration seeded from the local file", "node", l.cl.name,
+				"config_version", l.cl.conf.ConfigVersion)
+		}
+	}
+	return true
+}
+
+// applyConfig installs a newer cluster configuration: the --config file is
+// replaced atomically, then the engine reloads it, or restarts from its
+// persisted state when the change cannot be applied at runtime.
+func (l *loop) applyConfig(c *corosyncconf.Config, raw []byte) {
+	cs := l.cc
+	log := l.log.With("node", l.cl.name, "config_version", c.ConfigVersion, "was", l.cl.conf.ConfigVersion)
+	if c.Totem.Transport != "knet" {
+		log.Error("the cluster's corosync.conf does not use knet; not applied")
+		return
+	}
+	self := c.Node(uint32(l.cl.selfID))
+	if self == nil {
+		log.Warn("this node is not in the cluster's corosync.conf any more; not applied")
+		return
+	}
+	ecfg, err := engineConfig(c, self)
+	if err != nil {
+		log.Error("the cluster's corosync.conf cannot be run; not applied", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	tcfg, err := transportConfig(ctx, c, self, cs.key)
+	cancel()
+	if err != nil {
+		log.Error("the cluster's corosync.conf cannot be run; not applied", "err", err)
+		return
+	}
+	if err := writeFileAtomic(cs.path, raw, 0o644); err != nil {
+		log.Error("cannot rewrite the local corosync.conf; not applied", "err", err)
+		return
+	}
+	switch err := l.node.Reload(l.now(), ecfg); {
+	case errors.Is(err, engine.ErrRestartRequired):
+		pr := &plannedRestart{c: c, raw: slices.Clone(raw), self: self, ecfg: ecfg, tcfg: tcfg}
+		if cs.restart != nil {
+			cs.restart.timer.Stop()
+		}
+		cs.restart = pr
+		log.Warn("configuration change needs a restart: restarting the engine in-process from its persisted state once the change is confirmed",
+			"reason", err.Error(), "in", restartDelay)
+		pr.timer = time.AfterFunc(restartDelay, func() {
+			select {
+			case l.tasks <- func() { l.restartEngine(pr) }:
+			case <-l.stopped:
+			}
+		})
+		return
+	case err != nil:
+		log.Error("configuration reload refused; the file is updated, the running engine keeps the old one", "err", err)
+		return
+	default:
+		if cs.restart != nil {
+			// A newer configuration the running engine takes as it is.
+			cs.restart.timer.Stop()
+			cs.restart = nil
+		}
+		log.Info("cluster configuration applied (reload)", "nodes", len(c.Nodes))
+	}
+	l.installConfig(c, raw, self, tcfg)
+}
+
+// restartEngine replaces the engine by one started from the persisted
+// state with the planned configuration (loop goroutine), unless a newer
+// plan or configuration replaced it meanwhile.
+func (l *loop) restartEngine(pr *plannedRestart) {
+	cs := l.cc
+	if cs.restart != pr {
+		return
+	}
+	cs.restart = nil
+	log := l.log.With("node", l.cl.name, "config_version", pr.c.ConfigVersion)
+	node, err := engine.New(pr.ecfg, l.now(), l.disk, cs.rnd)
+	if err != nil {
+		log.Error("engine restart with the new configuration failed; keeping the running engine", "err", err)
+		return
+	}
+	log.Warn("engine restarted in-process for the new configuration", "ring_seq", l.disk.RingSeq,
+		"store_version", l.disk.Store.Version)
+	l.abortPending(store.ErrIndeterminate)
+	l.node = node
+	l.installConfig(pr.c, pr.raw, pr.self, pr.tcfg)
+}
+
+// installConfig makes c the configuration the agent shows and binds the
+// links it needs.
+func (l *loop) installConfig(c *corosyncconf.Config, raw []byte, self *corosyncconf.Node, tcfg udp.Config) {
+	if cs := l.cc; cs.relisten != nil && transportChanged(l.cl, tcfg) {
+		tr, err := cs.relisten(tcfg)
+		if err != nil {
+			l.log.Error("cannot bind the links of the new configuration", "node", l.cl.name, "err", err)
+		} else {
+			l.tr = tr
+		}
+	}
+	l.cl = newCluster(c, self, tcfg)
+	l.cl.raw = slices.Clone(raw)
+	l.configBumps = 0
+}
+
+// transportChanged reports whether the new transport configuration adds a
+// peer or changes an address; a removed peer needs no new sockets, as the
+// engine drops its packets.
+func transportChanged(cl *cluster, tc udp.Config) bool {
+	if tc.Local != cl.local {
+		return true
+	}
+	for _, p := range tc.Peers {
+		old, ok := cl.peerAddrs[p.ID]
+		if !ok || old != p.Addrs {
+			return true
+		}
+	}
+	return false
+}
+
+// errAgentStopped completes the store operations still in flight when the
+// loop stops.
+var errAgentStopped = fmt.Errorf("the agent stopped before the operation completed: %w", store.ErrIndeterminate)
+
+// abortPending fails every store operation in flight with err (wrapping
+// store.ErrIndeterminate: the operation may still take effect in the
+// cluster, but this node will not learn of it): an engine restart forgets
+// them, and so does a loop that stops. They are answered in OpID order.
+func (l *loop) abortPending(err error) {
+	pend := l.pending
+	l.pending = map[store.OpID]func(store.Result){}
+	for _, id := range slices.Sorted(maps.Keys(pend)) {
+		pend[id](store.Result{Op: id, Err: err})
+	}
+}
+
+// editConfig is the cluster-wide configuration change every command uses
+// (add, delnode, the quorum device's setup): edit gets the cluster's
+// corosync.conf and returns the new one, which must parse, keep the
+// cluster name and carry a higher config_version. The change is a
+// compare-and-set on ConfigKey; when a concurrent edit won, edit runs again
+// on the newer text, so that no edit is lost. done gets the text written,
+// or the error. Runs in the loop goroutine; edit must not block.
+func (l *loop) editConfig(edit func([]byte) ([]byte, error), done func([]byte, error)) {
+	l.editConfigTry(edit, done, 1)
+}
+
+func (l *loop) editConfigTry(edit func([]byte) ([]byte, error), done func([]byte, error), try int) {
+	if l.cc == nil {
+		done(nil, errors.New("the agent does not distribute its configuration"))
+		return
+	}
+	e, ok := l.node.ReadLocal(ConfigKey)
+	if !ok {
+		if !l.node.Quorum().Quorate {
+			done(nil, errors.New(storeErrWords(store.ErrReadOnly)))
+		} else {
+			done(nil, errors.New("the cluster configuration is not in the store yet; retry in a moment"))
+		}
+		return
+	}
+	old, err := corosyncconf.Parse(ConfigKey, e.Value)
+	if err != nil {
+		done(nil, fmt.Errorf("the cluster configuration in the store does not parse: %w", err))
+		return
+	}
+	nb, err := edit(slices.Clone(e.Value))
+	if err != nil {
+		done(nil, err)
+		return
+	}
+	nc, err := corosyncconf.Parse(ConfigKey, nb)
+	switch {
+	case err != nil:
+		done(nil, fmt.Errorf("the new configuration does not parse: %w", err))
+		return
+	case nc.ClusterName != old.ClusterName:
+		done(nil, fmt.Errorf("the new configuration renames the cluster %q to %q", old.ClusterName, nc.ClusterName))
+		return
+	case nc.ConfigVersion <= old.ConfigVersion:
+		done(nil, fmt.Errorf("the new configuration must raise config_version above %d (it has %d)", old.ConfigVersion, nc.ConfigVersion))
+		return
+	}
+	id, err := l.node.CompareAndSet(l.now(), ConfigKey, e.Version, nb)
+	if err != nil {
+		done(nil, errors.New(storeErrWords(err)))
+		return
+	}
+	l.pending[id] = func(r store.Result) {
+		switch {
+		case r.OK:
+			l.log.Info("cluster configuration changed", "node", l.cl.name, "config_version", nc.ConfigVersion)
+			done(nb, nil)
+		case errors.Is(r.Err, store.ErrConflict) && try < maxEditTries:
+			l.log.Debug("configuration edit lost a race; retrying on the newer version", "node", l.cl.name, "try", try)
+			l.editConfigTry(edit, done, try+1)
+		default:
+			done(nil, errors.New(storeErrWords(r.Err)))
+		}
+	}
+}
+
+// editClusterConfig is editConfig for other goroutines (the join server):
+// it runs the edit in the loop and waits for its outcome.
+func (l *loop) editClusterConfig(ctx context.Context, edit func([]byte) ([]byte, error)) ([]byte, error) {
+	type outcome struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan outcome, 1)
+	if err := l.do(ctx, func() {
+		l.editConfig(edit, func(b []byte, err error) { ch <- outcome{b, err} })
+	}); err != nil {
+		return nil, err
+	}
+	select {
+	case o := <-ch:
+		return o.b, o.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("configuration change: %w", ctx.Err())
+	}
+}
+
+// do runs f in the loop goroutine and returns once the loop has taken it.
+func (l *loop) do(ctx context.Context, f func()) error {
+	select {
+	case l.tasks <- f:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.stopped:
+		return errors.New("the agent is stopping")
+	}
+}
