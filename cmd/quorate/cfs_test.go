@@ -209,7 +209,8 @@ func TestCfsKill9(t *testing.T) {
 		// for writes; poll briefly anyway, the sync may still be running.
 		deadline := time.Now().Add(agentWait)
 		for {
-			code, out, _ := cli(t, "", "cfs", "ls", "--admin", p.admin)
+			// Under nodes/: the store also holds the cluster's corosync.conf.
+			code, out, _ := cli(t, "", "cfs", "ls", "nodes", "--admin", p.admin)
 			lines := strings.Count(out, "\n") - 1
 			if code == 0 && lines == len(acked) || time.Now().After(deadline) {
 				if p == alpha {
