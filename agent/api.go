@@ -30,6 +30,10 @@ const (
 	// CmdJoinToken issues a single-use join token for `quorate add`,
 	// valid for TTL seconds (default DefaultTokenTTL).
 	CmdJoinToken = "join-token"
+	// CmdQdeviceSetup adds a qnetd quorum device cluster-wide (Host,
+	// Port, Algorithm, Bundle); CmdQdeviceRemove removes it.
+	CmdQdeviceSetup  = "qdevice-setup"
+	CmdQdeviceRemove = "qdevice-remove"
 )
 
 // Request is one admin command: the client writes it as one JSON value and
@@ -54,6 +58,13 @@ type Request struct {
 	Load *LoadSpec `json:"load,omitempty"`
 	// TTL is the lifetime of a join token in seconds; 0 takes the default.
 	TTL int `json:"ttl,omitempty"`
+	// Host, Port, Algorithm and Bundle are the arguments of qdevice-setup:
+	// the qnetd's address, the algorithm ("" chooses by the node count)
+	// and the client bundle's PEM.
+	Host      string `json:"host,omitempty"`
+	Port      int    `json:"port,omitempty"`
+	Algorithm string `json:"algorithm,omitempty"`
+	Bundle    []byte `json:"bundle,omitempty"`
 }
 
 // LoadSpec is one run of the load generator: Count application messages
@@ -124,6 +135,9 @@ type Response struct {
 	Stats    *StatsInfo   `json:"stats,omitempty"`    // stats
 	// Deleted is the nodeid delnode removed.
 	Deleted wire.NodeID `json:"deleted,omitempty"`
+	// ConfigVersion is the cluster's config_version after qdevice-setup
+	// or qdevice-remove.
+	ConfigVersion uint64 `json:"config_version,omitempty"`
 	// Entry is the entry cfs-get read, with its value, or the one cfs-put
 	// wrote, without it.
 	Entry *StoreEntry `json:"entry,omitempty"`

@@ -29,6 +29,9 @@ type confSync struct {
 	path string      // the --config file
 	key  []byte      // the authkey, for a new transport
 	rnd  engine.Rand // the node's random stream, for an engine restart
+	// dataDir and bundle (--qdevice-bundle, "" for DATA-DIR/qdevice.pem)
+	// locate the qdevice's bundle when a restart adds a device.
+	dataDir, bundle string
 	// relisten closes the transport and binds one for cfg; nil keeps the
 	// transport (in-memory tests).
 	relisten func(cfg udp.Config) (transport, error)
@@ -245,11 +248,23 @@ func (l *loop) restartEngine(pr *plannedRestart) {
 	}
 	cs.restart = nil
 	log := l.log.With("node", l.cl.name, "config_version", pr.c.ConfigVersion)
+	qd, err := l.qdeviceFor(pr.c)
+	if err != nil {
+		log.Error("the quorum device of the new configuration cannot be used; keeping the running engine", "err", err)
+		return
+	}
 	node, err := engine.New(pr.ecfg, l.now(), l.disk, cs.rnd)
 	if err != nil {
+		if qd != nil {
+			qd.close()
+		}
 		log.Error("engine restart with the new configuration failed; keeping the running engine", "err", err)
 		return
 	}
+	if l.qdev != nil {
+		l.qdev.close()
+	}
+	l.qdev = qd
 	log.Warn("engine restarted in-process for the new configuration", "ring_seq", l.disk.RingSeq,
 		"store_version", l.disk.Store.Version)
 	l.abortPending(store.ErrIndeterminate)

@@ -82,6 +82,8 @@ type loop struct {
 	// qdev carries the qdevice's stream to qnetd; nil without a
 	// quorum.device.
 	qdev *qdevice
+	// ctx is run's context, which the qdevice's connections live in.
+	ctx context.Context
 
 	deliveries  deliveryCounts
 	configBumps uint64 // NODELIST_DELs delivered: config_version + this
@@ -124,11 +126,12 @@ func (l *loop) run(ctx context.Context) error {
 	// Every store operation still in flight is answered when the loop
 	// stops: its outcome is unknown to this node from now on.
 	defer l.abortPending(errAgentStopped)
-	var qdevEvents chan qdevEvent // nil without a device: never ready
-	if l.qdev != nil {
-		qdevEvents = l.qdev.events
-		defer l.qdev.close()
-	}
+	l.ctx = ctx
+	defer func() {
+		if l.qdev != nil {
+			l.qdev.close()
+		}
+	}()
 	if l.load == nil {
 		l.load = newLoadState()
 	}
@@ -138,6 +141,12 @@ func (l *loop) run(ctx context.Context) error {
 	}
 	for l.killedBy == 0 {
 		var reply func()
+		// nil without a device: never ready. An engine restart for a new
+		// configuration may add or remove the device.
+		var qdevEvents chan qdevEvent
+		if l.qdev != nil {
+			qdevEvents = l.qdev.events
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -303,6 +312,10 @@ func (l *loop) handle(req Request, reply func(Response)) (resp Response, async b
 		return l.joinToken(req.TTL, reply)
 	case CmdCfsPut, CmdCfsRm:
 		return l.cfsSubmit(req, reply)
+	case CmdQdeviceSetup:
+		return l.qdeviceSetup(req, reply)
+	case CmdQdeviceRemove:
+		return l.qdeviceRemove(reply)
 	case CmdCfsGet:
 		if req.Ordered {
 			return l.cfsSubmit(req, reply)

@@ -1,13 +1,16 @@
 package agent
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/qnetd"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
 // testQnetd is an in-process qnetd on 127.0.0.1 that can be stopped and
@@ -324,5 +328,91 @@ func TestQdeviceEpochs(t *testing.T) {
 	qd.op(quorum.StreamOp{Payload: []byte{1}})
 	if qd.stats.Dropped != before+1 || qd.stats.FramesSent != 0 {
 		t.Errorf("write without a stream: %+v", qd.stats)
+	}
+}
+
+// TestQdeviceSetupClusterWide adds a quorum device to a running two-node
+// cluster through one agent's admin socket, as `quorate qdevice setup`
+// does: the bundle travels in the store, every agent writes the new
+// corosync.conf, installs the bundle and restarts its engine with the
+// device (total votes 3); `remove` undoes it on every node.
+func TestQdeviceSetupClusterWide(t *testing.T) {
+	skipShort(t)
+	c, q := qdeviceCluster(t)
+	plain, err := os.ReadFile(c.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err = corosyncconf.RemoveDevice(plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.conf, plain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alpha, bravo := c.agents[0], c.agents[1]
+	bundle, err := os.ReadFile(alpha.bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range c.agents {
+		a.bundle = "" // DATA-DIR/qdevice.pem, installed from the store
+		c.start(a)
+	}
+	waitDevice(t, alpha, 2, 2, 2, true)
+	waitDevice(t, bravo, 2, 2, 2, true)
+
+	host, portS, _ := strings.Cut(q.addr, ":")
+	port, _ := strconv.Atoi(portS)
+	setup := Request{Cmd: CmdQdeviceSetup, Host: host, Port: port, Bundle: bundle}
+	if resp, _ := ask(alpha, Request{Cmd: CmdQdeviceSetup, Host: host, Port: port, Bundle: []byte("garbage")}); resp == nil ||
+		resp.OK || !resp.BadRequest {
+		t.Fatalf("setup with a garbled bundle: %+v", resp)
+	}
+	var resp *Response
+	waitFor(t, "qdevice setup accepted", func() (bool, string) {
+		// The lowest member seeds the store with corosync.conf just after
+		// the ring forms; until then the edit asks to retry.
+		resp, err = ask(alpha, setup)
+		return err == nil && resp.OK, fmt.Sprint(resp, err)
+	})
+	// The file started at 5 (4, and one for the device removed above).
+	if resp.ConfigVersion != 6 {
+		t.Errorf("config_version after setup: %d, want 6", resp.ConfigVersion)
+	}
+	waitDevice(t, alpha, 2, 3, 2, true)
+	waitDevice(t, bravo, 2, 3, 2, true)
+	for _, a := range c.agents {
+		got, err := os.ReadFile(filepath.Join(a.data, BundleFile))
+		if err != nil || !bytes.Equal(got, bundle) {
+			t.Errorf("%s: installed bundle: %v", a.name, err)
+		}
+		if st := mustCall(t, a, Request{Cmd: CmdStats}).Stats.Qdevice; st == nil || !st.Connected {
+			t.Errorf("%s: qdevice stats %+v", a.name, st)
+		}
+	}
+	if resp, _ := ask(bravo, setup); resp == nil || resp.OK || !resp.BadRequest || !strings.Contains(resp.Error, "already") {
+		t.Errorf("second setup: %+v", resp)
+	}
+	conf, err := corosyncconf.Load(c.conf)
+	if err != nil || conf.Quorum.Device == nil || conf.ConfigVersion != 6 {
+		t.Fatalf("corosync.conf after setup: %v %+v", err, conf)
+	}
+
+	resp = mustCall(t, bravo, Request{Cmd: CmdQdeviceRemove})
+	if resp.ConfigVersion != 7 {
+		t.Errorf("config_version after remove: %d, want 7", resp.ConfigVersion)
+	}
+	waitDevice(t, alpha, 2, 2, 2, true)
+	waitDevice(t, bravo, 2, 2, 2, true)
+	waitFor(t, "bundles removed", func() (bool, string) {
+		for _, a := range c.agents {
+			if _, err := os.Stat(filepath.Join(a.data, BundleFile)); !errors.Is(err, fs.ErrNotExist) {
+				return false, a.name + ": " + fmt.Sprint(err)
+			}
+		}
+		return true, ""
+	})
+	if e, err := ask(alpha, Request{Cmd: CmdCfsGet, Path: BundleKey}); err != nil || e.OK {
+		t.Errorf("bundle still in the store: %+v %v", e, err)
 	}
 }

@@ -184,15 +184,25 @@ func newQdeviceCmd() *cobra.Command {
 	return c
 }
 
-// qdeviceFlags are the files both subcommands change.
+// qdeviceFlags say where both subcommands make their change: through the
+// running agent (--admin, cluster-wide) or, with --offline, in this node's
+// files only.
 type qdeviceFlags struct {
+	admin           string
+	offline         bool
 	config, dataDir string
 }
 
 func (q *qdeviceFlags) add(c *cobra.Command) {
-	c.Flags().StringVar(&q.config, "config", "/etc/corosync/corosync.conf", "the corosync.conf to rewrite")
-	c.Flags().StringVar(&q.dataDir, "data-dir", agent.DefaultDataDir, "the agent's data directory, where the bundle is installed")
+	c.Flags().StringVar(&q.admin, "admin", agent.DefaultAdminSocket, "the agent's admin socket")
+	c.Flags().BoolVar(&q.offline, "offline", false, "change this node's --config and --data-dir only, with no agent running")
+	c.Flags().StringVar(&q.config, "config", "/etc/corosync/corosync.conf", "with --offline: the corosync.conf to rewrite")
+	c.Flags().StringVar(&q.dataDir, "data-dir", agent.DefaultDataDir, "with --offline: the agent's data directory, where the bundle is installed")
 }
+
+const clusterHint = `Every agent writes the new corosync.conf and restarts its engine with it
+in a few seconds (a quorum device cannot join a running votequorum);
+quorate status then shows the Qdevice flag and its vote.`
 
 const restartHint = `Restart the agent on every node (systemctl restart quorate) with this
 corosync.conf: the engine takes a quorum device only when it starts.`
@@ -204,20 +214,27 @@ func newQdeviceSetupCmd() *cobra.Command {
 		timeout      time.Duration
 	)
 	c := &cobra.Command{
-		Use:   "setup HOST[:PORT] --bundle FILE [--algorithm ffsplit|lms] [--config PATH] [--data-dir DIR]",
-		Short: "Add a qnetd quorum device to corosync.conf (pvecm qdevice setup)",
-		Long: `Check the client bundle (from 'quorate qnetd enroll' on the qnetd host),
+		Use:   "setup HOST[:PORT] --bundle FILE [--algorithm ffsplit|lms] [--admin SOCK | --offline --config PATH --data-dir DIR]",
+		Short: "Add a qnetd quorum device to the cluster (pvecm qdevice setup)",
+		Long: `Check the client bundle (from 'quorate qnetd enroll' on the qnetd host) and
 prove that the qnetd at HOST (port 5403 unless given) accepts it -- a TLS
-handshake and the hello exchange, without joining the arbiter -- install
-it as DATA-DIR/qdevice.pem and rewrite --config with a quorum.device
-section (model net, tls on; ffsplit with votes 1 for an even node count,
-lms for an odd one unless --algorithm says otherwise) and config_version
-increased by one. Do the same on every node (or distribute the file and
-the bundle), then restart the agents.
+handshake and the hello exchange, without joining the arbiter. Then, through
+the running agent (--admin), change the whole cluster as pvecm qdevice setup
+does: the bundle goes into the replicated store (priv/qdevice.pem) and the
+cluster's corosync.conf gets a quorum.device section (model net, tls on;
+ffsplit with votes 1 for an even node count, lms for an odd one unless
+--algorithm says otherwise) with config_version increased by one. Every
+agent writes the new file, installs the bundle as DATA-DIR/qdevice.pem and
+restarts its engine with the device. The cluster must be quorate.
+
+With --offline no agent is asked: the bundle is installed into --data-dir
+and --config is rewritten on this node only; do the same on every node,
+then start or restart the agents.
 
 Exit status: 0 when done, 1 when the qnetd cannot be reached or refuses
-the bundle or a file cannot be written, 2 for bad input (flags, bundle,
-corosync.conf, a device already configured).`,
+the bundle, the cluster refuses the change (no quorum) or a file cannot be
+written, 2 for bad input (flags, bundle, corosync.conf, a device already
+configured, no agent at --admin).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if bundle == "" {
@@ -230,6 +247,9 @@ corosync.conf, a device already configured).`,
 			b, err := qnetd.LoadBundle(bundle)
 			if err != nil {
 				return badInput(err)
+			}
+			if !files.offline {
+				return qdeviceSetupCluster(cmd, files.admin, host, port, algo, bundle, b, timeout)
 			}
 			conf, src, err := loadConf(files.config)
 			if err != nil {
@@ -287,16 +307,31 @@ corosync.conf, a device already configured).`,
 func newQdeviceRemoveCmd() *cobra.Command {
 	var files qdeviceFlags
 	c := &cobra.Command{
-		Use:   "remove [--config PATH] [--data-dir DIR]",
-		Short: "Remove the quorum device from corosync.conf (pvecm qdevice remove)",
-		Long: `Rewrite --config without its quorum.device section, config_version
-increased by one, and delete the installed bundle DATA-DIR/qdevice.pem.
-Then restart the agents.
+		Use:   "remove [--admin SOCK | --offline --config PATH --data-dir DIR]",
+		Short: "Remove the cluster's quorum device (pvecm qdevice remove)",
+		Long: `Through the running agent (--admin), remove the quorum.device section from
+the cluster's corosync.conf (config_version increased by one) and the
+bundle from the replicated store; every agent writes the new file, deletes
+its DATA-DIR/qdevice.pem and restarts its engine without the device. The
+cluster must be quorate.
 
-Exit status: 0 when done, 1 when a file cannot be written, 2 for bad input
-(flags, corosync.conf, no device configured).`,
+With --offline: rewrite --config without its quorum.device section and
+delete DATA-DIR/qdevice.pem on this node only, then restart the agents.
+
+Exit status: 0 when done, 1 when the cluster refuses the change or a file
+cannot be written, 2 for bad input (flags, corosync.conf, no device
+configured, no agent at --admin).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !files.offline {
+				resp, err := askAs(files.admin, "qdevice remove", agent.Request{Cmd: agent.CmdQdeviceRemove})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Removed the quorum device from the cluster's corosync.conf (config_version %d).\n%s\n",
+					resp.ConfigVersion, clusterHint)
+				return nil
+			}
 			_, src, err := loadConf(files.config)
 			if err != nil {
 				return err
@@ -382,4 +417,32 @@ func inFile(err error, path string) error {
 		}
 	}
 	return err
+}
+
+// qdeviceSetupCluster is qdevice setup through the running agent: the
+// probe of the qnetd from this node first, then the cluster-wide change.
+func qdeviceSetupCluster(cmd *cobra.Command, admin, host string, port int, algo, path string, b *qnetd.Bundle,
+	timeout time.Duration) error {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return badInput(err)
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	probe, err := qnetd.Dial(ctx, addr, host, b, 0)
+	if err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("qdevice setup: the qnetd at %s does not accept %s: %w", addr, path, err)}
+	}
+	probe.Close()
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "qnetd at %s accepts the bundle for cluster %q.\n", addr, b.Cluster)
+	resp, err := askAs(admin, "qdevice setup", agent.Request{Cmd: agent.CmdQdeviceSetup, Host: host, Port: port,
+		Algorithm: algo, Bundle: pem})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Added the quorum device to the cluster's corosync.conf (config_version %d) and its bundle to the store.\n%s\n",
+		resp.ConfigVersion, clusterHint)
+	return nil
 }

@@ -51,7 +51,7 @@ func TestQdeviceCommands(t *testing.T) {
 	orig, _ := os.ReadFile(conf)
 	data := filepath.Join(dir, "data")
 	setup := func(args ...string) (int, string, string) {
-		return capture(t, append([]string{"qdevice", "setup"}, append(args, "--config", conf, "--data-dir", data)...)...)
+		return capture(t, append([]string{"qdevice", "setup"}, append(args, "--offline", "--config", conf, "--data-dir", data)...)...)
 	}
 	// Refusals leave the files alone.
 	for _, c := range []struct {
@@ -74,6 +74,12 @@ func TestQdeviceCommands(t *testing.T) {
 		if now, _ := os.ReadFile(conf); string(now) != string(orig) {
 			t.Fatalf("%s changed %s", c.name, conf)
 		}
+	}
+
+	// Without --offline the change goes through the agent, which must run.
+	if code, _, errOut := capture(t, "qdevice", "setup", target, "--bundle", bundle, "--admin", filepath.Join(dir, "none.sock")); code != 2 ||
+		!strings.Contains(errOut, "cannot reach the agent") {
+		t.Errorf("setup without an agent: exit %d %s", code, errOut)
 	}
 
 	code, out, errOut := setup(target, "--bundle", bundle)
@@ -104,7 +110,7 @@ func TestQdeviceCommands(t *testing.T) {
 		t.Errorf("status without a daemon: exit %d", code)
 	}
 
-	code, out, errOut = capture(t, "qdevice", "remove", "--config", conf, "--data-dir", data)
+	code, out, errOut = capture(t, "qdevice", "remove", "--offline", "--config", conf, "--data-dir", data)
 	if code != 0 {
 		t.Fatalf("remove: exit %d\n%s%s", code, out, errOut)
 	}
@@ -114,7 +120,7 @@ func TestQdeviceCommands(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "qdevice.pem")); !os.IsNotExist(err) {
 		t.Errorf("bundle still installed: %v", err)
 	}
-	if code, _, errOut := capture(t, "qdevice", "remove", "--config", conf, "--data-dir", data); code != 2 ||
+	if code, _, errOut := capture(t, "qdevice", "remove", "--offline", "--config", conf, "--data-dir", data); code != 2 ||
 		!strings.Contains(errOut, "no quorum device") {
 		t.Errorf("second remove: exit %d %s", code, errOut)
 	}

@@ -1,0 +1,150 @@
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/quorate/quorate/engine/store"
+	"github.com/quorate/quorate/qnetd"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
+)
+
+// BundleKey is where the replicated store keeps the cluster's qdevice
+// client bundle, as pmxcfs keeps secrets under /etc/pve/priv: every node
+// needs it to connect to qnetd, and a node that was down during `quorate
+// qdevice setup` finds it there when it comes back.
+const BundleKey = "priv/qdevice.pem"
+
+// `quorate qdevice setup` and `remove` on a running cluster are one
+// cluster-wide change, as pvecm qdevice setup is: the bundle goes into the
+// store, then the quorum.device section into the cluster's corosync.conf
+// (config_version + 1). Every agent then writes the new file and, because
+// a quorum device cannot be added to or removed from a running votequorum,
+// restarts its engine in-process (restartEngine), installing the bundle
+// from the store into its data directory and starting the qdevice's
+// stream to qnetd.
+
+// qdeviceSetup is the admin request CmdQdeviceSetup: it answers once the
+// cluster's corosync.conf carries the device.
+func (l *loop) qdeviceSetup(req Request, reply func(Response)) (Response, bool) {
+	b, err := qnetd.ParseBundle("the bundle", req.Bundle, time.Now())
+	if err != nil {
+		return Response{Error: err.Error(), BadRequest: true}, false
+	}
+	if b.Cluster != l.cl.conf.ClusterName {
+		return Response{Error: fmt.Sprintf("the bundle is issued for cluster %q, not %q", b.Cluster, l.cl.conf.ClusterName),
+			BadRequest: true}, false
+	}
+	edit := func(src []byte) ([]byte, error) {
+		return corosyncconf.AddDevice(src, req.Host, req.Port, req.Algorithm)
+	}
+	if resp, bad := l.precheckEdit(edit); bad {
+		return resp, false
+	}
+	id, err := l.node.Put(l.now(), BundleKey, req.Bundle)
+	if err != nil {
+		return Response{Error: storeErrWords(err)}, false
+	}
+	l.pending[id] = func(r store.Result) {
+		if r.Err != nil {
+			reply(Response{Error: "the bundle was not stored: " + storeErrWords(r.Err)})
+			return
+		}
+		l.editConfig(edit, func(out []byte, err error) {
+			if err != nil {
+				reply(Response{Error: err.Error()})
+				return
+			}
+			l.log.Info("quorum device added to the cluster configuration", "node", l.cl.name,
+				"qnetd", req.Host, "port", req.Port)
+			reply(Response{OK: true, ConfigVersion: configVersionOf(out)})
+		})
+	}
+	return Response{}, true
+}
+
+// qdeviceRemove is the admin request CmdQdeviceRemove: the device leaves
+// the cluster's corosync.conf, then its bundle leaves the store.
+func (l *loop) qdeviceRemove(reply func(Response)) (Response, bool) {
+	edit := corosyncconf.RemoveDevice
+	if resp, bad := l.precheckEdit(edit); bad {
+		return resp, false
+	}
+	l.editConfig(edit, func(out []byte, err error) {
+		if err != nil {
+			reply(Response{Error: err.Error()})
+			return
+		}
+		l.log.Info("quorum device removed from the cluster configuration", "node", l.cl.name)
+		resp := Response{OK: true, ConfigVersion: configVersionOf(out)}
+		id, err := l.node.Delete(l.now(), BundleKey)
+		if err != nil {
+			// The configuration no longer names a device; a stale bundle
+			// in the store is harmless.
+			reply(resp)
+			return
+		}
+		l.pending[id] = func(store.Result) { reply(resp) }
+	})
+	return Response{}, true
+}
+
+// precheckEdit runs edit on the cluster's corosync.conf as the store holds
+// it, so that a change that cannot apply (a device already configured, or
+// none to remove) is refused as bad input before anything is written.
+func (l *loop) precheckEdit(edit func([]byte) ([]byte, error)) (Response, bool) {
+	if l.cc == nil {
+		return Response{Error: "the agent does not distribute its configuration"}, true
+	}
+	e, ok := l.node.ReadLocal(ConfigKey)
+	if !ok {
+		return Response{}, false // editConfig says why
+	}
+	if _, err := edit(bytes.Clone(e.Value)); err != nil {
+		return Response{Error: err.Error(), BadRequest: true}, true
+	}
+	return Response{}, false
+}
+
+// configVersionOf reads totem.config_version of a corosync.conf text that
+// editConfig validated.
+func configVersionOf(b []byte) uint64 {
+	c, err := corosyncconf.Parse(ConfigKey, b)
+	if err != nil {
+		return 0
+	}
+	return c.ConfigVersion
+}
+
+// qdeviceFor prepares the qdevice of configuration c for an engine
+// restart: nil without a device (a bundle installed from the store is
+// removed then), else a client whose bundle is the data directory's, first
+// written from the store's copy when that differs.
+func (l *loop) qdeviceFor(c *corosyncconf.Config) (*qdevice, error) {
+	cs := l.cc
+	local := filepath.Join(cs.dataDir, BundleFile)
+	if c.Quorum.Device == nil {
+		if cs.bundle == "" {
+			if err := os.Remove(local); err == nil {
+				l.log.Info("quorum device gone: removed its bundle", "node", l.cl.name, "bundle", local)
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				l.log.Warn("cannot remove the qdevice bundle", "node", l.cl.name, "err", err)
+			}
+		}
+		return nil, nil
+	}
+	if e, ok := l.node.ReadLocal(BundleKey); ok && cs.bundle == "" {
+		if cur, err := os.ReadFile(local); err != nil || !bytes.Equal(cur, e.Value) {
+			if err := qnetd.WriteFileAtomic(local, e.Value, 0o600); err != nil {
+				return nil, fmt.Errorf("install the qdevice bundle from the store: %w", err)
+			}
+			l.log.Info("installed the qdevice bundle from the store", "node", l.cl.name, "bundle", local)
+		}
+	}
+	return loadQdevice(l.ctx, c, l.cl.selfID, l.cl.name, cs.bundle, cs.dataDir, l.log)
+}
