@@ -109,6 +109,11 @@
 // certificate naming the cluster, its key) is read at start from
 // Options.QdeviceBundle, default <data-dir>/qdevice.pem; a missing or
 // invalid bundle, or one for another cluster, is a configuration error.
+// `quorate qdevice setup` on a running cluster (CmdQdeviceSetup, see
+// qdevsetup.go) puts the bundle into the store (BundleKey) and the device
+// into the distributed corosync.conf; each agent's engine restart for that
+// configuration installs the bundle from the store and replaces the
+// qdevice client, which the loop's select follows.
 //
 // A Dial starts a new epoch and a goroutine that connects (TCP, TLS with
 // the qnetd's certificate checked against quorum.device.net.host, the
