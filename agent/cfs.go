@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/quorate/quorate/engine/store"
@@ -50,7 +51,15 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 		return Response{Error: msg, BadRequest: bad}, false
 	}
 	size := len(req.Value)
+	submitted := time.Now()
 	l.pending[id] = func(r store.Result) {
+		if m := l.metrics; m != nil {
+			op, outcome := strings.TrimPrefix(req.Cmd, "cfs-"), "ok"
+			if r.Err != nil {
+				outcome = "error"
+			}
+			m.storeOp.WithLabelValues(op, outcome).Observe(time.Since(submitted).Seconds())
+		}
 		l.log.Debug("store operation completed", "node", l.cl.name, "op", uint64(r.Op), "kind", r.Kind.String(),
 			"path", path, "ok", r.OK, "err", r.Err, "revision", r.Revision)
 		reply(cfsResponse(req.Cmd, path, size, r))

@@ -45,6 +45,23 @@ func TestClusterLifecycle(t *testing.T) {
 		t.Errorf("members on bravo: %+v", m)
 	}
 
+	t.Run("latency metrics", func(t *testing.T) {
+		// A store write and a short load run show up in alpha's latency
+		// histograms.
+		waitFor(t, "a cfs put on alpha", func() (bool, string) {
+			resp, err := ask(alpha, Request{Cmd: CmdCfsPut, Path: "metrics/probe", Value: []byte("1")})
+			return err == nil && resp.OK, fmt.Sprint(resp, err)
+		})
+		mustCall(t, alpha, Request{Cmd: CmdLoad, Load: &LoadSpec{Count: 50, Size: 64, Window: 4}})
+		waitFor(t, "alpha's latency histograms", func() (bool, string) {
+			m := scrape(t, alpha.metrics)
+			ok := m[`quorate_store_op_seconds_count{op="put",outcome="ok"}`] >= 1 &&
+				m[`quorate_delivery_latency_seconds_count{origin="own"}`] == 50
+			return ok, fmt.Sprint(m[`quorate_store_op_seconds_count{op="put",outcome="ok"}`],
+				m[`quorate_delivery_latency_seconds_count{origin="own"}`])
+		})
+	})
+
 	t.Run("expected", func(t *testing.T) {
 		resp, err := ask(alpha, Request{Cmd: CmdExpected, Votes: 1})
 		if err != nil || resp.OK || !strings.Contains(resp.Error, "CS_ERR_INVALID_PARAM") || resp.BadRequest {

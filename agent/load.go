@@ -116,6 +116,9 @@ type loadState struct {
 	skewed    uint64
 	digest    uint64
 	own, peer latencyHist
+	// onLatency, when set (with --metrics), also gets every latency the
+	// histograms take.
+	onLatency func(own bool, d time.Duration)
 }
 
 // stream is the last load message delivered from one sender.
@@ -231,6 +234,9 @@ func (g *loadState) receive(self, sender wire.NodeID, p []byte) {
 	case sender == self && origin == g.origin:
 		g.ownDone++
 		g.own.add(lat)
+		if g.onLatency != nil {
+			g.onLatency(true, lat)
+		}
 	case sender == self:
 		// An earlier run of this agent: nothing of it is in flight.
 	case lat < 0:
@@ -238,6 +244,9 @@ func (g *loadState) receive(self, sender wire.NodeID, p []byte) {
 		g.skewed++
 	default:
 		g.peer.add(lat)
+		if g.onLatency != nil {
+			g.onLatency(false, lat)
+		}
 	}
 }
 

@@ -135,6 +135,9 @@ func (l *loop) run(ctx context.Context) error {
 	if l.load == nil {
 		l.load = newLoadState()
 	}
+	if l.metrics != nil {
+		l.load.onLatency = l.metrics.observeDelivery
+	}
 	defer l.load.timer.Stop()
 	if err := l.flush(timer); err != nil {
 		return err

@@ -138,6 +138,28 @@ type metrics struct {
 	descJoin                                                     *prometheus.Desc
 
 	join *joinStats // the join listener's counters, read at scrape time; may be nil
+
+	// The latency histograms are observed by the loop as things happen
+	// (prometheus histograms are safe for that), not from the snapshot.
+	// delivery times agreed delivery of the load generator's messages
+	// (origin "own": Multicast to delivery here; "peer": the sender's
+	// Multicast to delivery here, same machine only); storeOp times cfs
+	// operations through the total order, submission to acknowledgement.
+	delivery *prometheus.HistogramVec
+	storeOp  *prometheus.HistogramVec
+}
+
+// latencyBuckets span 50 µs to about 26 s, doubling: a loopback delivery
+// to a store write across a membership change.
+var latencyBuckets = prometheus.ExponentialBuckets(50e-6, 2, 20)
+
+// observeDelivery records one load message's delivery latency.
+func (m *metrics) observeDelivery(own bool, d time.Duration) {
+	origin := "peer"
+	if own {
+		origin = "own"
+	}
+	m.delivery.WithLabelValues(origin).Observe(d.Seconds())
 }
 
 // newMetrics creates the collector and a registry holding only it.
@@ -176,8 +198,14 @@ func newMetrics(cl *cluster) (*metrics, *prometheus.Registry) {
 		descQdevFail:       d("qdevice_dial_failures_total", "Connection attempts to qnetd that failed (TCP, TLS or refused)."),
 		descJoin:           d("join_total", "Join listener handshakes by outcome (accepted, refused_<reason>).", "outcome"),
 	}
+	m.delivery = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "quorate_delivery_latency_seconds",
+		Help:    "Multicast to agreed delivery of the load generator's messages, by origin (own, peer).",
+		Buckets: latencyBuckets}, []string{"origin"})
+	m.storeOp = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "quorate_store_op_seconds",
+		Help:    "cfs operations through the total order, submission to answer, by operation (put, rm, get) and outcome (ok, error).",
+		Buckets: latencyBuckets}, []string{"op", "outcome"})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(m)
+	reg.MustRegister(m, m.delivery, m.storeOp)
 	return m, reg
 }
 
