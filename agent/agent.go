@@ -10,17 +10,14 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/quorate/quorate/agent/configdb"
 	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/internal/metricsrv"
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/scenarios/journal"
 )
@@ -223,7 +220,7 @@ func Run(ctx context.Context, opt Options) error {
 		m, reg := newMetrics(cl)
 		m.join = l.join
 		l.metrics = m
-		stop, err := serveMetrics(opt.MetricsAddr, reg, log)
+		stop, err := metricsrv.Serve(opt.MetricsAddr, reg, log)
 		if err != nil {
 			return err
 		}
@@ -279,27 +276,4 @@ func localAddrs(tr *udp.Transport) []string {
 		}
 	}
 	return out
-}
-
-// serveMetrics serves reg at /metrics on addr and returns the function that
-// shuts the server down. Binding happens here, so a busy port is an error
-// of Run, not a log line.
-func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("agent: metrics: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server failed", "addr", addr, "err", err)
-		}
-	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}, nil
 }

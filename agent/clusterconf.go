@@ -11,6 +11,7 @@ import (
 
 	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/store"
+	"github.com/quorate/quorate/internal/fsx"
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
@@ -204,7 +205,7 @@ func (l *loop) applyConfig(c *corosyncconf.Config, raw []byte) {
 		log.Error("the cluster's corosync.conf cannot be run; not applied", "err", err)
 		return
 	}
-	if err := writeFileAtomic(cs.path, raw, 0o644); err != nil {
+	if err := fsx.WriteFileAtomic(cs.path, raw, 0o644); err != nil {
 		log.Error("cannot rewrite the local corosync.conf; not applied", "err", err)
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quorate/quorate/internal/fsx"
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
@@ -146,7 +147,7 @@ func CreateCluster(opt CreateOptions) ([]byte, error) {
 	if err := udp.GenerateKey(keyAbs, 0); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(opt.ConfigPath, text, 0o644); err != nil {
+	if err := fsx.WriteFileAtomic(opt.ConfigPath, text, 0o644); err != nil {
 		return nil, err
 	}
 	return text, nil
@@ -235,51 +236,4 @@ func addNode(c *corosyncconf.Config, name string, id uint32, votes uint32, links
 	}
 	c.Nodes = append(c.Nodes, n)
 	return id, nil
-}
-
-// writeFileAtomic replaces path with data as a whole: a temporary file in
-// the same directory, synced, renamed over path, and the directory synced,
-// so that after a crash the file is either the old or the new one.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("agent: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(mode); err != nil {
-		return fmt.Errorf("agent: chmod %s: %w", tmp, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("agent: write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("agent: sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("agent: close %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("agent: install %s: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("agent: open %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("agent: sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quorate/quorate/internal/fsx"
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
@@ -148,7 +149,7 @@ func Add(ctx context.Context, opt AddOptions) (*AddResult, error) {
 		if err := os.MkdirAll(filepath.Dir(keyPath), 0o755); err != nil {
 			return nil, err
 		}
-		if err := writeFileAtomic(keyPath, reply.AuthKey, 0o400); err != nil {
+		if err := fsx.WriteFileAtomic(keyPath, reply.AuthKey, 0o400); err != nil {
 			return nil, err
 		}
 		res.AuthKeyPath = keyPath
@@ -156,7 +157,7 @@ func Add(ctx context.Context, opt AddOptions) (*AddResult, error) {
 	if err := os.MkdirAll(filepath.Dir(opt.ConfigPath), 0o755); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(opt.ConfigPath, []byte(reply.Config), 0o644); err != nil {
+	if err := fsx.WriteFileAtomic(opt.ConfigPath, []byte(reply.Config), 0o644); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quorate/quorate/engine/store"
+	"github.com/quorate/quorate/internal/fsx"
 	"github.com/quorate/quorate/qnetd"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
@@ -140,7 +141,7 @@ func (l *loop) qdeviceFor(c *corosyncconf.Config) (*qdevice, error) {
 	}
 	if e, ok := l.node.ReadLocal(BundleKey); ok && cs.bundle == "" {
 		if cur, err := os.ReadFile(local); err != nil || !bytes.Equal(cur, e.Value) {
-			if err := qnetd.WriteFileAtomic(local, e.Value, 0o600); err != nil {
+			if err := fsx.WriteFileAtomic(local, e.Value, 0o600); err != nil {
 				return nil, fmt.Errorf("install the qdevice bundle from the store: %w", err)
 			}
 			l.log.Info("installed the qdevice bundle from the store", "node", l.cl.name, "bundle", local)

@@ -3,11 +3,9 @@ package qnetd
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,9 +13,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/quorate/quorate/engine/quorum"
+	"github.com/quorate/quorate/internal/metricsrv"
 )
 
 // DefaultAdminSocket is where `quorate qnetd status` asks the daemon.
@@ -247,21 +245,9 @@ func serveMetrics(addr string, s *Server, log *slog.Logger) (func(), error) {
 	if err := reg.Register(s); err != nil {
 		return nil, fmt.Errorf("qnetd: metrics: %w", err)
 	}
-	ln, err := net.Listen("tcp", addr)
+	stop, err := metricsrv.Serve(addr, reg, log)
 	if err != nil {
-		return nil, fmt.Errorf("qnetd: metrics: %w", err)
+		return nil, fmt.Errorf("qnetd: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server failed", "addr", addr, "err", err)
-		}
-	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}, nil
+	return stop, nil
 }

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/quorate/quorate/internal/fsx"
 )
 
 // The daemon's data directory holds its certificate authority and its
@@ -103,10 +105,10 @@ func Init(dir string, sans []string) (created []string, err error) {
 	if err != nil {
 		return created, err
 	}
-	if err := writeAtomic(filepath.Join(dir, serverKeyFile), keyPEM, 0o600); err != nil {
+	if err := fsx.WriteFileAtomic(filepath.Join(dir, serverKeyFile), keyPEM, 0o600); err != nil {
 		return created, err
 	}
-	if err := writeAtomic(filepath.Join(dir, serverCertFile), certPEM, 0o644); err != nil {
+	if err := fsx.WriteFileAtomic(filepath.Join(dir, serverCertFile), certPEM, 0o644); err != nil {
 		return created, err
 	}
 	return append(created, filepath.Join(dir, serverCertFile)), nil
@@ -163,10 +165,10 @@ func loadOrCreateCA(dir string) (*authority, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if err := writeAtomic(keyPath, keyPEM, 0o600); err != nil {
+		if err := fsx.WriteFileAtomic(keyPath, keyPEM, 0o600); err != nil {
 			return nil, false, err
 		}
-		if err := writeAtomic(certPath, pemBlock("CERTIFICATE", der), 0o644); err != nil {
+		if err := fsx.WriteFileAtomic(certPath, pemBlock("CERTIFICATE", der), 0o644); err != nil {
 			return nil, false, err
 		}
 		ca, err := loadCA(dir)
@@ -405,50 +407,4 @@ func encodeKey(key *ecdsa.PrivateKey) ([]byte, error) {
 		return nil, fmt.Errorf("qnetd: encode key: %w", err)
 	}
 	return pemBlock("PRIVATE KEY", der), nil
-}
-
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory (synced, renamed over path, directory synced), so a crash
-// leaves the old or the new file, whole.
-func WriteFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	return writeAtomic(path, data, mode)
-}
-
-func writeAtomic(path string, data []byte, mode fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("qnetd: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(mode); err != nil {
-		return fmt.Errorf("qnetd: write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("qnetd: write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("qnetd: sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("qnetd: close %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("qnetd: install %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("qnetd: open %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("qnetd: sync %s: %w", dir, err)
-	}
-	return nil
 }

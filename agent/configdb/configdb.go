@@ -72,6 +72,7 @@ import (
 	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/store"
 	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/internal/fsx"
 )
 
 // FileName is the database's name in the data directory.
@@ -195,7 +196,7 @@ func Open(dataDir string, id wire.NodeID, log *slog.Logger) (*DB, error) {
 	if _, err := os.Stat(path + "-wal"); err != nil {
 		return fail(fmt.Errorf("configdb: %s: no write-ahead log after opening: %w", path, err))
 	}
-	if err := syncDir(dataDir); err != nil {
+	if err := fsx.SyncDir(dataDir); err != nil {
 		return fail(err)
 	}
 	if err := d.removeLegacy(legacy, log); err != nil {
@@ -512,19 +513,6 @@ func writeDiff(tx *sql.Tx, old, st engine.State, c *Counts, all bool) error {
 		if err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// syncDir makes the creation or removal of a file in dir durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("configdb: open data dir: %w", err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("configdb: sync data dir %s: %w", dir, err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/store"
 	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/internal/fsx"
 )
 
 // legacyVersion is the only format of the JSON state file there was.
@@ -80,5 +81,5 @@ func (d *DB) removeLegacy(path string, log *slog.Logger) error {
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("configdb: remove imported state file: %w", err)
 	}
-	return syncDir(filepath.Dir(path))
+	return fsx.SyncDir(filepath.Dir(path))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quorate/quorate/agent"
+	"github.com/quorate/quorate/internal/fsx"
 	"github.com/quorate/quorate/qnetd"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
@@ -115,7 +116,7 @@ existing --out without --force.`,
 			if out == "-" {
 				_, err = cmd.OutOrStdout().Write(pem)
 			} else {
-				err = qnetd.WriteFileAtomic(out, pem, 0o600)
+				err = fsx.WriteFileAtomic(out, pem, 0o600)
 				if err == nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "Wrote the bundle for cluster %q to %s (valid %d days).\n", args[0], out, days)
 				}
@@ -281,7 +282,7 @@ configured, no agent at --admin).`,
 				return &exitError{code: exitFailed, err: err}
 			}
 			dst := filepath.Join(files.dataDir, agent.BundleFile)
-			if err := qnetd.WriteFileAtomic(dst, pem, 0o600); err != nil {
+			if err := fsx.WriteFileAtomic(dst, pem, 0o600); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
 			fmt.Fprintf(w, "Installed the bundle as %s.\n", dst)
@@ -397,7 +398,7 @@ func writeConf(path string, data []byte) error {
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	if err := qnetd.WriteFileAtomic(path, data, mode); err != nil {
+	if err := fsx.WriteFileAtomic(path, data, mode); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
 	return nil
