@@ -25,15 +25,6 @@ func writeFile(t *testing.T, path string, b []byte) {
 	}
 }
 
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, to, b)
-}
-
 // tamper copies a trace and changes one of its lines, so the replay
 // diverges from it while it still parses.
 func tamper(t *testing.T, from, to string) {
