@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/quorate/quorate/engine/store"
-	"github.com/quorate/quorate/engine/wire"
-	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
 // TestCfsInMemory drives the cfs commands on three loops over the
@@ -19,24 +17,7 @@ import (
 // a restart with the store intact.
 func TestCfsInMemory(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		conf, err := corosyncconf.Parse("mem.conf", []byte(confText("/nonexistent", 25405)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		net := &memNet{up: map[wire.NodeID]*loop{}, cut: map[wire.NodeID]bool{}}
-		var nodes []*memNode
-		for i, name := range testNodes {
-			n := &memNode{name: name, log: &syncBuffer{}}
-			startMem(t, conf, net, n, uint64(i+11), nil)
-			nodes = append(nodes, n)
-		}
-		defer func() {
-			if t.Failed() {
-				for _, n := range nodes {
-					t.Logf("log of %s:\n%s", n.name, n.log.String())
-				}
-			}
-		}()
+		conf, net, nodes := startMemCluster(t, 11, nil)
 		alpha, bravo, charlie := nodes[0], nodes[1], nodes[2]
 		for _, n := range nodes {
 			eventually(t, n.name+" quorate with 3", quorateWith(n, 3, 3))

@@ -72,25 +72,15 @@ func TestRecorderFile(t *testing.T) {
 func TestLoopJournal(t *testing.T) {
 	dir := t.TempDir()
 	synctest.Test(t, func(t *testing.T) {
-		conf, err := corosyncconf.Parse("mem.conf", []byte(confText("/nonexistent", 25405)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		net := &memNet{up: map[wire.NodeID]*loop{}}
-		var nodes []*memNode
-		for i, name := range testNodes {
-			n := &memNode{name: name, log: &syncBuffer{}}
-			startMem(t, conf, net, n, uint64(i+1), func(l *loop) {
-				rec, err := openRecorder(filepath.Join(dir, name+".jsonl"), 0,
-					journal.Record{Cluster: conf.ClusterName, Node: name, NodeID: uint32(l.cl.selfID)}, l.start, l.log)
-				if err != nil {
-					t.Fatal(err)
-				}
-				rec.write(journal.Record{Kind: journal.KindStart, Config: journalConfig(conf, l.cl)})
-				l.rec = rec
-			})
-			nodes = append(nodes, n)
-		}
+		_, net, nodes := startMemCluster(t, 1, func(n *memNode, conf *corosyncconf.Config, l *loop) {
+			rec, err := openRecorder(filepath.Join(dir, n.name+".jsonl"), 0,
+				journal.Record{Cluster: conf.ClusterName, Node: n.name, NodeID: uint32(l.cl.selfID)}, l.start, l.log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.write(journal.Record{Kind: journal.KindStart, Config: journalConfig(conf, l.cl)})
+			l.rec = rec
+		})
 		for _, n := range nodes {
 			eventually(t, n.name+" quorate with 3", quorateWith(n, 3, 3))
 		}

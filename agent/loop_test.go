@@ -128,6 +128,36 @@ func quorateWith(n *memNode, members, e int) func() (bool, string) {
 	}
 }
 
+// startMemCluster starts the test nodes on one in-memory network with
+// seeds seed, seed+1, ..., each tweaked by tweak (may be nil), and logs
+// their logs when the test fails.
+func startMemCluster(t *testing.T, seed uint64, tweak func(n *memNode, conf *corosyncconf.Config, l *loop)) (*corosyncconf.Config, *memNet, []*memNode) {
+	t.Helper()
+	conf, err := corosyncconf.Parse("mem.conf", []byte(confText("/nonexistent", 25405)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := &memNet{up: map[wire.NodeID]*loop{}, cut: map[wire.NodeID]bool{}}
+	var nodes []*memNode
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range nodes {
+				t.Logf("log of %s:\n%s", n.name, n.log.String())
+			}
+		}
+	})
+	for i, name := range testNodes {
+		n := &memNode{name: name, log: &syncBuffer{}}
+		var tw func(*loop)
+		if tweak != nil {
+			tw = func(l *loop) { tweak(n, conf, l) }
+		}
+		startMem(t, conf, net, n, seed+uint64(i), tw)
+		nodes = append(nodes, n)
+	}
+	return conf, net, nodes
+}
+
 // TestLoopInMemory drives three loops over an in-memory network on
 // synctest's fake clock: the ring forms, a crashed node's peers re-form,
 // the node restarts from its persisted ring sequence, and a delnode of a
@@ -135,24 +165,7 @@ func quorateWith(n *memNode, members, e int) func() (bool, string) {
 // corosync-cfgtool -k would.
 func TestLoopInMemory(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		conf, err := corosyncconf.Parse("mem.conf", []byte(confText("/nonexistent", 25405)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		net := &memNet{up: map[wire.NodeID]*loop{}}
-		var nodes []*memNode
-		for i, name := range testNodes {
-			n := &memNode{name: name, log: &syncBuffer{}}
-			startMem(t, conf, net, n, uint64(i+1), nil)
-			nodes = append(nodes, n)
-		}
-		defer func() {
-			if t.Failed() {
-				for _, n := range nodes {
-					t.Logf("log of %s:\n%s", n.name, n.log.String())
-				}
-			}
-		}()
+		conf, net, nodes := startMemCluster(t, 1, nil)
 		alpha, bravo, charlie := nodes[0], nodes[1], nodes[2]
 		for _, n := range nodes {
 			eventually(t, n.name+" quorate with 3", quorateWith(n, 3, 3))
