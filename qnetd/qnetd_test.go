@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,25 +20,11 @@ import (
 
 	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/wire"
+	"github.com/quorate/quorate/internal/testlog"
 )
 
 // syncBuffer is a log sink shared by the daemon's goroutines and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testlog.Buffer
 
 // startServer runs a daemon on 127.0.0.1 with a fresh data directory.
 func startServer(t *testing.T) (*Server, string, *syncBuffer) {

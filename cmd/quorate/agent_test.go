@@ -9,11 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/quorate/quorate/agent"
+	"github.com/quorate/quorate/internal/testlog"
 	"github.com/quorate/quorate/netmodel/udp"
 )
 
@@ -23,22 +23,7 @@ import (
 const agentWait = 30 * time.Second
 
 // lockedBuffer collects an agent's log from its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = testlog.Buffer
 
 // runningAgent is one agent started by startAgents.
 type runningAgent struct {
