@@ -2,7 +2,7 @@
 // a pmxcfs-like key/value tree (Proxmox's /etc/pve) kept whole on every
 // node, changed only through Totem's total order, writable only with
 // quorum, and re-synchronised after every membership change. The reference
-// is /work/shared/spec/pmxcfs.md; comments cite its sections (§).
+// is docs/reference/pmxcfs.md; comments cite its sections (§).
 //
 // A Store is a pure, deterministic state machine for one node. It depends
 // on neither the totem nor the quorum package: the engine root feeds it
