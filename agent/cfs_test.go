@@ -2,6 +2,8 @@ package agent
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -182,4 +184,46 @@ func onDisk(n *memNode, path, value string) bool {
 		}
 	}
 	return false
+}
+
+// TestJoinTokensPruned: issuing a join token removes the tokens that have
+// expired from the store, and keeps the live ones.
+func TestJoinTokensPruned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, net, nodes := startMemCluster(t, 21, nil)
+		alpha := nodes[0]
+		for _, n := range nodes {
+			eventually(t, n.name+" quorate with 3", quorateWith(n, 3, 3))
+		}
+		tokens := func() []string {
+			var ids []string
+			for _, e := range request(alpha, Request{Cmd: CmdCfsLs, Path: "priv/join-token"}).Entries {
+				ids = append(ids, strings.TrimPrefix(e.Path, tokenPrefix))
+			}
+			return ids
+		}
+		issue := func(ttl int) string {
+			resp := request(alpha, Request{Cmd: CmdJoinToken, TTL: ttl})
+			id, _, err := parseToken(resp.Token)
+			if !resp.OK || err != nil {
+				t.Fatalf("join-token: %+v %v", resp, err)
+			}
+			return id
+		}
+		short, long := issue(1), issue(3600)
+		if got := tokens(); len(got) != 2 {
+			t.Fatalf("tokens stored: %v, want 2", got)
+		}
+		time.Sleep(2 * time.Second)
+		third := issue(60)
+		eventually(t, "the expired token removed", func() (bool, string) {
+			got := tokens()
+			return slices.Equal(got, slices.Sorted(slices.Values([]string{long, third}))), fmt.Sprintf("%v (expired %s)", got, short)
+		})
+		for _, n := range nodes {
+			if err := stopMem(net, n); err != nil {
+				t.Errorf("%s: %v", n.name, err)
+			}
+		}
+	})
 }

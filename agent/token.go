@@ -100,10 +100,12 @@ func (l *loop) joinToken(ttlSeconds int, reply func(Response)) (Response, bool) 
 	case ttl < 0 || ttl > maxTokenTTL:
 		return Response{Error: fmt.Sprintf("the token lifetime must be between 1 s and %v", maxTokenTTL), BadRequest: true}, false
 	}
-	tok, id, rec, err := newToken(l.cl.name, time.Now(), ttl)
+	now := time.Now()
+	tok, id, rec, err := newToken(l.cl.name, now, ttl)
 	if err != nil {
 		return Response{Error: err.Error()}, false
 	}
+	l.pruneTokens(now)
 	b, _ := json.Marshal(rec)
 	op, err := l.node.CompareAndSet(l.now(), tokenPrefix+id, 0, b)
 	if err != nil {
@@ -118,6 +120,27 @@ func (l *loop) joinToken(ttlSeconds int, reply func(Response)) (Response, bool) 
 		reply(Response{OK: true, Token: tok, Expires: rec.Expires.Format(time.RFC3339)})
 	}
 	return Response{}, true
+}
+
+// pruneTokens removes the tokens that expired before now from the store,
+// so that issuing tokens does not grow it without bound. A used token stays
+// until it expires, so that a second join with it is told "already used".
+// The removals go through the total order like any write; their results
+// are not waited for (a lost one is retried at the next issue).
+func (l *loop) pruneTokens(now time.Time) {
+	for _, r := range l.disk.Store.Entries {
+		if !strings.HasPrefix(r.Key, tokenPrefix) {
+			continue
+		}
+		var rec tokenRecord
+		if err := json.Unmarshal(r.Value, &rec); err == nil && !now.After(rec.Expires) {
+			continue
+		}
+		if _, err := l.node.Delete(l.now(), r.Key); err != nil {
+			return
+		}
+		l.log.Debug("expired join token removed", "node", l.cl.name, "key", r.Key)
+	}
 }
 
 // lookupToken reads token id's record from the local replica (loop
