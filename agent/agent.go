@@ -125,8 +125,18 @@ func Run(ctx context.Context, opt Options) error {
 	if err := prepareDataDir(opt.DataDir); err != nil {
 		return err
 	}
-	db, err := configdb.Open(opt.DataDir, id, log)
+	release, err := lockDataDir(opt.DataDir)
 	if err != nil {
+		return err
+	}
+	defer release()
+	db, err := configdb.Open(opt.DataDir, id, log)
+	switch {
+	case errors.Is(err, configdb.ErrCorrupt), errors.Is(err, configdb.ErrForeign):
+		// A damaged or foreign config.db does not mend by restarting:
+		// bad input, so systemd does not restart the agent in a loop.
+		return badConfig(fmt.Errorf("agent: %w", err))
+	case err != nil:
 		return fmt.Errorf("agent: %w", err)
 	}
 	defer func() {

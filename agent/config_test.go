@@ -3,9 +3,11 @@ package agent
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +168,39 @@ func TestResolve(t *testing.T) {
 		if err != nil || got.String() != tt.want {
 			t.Errorf("resolve(%q, %s) = %v, %v; want %s", tt.host, tt.ipv, got, err, tt.want)
 		}
+	}
+}
+
+// TestDataDirGuards: an agent refuses, as bad input, a data directory
+// another agent holds and a config.db that is not a quorate database; the
+// lock goes with its holder.
+func TestDataDirGuards(t *testing.T) {
+	dir := t.TempDir()
+	release, err := lockDataDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockDataDir(dir); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "in use by another agent") ||
+		!strings.Contains(err.Error(), strconv.Itoa(os.Getpid())) {
+		t.Errorf("second lock: %v", err)
+	}
+	conf := clusterConf(t, t.TempDir(), freePorts(t))
+	opt := Options{ConfigPath: conf, NodeName: "alpha", DataDir: dir, AdminSocket: filepath.Join(t.TempDir(), "a.sock"),
+		Logger: slog.New(slog.DiscardHandler)}
+	if err := Run(context.Background(), opt); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("Run on a held data dir: %v", err)
+	}
+	release()
+
+	if err := os.WriteFile(filepath.Join(dir, "config.db"), []byte("not a database, not at all, no"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(context.Background(), opt); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "config.db") {
+		t.Errorf("Run on a corrupt config.db: %v", err)
+	}
+	if release, err := lockDataDir(dir); err != nil {
+		t.Errorf("lock after Run returned: %v", err)
+	} else {
+		release()
 	}
 }
