@@ -19,6 +19,7 @@ import (
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/internal/metricsrv"
 	"github.com/quorate/quorate/netmodel/udp"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 	"github.com/quorate/quorate/scenarios/journal"
 )
 
@@ -115,8 +116,8 @@ func Run(ctx context.Context, opt Options) error {
 	if conf.Quorum.Provider == "" {
 		log.Warn("corosync.conf has no quorum provider: corosync would be always quorate; quorate runs votequorum regardless")
 	}
-	if !conf.Totem.SecAuth {
-		log.Warn("secauth is off, but quorate seals every packet with the authkey anyway", "key", keySource)
+	if !encrypted(conf) {
+		log.Warn("corosync.conf turns encryption off (no secauth, crypto_cipher and crypto_hash none), but quorate seals every packet with the authkey anyway", "key", keySource)
 	}
 
 	cl := newCluster(conf, self, tcfg)
@@ -286,4 +287,12 @@ func localAddrs(tr *udp.Transport) []string {
 		}
 	}
 	return out
+}
+
+// encrypted reports whether corosync would encrypt with conf: "secauth: on"
+// or a crypto_cipher or crypto_hash other than none (corosync 3 reads the
+// latter two; secauth is the older spelling of aes256 + sha256).
+func encrypted(conf *corosyncconf.Config) bool {
+	t := conf.Totem
+	return t.SecAuth || (t.CryptoCipher != "" && t.CryptoCipher != "none") || (t.CryptoHash != "" && t.CryptoHash != "none")
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -202,5 +203,29 @@ func TestDataDirGuards(t *testing.T) {
 		t.Errorf("lock after Run returned: %v", err)
 	} else {
 		release()
+	}
+}
+
+// TestEncrypted: corosync encrypts with secauth on or any crypto_cipher or
+// crypto_hash but none; the agent's warning and status follow it.
+func TestEncrypted(t *testing.T) {
+	base := "totem {\n  version: 2\n  cluster_name: c\n  transport: knet\n%s}\nnodelist {\n  node {\n    name: a\n    nodeid: 1\n    ring0_addr: 127.0.0.1\n  }\n}\nquorum {\n  provider: corosync_votequorum\n}\n"
+	for _, tt := range []struct {
+		totem string
+		want  bool
+	}{
+		{"", false},
+		{"  secauth: on\n", true},
+		{"  secauth: off\n", false},
+		{"  crypto_cipher: aes256\n  crypto_hash: sha256\n", true},
+		{"  crypto_cipher: none\n  crypto_hash: none\n", false},
+	} {
+		c, err := corosyncconf.Parse("c.conf", []byte(fmt.Sprintf(base, tt.totem)))
+		if err != nil {
+			t.Fatalf("%q: %v", tt.totem, err)
+		}
+		if got := encrypted(c); got != tt.want {
+			t.Errorf("%q: encrypted %v, want %v", tt.totem, got, tt.want)
+		}
 	}
 }

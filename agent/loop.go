@@ -431,7 +431,7 @@ func (l *loop) status() *StatusInfo {
 		ClusterName:   l.cl.conf.ClusterName,
 		ConfigVersion: l.configVersion(),
 		Transport:     l.cl.conf.Totem.Transport,
-		SecureAuth:    l.cl.conf.Totem.SecAuth,
+		SecureAuth:    encrypted(l.cl.conf),
 		NodeName:      l.cl.name,
 		Quorum:        l.node.Quorum(),
 		Names:         l.cl.names,
