@@ -92,7 +92,8 @@ func (s *Server) counterMap() map[string]uint64 {
 	st := &s.stats
 	return map[string]uint64{
 		"connections_accepted": st.accepted.Load(), "tls_handshake_failed": st.handshakeFailed.Load(),
-		"wrong_cluster": st.wrongCluster.Load(), "bad_hello": st.badHello.Load(),
+		"handshakes_busy": st.handshakesBusy.Load(),
+		"wrong_cluster":   st.wrongCluster.Load(), "bad_hello": st.badHello.Load(),
 		"bad_frames": st.badFrames.Load(), "frames_received": st.framesIn.Load(),
 		"frames_sent": st.framesOut.Load(), "slow_clients": st.slowClients.Load(),
 		"replaced_connections": st.replaced.Load(), "arbiter_dropped": st.arbiterDropped.Load(),

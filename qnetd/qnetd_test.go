@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -430,5 +431,53 @@ func TestReconnectReplaces(t *testing.T) {
 	}
 	if m, err := readMsg(t, second); err != nil || m.Kind != quorum.DevInitReply || m.Seq != 7 {
 		t.Fatalf("new stream: %+v, %v", m, err)
+	}
+}
+
+// TestHandshakesBounded: connections that never finish their handshake
+// hold at most maxHandshakes slots; the next is closed at once and
+// counted, and once they go an honest client gets through again.
+func TestHandshakesBounded(t *testing.T) {
+	s, dir, _ := startServer(t)
+	b := enroll(t, dir, "lab")
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for range maxHandshakes {
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	waitCounter(t, "accepted", s.stats.accepted.Load, maxHandshakes)
+	extra, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := extra.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("connection beyond the limit: read %d, %v; want EOF", n, err)
+	}
+	waitCounter(t, "handshakes_busy", s.stats.handshakesBusy.Load, 1)
+	for _, c := range idle {
+		c.Close()
+	}
+	idle = nil
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := Dial(dialCtx(t), s.Addr().String(), "127.0.0.1", b, 0)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("an honest client after the flood: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

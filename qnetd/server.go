@@ -31,6 +31,12 @@ const (
 	// outLen bounds the frames queued for one client; a client that lets
 	// it fill is not reading and is disconnected.
 	outLen = 256
+	// maxHandshakes bounds the connections in their handshake and hello at
+	// once: each costs a goroutine and a TLS handshake for up to
+	// handshakeTimeout, so a flood of idle connections could otherwise
+	// pile them up. Beyond it a new connection is closed at once (and
+	// counted); an honest qdevice retries at its next connect timeout.
+	maxHandshakes = 64
 )
 
 // Config configures the daemon.
@@ -62,7 +68,9 @@ type Server struct {
 
 	events chan event
 	admin  *adminServer
-	wg     sync.WaitGroup
+	// handshakes holds a token per connection in its handshake and hello.
+	handshakes chan struct{}
+	wg         sync.WaitGroup
 
 	// owned by the loop
 	clusters map[string]*clusterState
@@ -72,6 +80,7 @@ type Server struct {
 // counters are the daemon's statistics, readable from any goroutine.
 type counters struct {
 	accepted, handshakeFailed, wrongCluster, badHello atomic.Uint64
+	handshakesBusy                                    atomic.Uint64
 	badFrames, framesIn, framesOut, slowClients       atomic.Uint64
 	replaced, clusters, clients, arbiterDropped       atomic.Uint64
 }
@@ -170,7 +179,8 @@ func Listen(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("qnetd: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, ln: ln, tls: tc, start: time.Now(),
-		events: make(chan event, 1024), clusters: map[string]*clusterState{}}
+		events: make(chan event, 1024), clusters: map[string]*clusterState{},
+		handshakes: make(chan struct{}, maxHandshakes)}
 	if cfg.AdminSocket != "" {
 		if s.admin, err = listenAdmin(cfg.AdminSocket, s.events, log); err != nil {
 			ln.Close()
@@ -254,6 +264,16 @@ func (s *Server) accept(ctx context.Context) {
 			return
 		}
 		s.stats.accepted.Add(1)
+		select {
+		case s.handshakes <- struct{}{}:
+		default:
+			if s.stats.handshakesBusy.Add(1)%100 == 1 {
+				s.log.Warn("too many connections in their handshake; closing new ones",
+					"peer", nc.RemoteAddr().String(), "limit", maxHandshakes)
+			}
+			nc.Close()
+			continue
+		}
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.serveConn(ctx, nc) }()
 	}
@@ -262,6 +282,14 @@ func (s *Server) accept(ctx context.Context) {
 // serveConn runs the handshake and hello, then reads frames into the loop
 // until the stream ends; a writer goroutine drains the client's queue.
 func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
+	handshaking := true
+	done := func() {
+		if handshaking {
+			handshaking = false
+			<-s.handshakes
+		}
+	}
+	defer done()
 	peer := nc.RemoteAddr().String()
 	tc := tls.Server(nc, s.tls)
 	stop := context.AfterFunc(ctx, func() { tc.Close() })
@@ -296,6 +324,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		return
 	}
 	tc.SetDeadline(time.Time{})
+	done()
 	c := &conn{nc: tc, peer: peer, cluster: h.Cluster, node: h.Node, since: time.Now(),
 		out: make(chan []byte, outLen), closed: make(chan struct{})}
 	s.wg.Add(1)
