@@ -429,6 +429,13 @@ func BenchmarkAgentLoad(b *testing.B) {
 	}
 }
 
+// benchTokens are the token settings the protocol-timing benchmarks run
+// with: corosync's default and token 1000 (0 leaves the config's token).
+var benchTokens = []struct {
+	name  string
+	token time.Duration
+}{{"token=default", 0}, {"token=1000", time.Second}}
+
 // BenchmarkAgentKill9: kill -9 of charlie on an idle ring; kill9_ms is the
 // time until both survivors are quorate with two members (votequorum's
 // sync done), link_down_ms until both report no active link to charlie.
@@ -436,10 +443,7 @@ func BenchmarkAgentKill9(b *testing.B) {
 	if testing.Short() {
 		b.Skip("agent processes: skipped under -short")
 	}
-	for _, tok := range []struct {
-		name  string
-		token time.Duration
-	}{{"token=default", 0}, {"token=1000", time.Second}} {
+	for _, tok := range benchTokens {
 		b.Run(tok.name, func(b *testing.B) {
 			m := medians{}
 			for range b.N {
@@ -604,10 +608,7 @@ func BenchmarkAgentSwitchFailure(b *testing.B) {
 	if testing.Short() {
 		b.Skip("agent processes: skipped under -short")
 	}
-	for _, tok := range []struct {
-		name  string
-		token time.Duration
-	}{{"token=default", 0}, {"token=1000", time.Second}} {
+	for _, tok := range benchTokens {
 		b.Run(tok.name, func(b *testing.B) {
 			m := medians{}
 			for range b.N {
