@@ -1,0 +1,280 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/quorate/quorate/internal/quoratebin"
+)
+
+// TestImageArchive builds the image as `make image` does, reads the
+// archive back with the same library, checks the config and the layer's
+// files, and runs the binary taken out of the layer.
+func TestImageArchive(t *testing.T) {
+	dir := t.TempDir()
+	commit := quoratebin.Commit(t)
+	bin := quoratebin.Build(t, dir, commit)
+	created := time.Unix(1_700_000_000, 0).UTC()
+	opts := Options{Binary: bin, Scenarios: "../../scenarios", Commit: commit, Arch: "amd64", Created: created}
+	img, err := Build(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(dir, "quorate.oci.tar")
+	if err := WriteArchive(archive, img, "test"); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadArchive(archive, filepath.Join(dir, "layout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(back); err != nil {
+		t.Fatalf("the archive's image does not validate: %v", err)
+	}
+	d1, _ := img.Digest()
+	d2, _ := back.Digest()
+	if d1 != d2 {
+		t.Errorf("digest %s built, %s read back", d1, d2)
+	}
+	if mt, _ := back.MediaType(); mt != types.OCIManifestSchema1 {
+		t.Errorf("manifest media type %s, want %s", mt, types.OCIManifestSchema1)
+	}
+
+	cf, err := back.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cf.Config.Entrypoint, " "); got != BinaryPath {
+		t.Errorf("entrypoint %q, want %q", got, BinaryPath)
+	}
+	if cf.OS != "linux" || cf.Architecture != "amd64" || !cf.Created.Time.Equal(created) {
+		t.Errorf("config os %s arch %s created %v", cf.OS, cf.Architecture, cf.Created.Time)
+	}
+	if cf.Config.Labels["org.opencontainers.image.revision"] != commit {
+		t.Errorf("revision label %q, want %q", cf.Config.Labels["org.opencontainers.image.revision"], commit)
+	}
+	layers, err := back.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("%d layers (%v), want one on no base image", len(layers), err)
+	}
+
+	files := layerFiles(t, back)
+	want, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, ok := files["usr/local/bin/quorate"]
+	if !ok || !bytes.Equal(q.data, want) || q.mode != 0o755 {
+		t.Fatalf("usr/local/bin/quorate: present %v, mode %o, same bytes as the binary %v", ok, q.mode, bytes.Equal(q.data, want))
+	}
+	if tmp, ok := files["tmp"]; !ok || !tmp.dir || tmp.mode != 0o1777 {
+		t.Errorf("tmp: present %v mode %o, want a 1777 directory", ok, tmp.mode)
+	}
+	nScenarios := 0
+	for name, f := range files {
+		if strings.HasSuffix(name, ".go") || strings.Contains(name, "/testdata/") {
+			t.Errorf("%s: Go sources and test data stay out of the image", name)
+		}
+		if strings.HasPrefix(name, "scenarios/") && strings.HasSuffix(name, ".yaml") {
+			nScenarios++
+		}
+		if !f.mtime.Equal(created) {
+			t.Errorf("%s: mtime %v, want the image's creation time %v", name, f.mtime, created)
+		}
+	}
+	lib, _ := filepath.Glob("../../scenarios/library/*.yaml")
+	if nScenarios < len(lib) || len(lib) == 0 {
+		t.Errorf("%d scenarios in the image, the library alone has %d", nScenarios, len(lib))
+	}
+
+	// The binary from the layer, run as the entrypoint would be.
+	root := filepath.Join(dir, "rootfs")
+	for name, f := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if f.dir {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.data, os.FileMode(f.mode)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command(filepath.Join(root, "usr/local/bin/quorate"), "--version").CombinedOutput()
+	if err != nil || string(out) != "quorate "+commit+"\n" {
+		t.Errorf("quorate --version from the image: %v\n%q, want %q", err, out, "quorate "+commit+"\n")
+	}
+	run := exec.Command(filepath.Join(root, "usr/local/bin/quorate"), "run", "scenarios/library/redundant-links-switch-failure.yaml", "--seed", "1")
+	run.Dir = root
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Errorf("the image's library scenario does not run from its own tree: %v\n%s", err, out)
+	}
+
+	// The same inputs give the same digest.
+	again, err := Build(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d3, _ := again.Digest(); d3 != d1 {
+		t.Errorf("two builds of the same inputs: digests %s and %s", d1, d3)
+	}
+}
+
+// TestImageRejectsDynamicBinary: a binary that needs a loader would fail
+// in the image with a bare "no such file or directory".
+func TestImageRejectsDynamicBinary(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, _ = filepath.EvalSymlinks(sh)
+	if err := CheckStatic(sh); err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+		t.Errorf("CheckStatic(%s) = %v, want an error naming CGO_ENABLED=0", sh, err)
+	}
+	if err := CheckStatic("main.go"); err == nil || !strings.Contains(err.Error(), "not an ELF") {
+		t.Errorf("CheckStatic(main.go) = %v, want not an ELF executable", err)
+	}
+	if _, err := Build(Options{Binary: sh, Scenarios: "../../scenarios"}); err == nil {
+		t.Error("Build accepted a dynamically linked binary")
+	}
+}
+
+// TestImagePush sends the image to a registry (an in-process one) and
+// pulls it back by digest.
+func TestImagePush(t *testing.T) {
+	dir := t.TempDir()
+	bin := quoratebin.Build(t, dir, "push-test")
+	img, err := Build(Options{Binary: bin, Scenarios: "../../scenarios", Commit: "push-test", Arch: "amd64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/quorate:push-test"
+	if err := Push(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := name.ParseReference(ref)
+	pulled, err := remote.Image(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := img.Digest()
+	if got, _ := pulled.Digest(); got != want {
+		t.Errorf("pulled %s, pushed %s", got, want)
+	}
+	if err := Push("not a ref!", img); err == nil || !strings.Contains(err.Error(), "--push") {
+		t.Errorf("Push(bad ref) = %v", err)
+	}
+}
+
+type layerFile struct {
+	data  []byte
+	mode  int64
+	mtime time.Time
+	dir   bool
+}
+
+// layerFiles reads the image's filesystem.
+func layerFiles(t *testing.T, img v1.Image) map[string]layerFile {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	files := map[string]layerFile{}
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[strings.TrimSuffix(hdr.Name, "/")] = layerFile{data: b, mode: hdr.Mode, mtime: hdr.ModTime, dir: hdr.Typeflag == tar.TypeDir}
+	}
+	return files
+}
+
+var errNoImage = errors.New("no image in the layout")
+
+// ReadArchive reads back an archive WriteArchive wrote: the layout is
+// unpacked into dir and its one image returned.
+func ReadArchive(archive, dir string) (v1.Image, error) {
+	f, err := os.Open(archive)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		target := filepath.Join(dir, filepath.FromSlash(hdr.Name))
+		if !strings.HasPrefix(target, filepath.Clean(dir)+string(filepath.Separator)) {
+			return nil, fmt.Errorf("%s: entry %q leaves the layout", archive, hdr.Name)
+		}
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return nil, err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return nil, err
+			}
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(target, b, 0o644); err != nil {
+				return nil, err
+			}
+		}
+	}
+	lp, err := layout.FromPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := lp.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Manifests) != 1 {
+		return nil, fmt.Errorf("%s: %w (want exactly one, found %d)", archive, errNoImage, len(m.Manifests))
+	}
+	return idx.Image(m.Manifests[0].Digest)
+}
