@@ -30,6 +30,9 @@ type Sweep struct {
 	Runs     []Record `json:"runs"`
 	WallS    float64  `json:"wall_s"`             // elapsed time of the sweep (of all shards, summed, after a merge)
 	Parallel int      `json:"parallel,omitempty"` // workers; 0 after a merge
+	// Timing: each shard's wall time and seeds/hour (one entry unless
+	// merged); absent in files written before it was recorded.
+	Timing []Timing `json:"timing,omitempty"`
 }
 
 // Record is one run's key figures.
@@ -206,6 +209,7 @@ func Merge(parts []*Sweep, names []string) (*Sweep, error) {
 			byKey[key{r.Point, r.Seed}] = r
 		}
 	}
+	out.Timing = mergeTimings(parts)
 	for _, pt := range out.Points {
 		for _, seed := range want {
 			out.Runs = append(out.Runs, byKey[key{pt.Name, seed}])

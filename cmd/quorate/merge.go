@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +23,12 @@ func newMergeCmd() *cobra.Command {
 on several machines and print the summary the unsharded sweep prints. The
 files must be of the same scenario file and grid and cover every seed
 exactly once; overlapping or missing seeds are an error that names them.
---out DIR writes the merged DIR/sweep.json.
+An argument with * ? or [ that names no file is a pattern quorate expands
+itself, as a shell would (for containers without one):
+  quorate merge '/results/shard-*/sweep.json'
+--out DIR writes the merged DIR/sweep.json and DIR/summary.txt, which is
+byte for byte the unsharded sweep's summary.txt. The shards' wall times and
+seeds/hour go to stderr.
 
 Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -33,6 +40,10 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "json" {
 				return badInput(fmt.Errorf("--format must be table or json, not %q", format))
+			}
+			args, err := expandPatterns(args)
+			if err != nil {
+				return badInput(err)
 			}
 			var parts []*sweep.Sweep
 			for _, a := range args {
@@ -47,14 +58,41 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 				return badInput(err)
 			}
 			if out != "" {
-				if err := merged.WriteFile(filepath.Join(out, "sweep.json")); err != nil {
+				if err := merged.WriteResults(out); err != nil {
 					return &exitError{code: exitFailed, err: err}
 				}
 			}
+			sweep.WriteTiming(cmd.ErrOrStderr(), merged.Timing)
 			return report(cmd.OutOrStdout(), sweep.Summarize(merged), format)
 		},
 	}
-	c.Flags().StringVar(&out, "out", "", "directory for the merged sweep.json")
+	c.Flags().StringVar(&out, "out", "", "directory for the merged sweep.json and summary.txt")
 	c.Flags().StringVar(&format, "format", "table", "report format: table or json")
 	return c
+}
+
+// expandPatterns replaces each argument that contains a glob character and
+// names no file by the files it matches, sorted; a pattern matching
+// nothing is an error.
+func expandPatterns(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if !strings.ContainsAny(a, "*?[") {
+			out = append(out, a)
+			continue
+		}
+		if _, err := os.Stat(a); err == nil {
+			out = append(out, a)
+			continue
+		}
+		m, err := filepath.Glob(a)
+		if err != nil {
+			return nil, fmt.Errorf("%s: bad pattern: %w", a, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("%s: no file matches the pattern", a)
+		}
+		out = append(out, m...)
+	}
+	return out, nil
 }

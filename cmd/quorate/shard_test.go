@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestShardBaseAndMergePattern: shards numbered from 0 (as a Kubernetes
+// Indexed Job numbers its pods), merged through a pattern quorate expands
+// itself, write the unsharded sweep's summary.txt byte for byte and report
+// each shard's wall time and seeds/hour.
+func TestShardBaseAndMergePattern(t *testing.T) {
+	file := failingExample(t)
+	dir := t.TempDir()
+	args := []string{"sweep", file, "--seeds", "1-5", "--vary", "cluster.totem.token=1000ms,3000ms", "--parallel", "1"}
+	if code, stdout, stderr := capture(t, append(args, "--out", filepath.Join(dir, "whole"))...); code != exitFailed {
+		t.Fatalf("unsharded: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, i := range []string{"0", "1"} {
+		code, stdout, stderr := capture(t, append(args, "--shard-base", "0", "--shard", i+"/2", "--out", filepath.Join(dir, "shard-"+i))...)
+		if code != exitFailed {
+			t.Fatalf("shard %s/2 from 0: exit %d\n%s%s", i, code, stdout, stderr)
+		}
+		if want := "shard " + map[string]string{"0": "1/2", "1": "2/2"}[i] + ":"; !strings.Contains(stderr, want) || !strings.Contains(stderr, "seeds/hour") {
+			t.Errorf("shard %s/2 from 0: stderr lacks %q and seeds/hour:\n%s", i, want, stderr)
+		}
+	}
+	code, stdout, stderr := capture(t, "merge", "--out", filepath.Join(dir, "merged"), filepath.Join(dir, "shard-*", "sweep.json"))
+	if code != exitFailed || !strings.Contains(stdout, "FAILED: 10 of 10 runs") {
+		t.Fatalf("merge of a pattern: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"shard 1/2: 3 seeds (6 runs)", "shard 2/2: 2 seeds (4 runs)", "2 shards: 5 seeds; the slowest shard took"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("merge stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	whole, err1 := os.ReadFile(filepath.Join(dir, "whole", "summary.txt"))
+	merged, err2 := os.ReadFile(filepath.Join(dir, "merged", "summary.txt"))
+	if err1 != nil || err2 != nil || !bytes.Equal(whole, merged) || len(whole) == 0 {
+		t.Errorf("summary.txt (%v, %v): unsharded\n%s\nmerged\n%s", err1, err2, whole, merged)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"merge", filepath.Join(dir, "nothing-*", "sweep.json")}, "no file matches the pattern"},
+		{[]string{"merge", filepath.Join(dir, "shard-[", "sweep.json")}, "bad pattern"},
+		{append(args, "--shard-base", "0", "--shard", "2/2"), "0 <= I < N"},
+		{append(args, "--shard-base", "2", "--shard", "1/2"), "--shard-base 2"},
+	} {
+		if code, _, stderr := capture(t, tt.args...); code != exitBadInput || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, want 2 with %q:\n%s", tt.args, code, tt.want, stderr)
+		}
+	}
+}
+
+// TestVersion: --version names the build ("unknown" in a test binary,
+// which carries no VCS stamp; make image links the commit in).
+func TestVersion(t *testing.T) {
+	code, stdout, _ := capture(t, "--version")
+	if code != exitOK || stdout != "quorate "+buildVersion()+"\n" || buildVersion() == "" {
+		t.Errorf("--version: exit %d %q", code, stdout)
+	}
+}
