@@ -51,9 +51,25 @@ func TestShardBaseAndMergePattern(t *testing.T) {
 		{[]string{"merge", filepath.Join(dir, "shard-[", "sweep.json")}, "bad pattern"},
 		{append(args, "--shard-base", "0", "--shard", "2/2"), "0 <= I < N"},
 		{append(args, "--shard-base", "2", "--shard", "1/2"), "--shard-base 2"},
+		{append(args, "--failed-exit-code", "300"), "want an exit status 0 to 125"},
 	} {
 		if code, _, stderr := capture(t, tt.args...); code != exitBadInput || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%v: exit %d, want 2 with %q:\n%s", tt.args, code, tt.want, stderr)
+		}
+	}
+}
+
+// TestFailedExitCode: a batch job's shard with failing runs can exit 0
+// (its failures are results for the merge), or any chosen status.
+func TestFailedExitCode(t *testing.T) {
+	file := failingExample(t)
+	for _, tt := range []struct {
+		flag string
+		code int
+	}{{"0", 0}, {"1", 1}, {"3", 3}} {
+		code, stdout, stderr := capture(t, "sweep", file, "--seeds", "1", "--failed-exit-code", tt.flag)
+		if code != tt.code || !strings.Contains(stdout, "FAILED: 1 of 1 runs") {
+			t.Errorf("--failed-exit-code %s: exit %d, want %d\n%s%s", tt.flag, code, tt.code, stdout, stderr)
 		}
 	}
 }

@@ -19,6 +19,7 @@ func newSweepCmd() *cobra.Command {
 		parallel int
 		shard    string
 		base     int
+		failExit int
 		varies   []string
 		out      string
 		format   string
@@ -50,7 +51,8 @@ formation, quorate share, store write latency; see docs/scenarios.md), DIR/point
 (the varied scenarios) and, for every failing run, the trace of a re-run in
 DIR/failures/<point>-seed<N>/trace.jsonl.
 
-Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
+Exit status: 0 when every run passed, 1 when one failed (or
+--failed-exit-code), 2 for bad input.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "json" {
@@ -63,6 +65,9 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 			var err error
 			if cfg.Seeds, err = sweep.ParseSeeds(seeds); err != nil {
 				return badInput(err)
+			}
+			if failExit < 0 || failExit > 125 {
+				return badInput(fmt.Errorf("--failed-exit-code %d: want an exit status 0 to 125", failExit))
 			}
 			if parallel < 1 {
 				return badInput(fmt.Errorf("--parallel %d: need at least 1 worker", parallel))
@@ -97,13 +102,21 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 			if !cfg.Shard.Whole() {
 				sweep.WriteTiming(os.Stderr, sw.Timing)
 			}
-			return report(cmd.OutOrStdout(), sweep.Summarize(sw), format)
+			err = report(cmd.OutOrStdout(), sweep.Summarize(sw), format)
+			if err == errFailed && failExit != exitFailed {
+				if failExit == exitOK {
+					return nil
+				}
+				return &exitError{code: failExit, err: err}
+			}
+			return err
 		},
 	}
 	c.Flags().StringVar(&seeds, "seeds", "", "seeds to run: ranges and lists, e.g. 1-1000 or 1-10,20,30-40 (required)")
 	c.Flags().IntVar(&parallel, "parallel", runtime.GOMAXPROCS(0), "worker goroutines, each running whole simulations")
 	c.Flags().StringVar(&shard, "shard", "", "run only shard I of N of the seeds (I/N, 1-based); merge the shards with quorate merge")
 	c.Flags().IntVar(&base, "shard-base", 1, "number of the first shard in --shard: 1, or 0 for a Kubernetes JOB_COMPLETION_INDEX")
+	c.Flags().IntVar(&failExit, "failed-exit-code", exitFailed, "exit status when a run fails; 0 for batch jobs (Kubernetes, Slurm) whose failing runs are results for quorate merge, not job failures")
 	c.Flags().StringArrayVar(&varies, "vary", nil, "key=v1,v2,...: sweep a scenario key over YAML values (repeatable: a grid)")
 	c.Flags().StringVar(&out, "out", "", "directory for sweep.json, points/ and failures/")
 	c.Flags().StringVar(&format, "format", "table", "report format: table or json")
