@@ -1,11 +1,14 @@
 #!/bin/sh
 # setup.sh installs what the tests need beyond Go: iproute2 for the
-# network-namespace tests of the real-socket agent, and Debian's chromium
-# for the test that renders `quorate report` in a real headless browser.
+# network-namespace tests of the real-socket agent, Debian's chromium
+# for the test that renders `quorate report` in a real headless browser,
+# and (setup-slurm.sh) slurm-wlm and munge for the Slurm job-array test.
 # It installs only what is missing, and only as root on a Debian-like
 # system; elsewhere it says what is missing and leaves the tests that need
 # it to skip.
 set -eu
+
+sh "$(dirname "$0")/setup-slurm.sh"
 
 missing=""
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
