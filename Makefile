@@ -24,7 +24,7 @@ build:
 # (credentials of docker login). See docs/ops.md.
 IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
 COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
-IMAGE_TAG  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo latest)
+IMAGE_TAG  ?= latest
 IMAGE_PUSH ?=
 
 image:
