@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -131,6 +132,8 @@ func TestImageArchive(t *testing.T) {
 		t.Errorf("the image's library scenario does not run from its own tree: %v\n%s", err, out)
 	}
 
+	t.Run("runc", func(t *testing.T) { runInContainer(t, archive, commit) })
+
 	// The same inputs give the same digest.
 	again, err := Build(opts)
 	if err != nil {
@@ -138,6 +141,82 @@ func TestImageArchive(t *testing.T) {
 	}
 	if d3, _ := again.Digest(); d3 != d1 {
 		t.Errorf("two builds of the same inputs: digests %s and %s", d1, d3)
+	}
+}
+
+// runInContainer unpacks the archive with umoci (an OCI implementation
+// other than the one that wrote it) into a runtime bundle and runs it with
+// runc, as a container engine would: the entrypoint with --version, then a
+// sweep of a scenario from the image's own library.
+func runInContainer(t *testing.T, archive, commit string) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("running the image with runc needs root; CI runs as root")
+		}
+		t.Skip("skipping the runc run of the image: it needs root")
+	}
+	for _, tool := range []string{"umoci", "runc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not installed (scripts/setup.sh installs it)", tool)
+			}
+			t.Skipf("skipping the runc run of the image: %s is not installed (make setup installs it)", tool)
+		}
+	}
+	dir := t.TempDir()
+	layoutDir := filepath.Join(dir, "layout")
+	if err := os.Mkdir(layoutDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("tar", "-xf", archive, "-C", layoutDir).CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	bundle := filepath.Join(dir, "bundle")
+	if out, err := exec.Command("umoci", "unpack", "--image", layoutDir+":test", bundle).CombinedOutput(); err != nil {
+		t.Fatalf("umoci unpack: %v\n%s", err, out)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cfgPath := filepath.Join(bundle, "config.json")
+		raw, err := os.ReadFile(cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg map[string]any
+		if err := json.Unmarshal(raw, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		proc := cfg["process"].(map[string]any)
+		entry := proc["args"].([]any)[0] // umoci puts the image's entrypoint first
+		if entry != BinaryPath {
+			t.Fatalf("the bundle runs %v, want the entrypoint %s", proc["args"], BinaryPath)
+		}
+		argv := []any{entry}
+		for _, a := range args {
+			argv = append(argv, a)
+		}
+		proc["args"], proc["terminal"] = argv, false
+		if raw, err = json.Marshal(cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprintf("quorate-image-test-%d", os.Getpid())
+		defer exec.Command("runc", "delete", "-f", id).Run()
+		var stdout, stderr bytes.Buffer
+		cmd := exec.Command("runc", "run", "-b", bundle, id)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("runc run quorate %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+		}
+		return stdout.String()
+	}
+	if out := run("--version"); out != "quorate "+commit+"\n" {
+		t.Errorf("quorate --version in the container: %q, want %q", out, "quorate "+commit+"\n")
+	}
+	if out := run("sweep", "/scenarios/library/qdevice-two-node.yaml", "--seeds", "1-2", "--parallel", "1"); !strings.Contains(out, "OK: all 2 runs passed") {
+		t.Errorf("a sweep of the image's library in the container:\n%s", out)
 	}
 }
 
