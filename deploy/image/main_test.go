@@ -34,7 +34,7 @@ import (
 func TestImageArchive(t *testing.T) {
 	dir := t.TempDir()
 	commit := quoratebin.Commit(t)
-	bin := quoratebin.Build(t, dir, commit)
+	bin := quoratebin.Build(t, dir, commit, true)
 	created := time.Unix(1_700_000_000, 0).UTC()
 	opts := Options{Binary: bin, Scenarios: "../../scenarios", Commit: commit, Arch: "amd64", Created: created}
 	img, err := Build(opts)
@@ -133,6 +133,7 @@ func TestImageArchive(t *testing.T) {
 	}
 
 	t.Run("runc", func(t *testing.T) { runInContainer(t, archive, commit) })
+	t.Run("push", func(t *testing.T) { pushAndPull(t, img) })
 
 	// The same inputs give the same digest.
 	again, err := Build(opts)
@@ -239,15 +240,9 @@ func TestImageRejectsDynamicBinary(t *testing.T) {
 	}
 }
 
-// TestImagePush sends the image to a registry (an in-process one) and
-// pulls it back by digest.
-func TestImagePush(t *testing.T) {
-	dir := t.TempDir()
-	bin := quoratebin.Build(t, dir, "push-test")
-	img, err := Build(Options{Binary: bin, Scenarios: "../../scenarios", Commit: "push-test", Arch: "amd64"})
-	if err != nil {
-		t.Fatal(err)
-	}
+// pushAndPull sends the image to a registry (an in-process one) and pulls
+// it back by digest.
+func pushAndPull(t *testing.T, img v1.Image) {
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	ref := strings.TrimPrefix(srv.URL, "http://") + "/quorate:push-test"

@@ -238,7 +238,7 @@ func randomSeeds(rnd *rand.Rand) []uint64 {
 func TestJobsRunAndMerge(t *testing.T) {
 	m := load(t)
 	dir := t.TempDir()
-	bin := quoratebin.Build(t, dir, quoratebin.Commit(t))
+	bin := quoratebin.Build(t, dir, quoratebin.Commit(t), false)
 	scenarios, err := filepath.Abs("../../scenarios")
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func TestSlurmArraySweepMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := startCluster(t, dir)
-	bin := quoratebin.Build(t, dir, quoratebin.Commit(t))
+	bin := quoratebin.Build(t, dir, quoratebin.Commit(t), false)
 	scen, err := filepath.Abs(scenario)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
-// Package quoratebin builds the quorate binary the way `make image` does
-// (static, CGO_ENABLED=0, the commit linked in), for tests that run it as
-// a container, a Kubernetes pod or a Slurm job would.
+// Package quoratebin builds the quorate binary with the commit linked in,
+// as `make image` does, for tests that run it as a container, a Kubernetes
+// pod or a Slurm job would.
 package quoratebin
 
 import (
@@ -21,13 +21,20 @@ func Commit(t testing.TB) string {
 	return strings.TrimSpace(string(out))
 }
 
-// Build compiles cmd/quorate statically with -X main.commit=commit into
-// dir and returns the binary's path.
-func Build(t testing.TB, dir, commit string) string {
+// Build compiles cmd/quorate with -X main.commit=commit into dir and
+// returns the binary's path. Static builds it with CGO_ENABLED=0, as
+// `make image` does (the image has no C library); that builds the whole
+// tree once more, since the cgo build tag changes the net package and all
+// that imports it. Otherwise it is the build `go test` compiled the
+// packages for, and only links.
+func Build(t testing.TB, dir, commit string, static bool) string {
 	t.Helper()
 	bin := filepath.Join(dir, "quorate")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.commit="+commit, "-o", bin, "github.com/quorate/quorate/cmd/quorate")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd := exec.Command("go", "build", "-ldflags", "-X main.commit="+commit, "-o", bin, "github.com/quorate/quorate/cmd/quorate")
+	cmd.Env = os.Environ()
+	if static {
+		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build quorate: %v\n%s", err, out)
 	}
