@@ -176,7 +176,7 @@ func startCluster(t *testing.T, dir string) *cluster {
 	daemon(t, dir, "munged", "munged", "-F", "-f", "--socket="+sock, "--key-file="+filepath.Join(dir, "munge.key"),
 		"--log-file="+filepath.Join(dir, "munged.log"), "--pid-file="+filepath.Join(dir, "munged.pid"),
 		"--seed-file="+filepath.Join(dir, "munged.seed"))
-	waitFor(t, 30*time.Second, "munged's socket", func() bool { _, err := os.Stat(sock); return err == nil })
+	waitFor(t, 30*time.Second, func() string { return "munged's socket\n" + c.logs() }, func() bool { _, err := os.Stat(sock); return err == nil })
 
 	host, err := os.Hostname()
 	if err != nil {
@@ -222,7 +222,13 @@ PartitionName=quorate Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 	}
 	daemon(t, dir, "slurmctld", "slurmctld", "-D", "-i", "-f", c.conf)
 	daemon(t, dir, "slurmd", "slurmd", "-D", "-f", c.conf, "-N", host)
-	waitFor(t, 60*time.Second, "the node to be idle in sinfo\n"+c.logs(), func() bool {
+	// Runs before the daemons stop: a failed test leaves no job running.
+	t.Cleanup(func() {
+		cmd := exec.Command("scancel", "--user=root")
+		cmd.Env = c.env()
+		_ = cmd.Run()
+	})
+	waitFor(t, 60*time.Second, func() string { return "the node to be idle in sinfo\n" + c.logs() }, func() bool {
 		cmd := exec.Command("sinfo", "-h", "-o", "%T")
 		cmd.Env = c.env()
 		out, _ := cmd.Output()
@@ -360,12 +366,12 @@ func memoryMB(t *testing.T) int {
 	return 0
 }
 
-func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
+func waitFor(t *testing.T, limit time.Duration, what func() string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
+			t.Fatalf("timed out after %v waiting for %s", limit, what())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
