@@ -57,11 +57,12 @@ type Options struct {
 
 func main() {
 	var (
-		o       Options
-		out     string
-		tag     string
-		push    string
-		created int64
+		o         Options
+		out       string
+		tag       string
+		push      string
+		dockerOut string
+		created   int64
 	)
 	flag.StringVar(&o.Binary, "binary", "", "statically linked quorate binary (CGO_ENABLED=0)")
 	flag.StringVar(&o.Scenarios, "scenarios", "scenarios", "the scenario library to copy to "+ScenariosPath)
@@ -70,10 +71,11 @@ func main() {
 	flag.Int64Var(&created, "created", 0, "creation time, Unix seconds (e.g. the commit time, for a reproducible digest)")
 	flag.StringVar(&out, "out", "", "write the image as an OCI image layout archive (tar) here")
 	flag.StringVar(&tag, "tag", "latest", "tag recorded in the layout's index (org.opencontainers.image.ref.name)")
+	flag.StringVar(&dockerOut, "docker-out", "", "also write the image as a docker save archive (for docker load of any version) here")
 	flag.StringVar(&push, "push", "", "also push the image to this reference, e.g. registry.example.org/quorate:v1")
 	flag.Parse()
-	if flag.NArg() > 0 || o.Binary == "" || (out == "" && push == "") {
-		fmt.Fprintln(os.Stderr, "usage: image --binary FILE [--scenarios DIR] [--commit REV] [--out FILE.tar] [--push REF]")
+	if flag.NArg() > 0 || o.Binary == "" || (out == "" && push == "" && dockerOut == "") {
+		fmt.Fprintln(os.Stderr, "usage: image --binary FILE [--scenarios DIR] [--commit REV] [--out FILE.tar] [--docker-out FILE.tar] [--push REF]")
 		os.Exit(2)
 	}
 	o.Created = time.Unix(created, 0).UTC()
@@ -88,6 +90,12 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	if dockerOut != "" {
+		if err := WriteDockerArchive(dockerOut, img, tag); err != nil {
+			fmt.Fprintln(os.Stderr, "image:", err)
+			os.Exit(1)
+		}
+	}
 	if push != "" {
 		if err := Push(push, img); err != nil {
 			fmt.Fprintln(os.Stderr, "image:", err)
@@ -95,7 +103,7 @@ func main() {
 		}
 	}
 	d, _ := img.Digest()
-	fmt.Printf("image %s (quorate %s, %s)\n", d, o.Commit, strings.Join(nonEmpty(out, push), ", "))
+	fmt.Printf("image %s (quorate %s, %s)\n", d, o.Commit, strings.Join(nonEmpty(out, dockerOut, push), ", "))
 }
 
 func nonEmpty(ss ...string) []string {
@@ -340,6 +348,17 @@ func tarDir(dir, out string) error {
 		return err
 	}
 	return os.Rename(f.Name(), out)
+}
+
+// WriteDockerArchive writes img in the format of docker save (manifest.json
+// and one directory per layer), named quorate:tag, which docker load reads
+// whatever its version and image store.
+func WriteDockerArchive(out string, img v1.Image, tag string) error {
+	ref, err := name.NewTag("quorate:" + tag)
+	if err != nil {
+		return fmt.Errorf("--tag %q: %w", tag, err)
+	}
+	return tarball.WriteToFile(out, ref, img)
 }
 
 // Push sends img to a registry with the credentials of ~/.docker/config.json

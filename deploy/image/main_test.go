@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
@@ -134,6 +135,33 @@ func TestImageArchive(t *testing.T) {
 
 	t.Run("runc", func(t *testing.T) { runInContainer(t, archive, commit) })
 	t.Run("push", func(t *testing.T) { pushAndPull(t, img) })
+	t.Run("docker", func(t *testing.T) {
+		path := filepath.Join(dir, "quorate.docker.tar")
+		if err := WriteDockerArchive(path, img, "test"); err != nil {
+			t.Fatal(err)
+		}
+		tag, _ := name.NewTag("quorate:test")
+		loaded, err := tarball.ImageFromPath(path, &tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate.Image(loaded); err != nil {
+			t.Fatalf("the docker archive does not validate: %v", err)
+		}
+		want, _ := img.ConfigName()
+		if got, _ := loaded.ConfigName(); got != want {
+			t.Errorf("docker archive config %s, built %s", got, want)
+		}
+		wl, _ := img.Layers()
+		gl, _ := loaded.Layers()
+		wd, _ := wl[0].DiffID()
+		if len(gl) != 1 {
+			t.Fatalf("%d layers in the docker archive", len(gl))
+		}
+		if gd, _ := gl[0].DiffID(); gd != wd {
+			t.Errorf("docker archive layer %s, built %s", gd, wd)
+		}
+	})
 
 	// The same inputs give the same digest.
 	again, err := Build(opts)
