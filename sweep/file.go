@@ -66,12 +66,19 @@ func (s *Sweep) WriteFile(path string) error {
 	return nil
 }
 
+// writeJSON writes v as indented JSON through a temporary file renamed
+// into place, so that a merge reading a shared results volume while a
+// shard finishes sees the whole file or none.
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // ReadFile reads a sweep.json and checks that its runs are exactly its

@@ -120,7 +120,11 @@ func (s *Sweep) WriteResults(dir string) error {
 	if err := WriteTable(&buf, machineFree(Summarize(s)), false); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, SummaryFile), buf.Bytes(), 0o644); err != nil {
+	path := filepath.Join(dir, SummaryFile)
+	if err := os.WriteFile(path+".tmp", buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	return nil
