@@ -144,6 +144,12 @@ func (s *Sweep) check() error {
 	return nil
 }
 
+// IncompleteError is Merge's error when the parts agree but leave seeds
+// of the sweep uncovered: shards that may still be running.
+type IncompleteError struct{ msg string }
+
+func (e *IncompleteError) Error() string { return e.msg }
+
 // Merge combines the result files of the shards of one sweep (or of
 // sweeps of one scenario and grid over disjoint seed lists) into the sweep
 // of all their seeds, as if it had run unsharded. names label the parts in
@@ -192,8 +198,8 @@ func Merge(parts []*Sweep, names []string) (*Sweep, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("%d of the %d seeds of the sweep (%s) are in no file: %s%s",
-			len(missing), len(want), FormatSeeds(want), FormatSeeds(missing), missingShards(parts))
+		return nil, &IncompleteError{msg: fmt.Sprintf("%d of the %d seeds of the sweep (%s) are in no file: %s%s",
+			len(missing), len(want), FormatSeeds(want), FormatSeeds(missing), missingShards(parts))}
 	}
 	out := &Sweep{
 		Format:       Format,

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +19,7 @@ func newMergeCmd() *cobra.Command {
 	var (
 		out    string
 		format string
+		wait   time.Duration
 	)
 	c := &cobra.Command{
 		Use:   "merge DIR1/sweep.json DIR2/sweep.json ...",
@@ -30,6 +35,10 @@ itself, as a shell would (for containers without one):
 byte for byte the unsharded sweep's summary.txt. The shards' wall times and
 seeds/hour go to stderr.
 
+--wait D keeps trying for up to D while files or seeds are missing (shards
+still running): a merge started beside the shards, e.g. as a Kubernetes
+Job, then merges when the last one is written.
+
 Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -41,19 +50,7 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 			if format != "table" && format != "json" {
 				return badInput(fmt.Errorf("--format must be table or json, not %q", format))
 			}
-			args, err := expandPatterns(args)
-			if err != nil {
-				return badInput(err)
-			}
-			var parts []*sweep.Sweep
-			for _, a := range args {
-				p, err := sweep.ReadFile(a)
-				if err != nil {
-					return badInput(err)
-				}
-				parts = append(parts, p)
-			}
-			merged, err := sweep.Merge(parts, args)
+			merged, err := mergeWhenComplete(cmd.ErrOrStderr(), args, wait)
 			if err != nil {
 				return badInput(err)
 			}
@@ -68,8 +65,51 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 	}
 	c.Flags().StringVar(&out, "out", "", "directory for the merged sweep.json and summary.txt")
 	c.Flags().StringVar(&format, "format", "table", "report format: table or json")
+	c.Flags().DurationVar(&wait, "wait", 0, "wait up to this long (e.g. 24h) for missing shard files and seeds")
 	return c
 }
+
+// mergePoll is how often --wait looks at the files again.
+var mergePoll = 2 * time.Second
+
+// mergeWhenComplete expands, reads and merges the files; with wait > 0 it
+// tries again while the only problem is what running shards have not
+// written yet, saying on w what it waits for.
+func mergeWhenComplete(w io.Writer, args []string, wait time.Duration) (*sweep.Sweep, error) {
+	deadline := time.Now().Add(wait)
+	var last string
+	for {
+		merged, err := mergeFiles(args)
+		var inc *sweep.IncompleteError
+		missing := errors.As(err, &inc) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNoMatch)
+		if err == nil || !missing || wait <= 0 || time.Now().After(deadline) {
+			return merged, err
+		}
+		if msg := err.Error(); msg != last {
+			fmt.Fprintf(w, "merge: waiting until %s for the shards: %v\n", deadline.Format(time.RFC3339), err)
+			last = msg
+		}
+		time.Sleep(mergePoll)
+	}
+}
+
+func mergeFiles(args []string) (*sweep.Sweep, error) {
+	files, err := expandPatterns(args)
+	if err != nil {
+		return nil, err
+	}
+	var parts []*sweep.Sweep
+	for _, f := range files {
+		p, err := sweep.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return sweep.Merge(parts, files)
+}
+
+var errNoMatch = errors.New("no file matches the pattern")
 
 // expandPatterns replaces each argument that contains a glob character and
 // names no file by the files it matches, sorted; a pattern matching
@@ -90,7 +130,7 @@ func expandPatterns(args []string) ([]string, error) {
 			return nil, fmt.Errorf("%s: bad pattern: %w", a, err)
 		}
 		if len(m) == 0 {
-			return nil, fmt.Errorf("%s: no file matches the pattern", a)
+			return nil, fmt.Errorf("%s: %w", a, errNoMatch)
 		}
 		out = append(out, m...)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestShardBaseAndMergePattern: shards numbered from 0 (as a Kubernetes
@@ -56,6 +57,50 @@ func TestShardBaseAndMergePattern(t *testing.T) {
 		if code, _, stderr := capture(t, tt.args...); code != exitBadInput || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%v: exit %d, want 2 with %q:\n%s", tt.args, code, tt.want, stderr)
 		}
+	}
+}
+
+// TestMergeWait: a merge started before the last shard is written waits
+// for it, gives up after --wait naming the missing shard, and does not
+// wait on an error more time cannot fix.
+func TestMergeWait(t *testing.T) {
+	defer func(p time.Duration) { mergePoll = p }(mergePoll)
+	mergePoll = 50 * time.Millisecond
+	file := failingExample(t)
+	dir, staging := t.TempDir(), t.TempDir()
+	for _, i := range []string{"1", "2"} {
+		out := filepath.Join(dir, "shard-"+i)
+		if i == "2" {
+			out = filepath.Join(staging, "shard-2")
+		}
+		if code, stdout, stderr := capture(t, "sweep", file, "--seeds", "1-4", "--shard", i+"/2", "--out", out, "--failed-exit-code", "0"); code != exitOK {
+			t.Fatalf("shard %s: exit %d\n%s%s", i, code, stdout, stderr)
+		}
+	}
+	pattern := filepath.Join(dir, "shard-*", "sweep.json")
+
+	start := time.Now()
+	code, _, stderr := capture(t, "merge", "--wait", "300ms", pattern)
+	if code != exitBadInput || !strings.Contains(stderr, "missing shard 2/2") || !strings.Contains(stderr, "merge: waiting until") || time.Since(start) < 300*time.Millisecond {
+		t.Errorf("merge --wait 300ms without shard 2: exit %d after %v\n%s", code, time.Since(start), stderr)
+	}
+	start = time.Now()
+	code, _, stderr = capture(t, "merge", "--wait", "1m", filepath.Join(dir, "shard-1", "sweep.json"), filepath.Join(dir, "shard-1", "sweep.json"))
+	if code != exitBadInput || !strings.Contains(stderr, "the shards overlap") || time.Since(start) > 30*time.Second {
+		t.Errorf("merge --wait of overlapping shards: exit %d after %v (want at once)\n%s", code, time.Since(start), stderr)
+	}
+
+	moved := make(chan error, 1)
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		moved <- os.Rename(filepath.Join(staging, "shard-2"), filepath.Join(dir, "shard-2"))
+	}()
+	code, stdout, stderr := capture(t, "merge", "--wait", "2m", pattern)
+	if err := <-moved; err != nil {
+		t.Fatal(err)
+	}
+	if code != exitFailed || !strings.Contains(stdout, "FAILED: 4 of 4 runs") || !strings.Contains(stderr, "missing shard 2/2") {
+		t.Errorf("merge --wait while shard 2 arrives: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
 

@@ -230,10 +230,11 @@ func randomSeeds(rnd *rand.Rand) []uint64 {
 	return seeds
 }
 
-// TestJobsRunAndMerge runs the sweep Job's pods and then the merge Job as
-// Kubernetes would: the image's binary with each container's args, $(VAR)
-// expanded for every completion index, /scenarios and /results mapped to
-// local directories; with a cheaper scenario and fewer seeds than the
+// TestJobsRunAndMerge runs the merge Job's pod and then, while it waits,
+// the sweep Job's pods, as Kubernetes would when both are applied at once:
+// the image's binary with each container's args, $(VAR) expanded for
+// every completion index, /scenarios and /results mapped to local
+// directories; with a cheaper scenario and fewer seeds than the
 // manifest's. The merged summary.txt must equal the unsharded sweep's.
 func TestJobsRunAndMerge(t *testing.T) {
 	m := load(t)
@@ -249,6 +250,24 @@ func TestJobsRunAndMerge(t *testing.T) {
 		a = strings.ReplaceAll(a, "/scenarios/", scenarios+"/")
 		return strings.ReplaceAll(a, "/results", results)
 	}
+
+	// The merge Job is applied with the sweep Job: it starts first and
+	// waits for the shards.
+	mc := m.merge.Spec.Template.Spec.Containers[0]
+	if flagValue(mc.Args, "--wait") == "" {
+		t.Fatalf("the merge Job's args %q lack --wait: it would fail when it starts before the shards end", mc.Args)
+	}
+	var margs []string
+	for _, a := range expandArgs(t, mc, nil) {
+		margs = append(margs, local(a))
+	}
+	var merged bytes.Buffer
+	mergePod := exec.Command(bin, margs...)
+	mergePod.Stdout, mergePod.Stderr = &merged, &merged
+	if err := mergePod.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer mergePod.Process.Kill()
 
 	c := m.sweep.Spec.Template.Spec.Containers[0]
 	n := strings.SplitN(flagValue(c.Args, "--shard"), "/", 2)[1]
@@ -270,18 +289,15 @@ func TestJobsRunAndMerge(t *testing.T) {
 			t.Fatalf("pod %d: quorate %s: %v\n%s", index, strings.Join(args, " "), err, out)
 		}
 	}
-	mc := m.merge.Spec.Template.Spec.Containers[0]
-	var margs []string
-	for _, a := range expandArgs(t, mc, nil) {
-		margs = append(margs, local(a))
+	if err := mergePod.Wait(); err != nil {
+		t.Fatalf("merge pod: quorate %s: %v\n%s", strings.Join(margs, " "), err, merged.String())
 	}
-	merged, err := exec.Command(bin, margs...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("merge pod: quorate %s: %v\n%s", strings.Join(margs, " "), err, merged)
+	if !strings.Contains(merged.String(), "merge: waiting until") {
+		t.Errorf("the merge pod did not wait for the shards (it started first):\n%s", merged.String())
 	}
 	for i := 1; i <= completions; i++ {
-		if want := fmt.Sprintf("shard %d/%d:", i, completions); !bytes.Contains(merged, []byte(want)) {
-			t.Errorf("the merge log lacks %q:\n%s", want, merged)
+		if want := fmt.Sprintf("shard %d/%d:", i, completions); !strings.Contains(merged.String(), want) {
+			t.Errorf("the merge log lacks %q:\n%s", want, merged.String())
 		}
 	}
 	whole := exec.Command(bin, "sweep", local(scenario), "--seeds", seeds, "--out", filepath.Join(dir, "whole"))
