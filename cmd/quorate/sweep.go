@@ -107,7 +107,7 @@ Exit status: 0 when every run passed, 1 when one failed (or
 				if failExit == exitOK {
 					return nil
 				}
-				return &exitError{code: failExit, err: err}
+				return &exitError{code: failExit, err: fmt.Errorf("runs failed (exit status %d by --failed-exit-code)", failExit)}
 			}
 			return err
 		},
@@ -118,7 +118,7 @@ Exit status: 0 when every run passed, 1 when one failed (or
 	c.Flags().IntVar(&base, "shard-base", 1, "number of the first shard in --shard: 1, or 0 for a Kubernetes JOB_COMPLETION_INDEX")
 	c.Flags().IntVar(&failExit, "failed-exit-code", exitFailed, "exit status when a run fails; 0 for batch jobs (Kubernetes, Slurm) whose failing runs are results for quorate merge, not job failures")
 	c.Flags().StringArrayVar(&varies, "vary", nil, "key=v1,v2,...: sweep a scenario key over YAML values (repeatable: a grid)")
-	c.Flags().StringVar(&out, "out", "", "directory for sweep.json, points/ and failures/")
+	c.Flags().StringVar(&out, "out", "", "directory for sweep.json, summary.txt, points/ and failures/")
 	c.Flags().StringVar(&format, "format", "table", "report format: table or json")
 	return c
 }
