@@ -32,10 +32,20 @@ type membersFile struct {
 	Membership journal.Sequences `json:"membership"`
 	Files      []string          `json:"files"`
 	Torn       map[string]int    `json:"torn_lines,omitempty"`
+	// Clocks says how the nodes' clocks were aligned (Corosync logs).
+	Clocks []string `json:"clocks,omitempty"`
+	// WhatIf marks the sidecar of a scenario on a changed cluster: quorate
+	// run prints where the simulator departs from the recorded sequence
+	// but does not fail for it.
+	WhatIf bool `json:"what_if,omitempty"`
+	// FromFormed says the sequences begin at the cluster's formation, not
+	// at each node's start: the comparison cuts the simulated ones alike.
+	FromFormed bool `json:"from_formed,omitempty"`
 }
 
 func newTraceImportCmd() *cobra.Command {
 	var out, members, name string
+	var co corosyncFlags
 	c := &cobra.Command{
 		Use:   "import JOURNAL... [-o scenario.yaml] [--members FILE]",
 		Short: "Turn the agents' journals of an incident into a scenario that replays it",
@@ -66,6 +76,9 @@ clusters), with file:line.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if co.conf != "" || co.whatIf != "" {
+				return importCorosync(cmd, args, co, out, members, name)
+			}
 			var js []*journal.Journal
 			mf := membersFile{Files: args, Torn: map[string]int{}}
 			for _, a := range args {
@@ -113,5 +126,6 @@ clusters), with file:line.`,
 	c.Flags().StringVarP(&out, "out", "o", "", "scenario file to write (default: standard output)")
 	c.Flags().StringVar(&members, "members", "", "where to write the observed membership sequences (default: next to -o)")
 	c.Flags().StringVar(&name, "name", "", "the scenario's name (default trace-CLUSTER)")
+	co.register(c)
 	return c
 }

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/quorate/quorate/reports"
+	"github.com/quorate/quorate/scenarios/journal"
+)
+
+// sidecarPath is where trace import puts the observed membership of
+// scenario file path: NAME.members.json beside NAME.yaml.
+func sidecarPath(path string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(path, ".yaml"), ".yml") + ".members.json"
+}
+
+// simulatedSequences are the member sets each node installed in a run,
+// in the form of the observed ones.
+func simulatedSequences(res *reports.Result) journal.Sequences {
+	s := journal.Sequences{}
+	for _, e := range res.Timeline {
+		if e.Event == "membership" {
+			s.Add(e.Node, e.Members)
+		}
+	}
+	return s
+}
+
+// compareObserved compares the run with the sidecar of an imported
+// scenario, when there is one of this scenario: it prints whether the
+// simulator went through the observed member sets and, if not, the first
+// difference. ok is false when they differ and the sidecar is not of a
+// what-if scenario.
+func compareObserved(path string, res *reports.Result, w io.Writer) (ok bool, err error) {
+	side := sidecarPath(path)
+	b, err := os.ReadFile(side)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	var mf membersFile
+	if err := json.Unmarshal(b, &mf); err != nil {
+		return false, fmt.Errorf("%s: %w", side, err)
+	}
+	if mf.Scenario != res.Scenario {
+		return true, nil // another scenario's sidecar
+	}
+	got := simulatedSequences(res)
+	if mf.FromFormed {
+		got = got.From(mf.Membership)
+	}
+	d := mf.Membership.Diff(got)
+	switch {
+	case d == "":
+		fmt.Fprintf(w, "\nObserved membership (%s): the simulator went through the same member sets on every node.\n", side)
+		return true, nil
+	case mf.WhatIf:
+		fmt.Fprintf(w, "\nWhat if (%s): the membership departs from the recorded one first at %s\nrecorded:\n%ssimulated:\n%s", side, d, mf.Membership, got)
+		return true, nil
+	}
+	fmt.Fprintf(w, "\nObserved membership (%s): the simulator differs first at %s\nrecorded:\n%ssimulated:\n%s", side, d, mf.Membership, got)
+	return false, nil
+}
