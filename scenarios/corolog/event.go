@@ -11,26 +11,26 @@ type Kind int
 
 // The events Classify recognises, in corosync's and pmxcfs's words.
 const (
-	KindOther          Kind = iota
-	KindStart               // [MAIN  ] Corosync Cluster Engine 3.1.7 starting up
-	KindShutdown            // [MAIN  ] Node was shut down by a signal (a clean stop begins)
-	KindExit                // [MAIN  ] Corosync Cluster Engine exiting normally
-	KindLocalAddr           // [TOTEM ] Configured link number 0: local addr: 10.99.0.1, port=5405 (Link, Addr)
-	KindHostJoined          // [KNET  ] link: Resetting MTU for link 0 because host 1 joined (Host)
-	KindLinkUp              // [KNET  ] rx: host: 2 link: 0 is up (Host, Link)
-	KindLinkDown            // [KNET  ] link: host: 2 link: 0 is down (Host, Link)
-	KindNoLinks             // [KNET  ] host: host: 2 has no active links (Host)
-	KindRing                // [TOTEM ] A new membership (1.d) was formed. Members left: 2 3 (Ring, Joined, Left)
-	KindMembers             // [QUORUM] Members[3]: 1 2 3 (IDs)
-	KindQuorate             // [QUORUM] This node is within the primary component ... (Quorate)
-	KindTokenWarning        // [TOTEM ] Token has not been received in 2737 ms (Millis)
-	KindTokenLost           // [TOTEM ] A processor failed, forming new configuration: token timed out (3650ms), ...
-	KindRetransmit          // [TOTEM ] Retransmit List: 1a 1b (Seqs)
-	KindFailedToReceive     // [TOTEM ] FAILED TO RECEIVE
-	KindConfigReload        // [CFG   ] Config reload requested by node 1
-	KindExpected            // [VOTEQ ] ... expected_votes ... N (Votes): a changed expected vote count
-	KindPmxQuorum           // pmxcfs [status] notice: node has quorum / node lost quorum (Quorate)
-	KindPmxMembers          // pmxcfs [dcdb] notice: members: 1/812, 2/911 (IDs)
+	KindOther           Kind = iota
+	KindStart                // [MAIN  ] Corosync Cluster Engine 3.1.7 starting up
+	KindShutdown             // [MAIN  ] Node was shut down by a signal (a clean stop begins)
+	KindExit                 // [MAIN  ] Corosync Cluster Engine exiting normally
+	KindLocalAddr            // [TOTEM ] Configured link number 0: local addr: 10.99.0.1, port=5405 (Link, Addr)
+	KindHostJoined           // [KNET  ] link: Resetting MTU for link 0 because host 1 joined (Host)
+	KindLinkUp               // [KNET  ] rx: host: 2 link: 0 is up (Host, Link)
+	KindLinkDown             // [KNET  ] link: host: 2 link: 0 is down (Host, Link)
+	KindNoLinks              // [KNET  ] host: host: 2 has no active links (Host)
+	KindRing                 // [TOTEM ] A new membership (1.d) was formed. Members left: 2 3 (Ring, Joined, Left)
+	KindMembers              // [QUORUM] Members[3]: 1 2 3 (IDs)
+	KindQuorate              // [QUORUM] This node is within the primary component ... (Quorate)
+	KindTokenWarning         // [TOTEM ] Token has not been received in 2737 ms (Millis)
+	KindTokenLost            // [TOTEM ] A processor failed, forming new configuration: token timed out (3650ms), ...
+	KindRetransmit           // [TOTEM ] Retransmit List: 1a 1b (Seqs)
+	KindFailedToReceive      // [TOTEM ] FAILED TO RECEIVE
+	KindConfigReload         // [CFG   ] Config reload requested by node 1
+	KindExpected             // [VOTEQ ] ... expected_votes ... N (Votes): a changed expected vote count
+	KindPmxQuorum            // pmxcfs [status] notice: node has quorum / node lost quorum (Quorate)
+	KindPmxMembers           // pmxcfs [dcdb] notice: members: 1/812, 2/911 (IDs)
 )
 
 var kindNames = [...]string{"other", "start", "shutdown", "exit", "local_addr", "host_joined", "link_up", "link_down",
@@ -68,7 +68,7 @@ var (
 	reLinkUp     = regexp.MustCompile(`^rx: host: (\d+) link: (\d+) is up`)
 	reLinkDown   = regexp.MustCompile(`^link: host: (\d+) link: (\d+) is down`)
 	reNoLinks    = regexp.MustCompile(`^host: host: (\d+) has no active links`)
-	reRing       = regexp.MustCompile(`^A new membership \(([0-9a-fA-F]+\.[0-9a-fA-F]+)\) was formed\.(?: Members joined: ([0-9 ]+?))?(?: Members left: ([0-9 ]+?))?\s*$`)
+	reRing       = regexp.MustCompile(`^A new membership \(([0-9a-fA-F]+\.[0-9a-fA-F]+)\) was formed\.(?: Members(?: joined:((?: \d+)+))?(?: left:((?: \d+)+))?)?\s*$`)
 	reMembers    = regexp.MustCompile(`^Members\[(\d+)\]:((?: \d+)*)\s*$`)
 	reTokenWarn  = regexp.MustCompile(`^Token has not been received in (\d+) ms`)
 	reRetransmit = regexp.MustCompile(`^Retransmit List:((?: [0-9a-fA-F]+)+)\s*$`)
