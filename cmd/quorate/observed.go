@@ -51,10 +51,10 @@ func compareObserved(path string, res *reports.Result, w io.Writer) (ok bool, er
 	if mf.Scenario != res.Scenario {
 		return true, nil // another scenario's sidecar
 	}
-	got := simulatedSequences(res)
-	if mf.FromFormed {
-		got = got.From(mf.Membership)
-	}
+	// The logs begin where they begin (a rotated journal, a cluster's
+	// formation): the run is compared from each node's first observed
+	// member set on.
+	got := simulatedSequences(res).From(mf.Membership)
 	d := mf.Membership.Diff(got)
 	switch {
 	case d == "":
