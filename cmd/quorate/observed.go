@@ -31,10 +31,21 @@ func simulatedSequences(res *reports.Result) journal.Sequences {
 	return s
 }
 
+// simulatedVerdicts are the quorum verdicts each node reached in a run.
+func simulatedVerdicts(res *reports.Result) journal.Verdicts {
+	v := journal.Verdicts{}
+	for _, e := range res.Timeline {
+		if e.Quorate != nil {
+			v.Add(e.Node, *e.Quorate)
+		}
+	}
+	return v
+}
+
 // compareObserved compares the run with the sidecar of an imported
 // scenario, when there is one of this scenario: it prints whether the
-// simulator went through the observed member sets and, if not, the first
-// difference. ok is false when they differ and the sidecar is not of a
+// simulator went through the observed member sets and quorum verdicts
+// and, if not, the first difference (membership first). ok is false when they differ and the sidecar is not of a
 // what-if scenario.
 func compareObserved(path string, res *reports.Result, w io.Writer) (ok bool, err error) {
 	side := sidecarPath(path)
@@ -56,14 +67,19 @@ func compareObserved(path string, res *reports.Result, w io.Writer) (ok bool, er
 	// member set on.
 	got := simulatedSequences(res).From(mf.Membership)
 	d := mf.Membership.Diff(got)
+	recorded, simulated := mf.Membership.String(), got.String()
+	if d == "" {
+		gotQ := simulatedVerdicts(res).From(mf.Quorum)
+		d, recorded, simulated = mf.Quorum.Diff(gotQ), mf.Quorum.String(), gotQ.String()
+	}
 	switch {
 	case d == "":
-		fmt.Fprintf(w, "\nObserved membership (%s): the simulator went through the same member sets on every node.\n", side)
+		fmt.Fprintf(w, "\nObserved membership (%s): the simulator went through the same member sets and quorum verdicts on every node.\n", side)
 		return true, nil
 	case mf.WhatIf:
-		fmt.Fprintf(w, "\nWhat if (%s): the membership departs from the recorded one first at %s\nrecorded:\n%ssimulated:\n%s", side, d, mf.Membership, got)
+		fmt.Fprintf(w, "\nWhat if (%s): the outcome departs from the recorded one first at %s\nrecorded:\n%ssimulated:\n%s", side, d, recorded, simulated)
 		return true, nil
 	}
-	fmt.Fprintf(w, "\nObserved membership (%s): the simulator differs first at %s\nrecorded:\n%ssimulated:\n%s", side, d, mf.Membership, got)
+	fmt.Fprintf(w, "\nObserved membership (%s): the simulator differs first at %s\nrecorded:\n%ssimulated:\n%s", side, d, recorded, simulated)
 	return false, nil
 }

@@ -30,6 +30,8 @@ type membersFile struct {
 	Scenario   string            `json:"scenario"`
 	Start      string            `json:"start"` // wall clock of 0s, RFC 3339
 	Membership journal.Sequences `json:"membership"`
+	// Quorum is the votequorum verdicts each node went through.
+	Quorum journal.Verdicts `json:"quorum,omitempty"`
 	Files      []string          `json:"files"`
 	Torn       map[string]int    `json:"torn_lines,omitempty"`
 	// Clocks says how the nodes' clocks were aligned (Corosync logs).
@@ -98,7 +100,7 @@ clusters), with file:line.`,
 			} else if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			mf.Scenario, mf.Start, mf.Membership = im.Scenario.Name, im.Start.Format("2006-01-02T15:04:05.999999999Z07:00"), im.Membership
+			mf.Scenario, mf.Start, mf.Membership, mf.Quorum = im.Scenario.Name, im.Start.Format("2006-01-02T15:04:05.999999999Z07:00"), im.Membership, im.Quorum
 			if members == "" && out != "" {
 				members = strings.TrimSuffix(strings.TrimSuffix(out, ".yaml"), ".yml") + ".members.json"
 			}

@@ -32,7 +32,7 @@ func TestWhatIfSecondLink(t *testing.T) {
 		}
 	}
 	code, stdout, stderr = capture(t, "run", incident)
-	if code != 0 || !strings.Contains(stdout, "the simulator went through the same member sets on every node") {
+	if code != 0 || !strings.Contains(stdout, "the simulator went through the same member sets and quorum verdicts on every node") {
 		t.Errorf("run %s: exit %d\n%s%s", incident, code, stdout, stderr)
 	}
 	if lost := quorumLost(t, incident); len(lost) == 0 {
@@ -55,7 +55,7 @@ func TestWhatIfSecondLink(t *testing.T) {
 		t.Errorf("what-if scenario expects the recorded outcome:\n%s", y)
 	}
 	code, stdout, stderr = capture(t, "run", whatIf)
-	if code != 0 || !strings.Contains(stdout, "What if (") || !strings.Contains(stdout, "departs from the recorded one first at node1: missing change {node1}") {
+	if code != 0 || !strings.Contains(stdout, "What if (") || !strings.Contains(stdout, "the outcome departs from the recorded one first at node1: missing change {node1}") {
 		t.Errorf("run %s: exit %d\n%s%s", whatIf, code, stdout, stderr)
 	}
 	if lost := quorumLost(t, whatIf); len(lost) > 0 {

@@ -274,6 +274,11 @@ func records(conf *corosyncconf.Config, cfg *journal.Config, cluster, name strin
 			}
 			origin, down, ring = e.Time, false, ""
 			add(e, journal.Record{Kind: journal.KindStart, Config: cfg})
+			// votequorum starts not quorate and logs only a change.
+			if conf.Quorum.Provider != "" {
+				no := false
+				add(e, journal.Record{Kind: journal.KindQuorum, Quorate: &no})
+			}
 		case KindShutdown:
 			if !down {
 				add(e, journal.Record{Kind: journal.KindStop, Reason: "signal"})

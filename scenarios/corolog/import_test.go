@@ -69,8 +69,8 @@ func TestRecordedIncidents(t *testing.T) {
 			[]string{"action: switch_down, switch: link0", "action: switch_up, switch: link0"}, "{node1,node2,node3}"},
 		{"partition", "partition/corosync.conf", nodes("partition", 5),
 			[]string{"action: partition, groups: [[node1, node2], [node3, node4, node5]], links: [0]",
-				"action: partition, groups: [[node1, node2], [node3, node4, node5]], links: [1]"},
-			"{node1,node2,node3,node4,node5} → {node1,node2}"},
+				"action: partition, groups: [[node1, node2], [node3, node4, node5]], links: [1]", "action: heal"},
+			"{node1,node2,node3,node4,node5} → {node1,node2} → {node1,node2,node3,node4,node5}"},
 		{"crash-restart", "crash-restart/corosync.conf", nodes("crash-restart", 3), crash,
 			"{node1,node2,node3} → {node1,node2} → {node1,node2,node3} → {node1,node3} → {node1,node2,node3}"},
 		{"crash-restart short", "crash-restart/corosync.conf", []string{"forms/crash-restart.short.journal"}, crash,
@@ -114,11 +114,18 @@ func TestRecordedIncidents(t *testing.T) {
 					got.Add(e.Node, e.Members)
 				}
 			}
-			if in.FromFormed {
-				got = got.From(in.Membership)
-			}
+			got = got.From(in.Membership)
 			if d := in.Membership.Diff(got); d != "" {
 				t.Errorf("the replay's membership differs: %s\nobserved:\n%ssimulated:\n%s\n%s", d, in.Membership, got, y)
+			}
+			gotQ := journal.Verdicts{}
+			for _, e := range res.Timeline {
+				if e.Quorate != nil {
+					gotQ.Add(e.Node, *e.Quorate)
+				}
+			}
+			if d := in.Quorum.Diff(gotQ.From(in.Quorum)); d != "" || len(in.Quorum) == 0 {
+				t.Errorf("the replay's quorum verdicts differ: %q\nobserved:\n%ssimulated:\n%s", d, in.Quorum, gotQ)
 			}
 		})
 	}

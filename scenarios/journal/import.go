@@ -24,6 +24,9 @@ type Imported struct {
 	// Membership is the observed sequence of member sets of every node
 	// that has a journal, named as in the scenario.
 	Membership Sequences
+	// Quorum is the observed sequence of quorum verdicts of every node
+	// that has a journal.
+	Quorum Verdicts
 	// Start is the wall-clock instant that is 0s in the scenario.
 	Start time.Time
 }
@@ -106,11 +109,14 @@ func ImportWith(js []*Journal, name string, o Options) (*Imported, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: the imported scenario does not load (a bug of the importer):\n%w\n%s", err, y)
 	}
-	out := &Imported{YAML: y, Scenario: sc, Membership: Sequences{}, Start: im.t0}
+	out := &Imported{YAML: y, Scenario: sc, Membership: Sequences{}, Quorum: Verdicts{}, Start: im.t0}
 	for _, n := range im.order {
 		for _, e := range im.byNode[n] {
-			if e.Kind == KindMembership {
+			switch {
+			case e.Kind == KindMembership:
 				out.Membership.Add(im.names[n], im.mapNames(e.Members))
+			case e.Kind == KindQuorum && e.Quorate != nil:
+				out.Quorum.Add(im.names[n], *e.Quorate)
 			}
 		}
 	}
