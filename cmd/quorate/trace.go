@@ -32,8 +32,8 @@ type membersFile struct {
 	Membership journal.Sequences `json:"membership"`
 	// Quorum is the votequorum verdicts each node went through.
 	Quorum journal.Verdicts `json:"quorum,omitempty"`
-	Files      []string          `json:"files"`
-	Torn       map[string]int    `json:"torn_lines,omitempty"`
+	Files  []string         `json:"files"`
+	Torn   map[string]int   `json:"torn_lines,omitempty"`
 	// Clocks says how the nodes' clocks were aligned (Corosync logs).
 	Clocks []string `json:"clocks,omitempty"`
 	// WhatIf marks the sidecar of a scenario on a changed cluster: quorate
