@@ -447,7 +447,8 @@ func losses(names []string, events map[string][]Event, nodes int) []Loss {
 
 // extras are the faults and notes besides links, crashes and loss: a
 // changed expected vote count becomes set_expected on that node; token
-// warnings and config reloads are notes.
+// warnings, config reloads and pmxcfs's quorum changes (which follow
+// corosync's by the time pmxcfs polls) are notes.
 func extras(conf *corosyncconf.Config, names []string, events map[string][]Event) ([]journal.ExtraFault, []string) {
 	var out []journal.ExtraFault
 	var notes []string
@@ -468,6 +469,12 @@ func extras(conf *corosyncconf.Config, names []string, events map[string][]Event
 			case KindConfigReload:
 				notes = append(notes, fmt.Sprintf("%s: config reload at %s (%s:%d); the scenario keeps the configuration given",
 					n, e.Time.Format("15:04:05.000"), e.File, e.Num))
+			case KindPmxQuorum:
+				what := "lost quorum"
+				if e.Quorate {
+					what = "has quorum"
+				}
+				notes = append(notes, fmt.Sprintf("%s: pmxcfs: node %s at %s (%s:%d)", n, what, e.Time.Format("15:04:05.000"), e.File, e.Num))
 			case KindExpected:
 				if e.Votes != last && e.Votes > 0 {
 					last = e.Votes
