@@ -3,6 +3,7 @@ package corolog
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -95,9 +96,9 @@ func Import(conf *corosyncconf.Config, logs []*Log, o ImportOptions) (*Incident,
 		opts.Notes = append(opts.Notes, "Clock "+c.String()+".")
 	}
 	opts.Notes = append(opts.Notes, fmt.Sprintf("The clocks align within %v.", worst))
-	in.Loss = losses(names, events, len(conf.Nodes))
+	in.Loss = losses(conf, names, events)
 	for _, l := range in.Loss {
-		for _, link := range conf.LinkNumbers() {
+		for _, link := range l.Links {
 			opts.Extra = append(opts.Extra,
 				journal.ExtraFault{At: l.From, Fields: fmt.Sprintf("action: set_loss, link: %d, loss: %s", link, strconv.FormatFloat(l.Rate, 'f', -1, 64)), Note: l.String()},
 				journal.ExtraFault{At: l.To, Fields: fmt.Sprintf("action: set_loss, link: %d, loss: 0", link), Note: "the retransmissions stop"})
@@ -352,16 +353,18 @@ func within(spans [][2]time.Time, t time.Time) bool {
 }
 
 // Loss is an episode of message loss: Totem retransmitted messages, or
-// gave up on them, on some node between From and To.
+// knet lost a link on one side only, on some node between From and To.
 type Loss struct {
 	From, To time.Time
-	// Lines counts the "Retransmit List" and "FAILED TO RECEIVE" lines.
-	Lines int
-	// Rate estimates the per-packet loss: a retransmit list names the
-	// messages (sequence numbers) the token asked again for; their share
-	// of the range of sequence numbers the episode spans is the share of
-	// multicasts some receiver missed, 1-(1-p)^(n-1) for n nodes each
-	// losing a packet with probability p.
+	// Lines counts the "Retransmit List" and "FAILED TO RECEIVE" lines,
+	// Flaps the link-downs that only one side of the link logged.
+	Lines, Flaps int
+	// Links are the links the flaps were on; all links when the evidence
+	// is Totem's alone (Totem does not say which link lost a message).
+	Links []int
+	// Rate estimates the per-packet loss, from the retransmissions when
+	// there are enough (see retransmitRate), else from the flaps (see
+	// flapRate).
 	Rate   float64
 	Failed bool // FAILED TO RECEIVE: a node gave up on messages
 	File   string
@@ -369,80 +372,193 @@ type Loss struct {
 }
 
 func (l Loss) String() string {
-	s := fmt.Sprintf("loss: %d retransmission lines from %s:%d over %v, estimated per-packet loss %.2f", l.Lines, l.File, l.Line,
-		l.To.Sub(l.From).Round(time.Millisecond), l.Rate)
+	s := fmt.Sprintf("loss from %s:%d over %v: %d retransmission lines, %d one-sided link-downs; estimated per-packet loss %.2f",
+		l.File, l.Line, l.To.Sub(l.From).Round(time.Millisecond), l.Lines, l.Flaps, l.Rate)
 	if l.Failed {
 		s += "; a node logged FAILED TO RECEIVE"
 	}
 	return s
 }
 
-// lossGap ends an episode: retransmissions further apart than this are two.
-const lossGap = 3 * time.Second
+// lossGap ends an episode: evidence further apart than this is two.
+const lossGap = 5 * time.Second
 
-// losses groups the retransmissions of all nodes into episodes of at least
-// three lines (one retransmission is the ordinary repair of a membership
-// change, not a lossy network).
-func losses(names []string, events map[string][]Event, nodes int) []Loss {
-	type hit struct {
-		e    Event
-		node string
+// flap is a link-down that the peer did not log about the observer
+// within a few seconds, while the peer was running: a lossy path, not a
+// cut, a crash or a stop.
+type flap struct {
+	e        Event
+	observer string
+}
+
+// flaps finds the one-sided link-downs.
+func flaps(conf *corosyncconf.Config, names []string, events map[string][]Event, stopped map[string][][2]time.Time) []flap {
+	idOf := map[string]uint32{}
+	for i := range conf.Nodes {
+		idOf[nodeName(&conf.Nodes[i])] = conf.Nodes[i].NodeID
 	}
-	var hits []hit
-	for _, n := range names {
-		for _, e := range events[n] {
-			if e.Kind == KindRetransmit || e.Kind == KindFailedToReceive {
-				hits = append(hits, hit{e, n})
+	var out []flap
+	for _, a := range names {
+		for _, e := range events[a] {
+			if e.Kind != KindLinkDown {
+				continue
+			}
+			mutual, silent := false, true
+			for _, b := range names {
+				if idOf[b] != e.Host {
+					continue
+				}
+				for _, f := range events[b] {
+					if f.Kind == KindLinkDown && f.Host == idOf[a] && f.Link == e.Link && f.Time.Sub(e.Time).Abs() <= lossGap {
+						mutual = true
+					}
+				}
+				// A peer whose next line is its start (or that has none)
+				// was down: a crash or a stop, not a lossy path.
+				if k := slices.IndexFunc(events[b], func(f Event) bool { return f.Time.After(e.Time) }); k >= 0 {
+					silent = events[b][k].Kind == KindStart || within(stopped[b], e.Time)
+				}
+			}
+			if !mutual && !silent {
+				out = append(out, flap{e, a})
 			}
 		}
 	}
-	slices.SortStableFunc(hits, func(a, b hit) int { return a.e.Time.Compare(b.e.Time) })
+	return out
+}
+
+// losses groups the evidence of all nodes (retransmission lines, FAILED
+// TO RECEIVE, one-sided link-downs) into episodes. An episode is loss
+// with three retransmission lines or two flaps: a single retransmission
+// is the ordinary repair of a membership change, a single one-sided
+// link-down a moment's congestion.
+func losses(conf *corosyncconf.Config, names []string, events map[string][]Event) []Loss {
+	var hits []evidence
+	for _, n := range names {
+		for _, e := range events[n] {
+			if e.Kind == KindRetransmit || e.Kind == KindFailedToReceive {
+				hits = append(hits, evidence{e, n})
+			}
+		}
+	}
+	for _, f := range flaps(conf, names, events, shutdowns(names, events)) {
+		hits = append(hits, evidence{f.e, f.observer})
+	}
+	slices.SortStableFunc(hits, func(a, b evidence) int { return a.e.Time.Compare(b.e.Time) })
+	_, timeout := knetTimers(conf)
 	var out []Loss
 	for i := 0; i < len(hits); {
 		j := i + 1
 		for j < len(hits) && hits[j].e.Time.Sub(hits[j-1].e.Time) <= lossGap {
 			j++
 		}
-		if j-i >= 3 {
-			l := Loss{From: hits[i].e.Time, To: hits[j-1].e.Time.Add(time.Second), Lines: j - i, File: hits[i].e.File, Line: hits[i].e.Num}
-			var shares []float64
-			for _, n := range names {
-				seqs := map[uint64]bool{}
-				for _, h := range hits[i:j] {
-					if h.node != n {
-						continue
-					}
-					if h.e.Kind == KindFailedToReceive {
-						l.Failed = true
-					}
-					for _, s := range h.e.Seqs {
-						seqs[s] = true
-					}
-				}
-				if len(seqs) < 2 {
-					continue
-				}
-				lo, hi := uint64(math.MaxUint64), uint64(0)
-				for s := range seqs {
-					lo, hi = min(lo, s), max(hi, s)
-				}
-				shares = append(shares, float64(len(seqs))/float64(hi-lo+1))
-			}
-			share := 0.1
-			if len(shares) > 0 {
-				slices.Sort(shares)
-				share = shares[len(shares)/2]
-			}
-			p := share
-			if nodes > 2 {
-				p = 1 - math.Pow(1-math.Min(share, 0.99), 1/float64(nodes-1))
-			}
-			l.Rate = math.Round(math.Min(math.Max(p, 0.01), 0.5)*100) / 100
-			out = append(out, l)
-		}
+		ep := hits[i:j]
 		i = j
+		l := Loss{From: ep[0].e.Time, To: ep[len(ep)-1].e.Time.Add(time.Second), File: ep[0].e.File, Line: ep[0].e.Num}
+		links := map[int]bool{}
+		for _, h := range ep {
+			switch h.e.Kind {
+			case KindLinkDown:
+				l.Flaps++
+				links[h.e.Link] = true
+			case KindFailedToReceive:
+				l.Failed = true
+				l.Lines++
+			default:
+				l.Lines++
+			}
+		}
+		switch {
+		case l.Lines >= 3:
+			l.Rate, l.Links = retransmitRate(ep, names, len(conf.Nodes)), conf.LinkNumbers()
+		case l.Flaps >= 2:
+			// The flaps were detected up to a ping timeout after the loss
+			// began.
+			l.From = l.From.Add(-timeout)
+			pairs := len(conf.Nodes) * (len(conf.Nodes) - 1) * len(links)
+			l.Rate = flapRate(l.Flaps, pairs, l.To.Sub(l.From), timeout)
+			l.Links = slices.Sorted(maps.Keys(links))
+		default:
+			continue
+		}
+		out = append(out, l)
 	}
 	return out
+}
+
+// evidence is a line of a node's log that tells of loss.
+type evidence struct {
+	e    Event
+	node string
+}
+
+// retransmitRate estimates the per-packet loss from the retransmit lists:
+// per node, the share of the sequence numbers in the range the lists span
+// that they name is the share of multicasts some receiver missed,
+// 1-(1-p)^(n-1) for n nodes each losing a packet with probability p. The
+// median over the nodes is taken.
+func retransmitRate(es []evidence, names []string, nodes int) float64 {
+	var shares []float64
+	for _, n := range names {
+		seqs := map[uint64]bool{}
+		for _, e := range es {
+			if e.node == n {
+				for _, s := range e.e.Seqs {
+					seqs[s] = true
+				}
+			}
+		}
+		if len(seqs) < 2 {
+			continue
+		}
+		lo, hi := uint64(math.MaxUint64), uint64(0)
+		for s := range seqs {
+			lo, hi = min(lo, s), max(hi, s)
+		}
+		shares = append(shares, float64(len(seqs))/float64(hi-lo+1))
+	}
+	share := 0.1
+	if len(shares) > 0 {
+		slices.Sort(shares)
+		share = shares[len(shares)/2]
+	}
+	p := share
+	if nodes > 2 {
+		p = 1 - math.Pow(1-math.Min(share, 0.99), 1/float64(nodes-1))
+	}
+	return clampRate(p)
+}
+
+// flapRate estimates the per-packet loss from knet's one-sided
+// link-downs: knet pings twice per ping timeout and declares the link
+// down when neither ping came back in time, so a timeout window fails
+// with probability q² where q = 1-(1-p)² is the loss of one round trip.
+// flaps downs over pairs observed (node, peer, link) in span windows of
+// timeout give q² and so p.
+func flapRate(flaps, pairs int, span, timeout time.Duration) float64 {
+	windows := float64(pairs) * math.Max(float64(span)/float64(timeout), 1)
+	q := math.Sqrt(math.Min(float64(flaps)/windows, 1))
+	return clampRate(1 - math.Sqrt(1-q))
+}
+
+func clampRate(p float64) float64 {
+	return math.Round(math.Min(math.Max(p, 0.01), 0.5)*100) / 100
+}
+
+// knetTimers derives knet's ping interval and timeout as corosync does:
+// interval = effective token / (pong_count x 2), timeout = effective
+// token / pong_count, unless the interface sets them (the longest wins).
+func knetTimers(c *corosyncconf.Config) (interval, timeout time.Duration) {
+	eff := c.Totem.Token
+	if n := len(c.Nodes); n > 2 {
+		eff += time.Duration(n-2) * c.Totem.TokenCoefficient
+	}
+	for _, in := range c.Interfaces {
+		pong := time.Duration(max(in.KnetPongCount, 1))
+		interval = max(interval, cmp.Or(in.KnetPingInterval, eff/(pong*2)))
+		timeout = max(timeout, cmp.Or(in.KnetPingTimeout, eff/pong))
+	}
+	return interval, cmp.Or(timeout, eff/2)
 }
 
 // extras are the faults and notes besides links, crashes and loss: a

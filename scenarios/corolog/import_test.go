@@ -73,6 +73,10 @@ func TestRecordedIncidents(t *testing.T) {
 			"{node1,node2,node3,node4,node5} → {node1,node2} → {node1,node2,node3,node4,node5}"},
 		{"crash-restart", "crash-restart/corosync.conf", nodes("crash-restart", 3), crash,
 			"{node1,node2,node3} → {node1,node2} → {node1,node2,node3} → {node1,node3} → {node1,node2,node3}"},
+		{"loss", "loss/corosync.conf", nodes("loss", 3),
+			[]string{"action: set_loss, link: 0, loss: 0.", "action: set_loss, link: 0, loss: 0}",
+				"action: set_loss, link: 0, loss: 0.", "action: set_loss, link: 0, loss: 0}"},
+			"{node1,node2,node3}"},
 		{"crash-restart short", "crash-restart/corosync.conf", []string{"forms/crash-restart.short.journal"}, crash,
 			"{node1,node2,node3} → {node1,node2} → {node1,node2,node3} → {node1,node3} → {node1,node2,node3}"},
 	} {

@@ -80,14 +80,16 @@ NFT
       # knet packets are lost at every receiver.
       gcc -O2 -o "$RUN/cpgbench" "$HARNESS/cpgbench.c" -lcpg || exit 1
       start=$(( $(date +%s) + 2 ))
+      benches=""
       for ((i=1;i<=N;i++)); do
         nsx $i "$RUN/cpgbench" -n $N -t $start -s -d 16 -w 2 -m ping > "$RUN/n$i/cpgbench.out" 2>&1 &
+        benches="$benches $!"
       done
       sleep 4
       for ((i=1;i<=N;i++)); do loss_on $i 100; done
       sleep 10
       for ((i=1;i<=N;i++)); do heal $i; done
-      wait ;;
+      wait $benches ;;
     *) echo "record_incidents: unknown incident $name" >&2; exit 2 ;;
   esac
   # Long enough for the nodes to find each other again (a node of the
