@@ -131,3 +131,17 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestWhatIfNodeGone: a what-if cluster without a node the faults name is
+// bad input, not a crash of the importer.
+func TestWhatIfNodeGone(t *testing.T) {
+	d := filepath.Join(incidentData, "crash-restart")
+	conf := string(mustRead(t, filepath.Join(d, "corosync.conf")))
+	i := strings.LastIndex(conf, "  node {")
+	two := write(t, "two.conf", conf[:i]+"}\n")
+	code, _, stderr := capture(t, "trace", "import", "--corosync-conf", filepath.Join(d, "corosync.conf"), "--what-if", two,
+		filepath.Join(d, "node1.log"), filepath.Join(d, "node2.log"), filepath.Join(d, "node3.log"))
+	if code != 2 || !strings.Contains(stderr, "the changed cluster cannot replay the recorded faults") {
+		t.Errorf("exit %d, stderr %q; want 2 and the changed cluster's problem", code, stderr)
+	}
+}

@@ -106,7 +106,9 @@ func ImportWith(js []*Journal, name string, o Options) (*Imported, error) {
 	im.crashes()
 	y := im.yaml(cmp.Or(name, "trace-"+im.cluster), js)
 	sc, err := scenarios.Parse(cmp.Or(name, "trace-"+im.cluster)+".yaml", y)
-	if err != nil {
+	if err != nil && o.Cluster != nil {
+		return nil, fmt.Errorf("%w: the changed cluster cannot replay the recorded faults (a node or link they name is gone?):\n%w", ErrInput, err)
+	} else if err != nil {
 		return nil, fmt.Errorf("journal: the imported scenario does not load (a bug of the importer):\n%w\n%s", err, y)
 	}
 	out := &Imported{YAML: y, Scenario: sc, Membership: Sequences{}, Quorum: Verdicts{}, Start: im.t0}
@@ -385,7 +387,7 @@ func (im *importer) yaml(name string, js []*Journal) []byte {
 	fmt.Fprintf(&b, "# Imported by quorate trace import from %s.\n", strings.Join(files, ", "))
 	fmt.Fprintf(&b, "# 0s is %s; the recording ends at %s.\n", im.t0.Format(time.RFC3339Nano), dur(im.end.Sub(im.t0)))
 	for _, n := range im.opts.Notes {
-		fmt.Fprintf(&b, "# %s\n", n)
+		fmt.Fprintf(&b, "# %s\n", oneLine(n))
 	}
 	fmt.Fprintf(&b, "name: %s\n", name)
 	what := "replayed"
@@ -457,7 +459,7 @@ func (im *importer) yaml(name string, js []*Journal) []byte {
 		at := im.rel(x.At)
 		f := fault{at: at, seq: 5, line: fmt.Sprintf("{at: %s, %s}", dur(at), x.Fields)}
 		if x.Note != "" {
-			f.notes = []string{x.Note}
+			f.notes = []string{oneLine(x.Note)}
 		}
 		faults = append(faults, f)
 	}
@@ -954,3 +956,6 @@ func upperFirst(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// oneLine keeps a comment on its line.
+func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
