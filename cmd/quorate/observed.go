@@ -1,13 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/quorate/quorate/reports"
 	"github.com/quorate/quorate/scenarios/journal"
@@ -29,6 +33,64 @@ func simulatedSequences(res *reports.Result) journal.Sequences {
 		}
 	}
 	return s
+}
+
+// setTimes fills the sidecar's change times and their tolerance.
+func (mf *membersFile) setTimes(im *journal.Imported) {
+	mf.MembershipMs = map[string][]int64{}
+	for n, ts := range im.MembershipAt {
+		for _, t := range ts {
+			mf.MembershipMs[n] = append(mf.MembershipMs[n], t.Milliseconds())
+		}
+	}
+	t := im.Scenario.Cluster.Totem
+	eff := t.Token
+	if n := len(im.Scenario.Cluster.Nodes); n > 2 {
+		eff += time.Duration(n-2) * t.TokenCoefficient
+	}
+	consensus := cmp.Or(t.Consensus, eff*6/5)
+	mf.ToleranceMs = (eff + consensus).Milliseconds()
+}
+
+// timing compares when the simulator installed each observed member set
+// with when the node did: the largest difference, and the first change
+// beyond the tolerance ("" when none is). It is called once the
+// sequences are equal.
+func timing(mf *membersFile, res *reports.Result) (worst time.Duration, first string) {
+	times := map[string][]float64{}
+	seqs := journal.Sequences{}
+	for _, e := range res.Timeline {
+		if e.Event == "membership" {
+			before := len(seqs[e.Node])
+			seqs.Add(e.Node, e.Members)
+			if len(seqs[e.Node]) > before {
+				times[e.Node] = append(times[e.Node], e.TMs)
+			}
+		}
+	}
+	tol := time.Duration(mf.ToleranceMs) * time.Millisecond
+	for _, n := range slices.Sorted(maps.Keys(mf.MembershipMs)) {
+		want, seq := mf.MembershipMs[n], mf.Membership[n]
+		if len(seq) == 0 || len(want) != len(seq) {
+			continue
+		}
+		// The simulated sequence begins where the observed one does (see
+		// journal.Sequences.From).
+		off := slices.IndexFunc(seqs[n], func(set []string) bool { return slices.Equal(set, seq[0]) })
+		if off < 0 || off+len(want) > len(times[n]) {
+			continue
+		}
+		for j, w := range want {
+			d := time.Duration((times[n][off+j] - float64(w)) * float64(time.Millisecond)).Round(time.Millisecond)
+			worst = max(worst, d.Abs())
+			if first == "" && tol > 0 && d.Abs() > tol {
+				first = fmt.Sprintf("%s: change %d (to {%s}) at %v, recorded at %v (%+v, tolerance %v)", n, j+1,
+					strings.Join(seq[j], ","), time.Duration(times[n][off+j]*float64(time.Millisecond)).Round(time.Millisecond),
+					time.Duration(w)*time.Millisecond, d, tol)
+			}
+		}
+	}
+	return worst, first
 }
 
 // simulatedVerdicts are the quorum verdicts each node reached in a run.
@@ -73,6 +135,14 @@ func compareObserved(path string, res *reports.Result, w io.Writer) (ok bool, er
 		d, recorded, simulated = mf.Quorum.Diff(gotQ), mf.Quorum.String(), gotQ.String()
 	}
 	switch {
+	case d == "" && len(mf.MembershipMs) > 0:
+		worst, late := timing(&mf, res)
+		if late != "" && !mf.WhatIf {
+			fmt.Fprintf(w, "\nObserved membership (%s): the same member sets and quorum verdicts, but not in time: first %s\n", side, late)
+			return false, nil
+		}
+		fmt.Fprintf(w, "\nObserved membership (%s): the simulator went through the same member sets and quorum verdicts on every node, each change within %v of the recorded one.\n", side, worst)
+		return true, nil
 	case d == "":
 		fmt.Fprintf(w, "\nObserved membership (%s): the simulator went through the same member sets and quorum verdicts on every node.\n", side)
 		return true, nil

@@ -32,6 +32,14 @@ type membersFile struct {
 	Membership journal.Sequences `json:"membership"`
 	// Quorum is the votequorum verdicts each node went through.
 	Quorum journal.Verdicts `json:"quorum,omitempty"`
+	// MembershipMs says when (ms from Start) each node installed each set
+	// of Membership; ToleranceMs is how far a replay's change may stray
+	// from it: the effective token timeout and the consensus timeout, the
+	// time Totem takes to notice a silent node (the fault times are
+	// estimates, and a node corosync stops cleanly tells its peers at
+	// once with a leave message, which the simulator's crash does not).
+	MembershipMs map[string][]int64 `json:"membership_ms,omitempty"`
+	ToleranceMs  int64              `json:"tolerance_ms,omitempty"`
 	Files  []string         `json:"files"`
 	Torn   map[string]int   `json:"torn_lines,omitempty"`
 	// Clocks says how the nodes' clocks were aligned (Corosync logs).
@@ -101,6 +109,7 @@ clusters), with file:line.`,
 				return &exitError{code: exitFailed, err: err}
 			}
 			mf.Scenario, mf.Start, mf.Membership, mf.Quorum = im.Scenario.Name, im.Start.Format("2006-01-02T15:04:05.999999999Z07:00"), im.Membership, im.Quorum
+			mf.setTimes(im)
 			if members == "" && out != "" {
 				members = strings.TrimSuffix(strings.TrimSuffix(out, ".yaml"), ".yml") + ".members.json"
 			}

@@ -91,6 +91,7 @@ func importCorosync(cmd *cobra.Command, args []string, co corosyncFlags, out, me
 	}
 	mf := membersFile{Files: args, Scenario: in.Scenario.Name, Start: in.Start.Format("2006-01-02T15:04:05.999999999Z07:00"),
 		Membership: in.Membership, Quorum: in.Quorum, WhatIf: opt.WhatIf != nil, FromFormed: in.FromFormed}
+	mf.setTimes(in.Imported)
 	for _, c := range in.Clocks {
 		mf.Clocks = append(mf.Clocks, c.String())
 	}

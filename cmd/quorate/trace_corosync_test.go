@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,32 @@ func TestWhatIfSecondLink(t *testing.T) {
 	code, stdout, stderr = capture(t, "run", incident)
 	if code != 0 || !strings.Contains(stdout, "the simulator went through the same member sets and quorum verdicts on every node") {
 		t.Errorf("run %s: exit %d\n%s%s", incident, code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "each change within 362ms of the recorded one") {
+		t.Errorf("run %s does not say how close the replay came in time:\n%s", incident, stdout)
+	}
+	// The same sidecar with the changes recorded 20 s later: the replay
+	// is not in time.
+	side := strings.TrimSuffix(incident, ".yaml") + ".members.json"
+	var mf membersFile
+	if err := json.Unmarshal(mustRead(t, side), &mf); err != nil {
+		t.Fatal(err)
+	}
+	good := mustRead(t, side)
+	for n := range mf.MembershipMs {
+		for i := range mf.MembershipMs[n] {
+			mf.MembershipMs[n][i] += 20000
+		}
+	}
+	b, _ := json.Marshal(mf)
+	if err := os.WriteFile(side, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, _ := capture(t, "run", incident); code != 1 || !strings.Contains(stdout, "but not in time: first node1: change 1") {
+		t.Errorf("run with a sidecar 20 s late: exit %d\n%s", code, stdout)
+	}
+	if err := os.WriteFile(side, good, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	if lost := quorumLost(t, incident); len(lost) == 0 {
 		t.Errorf("the single-link replay never lost quorum; the incident did")

@@ -150,6 +150,7 @@ func (in *Incident) trimStart(conf *corosyncconf.Config, names []string, events 
 		seq := in.Membership[n]
 		if i := slices.IndexFunc(seq, func(set []string) bool { return slices.Equal(set, together) }); i > 0 {
 			trimmed[n] = seq[i:]
+			in.MembershipAt[n] = in.MembershipAt[n][i:]
 			in.FromFormed = true
 		}
 	}

@@ -97,6 +97,11 @@ func TestRecordedIncidents(t *testing.T) {
 			if n := len(in.Scenario.Faults); n != len(tt.faults) {
 				t.Errorf("%d faults, want %d:\n%s", n, len(tt.faults), y)
 			}
+			for n, seq := range in.Membership {
+				if len(in.MembershipAt[n]) != len(seq) {
+					t.Errorf("%s: %d change times for %d changes", n, len(in.MembershipAt[n]), len(seq))
+				}
+			}
 			if got := seqOf(in.Membership, "node1"); got != tt.seq {
 				t.Errorf("node1's observed sequence %s, want %s", got, tt.seq)
 			}

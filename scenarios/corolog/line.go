@@ -54,7 +54,7 @@ var months = map[string]time.Month{"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May"
 // parseStamp reads the timestamp at the start of s and returns the rest.
 // A timestamp without a year gets year; one without a zone gets loc.
 func parseStamp(s string, year int, loc *time.Location) (t time.Time, rest string, precise bool, iso bool, ok bool) {
-	if len(s) >= 10 && s[4] == '-' && s[7] == '-' && s[10] == 'T' {
+	if len(s) > 10 && s[4] == '-' && s[7] == '-' && s[10] == 'T' {
 		end := strings.IndexByte(s, ' ')
 		if end < 0 {
 			return t, "", false, false, false

@@ -24,6 +24,9 @@ type Imported struct {
 	// Membership is the observed sequence of member sets of every node
 	// that has a journal, named as in the scenario.
 	Membership Sequences
+	// MembershipAt holds, beside each set of Membership, when the node
+	// installed it, from Start.
+	MembershipAt map[string][]time.Duration
 	// Quorum is the observed sequence of quorum verdicts of every node
 	// that has a journal.
 	Quorum Verdicts
@@ -111,12 +114,17 @@ func ImportWith(js []*Journal, name string, o Options) (*Imported, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("journal: the imported scenario does not load (a bug of the importer):\n%w\n%s", err, y)
 	}
-	out := &Imported{YAML: y, Scenario: sc, Membership: Sequences{}, Quorum: Verdicts{}, Start: im.t0}
+	out := &Imported{YAML: y, Scenario: sc, Membership: Sequences{}, MembershipAt: map[string][]time.Duration{}, Quorum: Verdicts{}, Start: im.t0}
 	for _, n := range im.order {
 		for _, e := range im.byNode[n] {
 			switch {
 			case e.Kind == KindMembership:
-				out.Membership.Add(im.names[n], im.mapNames(e.Members))
+				sn := im.names[n]
+				before := len(out.Membership[sn])
+				out.Membership.Add(sn, im.mapNames(e.Members))
+				if len(out.Membership[sn]) > before {
+					out.MembershipAt[sn] = append(out.MembershipAt[sn], e.Time.Sub(im.t0))
+				}
 			case e.Kind == KindQuorum && e.Quorate != nil:
 				out.Quorum.Add(im.names[n], *e.Quorate)
 			}
