@@ -40,8 +40,8 @@ type membersFile struct {
 	// once with a leave message, which the simulator's crash does not).
 	MembershipMs map[string][]int64 `json:"membership_ms,omitempty"`
 	ToleranceMs  int64              `json:"tolerance_ms,omitempty"`
-	Files  []string         `json:"files"`
-	Torn   map[string]int   `json:"torn_lines,omitempty"`
+	Files        []string           `json:"files"`
+	Torn         map[string]int     `json:"torn_lines,omitempty"`
 	// Clocks says how the nodes' clocks were aligned (Corosync logs).
 	Clocks []string `json:"clocks,omitempty"`
 	// WhatIf marks the sidecar of a scenario on a changed cluster: quorate
