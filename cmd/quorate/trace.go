@@ -16,7 +16,7 @@ import (
 func newTraceCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "trace",
-		Short: "Work with the agents' flight-recorder journals",
+		Short: "Turn the agents' journals or Corosync logs of an incident into a scenario",
 		Args:  exactArgs(0),
 	}
 	c.AddCommand(newTraceImportCmd())

@@ -112,7 +112,15 @@ func importCorosync(cmd *cobra.Command, args []string, co corosyncFlags, out, me
 		}
 	}
 	w := cmd.ErrOrStderr()
-	fmt.Fprintf(w, "nodes: %s\nclocks:\n", strings.Join(in.Scenario.NodeNames(), ", "))
+	fmt.Fprintf(w, "nodes:\n")
+	for _, n := range in.Scenario.NodeNames() {
+		how := in.Nodes[n]
+		if len(how) == 0 {
+			how = []string{"no log: assumed up throughout"}
+		}
+		fmt.Fprintf(w, "  %s: %s\n", n, strings.Join(how, " and "))
+	}
+	fmt.Fprintf(w, "clocks:\n")
 	for _, c := range in.Clocks {
 		fmt.Fprintf(w, "  %s\n", c)
 	}

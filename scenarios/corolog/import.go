@@ -89,7 +89,9 @@ func Import(conf *corosyncconf.Config, logs []*Log, o ImportOptions) (*Incident,
 	}
 	in := &Incident{Nodes: how, Clocks: clocks}
 	opts := journal.Options{Source: "the corosync logs"}
-	opts.Notes = append(opts.Notes, "Nodes: "+nodeText(names, how)+".")
+	for _, n := range names {
+		opts.Notes = append(opts.Notes, "Node "+n+": "+strings.Join(how[n], " and ")+".")
+	}
 	var worst time.Duration
 	for _, c := range clocks {
 		worst = max(worst, c.Residual)
@@ -171,14 +173,6 @@ func sanitize(s string) string {
 		}
 		return '-'
 	}, s)
-}
-
-func nodeText(names []string, how map[string][]string) string {
-	var parts []string
-	for _, n := range names {
-		parts = append(parts, n+" = "+strings.Join(how[n], " and "))
-	}
-	return strings.Join(parts, "; ")
 }
 
 // journalConfig summarises the corosync.conf as the agent's start record

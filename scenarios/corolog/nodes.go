@@ -1,7 +1,6 @@
 package corolog
 
 import (
-	"cmp"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -199,10 +198,11 @@ func byNode(conf *corosyncconf.Config, srcs []*source) (names []string, events m
 				continue
 			}
 			events[name] = append(events[name], s.events...)
-			how[name] = append(how[name], fmt.Sprintf("%s (%s)", cmp.Or(s.host, s.file), s.how))
+			what := s.file
 			if s.host != "" {
-				how[name][len(how[name])-1] = fmt.Sprintf("%s host %s by %s", s.file, s.host, s.how)
+				what += " (host " + s.host + ")"
 			}
+			how[name] = append(how[name], what+", recognised by "+s.how)
 		}
 		if len(events[name]) > 0 {
 			slices.SortStableFunc(events[name], func(a, b Event) int { return a.Time.Compare(b.Time) })
