@@ -243,7 +243,23 @@ func records(conf *corosyncconf.Config, cfg *journal.Config, cluster, name strin
 	}
 	down, ring := false, ""
 	if es[0].Kind != KindStart {
-		add(Event{Line: Line{Time: t0, File: es[0].File, Num: es[0].Num}}, journal.Record{Kind: journal.KindStart, Config: cfg})
+		at := Event{Line: Line{Time: t0, File: es[0].File, Num: es[0].Num}}
+		add(at, journal.Record{Kind: journal.KindStart, Config: cfg})
+		// The members before the log began: the first new ring's
+		// members less those that joined, plus those that left.
+		if prev := before(es); prev != nil {
+			var ms []string
+			for _, id := range prev {
+				ms = append(ms, nameOf(id))
+			}
+			add(at, journal.Record{Kind: journal.KindMembership, Members: ms})
+		}
+		// votequorum logs a verdict when it changes: before the first
+		// one, the node had the other.
+		if k := slices.IndexFunc(es, func(e Event) bool { return e.Kind == KindQuorate || e.Kind == KindStart }); k >= 0 && es[k].Kind == KindQuorate {
+			q := !es[k].Quorate
+			add(at, journal.Record{Kind: journal.KindQuorum, Quorate: &q})
+		}
 	}
 	for i, e := range es {
 		switch e.Kind {
@@ -309,6 +325,41 @@ func records(conf *corosyncconf.Config, cfg *journal.Config, cluster, name strin
 		}
 	}
 	return j
+}
+
+// before returns the members a node had before its log's first new ring,
+// from that ring's joined and left lists and the members it logged with
+// it; nil when the log has no such ring or the ring changed nothing.
+func before(es []Event) []uint32 {
+	for i, e := range es {
+		if e.Kind == KindStart {
+			return nil
+		}
+		if e.Kind != KindRing {
+			continue
+		}
+		if len(e.Joined) == 0 && len(e.Left) == 0 {
+			return nil
+		}
+		for _, f := range es[i+1:] {
+			if f.Kind == KindRing || f.Kind == KindStart {
+				return nil
+			}
+			if f.Kind == KindMembers {
+				var prev []uint32
+				for _, id := range f.IDs {
+					if !slices.Contains(e.Joined, id) {
+						prev = append(prev, id)
+					}
+				}
+				prev = append(prev, e.Left...)
+				slices.Sort(prev)
+				return slices.Compact(prev)
+			}
+		}
+		return nil
+	}
+	return nil
 }
 
 // shutdowns are, per node, the spans from "Node was shut down by a
