@@ -57,7 +57,7 @@ func newTraceImportCmd() *cobra.Command {
 	var out, members, name string
 	var co corosyncFlags
 	c := &cobra.Command{
-		Use:   "import JOURNAL... [-o scenario.yaml] [--members FILE]",
+		Use:   "import JOURNAL...|--corosync-conf FILE LOG... [-o scenario.yaml] [--members FILE]",
 		Short: "Turn the agents' journals of an incident into a scenario that replays it",
 		Long: `Merge the journals of several nodes of one cluster (quorate agent --journal,
 default DATA-DIR/journal.jsonl; give a rotated JOURNAL.1 too when the start

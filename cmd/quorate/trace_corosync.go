@@ -40,10 +40,11 @@ the file name), the nodes' clocks are aligned on the memberships they all
 logged ("A new membership (R) was formed") and the alignment is printed.
 knet's link changes become switch, NIC, partition and drop faults;
 a node that stops logging and starts up again a crash and restart (a
-stop when it logged its shutdown); Totem's retransmissions a loss rate;
-expected-vote changes set_expected. quorate run on the scenario compares
-the simulator's membership sequence with the sidecar's and says where
-they first differ.
+stop when it logged its shutdown); Totem's retransmissions and knet's
+one-sided link-downs a loss rate; expected-vote changes set_expected.
+quorate run on the scenario compares the simulator's member sets, quorum
+verdicts and change times with the sidecar's and says where they first
+differ.
 
 --what-if CHANGED.conf writes the same incident on the cluster of another
 corosync.conf (a second link, another token, a quorum device, a node
