@@ -87,7 +87,7 @@ FUZZ_TARGETS = \
 	./engine/quorum:FuzzDecode ./engine/store:FuzzDecode ./engine/store:FuzzDecodeSnapshot \
 	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse \
 	./qnetd:FuzzReadFrame \
-	./agent:FuzzJoinDecode
+	./agent:FuzzJoinDecode ./scenarios/corolog:FuzzParse
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
