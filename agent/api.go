@@ -36,6 +36,19 @@ const (
 	CmdQdeviceRemove = "qdevice-remove"
 )
 
+// Store refusal codes of Response.Code, one per store error.
+const (
+	CodeReadOnly      = "read-only"     // not quorate (pmxcfs: EACCES)
+	CodeNotFound      = "not-found"     // no such entry (ENOENT)
+	CodeLocked        = "locked"        // a lock held by another node
+	CodeExists        = "exists"        // a plain value where a lock was asked
+	CodeConflict      = "conflict"      // compare-and-set lost
+	CodeAborted       = "aborted"       // a membership change aborted it
+	CodeIndeterminate = "indeterminate" // outcome unknown
+	CodeTooLarge      = "too-large"     // over store.MaxValueSize (EFBIG)
+	CodeBadKey        = "bad-key"       // not a valid path
+)
+
 // Request is one admin command: the client writes it as one JSON value and
 // reads one Response back on the same connection.
 type Request struct {
@@ -127,6 +140,9 @@ type Response struct {
 	OK         bool   `json:"ok"`
 	Error      string `json:"error,omitempty"`
 	BadRequest bool   `json:"bad_request,omitempty"`
+	// Code names a store refusal for programs (the FUSE mount turns it
+	// into an errno): one of the StoreCode constants, "" otherwise.
+	Code string `json:"code,omitempty"`
 
 	Status   *StatusInfo  `json:"status,omitempty"`   // status, nodes
 	Nodelist []NodeInfo   `json:"nodelist,omitempty"` // nodes

@@ -48,7 +48,7 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 	}
 	if err != nil {
 		msg, bad := storeWords(err, path)
-		return Response{Error: msg, BadRequest: bad}, false
+		return Response{Error: msg, BadRequest: bad, Code: storeCode(err)}, false
 	}
 	size := len(req.Value)
 	submitted := time.Now()
@@ -79,9 +79,9 @@ func cfsResponse(cmd, path string, size int, r store.Result) Response {
 		return Response{Error: "the agent stopped before the operation completed: the write may or may not take effect (read " + path + " to find out)"}
 	case r.Err != nil:
 		msg, bad := storeWords(r.Err, path)
-		return Response{Error: msg, BadRequest: bad}
+		return Response{Error: msg, BadRequest: bad, Code: storeCode(r.Err)}
 	case r.Kind == store.OpRead && !r.Found:
-		return Response{Error: path + ": no such entry"}
+		return Response{Error: path + ": no such entry", Code: CodeNotFound}
 	case r.Kind == store.OpRead:
 		return Response{OK: true, Entry: &StoreEntry{Path: path, Size: len(r.Value), Version: r.Version, Value: r.Value}}
 	case r.Kind == store.OpPut:
@@ -98,7 +98,7 @@ func (l *loop) cfsGet(req Request) Response {
 	}
 	e, ok := l.node.ReadLocal(path)
 	if !ok {
-		return Response{Error: path + ": no such entry"}
+		return Response{Error: path + ": no such entry", Code: CodeNotFound}
 	}
 	return Response{OK: true, Entry: &StoreEntry{Path: path, Size: len(e.Value), Version: e.Version, Lock: e.Holder, Value: e.Value}}
 }
@@ -150,6 +150,23 @@ func cleanPath(p string, dir bool) (string, error) {
 		}
 	}
 	return k, nil
+}
+
+// storeCode names a store error for Response.Code.
+func storeCode(err error) string {
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{store.ErrReadOnly, CodeReadOnly}, {store.ErrNotFound, CodeNotFound}, {store.ErrLocked, CodeLocked},
+		{store.ErrExists, CodeExists}, {store.ErrConflict, CodeConflict}, {store.ErrAborted, CodeAborted},
+		{store.ErrIndeterminate, CodeIndeterminate}, {store.ErrTooLarge, CodeTooLarge}, {store.ErrBadKey, CodeBadKey},
+	} {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return ""
 }
 
 // storeWords turns a store error into words for the operator, and says

@@ -88,6 +88,7 @@ func newRoot() *cobra.Command {
 		newLinksCmd(),
 		newMembersCmd(),
 		newCfsCmd(),
+		newMountCmd(),
 		newLoadCmd(),
 		newQnetdCmd(),
 		newQdeviceCmd(),
