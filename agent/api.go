@@ -26,6 +26,7 @@ const (
 	CmdCfsPut   = "cfs-put"  // write one entry through the total order
 	CmdCfsRm    = "cfs-rm"   // remove one entry through the total order
 	CmdCfsLs    = "cfs-ls"   // list the entries under a directory
+	CmdCfsMv    = "cfs-mv"   // rename one entry (Path to To) through the total order
 	CmdLoad     = "load"     // start or stop the load generator (LoadSpec)
 	// CmdJoinToken issues a single-use join token for `quorate add`,
 	// valid for TTL seconds (default DefaultTokenTTL).
@@ -61,6 +62,8 @@ type Request struct {
 	// Path is the entry of cfs-get, cfs-put and cfs-rm, or the directory
 	// of cfs-ls ("" lists everything). A leading "/" is ignored.
 	Path string `json:"path,omitempty"`
+	// To is the new path of cfs-mv.
+	To string `json:"to,omitempty"`
 	// Value is what cfs-put writes; null (missing) is a bad request, an
 	// empty string an empty value.
 	Value []byte `json:"value"`

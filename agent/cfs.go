@@ -43,6 +43,15 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 		id, err = l.node.Put(now, path, req.Value)
 	case CmdCfsRm:
 		id, err = l.node.Delete(now, path)
+	case CmdCfsMv:
+		to, terr := cleanPath(req.To, false)
+		if terr != nil {
+			return Response{Error: terr.Error(), BadRequest: true}, false
+		}
+		if to == path {
+			return Response{Error: "mv " + path + ": the source and the target are the same", BadRequest: true}, false
+		}
+		id, err = l.node.Rename(now, path, to)
 	default:
 		id, err = l.node.ReadOrdered(now, path)
 	}

@@ -313,7 +313,7 @@ func (l *loop) handle(req Request, reply func(Response)) (resp Response, async b
 		return l.delnode(req.Node, reply)
 	case CmdJoinToken:
 		return l.joinToken(req.TTL, reply)
-	case CmdCfsPut, CmdCfsRm:
+	case CmdCfsPut, CmdCfsRm, CmdCfsMv:
 		return l.cfsSubmit(req, reply)
 	case CmdQdeviceSetup:
 		return l.qdeviceSetup(req, reply)

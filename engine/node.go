@@ -425,6 +425,14 @@ func (n *Node) Put(now Instant, key string, value []byte) (store.OpID, error) {
 	return id, err
 }
 
+// Rename moves key's value to newKey in one operation of the total order
+// (pmxcfs's rename, as `mv` in /etc/pve).
+func (n *Node) Rename(now Instant, key, newKey string) (store.OpID, error) {
+	id, err := n.st.Rename(now, key, newKey)
+	n.collect(now)
+	return id, err
+}
+
 // Delete removes key through the total order.
 func (n *Node) Delete(now Instant, key string) (store.OpID, error) {
 	id, err := n.st.Delete(now, key)

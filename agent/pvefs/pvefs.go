@@ -598,10 +598,9 @@ func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	return errno
 }
 
-// Rename moves a file or an empty directory. The target is replaced in one
-// store write (a reader sees the old or the new content, never a mix),
-// then the source is removed; a non-empty directory cannot be renamed
-// (pmxcfs: ENOTEMPTY).
+// Rename moves a file or an empty directory in one operation of the total
+// order (cfs-mv): every reader sees the old tree or the new one. A
+// non-empty directory cannot be renamed (pmxcfs: ENOTEMPTY).
 func (d *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	const renameNoReplace, renameExchange = 1, 2
 	np, ok := newParent.(*dirNode)
@@ -622,7 +621,7 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmb
 	if errno != 0 {
 		return errno
 	}
-	dk, _, errno := d.f.stat(ctx, dst)
+	dk, de, errno := d.f.stat(ctx, dst)
 	if errno != 0 {
 		return errno
 	}
@@ -635,17 +634,10 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmb
 		return syscall.EISDIR
 	case sk == dir && dk == file:
 		return syscall.ENOTDIR
-	case sk == dir && se.Lock != "":
+	case sk == dir && (se.Lock != "" || de.Lock != ""):
 		return syscall.EBUSY
 	case sk == file:
-		resp, errno := d.f.call(ctx, agent.Request{Cmd: agent.CmdCfsGet, Path: src})
-		if errno != 0 {
-			return errno
-		}
-		if _, errno := d.f.call(ctx, agent.Request{Cmd: agent.CmdCfsPut, Path: dst, Value: nonNil(resp.Entry.Value)}); errno != 0 {
-			return errno
-		}
-		_, errno = d.f.call(ctx, agent.Request{Cmd: agent.CmdCfsRm, Path: src})
+		_, errno := d.f.call(ctx, agent.Request{Cmd: agent.CmdCfsMv, Path: src, To: dst})
 		return errno
 	}
 	for _, p := range []string{src, dst} {
@@ -657,12 +649,8 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmb
 			return syscall.ENOTEMPTY
 		}
 	}
-	if dk == absent {
-		if _, errno := d.f.call(ctx, agent.Request{Cmd: agent.CmdCfsPut, Path: join(dst, DirMarker), Value: []byte{}}); errno != 0 {
-			return errno
-		}
-	}
-	_, errno = d.f.call(ctx, agent.Request{Cmd: agent.CmdCfsRm, Path: join(src, DirMarker)})
+	// An empty target directory's marker is replaced by the source's.
+	_, errno = d.f.call(ctx, agent.Request{Cmd: agent.CmdCfsMv, Path: join(src, DirMarker), To: join(dst, DirMarker)})
 	return errno
 }
 

@@ -220,6 +220,30 @@ func TestMount(t *testing.T) {
 		})
 	}
 
+	// Directories: an empty one moves in one step; a full one does not.
+	if err := os.Mkdir(filepath.Join(ma, "nodes/alpha/lxc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(ma, "nodes/alpha/lxc"), filepath.Join(ma, "nodes/alpha/lxc2")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the renamed directory on bravo", func() error {
+		fi, err := os.Stat(filepath.Join(mb, "nodes/alpha/lxc2"))
+		if err == nil && !fi.IsDir() {
+			err = errors.New("not a directory")
+		}
+		return err
+	})
+	if _, err := os.Stat(filepath.Join(mb, "nodes/alpha/lxc")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the old name of the renamed directory on bravo: %v", err)
+	}
+	if err := os.Rename(filepath.Join(ma, "nodes/alpha/qemu-server"), filepath.Join(ma, "nodes/alpha/qs")); !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Errorf("rename of a non-empty directory: %v, want ENOTEMPTY", err)
+	}
+	if err := os.Rename(filepath.Join(ma, "none"), filepath.Join(ma, "other")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("rename of a missing file: %v, want ENOENT", err)
+	}
+
 	// kill -9 leaves alpha's mount stale.
 	alpha.kill(t, syscall.SIGKILL)
 	if _, err := os.Stat(ma); !errors.Is(err, syscall.ENOTCONN) {
