@@ -494,7 +494,7 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 		return nil, nil, 0, errno
 	}
 	p := join(pathOf(&d.Inode), name)
-	k, e, errno := d.f.stat(ctx, p)
+	k, _, errno := d.f.stat(ctx, p)
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
@@ -514,7 +514,6 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 		if _, errno := d.f.call(ctx, agent.Request{Cmd: agent.CmdCfsPut, Path: p, Value: []byte{}}); errno != 0 {
 			return nil, nil, 0, errno
 		}
-		e.Size = 0
 	}
 	d.f.fill(ctx, &out.Attr, file, p, len(data))
 	n := d.NewInode(ctx, &fileNode{f: d.f}, fs.StableAttr{Mode: syscall.S_IFREG})
