@@ -42,6 +42,11 @@ func (b *builder) loadConf() *corosyncconf.Config {
 		return nil
 	}
 	cfg, err := corosyncconf.Parse(path, src)
+	if err == nil {
+		// What the engine cannot honour is refused here, where the agent
+		// refuses it too, never dropped at run time.
+		err = cfg.Unsupported()
+	}
 	if err != nil {
 		var list corosyncconf.ErrorList
 		var one *corosyncconf.Error
@@ -58,6 +63,7 @@ func (b *builder) loadConf() *corosyncconf.Config {
 		return nil
 	}
 	b.s.Cluster.CorosyncConfSource = src
+	b.s.Cluster.Conf = cfg
 	if b.s.Cluster.Name == "" {
 		b.s.Cluster.Name = cfg.ClusterName
 	}
@@ -156,7 +162,8 @@ func (b *builder) confQuorum(cfg *corosyncconf.Config) {
 	}
 	if q.Device == nil && cq.Device != nil && !b.has("cluster.quorum.device") {
 		d := &Device{Algorithm: cq.Device.Net.Algorithm, TieBreaker: cq.Device.Net.TieBreaker.String(),
-			Latency: constant(2 * time.Millisecond)}
+			Latency: constant(2 * time.Millisecond), Timeout: cq.Device.Timeout, SyncTimeout: cq.Device.SyncTimeout,
+			MasterWins: cq.Device.MasterWins}
 		if !cq.Device.VotesAuto {
 			d.Votes = int(cq.Device.Votes)
 		}

@@ -210,6 +210,7 @@ var sTotem = mapOf(keySet("token", "token_coefficient", "consensus", "join", "me
 
 var sDevice = mapOf(map[string]*schema{
 	"algorithm": sScalar, "tie_breaker": sScalar, "votes": sScalar, "latency": sDist,
+	"timeout": sScalar, "sync_timeout": sScalar, "master_wins": sScalar,
 })
 
 var sQuorum = mapOf(map[string]*schema{

@@ -165,7 +165,7 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		r.linkNos = append(r.linkNos, wire.LinkNo(l.Number))
 	}
 	for i, n := range sc.Cluster.Nodes {
-		cfg, err := engineConfig(sc, n)
+		cfg, err := EngineConfig(sc, n)
 		if err != nil {
 			return nil, err
 		}
