@@ -319,6 +319,8 @@ func (l *loop) handle(req Request, reply func(Response)) (resp Response, async b
 		return l.qdeviceSetup(req, reply)
 	case CmdQdeviceRemove:
 		return l.qdeviceRemove(reply)
+	case CmdConfRollback:
+		return l.confRollback(req.Version, reply)
 	case CmdCfsGet:
 		if req.Ordered {
 			return l.cfsSubmit(req, reply)
@@ -346,6 +348,8 @@ func (l *loop) handleSync(req Request) Response {
 		return l.cfsGet(req)
 	case CmdCfsLs:
 		return l.cfsLs(req)
+	case CmdConfHistory:
+		return l.confHistory()
 	case CmdLoad:
 		if err := validLoad(req.Load); err != nil {
 			return Response{Error: err.Error(), BadRequest: true}

@@ -94,6 +94,32 @@ func (c Config) PingTimers() (interval, timeout time.Duration, err error) {
 	return cmp.Or(c.PingInterval, di), cmp.Or(c.PingTimeout, dt), nil
 }
 
+// linkConfig is the link layer's configuration for the effective timers
+// tm: the heartbeat timers configured, or derived from the effective token
+// as corosync derives them, for the layer and for every interface that
+// sets its own pong count (totem_calc_knet_ping_timers).
+func (c Config) linkConfig(tm totem.Timers, peers []wire.NodeID) links.Config {
+	di, dt := links.PingTimers(tm.Token, c.PongCount)
+	lcs := slices.Clone(c.Links)
+	for i := range lcs {
+		if lcs[i].PongCount == 0 {
+			continue
+		}
+		di, dt := links.PingTimers(tm.Token, lcs[i].PongCount)
+		lcs[i].PingInterval = cmp.Or(lcs[i].PingInterval, c.PingInterval, di)
+		lcs[i].PingTimeout = cmp.Or(lcs[i].PingTimeout, c.PingTimeout, dt)
+	}
+	return links.Config{
+		Self:         c.NodeID,
+		Peers:        slices.Clone(peers), // the node edits its own list in place
+		Links:        lcs,
+		Mode:         c.LinkMode,
+		PingInterval: cmp.Or(c.PingInterval, di),
+		PingTimeout:  cmp.Or(c.PingTimeout, dt),
+		PongCount:    c.PongCount,
+	}
+}
+
 // Ready is the work a node has for its driver, in the order to perform it.
 type Ready struct {
 	// Persist, when set, must be written durably before anything in
@@ -156,29 +182,9 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 		}
 	}
 	slices.Sort(peers)
-	interval, timeout, _ := cfg.PingTimers()
-	// corosync derives each interface's timers from its own pong count
-	// when the interface sets one (totem_calc_knet_ping_timers).
-	lcs := slices.Clone(cfg.Links)
-	for i := range lcs {
-		if lcs[i].PongCount == 0 {
-			continue
-		}
-		di, dt := links.PingTimers(tm.Token, lcs[i].PongCount)
-		lcs[i].PingInterval = cmp.Or(lcs[i].PingInterval, cfg.PingInterval, di)
-		lcs[i].PingTimeout = cmp.Or(lcs[i].PingTimeout, cfg.PingTimeout, dt)
-	}
 	incarnation := rnd.Uint64()
 	phase := time.Duration(rnd.Uint64() % uint64(links.TimerRes))
-	l, err := links.New(links.Config{
-		Self:         cfg.NodeID,
-		Peers:        peers,
-		Links:        lcs,
-		Mode:         cfg.LinkMode,
-		PingInterval: interval,
-		PingTimeout:  timeout,
-		PongCount:    cfg.PongCount,
-	}, now, incarnation, phase)
+	l, err := links.New(cfg.linkConfig(tm, peers), now, incarnation, phase)
 	if err != nil {
 		return nil, err
 	}

@@ -92,6 +92,7 @@ func newRoot() *cobra.Command {
 		newCreateCmd(),
 		newAddCmd(),
 		newJoinTokenCmd(),
+		newConfCmd(),
 	)
 	return root
 }
