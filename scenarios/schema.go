@@ -66,6 +66,7 @@ var faultFields = map[string][]string{
 	"set_loss":     {"link", "loss", "nodes"},
 	"set_expected": {"node", "votes"},
 	"delnode":      {"node", "on"},
+	"edit_conf":    {"conf", "on"},
 	"qnetd_down":   {},
 	"qnetd_up":     {},
 }
@@ -85,6 +86,7 @@ var faultRequired = map[string][]string{
 	"set_loss":     {"link", "loss"},
 	"set_expected": {"node", "votes"},
 	"delnode":      {"node", "on"},
+	"edit_conf":    {"conf", "on"},
 }
 
 // expectForms lists the keys of each kind of expectation. The first key of

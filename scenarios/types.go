@@ -198,7 +198,11 @@ type Fault struct {
 	Loss    float64
 	Votes   int
 	On      string
-	Pos     Position
+	// Conf is edit_conf's new corosync.conf, parsed; ConfLine is the
+	// scenario line its text starts after (its line N is ConfLine+N).
+	Conf     *corosyncconf.Config
+	ConfLine int
+	Pos      Position
 }
 
 // Expect is one assertion of `expect:`. Exactly one of the time forms (At,

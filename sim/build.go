@@ -13,6 +13,7 @@ import (
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel"
 	"github.com/quorate/quorate/scenarios"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
 // Unsupported returns an input error for every part of sc the simulator
@@ -75,7 +76,12 @@ func dist(d scenarios.Distribution) (netmodel.Dist, error) {
 // writes are edits of that configuration; without a file every scenario
 // value is such an edit of the engine's defaults.
 func EngineConfig(sc *scenarios.Scenario, n scenarios.Node) (engine.Config, error) {
-	conf := sc.Cluster.Conf
+	return engineConfigFrom(sc, sc.Cluster.Conf, n)
+}
+
+// engineConfigFrom is EngineConfig with conf in place of the scenario's
+// corosync.conf: the configuration an edit_conf installs.
+func engineConfigFrom(sc *scenarios.Scenario, conf *corosyncconf.Config, n scenarios.Node) (engine.Config, error) {
 	set := func(path string) bool {
 		if conf == nil {
 			return true
@@ -111,6 +117,12 @@ func EngineConfig(sc *scenarios.Scenario, n scenarios.Node) (engine.Config, erro
 	if set("network.links") {
 		cfg.Links = nil
 		for _, l := range sc.Network.Links {
+			if conf != nil && !set("cluster.nodes") && conf.Interface(l.Number) == nil {
+				// The wire is there, but the file's nodes have no
+				// address on it: corosync does not use the link (an
+				// edit_conf may add it later).
+				continue
+			}
 			cfg.Links = append(cfg.Links, links.LinkConfig{
 				Number:       wire.LinkNo(l.Number),
 				Priority:     l.Priority,

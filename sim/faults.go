@@ -120,6 +120,8 @@ func (r *run) apply(i int32, f scenarios.Fault) error {
 			}
 		}
 		r.flush(on)
+	case "edit_conf":
+		r.editConf(f)
 	case "qnetd_down":
 		r.qnetdDown()
 	case "qnetd_up":
@@ -191,6 +193,9 @@ func faultDetail(f scenarios.Fault) string {
 	if f.Action == "set_expected" {
 		parts = append(parts, fmt.Sprintf("votes %d", f.Votes))
 	}
+	if f.Conf != nil {
+		parts = append(parts, fmt.Sprintf("config_version %d", f.Conf.ConfigVersion))
+	}
 	if f.From != nil {
 		parts = append(parts, "from "+strings.Join(f.From, ",")+" to "+strings.Join(f.To, ","))
 	}
@@ -209,4 +214,60 @@ func withoutNode(cfg engine.Config, id wire.NodeID) engine.Config {
 	cfg.Nodes = slices.DeleteFunc(slices.Clone(cfg.Nodes), func(x wire.NodeID) bool { return x == id })
 	cfg.Quorum.Nodes = slices.DeleteFunc(slices.Clone(cfg.Quorum.Nodes), func(n quorum.NodeConfig) bool { return n.ID == id })
 	return cfg
+}
+
+// editConf is the operator installing a new corosync.conf through node
+// f.On (quorate cfs put corosync.conf): refused, with nothing changed and
+// the reason in the trace and the report's timeline, when that node is
+// down or inquorate, when config_version does not grow, or when a member
+// could not take the change live (a restart would be needed: a rolling
+// restart is not modelled). Otherwise every member of f.On's ring applies
+// it at once through the engine's Reload, as each agent does when the
+// store delivers it; every node starts from it after a restart.
+func (r *run) editConf(f scenarios.Fault) {
+	now := r.k.Now()
+	on := r.host(f.On)
+	refuse := func(why string) {
+		r.trace.Begin(now, "fault_refused").Str("node", on.name).Str("why", why).End()
+		r.obs.tl = append(r.obs.tl, reports.TimelineEntry{TMs: now.Millis(), Event: "refused:edit_conf", Detail: why})
+	}
+	if !on.up {
+		refuse("node is down")
+		return
+	}
+	if q := on.node.Quorum(); !q.Quorate || q.Syncing {
+		refuse("cluster not ready - no quorum?")
+		return
+	}
+	base := r.sc.Cluster.Conf.ConfigVersion + r.configVersion - 1
+	if f.Conf.ConfigVersion <= base {
+		refuse(fmt.Sprintf("the new configuration must raise config_version above %d (it has %d)", base, f.Conf.ConfigVersion))
+		return
+	}
+	_, _, members := on.node.Ring()
+	cfgs := make([]engine.Config, len(r.hosts))
+	for i, h := range r.hosts {
+		cfg, err := engineConfigFrom(r.sc, f.Conf, r.sc.Cluster.Nodes[i])
+		if err != nil {
+			refuse(h.name + ": " + err.Error())
+			return
+		}
+		if h.up && slices.Contains(members, h.id) {
+			if err := h.node.CanReload(cfg); err != nil {
+				refuse(h.name + ": " + err.Error() + " (a rolling restart is not modelled)")
+				return
+			}
+		}
+		cfgs[i] = cfg
+	}
+	r.configVersion += f.Conf.ConfigVersion - base
+	for i, h := range r.hosts {
+		h.cfg = cfgs[i]
+		if h.up && slices.Contains(members, h.id) {
+			if err := h.node.Reload(now, cfgs[i]); err != nil {
+				panic("sim: a checked reload was refused: " + err.Error())
+			}
+			r.flush(h)
+		}
+	}
 }
