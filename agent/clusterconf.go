@@ -43,12 +43,10 @@ type confSync struct {
 	restart *plannedRestart
 }
 
-// restartDelay is how long an agent waits before restarting its engine for
-// a configuration that Reload cannot take: the members must first confirm
-// the write to its author, which a restart (a membership change) would
-// turn into an unknown outcome. pmxcfs likewise waits a second before it
-// reloads corosync.
-const restartDelay = 2 * time.Second
+// restartDelay is how long an agent waits before applying a configuration
+// that removes running members (engine.RestartGrace): they must first have
+// left through the total order.
+const restartDelay = engine.RestartGrace
 
 // plannedRestart is an engine restart waiting for restartDelay.
 type plannedRestart struct {
@@ -240,9 +238,12 @@ func (l *loop) applyConfig(c *corosyncconf.Config, raw []byte) {
 			cs.restart.timer.Stop()
 		}
 		cs.restart = pr
-		log.Warn("configuration change needs a restart: restarting the engine in-process from its persisted state once the change is confirmed",
-			"reason", err.Error(), "in", restartDelay)
-		pr.timer = time.AfterFunc(restartDelay, func() {
+		// One member at a time, so that the others keep quorum; the
+		// engine says when this node's turn comes.
+		delay := l.node.RestartDelay(ecfg)
+		log.Warn("configuration change needs a restart: restarting the engine in-process from its persisted state, one member at a time",
+			"reason", err.Error(), "in", delay)
+		pr.timer = time.AfterFunc(delay, func() {
 			select {
 			case l.tasks <- func() { l.restartEngine(pr) }:
 			case <-l.stopped:

@@ -240,4 +240,62 @@ func TestLiveConfigChanges(t *testing.T) {
 			t.Errorf("%s: the journal recorded nothing during the changes (link events expected)", a.name)
 		}
 	}
+
+	// A change corosync reads only at start (link_mode) restarts the
+	// engines one at a time: the others keep quorum throughout.
+	for i, a := range as {
+		marks[i] = len(journalRecords(t, a))
+	}
+	install("link_mode active", func(s string) string {
+		s = regexp.MustCompile(`\n *link_mode: *\w+`).ReplaceAllString(s, "")
+		return strings.Replace(s, "totem {", "totem {\n  link_mode: active", 1)
+	})
+	for _, a := range as {
+		waitFor(t, a.name+" restarted its engine for link_mode", func() (bool, string) {
+			return strings.Contains(a.log.String(), "engine restarted in-process"), ""
+		})
+	}
+	waitQuorate(t, 3, alpha, &as[1].testAgent, &as[2].testAgent)
+	for _, a := range as {
+		if li := mustCall(t, &a.testAgent, Request{Cmd: CmdLinks}).Links; li.LinkMode != "active" {
+			t.Errorf("%s: link mode %q after the restart, want active", a.name, li.LinkMode)
+		}
+	}
+	type span struct {
+		node     string
+		from, to time.Time
+	}
+	var spans []span
+	for i, a := range as {
+		var open *time.Time
+		for _, r := range journalRecords(t, a)[marks[i]:] {
+			if r.Kind != journal.KindQuorum || r.Quorate == nil {
+				continue
+			}
+			switch {
+			case !*r.Quorate && open == nil:
+				at := r.Time
+				open = &at
+			case *r.Quorate && open != nil:
+				spans = append(spans, span{a.name, *open, r.Time})
+				open = nil
+			}
+		}
+		if open != nil {
+			t.Errorf("%s: still inquorate at the end", a.name)
+		}
+	}
+	for _, sp := range spans {
+		t.Logf("rolling restart: %s inquorate from %s for %v", sp.node, sp.from.Format("15:04:05.000"), sp.to.Sub(sp.from).Round(time.Millisecond))
+	}
+	if len(spans) != len(as) {
+		t.Errorf("%d inquorate spans, want one per restarted node: %v", len(spans), spans)
+	}
+	for i := range spans {
+		for j := range spans {
+			if i < j && spans[i].node != spans[j].node && spans[i].from.Before(spans[j].to) && spans[j].from.Before(spans[i].to) {
+				t.Errorf("%s and %s inquorate at the same time: %v and %v", spans[i].node, spans[j].node, spans[i], spans[j])
+			}
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -139,4 +140,34 @@ func (n *Node) reloadable(cfg Config) error {
 		return restart("quorum.auto_tie_breaker changed")
 	}
 	return nil
+}
+
+// RestartGrace is how long the driver waits after a configuration change
+// before the first restart: the members confirm the write to its author
+// first, which a restart (a membership change) would turn into an unknown
+// outcome. pmxcfs likewise waits before it reloads corosync.
+const RestartGrace = 2 * time.Second
+
+// RestartDelay is when the driver restarts this node for cfg, a change
+// Reload refused with ErrRestartRequired (what corosync reads only at
+// start: node id, link mode, crypto, the quorum device): never all members
+// at once, which would leave every node alone and inquorate, but one at a
+// time in node id order over the current ring, so that the others keep
+// quorum. The k-th member (from 0) waits RestartGrace plus k slots; a slot
+// is long enough for the ring to notice a member gone and take it back
+// after its restart: two token timeouts and two consensus timeouts of the
+// new configuration, plus a second for the restart itself. A node outside
+// any ring restarts after the grace alone.
+func (n *Node) RestartDelay(cfg Config) time.Duration {
+	tm, err := cfg.Timers()
+	if err != nil {
+		tm, _ = n.cfg.Timers()
+	}
+	slot := 2*(tm.Token+tm.Consensus) + time.Second
+	members := n.ring.Members()
+	k := slices.Index(slices.Sorted(slices.Values(members)), n.cfg.NodeID)
+	if k < 0 {
+		k = 0
+	}
+	return RestartGrace + time.Duration(k)*slot
 }
