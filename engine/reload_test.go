@@ -368,3 +368,31 @@ func TestReloadLinksLive(t *testing.T) {
 		t.Fatalf("only %d batches watched", batches)
 	}
 }
+
+// RestartDelay staggers the members of a ring by node id, one slot apart,
+// so that a change needing a restart never restarts them all at once.
+func TestRestartDelayStaggers(t *testing.T) {
+	tn := newTestNet(t)
+	ids := []wire.NodeID{1, 2, 3}
+	for _, id := range ids {
+		tn.start(testConfig(id, ids...))
+	}
+	tn.run(10 * time.Second)
+	cfg := testConfig(1, ids...)
+	cfg.LinkMode = links.ModeActive
+	tm, err := cfg.Timers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := 2*(tm.Token+tm.Consensus) + time.Second
+	for k, id := range ids {
+		c := testConfig(id, ids...)
+		c.LinkMode = links.ModeActive
+		if err := tn.nodes[id].CanReload(c); !errors.Is(err, ErrRestartRequired) {
+			t.Fatalf("node %d: CanReload(link mode) = %v, want ErrRestartRequired", id, err)
+		}
+		if got, want := tn.nodes[id].RestartDelay(c), RestartGrace+time.Duration(k)*slot; got != want {
+			t.Errorf("node %d: RestartDelay %v, want %v", id, got, want)
+		}
+	}
+}
