@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"slices"
 
 	"fmt"
@@ -219,11 +220,13 @@ func withoutNode(cfg engine.Config, id wire.NodeID) engine.Config {
 // editConf is the operator installing a new corosync.conf through node
 // f.On (quorate cfs put corosync.conf): refused, with nothing changed and
 // the reason in the trace and the report's timeline, when that node is
-// down or inquorate, when config_version does not grow, or when a member
-// could not take the change live (a restart would be needed: a rolling
-// restart is not modelled). Otherwise every member of f.On's ring applies
-// it at once through the engine's Reload, as each agent does when the
-// store delivers it; every node starts from it after a restart.
+// down or inquorate, when config_version does not grow, or when a member's
+// engine refuses the configuration (
+// refused). Otherwise every member of f.On's ring applies it at once
+// through the engine's Reload, as each agent does when the store delivers
+// it, or -- for what corosync reads only at start -- restarts its engine
+// when the engine says its turn comes (Node.RestartDelay: one member at a
+// time); every node starts from it after a restart.
 func (r *run) editConf(f scenarios.Fault) {
 	now := r.k.Now()
 	on := r.host(f.On)
@@ -246,6 +249,7 @@ func (r *run) editConf(f scenarios.Fault) {
 	}
 	_, _, members := on.node.Ring()
 	cfgs := make([]engine.Config, len(r.hosts))
+	restart := make([]bool, len(r.hosts))
 	for i, h := range r.hosts {
 		cfg, err := engineConfigFrom(r.sc, f.Conf, r.sc.Cluster.Nodes[i])
 		if err != nil {
@@ -253,8 +257,12 @@ func (r *run) editConf(f scenarios.Fault) {
 			return
 		}
 		if h.up && slices.Contains(members, h.id) {
-			if err := h.node.CanReload(cfg); err != nil {
-				refuse(h.name + ": " + err.Error() + " (a rolling restart is not modelled)")
+			err := h.node.CanReload(cfg)
+			switch {
+			case errors.Is(err, engine.ErrRestartRequired):
+				restart[i] = true
+			case err != nil:
+				refuse(h.name + ": " + err.Error())
 				return
 			}
 		}
@@ -263,11 +271,26 @@ func (r *run) editConf(f scenarios.Fault) {
 	r.configVersion += f.Conf.ConfigVersion - base
 	for i, h := range r.hosts {
 		h.cfg = cfgs[i]
-		if h.up && slices.Contains(members, h.id) {
+		switch {
+		case restart[i]:
+			r.k.Schedule(now.Add(h.node.RestartDelay(cfgs[i])), Event{Kind: evConfRestart, Node: int32(i)})
+		case h.up && slices.Contains(members, h.id):
 			if err := h.node.Reload(now, cfgs[i]); err != nil {
 				panic("sim: a checked reload was refused: " + err.Error())
 			}
 			r.flush(h)
 		}
 	}
+}
+
+// confRestart restarts a node's engine in-process from its persisted
+// state with the configuration it now has, as an agent does for a change
+// the running engine cannot take; a node that went down meanwhile starts
+// with it when it boots.
+func (r *run) confRestart(h *host) {
+	if !h.up {
+		return
+	}
+	r.kill(h, "config_restart")
+	r.boot(h)
 }

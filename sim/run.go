@@ -30,6 +30,7 @@ const (
 	evStatus                         // the --status-at probe
 	evKV                             // Ref: kv client arrival
 	evKVTimeout                      // Ref: kv client whose open operation timed out
+	evConfRestart                    // Node: host restarting its engine for a new configuration
 )
 
 // Options tune one run.
@@ -258,6 +259,8 @@ func (r *run) dispatch(ev Event) {
 		r.kvTick(ev.Ref)
 	case evKVTimeout:
 		r.kvTimeout(ev.Ref)
+	case evConfRestart:
+		r.confRestart(r.hosts[ev.Node])
 	}
 }
 
