@@ -273,7 +273,7 @@ func (r *run) editConf(f scenarios.Fault) {
 		h.cfg = cfgs[i]
 		switch {
 		case restart[i]:
-			r.k.Schedule(now.Add(h.node.RestartDelay(cfgs[i])), Event{Kind: evConfRestart, Node: int32(i)})
+			r.k.Schedule(now.Add(h.node.RestartDelay(cfgs[i])), Event{Kind: evRestart, Node: int32(i)})
 		case h.up && slices.Contains(members, h.id):
 			if err := h.node.Reload(now, cfgs[i]); err != nil {
 				panic("sim: a checked reload was refused: " + err.Error())

@@ -19,18 +19,18 @@ import (
 
 // Kernel event kinds of a run.
 const (
-	evWake        EventKind = iota + 1 // Node: host; Arg: wake generation
-	evDeliver                          // Ref: in-flight packet slot
-	evFault                            // Ref: index into the scenario's faults
-	evBoot                             // Node: host
-	evClient                           // Ref: workload client
-	evArbIn                            // Ref: message slot, node -> qnetd
-	evArbOut                           // Ref: message slot, qnetd -> node
-	evArbWake                          // Arg: qnetd wake generation
-	evStatus                           // the --status-at probe
-	evKV                               // Ref: kv client arrival
-	evKVTimeout                        // Ref: kv client whose open operation timed out
-	evConfRestart                      // Node: host restarting its engine for a new configuration
+	evWake      EventKind = iota + 1 // Node: host; Arg: wake generation
+	evDeliver                        // Ref: in-flight packet slot
+	evFault                          // Ref: index into the scenario's faults
+	evBoot                           // Node: host
+	evClient                         // Ref: workload client
+	evArbIn                          // Ref: message slot, node -> qnetd
+	evArbOut                         // Ref: message slot, qnetd -> node
+	evArbWake                        // Arg: qnetd wake generation
+	evStatus                         // the --status-at probe
+	evKV                             // Ref: kv client arrival
+	evKVTimeout                      // Ref: kv client whose open operation timed out
+	evRestart                        // Node: host restarting its engine for a new configuration
 )
 
 // Options tune one run.
@@ -259,7 +259,7 @@ func (r *run) dispatch(ev Event) {
 		r.kvTick(ev.Ref)
 	case evKVTimeout:
 		r.kvTimeout(ev.Ref)
-	case evConfRestart:
+	case evRestart:
 		r.confRestart(r.hosts[ev.Node])
 	}
 }
