@@ -266,7 +266,7 @@ func (n *Node) collect(now Instant) {
 			}
 		}
 		for _, e := range rd.Events {
-			n.events = append(n.events, totemEvent(e))
+			n.events = append(n.events, n.totemEvent(e))
 		}
 		for _, d := range rd.Deliver {
 			n.route(now, d)
@@ -296,7 +296,7 @@ func (n *Node) collect(now Instant) {
 		}
 		n.results = append(n.results, sr.Results...)
 		for _, e := range sr.Events {
-			n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String()})
+			n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String(), Sub: e.Kind.String()})
 		}
 		for _, m := range sr.Multicast {
 			// Store messages stay under Totem's limit (values are capped).
@@ -371,16 +371,22 @@ func quorumEvent(e quorum.Event) wire.Event {
 	case quorum.EventQuorate, quorum.EventInquorate, quorum.EventSync, quorum.EventExpectedVotes, quorum.EventLastManStanding, quorum.EventDeviceLost:
 		k = wire.EventQuorum
 	}
-	return wire.Event{Kind: k, Peer: e.Node, Detail: e.String()}
+	return wire.Event{Kind: k, Peer: e.Node, Detail: e.String(), Sub: e.Kind.String(),
+		Ring: wire.RingRef{Rep: e.Ring.Rep, Seq: e.Ring.Seq}, Quorate: e.Quorate}
 }
 
-// totemEvent maps a Totem event onto the engine's event type.
-func totemEvent(e totem.Event) wire.Event {
+// totemEvent maps a Totem event onto the engine's event type. A membership
+// event is collected right after Totem installed its ring, so the ring's
+// current id is the new ring's.
+func (n *Node) totemEvent(e totem.Event) wire.Event {
 	k := wire.EventTotem
+	var ring wire.RingRef
 	if e.Kind == totem.EventMembership {
 		k = wire.EventMembership
+		id := n.ring.RingID()
+		ring = wire.RingRef{Rep: id.Rep, Seq: id.Seq}
 	}
-	return wire.Event{Kind: k, Peer: e.From, Nodes: e.Nodes, Detail: e.Kind.String() + " " + e.Detail}
+	return wire.Event{Kind: k, Peer: e.From, Nodes: e.Nodes, Detail: e.Kind.String() + " " + e.Detail, Sub: e.Kind.String(), Ring: ring}
 }
 
 // Ready collects the node's outstanding work. Calling it twice without Ack

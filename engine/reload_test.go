@@ -396,3 +396,41 @@ func TestRestartDelayStaggers(t *testing.T) {
 		}
 	}
 }
+
+// Events that drivers act on or record are typed: a membership event
+// carries its new ring, a quorum event votequorum's verdict and ring, and
+// every event its layer's own kind.
+func TestTypedEvents(t *testing.T) {
+	tn := newTestNet(t)
+	var memberships, quorums int
+	tn.onReady = func(id wire.NodeID, rd Ready) {
+		for _, e := range rd.Events {
+			layered := e.Kind == wire.EventTotem || e.Kind == wire.EventMembership || e.Kind == wire.EventQuorum ||
+				e.Kind == wire.EventQuorumInfo || e.Kind == wire.EventStore
+			if layered && e.Sub == "" {
+				t.Errorf("node %d: event without its layer's kind: %+v", id, e)
+			}
+			switch e.Kind {
+			case wire.EventMembership:
+				memberships++
+				_, ring, _ := tn.nodes[id].Ring()
+				if e.Ring.IsZero() || e.Ring != (wire.RingRef{Rep: ring.Rep, Seq: ring.Seq}) || e.Sub != "membership" {
+					t.Errorf("node %d: membership event %+v, ring %v", id, e, ring)
+				}
+			case wire.EventQuorum:
+				quorums++
+				if e.Sub == "quorate" && (!e.Quorate || e.Ring.IsZero()) {
+					t.Errorf("node %d: quorate event %+v", id, e)
+				}
+			}
+		}
+	}
+	ids := []wire.NodeID{1, 2, 3}
+	for _, id := range ids {
+		tn.start(testConfig(id, ids...))
+	}
+	tn.run(10 * time.Second)
+	if memberships < 3 || quorums < 3 {
+		t.Fatalf("%d membership and %d quorum events seen", memberships, quorums)
+	}
+}
