@@ -469,3 +469,12 @@ func (l *loop) do(ctx context.Context, f func()) error {
 		return errors.New("the agent is stopping")
 	}
 }
+
+// pathOr names the --config file for messages ("corosync.conf" in tests
+// without one).
+func (cs *confSync) pathOr() string {
+	if cs == nil || cs.path == "" {
+		return "corosync.conf"
+	}
+	return cs.path
+}

@@ -47,7 +47,7 @@ func joinCluster(t *testing.T) ([]*joinAgent, int) {
 			{Number: 1, Addr: fmt.Sprintf("127.0.0.%d", 20+n), Priority: -1}}
 	}
 	if _, err := CreateCluster(CreateOptions{ClusterName: "lab", Links: links(1), NodeName: "alpha",
-		ConfigPath: as[0].conf, KeyFile: as[0].key, Port: uint16(port), Token: time.Second}); err != nil {
+		ConfigPath: as[0].conf, KeyFile: as[0].key, Port: uint16(port), Token: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	runJoinAgent(t, as[0])
@@ -171,7 +171,7 @@ func TestLiveConfigChanges(t *testing.T) {
 	cur := string(mustCall(t, alpha, Request{Cmd: CmdCfsGet, Path: ConfigKey}).Entry.Value)
 	for _, tt := range []struct{ name, text, want string }{
 		{"does not parse", strings.Replace(cur, "quorum {", "quorum {{", 1), "corosync.conf:"},
-		{"same config_version", strings.Replace(cur, "token: 1000", "token: 2000", 1), "must raise config_version above 5"},
+		{"same config_version", strings.Replace(cur, "token: 2000", "token: 3000", 1), "must raise config_version above 5"},
 		{"udpu", regexp.MustCompile(`config_version: \d+`).ReplaceAllString(strings.Replace(cur, "totem {", "totem {\n  transport: udpu", 1), "config_version: 9"), "only valid for the Knet transport"},
 	} {
 		resp, err := ask(alpha, Request{Cmd: CmdCfsPut, Path: ConfigKey, Value: []byte(tt.text)})

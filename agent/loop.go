@@ -248,6 +248,14 @@ func (l *loop) flushOnce() (more bool, err error) {
 	}
 	l.node.Ack(rd)
 	l.publish(rd)
+	if rd.Stop != nil {
+		// corosync exits here; the operator replaces the stale
+		// corosync.conf (the cluster's is `quorate cfs get corosync.conf`
+		// on a member) and starts the agent again.
+		l.abortPending(errAgentStopped)
+		return false, fmt.Errorf("agent: %s: %s carries config_version %d, the cluster %d; install the cluster's corosync.conf and start again",
+			rd.Stop, l.cc.pathOr(), rd.Stop.ConfigVersion, rd.Stop.Received)
+	}
 	for _, r := range rd.Results {
 		if cb := l.pending[r.Op]; cb != nil {
 			delete(l.pending, r.Op)

@@ -40,6 +40,9 @@ type Config struct {
 	// Quorum holds the quorum section and the nodelist's votes; Self is
 	// filled from NodeID.
 	Quorum quorum.Config
+	// ConfigVersion is totem.config_version (0: none), checked against the
+	// cluster's when the node first joins a ring of several members.
+	ConfigVersion uint64
 }
 
 // Services share Totem's total order; the first byte of every payload says
@@ -142,6 +145,9 @@ type Ready struct {
 	// QuorumChanged says votequorum may have changed its numbers: read
 	// Quorum() for the new status.
 	QuorumChanged bool
+	// Stop, when set, asks the driver to end the node's process after
+	// performing this Ready, as corosync exits (see StopReason).
+	Stop *Stop
 	// Deadline is when Advance is due at the latest; 0 means no timer.
 	Deadline Instant
 }
@@ -163,6 +169,8 @@ type Node struct {
 	results []store.Result
 	events  []wire.Event
 	qdirty  bool
+	cc      confCheck
+	stop    *Stop
 }
 
 // New validates cfg and returns a node started at now from its persisted
@@ -332,12 +340,16 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 		if out.Service == ServiceStore {
 			n.st.Deliver(now, d.Sender, out.Payload)
 		}
+		if out.Service == ServiceConfig {
+			n.configVersionMessage(d, out.Payload)
+		}
 	case totem.DeliverTransitional:
 		n.st.Configuration(now, store.ConfigTransitional, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 	case totem.DeliverRegular:
 		n.q.Configuration(now, quorum.RingID{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 		n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 		n.qdirty = true
+		n.configChange(now, d.RingID, d.Members)
 	}
 	n.deliver = append(n.deliver, out)
 }
@@ -403,6 +415,7 @@ func (n *Node) Ready() Ready {
 		Results:       n.results,
 		Events:        events,
 		QuorumChanged: n.qdirty,
+		Stop:          n.stop,
 		Deadline:      n.deadline(),
 	}
 }

@@ -434,3 +434,48 @@ func TestTypedEvents(t *testing.T) {
 		t.Fatalf("%d membership and %d quorum events seen", memberships, quorums)
 	}
 }
+
+// corosync's config_version check: a node whose first ring of several
+// members carries a higher config_version than its own non-zero one must
+// stop; members already joined, a node with the highest version and a
+// node with version 0 go on.
+func TestConfigVersionCheck(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		late     uint64 // the third node's config_version
+		wantStop bool
+	}{
+		{"older joiner stops", 4, true},
+		{"newer joiner runs", 6, false},
+		{"same version", 5, false},
+		{"no version", 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tn := newTestNet(t)
+			ids := []wire.NodeID{1, 2, 3}
+			for _, id := range ids[:2] {
+				c := testConfig(id, ids...)
+				c.ConfigVersion = 5
+				tn.start(c)
+			}
+			tn.run(5 * time.Second)
+			c := testConfig(3, ids...)
+			c.ConfigVersion = tt.late
+			tn.start(c)
+			tn.run(10 * time.Second)
+			for _, id := range ids[:2] {
+				if s := tn.nodes[id].Ready().Stop; s != nil {
+					t.Errorf("node %d asked to stop: %v", id, s)
+				}
+			}
+			s := tn.nodes[3].Ready().Stop
+			if (s != nil) != tt.wantStop {
+				t.Fatalf("node 3: stop %v, want %v", s, tt.wantStop)
+			}
+			if s != nil && (s.Reason != StopConfigVersion || s.Received != 5 || s.ConfigVersion != 4 ||
+				s.String() != "Received config version (5) is different than my config version (4)! Exiting") {
+				t.Fatalf("node 3: %+v %q", s, s)
+			}
+		})
+	}
+}

@@ -325,6 +325,11 @@ func (r *run) flush(h *host) {
 		r.obs.quorum(h, r.k.Now())
 	}
 	h.node.Ack(rd)
+	if rd.Stop != nil {
+		// The process exits, as corosync does (its persisted state stays).
+		r.kill(h, "stop: "+rd.Stop.String())
+		return
+	}
 	if rd.Deadline != 0 && rd.Deadline != h.wakeAt {
 		h.gen++
 		h.wakeAt = rd.Deadline

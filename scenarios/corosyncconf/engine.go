@@ -102,7 +102,8 @@ func (c *Config) EngineConfig(self uint32) (engine.Config, error) {
 			SeqnoUnchangedConst:             int(t.SeqnoUnchangedConst),
 			FailRecvConst:                   int(t.FailRecvConst),
 		},
-		Quorum: c.quorumConfig(),
+		Quorum:        c.quorumConfig(),
+		ConfigVersion: c.ConfigVersion,
 	}
 	for _, n := range c.Nodes {
 		cfg.Nodes = append(cfg.Nodes, wire.NodeID(n.NodeID))
