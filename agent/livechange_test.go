@@ -8,8 +8,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 	"github.com/quorate/quorate/scenarios/journal"
 )
 
@@ -298,4 +300,39 @@ func TestLiveConfigChanges(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestStaleConfigVersionStops: corosync's config_version check. alpha and
+// bravo run config_version 3; charlie starts with a stale corosync.conf
+// (version 2): on its first join it hears 3 and its agent stops with
+// corosync's words, naming the file to replace. alpha and bravo go on.
+func TestStaleConfigVersionStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		conf, net, nodes := startMemCluster(t, 7, nil)
+		alpha, bravo, charlie := nodes[0], nodes[1], nodes[2]
+		if err := stopMem(net, charlie); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "alpha quorate with 2", quorateWith(alpha, 2, 3))
+		stale, err := corosyncconf.Parse("stale.conf", []byte(strings.Replace(confText("/nonexistent", 25405), "config_version: 3", "config_version: 2", 1)))
+		if err != nil || stale.ConfigVersion != 2 || conf.ConfigVersion != 3 {
+			t.Fatalf("stale conf: %v %d", err, stale.ConfigVersion)
+		}
+		startMem(t, stale, net, charlie, 9, nil)
+		err = <-charlie.done
+		if err == nil || !strings.Contains(err.Error(), "Received config version (3) is different than my config version (2)! Exiting") {
+			t.Fatalf("charlie's loop: %v, want corosync's config_version exit", err)
+		}
+		net.mu.Lock()
+		delete(net.up, 3)
+		net.mu.Unlock()
+		for _, n := range []*memNode{alpha, bravo} {
+			eventually(t, n.name+" still quorate", quorateWith(n, 2, 3))
+		}
+		for _, n := range []*memNode{alpha, bravo} {
+			if err := stopMem(net, n); err != nil {
+				t.Error(err)
+			}
+		}
+	})
 }

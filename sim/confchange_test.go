@@ -65,3 +65,24 @@ func TestEditConfRefusals(t *testing.T) {
 		t.Fatalf("refusals in the timeline: %q", refused)
 	}
 }
+
+// TestConfigChangeLibrarySeeds runs the library's configuration-change
+// scenarios on seeds 1-20: the live link addition and the rolling restart
+// must hold whatever the network's draws.
+func TestConfigChangeLibrarySeeds(t *testing.T) {
+	for _, name := range []string{"add-redundant-link.yaml", "change-link-mode-rolling.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sc, err := scenarios.Load("../scenarios/library/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for seed := uint64(1); seed <= 20; seed++ {
+				res := runOK(t, sc, Options{Seed: seed, SeedSet: true})
+				if !res.OK {
+					t.Fatalf("%s seed %d: %s", name, seed, res.Failure)
+				}
+			}
+		})
+	}
+}
