@@ -44,6 +44,15 @@ expect:
 	if !strings.Contains(trace.String(), `"k":"fault_refused","node":"a","why":"quorum: the change cannot take effect: expected votes 1 would be raised back`) {
 		t.Fatalf("no refusal with the reason in the trace")
 	}
+	var refused int
+	for _, e := range res.Timeline {
+		if e.Event == "refused:set_expected" && e.Node == "a" && strings.Contains(e.Detail, "cannot take effect") {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("%d refusals of set_expected in the report's timeline, want 1", refused)
+	}
 }
 
 // TestEditConfRefusals: an edit with a config_version not above the

@@ -93,21 +93,21 @@ func (r *run) apply(i int32, f scenarios.Fault) error {
 	case "set_expected":
 		h := r.host(f.Node)
 		if !h.up {
-			r.trace.Begin(now, "fault_refused").Str("node", h.name).Str("why", "node is down").End()
+			r.refused(f, h, "node is down")
 			return nil
 		}
 		if err := h.node.SetExpected(now, f.Votes); err != nil {
-			r.trace.Begin(now, "fault_refused").Str("node", h.name).Str("why", err.Error()).End()
+			r.refused(f, h, err.Error())
 		}
 		r.flush(h)
 	case "delnode":
 		on, gone := r.host(f.On), r.host(f.Node)
 		if !on.up {
-			r.trace.Begin(now, "fault_refused").Str("node", on.name).Str("why", "node is down").End()
+			r.refused(f, on, "node is down")
 			return nil
 		}
 		if err := on.node.RemoveNode(now, gone.id); err != nil {
-			r.trace.Begin(now, "fault_refused").Str("node", on.name).Str("why", err.Error()).End()
+			r.refused(f, on, err.Error())
 			r.flush(on)
 			return nil
 		}
@@ -230,10 +230,7 @@ func withoutNode(cfg engine.Config, id wire.NodeID) engine.Config {
 func (r *run) editConf(f scenarios.Fault) {
 	now := r.k.Now()
 	on := r.host(f.On)
-	refuse := func(why string) {
-		r.trace.Begin(now, "fault_refused").Str("node", on.name).Str("why", why).End()
-		r.obs.tl = append(r.obs.tl, reports.TimelineEntry{TMs: now.Millis(), Event: "refused:edit_conf", Detail: why})
-	}
+	refuse := func(why string) { r.refused(f, on, why) }
 	if !on.up {
 		refuse("node is down")
 		return
@@ -293,4 +290,13 @@ func (r *run) confRestart(h *host) {
 	}
 	r.kill(h, "config_restart")
 	r.boot(h)
+}
+
+// refused records an operator action the cluster refused, with nothing
+// changed: in the trace, and in the report's timeline as refused:ACTION
+// with the reason, where a reader (and a test) finds it.
+func (r *run) refused(f scenarios.Fault, h *host, why string) {
+	now := r.k.Now()
+	r.trace.Begin(now, "fault_refused").Str("node", h.name).Str("why", why).End()
+	r.obs.tl = append(r.obs.tl, reports.TimelineEntry{TMs: now.Millis(), Node: h.name, Event: "refused:" + f.Action, Detail: why})
 }
