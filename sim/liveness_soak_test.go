@@ -19,11 +19,18 @@ import (
 // TestSoakSweeps it runs every seed even after a failure, so that the
 // report counts them all. QUORATE_SOAK sets the seeds per family (1 means
 // 5000), as for the other soaks; without it the test is skipped.
+// QUORATE_SOAK_SEEDS=FROM-TO runs only those seeds, so that one sweep can
+// be split over several processes.
 func TestSoakLiveness(t *testing.T) {
 	if os.Getenv("QUORATE_SOAK") == "" {
 		t.Skip("set QUORATE_SOAK to run the long sweeps (make soak)")
 	}
-	n := seedsPerFamily(t)
+	first, n := uint64(1), seedsPerFamily(t)
+	if v := os.Getenv("QUORATE_SOAK_SEEDS"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d-%d", &first, &n); err != nil || first < 1 || n < first {
+			t.Fatalf("QUORATE_SOAK_SEEDS=%q: want FROM-TO", v)
+		}
+	}
 	fams := []string{"crash", "restart", "cold-start"}
 	if v := os.Getenv("QUORATE_SOAK_FAMILIES"); v != "" {
 		fams = strings.Split(v, ",")
@@ -39,7 +46,7 @@ func TestSoakLiveness(t *testing.T) {
 			judged, failed, done int
 			worstAbs, worstRel   worst
 			firstFailure         string
-			next                 = uint64(1)
+			next                 = first
 			wg                   sync.WaitGroup
 			sumMeasured          float64
 		)
@@ -100,11 +107,11 @@ func TestSoakLiveness(t *testing.T) {
 		if judged > 0 {
 			mean = sumMeasured / float64(judged)
 		}
-		t.Logf("LIVENESS family=%s seeds=%d judged=%d failed=%d mean_settle_ms=%.0f worst_settle_ms=%.0f (seed %d, bound %.0f) worst_ratio=%.2f (seed %d, %.0f of %.0f ms)",
-			fam, n, judged, failed, mean, worstAbs.measured, worstAbs.seed, worstAbs.bound,
+		t.Logf("LIVENESS family=%s seeds=%d-%d judged=%d failed=%d mean_settle_ms=%.0f worst_settle_ms=%.0f (seed %d, bound %.0f) worst_ratio=%.2f (seed %d, %.0f of %.0f ms)",
+			fam, first, n, judged, failed, mean, worstAbs.measured, worstAbs.seed, worstAbs.bound,
 			worstRel.measured/max(worstRel.bound, 1), worstRel.seed, worstRel.measured, worstRel.bound)
 		if failed > 0 {
-			t.Errorf("family %s: %d of %d seeds failed; first %s", fam, failed, n, firstFailure)
+			t.Errorf("family %s: %d of seeds %d-%d failed; first %s", fam, failed, first, n, firstFailure)
 		}
 	}
 }
