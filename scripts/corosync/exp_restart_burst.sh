@@ -1,8 +1,9 @@
 #!/bin/bash
 # exp_restart_burst.sh [REPS] [OUTDIR]
 #
-# The fault schedule of the simulator's random crash scenario seed 795 on a
-# real Corosync 3 cluster: four nodes on one knet link (link 0), token 1000.
+# The fault schedule of the simulator's random crash scenario seed 795 (or
+# FAULTS, below) on a real Corosync 3 cluster: four nodes on one knet link
+# (link 0), token 1000.
 # Each repetition starts the four daemons, waits until every node is in one
 # ring of four, waits 2 s more, then applies the eight faults (kill -9 and
 # restart) at the scenario's offsets relative to its first fault, and
@@ -35,9 +36,11 @@ N=4
 mkdir -p "$OUTDIR"
 trap 'stop_all $N; net_down; rm -rf "$RUN"' EXIT
 
-# The schedule (ms after the scenario's start) of random-crash-795.
-FAULTS="8640:kill:4 12405:kill:1 16836:kill:3 19321:start:4 20276:start:1 21375:kill:4 23108:start:3 26549:start:4"
-FIRST=8640
+# The schedule, "MS:kill|start:NODE ..." in ms after the scenario's start;
+# by default that of random-crash-795 (testdata/regress). The faults are
+# applied at these offsets from the first one.
+FAULTS=${FAULTS:-"8640:kill:4 12405:kill:1 16836:kill:3 19321:start:4 20276:start:1 21375:kill:4 23108:start:3 26549:start:4"}
+FIRST=${FAULTS%%:*}
 
 wait_ring_of() {   # wait_ring_of K SINCE TIMEOUT_S: every node logged Members[K] after SINCE
   local k=$1 since=$2 tmo=$3 i j
