@@ -3,7 +3,7 @@
 #
 # The fault schedule of the simulator's random crash scenario seed 795 (or
 # FAULTS, below) on a real Corosync 3 cluster: four nodes on one knet link
-# (link 0), token 1000.
+# (link 0), token 1000 (N=5 for five nodes).
 # Each repetition starts the four daemons, waits until every node is in one
 # ring of four, waits 2 s more, then applies the eight faults (kill -9 and
 # restart) at the scenario's offsets relative to its first fault, and
@@ -32,7 +32,7 @@ RUN=$(mktemp -d /tmp/restart-burst-run.XXXXXX)
 export RUN
 # shellcheck source=/dev/null
 . "$HARNESS/lib.sh"
-N=4
+N=${N:-4}
 mkdir -p "$OUTDIR"
 trap 'stop_all $N; net_down; rm -rf "$RUN"' EXIT
 
