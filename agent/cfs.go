@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/quorate/quorate/engine/store"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
 // The cfs commands read and write the replicated configuration store
@@ -28,6 +30,12 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 	path, err := cleanPath(req.Path, false)
 	if err != nil {
 		return Response{Error: err.Error(), BadRequest: true}, false
+	}
+	if req.Cmd == CmdCfsMv && (path == ConfigKey || req.To == ConfigKey || req.To == "/"+ConfigKey) {
+		return l.moveConf(path, reply)
+	}
+	if path == ConfigKey && req.Cmd != CmdCfsGet {
+		return l.installConf(req, reply)
 	}
 	now := l.now()
 	var id store.OpID
@@ -75,6 +83,52 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 	}
 	l.log.Debug("store operation submitted", "node", l.cl.name, "cmd", req.Cmd, "path", path, "op", uint64(id))
 	return Response{}, true
+}
+
+// moveConf is mv onto corosync.conf (pmxcfs's documented edit: cp to
+// corosync.conf.new, edit, mv into place): the source's text is installed
+// exactly as `cfs put corosync.conf` installs it, with the same checks,
+// and once installed the source is removed. The configuration changes in
+// one step; the source's removal is a second write (left behind if this
+// node loses quorum or stops in between). corosync.conf itself cannot be
+// moved away.
+func (l *loop) moveConf(src string, reply func(Response)) (Response, bool) {
+	if src == ConfigKey {
+		return Response{Error: "mv " + ConfigKey + ": the cluster's configuration cannot be moved away", BadRequest: true}, false
+	}
+	e, ok := l.node.ReadLocal(src)
+	if !ok {
+		return Response{Error: src + ": no such entry", Code: CodeNotFound}, false
+	}
+	if e.IsLock() {
+		return Response{Error: src + " is a lock", Code: CodeLocked}, false
+	}
+	return l.installConf(Request{Cmd: CmdCfsPut, Path: ConfigKey, Value: nonNilBytes(e.Value)}, func(installed Response) {
+		if !installed.OK {
+			installed.Error = strings.Replace(installed.Error, "put "+ConfigKey, "mv "+src+" "+ConfigKey, 1)
+			reply(installed)
+			return
+		}
+		id, err := l.node.Delete(l.now(), src)
+		if err != nil {
+			reply(Response{Error: ConfigKey + " installed, but " + src + " was not removed: " + err.Error(), Code: storeCode(err)})
+			return
+		}
+		l.pending[id] = func(r store.Result) {
+			if r.Err != nil {
+				reply(Response{Error: ConfigKey + " installed, but " + src + " was not removed: " + r.Err.Error(), Code: storeCode(r.Err)})
+				return
+			}
+			reply(installed)
+		}
+	})
+}
+
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // cfsResponse is the answer to a cfs call whose store operation completed
@@ -202,4 +256,36 @@ func storeWords(err error, path string) (msg string, badRequest bool) {
 		return fmt.Sprintf("bad path %q", path), true
 	}
 	return err.Error(), false
+}
+
+// installConf is `cfs put corosync.conf`, the documented way to change the
+// cluster's configuration (edit a copy, raise config_version, move it into
+// place): the text must pass checkConfEdit against the cluster's current
+// one, and it is written by compare-and-set on the version read, so that
+// a concurrent edit is never overwritten unseen. A bad text is refused at
+// once, naming its line, and nothing changes. The cluster's corosync.conf
+// cannot be removed.
+func (l *loop) installConf(req Request, reply func(Response)) (Response, bool) {
+	if req.Cmd == CmdCfsRm {
+		return Response{Error: "rm " + ConfigKey + ": the cluster's configuration cannot be removed", BadRequest: true}, false
+	}
+	if req.Value == nil {
+		return Response{Error: "put " + ConfigKey + ": missing value", BadRequest: true}, false
+	}
+	value := bytes.Clone(req.Value)
+	if e, ok := l.node.ReadLocal(ConfigKey); ok {
+		if old, err := corosyncconf.Parse(ConfigKey, e.Value); err == nil {
+			if _, err := checkConfEdit(old, value); err != nil {
+				return Response{Error: "put " + ConfigKey + ": " + err.Error(), BadRequest: true}, false
+			}
+		}
+	}
+	l.editConfig(func([]byte) ([]byte, error) { return value, nil }, func(out []byte, err error) {
+		if err != nil {
+			reply(Response{Error: "put " + ConfigKey + ": " + err.Error(), BadRequest: errors.Is(err, ErrBadConf)})
+			return
+		}
+		reply(Response{OK: true, Entry: &StoreEntry{Path: ConfigKey, Size: len(out)}, ConfigVersion: configVersionOf(out)})
+	})
+	return Response{}, true
 }

@@ -97,6 +97,10 @@ func (f *FS) call(ctx context.Context, req agent.Request) (*agent.Response, sysc
 		return nil, syscall.EIO
 	}
 	if !resp.OK {
+		if resp.BadRequest {
+			// An errno cannot say why: the log does.
+			f.log.Warn("mount: the agent refused the request", "cmd", req.Cmd, "path", req.Path, "to", req.To, "err", resp.Error)
+		}
 		return resp, errnoOf(resp)
 	}
 	return resp, 0
@@ -116,6 +120,11 @@ func errnoOf(r *agent.Response) syscall.Errno {
 	case agent.CodeExists:
 		return syscall.EEXIST
 	case agent.CodeBadKey:
+		return syscall.EINVAL
+	}
+	if r.BadRequest {
+		// e.g. a corosync.conf that does not parse or does not raise
+		// config_version: the agent's log and `quorate cfs put` say why.
 		return syscall.EINVAL
 	}
 	return syscall.EIO

@@ -244,6 +244,21 @@ func TestMount(t *testing.T) {
 		t.Errorf("rename of a missing file: %v, want ENOENT", err)
 	}
 
+	// A configuration that does not raise config_version is refused by
+	// the checks of cfs put; the copy stays.
+	if err := os.WriteFile(filepath.Join(ma, "corosync.conf.new"), []byte(next), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(ma, "corosync.conf.new"), filepath.Join(ma, "corosync.conf")); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("mv of a corosync.conf with the same config_version: %v, want EINVAL", err)
+	}
+	if _, err := os.Stat(filepath.Join(ma, "corosync.conf.new")); err != nil {
+		t.Errorf("corosync.conf.new after a refused mv: %v", err)
+	}
+	if err := os.Rename(filepath.Join(ma, "corosync.conf"), filepath.Join(ma, "elsewhere")); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("mv of corosync.conf away: %v, want EINVAL", err)
+	}
+
 	// kill -9 leaves alpha's mount stale.
 	alpha.kill(t, syscall.SIGKILL)
 	if _, err := os.Stat(ma); !errors.Is(err, syscall.ENOTCONN) {
