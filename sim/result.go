@@ -53,6 +53,23 @@ func (r *run) result(failure string) *reports.Result {
 		}
 		res.Nodes[h.name] = nr
 	}
+	for _, h := range r.hosts {
+		if h.node != nil {
+			st := h.node.TotemStats()
+			res.Stats.TokenRetransmits += st.TokenRetransmits
+			res.Stats.TokensLost += st.TokenLost
+		}
+	}
+	res.Stats.Packets = r.counts
+	r.judgeResult(res, failure)
+	return res
+}
+
+// judgeResult fills in what follows from the recorded history: rings,
+// fault responses, the checks, the metrics and the expectations, and the
+// verdict. The simulator and a recorded run (Recording) share it.
+func (r *run) judgeResult(res *reports.Result, failure string) {
+	end := wire.Instant(r.sc.Duration)
 	r.res = res
 	res.Rings = r.rings()
 	res.Responses = r.responses(res.Rings)
@@ -62,13 +79,6 @@ func (r *run) result(failure string) *reports.Result {
 	if r.kv != nil {
 		res.Stats.OpsRefused = r.kv.refused
 		res.Stats.OpLatencyMs, res.Stats.WriteLatencyMs = r.kv.latencies()
-	}
-	for _, h := range r.hosts {
-		if h.node != nil {
-			st := h.node.TotemStats()
-			res.Stats.TokenRetransmits += st.TokenRetransmits
-			res.Stats.TokensLost += st.TokenLost
-		}
 	}
 	res.Expectations = r.evaluate()
 	res.OK = failure == ""
@@ -84,6 +94,4 @@ func (r *run) result(failure string) *reports.Result {
 			res.Failure = fmt.Sprintf("expectation failed: %s (%s): %s", e.Expect, e.Where, e.Reason)
 		}
 	}
-	res.Stats.Packets = r.counts
-	return res
 }
