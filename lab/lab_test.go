@@ -1,0 +1,234 @@
+package lab
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quorate/quorate/scenarios"
+)
+
+// labAvailable skips the test unless the lab can run here; under CI=true a
+// machine that cannot run it fails the test, as make setup provides
+// everything the lab needs.
+func labAvailable(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("lab test skipped under -short")
+	}
+	if err := Check(""); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true, but the lab cannot run: %v", err)
+		}
+		t.Skip(err)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// agentBinary builds quorate once for every test of the package.
+func agentBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "quorate-lab-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "quorate")
+		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/quorate").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			t.Logf("%s", out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v", buildErr)
+	}
+	return binPath
+}
+
+// assertClean checks that run id left nothing behind: no namespace (and
+// so no bridge, veth or nftables table, which live inside them) and no
+// agent process.
+func assertClean(t *testing.T, id string, out string) {
+	t.Helper()
+	if left := Leftovers(id); len(left) > 0 {
+		t.Errorf("run %s left namespaces behind: %v", id, left)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(b), out) {
+			t.Errorf("run %s left a process behind: %s: %q", id, p, strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	if _, err := tables(nsName(id, 0), id); err == nil {
+		t.Errorf("run %s: the namespace of node 1 still answers with nftables", id)
+	}
+}
+
+// TestLabSmoke runs the smoke scenario (a switch failure, a crash and a
+// restart, a kv workload) on real agents and checks that the simulator's
+// judges agree with it, then that nothing is left behind.
+func TestLabSmoke(t *testing.T) {
+	labAvailable(t)
+	sc, err := scenarios.Load("testdata/switch-crash-kv.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	var log strings.Builder
+	opt := Options{Out: out, Binary: agentBinary(t), Log: &logWriter{b: &log}, RunID: "t" + randomID(t)}
+	res, err := Run(context.Background(), sc, opt)
+	t.Logf("lab log:\n%s", log.String())
+	assertClean(t, opt.RunID, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK {
+		for _, n := range []string{"hp1", "hp2", "hp3"} {
+			b, _ := os.ReadFile(filepath.Join(out, "nodes", n+".log"))
+			t.Logf("log of %s:\n%s", n, b)
+		}
+		t.Fatalf("the smoke scenario failed in the lab: %s", res.Failure)
+	}
+	if !res.Checks["linearizable"] {
+		t.Errorf("linearizable not judged true: %v", res.Checks)
+	}
+	if res.Stats.OpsOK < 100 {
+		t.Errorf("only %d kv operations completed (of %d): the workload did not run through the agents", res.Stats.OpsOK, res.Stats.Ops)
+	}
+	var failovers int
+	for _, p := range res.Links {
+		failovers += p.Failovers
+	}
+	if failovers == 0 {
+		t.Errorf("no link failover recorded for the switch failure: %+v", res.Links)
+	}
+	if len(res.Responses) != len(sc.Faults) {
+		t.Errorf("%d fault responses for %d faults", len(res.Responses), len(sc.Faults))
+	}
+	if _, err := os.Stat(filepath.Join(out, "nodes", "hp3", "journal.jsonl")); err != nil {
+		t.Errorf("hp3's journal: %v", err)
+	}
+}
+
+// TestLabInterrupt cancels a run a few seconds in, as SIGINT does, and
+// checks that the agents and the network are gone.
+func TestLabInterrupt(t *testing.T) {
+	labAvailable(t)
+	sc, err := scenarios.Load("testdata/switch-crash-kv.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	opt := Options{Out: out, Binary: agentBinary(t), RunID: "t" + randomID(t)}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(3*time.Second, cancel)
+	_, err = Run(ctx, sc, opt)
+	if err == nil || ctx.Err() == nil {
+		t.Fatalf("the interrupted run returned %v", err)
+	}
+	assertClean(t, opt.RunID, out)
+}
+
+// TestCheckWithoutRoot: a lab started without root says so and creates
+// nothing.
+func TestCheckWithoutRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if err := Check(""); err == nil || !strings.Contains(err.Error(), "root") {
+			t.Fatalf("Check without root: %v", err)
+		}
+		return
+	}
+	if testing.Short() {
+		t.Skip("needs to start a process as another user")
+	}
+	// As root, run the check in a child that drops to nobody.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run", "^TestCheckWithoutRoot$", "-test.v")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Dir = os.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the unprivileged check failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "PASS") {
+		t.Fatalf("the unprivileged check did not pass:\n%s", out)
+	}
+}
+
+func TestSupported(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.yaml")
+	os.WriteFile(path, []byte(`name: s
+duration: 10s
+cluster:
+  nodes: [{name: a}, {name: b}]
+network:
+  links:
+    - {number: 0, latency: {dist: constant, value: 20ms}}
+faults:
+  - {at: 1s, action: set_latency, link: 0, latency: {dist: constant, value: 5ms}}
+`), 0o644)
+	sc, err := scenarios.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Supported(sc)
+	if err == nil {
+		t.Fatal("a scenario with 20ms latency and set_latency is accepted")
+	}
+	for _, want := range []string{"network.links[0].latency", "faults[0].action", "s.yaml:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	sc, err = scenarios.Load("testdata/switch-crash-kv.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Supported(sc); err != nil {
+		t.Errorf("the smoke scenario is refused: %v", err)
+	}
+}
+
+type logWriter struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func randomID(t *testing.T) string {
+	b := make([]byte, 3)
+	f, err := os.Open("/dev/urandom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Read(b)
+	const hexd = "0123456789abcdef"
+	return string([]byte{hexd[b[0]>>4], hexd[b[0]&15], hexd[b[1]>>4], hexd[b[1]&15], hexd[b[2]>>4], hexd[b[2]&15]})
+}
