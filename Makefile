@@ -24,7 +24,7 @@ demo: build
 
 test: setup
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -timeout 30m $(PKGS)
 	# The canary: a deliberately broken engine that the checkers must catch.
 	$(GO) test -count=1 -tags quorate_canary -run Canary ./sim/
 
