@@ -80,6 +80,9 @@ func Supported(sc *scenarios.Scenario) error {
 			bad(l.Pos, fmt.Sprintf("network.links[%d].duplicate", l.Number), "packet duplication is not carried out by the lab")
 		}
 	}
+	if w := sc.Workload; w != nil && w.Kind == "multicast" && w.Size > 0 && w.Size < loadHeaderLen {
+		bad(scenarios.Position{File: sc.Path}, "workload.size", fmt.Sprintf("the agents' load messages have at least %d bytes", loadHeaderLen))
+	}
 	if w := sc.Workload; w != nil && len(w.Guests) > 0 {
 		bad(scenarios.Position{File: sc.Path}, "workload.guests", "guests are not run by the lab")
 	}

@@ -172,12 +172,16 @@ faults:
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
-	sc, err = scenarios.Load("testdata/switch-crash-kv.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Supported(sc); err != nil {
-		t.Errorf("the smoke scenario is refused: %v", err)
+	// The smoke scenario, and one that quorate trace import wrote from
+	// the journals of a lab run of it.
+	for _, f := range []string{"testdata/switch-crash-kv.yaml", "testdata/imported.yaml"} {
+		sc, err = scenarios.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Supported(sc); err != nil {
+			t.Errorf("%s is refused: %v", f, err)
+		}
 	}
 }
 

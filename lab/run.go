@@ -267,6 +267,9 @@ func (l *lab) start(n *node) error {
 	n.started = l.now()
 	l.record(event{at: n.started, fault: -1, node: n.idx, up: true})
 	l.logf("%s: agent started (pid %d)", n.name, cmd.Process.Pid)
+	if l.multicastClient(n) {
+		go l.startLoad(n, n.done)
+	}
 	return nil
 }
 
@@ -388,6 +391,7 @@ func (l *lab) collect() (*reports.Result, error) {
 		return nil, err
 	}
 	nodes := map[string]reports.NodeResult{}
+	var loads []loadReading
 	var packets reports.Packets
 	packets.Dropped = map[string]uint64{}
 	for _, n := range l.nodes {
@@ -399,6 +403,7 @@ func (l *lab) collect() (*reports.Result, error) {
 			for k, v := range st.Dropped {
 				packets.Dropped[k] += v
 			}
+			loads = append(loads, loadReading{name: n.name, info: st.Load})
 		}
 		if l.kv != nil && n.cmd != nil {
 			vals, digest := l.replica(n)
@@ -413,6 +418,9 @@ func (l *lab) collect() (*reports.Result, error) {
 				return nil, err
 			}
 		}
+	}
+	if w := l.sc.Workload; w != nil && w.Kind == "multicast" {
+		judgeLoad(rec, loads)
 	}
 	stopAt := l.now()
 	l.stop()

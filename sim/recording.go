@@ -254,6 +254,22 @@ func (rc *Recording) Replica(node string, values map[string]string, digest strin
 	return nil
 }
 
+// Check adds evidence the recording has beyond the history the checkers
+// read (e.g. the agents' own ordering checks of the multicast load): a
+// false verdict fails check name with detail whatever the checkers found.
+func (rc *Recording) Check(name string, ok bool, detail string) {
+	if rc.r.extraChecks == nil {
+		rc.r.extraChecks = map[string]checkResult{}
+	}
+	if prev, seen := rc.r.extraChecks[name]; seen && !prev.ok {
+		return
+	}
+	rc.r.extraChecks[name] = checkResult{ok: ok, detail: detail}
+}
+
+// Ops counts n operations of the workload (multicasts sent).
+func (rc *Recording) Ops(n int64) { rc.r.ops += n }
+
 // Finish judges the recorded run: nodes is each node's end state as its
 // admin socket reported it, packets what the transports counted,
 // historyHTML where a failed linearizability check writes porcupine's

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/reports"
@@ -74,6 +76,16 @@ func (r *run) judgeResult(res *reports.Result, failure string) {
 	res.Rings = r.rings()
 	res.Responses = r.responses(res.Rings)
 	r.verdicts(res)
+	for _, name := range slices.Sorted(maps.Keys(r.extraChecks)) {
+		// A recorded run's own evidence for a check (Recording.Check).
+		c := r.extraChecks[name]
+		if ok, judged := res.Checks[name]; !c.ok && (ok || !judged) {
+			res.Checks[name] = false
+			res.CheckDetails[name] = c.detail
+		} else if !judged {
+			res.Checks[name] = c.ok
+		}
+	}
 	res.Stats.MembershipChanges = r.obs.membershipChanges(0, end+1)
 	res.Stats.Ops, res.Stats.OpsOK = r.ops, r.opsOK
 	if r.kv != nil {

@@ -105,8 +105,11 @@ type run struct {
 	// recorded holds each node's final store in a Recording (nil in a
 	// simulated run, where the engines are asked).
 	recorded []recordedReplica
-	ops      int64
-	opsOK    int64
+	// extraChecks are a Recording's own verdicts, combined with the
+	// checkers' (nil in a simulated run).
+	extraChecks map[string]checkResult
+	ops         int64
+	opsOK       int64
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every

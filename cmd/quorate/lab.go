@@ -78,7 +78,10 @@ func (f *labFlags) runLab(cmd *cobra.Command, path string) (*scenarios.Scenario,
 		}
 		opt.Out = d
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed pipe on the log or the report must not kill the lab before
+	// it has torn down; a hangup stops it as SIGINT does.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	res, err := lab.Run(ctx, sc, opt)
 	if err != nil {

@@ -1,0 +1,106 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/quorate/quorate/agent"
+	"github.com/quorate/quorate/sim"
+)
+
+// The multicast workload on real agents: each client node's agent runs its
+// load generator (agent/load.go) at the node's share of the workload's
+// rate with the workload's message size, from its start to the end of the
+// run. Every agent checks the load messages it delivers: each sender's
+// messages in sequence without gaps or reorders, and a digest of the
+// delivery order that nodes which delivered the same messages must share.
+// Those verdicts join the simulator's total_order check.
+
+// loadCount is "until told otherwise": more messages than a run sends.
+const loadCount = 1 << 30
+
+// multicastClient says whether node n runs the load generator.
+func (l *lab) multicastClient(n *node) bool {
+	w := l.sc.Workload
+	if w == nil || w.Kind != "multicast" {
+		return false
+	}
+	return w.Clients == nil || slices.Contains(w.Clients, n.name)
+}
+
+// startLoad starts node n's load generator once its admin socket answers.
+func (l *lab) startLoad(n *node, done <-chan struct{}) {
+	w := l.sc.Workload
+	clients := len(w.Clients)
+	if w.Clients == nil {
+		clients = len(l.nodes)
+	}
+	spec := &agent.LoadSpec{Count: loadCount, Size: max(w.Size, loadHeaderLen), Rate: w.Rate / float64(clients)}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		select {
+		case <-done:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		r, err := agent.Call(ctx, n.admin, agent.Request{Cmd: agent.CmdLoad, Load: spec})
+		cancel()
+		if err == nil && r.OK {
+			return
+		}
+	}
+	l.logf("%s: the load generator did not start", n.name)
+}
+
+// loadHeaderLen is the load generator's header (agent/load.go).
+const loadHeaderLen = 28
+
+// loadReading is one node's load counters at the end.
+type loadReading struct {
+	name string
+	info *agent.LoadInfo
+}
+
+// judgeLoad turns the agents' load checks into verdicts of total_order.
+func judgeLoad(rec *sim.Recording, readings []loadReading) {
+	var sent int64
+	var problems []string
+	byDelivered := map[string][]string{} // delivered-per-sender -> nodes
+	digests := map[string]string{}
+	for _, r := range readings {
+		if r.info == nil {
+			continue
+		}
+		sent += int64(r.info.Sent)
+		if r.info.Gaps > 0 || r.info.Reorders > 0 {
+			problems = append(problems, fmt.Sprintf("%s delivered load messages with %d gaps and %d reorders in a sender's sequence",
+				r.name, r.info.Gaps, r.info.Reorders))
+		}
+		var key []string
+		for _, s := range slices.Sorted(maps.Keys(r.info.BySender)) {
+			key = append(key, fmt.Sprintf("%s=%d", s, r.info.BySender[s]))
+		}
+		k := strings.Join(key, ",")
+		byDelivered[k] = append(byDelivered[k], r.name)
+		digests[r.name] = r.info.Digest
+	}
+	for _, k := range slices.Sorted(maps.Keys(byDelivered)) {
+		nodes := byDelivered[k]
+		for _, n := range nodes[1:] {
+			if digests[n] != digests[nodes[0]] {
+				problems = append(problems, fmt.Sprintf("%s and %s delivered the same load messages (%s) in different orders (digests %s, %s)",
+					nodes[0], n, k, digests[nodes[0]], digests[n]))
+			}
+		}
+	}
+	rec.Ops(sent)
+	if len(problems) > 0 {
+		rec.Check("total_order", false, strings.Join(problems, "; "))
+	} else {
+		rec.Check("total_order", true, "")
+	}
+}
