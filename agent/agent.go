@@ -105,6 +105,11 @@ func Run(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
+	delays := newLinkDelays()
+	if opt.Delay == nil {
+		// Set at run time through the admin socket (CmdDelay).
+		opt.Delay = delays.delay
+	}
 	tcfg.Delay = opt.Delay
 	qdev, err := loadQdevice(ctx, conf, wire.NodeID(self.NodeID), nodeName(self), opt.QdeviceBundle, opt.DataDir, log)
 	if err != nil {
@@ -170,7 +175,7 @@ func Run(ctx context.Context, opt Options) error {
 		in: make(chan inbound, inboxLen), calls: make(chan call),
 		tasks: make(chan func()), stopped: make(chan struct{}),
 		persist: db.Persist, disk: persisted,
-		qdev: qdev, join: &joinStats{},
+		qdev: qdev, join: &joinStats{}, delays: delays,
 	}
 	tr, err := udp.Listen(tcfg, l.receive)
 	switch {

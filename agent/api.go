@@ -27,6 +27,7 @@ const (
 	CmdCfsRm    = "cfs-rm"   // remove one entry through the total order
 	CmdCfsLs    = "cfs-ls"   // list the entries under a directory
 	CmdLoad     = "load"     // start or stop the load generator (LoadSpec)
+	CmdDelay    = "delay"    // set a link's extra send delay (DelaySpec)
 	// CmdJoinToken issues a single-use join token for `quorate add`,
 	// valid for TTL seconds (default DefaultTokenTTL).
 	CmdJoinToken = "join-token"
@@ -71,6 +72,8 @@ type Request struct {
 	Ordered bool `json:"ordered,omitempty"`
 	// Load is the argument of load.
 	Load *LoadSpec `json:"load,omitempty"`
+	// Delay is the argument of delay.
+	Delay *DelaySpec `json:"delay,omitempty"`
 	// TTL is the lifetime of a join token in seconds; 0 takes the default.
 	TTL int `json:"ttl,omitempty"`
 	// Host, Port, Algorithm and Bundle are the arguments of qdevice-setup:

@@ -88,6 +88,7 @@ type loop struct {
 	deliveries  deliveryCounts
 	configBumps uint64 // NODELIST_DELs delivered: config_version + this
 	load        *loadState
+	delays      *linkDelays // extra send delay per link (CmdDelay); nil in tests that do without
 	killedBy    wire.NodeID // a peer removed this node from the nodelist
 	linksAt     time.Time   // last refresh of the link part of the metrics
 }
@@ -346,6 +347,18 @@ func (l *loop) handleSync(req Request) Response {
 		return l.cfsGet(req)
 	case CmdCfsLs:
 		return l.cfsLs(req)
+	case CmdDelay:
+		if req.Delay == nil {
+			return Response{Error: "delay: missing delay", BadRequest: true}
+		}
+		if req.Delay.Link < 0 || req.Delay.Link >= wire.MaxLinks || l.delays == nil {
+			return Response{Error: fmt.Sprintf("delay: no link %d", req.Delay.Link), BadRequest: true}
+		}
+		if err := l.delays.set(wire.LinkNo(req.Delay.Link), req.Delay.Dist); err != nil {
+			return Response{Error: err.Error(), BadRequest: true}
+		}
+		l.log.Info("link delay set", "node", l.cl.name, "link", req.Delay.Link, "dist", req.Delay.Dist.String())
+		return Response{OK: true}
 	case CmdLoad:
 		if err := validLoad(req.Load); err != nil {
 			return Response{Error: err.Error(), BadRequest: true}

@@ -17,10 +17,7 @@ import (
 func corosyncConf(sc *scenarios.Scenario, keyfile string, qnetd string) string {
 	var b strings.Builder
 	t := sc.Cluster.Totem
-	name := sc.Cluster.Name
-	if name == "" {
-		name = "lab"
-	}
+	name := clusterName(sc)
 	ms := func(d time.Duration) string { return fmt.Sprint(d.Milliseconds()) }
 	fmt.Fprintf(&b, "totem {\n  version: 2\n  cluster_name: %s\n  config_version: 1\n  secauth: on\n  keyfile: %s\n", name, keyfile)
 	fmt.Fprintf(&b, "  token: %s\n  token_coefficient: %s\n", ms(t.Token), ms(t.TokenCoefficient))
@@ -129,4 +126,12 @@ func b2i(v bool) int {
 		return 1
 	}
 	return 0
+}
+
+// clusterName is totem.cluster_name of the run: the scenario's, or "lab".
+func clusterName(sc *scenarios.Scenario) string {
+	if sc.Cluster.Name != "" {
+		return sc.Cluster.Name
+	}
+	return "lab"
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quorate/quorate/agent"
 	"github.com/quorate/quorate/netmodel"
 	"github.com/quorate/quorate/scenarios"
 	"github.com/quorate/quorate/scenarios/journal"
@@ -71,6 +72,31 @@ func (l *lab) fault(i int, add func(time.Duration, func() error)) error {
 			l.cuts.loss[lossKey{n, f.Link}] = f.Loss
 		}
 		err = l.fw.render(l.cuts)
+	case "set_latency":
+		d, derr := sim.Dist(*f.Latency)
+		if derr != nil {
+			return derr
+		}
+		targets := idx(f.Nodes)
+		if f.Nodes == nil {
+			targets = idx(l.sc.NodeNames())
+		}
+		for _, t := range targets {
+			l.mu.Lock()
+			l.delays[lossKey{t, f.Link}] = d
+			l.mu.Unlock()
+			n := l.nodes[t]
+			if n.cmd == nil {
+				continue // applied when it starts
+			}
+			dd, ok := l.delayOf(t, f.Link)
+			if !ok {
+				dd = netmodel.Dist{} // below the veth's own: none added
+			}
+			if !l.call(n, agent.Request{Cmd: agent.CmdDelay, Delay: &agent.DelaySpec{Link: f.Link, Dist: dd}}, n.done) {
+				l.logf("%s: the delay of link %d did not take effect", n.name, f.Link)
+			}
+		}
 	case "crash":
 		l.kill(l.nodes[l.nodeIdx[f.Node]], "crash")
 	case "power_off":
@@ -99,6 +125,18 @@ func (l *lab) fault(i int, add func(time.Duration, func() error)) error {
 				when += s.Sample()
 			}
 			add(when, func() error { return l.start(n) })
+		}
+	case "qnetd_down":
+		// The host fails silently: its network goes first, so that the
+		// daemon's death sends no reset to the nodes.
+		if err = l.fab.setLink(qnetdPort, false); err == nil {
+			l.killQnetd()
+		}
+	case "qnetd_up":
+		// A fresh daemon; the nodes' old connections get a reset on
+		// their next exchange.
+		if err = l.startQnetd(); err == nil {
+			err = l.fab.setLink(qnetdPort, true)
 		}
 	case "set_expected":
 		err = l.operator(f.Node, "expected", strconv.Itoa(f.Votes))
@@ -231,4 +269,18 @@ func (l *lab) eventsOf(i int) []event {
 		}
 	}
 	return out
+}
+
+// delayOf is the send delay the lab gives node i's agent on link, and
+// whether it adds one: a latency below maxLabLatency is left to the veth
+// pair, whose own is some tens of microseconds, rather than paid for with
+// a timer per packet on a loaded machine.
+func (l *lab) delayOf(i, link int) (netmodel.Dist, bool) {
+	l.mu.Lock()
+	d := l.delays[lossKey{i, link}]
+	l.mu.Unlock()
+	if netMean(d) < maxLabLatency {
+		return d, false
+	}
+	return d, true
 }

@@ -153,9 +153,10 @@ func TestSupported(t *testing.T) {
 duration: 10s
 cluster:
   nodes: [{name: a}, {name: b}]
+  quorum: {device: {algorithm: ffsplit, latency: {dist: constant, value: 50ms}}}
 network:
   links:
-    - {number: 0, latency: {dist: constant, value: 20ms}}
+    - {number: 0, duplicate: 0.1, latency: {dist: constant, value: 20ms}}
 faults:
   - {at: 1s, action: set_latency, link: 0, latency: {dist: constant, value: 5ms}}
 `), 0o644)
@@ -165,12 +166,15 @@ faults:
 	}
 	err = Supported(sc)
 	if err == nil {
-		t.Fatal("a scenario with 20ms latency and set_latency is accepted")
+		t.Fatal("a scenario with duplication and 50ms to qnetd is accepted")
 	}
-	for _, want := range []string{"network.links[0].latency", "faults[0].action", "s.yaml:"} {
+	for _, want := range []string{"network.links[0].duplicate", "cluster.quorum.device.latency", "s.yaml:"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
+	}
+	if strings.Contains(err.Error(), "set_latency") || strings.Contains(err.Error(), "links[0].latency") {
+		t.Errorf("latency is refused, but the agents' transport carries it out: %v", err)
 	}
 	// The smoke scenario, and one that quorate trace import wrote from
 	// the journals of a lab run of it.

@@ -32,28 +32,51 @@ func (l *lab) multicastClient(n *node) bool {
 	return w.Clients == nil || slices.Contains(w.Clients, n.name)
 }
 
-// startLoad starts node n's load generator once its admin socket answers.
-func (l *lab) startLoad(n *node, done <-chan struct{}) {
-	w := l.sc.Workload
-	clients := len(w.Clients)
-	if w.Clients == nil {
-		clients = len(l.nodes)
-	}
-	spec := &agent.LoadSpec{Count: loadCount, Size: max(w.Size, loadHeaderLen), Rate: w.Rate / float64(clients)}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		select {
-		case <-done:
-			return
-		case <-time.After(50 * time.Millisecond):
+// configure sets node n's link delays and starts its load generator once
+// its admin socket answers.
+func (l *lab) configure(n *node, done <-chan struct{}) {
+	var reqs []agent.Request
+	for _, lk := range l.fab.links {
+		if d, ok := l.delayOf(n.idx, lk); ok {
+			reqs = append(reqs, agent.Request{Cmd: agent.CmdDelay, Delay: &agent.DelaySpec{Link: lk, Dist: d}})
 		}
+	}
+	if l.multicastClient(n) {
+		w := l.sc.Workload
+		clients := len(w.Clients)
+		if w.Clients == nil {
+			clients = len(l.nodes)
+		}
+		spec := &agent.LoadSpec{Count: loadCount, Size: max(w.Size, loadHeaderLen), Rate: w.Rate / float64(clients)}
+		reqs = append(reqs, agent.Request{Cmd: agent.CmdLoad, Load: spec})
+	}
+	for _, req := range reqs {
+		if !l.call(n, req, done) {
+			l.logf("%s: %s did not take effect", n.name, req.Cmd)
+		}
+	}
+}
+
+// call sends req to node n's agent, retrying while the agent starts.
+func (l *lab) call(n *node, req agent.Request, done <-chan struct{}) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		r, err := agent.Call(ctx, n.admin, agent.Request{Cmd: agent.CmdLoad, Load: spec})
+		r, err := agent.Call(ctx, n.admin, req)
 		cancel()
 		if err == nil && r.OK {
-			return
+			return true
+		}
+		if err == nil {
+			l.logf("%s: %s refused: %s", n.name, req.Cmd, r.Error)
+			return false
+		}
+		select {
+		case <-done:
+			return false
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	l.logf("%s: the load generator did not start", n.name)
+	return false
 }
 
 // loadHeaderLen is the load generator's header (agent/load.go).

@@ -35,9 +35,26 @@ type fabric struct {
 	switches []string // switch names, in order of first use by a link
 	links    []int    // link numbers
 	swOf     map[int]int
-	handles  []*netlink.Handle // [0] fabric, [1+i] node i
+	handles  []*netlink.Handle // [0] fabric, [1+i] node i, then the qnetd host's
 	created  []string          // namespaces created, for teardown
+	// qnetd adds the quorum device's host: a namespace of its own
+	// (qnetdNS) on a bridge of its own, which every node reaches through
+	// a third interface (qeth). The cluster's faults never touch it, as in
+	// the simulator, where the arbiter is reached over its own streams.
+	qnetd   bool
+	qnetdNS string
 }
+
+// qnetdBridge, qnetdPort and qnetdNIC name the quorum device's network.
+const (
+	qnetdBridge = "swq"
+	qnetdPort   = "qd"
+	qnetdNIC    = "qeth"
+	qnetdSubnet = 100
+)
+
+// QnetdAddr is the quorum device host's address in the lab.
+var QnetdAddr = net.IPv4(10, 77, qnetdSubnet, 254).To4()
 
 // nsName is the namespace of node i ("" for the fabric).
 func nsName(id string, i int) string {
@@ -86,7 +103,11 @@ func (f *fabric) build(nodes int) error {
 		names = append(names, nsName(f.id, i))
 	}
 	f.fabNS = names[0]
-	f.nodeNS = names[1:]
+	f.nodeNS = names[1 : 1+nodes]
+	if f.qnetd {
+		f.qnetdNS = Prefix + f.id + "-q"
+		names = append(names, f.qnetdNS)
+	}
 	var hs []netns.NsHandle
 	defer func() {
 		for _, h := range hs {
@@ -158,7 +179,62 @@ func (f *fabric) build(nodes int) error {
 			}
 		}
 	}
+	if f.qnetd {
+		return f.buildQnetd(nodes, hs)
+	}
 	return nil
+}
+
+// veth adds a veth pair from the fabric's bridge br to nic with addr in
+// the namespace of handle nh (namespace fd nsFd).
+func (f *fabric) veth(port, br string, nh *netlink.Handle, nsFd int, nic string, addr net.IP) error {
+	fab := f.handles[0]
+	ve := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: port}, PeerName: nic, PeerNamespace: netlink.NsFd(nsFd)}
+	if err := fab.LinkAdd(ve); err != nil {
+		return fmt.Errorf("lab: veth %s: %w", port, err)
+	}
+	pl, err := fab.LinkByName(port)
+	if err != nil {
+		return err
+	}
+	bl, err := fab.LinkByName(br)
+	if err != nil {
+		return err
+	}
+	if err := fab.LinkSetMaster(pl, bl); err != nil {
+		return fmt.Errorf("lab: %s into %s: %w", port, br, err)
+	}
+	if err := fab.LinkSetUp(pl); err != nil {
+		return err
+	}
+	nl, err := nh.LinkByName(nic)
+	if err != nil {
+		return err
+	}
+	if err := nh.AddrAdd(nl, &netlink.Addr{IPNet: &net.IPNet{IP: addr, Mask: net.CIDRMask(24, 32)}}); err != nil {
+		return fmt.Errorf("lab: address %s on %s: %w", addr, nic, err)
+	}
+	return nh.LinkSetUp(nl)
+}
+
+// buildQnetd wires the quorum device's host to every node.
+func (f *fabric) buildQnetd(nodes int, hs []netns.NsHandle) error {
+	fab := f.handles[0]
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: qnetdBridge}}
+	if err := fab.LinkAdd(br); err != nil {
+		return fmt.Errorf("lab: bridge %s: %w", qnetdBridge, err)
+	}
+	if err := fab.LinkSetUp(br); err != nil {
+		return err
+	}
+	for i := range nodes {
+		if err := f.veth(fmt.Sprintf("n%dq", i+1), qnetdBridge, f.handles[1+i], int(hs[1+i]), qnetdNIC,
+			net.IPv4(10, 77, qnetdSubnet, byte(i+1)).To4()); err != nil {
+			return err
+		}
+	}
+	q := 1 + nodes
+	return f.veth(qnetdPort, qnetdBridge, f.handles[q], int(hs[q]), "eth0", QnetdAddr)
 }
 
 // setLink sets a link of the fabric namespace (a bridge or a port) up or

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/quorate/quorate/agent"
+	"github.com/quorate/quorate/netmodel"
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/reports"
 	"github.com/quorate/quorate/scenarios"
@@ -77,6 +78,15 @@ type lab struct {
 	t0      time.Time
 	logw    io.Writer
 	streams sim.Streams
+
+	// qnetd is the quorum device's daemon while it runs.
+	qnetd     *exec.Cmd
+	qnetdDone chan struct{}
+	bundle    string
+
+	// delays is each (node, link)'s send delay, applied to the agent
+	// through its admin socket at every start and on set_latency.
+	delays map[lossKey]netmodel.Dist
 
 	mu      sync.Mutex
 	events  []event // what the lab did, with when
@@ -178,11 +188,17 @@ func newLab(sc *scenarios.Scenario, opt Options) (*lab, error) {
 		}
 		swOf[lk.Number] = k
 	}
-	l.fab = &fabric{id: l.id, links: links, switches: switches, swOf: swOf}
+	l.fab = &fabric{id: l.id, links: links, switches: switches, swOf: swOf, qnetd: sc.Cluster.Quorum.Device != nil}
 	l.cuts = newCuts(len(sc.Cluster.Nodes), links)
+	l.delays = map[lossKey]netmodel.Dist{}
 	for _, lk := range sc.Network.Links {
+		d, err := sim.Dist(lk.Latency)
+		if err != nil {
+			return nil, err
+		}
 		for i := range sc.Cluster.Nodes {
 			l.cuts.loss[lossKey{i, lk.Number}] = lk.Loss
+			l.delays[lossKey{i, lk.Number}] = d
 		}
 	}
 	for i, n := range sc.Cluster.Nodes {
@@ -229,8 +245,18 @@ func (l *lab) setup() error {
 	if err := udp.GenerateKey(key, udp.DefaultKeySize); err != nil {
 		return err
 	}
+	if l.fab.qnetd {
+		// What `pvecm qdevice setup` does on the qnetd host: a client
+		// bundle for the cluster from the daemon's CA.
+		l.bundle = filepath.Join(l.out, "qdevice.pem")
+		out, err := exec.Command(l.bin, "qnetd", "enroll", clusterName(l.sc), "--out", l.bundle, "--force",
+			"--data-dir", filepath.Join(l.out, "qnetd")).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("lab: quorate qnetd enroll: %v: %s", err, out)
+		}
+	}
 	l.conf = filepath.Join(l.out, "corosync.conf")
-	return os.WriteFile(l.conf, []byte(corosyncConf(l.sc, key, "")), 0o644)
+	return os.WriteFile(l.conf, []byte(corosyncConf(l.sc, key, QnetdAddr.String())), 0o644)
 }
 
 // now is the offset from the run's start.
@@ -252,8 +278,12 @@ func (l *lab) start(n *node) error {
 		return err
 	}
 	defer f.Close()
-	cmd := exec.Command(l.bin, "agent", "--config", l.conf, "--node", n.name,
-		"--admin", n.admin, "--data-dir", n.dir, "--join-listen", "off")
+	args := []string{"agent", "--config", l.conf, "--node", n.name,
+		"--admin", n.admin, "--data-dir", n.dir, "--join-listen", "off"}
+	if l.bundle != "" {
+		args = append(args, "--qdevice-bundle", l.bundle)
+	}
+	cmd := exec.Command(l.bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Its own process group, so that a SIGINT at the terminal reaches the
 	// lab alone, which then stops the agents itself.
@@ -267,10 +297,42 @@ func (l *lab) start(n *node) error {
 	n.started = l.now()
 	l.record(event{at: n.started, fault: -1, node: n.idx, up: true})
 	l.logf("%s: agent started (pid %d)", n.name, cmd.Process.Pid)
-	if l.multicastClient(n) {
-		go l.startLoad(n, n.done)
-	}
+	go l.configure(n, n.done)
 	return nil
+}
+
+// startQnetd starts a fresh quorum device daemon on its host.
+func (l *lab) startQnetd() error {
+	if l.qnetd != nil {
+		return nil
+	}
+	f, err := os.OpenFile(filepath.Join(l.out, "qnetd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cmd := exec.Command(l.bin, "qnetd", "--listen", QnetdAddr.String()+":5403", "--data-dir", filepath.Join(l.out, "qnetd"),
+		"--admin", filepath.Join(l.out, "qnetd.sock"), "--san", QnetdAddr.String())
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := startIn(l.fab.qnetdNS, cmd); err != nil {
+		return fmt.Errorf("lab: starting qnetd: %w", err)
+	}
+	l.qnetd, l.qnetdDone = cmd, make(chan struct{})
+	done := l.qnetdDone
+	go func() { cmd.Wait(); close(done) }()
+	l.logf("qnetd started (pid %d)", cmd.Process.Pid)
+	return nil
+}
+
+// killQnetd ends the daemon with SIGKILL.
+func (l *lab) killQnetd() {
+	if l.qnetd == nil {
+		return
+	}
+	l.qnetd.Process.Kill()
+	<-l.qnetdDone
+	l.qnetd = nil
 }
 
 // kill ends node n's agent with SIGKILL (crash, power_off) and waits.
@@ -309,6 +371,7 @@ func (l *lab) stop() {
 
 // teardown stops whatever still runs and deletes the network.
 func (l *lab) teardown() error {
+	l.killQnetd()
 	for _, n := range l.nodes {
 		if n.cmd != nil {
 			n.cmd.Process.Kill()
@@ -332,6 +395,9 @@ func (l *lab) execute(ctx context.Context) error {
 	var plan []timed
 	add := func(at time.Duration, do func() error) {
 		plan = append(plan, timed{at: at, seq: len(plan), do: do})
+	}
+	if l.fab.qnetd {
+		add(0, l.startQnetd)
 	}
 	for i, n := range l.sc.Cluster.Nodes {
 		nd := l.nodes[i]
@@ -424,6 +490,7 @@ func (l *lab) collect() (*reports.Result, error) {
 	}
 	stopAt := l.now()
 	l.stop()
+	l.killQnetd()
 	feed, err := l.feed(stopAt)
 	if err != nil {
 		return nil, err
