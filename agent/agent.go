@@ -47,6 +47,10 @@ type Options struct {
 	// Delay, when set, delays every packet sent on a link by the returned
 	// span (tests: the kernels there have no netem).
 	Delay func(link wire.LinkNo) time.Duration
+	// Deliveries, when set, is the delivery log (deliveries.go): a line
+	// per delivered item of the total order and per load message sent,
+	// for the simulator's ordering checkers in the lab.
+	Deliveries string
 	// Journal is the flight recorder's file (see recorder); default
 	// <DataDir>/journal.jsonl.
 	Journal string
@@ -176,6 +180,12 @@ func Run(ctx context.Context, opt Options) error {
 		tasks: make(chan func()), stopped: make(chan struct{}),
 		persist: db.Persist, disk: persisted,
 		qdev: qdev, join: &joinStats{}, delays: delays,
+	}
+	if opt.Deliveries != "" {
+		if l.dlog, err = openDeliveryLog(opt.Deliveries, log); err != nil {
+			return err
+		}
+		defer l.dlog.close()
 	}
 	tr, err := udp.Listen(tcfg, l.receive)
 	switch {

@@ -88,9 +88,10 @@ type loop struct {
 	deliveries  deliveryCounts
 	configBumps uint64 // NODELIST_DELs delivered: config_version + this
 	load        *loadState
-	delays      *linkDelays // extra send delay per link (CmdDelay); nil in tests that do without
-	killedBy    wire.NodeID // a peer removed this node from the nodelist
-	linksAt     time.Time   // last refresh of the link part of the metrics
+	delays      *linkDelays  // extra send delay per link (CmdDelay); nil in tests that do without
+	dlog        *deliveryLog // the delivery log (Options.Deliveries); nil without one
+	killedBy    wire.NodeID  // a peer removed this node from the nodelist
+	linksAt     time.Time    // last refresh of the link part of the metrics
 }
 
 // deliveryCounts counts the node's ordered output.
@@ -265,6 +266,7 @@ func (l *loop) flushOnce() (more bool, err error) {
 // deliver counts one item of the total order and applies what the agent
 // itself must know of it: a NODELIST_DEL changes the nodelist it shows.
 func (l *loop) deliver(d engine.Delivery) {
+	l.dlog.delivered(d)
 	switch d.Kind {
 	case totem.DeliverTransitional:
 		l.deliveries.transitional++

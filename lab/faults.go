@@ -1,8 +1,14 @@
 package lab
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -203,6 +209,33 @@ func (l *lab) feed(stopAt time.Duration) ([]fed, error) {
 		name := l.nodes[e.node].name
 		push(e.at, 0, func(rec *sim.Recording, at time.Duration) error { return rec.NodeUp(name, e.up, at) })
 	}
+	dlogs, err := l.readDeliveries()
+	if err != nil {
+		return nil, err
+	}
+	ids := loadIDs(l, dlogs)
+	for i, recs := range dlogs {
+		name := l.nodes[i].name
+		self := l.sc.Cluster.Nodes[i].ID
+		for _, r := range recs {
+			at := time.Unix(0, r.T).Sub(l.t0)
+			if at > stopAt {
+				continue
+			}
+			switch r.K {
+			case agent.DeliverySent:
+				id := ids[loadKey{self, r.Origin}]<<32 | uint64(self)<<40 | r.LSeq
+				push(at, 1, func(rec *sim.Recording, at time.Duration) error { return rec.Sent(name, id, at) })
+			case agent.DeliveryMessage, agent.DeliveryTransitional, agent.DeliveryRegular:
+				d := sim.Delivered{Kind: map[string]string{agent.DeliveryMessage: "message", agent.DeliveryTransitional: "transitional",
+					agent.DeliveryRegular: "regular"}[r.K], Ring: r.Ring, Seq: r.Seq, Sender: r.From, Members: r.Members}
+				if r.Origin != 0 {
+					d.ID = ids[loadKey{r.From, r.Origin}]<<32 | uint64(r.From)<<40 | r.LSeq
+				}
+				push(at, 1, func(rec *sim.Recording, at time.Duration) error { return rec.Deliver(name, d, at) })
+			}
+		}
+	}
 	for _, n := range l.nodes {
 		path := filepath.Join(n.dir, "journal.jsonl")
 		j, err := journal.ReadFile(path)
@@ -229,6 +262,9 @@ func (l *lab) feed(stopAt time.Duration) ([]fed, error) {
 					return rec.Link(name, peer, "active_link", link, at)
 				})
 			case journal.KindMembership:
+				if dlogs[n.idx] != nil {
+					continue // the delivery log has every configuration
+				}
 				ring, members := r.Ring, r.Members
 				push(at, 1, func(rec *sim.Recording, at time.Duration) error { return rec.Membership(name, ring, members, at) })
 			case journal.KindQuorum:
@@ -283,4 +319,69 @@ func (l *lab) delayOf(i, link int) (netmodel.Dist, bool) {
 		return d, false
 	}
 	return d, true
+}
+
+// readDeliveries reads every node's delivery log (nil for a node without
+// one). A line a killed agent left torn is skipped.
+func (l *lab) readDeliveries() ([][]agent.DeliveryRecord, error) {
+	out := make([][]agent.DeliveryRecord, len(l.nodes))
+	for i, n := range l.nodes {
+		b, err := os.ReadFile(n.deliveries())
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lab: %s's delivery log: %w", n.name, err)
+		}
+		out[i] = []agent.DeliveryRecord{}
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			var r agent.DeliveryRecord
+			if len(line) == 0 || json.Unmarshal(line, &r) != nil {
+				continue
+			}
+			out[i] = append(out[i], r)
+		}
+	}
+	return out, nil
+}
+
+// loadKey is one run of one sender's load generator.
+type loadKey struct {
+	from   uint32
+	origin int64
+}
+
+// loadIDs numbers each sender's load-generator runs in the order they
+// started (their origin stamps), so that a load message's workload id,
+// sender<<40 | run<<32 | seq, is unique across the sender's restarts.
+func loadIDs(l *lab, dlogs [][]agent.DeliveryRecord) map[loadKey]uint64 {
+	seen := map[loadKey]bool{}
+	for i, recs := range dlogs {
+		self := l.sc.Cluster.Nodes[i].ID
+		for _, r := range recs {
+			switch {
+			case r.K == agent.DeliverySent:
+				seen[loadKey{self, r.Origin}] = true
+			case r.Origin != 0:
+				seen[loadKey{r.From, r.Origin}] = true
+			}
+		}
+	}
+	keys := slices.Collect(maps.Keys(seen))
+	slices.SortFunc(keys, func(a, b loadKey) int {
+		if a.from != b.from {
+			return int(a.from) - int(b.from)
+		}
+		return cmp.Compare(a.origin, b.origin)
+	})
+	ids := map[loadKey]uint64{}
+	run := uint64(0)
+	for i, k := range keys {
+		if i > 0 && keys[i-1].from != k.from {
+			run = 0
+		}
+		run++
+		ids[k] = run
+	}
+	return ids
 }

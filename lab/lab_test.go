@@ -81,6 +81,43 @@ func assertClean(t *testing.T, id string, out string) {
 	}
 }
 
+// TestLabMulticast runs the multicast scenario (a WAN latency through the
+// agents' transport, a partition by nftables rules, a heal) on real agents:
+// the simulator's ordering checkers judge every agent's delivery log.
+func TestLabMulticast(t *testing.T) {
+	labAvailable(t)
+	sc, err := scenarios.Load("testdata/partition-multicast.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	var log strings.Builder
+	opt := Options{Out: out, Binary: agentBinary(t), Log: &logWriter{b: &log}, RunID: "t" + randomID(t)}
+	res, err := Run(context.Background(), sc, opt)
+	t.Logf("lab log:\n%s", log.String())
+	assertClean(t, opt.RunID, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK {
+		t.Errorf("the multicast scenario failed in the lab: %s", res.Failure)
+	}
+	for _, c := range []string{"total_order", "virtual_synchrony"} {
+		if ok, judged := res.Checks[c]; !ok || !judged {
+			t.Errorf("check %s: %v (judged %v)", c, ok, judged)
+		}
+	}
+	// Every load message sent is counted from the delivery logs, and most
+	// came back to their sender through the total order.
+	if res.Stats.Ops < 500 || res.Stats.OpsOK < res.Stats.Ops*9/10 {
+		t.Errorf("%d load messages sent, %d delivered back: the delivery logs were not read", res.Stats.Ops, res.Stats.OpsOK)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "nodes", "hp3.log"))
+	if err != nil || !strings.Contains(string(b), "link delay set") {
+		t.Errorf("hp3's agent never set the link delay of set_latency (%v)", err)
+	}
+}
+
 // TestLabInterrupt cancels a run a few seconds in, as SIGINT does, and
 // checks that the agents and the network are gone.
 func TestLabInterrupt(t *testing.T) {

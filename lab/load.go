@@ -3,7 +3,6 @@ package lab
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -88,42 +87,17 @@ type loadReading struct {
 	info *agent.LoadInfo
 }
 
-// judgeLoad turns the agents' load checks into verdicts of total_order.
+// judgeLoad adds the agents' own check of the load messages to
+// total_order: no node may deliver a sender's messages out of their
+// order. (Gaps are no failure: a partition's other side never delivers
+// what was sent in it, as extended virtual synchrony allows; the
+// simulator's checkers judge agreement and gaps from the delivery logs.)
 func judgeLoad(rec *sim.Recording, readings []loadReading) {
-	var sent int64
 	var problems []string
-	byDelivered := map[string][]string{} // delivered-per-sender -> nodes
-	digests := map[string]string{}
 	for _, r := range readings {
-		if r.info == nil {
-			continue
-		}
-		sent += int64(r.info.Sent)
-		if r.info.Gaps > 0 || r.info.Reorders > 0 {
-			problems = append(problems, fmt.Sprintf("%s delivered load messages with %d gaps and %d reorders in a sender's sequence",
-				r.name, r.info.Gaps, r.info.Reorders))
-		}
-		var key []string
-		for _, s := range slices.Sorted(maps.Keys(r.info.BySender)) {
-			key = append(key, fmt.Sprintf("%s=%d", s, r.info.BySender[s]))
-		}
-		k := strings.Join(key, ",")
-		byDelivered[k] = append(byDelivered[k], r.name)
-		digests[r.name] = r.info.Digest
-	}
-	for _, k := range slices.Sorted(maps.Keys(byDelivered)) {
-		nodes := byDelivered[k]
-		for _, n := range nodes[1:] {
-			if digests[n] != digests[nodes[0]] {
-				problems = append(problems, fmt.Sprintf("%s and %s delivered the same load messages (%s) in different orders (digests %s, %s)",
-					nodes[0], n, k, digests[nodes[0]], digests[n]))
-			}
+		if r.info != nil && r.info.Reorders > 0 {
+			problems = append(problems, fmt.Sprintf("%s delivered %d load messages after a later one of the same sender", r.name, r.info.Reorders))
 		}
 	}
-	rec.Ops(sent)
-	if len(problems) > 0 {
-		rec.Check("total_order", false, strings.Join(problems, "; "))
-	} else {
-		rec.Check("total_order", true, "")
-	}
+	rec.Check("total_order", len(problems) == 0, strings.Join(problems, "; "))
 }

@@ -62,6 +62,9 @@ type node struct {
 	started time.Duration
 }
 
+// deliveries is the agent's delivery log (agent/deliveries.go).
+func (n *node) deliveries() string { return filepath.Join(n.dir, "deliveries.jsonl") }
+
 // lab is one run.
 type lab struct {
 	sc      *scenarios.Scenario
@@ -279,7 +282,7 @@ func (l *lab) start(n *node) error {
 	}
 	defer f.Close()
 	args := []string{"agent", "--config", l.conf, "--node", n.name,
-		"--admin", n.admin, "--data-dir", n.dir, "--join-listen", "off"}
+		"--admin", n.admin, "--data-dir", n.dir, "--join-listen", "off", "--deliveries", n.deliveries()}
 	if l.bundle != "" {
 		args = append(args, "--qdevice-bundle", l.bundle)
 	}

@@ -320,3 +320,69 @@ func (r *run) storeDigest(h *host) string {
 // Dist converts a scenario distribution into the network model's, as the
 // simulator does, for a driver that draws from the same streams.
 func Dist(d scenarios.Distribution) (netmodel.Dist, error) { return dist(d) }
+
+// Delivered is one item of the total order a recorded process delivered.
+type Delivered struct {
+	Kind    string // message | transitional | regular
+	Ring    string // "rep.seq" in hex, as ring ids print
+	Seq     uint32 // message: its sequence number on Ring
+	Sender  uint32 // message: the sender's node id
+	ID      uint64 // message: the workload message id, 0 for other traffic
+	Members []uint32
+}
+
+// Deliver records that node's current process delivered d at at: what the
+// ordering checkers judge. A regular configuration also counts as the
+// node installing that ring (as Membership does; give one or the other).
+func (rc *Recording) Deliver(node string, d Delivered, at time.Duration) error {
+	h, err := rc.hostOf(node)
+	if err != nil {
+		return err
+	}
+	ref, err := parseRing(d.Ring)
+	if err != nil {
+		return err
+	}
+	if !h.up {
+		return nil
+	}
+	dl := delivery{at: inst(at), ring: ref, seq: d.Seq, sender: wire.NodeID(d.Sender), id: d.ID}
+	switch d.Kind {
+	case "message":
+		dl.kind = dMsg
+		if d.ID != 0 && h.id == wire.NodeID(d.Sender) {
+			rc.r.opsOK++
+		}
+	case "transitional", "regular":
+		dl.kind = dTrans
+		if d.Kind == "regular" {
+			dl.kind = dRegular
+		}
+		for _, m := range d.Members {
+			dl.members = append(dl.members, wire.NodeID(m))
+		}
+		slices.Sort(dl.members)
+	default:
+		return fmt.Errorf("sim: recording: unknown delivery kind %q", d.Kind)
+	}
+	h.proc.ds = append(h.proc.ds, dl)
+	if dl.kind == dRegular {
+		rc.r.obs.regular(h, dl, inst(at))
+	}
+	return nil
+}
+
+// Sent records that node's current process multicast workload message id
+// at at.
+func (rc *Recording) Sent(node string, id uint64, at time.Duration) error {
+	h, err := rc.hostOf(node)
+	if err != nil {
+		return err
+	}
+	if !h.up {
+		return nil
+	}
+	rc.r.ops++
+	rc.r.hist.sent[id] = sent{proc: h.proc, at: inst(at)}
+	return nil
+}
