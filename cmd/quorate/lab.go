@@ -98,7 +98,11 @@ func (f *labFlags) runLab(cmd *cobra.Command, path string) (*scenarios.Scenario,
 }
 
 func newLabRunCmd() *cobra.Command {
-	var f labFlags
+	var (
+		f         labFlags
+		compare   bool
+		tolerance float64
+	)
 	c := &cobra.Command{
 		Use:   "run FILE.yaml [--seed N] [--out DIR]",
 		Short: "Run a scenario on real agents and check its expectations",
@@ -112,6 +116,9 @@ lab broke down, 2 for bad input, a scenario the lab cannot carry out, or a
 machine where the lab cannot run (not root, no kernel support).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if compare {
+				return runDiff(cmd, &f, args[0], tolerance)
+			}
 			_, res, err := f.runLab(cmd, args[0])
 			if err != nil {
 				return err
@@ -126,6 +133,8 @@ machine where the lab cannot run (not root, no kernel support).`,
 		},
 	}
 	f.add(c)
+	c.Flags().BoolVar(&compare, "compare", false, "run the simulator beside the lab and print both side by side, as lab diff does")
+	c.Flags().Float64Var(&tolerance, "tolerance", 0.2, "with --compare: largest relative difference of a timing")
 	return c
 }
 
@@ -157,40 +166,46 @@ Exit status: 0 when the membership sequences agree and every timing is within
 input or a machine where the lab cannot run.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if tolerance < 0 {
-				return badInput(fmt.Errorf("--tolerance %g: want a fraction of at least 0", tolerance))
-			}
-			sc, labRes, err := f.runLab(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			opt := sim.Options{Seed: labRes.Seed, SeedSet: true}
-			simRes, err := sim.Run(sc, opt)
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
-			}
-			if f.out != "" {
-				if err := writeJSON(filepath.Join(f.out, "sim-result.json"), simRes); err != nil {
-					return &exitError{code: exitFailed, err: err}
-				}
-			}
-			d := lab.Compare(simRes, labRes, tolerance)
-			if f.format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(d); err != nil {
-					return err
-				}
-			} else if err := d.Write(cmd.OutOrStdout()); err != nil {
-				return err
-			}
-			if !d.Agree {
-				return errFailed
-			}
-			return nil
+			return runDiff(cmd, &f, args[0], tolerance)
 		},
 	}
 	f.add(c)
 	c.Flags().Float64Var(&tolerance, "tolerance", 0.2, "largest relative difference of a timing (lab against simulator)")
 	return c
+}
+
+// runDiff runs the scenario in the lab and in the simulator and prints
+// them side by side.
+func runDiff(cmd *cobra.Command, f *labFlags, path string, tolerance float64) error {
+	if tolerance < 0 {
+		return badInput(fmt.Errorf("--tolerance %g: want a fraction of at least 0", tolerance))
+	}
+	sc, labRes, err := f.runLab(cmd, path)
+	if err != nil {
+		return err
+	}
+	opt := sim.Options{Seed: labRes.Seed, SeedSet: true}
+	simRes, err := sim.Run(sc, opt)
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	if f.out != "" {
+		if err := writeJSON(filepath.Join(f.out, "sim-result.json"), simRes); err != nil {
+			return &exitError{code: exitFailed, err: err}
+		}
+	}
+	d := lab.Compare(simRes, labRes, tolerance)
+	if f.format == "json" {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(d); err != nil {
+			return err
+		}
+	} else if err := d.Write(cmd.OutOrStdout()); err != nil {
+		return err
+	}
+	if !d.Agree {
+		return errFailed
+	}
+	return nil
 }

@@ -78,3 +78,22 @@ func TestLabDiff(t *testing.T) {
 		t.Errorf("exit 1 although the runs agree")
 	}
 }
+
+// TestLabBadInput: a scenario the lab cannot carry out is refused before
+// anything is built, naming the place and the reason (exit 2).
+func TestLabBadInput(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dup.yaml")
+	if err := os.WriteFile(path, []byte("name: dup\nduration: 10s\ncluster:\n  nodes: [{name: a}, {name: b}]\nnetwork:\n  links:\n    - {number: 0, duplicate: 0.1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"lab", "run", path}, {"lab", "diff", path}, {"lab", "run", path, "--compare"}} {
+		code, _, stderr := cli(t, "", args...)
+		if code != 2 || !strings.Contains(stderr, "dup.yaml:7:") || !strings.Contains(stderr, "duplication") {
+			t.Errorf("%v: exit %d, want 2 naming dup.yaml:7 and duplication\n%s", args, code, stderr)
+		}
+	}
+	if code, _, stderr := cli(t, "", "lab", "diff", path, "--tolerance", "-1"); code != 2 || !strings.Contains(stderr, "tolerance") {
+		t.Errorf("--tolerance -1: exit %d\n%s", code, stderr)
+	}
+}
