@@ -285,16 +285,22 @@ func (l *lab) feed(stopAt time.Duration) ([]fed, error) {
 			}
 		}
 	}
+	sortFeed(out)
+	return out, nil
+}
+
+// sortFeed orders the feed by time, then lab events before agents'
+// records before workload operations, then insertion.
+func sortFeed(out []fed) {
 	slices.SortStableFunc(out, func(a, b fed) int {
 		switch {
 		case a.at != b.at:
-			return int(a.at - b.at)
+			return cmp.Compare(a.at, b.at)
 		case a.order != b.order:
 			return a.order - b.order
 		}
 		return a.seq - b.seq
 	})
-	return out, nil
 }
 
 func (l *lab) eventsOf(i int) []event {

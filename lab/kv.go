@@ -151,7 +151,7 @@ func (c *kvClient) op(ctx context.Context) {
 		l.kv.mu.Unlock()
 		return
 	}
-	op := kvOp{KVOp: sim.KVOp{Client: c.pid, Key: key, Call: l.now()}}
+	op := kvOp{KVOp: sim.KVOp{Node: c.n.name, Client: c.pid, Key: key, Call: l.now()}}
 	req := agent.Request{Path: key}
 	switch {
 	case x < w.Mix.Read:

@@ -141,6 +141,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (res *reports
 	}
 	res.WallS = time.Since(start).Seconds()
 	res.Reproduce = opt.Command
+	res.Driver = "lab"
 	return res, nil
 }
 
@@ -455,7 +456,12 @@ func (l *lab) execute(ctx context.Context) error {
 // from their journals.
 func (l *lab) collect() (*reports.Result, error) {
 	end := l.sc.Duration
-	rec, err := sim.NewRecording(l.sc, l.seed)
+	tf, err := os.Create(filepath.Join(l.out, "trace.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	defer tf.Close()
+	rec, err := sim.NewRecording(l.sc, l.seed, tf)
 	if err != nil {
 		return nil, err
 	}
@@ -481,13 +487,6 @@ func (l *lab) collect() (*reports.Result, error) {
 			}
 		}
 	}
-	if l.kv != nil {
-		for _, op := range l.kv.done() {
-			if err := rec.KV(op.KVOp, op.refused); err != nil {
-				return nil, err
-			}
-		}
-	}
 	if w := l.sc.Workload; w != nil && w.Kind == "multicast" {
 		judgeLoad(rec, loads)
 	}
@@ -498,6 +497,21 @@ func (l *lab) collect() (*reports.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l.kv != nil {
+		// Each operation's invocation and outcome, in time order with the
+		// rest (the trace's kv and kv_done lines pair by id).
+		for i, op := range l.kv.done() {
+			id := uint64(i + 1)
+			feed = append(feed, fed{at: op.Call, order: 2, seq: len(feed), apply: func(rec *sim.Recording, at time.Duration) error {
+				rec.KVCall(op.KVOp, id, op.refused)
+				return nil
+			}})
+			feed = append(feed, fed{at: op.Return, order: 2, seq: len(feed), apply: func(rec *sim.Recording, at time.Duration) error {
+				return rec.KV(op.KVOp, id, op.refused)
+			}})
+		}
+		sortFeed(feed)
+	}
 	for _, f := range feed {
 		if f.at > end {
 			f.at = end
@@ -506,7 +520,11 @@ func (l *lab) collect() (*reports.Result, error) {
 			return nil, err
 		}
 	}
-	return rec.Finish(nodes, packets, filepath.Join(l.out, "history.html")), nil
+	res := rec.Finish(nodes, packets, filepath.Join(l.out, "history.html"))
+	if err := rec.Close(); err != nil {
+		return nil, fmt.Errorf("lab: writing the trace: %w", err)
+	}
+	return res, tf.Sync()
 }
 
 // snapshot asks node n's admin socket for its end state.

@@ -44,7 +44,7 @@ for f in sorted(os.listdir(out)):
         x = fig.get(n + " (mean)")
         return f'{x["sim"]:.0f} / {x["lab"]:.0f}' if x else "-"
     resp = []
-    for s, l in zip(sim["fault_responses"], lab["fault_responses"]):
+    for s, l in zip(sim["fault_responses"] or [], lab["fault_responses"] or []):
         if s.get("ring_id") or l.get("ring_id"):
             resp.append(f'{s["fault"].split()[0]} {s.get("first_ms", 0):.0f} / {l.get("first_ms", 0):.0f}')
     same = "same" if not d.get("membership_diff") else "differ: " + d["membership_diff"][:80]

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,11 +38,14 @@ type recordedReplica struct {
 }
 
 // NewRecording prepares to judge a recorded run of sc drawn from seed.
-func NewRecording(sc *scenarios.Scenario, seed uint64) (*Recording, error) {
+// trace, when not nil, receives the recorded run as a trace.jsonl in the
+// simulator's format (the lines `quorate report` draws: boots, faults,
+// link, membership, quorum and kv events); it cannot be replayed.
+func NewRecording(sc *scenarios.Scenario, seed uint64, trace io.Writer) (*Recording, error) {
 	if err := Unsupported(sc); err != nil {
 		return nil, err
 	}
-	r, err := newRun(sc, Options{Seed: seed, SeedSet: true})
+	r, err := newRun(sc, Options{Seed: seed, SeedSet: true, Trace: trace})
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +72,7 @@ func (rc *Recording) Fault(i int, at time.Duration) error {
 	now := inst(at)
 	r.lastChange = now
 	detail := faultDetail(f)
+	r.trace.Begin(now, "fault").Str("action", f.Action).Str("detail", detail).End()
 	r.obs.tl = append(r.obs.tl, reports.TimelineEntry{TMs: now.Millis(), Event: "fault:" + f.Action, Detail: detail})
 	var err error
 	switch f.Action {
@@ -95,8 +100,10 @@ func (rc *Recording) NodeUp(node string, up bool, at time.Duration) error {
 		h.proc = &process{node: h.id, name: h.name, inc: h.incs, start: now}
 		h.incs++
 		r.hist.procs = append(r.hist.procs, h.proc)
+		r.trace.Begin(now, "boot").Str("node", h.name).End()
 	} else {
 		h.proc.end = now
+		r.trace.Begin(now, "down").Str("node", h.name).Str("why", "killed").End()
 	}
 	r.obs.nodeUp(h, up, now)
 	return nil
@@ -127,6 +134,13 @@ func (rc *Recording) Link(node, peer, kind string, link int, at time.Duration) e
 	if !h.up {
 		return nil
 	}
+	t := rc.r.trace.Begin(inst(at), e.Kind.String()).Str("node", h.name).Str("peer", p.name)
+	if e.Kind == wire.EventActiveLink {
+		t.Int("active", int64(e.Active))
+	} else {
+		t.Uint("link", uint64(e.Link))
+	}
+	t.End()
 	rc.r.obs.linkEvent(h, e, inst(at))
 	return nil
 }
@@ -169,8 +183,16 @@ func (rc *Recording) Membership(node, ring string, members []string, at time.Dur
 	}
 	d := delivery{at: inst(at), kind: dRegular, ring: ref, members: ids}
 	h.proc.ds = append(h.proc.ds, d)
-	rc.r.obs.regular(h, d, inst(at))
+	rc.regular(h, d)
 	return nil
+}
+
+// regular records node h installing the regular configuration d.
+func (rc *Recording) regular(h *host, d delivery) {
+	r := rc.r
+	r.obs.regular(h, d, d.at)
+	r.trace.Begin(d.at, "membership").Str("node", h.name).Str("nodes", r.names(d.members)).
+		Str("detail", fmt.Sprintf("membership A new membership (%s) was formed.", d.ring)).End()
 }
 
 // QuorumView is votequorum's view of one node, as its journal reports it.
@@ -190,11 +212,18 @@ func (rc *Recording) Quorum(node string, q QuorumView, at time.Duration) error {
 	}
 	rc.r.obs.quorumStatus(h, quorum.Status{Self: h.id, Quorate: q.Quorate, TotalVotes: q.TotalVotes,
 		ExpectedVotes: q.ExpectedVotes, Quorum: q.Quor}, inst(at))
+	word := "no"
+	if q.Quorate {
+		word = "yes"
+	}
+	rc.r.trace.Begin(inst(at), "quorum").Str("node", h.name).Str("detail",
+		fmt.Sprintf("quorate=%s E=%d T=%d Q=%d", word, q.ExpectedVotes, q.TotalVotes, q.Quor)).End()
 	return nil
 }
 
 // KVOp is one operation of the kv workload as a client saw it.
 type KVOp struct {
+	Node         string // the client's node
 	Client       int    // porcupine client id: a client that lost track of an operation takes a new one
 	Kind         string // read | write | cas
 	Key          string
@@ -207,11 +236,39 @@ type KVOp struct {
 	Local        bool   // read answered from the local replica
 }
 
+// KVCall traces the invocation of operation id (numbered by the caller)
+// at op.Call; KV records its outcome at op.Return.
+func (rc *Recording) KVCall(op KVOp, id uint64, refused bool) {
+	kind := op.Kind
+	if op.Local {
+		kind = "read_local"
+	}
+	t := rc.r.trace.Begin(inst(op.Call), "kv").Str("node", op.Node).Str("op", kind).Str("key", op.Key)
+	if op.Value != "" {
+		t.Str("value", op.Value)
+	}
+	switch {
+	case refused:
+		t.Str("refused", "store: not quorate: read-only")
+	case !op.Local && op.Kind != "":
+		t.Uint("op_id", id)
+	}
+	t.End()
+}
+
 // KV records one operation of the kv workload; a refused one (no effect,
 // answered at once) is counted with refused, and one with no Kind (aborted
-// by a membership change: no effect) counts as an operation only.
-func (rc *Recording) KV(op KVOp, refused bool) error {
+// by a membership change: no effect) counts as an operation only. id is
+// the one KVCall traced.
+func (rc *Recording) KV(op KVOp, id uint64, refused bool) error {
 	r := rc.r
+	if !refused && !op.Local && op.Kind != "" {
+		if op.Unknown {
+			r.trace.Begin(inst(op.Return), "kv_timeout").Str("node", op.Node).Uint("op_id", id).End()
+		} else {
+			r.trace.Begin(inst(op.Return), "kv_done").Str("node", op.Node).Uint("op_id", id).Bool("ok", op.OK || op.Kind == "read").End()
+		}
+	}
 	if r.kv == nil {
 		return fmt.Errorf("sim: recording: the scenario has no kv workload")
 	}
@@ -290,8 +347,13 @@ func (rc *Recording) Finish(nodes map[string]reports.NodeResult, packets reports
 	res.Stats.Packets = packets
 	r.recorded = rc.final
 	r.judgeResult(res, "")
+	res.Events = r.trace.Lines()
+	res.TraceSHA256 = r.trace.Sum()
 	return res
 }
+
+// Close ends the trace at the run's end.
+func (rc *Recording) Close() error { return rc.r.trace.Close(wire.Instant(rc.r.sc.Duration)) }
 
 // readLocal is node h's local value of key at the end of the run.
 func (r *run) readLocal(h *host, key string) (string, bool) {
@@ -367,7 +429,7 @@ func (rc *Recording) Deliver(node string, d Delivered, at time.Duration) error {
 	}
 	h.proc.ds = append(h.proc.ds, dl)
 	if dl.kind == dRegular {
-		rc.r.obs.regular(h, dl, inst(at))
+		rc.regular(h, dl)
 	}
 	return nil
 }
