@@ -4,7 +4,7 @@ BIN     := bin/quorate
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test test-short bench soak study lint fuzz setup clean
+.PHONY: all build demo test test-short bench soak study lab-fidelity lint fuzz setup clean
 
 all: build
 
@@ -39,6 +39,13 @@ bench:
 # 15 CPU minutes; SEEDS, PARALLEL and OUT as in scripts/latency-study.sh).
 study: build
 	QUORATE=$(BIN) sh scripts/latency-study.sh
+
+# lab-fidelity: every library scenario the lab supports on real agents
+# beside the simulator, and the smoke scenario beside the Corosync
+# reference: the tables of docs/fidelity.md's lab section (needs root;
+# about twenty minutes of wall-clock time).
+lab-fidelity: build
+	QUORATE=$(BIN) sh scripts/lab-fidelity.sh
 
 # soak: long seed sweeps, kept out of `make test`.
 soak:
