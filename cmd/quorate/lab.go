@@ -88,6 +88,9 @@ func (f *labFlags) runLab(cmd *cobra.Command, path string) (*scenarios.Scenario,
 		if errors.Is(err, lab.ErrSetup) {
 			return nil, nil, badInput(err)
 		}
+		if ctx.Err() != nil {
+			return nil, nil, &exitError{code: exitFailed, err: errors.New("lab: interrupted; the agents are stopped and the namespaces removed")}
+		}
 		return nil, nil, &exitError{code: exitFailed, err: err}
 	}
 	if err := writeJSON(filepath.Join(opt.Out, "result.json"), res); err != nil {
