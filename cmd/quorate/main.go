@@ -95,6 +95,7 @@ func newRoot() *cobra.Command {
 		newCreateCmd(),
 		newAddCmd(),
 		newJoinTokenCmd(),
+		newConfCmd(),
 	)
 	return root
 }
