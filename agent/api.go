@@ -28,6 +28,7 @@ const (
 	CmdCfsLs    = "cfs-ls"   // list the entries under a directory
 	CmdCfsMv    = "cfs-mv"   // rename one entry (Path to To) through the total order
 	CmdLoad     = "load"     // start or stop the load generator (LoadSpec)
+	CmdDelay    = "delay"    // set a link's extra send delay (DelaySpec)
 	// CmdJoinToken issues a single-use join token for `quorate add`,
 	// valid for TTL seconds (default DefaultTokenTTL).
 	CmdJoinToken = "join-token"
@@ -41,17 +42,19 @@ const (
 	CmdConfRollback = "conf-rollback"
 )
 
-// Store refusal codes of Response.Code, one per store error.
+// Codes of a failed store operation (Response.Code): what a client may
+// conclude about its effect.
 const (
-	CodeReadOnly      = "read-only"     // not quorate (pmxcfs: EACCES)
-	CodeNotFound      = "not-found"     // no such entry (ENOENT)
-	CodeLocked        = "locked"        // a lock held by another node
-	CodeExists        = "exists"        // a plain value where a lock was asked
-	CodeConflict      = "conflict"      // compare-and-set lost
-	CodeAborted       = "aborted"       // a membership change aborted it
-	CodeIndeterminate = "indeterminate" // outcome unknown
-	CodeTooLarge      = "too-large"     // over store.MaxValueSize (EFBIG)
-	CodeBadKey        = "bad-key"       // not a valid path
+	CodeReadOnly      = "read_only"     // refused at once without quorum: no effect
+	CodeNotFound      = "not_found"     // the entry does not exist
+	CodeConflict      = "conflict"      // the version moved: no effect
+	CodeAborted       = "aborted"       // a membership change aborted it: no effect
+	CodeIndeterminate = "indeterminate" // it may or may not have taken effect
+	CodeStopped       = "stopped"       // the agent stopped first: unknown for a write
+	CodeLocked        = "locked"        // the entry is a lock held by another node: no effect
+	CodeExists        = "exists"        // a plain value where a lock was asked: no effect
+	CodeTooLarge      = "too_large"     // over the value limit (pmxcfs: EFBIG): no effect
+	CodeBadKey        = "bad_key"       // not a valid path: no effect
 )
 
 // Request is one admin command: the client writes it as one JSON value and
@@ -71,11 +74,17 @@ type Request struct {
 	// Value is what cfs-put writes; null (missing) is a bad request, an
 	// empty string an empty value.
 	Value []byte `json:"value"`
+	// IfVersion makes cfs-put a compare-and-set: the write applies only
+	// if the entry's version is still *IfVersion (0: the entry is absent),
+	// else it fails with CodeConflict.
+	IfVersion *uint64 `json:"if_version,omitempty"`
 	// Ordered makes cfs-get a linearizable read through the total order
 	// instead of a read of the local replica.
 	Ordered bool `json:"ordered,omitempty"`
 	// Load is the argument of load.
 	Load *LoadSpec `json:"load,omitempty"`
+	// Delay is the argument of delay.
+	Delay *DelaySpec `json:"delay,omitempty"`
 	// TTL is the lifetime of a join token in seconds; 0 takes the default.
 	TTL int `json:"ttl,omitempty"`
 	// Host, Port, Algorithm and Bundle are the arguments of qdevice-setup:
@@ -151,8 +160,8 @@ type Response struct {
 	OK         bool   `json:"ok"`
 	Error      string `json:"error,omitempty"`
 	BadRequest bool   `json:"bad_request,omitempty"`
-	// Code names a store refusal for programs (the FUSE mount turns it
-	// into an errno): one of the StoreCode constants, "" otherwise.
+	// Code classifies a store operation's failure for programs (one of
+	// the Code constants), where Error words it for people.
 	Code string `json:"code,omitempty"`
 
 	Status   *StatusInfo  `json:"status,omitempty"`   // status, nodes

@@ -48,7 +48,11 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 			return Response{Error: fmt.Sprintf("put %s: the value has %d bytes, more than the limit of %d", path, len(req.Value), store.MaxValueSize),
 				BadRequest: true}, false
 		}
-		id, err = l.node.Put(now, path, req.Value)
+		if req.IfVersion != nil {
+			id, err = l.node.CompareAndSet(now, path, *req.IfVersion, req.Value)
+		} else {
+			id, err = l.node.Put(now, path, req.Value)
+		}
 	case CmdCfsRm:
 		id, err = l.node.Delete(now, path)
 	case CmdCfsMv:
@@ -137,17 +141,22 @@ func nonNilBytes(b []byte) []byte {
 func cfsResponse(cmd, path string, size int, r store.Result) Response {
 	switch {
 	case errors.Is(r.Err, errAgentStopped) && cmd == CmdCfsGet:
-		return Response{Error: "the agent stopped before the operation completed: the read did not complete"}
+		return Response{Error: "the agent stopped before the operation completed: the read did not complete", Code: CodeStopped}
 	case errors.Is(r.Err, errAgentStopped):
-		return Response{Error: "the agent stopped before the operation completed: the write may or may not take effect (read " + path + " to find out)"}
+		return Response{Error: "the agent stopped before the operation completed: the write may or may not take effect (read " + path + " to find out)", Code: CodeStopped}
 	case r.Err != nil:
 		msg, bad := storeWords(r.Err, path)
-		return Response{Error: msg, BadRequest: bad, Code: storeCode(r.Err)}
+		resp := Response{Error: msg, BadRequest: bad, Code: storeCode(r.Err)}
+		if errors.Is(r.Err, store.ErrConflict) {
+			// The version the entry has now, for the next compare-and-set.
+			resp.Entry = &StoreEntry{Path: path, Version: r.Version}
+		}
+		return resp
 	case r.Kind == store.OpRead && !r.Found:
 		return Response{Error: path + ": no such entry", Code: CodeNotFound}
 	case r.Kind == store.OpRead:
 		return Response{OK: true, Entry: &StoreEntry{Path: path, Size: len(r.Value), Version: r.Version, Value: r.Value}}
-	case r.Kind == store.OpPut:
+	case r.Kind == store.OpPut || r.Kind == store.OpCAS:
 		return Response{OK: true, Entry: &StoreEntry{Path: path, Size: size, Version: r.Version}}
 	}
 	return Response{OK: true}
@@ -215,19 +224,27 @@ func cleanPath(p string, dir bool) (string, error) {
 	return k, nil
 }
 
-// storeCode names a store error for Response.Code.
+// storeCode classifies a store error for programs (Response.Code).
 func storeCode(err error) string {
-	for _, c := range []struct {
-		err  error
-		code string
-	}{
-		{store.ErrReadOnly, CodeReadOnly}, {store.ErrNotFound, CodeNotFound}, {store.ErrLocked, CodeLocked},
-		{store.ErrExists, CodeExists}, {store.ErrConflict, CodeConflict}, {store.ErrAborted, CodeAborted},
-		{store.ErrIndeterminate, CodeIndeterminate}, {store.ErrTooLarge, CodeTooLarge}, {store.ErrBadKey, CodeBadKey},
-	} {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
+	switch {
+	case errors.Is(err, store.ErrReadOnly):
+		return CodeReadOnly
+	case errors.Is(err, store.ErrNotFound):
+		return CodeNotFound
+	case errors.Is(err, store.ErrConflict):
+		return CodeConflict
+	case errors.Is(err, store.ErrAborted):
+		return CodeAborted
+	case errors.Is(err, store.ErrIndeterminate):
+		return CodeIndeterminate
+	case errors.Is(err, store.ErrLocked):
+		return CodeLocked
+	case errors.Is(err, store.ErrExists):
+		return CodeExists
+	case errors.Is(err, store.ErrTooLarge):
+		return CodeTooLarge
+	case errors.Is(err, store.ErrBadKey):
+		return CodeBadKey
 	}
 	return ""
 }
