@@ -40,6 +40,9 @@ type Config struct {
 	// Quorum holds the quorum section and the nodelist's votes; Self is
 	// filled from NodeID.
 	Quorum quorum.Config
+	// ConfigVersion is totem.config_version; the service synchronisation
+	// compares it among the members (cmap's sync step).
+	ConfigVersion uint64
 }
 
 // Services share Totem's total order; the first byte of every payload says
@@ -137,6 +140,9 @@ type Node struct {
 	results []store.Result
 	events  []wire.Event
 	qdirty  bool
+	sync    syncer
+	// syncSent: the syncer multicast something in this pass of collect.
+	syncSent bool
 }
 
 // New validates cfg and returns a node started at now from its persisted
@@ -197,6 +203,7 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, links: l, ring: r, q: q, st: st, peers: peers, disk: persisted}
+	n.sync.version = cfg.ConfigVersion
 	n.collect(now)
 	return n, nil
 }
@@ -244,6 +251,7 @@ func (n *Node) Backlog() int { return n.ring.Backlog() }
 // the node's Ready; votequorum's messages go back into Totem.
 func (n *Node) collect(now Instant) {
 	for round := 0; ; round++ {
+		n.syncSent = false
 		rd := n.ring.Ready()
 		n.ring.Ack()
 		if rd.PersistRingSeq != 0 {
@@ -268,8 +276,15 @@ func (n *Node) collect(now Instant) {
 		qr := n.q.Ready()
 		n.q.Ack()
 		n.arbiter = append(n.arbiter, qr.Arbiter...)
+		completed := false
 		for _, e := range qr.Events {
 			n.events = append(n.events, quorumEvent(e))
+			completed = completed || e.Kind == quorum.EventSync
+		}
+		// votequorum's activation (its Members[N]) comes before
+		// "Completed service synchronization", as in corosync's log.
+		if completed && n.sync.votequorumDone(n.q.Status().Ring, n) {
+			n.syncCompleted(now)
 		}
 		for _, m := range qr.Multicast {
 			// A refusal (oversize, closed) cannot happen for votequorum's
@@ -296,7 +311,7 @@ func (n *Node) collect(now Instant) {
 			// Store messages stay under Totem's limit (values are capped).
 			_ = n.ring.Multicast(now, append([]byte{ServiceStore}, m...))
 		}
-		if len(qr.Multicast) == 0 && len(sr.Multicast) == 0 {
+		if len(qr.Multicast) == 0 && len(sr.Multicast) == 0 && !n.syncSent {
 			return
 		}
 		// Bounded: votequorum answers a delivery with at most a few
@@ -326,14 +341,56 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 		if out.Service == ServiceStore {
 			n.st.Deliver(now, d.Sender, out.Payload)
 		}
+		if out.Service == ServiceSync {
+			m, err := DecodeSyncMessage(out.Payload)
+			if err != nil {
+				n.events = append(n.events, wire.Event{Kind: wire.EventSync, Peer: d.Sender, Detail: "dropped: " + err.Error()})
+				break
+			}
+			if n.sync.deliver(now, n, d.Sender, m) == int(syncVotequorum) {
+				n.q.SyncProcess(now)
+				n.qdirty = true
+			}
+		}
 	case totem.DeliverTransitional:
+		// confchg_fn: a configuration change during a synchronisation
+		// aborts it (sync_abort), then the transitional members are saved.
+		if n.sync.state != syncIdle {
+			n.q.SyncAbort()
+			n.sync.abort(n)
+		}
+		n.sync.transitional(d.Members)
 		n.st.Configuration(now, store.ConfigTransitional, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 	case totem.DeliverRegular:
-		n.q.Configuration(now, quorum.RingID{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
-		n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
+		// sync_start: every service's sync_init runs now (votequorum's
+		// keeps the configuration Syncing); the services then take their
+		// turns through Totem and the store hears of the configuration
+		// only once the last one completed (syncCompleted).
+		n.q.SyncInit(now, quorum.RingID{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
+		n.sync.start(now, n, d.RingID, d.Members)
 		n.qdirty = true
 	}
 	n.deliver = append(n.deliver, out)
+}
+
+// syncMulticast sends one synchronisation message through Totem.
+func (n *Node) syncMulticast(now Instant, m SyncMessage) {
+	_ = n.ring.Multicast(now, append([]byte{ServiceSync}, m.Encode()...))
+	n.syncSent = true
+}
+
+// syncEvent reports a step of the service synchronisation.
+func (n *Node) syncEvent(detail string, nodes []wire.NodeID) {
+	n.events = append(n.events, wire.Event{Kind: wire.EventSync, Nodes: slices.Clone(nodes), Detail: detail})
+}
+
+// syncCompleted is corosync_sync_completed: the configuration is in
+// service. The store, a client of the ring (pmxcfs over CPG), starts its
+// own state exchange for it now.
+func (n *Node) syncCompleted(now Instant) {
+	r := n.sync.ring
+	n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: r.Rep, Seq: r.Seq}, n.sync.members)
+	n.qdirty = true
 }
 
 // dropNode applies the nodelist change every member makes when a node is
