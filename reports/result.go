@@ -137,6 +137,9 @@ type Packets struct {
 	Sent      uint64            `json:"sent"`
 	Delivered uint64            `json:"delivered"`
 	Dropped   map[string]uint64 `json:"dropped"`
+	// ICMP counts the ICMP errors (port unreachable) that reached a
+	// sender's engine.
+	ICMP uint64 `json:"icmp,omitempty"`
 }
 
 // PairLinks is what one node saw of its links to one peer during the run,

@@ -37,6 +37,7 @@ func (r *run) apply(i int32, f scenarios.Fault) error {
 	case "power_off":
 		for _, h := range r.nodesOf(f.Nodes) {
 			r.kill(h, "power_off")
+			h.off = true
 		}
 	case "restart":
 		h := r.host(f.Node)

@@ -30,6 +30,7 @@ const (
 	evStatus                         // the --status-at probe
 	evKV                             // Ref: kv client arrival
 	evKVTimeout                      // Ref: kv client whose open operation timed out
+	evICMP                           // Ref: in-flight slot of an ICMP error (d.To is the packet's sender)
 )
 
 // Options tune one run.
@@ -55,12 +56,15 @@ type Options struct {
 
 // host is one simulated machine: its engine node while the process runs.
 type host struct {
-	idx    int
-	name   string
-	id     wire.NodeID
-	cfg    engine.Config
-	node   *engine.Node // nil while down
-	up     bool
+	idx  int
+	name string
+	id   wire.NodeID
+	cfg  engine.Config
+	node *engine.Node // nil while down
+	up   bool
+	// off: the machine is powered off, not only its process gone; a
+	// powered machine answers packets to its closed port with ICMP.
+	off    bool
 	disk   engine.State // what the node persisted; survives crashes
 	proc   *process     // the current incarnation's delivery history
 	incs   int
@@ -70,8 +74,9 @@ type host struct {
 }
 
 type inflight struct {
-	d  wire.Datagram
-	id uint64
+	d    wire.Datagram
+	id   uint64
+	sent wire.Instant
 }
 
 // run is the state of one simulation.
@@ -258,6 +263,8 @@ func (r *run) dispatch(ev Event) {
 		r.kvTick(ev.Ref)
 	case evKVTimeout:
 		r.kvTimeout(ev.Ref)
+	case evICMP:
+		r.icmpArrive(ev.Ref)
 	}
 }
 
@@ -274,7 +281,7 @@ func (r *run) boot(h *host) {
 	if err != nil {
 		panic(fmt.Sprintf("node %s does not start: %v", h.name, err))
 	}
-	h.node, h.up, h.wakeAt = n, true, 0
+	h.node, h.up, h.off, h.wakeAt = n, true, false, 0
 	h.gen++
 	r.trace.Begin(r.k.Now(), "boot").Str("node", h.name).End()
 	r.obs.nodeUp(h, true, r.k.Now())
@@ -341,7 +348,7 @@ func (r *run) send(d wire.Datagram) {
 		return
 	}
 	for i := range n {
-		slot := r.alloc(inflight{d: d, id: r.pktID})
+		slot := r.alloc(inflight{d: d, id: r.pktID, sent: r.k.Now()})
 		r.k.Schedule(arr[i].At, Event{Kind: evDeliver, Ref: slot})
 	}
 }
@@ -372,6 +379,9 @@ func (r *run) deliver(slot int32) {
 	h := r.hosts[r.byID[p.d.To]]
 	if !h.up {
 		r.drop(p.id, "node_down")
+		if !h.off {
+			r.portUnreachable(p)
+		}
 		return
 	}
 	// The path is checked again on arrival: a packet in flight when a
@@ -401,7 +411,7 @@ func (r *run) event(h *host, e wire.Event) {
 		t.Int("active", int64(e.Active))
 	case wire.EventPacketRejected:
 		t.Uint("link", uint64(e.Link)).Str("why", e.Detail)
-	case wire.EventMembership, wire.EventTotem, wire.EventQuorum, wire.EventQuorumInfo, wire.EventStore:
+	case wire.EventMembership, wire.EventTotem, wire.EventQuorum, wire.EventQuorumInfo, wire.EventStore, wire.EventSync:
 		if e.Nodes != nil {
 			t.Str("nodes", r.names(e.Nodes))
 		}
