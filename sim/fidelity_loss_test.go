@@ -12,7 +12,7 @@ import (
 )
 
 // The loss suite rebuilds the random-loss experiments of the reference
-// (docs/reference/corosync-results-loss.md): N nodes on one knet link,
+// (docs/fidelity.md, "Random loss on one link"): N nodes on one knet link,
 // every packet dropped at its receiver with probability P, 180 s from a
 // cold start, 10 seeds per case. It runs in `make soak`
 // (QUORATE_SOAK=1); QUORATE_FIDELITY_LOSS_OUT=FILE writes the table that
@@ -139,6 +139,7 @@ type lossCase struct {
 	n           int
 	loss        float64
 	downs       float64 // reference median, link downs per minute
+	ring, allQ  string  // reference times to a ring of N and to all quorate, as reported
 	rings       string  // reference new rings per minute, as reported
 	share       string  // reference quorate shares
 	quorateRef  bool    // Corosync was quorate all the steady time
@@ -149,12 +150,12 @@ type lossCase struct {
 
 func lossCases() []lossCase {
 	return []lossCase{
-		{name: "N=5, 2 %", n: 5, loss: 0.02, downs: 30, rings: "2.0 / 2.5 / 3.0", share: "1.0 / 1.0", quorateRef: true},
-		{name: "N=5, 5 %", n: 5, loss: 0.05, downs: 56.5, rings: "4.5 / 5.5 / 6.5", share: "0 / 0", neverRef: true,
+		{name: "N=5, 2 %", n: 5, loss: 0.02, downs: 30, ring: "5311 / 6426 / 7541", allQ: "5331 / 7040 / 8749", rings: "2.0 / 2.5 / 3.0", share: "1.0 / 1.0", quorateRef: true},
+		{name: "N=5, 5 %", n: 5, loss: 0.05, downs: 56.5, ring: "10286 / 15676 / 21065", allQ: "never (2/2)", rings: "4.5 / 5.5 / 6.5", share: "0 / 0", neverRef: true,
 			knownShare: "see Differences: some seeds complete a synchronisation in a ring of 5"},
-		{name: "N=16, 1 %", n: 16, loss: 0.01, downs: 77, rings: "0.5", share: "0.98", quorateRef: true,
+		{name: "N=16, 1 %", n: 16, loss: 0.01, downs: 77, ring: "20714", allQ: "23898", rings: "0.5", share: "0.98", quorateRef: true,
 			knownShare: "see Differences: Totem stalls in a ring of 16 before its synchronisation completes"},
-		{name: "N=16, 2 %", n: 16, loss: 0.02, downs: 174, rings: "3.0 / 3.5 / 4.0", share: "0 / 0", neverRef: true},
+		{name: "N=16, 2 %", n: 16, loss: 0.02, downs: 174, ring: "58844 (1 never)", allQ: "never (2/2)", rings: "3.0 / 3.5 / 4.0", share: "0 / 0", neverRef: true},
 	}
 }
 
@@ -202,7 +203,7 @@ func TestSoakFidelityLoss(t *testing.T) {
 				t.Errorf("%s: quorate share down to %.2f; Corosync was quorate all the steady time", c.name, s.Min)
 			}
 		}
-		fmt.Fprintf(&table, "| %s | Corosync | | | %s | %.0f | %s |\n", c.name, c.rings, c.downs, c.share)
+		fmt.Fprintf(&table, "| %s | Corosync | %s | %s | %s | %.0f | %s |\n", c.name, c.ring, c.allQ, c.rings, c.downs, c.share)
 		fmt.Fprintf(&table, "| %s | simulated | %s | %s | %.1f / %.1f / %.1f | %.0f / %.0f / %.0f | %.2f / %.2f / %.2f |\n", c.name,
 			span(ring, neverRing), span(allq, neverAll), r.Min, r.Median, r.Max, d.Min, d.Median, d.Max, s.Min, s.Median, s.Max)
 		t.Logf("%s: ring %s, all quorate %s, rings/min %.1f..%.1f, downs/min %.0f (Corosync %.0f), share %.2f / %.2f / %.2f",
