@@ -221,7 +221,7 @@ var sQuorum = mapOf(map[string]*schema{
 
 var sCluster = mapOf(map[string]*schema{
 	"name": sScalar, "corosync_conf": sScalar, "nodes": listOf(sNode),
-	"totem": sTotem, "quorum": sQuorum,
+	"totem": sTotem, "quorum": sQuorum, "packet_cost": sScalar,
 })
 
 var sLink = mapOf(keySet("number", "switch", "priority", "latency", "loss", "duplicate",

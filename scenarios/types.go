@@ -57,7 +57,16 @@ type Cluster struct {
 	Nodes              []Node // in file order; ids unique
 	Totem              Totem
 	Quorum             Quorum
+	// PacketCost is the processing time of every packet a node receives
+	// or sends (cluster.packet_cost; 0: none). A node is busy for that long
+	// per packet; packets arriving meanwhile wait in its receive queue and
+	// its timers fire late, so a message storm takes time, as on a loaded
+	// machine.
+	PacketCost time.Duration
 }
+
+// MaxPacketCost bounds cluster.packet_cost.
+const MaxPacketCost = 100 * time.Millisecond
 
 // Node is one entry of cluster.nodes.
 type Node struct {

@@ -64,13 +64,18 @@ type host struct {
 	up   bool
 	// off: the machine is powered off, not only its process gone; a
 	// powered machine answers packets to its closed port with ICMP.
-	off    bool
-	disk   engine.State // what the node persisted; survives crashes
-	proc   *process     // the current incarnation's delivery history
-	incs   int
-	rnd    *rand.Rand
-	wakeAt wire.Instant
-	gen    uint32
+	off bool
+	// busyUntil and backlog are the processing-cost model
+	// (cluster.packet_cost, sim/cpu.go): until when the node is busy, and
+	// how many packets wait in its receive queue.
+	busyUntil wire.Instant
+	backlog   int
+	disk      engine.State // what the node persisted; survives crashes
+	proc      *process     // the current incarnation's delivery history
+	incs      int
+	rnd       *rand.Rand
+	wakeAt    wire.Instant
+	gen       uint32
 }
 
 type inflight struct {
@@ -240,10 +245,16 @@ func (r *run) dispatch(ev Event) {
 		if !h.up || ev.Arg != h.gen {
 			return // stale wake of a dead or rescheduled node
 		}
+		if r.busy(h, ev) {
+			return
+		}
 		h.wakeAt = 0
 		h.node.Advance(r.k.Now())
 		r.flush(h)
 	case evDeliver:
+		if r.queued(ev) {
+			return
+		}
 		r.deliver(ev.Ref)
 	case evFault:
 		r.fault(ev.Ref)
@@ -282,6 +293,7 @@ func (r *run) boot(h *host) {
 		panic(fmt.Sprintf("node %s does not start: %v", h.name, err))
 	}
 	h.node, h.up, h.off, h.wakeAt = n, true, false, 0
+	h.busyUntil = 0
 	h.gen++
 	r.trace.Begin(r.k.Now(), "boot").Str("node", h.name).End()
 	r.obs.nodeUp(h, true, r.k.Now())
@@ -312,6 +324,7 @@ func (r *run) flush(h *host) {
 		h.disk = *rd.Persist
 		r.trace.Begin(r.k.Now(), "persist").Str("node", h.name).Uint("ring_seq", rd.Persist.RingSeq).End()
 	}
+	r.charge(h, len(rd.Outbox))
 	for _, d := range rd.Outbox {
 		r.send(d)
 	}
@@ -392,6 +405,7 @@ func (r *run) deliver(slot int32) {
 	}
 	r.counts.Delivered++
 	r.trace.Begin(r.k.Now(), "recv").Uint("id", p.id).End()
+	r.charge(h, 1)
 	h.node.Step(r.k.Now(), p.d.Link, p.d.From, p.d.Payload)
 	r.flush(h)
 }
