@@ -135,17 +135,16 @@ func lossScenario(n int, loss float64) string {
 // the real runs (link downs per minute, new rings per minute) and the
 // quorate share of every real run.
 type lossCase struct {
-	name        string
-	n           int
-	loss        float64
-	downs       float64 // reference median, link downs per minute
-	ring, allQ  string  // reference times to a ring of N and to all quorate, as reported
-	rings       string  // reference new rings per minute, as reported
-	share       string  // reference quorate shares
-	quorateRef  bool    // Corosync was quorate all the steady time
-	neverRef    bool    // Corosync was never quorate
-	knownShare  string  // why the quorate figure is not asserted
-	knownFormed string
+	name       string
+	n          int
+	loss       float64
+	downs      float64 // reference median, link downs per minute
+	ring, allQ string  // reference times to a ring of N and to all quorate, as reported
+	rings      string  // reference new rings per minute, as reported
+	share      string  // reference quorate shares
+	quorateRef bool    // Corosync was quorate all the steady time
+	neverRef   bool    // Corosync was never quorate
+	knownShare string  // why the quorate figure is not asserted
 }
 
 func lossCases() []lossCase {
