@@ -117,6 +117,9 @@ func TestEventLevels(t *testing.T) {
 		{wire.EventTotem, "state GATHER from startup", slog.LevelInfo},
 		{wire.EventQuorum, "inquorate ring=1.8 quorate=no E=3 H=3 T=1 Q=2", slog.LevelWarn},
 		{wire.EventQuorum, "quorate ring=1.8 quorate=yes E=3 H=3 T=2 Q=2", slog.LevelInfo},
+		{wire.EventSync, "completed ring=1.8", slog.LevelInfo},
+		{wire.EventSync, "aborted ring=1.8 service=cpg", slog.LevelDebug},
+		{wire.EventSync, "config_version 3 differs from the highest received 4", slog.LevelWarn},
 	} {
 		if got, _ := eventLevel(wire.Event{Kind: tt.kind, Detail: tt.detail}); got != tt.want {
 			t.Errorf("%v %q: level %v, want %v", tt.kind, tt.detail, got, tt.want)

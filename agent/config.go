@@ -105,8 +105,9 @@ func engineConfig(c *corosyncconf.Config, self *corosyncconf.Node) (engine.Confi
 		coeff = -1
 	}
 	cfg := engine.Config{
-		NodeID:   wire.NodeID(self.NodeID),
-		LinkMode: mode,
+		NodeID:        wire.NodeID(self.NodeID),
+		LinkMode:      mode,
+		ConfigVersion: c.ConfigVersion,
 		Totem: totem.Config{
 			Token:                           t.Token,
 			TokenCoefficient:                coeff,

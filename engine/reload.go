@@ -53,6 +53,8 @@ func (n *Node) Reload(now Instant, cfg Config) error {
 	n.cfg.Nodes = slices.Sorted(slices.Values(cfg.Nodes))
 	n.cfg.Totem = cfg.Totem
 	n.cfg.Quorum = cfg.Quorum
+	n.cfg.ConfigVersion = cfg.ConfigVersion
+	n.sync.version = cfg.ConfigVersion
 	// Derive succeeded above and the id is unchanged: Totem cannot refuse.
 	if err := n.ring.Reload(n.cfg.totemConfig()); err != nil {
 		panic("engine: totem refused a checked reload: " + err.Error())

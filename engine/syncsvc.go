@@ -158,6 +158,7 @@ type syncer struct {
 	firstDone    bool
 	cmapMulti    bool
 	prevMembers  []wire.NodeID
+	started      bool // a regular configuration was seen before
 	left         []wire.NodeID
 	downlistSeen int
 }
@@ -181,6 +182,12 @@ func (s *syncer) start(now Instant, out syncOutput, ring totem.RingID, members [
 	// sync_process_call_init: the transitional members still in the new
 	// ring are the ones that were synchronised together before.
 	s.trans = slices.DeleteFunc(slices.Clone(s.trans), func(id wire.NodeID) bool { return !slices.Contains(members, id) })
+	if !s.started {
+		// A node's first ring follows no earlier one: nobody was
+		// synchronised with it before (cmap's "single node sync").
+		s.trans = nil
+	}
+	s.started = true
 	s.highest = s.version
 	s.cmapMulti = len(s.trans) > 0
 	s.left = s.left[:0]

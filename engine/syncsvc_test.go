@@ -192,3 +192,38 @@ func TestSyncerRounds(t *testing.T) {
 }
 
 func quorumRing(r totem.RingID) quorum.RingID { return quorum.RingID{Rep: r.Rep, Seq: r.Seq} }
+
+// TestCmapConfigVersionDiffers: in the first synchronisation with other
+// members, a node whose totem.config_version is lower than the highest one
+// received reports it (corosync exits there); the node with the highest
+// version does not, and later synchronisations say nothing more.
+func TestCmapConfigVersionDiffers(t *testing.T) {
+	tn := newTestNet(t)
+	for _, id := range []wire.NodeID{1, 2} {
+		cfg := testConfig(id, 1, 2)
+		cfg.ConfigVersion = uint64(2 + id) // 3 and 4
+		tn.start(cfg)
+	}
+	tn.run(10 * time.Second)
+	count := func(id wire.NodeID) int {
+		n := 0
+		for _, e := range tn.events[id] {
+			if e.Kind == wire.EventSync && strings.HasPrefix(e.Detail, "config_version") {
+				n++
+				if e.Detail != "config_version 3 differs from the highest received 4" {
+					t.Fatalf("node %d: %q", id, e.Detail)
+				}
+			}
+		}
+		return n
+	}
+	if got := count(1); got != 1 {
+		t.Fatalf("node 1 (version 3) reported %d differences, want 1", got)
+	}
+	if got := count(2); got != 0 {
+		t.Fatalf("node 2 (version 4) reported %d differences, want 0", got)
+	}
+	if q := tn.nodes[1].Quorum(); !q.Quorate {
+		t.Fatalf("node 1 not quorate: %+v", q)
+	}
+}
