@@ -141,7 +141,8 @@ type Node struct {
 	events  []wire.Event
 	qdirty  bool
 	sync    syncer
-	// syncSent: the syncer multicast something in this pass of collect.
+	// syncSent: the syncer (or votequorum, drained during a delivery)
+	// multicast something in this pass of collect.
 	syncSent bool
 }
 
@@ -273,24 +274,7 @@ func (n *Node) collect(now Instant) {
 		for _, d := range rd.Deliver {
 			n.route(now, d)
 		}
-		qr := n.q.Ready()
-		n.q.Ack()
-		n.arbiter = append(n.arbiter, qr.Arbiter...)
-		completed := false
-		for _, e := range qr.Events {
-			n.events = append(n.events, quorumEvent(e))
-			completed = completed || e.Kind == quorum.EventSync
-		}
-		// votequorum's activation (its Members[N]) comes before
-		// "Completed service synchronization", as in corosync's log.
-		if completed && n.sync.votequorumDone(n.q.Status().Ring, n) {
-			n.syncCompleted(now)
-		}
-		for _, m := range qr.Multicast {
-			// A refusal (oversize, closed) cannot happen for votequorum's
-			// small messages; Totem counts it if it does.
-			_ = n.ring.Multicast(now, append([]byte{ServiceQuorum}, m...))
-		}
+		qsent := n.drainQuorum(now)
 		if n.qdirty {
 			// The store must hear votequorum's verdict for the current
 			// ring; a ring still in votequorum's sync is not quorate yet.
@@ -311,13 +295,43 @@ func (n *Node) collect(now Instant) {
 			// Store messages stay under Totem's limit (values are capped).
 			_ = n.ring.Multicast(now, append([]byte{ServiceStore}, m...))
 		}
-		if len(qr.Multicast) == 0 && len(sr.Multicast) == 0 && !n.syncSent {
+		if !qsent && len(sr.Multicast) == 0 && !n.syncSent {
 			return
 		}
 		// Bounded: votequorum answers a delivery with at most a few
 		// messages, and Multicast only queues them.
 		assert(round < 16, "engine: layers keep producing output")
 	}
+}
+
+// drainQuorum moves votequorum's output to the node: arbiter operations,
+// events, and its messages into Totem; when its sync activated for the
+// ring being synchronised, the synchronisation completes here, in the
+// total order (before any later delivery of the same batch reaches the
+// store). It reports whether votequorum multicast anything.
+func (n *Node) drainQuorum(now Instant) bool {
+	qr := n.q.Ready()
+	n.q.Ack()
+	n.arbiter = append(n.arbiter, qr.Arbiter...)
+	completed := false
+	for _, e := range qr.Events {
+		n.events = append(n.events, quorumEvent(e))
+		completed = completed || e.Kind == quorum.EventSync
+	}
+	// votequorum's activation (its Members[N]) comes before
+	// "Completed service synchronization", as in corosync's log.
+	if completed && n.sync.votequorumDone(n.q.Status().Ring, n) {
+		n.syncCompleted(now)
+	}
+	for _, m := range qr.Multicast {
+		// A refusal (oversize, closed) cannot happen for votequorum's
+		// small messages; Totem counts it if it does.
+		_ = n.ring.Multicast(now, append([]byte{ServiceQuorum}, m...))
+	}
+	if len(qr.Multicast) > 0 {
+		n.syncSent = true // Totem has new output: collect goes round again
+	}
+	return len(qr.Multicast) > 0
 }
 
 // route hands one Totem delivery to its service and to the node's output.
@@ -332,6 +346,11 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 		if out.Service == ServiceQuorum {
 			n.q.Deliver(now, d.Sender, out.Payload)
 			n.qdirty = true
+			if n.sync.state == syncProcess && !n.q.Status().Syncing {
+				// votequorum's barrier may have completed the
+				// synchronisation at this point of the total order.
+				n.drainQuorum(now)
+			}
 			if m, err := quorum.DecodeMessage(out.Payload); err == nil {
 				if del, ok := m.(quorum.NodelistDel); ok && del.NodeID != n.cfg.NodeID {
 					n.dropNode(del.NodeID)
@@ -390,6 +409,8 @@ func (n *Node) syncEvent(detail string, nodes []wire.NodeID) {
 func (n *Node) syncCompleted(now Instant) {
 	r := n.sync.ring
 	n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: r.Rep, Seq: r.Seq}, n.sync.members)
+	qs := n.q.Status()
+	n.st.SetQuorate(now, qs.Quorate && !qs.Syncing)
 	n.qdirty = true
 }
 
