@@ -13,7 +13,7 @@ import (
 
 // ServiceSync carries the service synchronisation that follows every
 // regular configuration (corosync's sync.c, docs/reference/service-sync.md).
-const ServiceSync byte = 4
+const ServiceSync byte = 5
 
 // The services that take part in the synchronisation, in the order they
 // run: corosync sorts them by service id (cmap 0, cpg 2, quorum 3,
