@@ -49,7 +49,50 @@ type process struct {
 	inc   int
 	start wire.Instant
 	end   wire.Instant // 0 while alive at the end of the run
-	ds    []delivery
+	// ds keeps the deliveries the whole-history checkers need: workload
+	// messages and configurations. Other agreed traffic (the store's,
+	// votequorum's) is judged online by the gap check and not kept, so that
+	// memory does not grow with it.
+	ds []delivery
+	// gap is the online state of the gap check; gapFail its first finding.
+	gapRing    ringRef
+	gapLast    uint32
+	gapRegular bool
+	gapFail    string
+	delivered  uint64 // every delivery, kept or not
+	// installs lists the regular configurations the process installed,
+	// in order, with their instants.
+	installs []install
+}
+
+// install is one regular configuration a process installed.
+type install struct {
+	ring ringRef
+	at   wire.Instant
+}
+
+// add takes the process's next delivery: it runs the online gap check and
+// keeps what the other checkers need.
+func (p *process) add(d delivery) {
+	p.delivered++
+	switch d.kind {
+	case dRegular:
+		p.gapRing, p.gapLast, p.gapRegular = d.ring, 0, true
+		p.installs = append(p.installs, install{d.ring, d.at})
+	case dTrans:
+		p.gapRegular = false
+	case dMsg:
+		if p.gapRegular && d.ring == p.gapRing {
+			if p.gapLast != 0 && d.seq != p.gapLast+1 && p.gapFail == "" {
+				p.gapFail = fmt.Sprintf("gap: %s delivered seq %d after seq %d on ring %s", p, d.seq, p.gapLast, p.gapRing)
+			}
+			p.gapLast = d.seq
+		}
+		if d.id == 0 {
+			return
+		}
+	}
+	p.ds = append(p.ds, d)
 }
 
 func (p *process) String() string { return fmt.Sprintf("%s#%d", p.name, p.inc) }
@@ -337,27 +380,13 @@ func checkVirtualSynchrony(h *history) checkResult {
 }
 
 // checkGaps: within a regular configuration, before its transitional
-// configuration, agreed delivery never skips a sequence number.
+// configuration, agreed delivery never skips a sequence number. It runs
+// online (process.add) over every agreed message, workload or not; this
+// reports the first process's first finding.
 func checkGaps(h *history) checkResult {
 	for _, p := range h.procs {
-		var ring ringRef
-		var last uint32
-		inRegular := false
-		for _, d := range p.ds {
-			switch d.kind {
-			case dRegular:
-				ring, last, inRegular = d.ring, 0, true
-			case dTrans:
-				inRegular = false
-			case dMsg:
-				if !inRegular || d.ring != ring {
-					continue
-				}
-				if last != 0 && d.seq != last+1 {
-					return fail("gap: %s delivered seq %d after seq %d on ring %s", p, d.seq, last, ring)
-				}
-				last = d.seq
-			}
+		if p.gapFail != "" {
+			return checkResult{detail: p.gapFail}
 		}
 	}
 	return pass()

@@ -10,7 +10,8 @@ import (
 // A tiny language for hand-made histories: each process is a list of
 // items "R1.4:1,2,3" (regular ring rep 1 seq 4 with members), "T:1,2"
 // (transitional), "m1:7@1.4/3" (workload message from node 1 counter 7,
-// sequenced on ring 1.4 with seq 3).
+// sequenced on ring 1.4 with seq 3), "s1.4/2" (other agreed traffic,
+// sequenced on ring 1.4 with seq 2).
 func hist(t *testing.T, procs map[string][]string) *history {
 	t.Helper()
 	h := &history{sent: map[uint64]sent{}}
@@ -22,7 +23,7 @@ func hist(t *testing.T, procs map[string][]string) *history {
 		}
 		p := &process{node: wire.NodeID(i + 1), name: name}
 		for _, it := range items {
-			p.ds = append(p.ds, parseItem(t, it))
+			p.add(parseItem(t, it))
 		}
 		h.procs = append(h.procs, p)
 	}
@@ -63,6 +64,9 @@ func parseItem(t *testing.T, s string) delivery {
 		d = delivery{kind: dRegular, ring: ring(r), members: members(m)}
 	case 'T':
 		d = delivery{kind: dTrans, members: members(s[2:])}
+	case 's': // other agreed traffic (no workload id): "s1.4/3"
+		r, seq, _ := strings.Cut(s[1:], "/")
+		d = delivery{kind: dMsg, ring: ring(r), seq: uint32(mustU(t, seq))}
 	case 'm':
 		idPart, rest, _ := strings.Cut(s[1:], "@")
 		from, ctr, _ := strings.Cut(idPart, ":")
@@ -142,6 +146,9 @@ func TestCheckersCatchViolations(t *testing.T) {
 		{"delivery skips a seq", checkGaps, map[string][]string{
 			"n1": {"R1.4:1", "m1:1@1.4/1", "m1:2@1.4/3"},
 		}, "gap"},
+		{"other agreed traffic skips a seq", checkGaps, map[string][]string{
+			"n1": {"R1.4:1", "m1:1@1.4/1", "s1.4/2", "s1.4/4", "m1:2@1.4/5"},
+		}, "seq 4 after seq 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,6 +49,10 @@ type Options struct {
 	StatusAt    time.Duration
 	StatusSet   bool
 	StatusNodes []string
+	// MaxMemory, when positive, is the most memory the process may hold:
+	// a scenario estimated to need more is refused before it starts, and a
+	// run that grows past it stops (both ErrMemoryLimit).
+	MaxMemory int64
 
 	verify func(line []byte)
 }
@@ -104,6 +108,7 @@ type run struct {
 	clients       []*client
 	ops           int64
 	opsOK         int64
+	memErr        error // set when the run stopped over Options.MaxMemory
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every
@@ -120,12 +125,21 @@ func Run(sc *scenarios.Scenario, opt Options) (res *reports.Result, err error) {
 	if err := Unsupported(sc); err != nil {
 		return nil, err
 	}
+	if err := tooLarge(sc, opt.MaxMemory); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	r, err := newRun(sc, opt)
 	if err != nil {
 		return nil, err
 	}
 	failure := r.loop()
+	if r.memErr == nil && r.opt.MaxMemory > 0 {
+		r.memErr = r.overMemory()
+	}
+	if r.memErr != nil {
+		return nil, r.memErr
+	}
 	res = r.result(failure)
 	res.WallS = time.Since(start).Seconds()
 	res.Reproduce = opt.Command
@@ -224,6 +238,11 @@ func (r *run) loop() (failure string) {
 		}
 		ev, _ := r.k.Next()
 		r.dispatch(ev)
+		if r.opt.MaxMemory > 0 && r.k.Processed()%memCheckEvery == 0 {
+			if r.memErr = r.overMemory(); r.memErr != nil {
+				return ""
+			}
+		}
 	}
 	return ""
 }

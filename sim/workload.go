@@ -124,7 +124,7 @@ func (r *run) record(h *host, ed engine.Delivery) {
 		t.Str("config", d.Kind.String()).Str("ring", dl.ring.String()).Str("members", r.names(d.Members))
 	}
 	t.End()
-	h.proc.ds = append(h.proc.ds, dl)
+	h.proc.add(dl)
 	if dl.kind == dRegular {
 		r.obs.regular(h, dl, now)
 	}
