@@ -34,6 +34,7 @@ workload: {kind: kv, rate: %d/s, keys: 8, read_mode: ordered, timeout: 5s}
 				b.Fatal(err)
 			}
 			var ok int64
+			cpu0 := cpuSeconds()
 			for i := 0; i < b.N; i++ {
 				res, err := Run(sc, Options{})
 				if err != nil || !res.OK {
@@ -45,6 +46,8 @@ workload: {kind: kv, rate: %d/s, keys: 8, read_mode: ordered, timeout: 5s}
 			sim := float64(b.N) * sc.Duration.Seconds()
 			b.ReportMetric(float64(ok)/sim, "ops/sim-s")
 			b.ReportMetric(wall/sim*3600, "wall-s/sim-hour")
+			b.ReportMetric(sim/wall, "sim-s/wall-s")
+			b.ReportMetric(sim/(cpuSeconds()-cpu0), "sim-s/cpu-s")
 		})
 	}
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -53,7 +54,9 @@ type process struct {
 	// messages and configurations. Other agreed traffic (the store's,
 	// votequorum's) is judged online by the gap check and not kept, so that
 	// memory does not grow with it.
-	ds []delivery
+	ds arena[drec]
+	// msets holds the member lists of the configurations in ds.
+	msets [][]wire.NodeID
 	// gap is the online state of the gap check; gapFail its first finding.
 	gapRing    ringRef
 	gapLast    uint32
@@ -63,6 +66,37 @@ type process struct {
 	// installs lists the regular configurations the process installed,
 	// in order, with their instants.
 	installs []install
+}
+
+// drec is a delivery as a process keeps it: fixed-size and free of
+// pointers, so that the garbage collector never scans the millions a long
+// run keeps; a configuration's members are in process.msets.
+type drec struct {
+	at     wire.Instant
+	ring   ringRef
+	id     uint64
+	seq    uint32
+	sender wire.NodeID
+	mset   int32 // configurations: index into msets
+	kind   dkind
+}
+
+// all yields the kept deliveries in delivery order.
+func (p *process) all() iter.Seq[delivery] {
+	return func(yield func(delivery) bool) {
+		for _, c := range p.ds.chunks {
+			for i := range c {
+				x := &c[i]
+				d := delivery{at: x.at, kind: x.kind, ring: x.ring, seq: x.seq, sender: x.sender, id: x.id}
+				if x.kind != dMsg {
+					d.members = p.msets[x.mset]
+				}
+				if !yield(d) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // install is one regular configuration a process installed.
@@ -92,7 +126,12 @@ func (p *process) add(d delivery) {
 			return
 		}
 	}
-	p.ds = append(p.ds, d)
+	x := drec{at: d.at, ring: d.ring, id: d.id, seq: d.seq, sender: d.sender, kind: d.kind}
+	if d.kind != dMsg {
+		x.mset = int32(len(p.msets))
+		p.msets = append(p.msets, d.members)
+	}
+	p.ds.add(x)
 }
 
 func (p *process) String() string { return fmt.Sprintf("%s#%d", p.name, p.inc) }
@@ -128,7 +167,7 @@ func checkIntegrity(h *history) checkResult {
 		seen := map[uint64]bool{}
 		var old []wire.NodeID
 		var lastRing ringRef
-		for _, d := range p.ds {
+		for d := range p.all() {
 			switch d.kind {
 			case dMsg:
 				if d.id == 0 {
@@ -171,11 +210,10 @@ func checkIntegrity(h *history) checkResult {
 // the regular configuration that follows it.
 func checkTransitionalSubset(p *process) checkResult {
 	var trans *delivery
-	for i := range p.ds {
-		d := &p.ds[i]
+	for d := range p.all() {
 		switch d.kind {
 		case dTrans:
-			trans = d
+			trans = &d
 		case dRegular:
 			if trans != nil {
 				for _, m := range trans.members {
@@ -199,7 +237,7 @@ func checkAgreement(h *history) checkResult {
 	}
 	rings := map[ringRef]inst{}
 	for _, p := range h.procs {
-		for _, d := range p.ds {
+		for d := range p.all() {
 			if d.kind != dRegular {
 				continue
 			}
@@ -246,7 +284,7 @@ func checkTotalOrder(h *history) checkResult {
 	}
 	for _, p := range h.procs {
 		prev := -1
-		for _, d := range p.ds {
+		for d := range p.all() {
 			k, ok := keyOf(d)
 			if !ok {
 				continue
@@ -289,14 +327,16 @@ func checkTotalOrder(h *history) checkResult {
 	// Find the first pair of processes that disagree, for the report.
 	for i, a := range h.procs {
 		pos := map[key]int{}
-		for j, d := range a.ds {
+		j := -1
+		for d := range a.all() {
+			j++
 			if k, ok := keyOf(d); ok {
 				pos[k] = j
 			}
 		}
 		for _, b := range h.procs[i+1:] {
 			last, lastKey := -1, key{}
-			for _, d := range b.ds {
+			for d := range b.all() {
 				k, ok := keyOf(d)
 				if !ok {
 					continue
@@ -326,7 +366,7 @@ type segment struct {
 func segments(p *process) []segment {
 	var out []segment
 	var cur *segment
-	for _, d := range p.ds {
+	for d := range p.all() {
 		switch d.kind {
 		case dRegular:
 			if cur != nil {
@@ -398,7 +438,7 @@ func checkSelfDelivery(h *history, settle wire.Instant) checkResult {
 	got := map[*process]map[uint64]bool{}
 	for _, p := range h.procs {
 		m := map[uint64]bool{}
-		for _, d := range p.ds {
+		for d := range p.all() {
 			if d.kind == dMsg && d.id != 0 {
 				m[d.id] = true
 			}

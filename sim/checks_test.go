@@ -28,7 +28,7 @@ func hist(t *testing.T, procs map[string][]string) *history {
 		h.procs = append(h.procs, p)
 	}
 	for _, p := range h.procs {
-		for _, d := range p.ds {
+		for d := range p.all() {
 			if d.kind == dMsg && d.id != 0 {
 				origin := wire.NodeID(d.id >> 40)
 				for _, q := range h.procs {

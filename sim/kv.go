@@ -70,7 +70,7 @@ type kvClient struct {
 	pid     int32
 	open    *kvOp
 	openID  store.OpID
-	timer   Timer
+	opGen   uint32 // numbers the client's operations: a stale timeout names an old one
 	counter uint64
 	last    map[uint32]seen // lookups only
 }
@@ -234,7 +234,11 @@ func (r *run) kvTick(i int32) {
 	}
 	t.Uint("op_id", uint64(id)).End()
 	c.open, c.openID = r.kv.ops.add(op), id
-	c.timer = r.k.Schedule(now.Add(w.Timeout), Event{Kind: evKVTimeout, Ref: i})
+	// The timeout is not cancelled when the answer comes (a cancellation
+	// costs the kernel a lookup on every event); it names the operation
+	// and finds it answered.
+	c.opGen++
+	r.k.Schedule(now.Add(w.Timeout), Event{Kind: evKVTimeout, Ref: i, Arg: c.opGen})
 	r.flush(h)
 }
 
@@ -280,7 +284,6 @@ func (r *run) kvResult(h *host, res store.Result) {
 		op := c.open
 		now := r.k.Now()
 		c.open = nil
-		r.k.Cancel(c.timer)
 		op.ret = now
 		switch {
 		case res.OK:
@@ -344,10 +347,10 @@ func (r *run) kvUnknown(c *kvClient, op *kvOp) {
 }
 
 // kvTimeout gives up on client i's open operation.
-func (r *run) kvTimeout(i int32) {
+func (r *run) kvTimeout(i int32, gen uint32) {
 	c := r.kv.clients[i]
-	if c.open == nil {
-		return
+	if c.open == nil || gen != c.opGen {
+		return // answered (or given up) already
 	}
 	r.trace.Begin(r.k.Now(), "kv_timeout").Str("node", c.host.name).Uint("op_id", uint64(c.openID)).End()
 	r.kv.late[lateKey{c.host.idx, c.openID}] = c.open
@@ -361,7 +364,6 @@ func (r *run) kvCrash(h *host) {
 	}
 	for _, c := range r.kv.clients {
 		if c.host == h && c.open != nil {
-			r.k.Cancel(c.timer)
 			r.kvUnknown(c, c.open)
 		}
 	}

@@ -36,10 +36,10 @@ func (f figure) String() string {
 func (r *run) figures() []figure {
 	var kept int64
 	for _, p := range r.hist.procs {
-		kept += int64(len(p.ds))
+		kept += int64(p.ds.len())
 	}
 	fs := []figure{
-		{"deliveries kept for the ordering checks", kept, kept * int64(unsafe.Sizeof(delivery{}))},
+		{"deliveries kept for the ordering checks", kept, kept * int64(unsafe.Sizeof(drec{}))},
 		{"workload messages remembered for self-delivery", int64(len(r.hist.sent)), int64(len(r.hist.sent)) * 64},
 		{"packets in flight", int64(len(r.pkts)), int64(len(r.pkts)) * int64(unsafe.Sizeof(inflight{}))},
 		{"events queued", int64(r.k.Len()), int64(r.k.Len()) * int64(unsafe.Sizeof(item{}))},
@@ -93,7 +93,7 @@ func Estimate(sc *scenarios.Scenario) (int64, []string) {
 			parts = append(parts, fmt.Sprintf("%s for %d kv operations", bytesText(b), msgs))
 			total += b
 		} else {
-			b := msgs*n*int64(unsafe.Sizeof(delivery{})) + msgs*64
+			b := msgs*n*int64(unsafe.Sizeof(drec{})) + msgs*64
 			parts = append(parts, fmt.Sprintf("%s for %d deliveries of %d multicasts", bytesText(b), msgs*n, msgs))
 			total += b
 		}

@@ -18,7 +18,7 @@ func (r *run) rings() []reports.RingInstall {
 	byRing := map[ringRef]*acc{}
 	var order []ringRef
 	for _, p := range r.hist.procs {
-		for _, d := range p.ds {
+		for d := range p.all() {
 			if d.kind != dRegular {
 				continue
 			}

@@ -29,7 +29,7 @@ const (
 	evArbWake                        // Arg: qnetd wake generation
 	evStatus                         // the --status-at probe
 	evKV                             // Ref: kv client arrival
-	evKVTimeout                      // Ref: kv client whose open operation timed out
+	evKVTimeout                      // Ref: kv client; Arg: the operation's number
 )
 
 // Options tune one run.
@@ -276,7 +276,7 @@ func (r *run) dispatch(ev Event) {
 	case evKV:
 		r.kvTick(ev.Ref)
 	case evKVTimeout:
-		r.kvTimeout(ev.Ref)
+		r.kvTimeout(ev.Ref, ev.Arg)
 	}
 }
 

@@ -204,9 +204,9 @@ func (r *run) convergedAt(comp []*host, since wire.Instant) (wire.Instant, bool)
 	var at wire.Instant
 	for i, h := range comp {
 		var last *delivery
-		for j := range h.proc.ds {
-			if h.proc.ds[j].kind == dRegular {
-				last = &h.proc.ds[j]
+		for d := range h.proc.all() {
+			if d.kind == dRegular {
+				last = &d
 			}
 		}
 		if last == nil || !slices.Equal(last.members, want) {

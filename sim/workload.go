@@ -108,7 +108,7 @@ func (r *run) record(h *host, ed engine.Delivery) {
 		if ed.Service == engine.ServiceApp {
 			dl.id = decodeWorkload(d.Payload)
 		}
-		t.Str("ring", dl.ring.String()).Uint("seq", uint64(d.Seq)).Uint("from", uint64(d.Sender)).Uint("svc", uint64(ed.Service))
+		t.HexPair("ring", uint64(uint32(dl.ring.rep)), dl.ring.seq).Uint("seq", uint64(d.Seq)).Uint("from", uint64(d.Sender)).Uint("svc", uint64(ed.Service))
 		if dl.id != 0 {
 			t.Uint("id", dl.id)
 			if h.proc.node == d.Sender {
