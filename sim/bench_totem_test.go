@@ -47,8 +47,8 @@ func benchTotem(b *testing.B, n int) {
 			b.Fatal(f)
 		}
 		events += r.k.Processed()
-		for _, p := range r.hist.procs {
-			deliveries += p.delivered
+		for _, p := range r.hist.Procs {
+			deliveries += p.Delivered
 		}
 	}
 	wall := b.Elapsed().Seconds()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/quorate/quorate/engine/check"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -42,11 +43,11 @@ type kvOp struct {
 	// late is when the origin answered an operation its client had given
 	// up on (0: never): it had taken effect, or never would, by then.
 	late    wire.Instant
-	value   uint64  // write, cas: the new value (unique per write)
-	expect  uint64  // cas: the value the client last saw (valUnknown: it did not know)
-	out     uint64  // read: the value (0 = absent)
-	ring    ringRef // the origin's regular configuration at the call
-	pid     int32   // porcupine client id: a client that lost track of an op gets a new one
+	value   uint64        // write, cas: the new value (unique per write)
+	expect  uint64        // cas: the value the client last saw (valUnknown: it did not know)
+	out     uint64        // read: the value (0 = absent)
+	ring    check.RingRef // the origin's regular configuration at the call
+	pid     int32         // porcupine client id: a client that lost track of an op gets a new one
 	key     uint32
 	kind    kvKind
 	done    bool
@@ -84,7 +85,7 @@ type lateKey struct {
 // kvState is the run's kv workload.
 type kvState struct {
 	clients []*kvClient
-	ops     arena[kvOp]
+	ops     check.Arena[kvOp]
 	nextPID int32
 	skipped int64
 	refused int64
@@ -176,8 +177,8 @@ func (r *run) kvTick(i int32) {
 		return
 	}
 	op := kvOp{pid: c.pid, key: uint32(c.rnd.IntN(w.Keys)), call: now}
-	if n := len(h.proc.installs); n > 0 {
-		op.ring = h.proc.installs[n-1].ring
+	if n := len(h.proc.Installs); n > 0 {
+		op.ring = h.proc.Installs[n-1].Ring
 	}
 	key := r.kv.keys[op.key]
 	x := c.rnd.Float64()
@@ -201,7 +202,7 @@ func (r *run) kvTick(i int32) {
 			if ok {
 				op.out = r.kv.valueID(e.Value)
 			}
-			r.kv.ops.add(op)
+			r.kv.ops.Add(op)
 			r.opsOK++
 			r.trace.Begin(now, "kv").Str("node", h.name).Str("op", "read_local").Str("key", key).Str("out", string(e.Value)).End()
 			return
@@ -233,7 +234,7 @@ func (r *run) kvTick(i int32) {
 		return
 	}
 	t.Uint("op_id", uint64(id)).End()
-	c.open, c.openID = r.kv.ops.add(op), id
+	c.open, c.openID = r.kv.ops.Add(op), id
 	// The timeout is not cancelled when the answer comes (a cancellation
 	// costs the kernel a lookup on every event); it names the operation
 	// and finds it answered.
@@ -247,8 +248,8 @@ func (r *run) kvTick(i int32) {
 // writes alone.
 func (kv *kvState) latencies() (ops, writes *reports.Quantiles) {
 	var all, w []float64
-	for i := range kv.ops.len() {
-		op := kv.ops.at(i)
+	for i := range kv.ops.Len() {
+		op := kv.ops.At(i)
 		if !op.done || !op.ok || op.local || op.kind == 0 {
 			continue
 		}

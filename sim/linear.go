@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"github.com/quorate/quorate/engine/check"
 	"math"
 	"runtime"
 	"slices"
@@ -331,18 +332,18 @@ func (r *run) boundUnknown(ops []*kvOp) {
 	// When each ring ended everywhere: the latest instant a process that
 	// installed it installed its next ring or died.
 	const open = wire.Instant(math.MaxInt64)
-	ends := map[ringRef]wire.Instant{}
-	for _, p := range r.hist.procs {
-		for i, in := range p.installs {
+	ends := map[check.RingRef]wire.Instant{}
+	for _, p := range r.hist.Procs {
+		for i, in := range p.Installs {
 			end := open
 			switch {
-			case i+1 < len(p.installs):
-				end = p.installs[i+1].at
-			case p.end != 0:
-				end = p.end
+			case i+1 < len(p.Installs):
+				end = p.Installs[i+1].At
+			case p.End != 0:
+				end = p.End
 			}
-			if e, ok := ends[in.ring]; !ok || end > e {
-				ends[in.ring] = end
+			if e, ok := ends[in.Ring]; !ok || end > e {
+				ends[in.Ring] = end
 			}
 		}
 	}
@@ -352,7 +353,7 @@ func (r *run) boundUnknown(ops []*kvOp) {
 			continue
 		}
 		op.limit = open
-		if e, ok := ends[op.ring]; ok && op.ring.seq != 0 {
+		if e, ok := ends[op.ring]; ok && op.ring.Seq != 0 {
 			op.limit = e
 		}
 		if op.late != 0 {
@@ -365,9 +366,9 @@ func (r *run) boundUnknown(ops []*kvOp) {
 // history lists the operations the check judges, in invocation order,
 // with their limits set.
 func (r *run) history() []*kvOp {
-	ops := make([]*kvOp, 0, r.kv.ops.len())
-	for i := range r.kv.ops.len() {
-		op := r.kv.ops.at(i)
+	ops := make([]*kvOp, 0, r.kv.ops.Len())
+	for i := range r.kv.ops.Len() {
+		op := r.kv.ops.At(i)
 		if op.kind == 0 {
 			continue
 		}
@@ -383,10 +384,10 @@ func (r *run) history() []*kvOp {
 // checkLinearizable runs the segmented check; on failure it names the
 // failing segment's operations and, when path is set, writes porcupine's
 // visualisation of that segment there.
-func (r *run) checkLinearizable(path string) checkResult {
+func (r *run) checkLinearizable(path string) check.CheckResult {
 	v := checkSegmented(r.history(), len(r.kv.keys))
 	if v.ok {
-		return pass()
+		return check.Pass()
 	}
 	model := kvModel(false, r.kv.valueName)
 	seg := v.keyOps[v.seg.lo:v.seg.hi]
@@ -410,7 +411,7 @@ func (r *run) checkLinearizable(path string) checkResult {
 	// little way back.
 	from := max(0, int(v.seg.lo)-200)
 	if w1, w2, rd, ok := staleRead(v.keyOps[from:v.seg.hi]); ok {
-		return fail("linearizability: stale read of key %s: the read returned a value that an acknowledged write had already replaced before the read began:\n%s\n%s\n%s\n(%d operations in the failing segment of the key; history.html shows them)",
+		return check.Fail("linearizability: stale read of key %s: the read returned a value that an acknowledged write had already replaced before the read began:\n%s\n%s\n%s\n(%d operations in the failing segment of the key; history.html shows them)",
 			key, describe(w1), describe(w2), describe(rd), len(seg))
 	}
 	lines := []string{fmt.Sprintf("  the segment starts from %s = %q", key, r.kv.valueName(v.seg.start))}
@@ -421,7 +422,7 @@ func (r *run) checkLinearizable(path string) checkResult {
 		}
 		lines = append(lines, describe(op))
 	}
-	return fail("linearizability: key %s has no linear order (%d operations in the failing segment, %d on the key):\n%s",
+	return check.Fail("linearizability: key %s has no linear order (%d operations in the failing segment, %d on the key):\n%s",
 		key, len(seg), len(v.keyOps), strings.Join(lines, "\n"))
 }
 
@@ -464,8 +465,8 @@ func (r *run) ackedWritesLost(final map[string]string) int64 {
 		acked     bool
 	}
 	byKey := make([][]w, len(r.kv.keys))
-	for i := range r.kv.ops.len() {
-		op := r.kv.ops.at(i)
+	for i := range r.kv.ops.Len() {
+		op := r.kv.ops.At(i)
 		open := !op.done // still open when the run ended: unknown
 		if (op.kind == kvWrite || op.kind == kvCAS) && (open || op.ok || op.unknown) {
 			ret := int64(op.ret)

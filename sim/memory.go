@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"github.com/quorate/quorate/engine/check"
 	"runtime/metrics"
 	"slices"
 	"time"
@@ -35,18 +36,18 @@ func (f figure) String() string {
 // figures lists what the run keeps, largest first.
 func (r *run) figures() []figure {
 	var kept int64
-	for _, p := range r.hist.procs {
-		kept += int64(p.ds.len())
+	for _, p := range r.hist.Procs {
+		kept += int64(p.Kept())
 	}
 	fs := []figure{
-		{"deliveries kept for the ordering checks", kept, kept * int64(unsafe.Sizeof(drec{}))},
-		{"workload messages remembered for self-delivery", int64(len(r.hist.sent)), int64(len(r.hist.sent)) * 64},
+		{"deliveries kept for the ordering checks", kept, kept * check.RecordBytes},
+		{"workload messages remembered for self-delivery", int64(len(r.hist.Sent)), int64(len(r.hist.Sent)) * 64},
 		{"packets in flight", int64(len(r.pkts)), int64(len(r.pkts)) * int64(unsafe.Sizeof(inflight{}))},
 		{"events queued", int64(r.k.Len()), int64(r.k.Len()) * int64(unsafe.Sizeof(item{}))},
 		{"timeline entries", int64(len(r.obs.tl)), int64(len(r.obs.tl)) * int64(unsafe.Sizeof(reports.TimelineEntry{}))},
 	}
 	if r.kv != nil {
-		n := int64(r.kv.ops.len())
+		n := int64(r.kv.ops.Len())
 		fs = append(fs, figure{"kv operations kept for the linearizability check", n, n * int64(unsafe.Sizeof(kvOp{})+8)})
 	}
 	slices.SortStableFunc(fs, func(a, b figure) int { return int(b.bytes - a.bytes) })
@@ -93,7 +94,7 @@ func Estimate(sc *scenarios.Scenario) (int64, []string) {
 			parts = append(parts, fmt.Sprintf("%s for %d kv operations", bytesText(b), msgs))
 			total += b
 		} else {
-			b := msgs*n*int64(unsafe.Sizeof(drec{})) + msgs*64
+			b := msgs*n*check.RecordBytes + msgs*64
 			parts = append(parts, fmt.Sprintf("%s for %d deliveries of %d multicasts", bytesText(b), msgs*n, msgs))
 			total += b
 		}

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"github.com/quorate/quorate/engine/check"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
@@ -65,8 +66,8 @@ type host struct {
 	cfg    engine.Config
 	node   *engine.Node // nil while down
 	up     bool
-	disk   engine.State // what the node persisted; survives crashes
-	proc   *process     // the current incarnation's delivery history
+	disk   engine.State   // what the node persisted; survives crashes
+	proc   *check.Process // the current incarnation's delivery history
 	incs   int
 	rnd    *rand.Rand
 	wakeAt wire.Instant
@@ -101,7 +102,7 @@ type run struct {
 	lastChange wire.Instant // last fault or boot: where liveness starts counting
 	qnetd      *arbiterHost // nil without a quorum device
 	kv         *kvState     // nil without a kv workload
-	hist       history
+	hist       check.History
 	// configVersion is corosync.conf's config_version, bumped by delnode
 	// as pvecm does when it writes the new file.
 	configVersion uint64
@@ -162,7 +163,7 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		streams: NewStreams(seed),
 		byID:    make(map[wire.NodeID]int),
 		trace:   NewTrace(opt.Trace),
-		hist:    history{sent: map[uint64]sent{}},
+		hist:    check.History{Sent: map[uint64]check.SentMsg{}},
 
 		configVersion: 1,
 	}
@@ -286,9 +287,9 @@ func (r *run) boot(h *host) {
 		return
 	}
 	r.lastChange = r.k.Now()
-	h.proc = &process{node: h.id, name: h.name, inc: h.incs, start: r.k.Now()}
+	h.proc = &check.Process{Node: h.id, Name: h.name, Inc: h.incs, Start: r.k.Now()}
 	h.incs++
-	r.hist.procs = append(r.hist.procs, h.proc)
+	r.hist.Procs = append(r.hist.Procs, h.proc)
 	n, err := engine.New(h.cfg, r.k.Now(), h.disk, h.rnd)
 	if err != nil {
 		panic(fmt.Sprintf("node %s does not start: %v", h.name, err))
@@ -308,7 +309,7 @@ func (r *run) kill(h *host, why string) {
 	}
 	h.node, h.up, h.wakeAt = nil, false, 0
 	h.gen++
-	h.proc.end = r.k.Now()
+	h.proc.End = r.k.Now()
 	r.nodeGone(h, why == "crash")
 	r.kvCrash(h)
 	r.trace.Begin(r.k.Now(), "down").Str("node", h.name).Str("why", why).End()

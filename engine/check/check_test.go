@@ -1,4 +1,4 @@
-package sim
+package check
 
 import (
 	"strings"
@@ -12,28 +12,28 @@ import (
 // (transitional), "m1:7@1.4/3" (workload message from node 1 counter 7,
 // sequenced on ring 1.4 with seq 3), "s1.4/2" (other agreed traffic,
 // sequenced on ring 1.4 with seq 2).
-func hist(t *testing.T, procs map[string][]string) *history {
+func hist(t *testing.T, procs map[string][]string) *History {
 	t.Helper()
-	h := &history{sent: map[uint64]sent{}}
+	h := &History{Sent: map[uint64]SentMsg{}}
 	names := []string{"n1", "n2", "n3"}
 	for i, name := range names {
 		items, ok := procs[name]
 		if !ok {
 			continue
 		}
-		p := &process{node: wire.NodeID(i + 1), name: name}
+		p := &Process{Node: wire.NodeID(i + 1), Name: name}
 		for _, it := range items {
-			p.add(parseItem(t, it))
+			p.Add(parseItem(t, it))
 		}
-		h.procs = append(h.procs, p)
+		h.Procs = append(h.Procs, p)
 	}
-	for _, p := range h.procs {
-		for d := range p.all() {
-			if d.kind == dMsg && d.id != 0 {
-				origin := wire.NodeID(d.id >> 40)
-				for _, q := range h.procs {
-					if q.node == origin {
-						h.sent[d.id] = sent{proc: q}
+	for _, p := range h.Procs {
+		for d := range p.All() {
+			if d.Kind == KindMsg && d.ID != 0 {
+				origin := wire.NodeID(d.ID >> 40)
+				for _, q := range h.Procs {
+					if q.Node == origin {
+						h.Sent[d.ID] = SentMsg{Proc: q}
 					}
 				}
 			}
@@ -42,14 +42,14 @@ func hist(t *testing.T, procs map[string][]string) *history {
 	return h
 }
 
-func parseItem(t *testing.T, s string) delivery {
-	var d delivery
-	ring := func(r string) ringRef {
+func parseItem(t *testing.T, s string) Delivery {
+	var d Delivery
+	ring := func(r string) RingRef {
 		var rep, seq uint64
 		parts := strings.Split(r, ".")
 		rep = mustU(t, parts[0])
 		seq = mustU(t, parts[1])
-		return ringRef{rep: wire.NodeID(rep), seq: seq}
+		return RingRef{Rep: wire.NodeID(rep), Seq: seq}
 	}
 	members := func(m string) []wire.NodeID {
 		var out []wire.NodeID
@@ -61,18 +61,18 @@ func parseItem(t *testing.T, s string) delivery {
 	switch s[0] {
 	case 'R':
 		r, m, _ := strings.Cut(s[1:], ":")
-		d = delivery{kind: dRegular, ring: ring(r), members: members(m)}
+		d = Delivery{Kind: KindRegular, Ring: ring(r), Members: members(m)}
 	case 'T':
-		d = delivery{kind: dTrans, members: members(s[2:])}
+		d = Delivery{Kind: KindTrans, Members: members(s[2:])}
 	case 's': // other agreed traffic (no workload id): "s1.4/3"
 		r, seq, _ := strings.Cut(s[1:], "/")
-		d = delivery{kind: dMsg, ring: ring(r), seq: uint32(mustU(t, seq))}
+		d = Delivery{Kind: KindMsg, Ring: ring(r), Seq: uint32(mustU(t, seq))}
 	case 'm':
 		idPart, rest, _ := strings.Cut(s[1:], "@")
 		from, ctr, _ := strings.Cut(idPart, ":")
 		r, seq, _ := strings.Cut(rest, "/")
-		d = delivery{kind: dMsg, id: mustU(t, from)<<40 | mustU(t, ctr), sender: wire.NodeID(mustU(t, from)),
-			ring: ring(r), seq: uint32(mustU(t, seq))}
+		d = Delivery{Kind: KindMsg, ID: mustU(t, from)<<40 | mustU(t, ctr), Sender: wire.NodeID(mustU(t, from)),
+			Ring: ring(r), Seq: uint32(mustU(t, seq))}
 	}
 	return d
 }
@@ -94,12 +94,12 @@ func TestCheckersPassOnAGoodHistory(t *testing.T) {
 		"n2": {"R1.4:1,2,3", "m1:1@1.4/1", "m2:1@1.4/2", "T:1,2", "m3:1@1.4/3", "R1.8:1,2", "m1:2@1.8/1"},
 		"n3": {"R1.4:1,2,3", "m1:1@1.4/1", "m2:1@1.4/2", "m3:1@1.4/3", "T:3", "R3.8:3"},
 	})
-	for name, r := range map[string]checkResult{
-		"integrity": checkIntegrity(good), "agreement": checkAgreement(good), "total order": checkTotalOrder(good),
-		"virtual synchrony": checkVirtualSynchrony(good), "gaps": checkGaps(good), "self-delivery": checkSelfDelivery(good, 1<<62),
+	for name, r := range map[string]CheckResult{
+		"integrity": CheckIntegrity(good), "agreement": CheckAgreement(good), "total order": CheckTotalOrder(good),
+		"virtual synchrony": CheckVirtualSynchrony(good), "gaps": CheckGaps(good), "self-delivery": CheckSelfDelivery(good, 1<<62),
 	} {
-		if !r.ok {
-			t.Errorf("%s failed on a good history: %s", name, r.detail)
+		if !r.OK {
+			t.Errorf("%s failed on a good history: %s", name, r.Detail)
 		}
 	}
 }
@@ -108,53 +108,57 @@ func TestCheckersPassOnAGoodHistory(t *testing.T) {
 func TestCheckersCatchViolations(t *testing.T) {
 	tests := []struct {
 		name  string
-		check func(*history) checkResult
+		check func(*History) CheckResult
 		procs map[string][]string
 		want  string
 	}{
-		{"reordered messages", checkTotalOrder, map[string][]string{
+		{"reordered messages", CheckTotalOrder, map[string][]string{
 			"n1": {"R1.4:1,2", "m1:1@1.4/1", "m2:1@1.4/2"},
 			"n2": {"R1.4:1,2", "m2:1@1.4/2", "m1:1@1.4/1"},
 		}, "total order: n1#0 delivered"},
-		{"order broken through a third message", checkTotalOrder, map[string][]string{
+		{"order broken through a third message", CheckTotalOrder, map[string][]string{
 			"n1": {"R1.4:1,2,3", "m1:1@1.4/1", "m3:1@1.4/2", "m2:1@1.4/3"},
 			"n2": {"R1.4:1,2,3", "m2:1@1.4/3", "m1:1@1.4/1"},
 		}, "total order"},
-		{"duplicate", checkIntegrity, map[string][]string{
+		{"duplicate", CheckIntegrity, map[string][]string{
 			"n1": {"R1.4:1", "m1:1@1.4/1", "m1:1@1.4/1"},
 		}, "no duplication"},
-		{"created", checkIntegrity, map[string][]string{
+		{"created", CheckIntegrity, map[string][]string{
 			"n1": {"R1.4:1", "m2:9@1.4/1"},
 		}, "no creation"},
-		{"configuration without self", checkIntegrity, map[string][]string{
+		{"configuration without self", CheckIntegrity, map[string][]string{
 			"n1": {"R1.4:2,3"},
 		}, "self-inclusion"},
-		{"ring id going back", checkIntegrity, map[string][]string{
+		{"ring id going back", CheckIntegrity, map[string][]string{
 			"n1": {"R1.8:1", "R1.4:1"},
 		}, "monotonicity"},
-		{"transitional outside the new ring", checkIntegrity, map[string][]string{
+		{"transitional outside the new ring", CheckIntegrity, map[string][]string{
 			"n1": {"R1.4:1,2", "T:1,2", "R1.8:1"},
 		}, "transitional"},
-		{"different messages in one configuration", checkVirtualSynchrony, map[string][]string{
+		{"different messages in one configuration", CheckVirtualSynchrony, map[string][]string{
 			"n1": {"R1.4:1,2", "m1:1@1.4/1", "m1:2@1.4/2", "T:1,2", "R1.8:1,2"},
 			"n2": {"R1.4:1,2", "m1:1@1.4/1", "T:1,2", "R1.8:1,2"},
 		}, "virtual synchrony"},
-		{"different member lists for one ring", checkAgreement, map[string][]string{
+		{"same messages in another order in one configuration", CheckVirtualSynchrony, map[string][]string{
+			"n1": {"R1.4:1,2", "m1:1@1.4/1", "m1:2@1.4/2", "T:1,2", "R1.8:1,2"},
+			"n2": {"R1.4:1,2", "m1:2@1.4/2", "m1:1@1.4/1", "T:1,2", "R1.8:1,2"},
+		}, "in different orders"},
+		{"different member lists for one ring", CheckAgreement, map[string][]string{
 			"n1": {"R1.4:1,2"},
 			"n2": {"R1.4:1,2,3"},
 		}, "membership agreement"},
-		{"delivery skips a seq", checkGaps, map[string][]string{
+		{"delivery skips a seq", CheckGaps, map[string][]string{
 			"n1": {"R1.4:1", "m1:1@1.4/1", "m1:2@1.4/3"},
 		}, "gap"},
-		{"other agreed traffic skips a seq", checkGaps, map[string][]string{
+		{"other agreed traffic skips a seq", CheckGaps, map[string][]string{
 			"n1": {"R1.4:1", "m1:1@1.4/1", "s1.4/2", "s1.4/4", "m1:2@1.4/5"},
 		}, "seq 4 after seq 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := tt.check(hist(t, tt.procs))
-			if r.ok || !strings.Contains(r.detail, tt.want) {
-				t.Fatalf("got ok=%v %q, want a failure mentioning %q", r.ok, r.detail, tt.want)
+			if r.OK || !strings.Contains(r.Detail, tt.want) {
+				t.Fatalf("got ok=%v %q, want a failure mentioning %q", r.OK, r.Detail, tt.want)
 			}
 		})
 	}
@@ -162,11 +166,11 @@ func TestCheckersCatchViolations(t *testing.T) {
 
 func TestSelfDeliveryCatchesLoss(t *testing.T) {
 	h := hist(t, map[string][]string{"n1": {"R1.4:1,2"}, "n2": {"R1.4:1,2", "m2:1@1.4/1"}})
-	h.sent[1<<40|5] = sent{proc: h.procs[0], at: 10}
-	if r := checkSelfDelivery(h, 100); r.ok || !strings.Contains(r.detail, "self-delivery: n1#0") {
+	h.Sent[1<<40|5] = SentMsg{Proc: h.Procs[0], At: 10}
+	if r := CheckSelfDelivery(h, 100); r.OK || !strings.Contains(r.Detail, "self-delivery: n1#0") {
 		t.Fatalf("lost own message not caught: %+v", r)
 	}
-	if r := checkSelfDelivery(h, 5); !r.ok {
-		t.Fatalf("a message sent after the settle instant was judged: %s", r.detail)
+	if r := CheckSelfDelivery(h, 5); !r.OK {
+		t.Fatalf("a message sent after the settle instant was judged: %s", r.Detail)
 	}
 }

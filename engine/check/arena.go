@@ -1,18 +1,18 @@
-package sim
+package check
 
-// arena keeps records of one type in fixed-size chunks: appending never
+// Arena keeps records of one type in fixed-size chunks: appending never
 // moves what is already stored (pointers to records stay valid), never
 // copies a large backing array as a growing slice does, and gives the
 // garbage collector a few large objects instead of many small ones.
-type arena[T any] struct {
+type Arena[T any] struct {
 	chunks [][]T
 	n      int
 }
 
 const arenaChunk = 4096
 
-// add stores v and returns a pointer to the stored record.
-func (a *arena[T]) add(v T) *T {
+// Add stores v and returns a pointer to the stored record.
+func (a *Arena[T]) Add(v T) *T {
 	c := a.n / arenaChunk
 	if c == len(a.chunks) {
 		a.chunks = append(a.chunks, make([]T, 0, arenaChunk))
@@ -22,7 +22,7 @@ func (a *arena[T]) add(v T) *T {
 	return &a.chunks[c][len(a.chunks[c])-1]
 }
 
-// at returns record i (0 <= i < len()).
-func (a *arena[T]) at(i int) *T { return &a.chunks[i/arenaChunk][i%arenaChunk] }
+// At returns record i (0 <= i < len()).
+func (a *Arena[T]) At(i int) *T { return &a.chunks[i/arenaChunk][i%arenaChunk] }
 
-func (a *arena[T]) len() int { return a.n }
+func (a *Arena[T]) Len() int { return a.n }
