@@ -3,6 +3,7 @@ package check
 import (
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -172,5 +173,11 @@ func TestSelfDeliveryCatchesLoss(t *testing.T) {
 	}
 	if r := CheckSelfDelivery(h, 5); !r.OK {
 		t.Fatalf("a message sent after the settle instant was judged: %s", r.Detail)
+	}
+}
+
+func TestRecordBytes(t *testing.T) {
+	if n := unsafe.Sizeof(drec{}); n != RecordBytes {
+		t.Fatalf("a kept delivery is %d bytes, RecordBytes says %d", n, RecordBytes)
 	}
 }
