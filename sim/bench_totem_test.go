@@ -72,7 +72,7 @@ func BenchmarkTotem384Nodes(b *testing.B) { benchTotem(b, 384) }
 func BenchmarkFormation384Default(b *testing.B) {
 	const n = 384
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "name: formation-%d\nduration: 60s\ncluster:\n  nodes: [", n)
+	fmt.Fprintf(&sb, "name: formation-%d\nduration: 10m\ncluster:\n  nodes: [", n)
 	for i := 1; i <= n; i++ {
 		if i > 1 {
 			sb.WriteString(", ")

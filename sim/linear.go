@@ -411,7 +411,7 @@ func (r *run) checkLinearizable(path string) check.CheckResult {
 	// little way back.
 	from := max(0, int(v.seg.lo)-200)
 	if w1, w2, rd, ok := staleRead(v.keyOps[from:v.seg.hi]); ok {
-		return check.Fail("linearizability: stale read of key %s: the read returned a value that an acknowledged write had already replaced before the read began:\n%s\n%s\n%s\n(%d operations in the failing segment of the key; history.html shows them)",
+		return check.Fail("linearizability: stale read of key %s: the read returned a value that an acknowledged write had already replaced before the read began:\n%s\n%s\n%s\n(the failing segment of the key holds %d operations; history.html shows them)",
 			key, describe(w1), describe(w2), describe(rd), len(seg))
 	}
 	lines := []string{fmt.Sprintf("  the segment starts from %s = %q", key, r.kv.valueName(v.seg.start))}
