@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,11 @@ replays bit for bit with "quorate replay DIR/trace.jsonl".`,
 			opt := sim.Options{}
 			if opt.MaxMemory, err = memoryLimit(maxMem); err != nil {
 				return badInput(err)
+			}
+			if opt.MaxMemory > 0 {
+				// The collector works harder as the heap nears the limit,
+				// so that garbage does not stop a run that fits.
+				debug.SetMemoryLimit(opt.MaxMemory * 9 / 10)
 			}
 			if cmd.Flags().Changed("status-at") {
 				if statusAt < 0 || statusAt > sc.Duration {
