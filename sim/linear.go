@@ -270,11 +270,20 @@ type linVerdict struct {
 // order, with limits set) segment by segment across GOMAXPROCS workers.
 // The verdict and the segment it names do not depend on the scheduling.
 func checkSegmented(ops []*kvOp, keys int) linVerdict {
-	byKey := make([][]*kvOp, keys)
+	// Sized exactly first: a simulated hour has millions of operations, and
+	// growing slices would leave as much garbage again.
+	counts := make([]int, keys)
 	for _, op := range ops {
-		if int(op.key) >= len(byKey) {
-			byKey = append(byKey, make([][]*kvOp, int(op.key)+1-len(byKey))...)
+		if int(op.key) >= len(counts) {
+			counts = append(counts, make([]int, int(op.key)+1-len(counts))...)
 		}
+		counts[op.key]++
+	}
+	byKey := make([][]*kvOp, len(counts))
+	for k, n := range counts {
+		byKey[k] = make([]*kvOp, 0, n)
+	}
+	for _, op := range ops {
 		byKey[op.key] = append(byKey[op.key], op)
 	}
 	for _, l := range byKey {
@@ -288,7 +297,7 @@ func checkSegmented(ops []*kvOp, keys int) linVerdict {
 			return 0
 		})
 	}
-	var segs []linSegment
+	segs := make([]linSegment, 0, len(ops)/2+1)
 	for k, l := range byKey {
 		segs = segmentKey(uint32(k), l, segs)
 	}
@@ -459,42 +468,48 @@ func staleRead(ops []*kvOp) (w1, w2, rd *kvOp, ok bool) {
 // write that may be ordered after it (one that had not completed when the
 // last acknowledged write began, acknowledged or unknown).
 func (r *run) ackedWritesLost(final map[string]string) int64 {
-	type w struct {
-		call, ret int64
+	// Two passes over the records, nothing kept per operation: a simulated
+	// hour holds millions of them.
+	type last struct {
+		call, ret wire.Instant
 		value     uint64
-		acked     bool
+		ok        bool
 	}
-	byKey := make([][]w, len(r.kv.keys))
+	isWrite := func(op *kvOp) bool {
+		return (op.kind == kvWrite || op.kind == kvCAS) && (!op.done || op.ok || op.unknown)
+	}
+	lastAcked := make([]last, len(r.kv.keys))
 	for i := range r.kv.ops.Len() {
 		op := r.kv.ops.At(i)
-		open := !op.done // still open when the run ended: unknown
-		if (op.kind == kvWrite || op.kind == kvCAS) && (open || op.ok || op.unknown) {
-			ret := int64(op.ret)
-			if op.unknown || open {
-				ret = math.MaxInt64
+		if isWrite(op) && op.done && op.ok && !op.unknown {
+			if l := &lastAcked[op.key]; !l.ok || op.ret > l.ret {
+				*l = last{op.call, op.ret, op.value, true}
 			}
-			byKey[op.key] = append(byKey[op.key], w{int64(op.call), ret, op.value, op.done && op.ok && !op.unknown})
+		}
+	}
+	fin := make([]uint64, len(r.kv.keys))
+	kept := make([]bool, len(r.kv.keys))
+	for k, name := range r.kv.keys {
+		fin[k] = r.kv.valueID([]byte(final[name]))
+		kept[k] = !lastAcked[k].ok || lastAcked[k].value == fin[k]
+	}
+	for i := range r.kv.ops.Len() {
+		op := r.kv.ops.At(i)
+		if !isWrite(op) || kept[op.key] {
+			continue
+		}
+		ret := op.ret
+		if op.unknown || !op.done {
+			ret = math.MaxInt64
+		}
+		// A write that may be ordered after the last acknowledged one.
+		if ret > lastAcked[op.key].call && op.value == fin[op.key] {
+			kept[op.key] = true
 		}
 	}
 	var lost int64
-	for k, ws := range byKey {
-		var last *w
-		for i := range ws {
-			if ws[i].acked && (last == nil || ws[i].ret > last.ret) {
-				last = &ws[i]
-			}
-		}
-		if last == nil {
-			continue
-		}
-		fin := final[r.kv.keys[k]]
-		ok := fin == r.kv.valueName(last.value)
-		for _, x := range ws {
-			if x.ret > last.call && fin == r.kv.valueName(x.value) {
-				ok = true
-			}
-		}
-		if !ok {
+	for _, k := range kept {
+		if !k {
 			lost++
 		}
 	}

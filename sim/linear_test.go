@@ -143,3 +143,23 @@ func TestSegmentedFindsTheFailingSegment(t *testing.T) {
 		t.Fatalf("failing segment of key %d (%d ops) does not hold the stale read on key %d", v.key, len(seg), bad.key)
 	}
 }
+
+// TestAckedWritesLost: a key whose final value no acknowledged write (or
+// a write that may be ordered after it) could have left counts as lost.
+func TestAckedWritesLost(t *testing.T) {
+	r := &run{kv: &kvState{keys: []string{"k0", "k1", "k2"}, hostIdx: map[string]uint64{"a": 0}, hosts: []string{"a"}, alien: map[string]uint64{}}}
+	v := func(n uint64) uint64 { return 1<<40 | n }
+	r.kv.ops.Add(kvOp{kind: kvWrite, key: 0, value: v(1), call: 1, ret: 2, done: true, ok: true})
+	r.kv.ops.Add(kvOp{kind: kvWrite, key: 1, value: v(2), call: 1, ret: 2, done: true, ok: true})
+	r.kv.ops.Add(kvOp{kind: kvWrite, key: 1, value: v(3), call: 3, done: true, unknown: true})
+	r.kv.ops.Add(kvOp{kind: kvWrite, key: 2, value: v(4), call: 1, ret: 2, done: true, ok: true})
+	r.kv.ops.Add(kvOp{kind: kvWrite, key: 2, value: v(5), call: 3, ret: 4, done: true, ok: true})
+	final := map[string]string{"k0": "", "k1": "a-3", "k2": "a-4"}
+	if got := r.ackedWritesLost(final); got != 2 {
+		t.Fatalf("lost %d keys, want 2 (k0 emptied, k2 back to an overwritten value)", got)
+	}
+	final = map[string]string{"k0": "a-1", "k1": "a-2", "k2": "a-5"}
+	if got := r.ackedWritesLost(final); got != 0 {
+		t.Fatalf("lost %d keys, want 0", got)
+	}
+}
