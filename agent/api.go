@@ -34,6 +34,10 @@ const (
 	// Port, Algorithm, Bundle); CmdQdeviceRemove removes it.
 	CmdQdeviceSetup  = "qdevice-setup"
 	CmdQdeviceRemove = "qdevice-remove"
+	// CmdConfHistory lists the corosync.conf versions this node kept;
+	// CmdConfRollback installs the kept text of Version as a new version.
+	CmdConfHistory  = "conf-history"
+	CmdConfRollback = "conf-rollback"
 )
 
 // Request is one admin command: the client writes it as one JSON value and
@@ -65,6 +69,10 @@ type Request struct {
 	Port      int    `json:"port,omitempty"`
 	Algorithm string `json:"algorithm,omitempty"`
 	Bundle    []byte `json:"bundle,omitempty"`
+	// Force lets qdevice-setup add a device to an odd node count.
+	Force bool `json:"force,omitempty"`
+	// Version is the config_version conf-rollback goes back to.
+	Version uint64 `json:"version,omitempty"`
 }
 
 // LoadSpec is one run of the load generator: Count application messages
@@ -135,8 +143,8 @@ type Response struct {
 	Stats    *StatsInfo   `json:"stats,omitempty"`    // stats
 	// Deleted is the nodeid delnode removed.
 	Deleted wire.NodeID `json:"deleted,omitempty"`
-	// ConfigVersion is the cluster's config_version after qdevice-setup
-	// or qdevice-remove.
+	// ConfigVersion is the cluster's config_version after qdevice-setup,
+	// qdevice-remove, conf-rollback or a cfs-put of corosync.conf.
 	ConfigVersion uint64 `json:"config_version,omitempty"`
 	// Entry is the entry cfs-get read, with its value, or the one cfs-put
 	// wrote, without it.
@@ -147,6 +155,9 @@ type Response struct {
 	// (RFC 3339).
 	Token   string `json:"token,omitempty"`
 	Expires string `json:"expires,omitempty"`
+	// History is conf-history's answer, oldest first, the current version
+	// last.
+	History []ConfVersion `json:"history,omitempty"`
 }
 
 // StoreEntry is one entry of the replicated configuration store.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/quorate/quorate/engine/store"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
 // The cfs commands read and write the replicated configuration store
@@ -28,6 +30,9 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 	path, err := cleanPath(req.Path, false)
 	if err != nil {
 		return Response{Error: err.Error(), BadRequest: true}, false
+	}
+	if path == ConfigKey && req.Cmd != CmdCfsGet {
+		return l.installConf(req, reply)
 	}
 	now := l.now()
 	var id store.OpID
@@ -176,4 +181,36 @@ func storeWords(err error, path string) (msg string, badRequest bool) {
 		return fmt.Sprintf("bad path %q", path), true
 	}
 	return err.Error(), false
+}
+
+// installConf is `cfs put corosync.conf`, the documented way to change the
+// cluster's configuration (edit a copy, raise config_version, move it into
+// place): the text must pass checkConfEdit against the cluster's current
+// one, and it is written by compare-and-set on the version read, so that
+// a concurrent edit is never overwritten unseen. A bad text is refused at
+// once, naming its line, and nothing changes. The cluster's corosync.conf
+// cannot be removed.
+func (l *loop) installConf(req Request, reply func(Response)) (Response, bool) {
+	if req.Cmd == CmdCfsRm {
+		return Response{Error: "rm " + ConfigKey + ": the cluster's configuration cannot be removed", BadRequest: true}, false
+	}
+	if req.Value == nil {
+		return Response{Error: "put " + ConfigKey + ": missing value", BadRequest: true}, false
+	}
+	value := bytes.Clone(req.Value)
+	if e, ok := l.node.ReadLocal(ConfigKey); ok {
+		if old, err := corosyncconf.Parse(ConfigKey, e.Value); err == nil {
+			if _, err := checkConfEdit(old, value); err != nil {
+				return Response{Error: "put " + ConfigKey + ": " + err.Error(), BadRequest: true}, false
+			}
+		}
+	}
+	l.editConfig(func([]byte) ([]byte, error) { return value, nil }, func(out []byte, err error) {
+		if err != nil {
+			reply(Response{Error: "put " + ConfigKey + ": " + err.Error(), BadRequest: errors.Is(err, ErrBadConf)})
+			return
+		}
+		reply(Response{OK: true, Entry: &StoreEntry{Path: ConfigKey, Size: len(out)}, ConfigVersion: configVersionOf(out)})
+	})
+	return Response{}, true
 }

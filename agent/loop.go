@@ -248,6 +248,14 @@ func (l *loop) flushOnce() (more bool, err error) {
 	}
 	l.node.Ack(rd)
 	l.publish(rd)
+	if rd.Stop != nil {
+		// corosync exits here; the operator replaces the stale
+		// corosync.conf (the cluster's is `quorate cfs get corosync.conf`
+		// on a member) and starts the agent again.
+		l.abortPending(errAgentStopped)
+		return false, fmt.Errorf("agent: %s: %s carries config_version %d, the cluster %d; install the cluster's corosync.conf and start again",
+			rd.Stop, l.cc.pathOr(), rd.Stop.ConfigVersion, rd.Stop.Received)
+	}
 	for _, r := range rd.Results {
 		if cb := l.pending[r.Op]; cb != nil {
 			delete(l.pending, r.Op)
@@ -319,6 +327,8 @@ func (l *loop) handle(req Request, reply func(Response)) (resp Response, async b
 		return l.qdeviceSetup(req, reply)
 	case CmdQdeviceRemove:
 		return l.qdeviceRemove(reply)
+	case CmdConfRollback:
+		return l.confRollback(req.Version, reply)
 	case CmdCfsGet:
 		if req.Ordered {
 			return l.cfsSubmit(req, reply)
@@ -346,6 +356,8 @@ func (l *loop) handleSync(req Request) Response {
 		return l.cfsGet(req)
 	case CmdCfsLs:
 		return l.cfsLs(req)
+	case CmdConfHistory:
+		return l.confHistory()
 	case CmdLoad:
 		if err := validLoad(req.Load); err != nil {
 			return Response{Error: err.Error(), BadRequest: true}

@@ -40,6 +40,9 @@ type Config struct {
 	// Quorum holds the quorum section and the nodelist's votes; Self is
 	// filled from NodeID.
 	Quorum quorum.Config
+	// ConfigVersion is totem.config_version (0: none), checked against the
+	// cluster's when the node first joins a ring of several members.
+	ConfigVersion uint64
 }
 
 // Services share Totem's total order; the first byte of every payload says
@@ -94,6 +97,32 @@ func (c Config) PingTimers() (interval, timeout time.Duration, err error) {
 	return cmp.Or(c.PingInterval, di), cmp.Or(c.PingTimeout, dt), nil
 }
 
+// linkConfig is the link layer's configuration for the effective timers
+// tm: the heartbeat timers configured, or derived from the effective token
+// as corosync derives them, for the layer and for every interface that
+// sets its own pong count (totem_calc_knet_ping_timers).
+func (c Config) linkConfig(tm totem.Timers, peers []wire.NodeID) links.Config {
+	di, dt := links.PingTimers(tm.Token, c.PongCount)
+	lcs := slices.Clone(c.Links)
+	for i := range lcs {
+		if lcs[i].PongCount == 0 {
+			continue
+		}
+		di, dt := links.PingTimers(tm.Token, lcs[i].PongCount)
+		lcs[i].PingInterval = cmp.Or(lcs[i].PingInterval, c.PingInterval, di)
+		lcs[i].PingTimeout = cmp.Or(lcs[i].PingTimeout, c.PingTimeout, dt)
+	}
+	return links.Config{
+		Self:         c.NodeID,
+		Peers:        slices.Clone(peers), // the node edits its own list in place
+		Links:        lcs,
+		Mode:         c.LinkMode,
+		PingInterval: cmp.Or(c.PingInterval, di),
+		PingTimeout:  cmp.Or(c.PingTimeout, dt),
+		PongCount:    c.PongCount,
+	}
+}
+
 // Ready is the work a node has for its driver, in the order to perform it.
 type Ready struct {
 	// Persist, when set, must be written durably before anything in
@@ -116,6 +145,9 @@ type Ready struct {
 	// QuorumChanged says votequorum may have changed its numbers: read
 	// Quorum() for the new status.
 	QuorumChanged bool
+	// Stop, when set, asks the driver to end the node's process after
+	// performing this Ready, as corosync exits (see StopReason).
+	Stop *Stop
 	// Deadline is when Advance is due at the latest; 0 means no timer.
 	Deadline Instant
 }
@@ -137,6 +169,8 @@ type Node struct {
 	results []store.Result
 	events  []wire.Event
 	qdirty  bool
+	cc      confCheck
+	stop    *Stop
 }
 
 // New validates cfg and returns a node started at now from its persisted
@@ -156,29 +190,9 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 		}
 	}
 	slices.Sort(peers)
-	interval, timeout, _ := cfg.PingTimers()
-	// corosync derives each interface's timers from its own pong count
-	// when the interface sets one (totem_calc_knet_ping_timers).
-	lcs := slices.Clone(cfg.Links)
-	for i := range lcs {
-		if lcs[i].PongCount == 0 {
-			continue
-		}
-		di, dt := links.PingTimers(tm.Token, lcs[i].PongCount)
-		lcs[i].PingInterval = cmp.Or(lcs[i].PingInterval, cfg.PingInterval, di)
-		lcs[i].PingTimeout = cmp.Or(lcs[i].PingTimeout, cfg.PingTimeout, dt)
-	}
 	incarnation := rnd.Uint64()
 	phase := time.Duration(rnd.Uint64() % uint64(links.TimerRes))
-	l, err := links.New(links.Config{
-		Self:         cfg.NodeID,
-		Peers:        peers,
-		Links:        lcs,
-		Mode:         cfg.LinkMode,
-		PingInterval: interval,
-		PingTimeout:  timeout,
-		PongCount:    cfg.PongCount,
-	}, now, incarnation, phase)
+	l, err := links.New(cfg.linkConfig(tm, peers), now, incarnation, phase)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +274,7 @@ func (n *Node) collect(now Instant) {
 			}
 		}
 		for _, e := range rd.Events {
-			n.events = append(n.events, totemEvent(e))
+			n.events = append(n.events, n.totemEvent(e))
 		}
 		for _, d := range rd.Deliver {
 			n.route(now, d)
@@ -290,7 +304,7 @@ func (n *Node) collect(now Instant) {
 		}
 		n.results = append(n.results, sr.Results...)
 		for _, e := range sr.Events {
-			n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String()})
+			n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String(), Sub: e.Kind.String()})
 		}
 		for _, m := range sr.Multicast {
 			// Store messages stay under Totem's limit (values are capped).
@@ -326,12 +340,16 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 		if out.Service == ServiceStore {
 			n.st.Deliver(now, d.Sender, out.Payload)
 		}
+		if out.Service == ServiceConfig {
+			n.configVersionMessage(d, out.Payload)
+		}
 	case totem.DeliverTransitional:
 		n.st.Configuration(now, store.ConfigTransitional, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 	case totem.DeliverRegular:
 		n.q.Configuration(now, quorum.RingID{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 		n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 		n.qdirty = true
+		n.configChange(now, d.RingID, d.Members)
 	}
 	n.deliver = append(n.deliver, out)
 }
@@ -365,16 +383,22 @@ func quorumEvent(e quorum.Event) wire.Event {
 	case quorum.EventQuorate, quorum.EventInquorate, quorum.EventSync, quorum.EventExpectedVotes, quorum.EventLastManStanding, quorum.EventDeviceLost:
 		k = wire.EventQuorum
 	}
-	return wire.Event{Kind: k, Peer: e.Node, Detail: e.String()}
+	return wire.Event{Kind: k, Peer: e.Node, Detail: e.String(), Sub: e.Kind.String(),
+		Ring: wire.RingRef{Rep: e.Ring.Rep, Seq: e.Ring.Seq}, Quorate: e.Quorate}
 }
 
-// totemEvent maps a Totem event onto the engine's event type.
-func totemEvent(e totem.Event) wire.Event {
+// totemEvent maps a Totem event onto the engine's event type. A membership
+// event is collected right after Totem installed its ring, so the ring's
+// current id is the new ring's.
+func (n *Node) totemEvent(e totem.Event) wire.Event {
 	k := wire.EventTotem
+	var ring wire.RingRef
 	if e.Kind == totem.EventMembership {
 		k = wire.EventMembership
+		id := n.ring.RingID()
+		ring = wire.RingRef{Rep: id.Rep, Seq: id.Seq}
 	}
-	return wire.Event{Kind: k, Peer: e.From, Nodes: e.Nodes, Detail: e.Kind.String() + " " + e.Detail}
+	return wire.Event{Kind: k, Peer: e.From, Nodes: e.Nodes, Detail: e.Kind.String() + " " + e.Detail, Sub: e.Kind.String(), Ring: ring}
 }
 
 // Ready collects the node's outstanding work. Calling it twice without Ack
@@ -391,6 +415,7 @@ func (n *Node) Ready() Ready {
 		Results:       n.results,
 		Events:        events,
 		QuorumChanged: n.qdirty,
+		Stop:          n.stop,
 		Deadline:      n.deadline(),
 	}
 }

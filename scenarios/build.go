@@ -71,10 +71,13 @@ type rawQuorum struct {
 }
 
 type rawDevice struct {
-	Algorithm  string  `mapstructure:"algorithm"`
-	TieBreaker any     `mapstructure:"tie_breaker"`
-	Votes      int     `mapstructure:"votes"`
-	Latency    rawDist `mapstructure:"latency"`
+	Algorithm   string        `mapstructure:"algorithm"`
+	TieBreaker  any           `mapstructure:"tie_breaker"`
+	Votes       int           `mapstructure:"votes"`
+	Timeout     time.Duration `mapstructure:"timeout"`
+	SyncTimeout time.Duration `mapstructure:"sync_timeout"`
+	MasterWins  bool          `mapstructure:"master_wins"`
+	Latency     rawDist       `mapstructure:"latency"`
 }
 
 type rawDist struct {

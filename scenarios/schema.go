@@ -66,6 +66,7 @@ var faultFields = map[string][]string{
 	"set_loss":     {"link", "loss", "nodes"},
 	"set_expected": {"node", "votes"},
 	"delnode":      {"node", "on"},
+	"edit_conf":    {"conf", "on"},
 	"qnetd_down":   {},
 	"qnetd_up":     {},
 }
@@ -85,6 +86,7 @@ var faultRequired = map[string][]string{
 	"set_loss":     {"link", "loss"},
 	"set_expected": {"node", "votes"},
 	"delnode":      {"node", "on"},
+	"edit_conf":    {"conf", "on"},
 }
 
 // expectForms lists the keys of each kind of expectation. The first key of
@@ -210,6 +212,7 @@ var sTotem = mapOf(keySet("token", "token_coefficient", "consensus", "join", "me
 
 var sDevice = mapOf(map[string]*schema{
 	"algorithm": sScalar, "tie_breaker": sScalar, "votes": sScalar, "latency": sDist,
+	"timeout": sScalar, "sync_timeout": sScalar, "master_wins": sScalar,
 })
 
 var sQuorum = mapOf(map[string]*schema{

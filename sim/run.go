@@ -31,6 +31,7 @@ const (
 	evStatus                         // the --status-at probe
 	evKV                             // Ref: kv client arrival
 	evKVTimeout                      // Ref: kv client; Arg: the operation's number
+	evRestart                        // Node: host restarting its engine for a new configuration
 )
 
 // Options tune one run.
@@ -180,7 +181,7 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		r.linkNos = append(r.linkNos, wire.LinkNo(l.Number))
 	}
 	for i, n := range sc.Cluster.Nodes {
-		cfg, err := engineConfig(sc, n)
+		cfg, err := EngineConfig(sc, n)
 		if err != nil {
 			return nil, err
 		}
@@ -278,6 +279,8 @@ func (r *run) dispatch(ev Event) {
 		r.kvTick(ev.Ref)
 	case evKVTimeout:
 		r.kvTimeout(ev.Ref, ev.Arg)
+	case evRestart:
+		r.confRestart(r.hosts[ev.Node])
 	}
 }
 
@@ -342,6 +345,11 @@ func (r *run) flush(h *host) {
 		r.obs.quorum(h, r.k.Now())
 	}
 	h.node.Ack(rd)
+	if rd.Stop != nil {
+		// The process exits, as corosync does (its persisted state stays).
+		r.kill(h, "stop: "+rd.Stop.String())
+		return
+	}
 	if rd.Deadline != 0 && rd.Deadline != h.wakeAt {
 		h.gen++
 		h.wakeAt = rd.Deadline

@@ -94,6 +94,7 @@ func newRoot() *cobra.Command {
 		newCreateCmd(),
 		newAddCmd(),
 		newJoinTokenCmd(),
+		newConfCmd(),
 	)
 	return root
 }

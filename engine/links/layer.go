@@ -327,3 +327,54 @@ func (l *Layer) Reachable(id wire.NodeID) bool {
 	i, ok := l.index[id]
 	return ok && l.peers[i].active != wire.NoLink
 }
+
+// Reconfigure applies a new link configuration to the running layer, as
+// corosync 3 does on a configuration reload (totemknet_reconfigure and
+// knet_link_set_config / knet_link_clear_config / knet_link_set_priority /
+// knet_link_set_ping_timers): a link new to the configuration is created
+// down on every peer and comes up as its pongs arrive; a link gone from it
+// is dropped (its traffic moves to the next usable link at once); a link
+// that stays keeps its heartbeat state and takes its new priority and
+// timers. The peers, the node id and the link mode are not changed here.
+// A configuration the layer would refuse at start is refused and changes
+// nothing.
+func (l *Layer) Reconfigure(cfg Config) error {
+	cfg.Self, cfg.Peers, cfg.Mode = l.cfg.Self, l.cfg.Peers, l.cfg.Mode
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if cfg.PongCount == 0 {
+		cfg.PongCount = DefaultPongCount
+	}
+	if cfg.Precision == 0 {
+		cfg.Precision = DefaultPrecision
+	}
+	l.cfg = cfg
+	for i := range l.peers {
+		p := &l.peers[i]
+		fresh := l.newPeer(p.id)
+		for j := range fresh.links {
+			nl := &fresh.links[j]
+			old := p.linkByNumber(nl.number)
+			if old == nil {
+				continue
+			}
+			keep := *old
+			keep.priority, keep.pongCount = nl.priority, nl.pongCount
+			if keep.pingInterval != nl.pingInterval || keep.pingTimeout != nl.pingTimeout {
+				keep.pingInterval, keep.pingTimeout = nl.pingInterval, nl.pingTimeout
+				keep.timeoutAdj = keep.pingTimeout*time.Duration(keep.backoff) + keep.latencyAve*PongTimeoutLatMul
+			}
+			*nl = keep
+		}
+		for j := range p.links {
+			if lk := &p.links[j]; lk.connected && fresh.linkByNumber(lk.number) == nil {
+				l.events = append(l.events, wire.Event{Kind: wire.EventLinkDown, Peer: p.id, Link: lk.number})
+			}
+		}
+		p.links = fresh.links
+		p.rrNext = 0
+		l.reselect(p)
+	}
+	return nil
+}
