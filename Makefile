@@ -60,7 +60,7 @@ test-short:
 
 # bench: the benchmarks whose figures go into docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./sim/ ./netmodel/... ./engine/... ./agent/ ./sweep/
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 120m ./sim/ ./netmodel/... ./engine/... ./agent/ ./sweep/
 
 # study: the latency study of docs/latency-study.md (four sweeps, about
 # 15 CPU minutes; SEEDS, PARALLEL and OUT as in scripts/latency-study.sh).

@@ -79,11 +79,11 @@ func (r *run) judgeResult(res *reports.Result, failure string) {
 	for _, name := range slices.Sorted(maps.Keys(r.extraChecks)) {
 		// A recorded run's own evidence for a check (Recording.Check).
 		c := r.extraChecks[name]
-		if ok, judged := res.Checks[name]; !c.ok && (ok || !judged) {
+		if ok, judged := res.Checks[name]; !c.OK && (ok || !judged) {
 			res.Checks[name] = false
-			res.CheckDetails[name] = c.detail
+			res.CheckDetails[name] = c.Detail
 		} else if !judged {
-			res.Checks[name] = c.ok
+			res.Checks[name] = c.OK
 		}
 	}
 	res.Stats.MembershipChanges = r.obs.membershipChanges(0, end+1)

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"github.com/quorate/quorate/engine/check"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
@@ -29,7 +30,7 @@ const (
 	evArbWake                        // Arg: qnetd wake generation
 	evStatus                         // the --status-at probe
 	evKV                             // Ref: kv client arrival
-	evKVTimeout                      // Ref: kv client whose open operation timed out
+	evKVTimeout                      // Ref: kv client; Arg: the operation's number
 	evRestart                        // Node: host restarting its engine for a new configuration
 	evICMP                           // Ref: in-flight slot of an ICMP error (d.To is the packet's sender)
 )
@@ -51,6 +52,10 @@ type Options struct {
 	StatusAt    time.Duration
 	StatusSet   bool
 	StatusNodes []string
+	// MaxMemory, when positive, is the most memory the process may hold:
+	// a scenario estimated to need more is refused before it starts, and a
+	// run that grows past it stops (both ErrMemoryLimit).
+	MaxMemory int64
 
 	verify func(line []byte)
 }
@@ -71,8 +76,8 @@ type host struct {
 	// how many packets wait in its receive queue.
 	busyUntil wire.Instant
 	backlog   int
-	disk      engine.State // what the node persisted; survives crashes
-	proc      *process     // the current incarnation's delivery history
+	disk      engine.State   // what the node persisted; survives crashes
+	proc      *check.Process // the current incarnation's delivery history
 	incs      int
 	rnd       *rand.Rand
 	wakeAt    wire.Instant
@@ -108,7 +113,7 @@ type run struct {
 	lastChange wire.Instant // last fault or boot: where liveness starts counting
 	qnetd      *arbiterHost // nil without a quorum device
 	kv         *kvState     // nil without a kv workload
-	hist       history
+	hist       check.History
 	// configVersion is corosync.conf's config_version, bumped by delnode
 	// as pvecm does when it writes the new file.
 	configVersion uint64
@@ -118,9 +123,10 @@ type run struct {
 	recorded []recordedReplica
 	// extraChecks are a Recording's own verdicts, combined with the
 	// checkers' (nil in a simulated run).
-	extraChecks map[string]checkResult
+	extraChecks map[string]check.CheckResult
 	ops         int64
 	opsOK       int64
+	memErr      error // set when the run stopped over Options.MaxMemory
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every
@@ -137,12 +143,21 @@ func Run(sc *scenarios.Scenario, opt Options) (res *reports.Result, err error) {
 	if err := Unsupported(sc); err != nil {
 		return nil, err
 	}
+	if err := tooLarge(sc, opt.MaxMemory); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	r, err := newRun(sc, opt)
 	if err != nil {
 		return nil, err
 	}
 	failure := r.loop()
+	if r.memErr == nil && r.opt.MaxMemory > 0 {
+		r.memErr = r.overMemory()
+	}
+	if r.memErr != nil {
+		return nil, r.memErr
+	}
 	res = r.result(failure)
 	res.WallS = time.Since(start).Seconds()
 	res.Reproduce = opt.Command
@@ -165,7 +180,7 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		streams: NewStreams(seed),
 		byID:    make(map[wire.NodeID]int),
 		trace:   NewTrace(opt.Trace),
-		hist:    history{sent: map[uint64]sent{}},
+		hist:    check.History{Sent: map[uint64]check.SentMsg{}},
 
 		configVersion: 1,
 	}
@@ -241,6 +256,11 @@ func (r *run) loop() (failure string) {
 		}
 		ev, _ := r.k.Next()
 		r.dispatch(ev)
+		if r.opt.MaxMemory > 0 && r.k.Processed()%memCheckEvery == 0 {
+			if r.memErr = r.overMemory(); r.memErr != nil {
+				return ""
+			}
+		}
 	}
 	return ""
 }
@@ -280,7 +300,7 @@ func (r *run) dispatch(ev Event) {
 	case evKV:
 		r.kvTick(ev.Ref)
 	case evKVTimeout:
-		r.kvTimeout(ev.Ref)
+		r.kvTimeout(ev.Ref, ev.Arg)
 	case evRestart:
 		r.confRestart(r.hosts[ev.Node])
 	case evICMP:
@@ -294,9 +314,9 @@ func (r *run) boot(h *host) {
 		return
 	}
 	r.lastChange = r.k.Now()
-	h.proc = &process{node: h.id, name: h.name, inc: h.incs, start: r.k.Now()}
+	h.proc = &check.Process{Node: h.id, Name: h.name, Inc: h.incs, Start: r.k.Now()}
 	h.incs++
-	r.hist.procs = append(r.hist.procs, h.proc)
+	r.hist.Procs = append(r.hist.Procs, h.proc)
 	n, err := engine.New(h.cfg, r.k.Now(), h.disk, h.rnd)
 	if err != nil {
 		panic(fmt.Sprintf("node %s does not start: %v", h.name, err))
@@ -317,7 +337,7 @@ func (r *run) kill(h *host, why string) {
 	}
 	h.node, h.up, h.wakeAt = nil, false, 0
 	h.gen++
-	h.proc.end = r.k.Now()
+	h.proc.End = r.k.Now()
 	r.nodeGone(h, why == "crash")
 	r.kvCrash(h)
 	r.trace.Begin(r.k.Now(), "down").Str("node", h.name).Str("why", why).End()
