@@ -100,6 +100,11 @@ type ExpectationResult struct {
 	OK     bool   `json:"ok"`
 	Reason string `json:"reason,omitempty"`
 	Where  string `json:"where,omitempty"` // file:line:column of the entry
+	// Vacuous marks a by or within expectation that held, but already held
+	// before the fault it follows: it tests nothing (Warning says why).
+	// With --strict such an expectation fails instead.
+	Vacuous bool   `json:"vacuous,omitempty"`
+	Warning string `json:"warning,omitempty"`
 }
 
 // Stats are the run's metrics.

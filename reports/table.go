@@ -98,6 +98,9 @@ func writeExpectations(w io.Writer, es []ExpectationResult) error {
 	t.Header("expectation", "where", "result")
 	for _, e := range es {
 		verdict := "ok"
+		if e.Vacuous && e.OK {
+			verdict = "ok, VACUOUS: " + e.Warning
+		}
 		if !e.OK {
 			verdict = "FAILED: " + e.Reason
 		}

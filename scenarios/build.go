@@ -200,7 +200,7 @@ func (b *builder) build(r *rawScenario) *Scenario {
 		s.Workload = b.workload(&r.Workload)
 	}
 	b.faults(r.Faults)
-	b.expects(r.Expect)
+	b.expects(r.Expect, r.Faults)
 	return s
 }
 

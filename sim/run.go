@@ -49,6 +49,9 @@ type Options struct {
 	StatusAt    time.Duration
 	StatusSet   bool
 	StatusNodes []string
+	// Strict fails a by or within expectation that holds vacuously (it
+	// already held before the fault it follows) instead of warning.
+	Strict bool
 
 	verify func(line []byte)
 }

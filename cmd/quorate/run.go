@@ -24,6 +24,7 @@ func newRunCmd() *cobra.Command {
 		format   string
 		statusAt time.Duration
 		node     string
+		strict   bool
 	)
 	c := &cobra.Command{
 		Use:   "run FILE.yaml",
@@ -43,7 +44,7 @@ replays bit for bit with "quorate replay DIR/trace.jsonl".`,
 			if err != nil {
 				return badInput(err)
 			}
-			opt := sim.Options{}
+			opt := sim.Options{Strict: strict}
 			if cmd.Flags().Changed("status-at") {
 				if statusAt < 0 || statusAt > sc.Duration {
 					return badInput(fmt.Errorf("--status-at %v is outside the run (0 to %v)", statusAt, sc.Duration))
@@ -110,6 +111,7 @@ replays bit for bit with "quorate replay DIR/trace.jsonl".`,
 	c.Flags().StringVar(&out, "out", "", "directory for result.json and trace.jsonl")
 	c.Flags().StringVar(&format, "format", "table", "report format: table or json")
 	c.Flags().DurationVar(&statusAt, "status-at", 0, "print pvecm status at this simulated time (e.g. 30s)")
+	c.Flags().BoolVar(&strict, "strict", false, "fail a by/within expectation that held vacuously (already before the fault it follows) instead of warning")
 	c.Flags().StringVar(&node, "node", "", "with --status-at: the node whose status to print (default: every node)")
 	return c
 }
