@@ -48,12 +48,18 @@ type RingInstall struct {
 // FaultResponse is the first membership change after a fault: the ring
 // that followed it and how long it took to be installed by its members.
 type FaultResponse struct {
-	TMs     float64  `json:"t_ms"`
-	Fault   string   `json:"fault"`
-	RingID  string   `json:"ring_id,omitempty"` // empty: no membership change followed
-	Members []string `json:"members,omitempty"`
-	FirstMs float64  `json:"first_ms,omitempty"` // fault -> first member installed the ring
-	AllMs   float64  `json:"all_ms,omitempty"`   // fault -> every member installed it
+	TMs float64 `json:"t_ms"`
+	// Index is the fault's place among the run's faults in the order they
+	// happened (the trace's fault events); Action and Detail are the
+	// fault itself, and Fault its Label (kept for readers of older files).
+	Index   int         `json:"index"`
+	Action  FaultAction `json:"action"`
+	Detail  string      `json:"detail,omitempty"`
+	Fault   string      `json:"fault"`
+	RingID  string      `json:"ring_id,omitempty"` // empty: no membership change followed
+	Members []string    `json:"members,omitempty"`
+	FirstMs float64     `json:"first_ms,omitempty"` // fault -> first member installed the ring
+	AllMs   float64     `json:"all_ms,omitempty"`   // fault -> every member installed it
 }
 
 // NodeResult is one node's state at the end of the run.
@@ -177,4 +183,48 @@ type Liveness struct {
 	Applicable bool    `json:"applicable"`  // the run went on for at least the bound after the last change
 	Churn      int     `json:"churn"`       // membership changes since the last change
 	Detail     string  `json:"detail,omitempty"`
+}
+
+// FaultAction is a fault's action as a scenario names it. The run, the
+// trace, result.json and the report all carry this one value, so that no
+// two spellings of one fault can disagree (a label built with a trailing
+// space once hid every heal's new ring from the report).
+type FaultAction string
+
+// The fault actions of the scenario format ("faults").
+const (
+	FaultCrash       FaultAction = "crash"
+	FaultRestart     FaultAction = "restart"
+	FaultPowerOff    FaultAction = "power_off"
+	FaultColdStart   FaultAction = "cold_start"
+	FaultPartition   FaultAction = "partition"
+	FaultIsolate     FaultAction = "isolate"
+	FaultDrop        FaultAction = "drop"
+	FaultHeal        FaultAction = "heal"
+	FaultSwitchDown  FaultAction = "switch_down"
+	FaultSwitchUp    FaultAction = "switch_up"
+	FaultLinkDown    FaultAction = "link_down"
+	FaultLinkUp      FaultAction = "link_up"
+	FaultSetLatency  FaultAction = "set_latency"
+	FaultSetLoss     FaultAction = "set_loss"
+	FaultSetExpected FaultAction = "set_expected"
+	FaultDelnode     FaultAction = "delnode"
+	FaultQnetdDown   FaultAction = "qnetd_down"
+	FaultQnetdUp     FaultAction = "qnetd_up"
+)
+
+// FaultActions lists every action, in the order of the scenario reference.
+var FaultActions = []FaultAction{
+	FaultCrash, FaultRestart, FaultPowerOff, FaultColdStart, FaultPartition, FaultIsolate,
+	FaultDrop, FaultHeal, FaultSwitchDown, FaultSwitchUp, FaultLinkDown, FaultLinkUp,
+	FaultSetLatency, FaultSetLoss, FaultSetExpected, FaultDelnode, FaultQnetdDown, FaultQnetdUp,
+}
+
+// Label is how a fault is shown to people: the action, then what it
+// touches when the detail says (no trailing space when it does not).
+func (a FaultAction) Label(detail string) string {
+	if detail == "" {
+		return string(a)
+	}
+	return string(a) + " " + detail
 }

@@ -460,3 +460,7 @@ func (b *builder) metric(p string, r *rawExpect, e *Expect) {
 		b.errf(p+".min", "min (%v) is greater than max (%v)", *e.Min, *e.Max)
 	}
 }
+
+// FaultActions lists the fault actions a scenario may name, sorted: the
+// report's typed list of actions is checked against it.
+func FaultActions() []string { return faultActions() }

@@ -114,7 +114,7 @@ func runTables(r *RunReport) []table {
 		if next == "" {
 			next = "(no membership change)"
 		}
-		faults.rows = append(faults.rows, []string{fmt.Sprintf("F%d", i+1), ms(f.TMs), joinFault(f), next,
+		faults.rows = append(faults.rows, []string{fmt.Sprintf("F%d", i+1), ms(f.TMs), f.Action.Label(f.Detail), next,
 			strings.Join(f.Members, ","), msPtr(f.FirstMs), msPtr(f.AllMs)})
 	}
 	nodes := table{title: "Nodes", header: []string{"node", "quorate ms", "not quorate ms", "down ms", "memberships installed", "last membership"}}
