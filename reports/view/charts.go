@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
@@ -169,12 +170,31 @@ func timelineChart(name, title string, rows []chartLane, colors map[string]color
 	p.NominalY(names...)
 	p.X.Label.Text = "simulated time (s)"
 	p.X.Min, p.X.Max = 0, l.endS
-	p.X.Padding, p.Y.Padding = 0, 0
+	p.X.Padding, p.Y.Padding = 0, laneLabelSlack(p.Y.Tick.Label, names)
 	if len(faults) > 0 {
 		legend = append(legend, swatch{col: colFault, label: "fault (F1, F2, … in the schedule)", thin: true, dash: true})
 	}
 	h := vg.Points(float64(len(rows))*18 + 110)
 	return Chart{Name: name, Title: title, SVG: render(p, chartWidth, h, legend)}
+}
+
+// laneEm is the widest advance, in ems, that a lane label's characters
+// (lower-case letters, digits, arrows) take in the sans-serif fonts a
+// browser may substitute for the one the chart names (DejaVu Sans: "→"
+// 0.84, digits 0.64); the label, 0.64 em a character on average at most.
+const laneEm = 0.64
+
+// laneLabelSlack is the room to leave between the lane labels and the
+// lanes. The labels are placed right-aligned by the width of the font the
+// SVG names; a browser without that font draws them wider, and the end of
+// the label (the link number of "hp1→hp2 link 0") went under the lanes.
+func laneLabelSlack(sty text.Style, names []string) vg.Length {
+	var slack vg.Length
+	for _, n := range names {
+		worst := vg.Length(float64(utf8.RuneCountInString(n))*laneEm) * sty.Font.Size
+		slack = max(slack, worst-sty.Width(n))
+	}
+	return slack + vg.Points(4)
 }
 
 // NodeChart draws one lane per node: quorate, inquorate or down, with a
