@@ -3,6 +3,8 @@
 // tables a run prints, and the statistics behind them.
 package reports
 
+import "fmt"
+
 // Result is result.json. The keys listed in the scenario-format contract
 // never change meaning; new keys may be added.
 type Result struct {
@@ -14,6 +16,7 @@ type Result struct {
 	TraceSHA256  string                `json:"trace_sha256"`
 	OK           bool                  `json:"ok"`
 	Failure      string                `json:"failure,omitempty"` // first failed expectation or check, or an engine assertion
+	FailureID    *FailureID            `json:"failure_id,omitempty"`
 	Reproduce    string                `json:"reproduce,omitempty"`
 	Nodes        map[string]NodeResult `json:"nodes"`
 	Timeline     []TimelineEntry       `json:"timeline"`
@@ -227,4 +230,40 @@ func (a FaultAction) Label(detail string) string {
 		return string(a)
 	}
 	return string(a) + " " + detail
+}
+
+// FailureID names which failure a failed run had, as values rather than
+// text: the expectation (its index in the expect list, the same entry of
+// the file), or the check and the kind of its counterexample ("gap",
+// "stale read", "did not settle", ...), or an engine assertion. Two runs
+// fail the same way when their FailureIDs are equal; quorate shrink keeps
+// only candidates that do.
+type FailureID struct {
+	Expect *int   `json:"expect,omitempty"` // expect[N]
+	Check  string `json:"check,omitempty"`
+	Kind   string `json:"kind,omitempty"`
+}
+
+// Same reports whether two failures are the same failure.
+func (f *FailureID) Same(g *FailureID) bool {
+	if f == nil || g == nil {
+		return f == g
+	}
+	if (f.Expect == nil) != (g.Expect == nil) || (f.Expect != nil && *f.Expect != *g.Expect) {
+		return false
+	}
+	return f.Check == g.Check && f.Kind == g.Kind
+}
+
+// String is "expect[N]", "check NAME (KIND)" or the kind.
+func (f *FailureID) String() string {
+	switch {
+	case f == nil:
+		return "none"
+	case f.Expect != nil:
+		return fmt.Sprintf("expect[%d]", *f.Expect)
+	case f.Check != "":
+		return fmt.Sprintf("check %s (%s)", f.Check, f.Kind)
+	}
+	return f.Kind
 }

@@ -72,16 +72,21 @@ func (r *run) result(failure string) *reports.Result {
 	}
 	res.Expectations = r.evaluate()
 	res.OK = failure == ""
+	if !res.OK {
+		res.FailureID = &reports.FailureID{Kind: "engine assertion"}
+	}
 	for _, name := range []string{checkTotalOrderName, checkVSName, checkLivenessName, checkLinearName, checkReplicasName} {
 		if ok, judged := res.Checks[name]; judged && !ok && res.OK {
 			res.OK = false
 			res.Failure = fmt.Sprintf("check %s failed: %s", name, res.CheckDetails[name])
+			res.FailureID = &reports.FailureID{Check: name, Kind: counterexampleKind(name, res.CheckDetails[name])}
 		}
 	}
-	for _, e := range res.Expectations {
+	for i, e := range res.Expectations {
 		if !e.OK && res.OK {
 			res.OK = false
 			res.Failure = fmt.Sprintf("expectation failed: %s (%s): %s", e.Expect, e.Where, e.Reason)
+			res.FailureID = &reports.FailureID{Expect: &i}
 		}
 	}
 	res.Stats.Packets = r.counts
