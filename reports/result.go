@@ -29,6 +29,24 @@ type Result struct {
 	Rings        []RingInstall         `json:"rings"`            // every regular configuration installed, in order
 	Responses    []FaultResponse       `json:"fault_responses"`  // how the membership answered each fault
 	Status       []NodeStatusText      `json:"status,omitempty"` // --status-at: pvecm status of each asked node
+	// NodeSummary and Answer say whether the cluster survived: per node,
+	// and in one line.
+	NodeSummary []NodeSummary `json:"node_summary,omitempty"`
+	Answer      string        `json:"answer,omitempty"`
+}
+
+// NodeSummary is what one node went through: how often its process
+// started, how long it was without quorum after it first had it (down or
+// not quorate), how long it was down, and for each fault (in the order of
+// fault_responses) how long until the node had installed a new ring and
+// was quorate in it (null: never, before the end).
+type NodeSummary struct {
+	Node            string     `json:"node"`
+	Boots           int        `json:"boots"`
+	FirstQuorateMs  *float64   `json:"first_quorate_ms,omitempty"`
+	NoQuorumMs      float64    `json:"no_quorum_ms"`
+	DownMs          float64    `json:"down_ms"`
+	ToQuorateRingMs []*float64 `json:"to_quorate_ring_ms"`
 }
 
 // NodeStatusText is `pvecm status` of one node at one simulated instant.

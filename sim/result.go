@@ -56,6 +56,7 @@ func (r *run) result(failure string) *reports.Result {
 	r.res = res
 	res.Rings = r.rings()
 	res.Responses = r.responses(res.Rings)
+	r.summarize(res)
 	r.verdicts(res)
 	res.Stats.MembershipChanges = r.obs.membershipChanges(0, end+1)
 	res.Stats.Ops, res.Stats.OpsOK = r.ops, r.opsOK
