@@ -14,8 +14,12 @@ setup:
 	sh scripts/setup.sh
 	$(GO) mod download
 
+# The commit goes into `quorate --version` also where the toolchain records
+# no VCS information (GOFLAGS=-buildvcs=false, git worktrees).
+COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/quorate
+	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN) ./cmd/quorate
 
 # demo: build, then run a bundled scenario and replay its trace.
 demo: build

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -47,22 +49,113 @@ func execute(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee != errFailed {
-			fmt.Fprintln(os.Stderr, "quorate:", ee.err)
+			fmt.Fprintln(os.Stderr, errorLine(ee.err))
 		}
 		return ee.code
 	}
 	// cobra's own errors: unknown command, bad arguments.
-	fmt.Fprintln(os.Stderr, "quorate:", err)
+	fmt.Fprintln(os.Stderr, errorLine(err))
 	return exitBadInput
 }
+
+// errorLine is how every error is printed: one "quorate" prefix (the
+// command path, "quorate run: ...", when the message names the command),
+// without the package prefixes ("sim: ", "sweep: ") a library error
+// carries.
+func errorLine(err error) string {
+	msg := err.Error()
+	for changed := true; changed; {
+		changed = false
+		for _, p := range []string{"sim: ", "sweep: ", "scenarios: ", "reports: ", "agent: "} {
+			if rest, ok := strings.CutPrefix(msg, p); ok {
+				msg, changed = rest, true
+			}
+		}
+	}
+	if strings.HasPrefix(msg, "quorate ") || strings.HasPrefix(msg, "quorate:") {
+		return msg
+	}
+	return "quorate: " + msg
+}
+
+// commit is set by the Makefile's build (-ldflags -X main.commit=...) for
+// builds that record no VCS information (GOFLAGS=-buildvcs=false, a
+// worktree the toolchain does not read).
+var commit string
+
+// version is the module version and the VCS commit the binary was built
+// from, as the Go toolchain recorded them.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown (no build information)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, when string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		rev = commit
+	}
+	if rev == "" {
+		return v + " " + bi.GoVersion
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	if when != "" {
+		rev += " (" + when + ")"
+	}
+	return fmt.Sprintf("%s commit %s %s", v, rev, bi.GoVersion)
+}
+
+// groupsPrintHelp makes every command that only groups subcommands print
+// its help and exit 0 when run bare, and reject an unknown subcommand as
+// bad input, the same for all of them.
+func groupsPrintHelp(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		groupsPrintHelp(sub)
+	}
+	if !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
+		return // a command that runs on its own
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return badInput(fmt.Errorf("%s: unknown command %q (see %s --help)", cmd.CommandPath(), args[0], cmd.CommandPath()))
+		}
+		return nil
+	}
+	c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[groupAnnotation] = "true"
+}
+
+// groupAnnotation marks the commands groupsPrintHelp made print their help.
+const groupAnnotation = "quorate/group"
 
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "quorate",
 		Short:         "Quorate: a Corosync-style cluster engine and the simulator that proves it",
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("quorate {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return badInput(fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath()))
 	})
@@ -93,5 +186,6 @@ func newRoot() *cobra.Command {
 		newAddCmd(),
 		newJoinTokenCmd(),
 	)
+	groupsPrintHelp(root)
 	return root
 }

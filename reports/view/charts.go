@@ -328,6 +328,25 @@ func (g heatGrid) Z(c, r int) float64 {
 	return math.NaN()
 }
 
+// colFailedCell marks a heat map cell where most runs failed: black, apart
+// from both ends of the blue-red scale and from the grey of "no data".
+var colFailedCell = color.RGBA{0x1a, 0x1a, 0x1a, 0xff}
+
+// failedCells paints the cells of the points where most runs failed.
+type failedCells struct{ h *Heatmap }
+
+func (f failedCells) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	for yi := range f.h.YValues {
+		for xi := range f.h.XValues {
+			if f.h.At(xi, yi).FailedPoint {
+				x, y := float64(xi), float64(yi)
+				c.FillPolygon(colFailedCell, rect(trX(x-0.5), trY(y-0.5), trX(x+0.5), trY(y+0.5)))
+			}
+		}
+	}
+}
+
 // HeatmapChart draws the heat map with the value written in each cell.
 func HeatmapChart(h *Heatmap) Chart {
 	title := fmt.Sprintf("%s (%s over the seeds)", h.Metric, h.Aggregate)
@@ -351,16 +370,21 @@ func HeatmapChart(h *Heatmap) Chart {
 	hm := plotter.NewHeatMap(g, pal.Palette(64))
 	hm.Min, hm.Max = lo, hi
 	hm.NaN = colDown
-	p.Add(hm)
+	p.Add(hm, failedCells{h})
 	var xys plotter.XYs
 	var labels []string
 	for yi := range h.YValues {
 		for xi := range h.XValues {
 			c := h.At(xi, yi)
 			xys = append(xys, plotter.XY{X: float64(xi), Y: float64(yi)})
-			if c.Value == nil {
+			switch {
+			case c.FailedPoint:
+				labels = append(labels, fmt.Sprintf("FAILED\n%d of %d", c.Failed, c.Runs))
+			case c.Value == nil:
 				labels = append(labels, "no data")
-			} else {
+			case c.Failed > 0:
+				labels = append(labels, fmt.Sprintf("%s\n(n=%d, %d failed)", fmtNum(*c.Value), c.N, c.Failed))
+			default:
 				labels = append(labels, fmt.Sprintf("%s\n(n=%d)", fmtNum(*c.Value), c.N))
 			}
 		}
