@@ -4,7 +4,7 @@ BIN     := bin/quorate
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test test-short test-loaded bench soak study lint fuzz setup clean
+.PHONY: all build demo test test-short test-loaded bench soak study lint fuzz setup clean image
 
 # Every go test has an explicit -timeout. ./sim alone takes about 200 s on
 # an idle 2-core machine and several times that on a busy one; TEST_TIMEOUT
@@ -21,12 +21,38 @@ setup:
 	sh scripts/setup.sh
 	$(GO) mod download
 
-# The commit goes into `quorate --version` also where the toolchain records
-# no VCS information (GOFLAGS=-buildvcs=false, git worktrees).
-COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
-
+# build stamps the commit (COMMIT, below) into `quorate --version` also
+# where the toolchain records no VCS information (GOFLAGS=-buildvcs=false,
+# git worktrees).
 build:
 	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN) ./cmd/quorate
+
+# image: the container image of the static quorate binary and the scenario
+# library (no base image), as an OCI layout archive out/image/quorate.oci.tar
+# built by deploy/image without a container engine; when a Docker daemon
+# answers, also as out/image/quorate.docker.tar, loaded into it as
+# quorate:$(IMAGE_TAG). IMAGE_PUSH=registry/quorate:tag also pushes it
+# (credentials of docker login). See docs/ops.md.
+IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
+COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+IMAGE_TAG  ?= latest
+IMAGE_PUSH ?=
+
+IMAGE_DOCKER = $(shell command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 && echo yes)
+
+image:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags "-s -w -X main.commit=$(COMMIT)" \
+		-o bin/quorate-linux-$(IMAGE_ARCH) ./cmd/quorate
+	mkdir -p out/image
+	$(GO) run ./deploy/image --binary bin/quorate-linux-$(IMAGE_ARCH) --arch $(IMAGE_ARCH) --scenarios scenarios \
+		--commit $(COMMIT) --created $$(git log -1 --format=%ct 2>/dev/null || echo 0) --tag $(IMAGE_TAG) \
+		--out out/image/quorate.oci.tar $(if $(IMAGE_DOCKER),--docker-out out/image/quorate.docker.tar) \
+		$(if $(IMAGE_PUSH),--push $(IMAGE_PUSH))
+ifeq ($(IMAGE_DOCKER),yes)
+	docker load -i out/image/quorate.docker.tar
+else
+	@echo "image: no Docker daemon answers; out/image/quorate.oci.tar is the image (podman load -i, skopeo copy oci-archive:, umoci)"
+endif
 
 # demo: build, then run a bundled scenario and replay its trace.
 demo: build
@@ -77,7 +103,7 @@ FUZZ_TARGETS = \
 	./engine/quorum:FuzzDecode ./engine/store:FuzzDecode ./engine/store:FuzzDecodeSnapshot \
 	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse \
 	./qnetd:FuzzReadFrame \
-	./agent:FuzzJoinDecode
+	./agent:FuzzJoinDecode ./scenarios/corolog:FuzzParse
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -30,6 +30,9 @@ type Sweep struct {
 	Runs     []Record `json:"runs"`
 	WallS    float64  `json:"wall_s"`             // elapsed time of the sweep (of all shards, summed, after a merge)
 	Parallel int      `json:"parallel,omitempty"` // workers; 0 after a merge
+	// Timing: each shard's wall time and seeds/hour (one entry unless
+	// merged); absent in files written before it was recorded.
+	Timing []Timing `json:"timing,omitempty"`
 }
 
 // Record is one run's key figures.
@@ -63,12 +66,19 @@ func (s *Sweep) WriteFile(path string) error {
 	return nil
 }
 
+// writeJSON writes v as indented JSON through a temporary file renamed
+// into place, so that a merge reading a shared results volume while a
+// shard finishes sees the whole file or none.
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // ReadFile reads a sweep.json and checks that its runs are exactly its
@@ -134,6 +144,12 @@ func (s *Sweep) check() error {
 	return nil
 }
 
+// IncompleteError is Merge's error when the parts agree but leave seeds
+// of the sweep uncovered: shards that may still be running.
+type IncompleteError struct{ msg string }
+
+func (e *IncompleteError) Error() string { return e.msg }
+
 // Merge combines the result files of the shards of one sweep (or of
 // sweeps of one scenario and grid over disjoint seed lists) into the sweep
 // of all their seeds, as if it had run unsharded. names label the parts in
@@ -182,8 +198,8 @@ func Merge(parts []*Sweep, names []string) (*Sweep, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("%d of the %d seeds of the sweep (%s) are in no file: %s%s",
-			len(missing), len(want), FormatSeeds(want), FormatSeeds(missing), missingShards(parts))
+		return nil, &IncompleteError{msg: fmt.Sprintf("%d of the %d seeds of the sweep (%s) are in no file: %s%s",
+			len(missing), len(want), FormatSeeds(want), FormatSeeds(missing), missingShards(parts))}
 	}
 	out := &Sweep{
 		Format:       Format,
@@ -206,6 +222,7 @@ func Merge(parts []*Sweep, names []string) (*Sweep, error) {
 			byKey[key{r.Point, r.Seed}] = r
 		}
 	}
+	out.Timing = mergeTimings(parts)
 	for _, pt := range out.Points {
 		for _, seed := range want {
 			out.Runs = append(out.Runs, byKey[key{pt.Name, seed}])

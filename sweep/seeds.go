@@ -118,6 +118,30 @@ func ParseShard(s string) (Shard, error) {
 	return Shard{Index: i, Count: n}, nil
 }
 
+// ParseShardFrom reads "I/N" where the first shard is numbered base (0
+// or 1): with base 0, "0/4" is the first of four shards, as a Kubernetes
+// Indexed Job numbers its pods (JOB_COMPLETION_INDEX), which cannot add 1
+// in a container without a shell. The result counts from 1.
+func ParseShardFrom(s string, base int) (Shard, error) {
+	switch base {
+	case 1:
+		return ParseShard(s)
+	case 0:
+	default:
+		return Shard{}, fmt.Errorf("--shard-base %d: shards are numbered from 0 or from 1", base)
+	}
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(strings.TrimSpace(a))
+	n, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil {
+		return Shard{}, fmt.Errorf("--shard %q: want I/N, e.g. 1/4 for the second of four machines with --shard-base 0", s)
+	}
+	if n < 1 || i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("--shard %q: need 0 <= I < N with --shard-base 0", s)
+	}
+	return Shard{Index: i + 1, Count: n}, nil
+}
+
 // Whole reports whether the shard is the entire seed list.
 func (s Shard) Whole() bool { return s.Count <= 1 }
 

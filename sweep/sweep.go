@@ -35,7 +35,8 @@ type Config struct {
 	Shard    Shard    // this machine's share; the zero Shard runs every seed
 	Vary     []Vary   // the grid axes; none: the scenario as written
 	Parallel int      // worker goroutines; < 1 means GOMAXPROCS
-	// Out, when not empty, receives sweep.json, points/<point>.yaml for
+	// Out, when not empty, receives sweep.json, summary.txt (see
+	// SummaryFile), points/<point>.yaml for
 	// each grid point and failures/<point>-seed<N>/ for each failing run.
 	Out string
 	// Progress, when set, is called after each run from one goroutine.
@@ -97,9 +98,11 @@ func Run(cfg Config) (*Sweep, error) {
 	if sw.Runs, err = runAll(cfg, points, seeds, sw.Parallel); err != nil {
 		return nil, err
 	}
-	sw.WallS = time.Since(start).Seconds()
+	wall := time.Since(start)
+	sw.WallS = wall.Seconds()
+	sw.Timing = []Timing{newTiming(cfg.Shard, len(seeds), len(sw.Runs), sw.Parallel, wall)}
 	if cfg.Out != "" {
-		if err := sw.WriteFile(filepath.Join(cfg.Out, "sweep.json")); err != nil {
+		if err := sw.WriteResults(cfg.Out); err != nil {
 			return nil, err
 		}
 	}

@@ -9,15 +9,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// TestVersion: --version prints the module version and the Go toolchain
-// (and the commit when the build recorded one).
-func TestVersion(t *testing.T) {
-	code, out, errOut := capture(t, "--version")
-	if code != 0 || !strings.HasPrefix(out, "quorate ") || !strings.Contains(out, "go1.") {
-		t.Fatalf("--version: exit %d, %q %q", code, out, errOut)
-	}
-}
-
 // TestBareGroupsPrintHelp: every command that only groups subcommands
 // prints its help and exits 0 when run bare (qdevice used to exit 2), and
 // rejects an unknown subcommand with exit 2.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -78,49 +77,6 @@ func errorLine(err error) string {
 	return "quorate: " + msg
 }
 
-// commit is set by the Makefile's build (-ldflags -X main.commit=...) for
-// builds that record no VCS information (GOFLAGS=-buildvcs=false, a
-// worktree the toolchain does not read).
-var commit string
-
-// version is the module version and the VCS commit the binary was built
-// from, as the Go toolchain recorded them.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown (no build information)"
-	}
-	v := bi.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	var rev, when string
-	dirty := false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.time":
-			when = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if rev == "" {
-		rev = commit
-	}
-	if rev == "" {
-		return v + " " + bi.GoVersion
-	}
-	if dirty {
-		rev += "-dirty"
-	}
-	if when != "" {
-		rev += " (" + when + ")"
-	}
-	return fmt.Sprintf("%s commit %s %s", v, rev, bi.GoVersion)
-}
-
 // groupsPrintHelp makes every command that only groups subcommands print
 // its help and exit 0 when run bare, and reject an unknown subcommand as
 // bad input, the same for all of them.
@@ -151,9 +107,9 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "quorate",
 		Short:         "Quorate: a Corosync-style cluster engine and the simulator that proves it",
-		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildVersion(),
 	}
 	root.SetVersionTemplate("quorate {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

@@ -101,6 +101,13 @@ replays bit for bit with "quorate replay DIR/trace.jsonl".`,
 			} else if err := reports.WriteRun(cmd.OutOrStdout(), res); err != nil {
 				return err
 			}
+			// An imported incident: the sequence of member sets the logs
+			// recorded (the sidecar beside the file) must be the run's.
+			if same, err := compareObserved(args[0], res, cmd.OutOrStdout()); err != nil {
+				return badInput(err)
+			} else if !same {
+				return errFailed
+			}
 			if !res.OK {
 				return errFailed
 			}

@@ -18,6 +18,8 @@ func newSweepCmd() *cobra.Command {
 		seeds    string
 		parallel int
 		shard    string
+		base     int
+		failExit int
 		varies   []string
 		out      string
 		format   string
@@ -37,14 +39,20 @@ node count: the file's first nodes, then new ones numbered on.
 
 --shard I/N runs only the seeds whose position p in the list has
 p % N == I-1, so that N machines cover the list once; "quorate merge" combines
-their sweep.json files into the summary of the whole sweep.
+their sweep.json files into the summary of the whole sweep. --shard-base 0
+numbers the shards from 0 (0/N .. N-1/N), as a Kubernetes Indexed Job's
+JOB_COMPLETION_INDEX does. A shard prints its wall time and seeds/hour, and
+records them in sweep.json, to size N.
 
---out DIR writes DIR/sweep.json (every run's figures: membership changes,
+--out DIR writes DIR/summary.txt (the table without wall times and trace
+paths: merged shards write the same bytes as the unsharded sweep),
+DIR/sweep.json (every run's figures: membership changes,
 formation, quorate share, store write latency; see docs/scenarios.md), DIR/points/<point>.yaml
 (the varied scenarios) and, for every failing run, the trace of a re-run in
 DIR/failures/<point>-seed<N>/trace.jsonl.
 
-Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
+Exit status: 0 when every run passed, 1 when one failed (or
+--failed-exit-code), 2 for bad input.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "json" {
@@ -58,11 +66,14 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 			if cfg.Seeds, err = sweep.ParseSeeds(seeds); err != nil {
 				return badInput(err)
 			}
+			if failExit < 0 || failExit > 125 {
+				return badInput(fmt.Errorf("--failed-exit-code %d: want an exit status 0 to 125", failExit))
+			}
 			if parallel < 1 {
 				return badInput(fmt.Errorf("--parallel %d: need at least 1 worker", parallel))
 			}
 			if shard != "" {
-				if cfg.Shard, err = sweep.ParseShard(shard); err != nil {
+				if cfg.Shard, err = sweep.ParseShardFrom(shard, base); err != nil {
 					return badInput(err)
 				}
 			}
@@ -88,14 +99,26 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 				return &exitError{code: exitFailed, err: err}
 			}
 			prog.Finish(len(sw.Runs), sw.Parallel)
-			return report(cmd.OutOrStdout(), sweep.Summarize(sw), format)
+			if !cfg.Shard.Whole() {
+				sweep.WriteTiming(os.Stderr, sw.Timing)
+			}
+			err = report(cmd.OutOrStdout(), sweep.Summarize(sw), format)
+			if err == errFailed && failExit != exitFailed {
+				if failExit == exitOK {
+					return nil
+				}
+				return &exitError{code: failExit, err: fmt.Errorf("runs failed (exit status %d by --failed-exit-code)", failExit)}
+			}
+			return err
 		},
 	}
 	c.Flags().StringVar(&seeds, "seeds", "", "seeds to run: ranges and lists, e.g. 1-1000 or 1-10,20,30-40 (required)")
 	c.Flags().IntVar(&parallel, "parallel", runtime.GOMAXPROCS(0), "worker goroutines, each running whole simulations")
 	c.Flags().StringVar(&shard, "shard", "", "run only shard I of N of the seeds (I/N, 1-based); merge the shards with quorate merge")
+	c.Flags().IntVar(&base, "shard-base", 1, "number of the first shard in --shard: 1, or 0 for a Kubernetes JOB_COMPLETION_INDEX")
+	c.Flags().IntVar(&failExit, "failed-exit-code", exitFailed, "exit status when a run fails; 0 for batch jobs (Kubernetes, Slurm) whose failing runs are results for quorate merge, not job failures")
 	c.Flags().StringArrayVar(&varies, "vary", nil, "key=v1,v2,...: sweep a scenario key over YAML values (repeatable: a grid)")
-	c.Flags().StringVar(&out, "out", "", "directory for sweep.json, points/ and failures/")
+	c.Flags().StringVar(&out, "out", "", "directory for sweep.json, summary.txt, points/ and failures/")
 	c.Flags().StringVar(&format, "format", "table", "report format: table or json")
 	return c
 }

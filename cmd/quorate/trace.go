@@ -16,7 +16,7 @@ import (
 func newTraceCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "trace",
-		Short: "Work with the agents' flight-recorder journals",
+		Short: "Turn the agents' journals or Corosync logs of an incident into a scenario",
 		Args:  exactArgs(0),
 	}
 	c.AddCommand(newTraceImportCmd())
@@ -30,14 +30,34 @@ type membersFile struct {
 	Scenario   string            `json:"scenario"`
 	Start      string            `json:"start"` // wall clock of 0s, RFC 3339
 	Membership journal.Sequences `json:"membership"`
-	Files      []string          `json:"files"`
-	Torn       map[string]int    `json:"torn_lines,omitempty"`
+	// Quorum is the votequorum verdicts each node went through.
+	Quorum journal.Verdicts `json:"quorum,omitempty"`
+	// MembershipMs says when (ms from Start) each node installed each set
+	// of Membership; ToleranceMs is how far a replay's change may stray
+	// from it: the effective token timeout and the consensus timeout, the
+	// time Totem takes to notice a silent node (the fault times are
+	// estimates, and a node corosync stops cleanly tells its peers at
+	// once with a leave message, which the simulator's crash does not).
+	MembershipMs map[string][]int64 `json:"membership_ms,omitempty"`
+	ToleranceMs  int64              `json:"tolerance_ms,omitempty"`
+	Files        []string           `json:"files"`
+	Torn         map[string]int     `json:"torn_lines,omitempty"`
+	// Clocks says how the nodes' clocks were aligned (Corosync logs).
+	Clocks []string `json:"clocks,omitempty"`
+	// WhatIf marks the sidecar of a scenario on a changed cluster: quorate
+	// run prints where the simulator departs from the recorded sequence
+	// but does not fail for it.
+	WhatIf bool `json:"what_if,omitempty"`
+	// FromFormed says the sequences begin at the cluster's formation, not
+	// at each node's start: the comparison cuts the simulated ones alike.
+	FromFormed bool `json:"from_formed,omitempty"`
 }
 
 func newTraceImportCmd() *cobra.Command {
 	var out, members, name string
+	var co corosyncFlags
 	c := &cobra.Command{
-		Use:   "import JOURNAL... [-o scenario.yaml] [--members FILE]",
+		Use:   "import JOURNAL...|--corosync-conf FILE LOG... [-o scenario.yaml] [--members FILE]",
 		Short: "Turn the agents' journals of an incident into a scenario that replays it",
 		Long: `Merge the journals of several nodes of one cluster (quorate agent --journal,
 default DATA-DIR/journal.jsonl; give a rotated JOURNAL.1 too when the start
@@ -66,6 +86,9 @@ clusters), with file:line.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if co.conf != "" || co.whatIf != "" {
+				return importCorosync(cmd, args, co, out, members, name)
+			}
 			var js []*journal.Journal
 			mf := membersFile{Files: args, Torn: map[string]int{}}
 			for _, a := range args {
@@ -85,7 +108,8 @@ clusters), with file:line.`,
 			} else if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			mf.Scenario, mf.Start, mf.Membership = im.Scenario.Name, im.Start.Format("2006-01-02T15:04:05.999999999Z07:00"), im.Membership
+			mf.Scenario, mf.Start, mf.Membership, mf.Quorum = im.Scenario.Name, im.Start.Format("2006-01-02T15:04:05.999999999Z07:00"), im.Membership, im.Quorum
+			mf.setTimes(im)
 			if members == "" && out != "" {
 				members = strings.TrimSuffix(strings.TrimSuffix(out, ".yaml"), ".yml") + ".members.json"
 			}
@@ -113,5 +137,6 @@ clusters), with file:line.`,
 	c.Flags().StringVarP(&out, "out", "o", "", "scenario file to write (default: standard output)")
 	c.Flags().StringVar(&members, "members", "", "where to write the observed membership sequences (default: next to -o)")
 	c.Flags().StringVar(&name, "name", "", "the scenario's name (default trace-CLUSTER)")
+	co.register(c)
 	return c
 }

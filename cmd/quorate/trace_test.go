@@ -23,7 +23,7 @@ func writeJournals(t *testing.T, dir string) []string {
 	for i, n := range names {
 		cfg.Nodes = append(cfg.Nodes, journal.ConfigNode{Name: n, ID: uint32(i + 1), Votes: 1, Addrs: map[string]string{"0": "10.0.0." + n[2:]}})
 	}
-	yes := true
+	yes, no := true, false
 	var paths []string
 	for i, n := range names {
 		var lines []string
@@ -39,10 +39,12 @@ func writeJournals(t *testing.T, dir string) []string {
 			add(8*time.Second, journal.Record{Kind: journal.KindStop, Reason: "signal"})
 			add(10*time.Second, journal.Record{Kind: journal.KindStart, Config: cfg})
 			add(13*time.Second, journal.Record{Kind: journal.KindMembership, Members: []string{"hp3"}})
+			add(13*time.Second, journal.Record{Kind: journal.KindQuorum, Quorate: &no})
 		} else {
 			add(12*time.Second, journal.Record{Kind: journal.KindMembership, Members: names[:2]})
 		}
 		add(14*time.Second, journal.Record{Kind: journal.KindMembership, Members: names})
+		add(14*time.Second, journal.Record{Kind: journal.KindQuorum, Quorate: &yes})
 		add(20*time.Second, journal.Record{Kind: journal.KindStop, Reason: "signal"})
 		p := filepath.Join(dir, n+".jsonl")
 		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {

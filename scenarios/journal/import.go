@@ -24,6 +24,12 @@ type Imported struct {
 	// Membership is the observed sequence of member sets of every node
 	// that has a journal, named as in the scenario.
 	Membership Sequences
+	// MembershipAt holds, beside each set of Membership, when the node
+	// installed it, from Start.
+	MembershipAt map[string][]time.Duration
+	// Quorum is the observed sequence of quorum verdicts of every node
+	// that has a journal.
+	Quorum Verdicts
 	// Start is the wall-clock instant that is 0s in the scenario.
 	Start time.Time
 }
@@ -48,6 +54,7 @@ type importer struct {
 	timeout  time.Duration // knet ping timeout
 	upDelay  time.Duration // from a repaired path to knet's link up
 	links    []int
+	opts     Options
 }
 
 // session is one run of one agent: from its start record (or its first
@@ -85,10 +92,15 @@ type session struct {
 // likewise before the first peer noticed, and a repair pong_count and a
 // half ping intervals before the first link up.
 func Import(js []*Journal, name string) (*Imported, error) {
+	return ImportWith(js, name, Options{})
+}
+
+// ImportWith is Import with the changes of o.
+func ImportWith(js []*Journal, name string, o Options) (*Imported, error) {
 	if len(js) == 0 {
 		return nil, fmt.Errorf("%w: no journals", ErrInput)
 	}
-	im := &importer{names: map[string]string{}, byNode: map[string][]Entry{}, sessions: map[string][]*session{}}
+	im := &importer{names: map[string]string{}, byNode: map[string][]Entry{}, sessions: map[string][]*session{}, opts: o}
 	if err := im.merge(js); err != nil {
 		return nil, err
 	}
@@ -97,14 +109,24 @@ func Import(js []*Journal, name string) (*Imported, error) {
 	im.crashes()
 	y := im.yaml(cmp.Or(name, "trace-"+im.cluster), js)
 	sc, err := scenarios.Parse(cmp.Or(name, "trace-"+im.cluster)+".yaml", y)
-	if err != nil {
+	if err != nil && o.Cluster != nil {
+		return nil, fmt.Errorf("%w: the changed cluster cannot replay the recorded faults (a node or link they name is gone?):\n%w", ErrInput, err)
+	} else if err != nil {
 		return nil, fmt.Errorf("journal: the imported scenario does not load (a bug of the importer):\n%w\n%s", err, y)
 	}
-	out := &Imported{YAML: y, Scenario: sc, Membership: Sequences{}, Start: im.t0}
+	out := &Imported{YAML: y, Scenario: sc, Membership: Sequences{}, MembershipAt: map[string][]time.Duration{}, Quorum: Verdicts{}, Start: im.t0}
 	for _, n := range im.order {
 		for _, e := range im.byNode[n] {
-			if e.Kind == KindMembership {
-				out.Membership.Add(im.names[n], im.mapNames(e.Members))
+			switch {
+			case e.Kind == KindMembership:
+				sn := im.names[n]
+				before := len(out.Membership[sn])
+				out.Membership.Add(sn, im.mapNames(e.Members))
+				if len(out.Membership[sn]) > before {
+					out.MembershipAt[sn] = append(out.MembershipAt[sn], e.Time.Sub(im.t0))
+				}
+			case e.Kind == KindQuorum && e.Quorate != nil:
+				out.Quorum.Add(im.names[n], *e.Quorate)
 			}
 		}
 	}
@@ -271,6 +293,11 @@ func (im *importer) crashes() {
 			if seen && at.After(s.crashAt) {
 				s.crashAt = at
 			}
+			// The peers' token loss dates a crash better than knet's
+			// detection: the first hint after the node's last record.
+			if h, ok := im.hint(s.last.Time, s.last.Time.Add(time.Nanosecond), s.crashAt.Add(im.timeout*links.PongTimeoutBackoff)); ok {
+				s.crashAt = h
+			}
 		}
 	}
 }
@@ -356,21 +383,32 @@ type fault struct {
 // yaml writes the scenario.
 func (im *importer) yaml(name string, js []*Journal) []byte {
 	c := im.cfg
+	if im.opts.Cluster != nil {
+		c = im.opts.Cluster
+	}
 	var b strings.Builder
 	files := make([]string, len(js))
 	for i, j := range js {
 		files[i] = j.File
 	}
+	source := cmp.Or(im.opts.Source, "the agents' journals")
 	fmt.Fprintf(&b, "# Imported by quorate trace import from %s.\n", strings.Join(files, ", "))
 	fmt.Fprintf(&b, "# 0s is %s; the recording ends at %s.\n", im.t0.Format(time.RFC3339Nano), dur(im.end.Sub(im.t0)))
+	for _, n := range im.opts.Notes {
+		fmt.Fprintf(&b, "# %s\n", oneLine(n))
+	}
 	fmt.Fprintf(&b, "name: %s\n", name)
-	fmt.Fprintf(&b, "description: >\n  The agents' journals of cluster %s (config_version %d, %d nodes) replayed:\n"+
-		"  the observed crashes, restarts and link cuts at their relative times.\n", im.cluster, c.ConfigVersion, len(c.Nodes))
+	what := "replayed"
+	if im.opts.Cluster != nil {
+		what = "replayed on a changed cluster (what if)"
+	}
+	fmt.Fprintf(&b, "description: >\n  %s of cluster %s (config_version %d, %d nodes) %s:\n"+
+		"  the observed crashes, restarts and link cuts at their relative times.\n", upperFirst(source), im.cluster, c.ConfigVersion, len(c.Nodes), what)
 	b.WriteString("seed: 1\n")
 	fmt.Fprintf(&b, "duration: %s\n", dur(im.end.Sub(im.t0)+settle))
 	b.WriteString("cluster:\n  nodes:\n")
 	for _, n := range c.Nodes {
-		sn := im.names[n.Name]
+		sn := cmp.Or(im.names[n.Name], n.Name)
 		fmt.Fprintf(&b, "    - {name: %s, id: %d, votes: %d", sn, n.ID, n.Votes)
 		if ss := im.sessions[n.Name]; len(ss) > 0 && ss[0].started && im.rel(ss[0].first.Time) > 0 {
 			fmt.Fprintf(&b, ", boot_at: %s", dur(im.rel(ss[0].first.Time)))
@@ -425,6 +463,14 @@ func (im *importer) yaml(name string, js []*Journal) []byte {
 		b.WriteString("}\n")
 	}
 	faults := append(im.nodeFaults(), im.linkFaults()...)
+	for _, x := range im.opts.Extra {
+		at := im.rel(x.At)
+		f := fault{at: at, seq: 5, line: fmt.Sprintf("{at: %s, %s}", dur(at), x.Fields)}
+		if x.Note != "" {
+			f.notes = []string{oneLine(x.Note)}
+		}
+		faults = append(faults, f)
+	}
 	sort.SliceStable(faults, func(i, j int) bool {
 		if faults[i].at != faults[j].at {
 			return faults[i].at < faults[j].at
@@ -442,7 +488,9 @@ func (im *importer) yaml(name string, js []*Journal) []byte {
 		}
 		fmt.Fprintf(&b, "  - %s\n", f.line)
 	}
-	b.WriteString(im.expect())
+	if !im.opts.NoExpect {
+		b.WriteString(im.expect())
+	}
 	return []byte(b.String())
 }
 
@@ -643,6 +691,11 @@ func (im *importer) linkFaults() []fault {
 			}
 		}
 		next := im.describe(cut)
+		if !points[i-1].end {
+			if h, ok := im.hint(first, first.Add(-3*im.timeout), first.Add(3*im.timeout)); ok {
+				first = h
+			}
+		}
 		out = append(out, im.diff(im.rel(first), prev, next, cut)...)
 		prev = next
 	}
@@ -904,3 +957,13 @@ func (im *importer) expect() string {
 	}
 	return "expect:   # the state every running node recorded last\n" + b.String()
 }
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// oneLine keeps a comment on its line.
+func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
