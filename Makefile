@@ -4,7 +4,7 @@ BIN     := bin/quorate
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test test-short test-loaded bench soak study lint fuzz setup clean image
+.PHONY: all build demo test test-short test-loaded bench soak study lab-fidelity lint fuzz setup clean image
 
 # Every go test has an explicit -timeout. ./sim alone takes about 200 s on
 # an idle 2-core machine and several times that on a busy one; TEST_TIMEOUT
@@ -83,6 +83,13 @@ bench:
 study: build
 	QUORATE=$(BIN) sh scripts/latency-study.sh
 
+# lab-fidelity: every library scenario the lab supports on real agents
+# beside the simulator, and the smoke scenario beside the Corosync
+# reference: the tables of docs/fidelity.md's lab section (needs root;
+# about twenty minutes of wall-clock time).
+lab-fidelity: build
+	QUORATE=$(BIN) sh scripts/lab-fidelity.sh
+
 # soak: long seed sweeps, kept out of `make test`.
 soak:
 	QUORATE_SOAK=1 $(GO) test -count=1 -timeout 60m -run Soak ./...
@@ -98,7 +105,7 @@ lint:
 # fuzz: a short run of every fuzz target over untrusted bytes; what a run
 # finds lands in the package's testdata/fuzz/ and then runs in make test.
 FUZZ_TARGETS = \
-	./engine/wire:FuzzDecodeFrame ./engine/links:FuzzReceive \
+	./engine/wire:FuzzDecodeFrame ./engine/links:FuzzReceive ./engine:FuzzDecodeSyncMessage \
 	./engine/totem:FuzzDecode ./engine/totem:FuzzStep \
 	./engine/quorum:FuzzDecode ./engine/store:FuzzDecode ./engine/store:FuzzDecodeSnapshot \
 	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse \

@@ -27,6 +27,7 @@ const (
 	CmdCfsRm    = "cfs-rm"   // remove one entry through the total order
 	CmdCfsLs    = "cfs-ls"   // list the entries under a directory
 	CmdLoad     = "load"     // start or stop the load generator (LoadSpec)
+	CmdDelay    = "delay"    // set a link's extra send delay (DelaySpec)
 	// CmdJoinToken issues a single-use join token for `quorate add`,
 	// valid for TTL seconds (default DefaultTokenTTL).
 	CmdJoinToken = "join-token"
@@ -34,6 +35,21 @@ const (
 	// Port, Algorithm, Bundle); CmdQdeviceRemove removes it.
 	CmdQdeviceSetup  = "qdevice-setup"
 	CmdQdeviceRemove = "qdevice-remove"
+	// CmdConfHistory lists the corosync.conf versions this node kept;
+	// CmdConfRollback installs the kept text of Version as a new version.
+	CmdConfHistory  = "conf-history"
+	CmdConfRollback = "conf-rollback"
+)
+
+// Codes of a failed store operation (Response.Code): what a client may
+// conclude about its effect.
+const (
+	CodeReadOnly      = "read_only"     // refused at once without quorum: no effect
+	CodeNotFound      = "not_found"     // the entry does not exist
+	CodeConflict      = "conflict"      // the version moved: no effect
+	CodeAborted       = "aborted"       // a membership change aborted it: no effect
+	CodeIndeterminate = "indeterminate" // it may or may not have taken effect
+	CodeStopped       = "stopped"       // the agent stopped first: unknown for a write
 )
 
 // Request is one admin command: the client writes it as one JSON value and
@@ -51,11 +67,17 @@ type Request struct {
 	// Value is what cfs-put writes; null (missing) is a bad request, an
 	// empty string an empty value.
 	Value []byte `json:"value"`
+	// IfVersion makes cfs-put a compare-and-set: the write applies only
+	// if the entry's version is still *IfVersion (0: the entry is absent),
+	// else it fails with CodeConflict.
+	IfVersion *uint64 `json:"if_version,omitempty"`
 	// Ordered makes cfs-get a linearizable read through the total order
 	// instead of a read of the local replica.
 	Ordered bool `json:"ordered,omitempty"`
 	// Load is the argument of load.
 	Load *LoadSpec `json:"load,omitempty"`
+	// Delay is the argument of delay.
+	Delay *DelaySpec `json:"delay,omitempty"`
 	// TTL is the lifetime of a join token in seconds; 0 takes the default.
 	TTL int `json:"ttl,omitempty"`
 	// Host, Port, Algorithm and Bundle are the arguments of qdevice-setup:
@@ -65,6 +87,10 @@ type Request struct {
 	Port      int    `json:"port,omitempty"`
 	Algorithm string `json:"algorithm,omitempty"`
 	Bundle    []byte `json:"bundle,omitempty"`
+	// Force lets qdevice-setup add a device to an odd node count.
+	Force bool `json:"force,omitempty"`
+	// Version is the config_version conf-rollback goes back to.
+	Version uint64 `json:"version,omitempty"`
 }
 
 // LoadSpec is one run of the load generator: Count application messages
@@ -127,6 +153,9 @@ type Response struct {
 	OK         bool   `json:"ok"`
 	Error      string `json:"error,omitempty"`
 	BadRequest bool   `json:"bad_request,omitempty"`
+	// Code classifies a store operation's failure for programs (one of
+	// the Code constants), where Error words it for people.
+	Code string `json:"code,omitempty"`
 
 	Status   *StatusInfo  `json:"status,omitempty"`   // status, nodes
 	Nodelist []NodeInfo   `json:"nodelist,omitempty"` // nodes
@@ -135,8 +164,8 @@ type Response struct {
 	Stats    *StatsInfo   `json:"stats,omitempty"`    // stats
 	// Deleted is the nodeid delnode removed.
 	Deleted wire.NodeID `json:"deleted,omitempty"`
-	// ConfigVersion is the cluster's config_version after qdevice-setup
-	// or qdevice-remove.
+	// ConfigVersion is the cluster's config_version after qdevice-setup,
+	// qdevice-remove, conf-rollback or a cfs-put of corosync.conf.
 	ConfigVersion uint64 `json:"config_version,omitempty"`
 	// Entry is the entry cfs-get read, with its value, or the one cfs-put
 	// wrote, without it.
@@ -147,6 +176,9 @@ type Response struct {
 	// (RFC 3339).
 	Token   string `json:"token,omitempty"`
 	Expires string `json:"expires,omitempty"`
+	// History is conf-history's answer, oldest first, the current version
+	// last.
+	History []ConfVersion `json:"history,omitempty"`
 }
 
 // StoreEntry is one entry of the replicated configuration store.
@@ -240,6 +272,9 @@ type StatsInfo struct {
 	Received   uint64            `json:"received"`
 	Rejected   map[string]uint64 `json:"rejected"`
 	ReadErrors uint64            `json:"read_errors"`
+	// ICMPErrors counts the ICMP errors (port, host or network
+	// unreachable) the kernel reported for datagrams to a peer.
+	ICMPErrors uint64 `json:"icmp_errors"`
 	// InboundDropped counts datagrams the transport accepted but the loop
 	// could not take because its channel was full.
 	InboundDropped uint64 `json:"inbound_dropped"`

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/quorate/quorate/engine/store"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
 // The cfs commands read and write the replicated configuration store
@@ -29,6 +31,9 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 	if err != nil {
 		return Response{Error: err.Error(), BadRequest: true}, false
 	}
+	if path == ConfigKey && req.Cmd != CmdCfsGet {
+		return l.installConf(req, reply)
+	}
 	now := l.now()
 	var id store.OpID
 	switch req.Cmd {
@@ -40,7 +45,11 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 			return Response{Error: fmt.Sprintf("put %s: the value has %d bytes, more than the limit of %d", path, len(req.Value), store.MaxValueSize),
 				BadRequest: true}, false
 		}
-		id, err = l.node.Put(now, path, req.Value)
+		if req.IfVersion != nil {
+			id, err = l.node.CompareAndSet(now, path, *req.IfVersion, req.Value)
+		} else {
+			id, err = l.node.Put(now, path, req.Value)
+		}
 	case CmdCfsRm:
 		id, err = l.node.Delete(now, path)
 	default:
@@ -48,7 +57,7 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 	}
 	if err != nil {
 		msg, bad := storeWords(err, path)
-		return Response{Error: msg, BadRequest: bad}, false
+		return Response{Error: msg, BadRequest: bad, Code: storeCode(err)}, false
 	}
 	size := len(req.Value)
 	submitted := time.Now()
@@ -74,17 +83,22 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 func cfsResponse(cmd, path string, size int, r store.Result) Response {
 	switch {
 	case errors.Is(r.Err, errAgentStopped) && cmd == CmdCfsGet:
-		return Response{Error: "the agent stopped before the operation completed: the read did not complete"}
+		return Response{Error: "the agent stopped before the operation completed: the read did not complete", Code: CodeStopped}
 	case errors.Is(r.Err, errAgentStopped):
-		return Response{Error: "the agent stopped before the operation completed: the write may or may not take effect (read " + path + " to find out)"}
+		return Response{Error: "the agent stopped before the operation completed: the write may or may not take effect (read " + path + " to find out)", Code: CodeStopped}
 	case r.Err != nil:
 		msg, bad := storeWords(r.Err, path)
-		return Response{Error: msg, BadRequest: bad}
+		resp := Response{Error: msg, BadRequest: bad, Code: storeCode(r.Err)}
+		if errors.Is(r.Err, store.ErrConflict) {
+			// The version the entry has now, for the next compare-and-set.
+			resp.Entry = &StoreEntry{Path: path, Version: r.Version}
+		}
+		return resp
 	case r.Kind == store.OpRead && !r.Found:
-		return Response{Error: path + ": no such entry"}
+		return Response{Error: path + ": no such entry", Code: CodeNotFound}
 	case r.Kind == store.OpRead:
 		return Response{OK: true, Entry: &StoreEntry{Path: path, Size: len(r.Value), Version: r.Version, Value: r.Value}}
-	case r.Kind == store.OpPut:
+	case r.Kind == store.OpPut || r.Kind == store.OpCAS:
 		return Response{OK: true, Entry: &StoreEntry{Path: path, Size: size, Version: r.Version}}
 	}
 	return Response{OK: true}
@@ -152,6 +166,23 @@ func cleanPath(p string, dir bool) (string, error) {
 	return k, nil
 }
 
+// storeCode classifies a store error for programs (Response.Code).
+func storeCode(err error) string {
+	switch {
+	case errors.Is(err, store.ErrReadOnly):
+		return CodeReadOnly
+	case errors.Is(err, store.ErrNotFound):
+		return CodeNotFound
+	case errors.Is(err, store.ErrConflict):
+		return CodeConflict
+	case errors.Is(err, store.ErrAborted):
+		return CodeAborted
+	case errors.Is(err, store.ErrIndeterminate):
+		return CodeIndeterminate
+	}
+	return ""
+}
+
 // storeWords turns a store error into words for the operator, and says
 // whether it is the request's fault (exit 2) rather than a refusal.
 func storeWords(err error, path string) (msg string, badRequest bool) {
@@ -176,4 +207,36 @@ func storeWords(err error, path string) (msg string, badRequest bool) {
 		return fmt.Sprintf("bad path %q", path), true
 	}
 	return err.Error(), false
+}
+
+// installConf is `cfs put corosync.conf`, the documented way to change the
+// cluster's configuration (edit a copy, raise config_version, move it into
+// place): the text must pass checkConfEdit against the cluster's current
+// one, and it is written by compare-and-set on the version read, so that
+// a concurrent edit is never overwritten unseen. A bad text is refused at
+// once, naming its line, and nothing changes. The cluster's corosync.conf
+// cannot be removed.
+func (l *loop) installConf(req Request, reply func(Response)) (Response, bool) {
+	if req.Cmd == CmdCfsRm {
+		return Response{Error: "rm " + ConfigKey + ": the cluster's configuration cannot be removed", BadRequest: true}, false
+	}
+	if req.Value == nil {
+		return Response{Error: "put " + ConfigKey + ": missing value", BadRequest: true}, false
+	}
+	value := bytes.Clone(req.Value)
+	if e, ok := l.node.ReadLocal(ConfigKey); ok {
+		if old, err := corosyncconf.Parse(ConfigKey, e.Value); err == nil {
+			if _, err := checkConfEdit(old, value); err != nil {
+				return Response{Error: "put " + ConfigKey + ": " + err.Error(), BadRequest: true}, false
+			}
+		}
+	}
+	l.editConfig(func([]byte) ([]byte, error) { return value, nil }, func(out []byte, err error) {
+		if err != nil {
+			reply(Response{Error: "put " + ConfigKey + ": " + err.Error(), BadRequest: errors.Is(err, ErrBadConf)})
+			return
+		}
+		reply(Response{OK: true, Entry: &StoreEntry{Path: ConfigKey, Size: len(out)}, ConfigVersion: configVersionOf(out)})
+	})
+	return Response{}, true
 }

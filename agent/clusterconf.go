@@ -43,12 +43,10 @@ type confSync struct {
 	restart *plannedRestart
 }
 
-// restartDelay is how long an agent waits before restarting its engine for
-// a configuration that Reload cannot take: the members must first confirm
-// the write to its author, which a restart (a membership change) would
-// turn into an unknown outcome. pmxcfs likewise waits a second before it
-// reloads corosync.
-const restartDelay = 2 * time.Second
+// restartDelay is how long an agent waits before applying a configuration
+// that removes running members (engine.RestartGrace): they must first have
+// left through the total order.
+const restartDelay = engine.RestartGrace
 
 // plannedRestart is an engine restart waiting for restartDelay.
 type plannedRestart struct {
@@ -84,18 +82,22 @@ func (l *loop) syncConfig() bool {
 	if e.Version == cs.seen {
 		return false
 	}
-	if len(l.pending) > 0 {
-		// Apply once the store operations in flight have their results:
-		// an engine restart would lose them, and an edit's author must
-		// hear that it succeeded. Checked again after the next batch.
-		return false
-	}
-	cs.seen = e.Version
 	c, err := corosyncconf.Parse(cs.path+" (cluster copy)", e.Value)
 	if err != nil {
+		cs.seen = e.Version
 		l.log.Error("the cluster's corosync.conf in the store does not parse; not applied", "node", l.cl.name, "err", err)
 		return false
 	}
+	if len(l.pending) > 0 && !l.liveReload(c) {
+		// Apply once the store operations in flight have their results:
+		// an engine restart would lose them, and an edit's author must
+		// hear that it succeeded. Checked again after the next batch. A
+		// change the engine takes live waits for nothing: the other
+		// members apply it at once, and a writer that waited for its own
+		// write could be cut off by it (moved addresses).
+		return false
+	}
+	cs.seen = e.Version
 	local := l.cl.conf.ConfigVersion
 	switch {
 	case c.ConfigVersion < local:
@@ -135,6 +137,23 @@ func (l *loop) syncConfig() bool {
 	}
 	l.applyConfig(c, e.Value)
 	return true
+}
+
+// liveReload reports whether the running engine takes c without a restart
+// and without dropping a node (delnode removes the node through the total
+// order first, from the callback of its edit, which must run before).
+func (l *loop) liveReload(c *corosyncconf.Config) bool {
+	self := c.Node(uint32(l.cl.selfID))
+	if self == nil {
+		return false
+	}
+	for _, n := range l.cl.conf.Nodes {
+		if c.Node(n.NodeID) == nil {
+			return false
+		}
+	}
+	ecfg, err := engineConfig(c, self)
+	return err == nil && l.node.CanReload(ecfg) == nil
 }
 
 // runningRemovals lists the members of the current ring that c leaves
@@ -205,6 +224,9 @@ func (l *loop) applyConfig(c *corosyncconf.Config, raw []byte) {
 		log.Error("the cluster's corosync.conf cannot be run; not applied", "err", err)
 		return
 	}
+	if err := saveHistory(cs.dataDir, l.cl.conf.ConfigVersion, l.cl.raw); err != nil {
+		log.Warn("cannot keep the replaced corosync.conf in the history", "err", err)
+	}
 	if err := fsx.WriteFileAtomic(cs.path, raw, 0o644); err != nil {
 		log.Error("cannot rewrite the local corosync.conf; not applied", "err", err)
 		return
@@ -216,9 +238,12 @@ func (l *loop) applyConfig(c *corosyncconf.Config, raw []byte) {
 			cs.restart.timer.Stop()
 		}
 		cs.restart = pr
-		log.Warn("configuration change needs a restart: restarting the engine in-process from its persisted state once the change is confirmed",
-			"reason", err.Error(), "in", restartDelay)
-		pr.timer = time.AfterFunc(restartDelay, func() {
+		// One member at a time, so that the others keep quorum; the
+		// engine says when this node's turn comes.
+		delay := l.node.RestartDelay(ecfg)
+		log.Warn("configuration change needs a restart: restarting the engine in-process from its persisted state, one member at a time",
+			"reason", err.Error(), "in", delay)
+		pr.timer = time.AfterFunc(delay, func() {
 			select {
 			case l.tasks <- func() { l.restartEngine(pr) }:
 			case <-l.stopped:
@@ -356,16 +381,9 @@ func (l *loop) editConfigTry(edit func([]byte) ([]byte, error), done func([]byte
 		done(nil, err)
 		return
 	}
-	nc, err := corosyncconf.Parse(ConfigKey, nb)
-	switch {
-	case err != nil:
-		done(nil, fmt.Errorf("the new configuration does not parse: %w", err))
-		return
-	case nc.ClusterName != old.ClusterName:
-		done(nil, fmt.Errorf("the new configuration renames the cluster %q to %q", old.ClusterName, nc.ClusterName))
-		return
-	case nc.ConfigVersion <= old.ConfigVersion:
-		done(nil, fmt.Errorf("the new configuration must raise config_version above %d (it has %d)", old.ConfigVersion, nc.ConfigVersion))
+	nc, err := checkConfEdit(old, nb)
+	if err != nil {
+		done(nil, err)
 		return
 	}
 	id, err := l.node.CompareAndSet(l.now(), ConfigKey, e.Version, nb)
@@ -385,6 +403,38 @@ func (l *loop) editConfigTry(edit func([]byte) ([]byte, error), done func([]byte
 			done(nil, errors.New(storeErrWords(r.Err)))
 		}
 	}
+}
+
+// ErrBadConf is wrapped by every refusal of a new cluster corosync.conf
+// that is the author's mistake: it does not parse or validate, names a
+// setting quorate cannot honour, renames the cluster, or does not raise
+// config_version. Nothing is changed; the CLI exits 2.
+var ErrBadConf = errors.New("agent: the new corosync.conf is refused")
+
+// checkConfEdit is what every path that installs a cluster corosync.conf
+// checks (cfs put, add, delnode, the quorum device, rollback): the text
+// parses and validates as corosync would, every node maps onto the engine,
+// the cluster keeps its name and config_version grows (corosync refuses a
+// lower one). Errors name the file and line.
+func checkConfEdit(old *corosyncconf.Config, nb []byte) (*corosyncconf.Config, error) {
+	bad := func(err error) error { return fmt.Errorf("%w: %w", ErrBadConf, err) }
+	nc, err := corosyncconf.Parse(ConfigKey, nb)
+	switch {
+	case err != nil:
+		return nil, bad(fmt.Errorf("the new configuration does not parse: %w", err))
+	case nc.ClusterName != old.ClusterName:
+		return nil, bad(&corosyncconf.Error{File: ConfigKey, Line: nc.Line("totem.cluster_name"), Key: "totem.cluster_name",
+			Msg: fmt.Sprintf("the new configuration renames the cluster %q to %q", old.ClusterName, nc.ClusterName)})
+	case nc.ConfigVersion <= old.ConfigVersion:
+		return nil, bad(&corosyncconf.Error{File: ConfigKey, Line: nc.Line("totem.config_version"), Key: "totem.config_version",
+			Msg: fmt.Sprintf("the new configuration must raise config_version above %d (it has %d)", old.ConfigVersion, nc.ConfigVersion)})
+	}
+	for _, n := range nc.Nodes {
+		if _, err := nc.EngineConfig(n.NodeID); err != nil {
+			return nil, bad(err)
+		}
+	}
+	return nc, nil
 }
 
 // editClusterConfig is editConfig for other goroutines (the join server):
@@ -418,4 +468,13 @@ func (l *loop) do(ctx context.Context, f func()) error {
 	case <-l.stopped:
 		return errors.New("the agent is stopping")
 	}
+}
+
+// pathOr names the --config file for messages ("corosync.conf" in tests
+// without one).
+func (cs *confSync) pathOr() string {
+	if cs == nil || cs.path == "" {
+		return "corosync.conf"
+	}
+	return cs.path
 }

@@ -112,15 +112,12 @@ func TestConfigDistributionInMemory(t *testing.T) {
 
 		if _, err := alpha.l.editClusterConfig(ctx, func(b []byte) ([]byte, error) {
 			return editConf(ConfigKey, b, func(c *corosyncconf.Config) error {
-				for i := range c.Interfaces {
-					if c.Interfaces[i].LinkNumber == 1 {
-						c.Interfaces[i].KnetLinkPriority = 9
-					}
-				}
+				// corosync cannot change the link mode at run time.
+				c.Totem.LinkMode = "active"
 				return nil
 			})
 		}); err != nil {
-			t.Fatalf("link priority edit: %v", err)
+			t.Fatalf("link mode edit: %v", err)
 		}
 		for _, n := range nodes {
 			eventually(t, n.name+" restarted with config_version 6", func() (bool, string) {

@@ -209,6 +209,13 @@ func addNode(c *corosyncconf.Config, name string, id uint32, votes uint32, links
 	if !nameRE.MatchString(name) {
 		return 0, fmt.Errorf("node name %q: use letters, digits, '-' or '.'", name)
 	}
+	if d := c.Quorum.Device; d != nil {
+		// pvecm add refuses as well: the new node would start without the
+		// qnetd client bundle, and the device's votes and algorithm were
+		// chosen for the old node count.
+		return 0, fmt.Errorf("the cluster has a quorum device (qnetd %s, %s:%d): remove it first with `quorate qdevice remove`, add the node, then run `quorate qdevice setup` again",
+			d.Net.Host, c.File, d.Line)
+	}
 	if c.NodeByName(name) != nil {
 		return 0, fmt.Errorf("a node named %q is already in the cluster", name)
 	}

@@ -164,3 +164,53 @@ quorum {
 		})
 	}
 }
+
+// TestAddNodeRefusedWithQdevice: as pvecm add, adding a node to a cluster
+// with a quorum device is refused with the way out, and nothing changes.
+func TestAddNodeRefusedWithQdevice(t *testing.T) {
+	conf := `totem {
+  version: 2
+  cluster_name: lab
+  config_version: 7
+  interface {
+    linknumber: 0
+  }
+}
+nodelist {
+  node {
+    name: n1
+    nodeid: 1
+    quorum_votes: 1
+    ring0_addr: 10.0.0.1
+  }
+  node {
+    name: n2
+    nodeid: 2
+    quorum_votes: 1
+    ring0_addr: 10.0.0.2
+  }
+}
+quorum {
+  provider: corosync_votequorum
+  device {
+    model: net
+    votes: 1
+    net {
+      host: 10.0.0.9
+      algorithm: ffsplit
+    }
+  }
+}
+`
+	if _, err := corosyncconf.Parse("test", []byte(conf)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := editConf("test", []byte(conf), func(c *corosyncconf.Config) error {
+		_, err := addNode(c, "n3", 0, 0, []LinkSpec{{Number: 0, Addr: "10.0.0.3", Priority: -1}})
+		return err
+	})
+	if err == nil || out != nil || !strings.Contains(err.Error(), "quorum device") || !strings.Contains(err.Error(), "qdevice remove") ||
+		!strings.Contains(err.Error(), "test:25") {
+		t.Fatalf("add with a quorum device: %q, %v; want a refusal naming the device's line and qdevice remove", out, err)
+	}
+}

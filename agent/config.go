@@ -7,13 +7,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"slices"
 	"strconv"
 
 	"github.com/quorate/quorate/engine"
-	"github.com/quorate/quorate/engine/links"
-	"github.com/quorate/quorate/engine/quorum"
-	"github.com/quorate/quorate/engine/totem"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
@@ -46,9 +42,8 @@ func loadConfig(path string) (*corosyncconf.Config, error) {
 	if err != nil {
 		return nil, badConfig(err)
 	}
-	if c.Totem.Transport != "knet" {
-		return nil, confError(c, "totem.transport",
-			"totem.transport %q is not supported: quorate speaks knet-style links only", c.Totem.Transport)
+	if err := c.Unsupported(); err != nil {
+		return nil, badConfig(err)
 	}
 	return c, nil
 }
@@ -90,105 +85,14 @@ func localNode(c *corosyncconf.Config, name string) (*corosyncconf.Node, error) 
 	return n, nil
 }
 
-// engineConfig builds the engine configuration of node self from the file,
-// as sim/build.go does from a scenario.
+// engineConfig builds the engine configuration of node self from the file
+// through the one mapping the simulator uses as well.
 func engineConfig(c *corosyncconf.Config, self *corosyncconf.Node) (engine.Config, error) {
-	mode, err := links.ParseMode(c.Totem.LinkMode)
+	cfg, err := c.EngineConfig(self.NodeID)
 	if err != nil {
-		return engine.Config{}, confError(c, "totem.link_mode", "%v", err)
-	}
-	t := c.Totem
-	coeff := t.TokenCoefficient
-	if coeff == 0 {
-		// corosync's token_coefficient: 0 switches the per-node scaling
-		// off; totem spells that -1 (0 there means "default").
-		coeff = -1
-	}
-	cfg := engine.Config{
-		NodeID:   wire.NodeID(self.NodeID),
-		LinkMode: mode,
-		Totem: totem.Config{
-			Token:                           t.Token,
-			TokenCoefficient:                coeff,
-			Consensus:                       t.Consensus,
-			Join:                            t.Join,
-			Merge:                           t.Merge,
-			TokenRetransmit:                 t.TokenRetransmit,
-			Hold:                            t.Hold,
-			SendJoin:                        t.SendJoin,
-			TokenRetransmitsBeforeLossConst: int(t.TokenRetransmitsBeforeLossConst),
-			MaxMessages:                     int(t.MaxMessages),
-			WindowSize:                      int(t.WindowSize),
-			MissCountConst:                  int(t.MissCountConst),
-			SeqnoUnchangedConst:             int(t.SeqnoUnchangedConst),
-			FailRecvConst:                   int(t.FailRecvConst),
-		},
-		Quorum: quorumConfig(c),
-	}
-	for _, n := range c.Nodes {
-		cfg.Nodes = append(cfg.Nodes, wire.NodeID(n.NodeID))
-	}
-	slices.Sort(cfg.Nodes)
-	for _, in := range c.Interfaces {
-		cfg.Links = append(cfg.Links, links.LinkConfig{
-			Number:       wire.LinkNo(in.LinkNumber),
-			Priority:     int(in.KnetLinkPriority),
-			PingInterval: in.KnetPingInterval,
-			PingTimeout:  in.KnetPingTimeout,
-			PongCount:    int(in.KnetPongCount),
-		})
+		return engine.Config{}, badConfig(err)
 	}
 	return cfg, nil
-}
-
-// quorumConfig converts the quorum section and the nodelist's votes. The
-// file's values are already resolved as votequorum_readconfig resolves them
-// (wait_for_all following two_node, device votes), so they are passed as
-// set.
-func quorumConfig(c *corosyncconf.Config) quorum.Config {
-	cq := c.Quorum
-	q := quorum.Config{
-		ExpectedVotes:         int(cq.ExpectedVotes),
-		TwoNode:               cq.TwoNode,
-		WaitForAll:            cq.WaitForAll,
-		WaitForAllSet:         true,
-		LastManStanding:       cq.LastManStanding,
-		LastManStandingWindow: cq.LastManStandingWindow,
-		AutoTieBreaker:        cq.AutoTieBreaker,
-		AutoTieBreakerNode:    string(cq.AutoTieBreakerNode.Mode),
-	}
-	if cq.AutoTieBreakerNode.Mode == corosyncconf.TieBreakerList {
-		q.AutoTieBreakerNode = ""
-		for _, id := range cq.AutoTieBreakerNode.NodeIDs {
-			q.AutoTieBreakerNodes = append(q.AutoTieBreakerNodes, wire.NodeID(id))
-		}
-	}
-	for _, n := range c.Nodes {
-		votes := int(n.QuorumVotes)
-		if votes == 0 {
-			votes = quorum.VotesNone
-		}
-		q.Nodes = append(q.Nodes, quorum.NodeConfig{ID: wire.NodeID(n.NodeID), Votes: votes})
-	}
-	if d := cq.Device; d != nil {
-		dc := &quorum.DeviceConfig{Votes: int(d.Votes), Timeout: d.Timeout, SyncTimeout: d.SyncTimeout, MasterWins: d.MasterWins}
-		if d.Net.Algorithm == "lms" {
-			dc.Algorithm = quorum.AlgorithmLMS
-		}
-		switch tb := d.Net.TieBreaker; tb.Mode {
-		case corosyncconf.TieBreakerHighest:
-			dc.TieBreaker.Mode = quorum.TieBreakerHighest
-		case corosyncconf.TieBreakerList:
-			dc.TieBreaker.Mode = quorum.TieBreakerNodeID
-			if len(tb.NodeIDs) > 0 {
-				dc.TieBreaker.Node = wire.NodeID(tb.NodeIDs[0])
-			}
-		default:
-			dc.TieBreaker.Mode = quorum.TieBreakerLowest
-		}
-		q.Device = dc
-	}
-	return q
 }
 
 // keyFor returns the authkey: --keyfile when given, else totem.key inline,

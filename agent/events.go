@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/totem"
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -27,8 +28,8 @@ func (l *loop) logEvent(e wire.Event) {
 	case wire.EventActiveLink:
 		attrs = append(attrs, slog.Int("active_link", int(e.Active)))
 	case wire.EventMembership:
-		if ring, ok := ringOf(e.Detail); ok {
-			attrs = append(attrs, slog.String("ring", ring))
+		if !e.Ring.IsZero() {
+			attrs = append(attrs, slog.String("ring", e.Ring.String()))
 		}
 	}
 	if len(e.Nodes) > 0 {
@@ -63,8 +64,7 @@ func eventLevel(e wire.Event) (slog.Level, string) {
 	case wire.EventMembership:
 		return slog.LevelInfo, "membership"
 	case wire.EventTotem:
-		kind, _, _ := strings.Cut(e.Detail, " ")
-		switch kind {
+		switch e.Sub {
 		case totem.EventRetransmitList.String(), totem.EventDropped.String(), totem.EventMergeDetect.String():
 			return slog.LevelDebug, "totem"
 		case totem.EventTokenLost.String(), totem.EventConsensusTimeout.String(), totem.EventFailedToReceive.String():
@@ -72,31 +72,31 @@ func eventLevel(e wire.Event) (slog.Level, string) {
 		}
 		return slog.LevelInfo, "totem"
 	case wire.EventQuorum:
-		if strings.HasPrefix(e.Detail, "inquorate") {
+		if e.Sub == quorum.EventInquorate.String() {
 			return slog.LevelWarn, "quorum"
 		}
 		return slog.LevelInfo, "quorum"
 	case wire.EventQuorumInfo:
-		switch {
-		case strings.HasPrefix(e.Detail, "dropped"):
+		switch e.Sub {
+		case quorum.EventDropped.String():
 			return slog.LevelDebug, "quorum info"
-		case strings.HasPrefix(e.Detail, "config_warning"), strings.HasPrefix(e.Detail, "qdevice_lost"):
+		case quorum.EventConfigWarning.String(), quorum.EventDeviceLost.String():
 			return slog.LevelWarn, "quorum info"
 		}
 		return slog.LevelInfo, "quorum info"
 	case wire.EventStore:
 		return slog.LevelInfo, "store"
+	case wire.EventSync:
+		// corosync logs "Completed service synchronization, ready to
+		// provide service." at notice level; an aborted one is routine
+		// under churn, a config_version difference is corosync's exit.
+		switch {
+		case strings.HasPrefix(e.Detail, "completed"):
+			return slog.LevelInfo, "service synchronization completed"
+		case strings.HasPrefix(e.Detail, "aborted"):
+			return slog.LevelDebug, "service synchronization aborted"
+		}
+		return slog.LevelWarn, "service synchronization"
 	}
 	return slog.LevelInfo, "event"
-}
-
-// ringOf extracts the ring id from Totem's "A new membership (1.8) was
-// formed" detail.
-func ringOf(detail string) (string, bool) {
-	_, rest, ok := strings.Cut(detail, "(")
-	if !ok {
-		return "", false
-	}
-	ring, _, ok := strings.Cut(rest, ")")
-	return ring, ok
 }

@@ -176,7 +176,9 @@ func (r *recorder) event(cl *cluster, e wire.Event) {
 	case wire.EventMembership:
 		rec.Kind = journal.KindMembership
 		rec.Peer, rec.PeerID = "", 0
-		rec.Ring, _ = ringOf(e.Detail)
+		if !e.Ring.IsZero() {
+			rec.Ring = e.Ring.String()
+		}
 		for _, id := range e.Nodes {
 			rec.Members = append(rec.Members, cl.nameOf(id))
 		}

@@ -29,6 +29,9 @@ type inbound struct {
 	link    wire.LinkNo
 	from    wire.NodeID
 	payload []byte
+	// icmp: not a datagram but the kernel's ICMP error for one sent to
+	// from on link (udp.Config.Unreachable).
+	icmp bool
 }
 
 // call is one admin request waiting for the loop; reply has room for the
@@ -88,8 +91,10 @@ type loop struct {
 	deliveries  deliveryCounts
 	configBumps uint64 // NODELIST_DELs delivered: config_version + this
 	load        *loadState
-	killedBy    wire.NodeID // a peer removed this node from the nodelist
-	linksAt     time.Time   // last refresh of the link part of the metrics
+	delays      *linkDelays  // extra send delay per link (CmdDelay); nil in tests that do without
+	dlog        *deliveryLog // the delivery log (Options.Deliveries); nil without one
+	killedBy    wire.NodeID  // a peer removed this node from the nodelist
+	linksAt     time.Time    // last refresh of the link part of the metrics
 }
 
 // deliveryCounts counts the node's ordered output.
@@ -105,7 +110,17 @@ func (l *loop) now() engine.Instant { return engine.Instant(time.Since(l.start))
 // it hands the datagram to the loop without ever blocking.
 func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
 	select {
-	case l.in <- inbound{link, from, payload}:
+	case l.in <- inbound{link: link, from: from, payload: payload}:
+	default:
+		l.inDrops.Add(1)
+	}
+}
+
+// unreachable is the transport's ICMP callback (udp.Config.Unreachable):
+// like receive, it hands the report to the loop without blocking.
+func (l *loop) unreachable(link wire.LinkNo, peer wire.NodeID) {
+	select {
+	case l.in <- inbound{link: link, from: peer, icmp: true}:
 	default:
 		l.inDrops.Add(1)
 	}
@@ -154,7 +169,11 @@ func (l *loop) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case m := <-l.in:
-			l.node.Step(l.now(), m.link, m.from, m.payload)
+			if m.icmp {
+				l.node.Unreachable(l.now(), m.link, m.from)
+			} else {
+				l.node.Step(l.now(), m.link, m.from, m.payload)
+			}
 		case <-timer.C:
 			l.node.Advance(l.now())
 		case ev := <-qdevEvents:
@@ -248,6 +267,14 @@ func (l *loop) flushOnce() (more bool, err error) {
 	}
 	l.node.Ack(rd)
 	l.publish(rd)
+	if rd.Stop != nil {
+		// corosync exits here; the operator replaces the stale
+		// corosync.conf (the cluster's is `quorate cfs get corosync.conf`
+		// on a member) and starts the agent again.
+		l.abortPending(errAgentStopped)
+		return false, fmt.Errorf("agent: %s: %s carries config_version %d, the cluster %d; install the cluster's corosync.conf and start again",
+			rd.Stop, l.cc.pathOr(), rd.Stop.ConfigVersion, rd.Stop.Received)
+	}
 	for _, r := range rd.Results {
 		if cb := l.pending[r.Op]; cb != nil {
 			delete(l.pending, r.Op)
@@ -264,6 +291,7 @@ func (l *loop) flushOnce() (more bool, err error) {
 // deliver counts one item of the total order and applies what the agent
 // itself must know of it: a NODELIST_DEL changes the nodelist it shows.
 func (l *loop) deliver(d engine.Delivery) {
+	l.dlog.delivered(d)
 	switch d.Kind {
 	case totem.DeliverTransitional:
 		l.deliveries.transitional++
@@ -319,6 +347,8 @@ func (l *loop) handle(req Request, reply func(Response)) (resp Response, async b
 		return l.qdeviceSetup(req, reply)
 	case CmdQdeviceRemove:
 		return l.qdeviceRemove(reply)
+	case CmdConfRollback:
+		return l.confRollback(req.Version, reply)
 	case CmdCfsGet:
 		if req.Ordered {
 			return l.cfsSubmit(req, reply)
@@ -346,6 +376,20 @@ func (l *loop) handleSync(req Request) Response {
 		return l.cfsGet(req)
 	case CmdCfsLs:
 		return l.cfsLs(req)
+	case CmdDelay:
+		if req.Delay == nil {
+			return Response{Error: "delay: missing delay", BadRequest: true}
+		}
+		if req.Delay.Link < 0 || req.Delay.Link >= wire.MaxLinks || l.delays == nil {
+			return Response{Error: fmt.Sprintf("delay: no link %d", req.Delay.Link), BadRequest: true}
+		}
+		if err := l.delays.set(wire.LinkNo(req.Delay.Link), req.Delay.Dist); err != nil {
+			return Response{Error: err.Error(), BadRequest: true}
+		}
+		l.log.Info("link delay set", "node", l.cl.name, "link", req.Delay.Link, "dist", req.Delay.Dist.String())
+		return Response{OK: true}
+	case CmdConfHistory:
+		return l.confHistory()
 	case CmdLoad:
 		if err := validLoad(req.Load); err != nil {
 			return Response{Error: err.Error(), BadRequest: true}

@@ -42,7 +42,7 @@ func (l *loop) qdeviceSetup(req Request, reply func(Response)) (Response, bool) 
 			BadRequest: true}, false
 	}
 	edit := func(src []byte) ([]byte, error) {
-		return corosyncconf.AddDevice(src, req.Host, req.Port, req.Algorithm)
+		return corosyncconf.AddDevice(src, req.Host, req.Port, req.Algorithm, req.Force)
 	}
 	if resp, bad := l.precheckEdit(edit); bad {
 		return resp, false

@@ -40,6 +40,9 @@ type Config struct {
 	// Quorum holds the quorum section and the nodelist's votes; Self is
 	// filled from NodeID.
 	Quorum quorum.Config
+	// ConfigVersion is totem.config_version (0: none), checked against the
+	// cluster's when the node first joins a ring of several members.
+	ConfigVersion uint64
 }
 
 // Services share Totem's total order; the first byte of every payload says
@@ -94,6 +97,32 @@ func (c Config) PingTimers() (interval, timeout time.Duration, err error) {
 	return cmp.Or(c.PingInterval, di), cmp.Or(c.PingTimeout, dt), nil
 }
 
+// linkConfig is the link layer's configuration for the effective timers
+// tm: the heartbeat timers configured, or derived from the effective token
+// as corosync derives them, for the layer and for every interface that
+// sets its own pong count (totem_calc_knet_ping_timers).
+func (c Config) linkConfig(tm totem.Timers, peers []wire.NodeID) links.Config {
+	di, dt := links.PingTimers(tm.Token, c.PongCount)
+	lcs := slices.Clone(c.Links)
+	for i := range lcs {
+		if lcs[i].PongCount == 0 {
+			continue
+		}
+		di, dt := links.PingTimers(tm.Token, lcs[i].PongCount)
+		lcs[i].PingInterval = cmp.Or(lcs[i].PingInterval, c.PingInterval, di)
+		lcs[i].PingTimeout = cmp.Or(lcs[i].PingTimeout, c.PingTimeout, dt)
+	}
+	return links.Config{
+		Self:         c.NodeID,
+		Peers:        slices.Clone(peers), // the node edits its own list in place
+		Links:        lcs,
+		Mode:         c.LinkMode,
+		PingInterval: cmp.Or(c.PingInterval, di),
+		PingTimeout:  cmp.Or(c.PingTimeout, dt),
+		PongCount:    c.PongCount,
+	}
+}
+
 // Ready is the work a node has for its driver, in the order to perform it.
 type Ready struct {
 	// Persist, when set, must be written durably before anything in
@@ -116,6 +145,9 @@ type Ready struct {
 	// QuorumChanged says votequorum may have changed its numbers: read
 	// Quorum() for the new status.
 	QuorumChanged bool
+	// Stop, when set, asks the driver to end the node's process after
+	// performing this Ready, as corosync exits (see StopReason).
+	Stop *Stop
 	// Deadline is when Advance is due at the latest; 0 means no timer.
 	Deadline Instant
 }
@@ -137,6 +169,12 @@ type Node struct {
 	results []store.Result
 	events  []wire.Event
 	qdirty  bool
+	cc      confCheck
+	stop    *Stop
+	sync    syncer
+	// syncSent: the syncer (or votequorum, drained during a delivery)
+	// multicast something in this pass of collect.
+	syncSent bool
 }
 
 // New validates cfg and returns a node started at now from its persisted
@@ -156,29 +194,9 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 		}
 	}
 	slices.Sort(peers)
-	interval, timeout, _ := cfg.PingTimers()
-	// corosync derives each interface's timers from its own pong count
-	// when the interface sets one (totem_calc_knet_ping_timers).
-	lcs := slices.Clone(cfg.Links)
-	for i := range lcs {
-		if lcs[i].PongCount == 0 {
-			continue
-		}
-		di, dt := links.PingTimers(tm.Token, lcs[i].PongCount)
-		lcs[i].PingInterval = cmp.Or(lcs[i].PingInterval, cfg.PingInterval, di)
-		lcs[i].PingTimeout = cmp.Or(lcs[i].PingTimeout, cfg.PingTimeout, dt)
-	}
 	incarnation := rnd.Uint64()
 	phase := time.Duration(rnd.Uint64() % uint64(links.TimerRes))
-	l, err := links.New(links.Config{
-		Self:         cfg.NodeID,
-		Peers:        peers,
-		Links:        lcs,
-		Mode:         cfg.LinkMode,
-		PingInterval: interval,
-		PingTimeout:  timeout,
-		PongCount:    cfg.PongCount,
-	}, now, incarnation, phase)
+	l, err := links.New(cfg.linkConfig(tm, peers), now, incarnation, phase)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +215,7 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, links: l, ring: r, q: q, st: st, peers: peers, disk: persisted}
+	n.sync.version = cfg.ConfigVersion
 	n.collect(now)
 	return n, nil
 }
@@ -244,6 +263,7 @@ func (n *Node) Backlog() int { return n.ring.Backlog() }
 // the node's Ready; votequorum's messages go back into Totem.
 func (n *Node) collect(now Instant) {
 	for round := 0; ; round++ {
+		n.syncSent = false
 		rd := n.ring.Ready()
 		n.ring.Ack()
 		if rd.PersistRingSeq != 0 {
@@ -260,22 +280,12 @@ func (n *Node) collect(now Instant) {
 			}
 		}
 		for _, e := range rd.Events {
-			n.events = append(n.events, totemEvent(e))
+			n.events = append(n.events, n.totemEvent(e))
 		}
 		for _, d := range rd.Deliver {
 			n.route(now, d)
 		}
-		qr := n.q.Ready()
-		n.q.Ack()
-		n.arbiter = append(n.arbiter, qr.Arbiter...)
-		for _, e := range qr.Events {
-			n.events = append(n.events, quorumEvent(e))
-		}
-		for _, m := range qr.Multicast {
-			// A refusal (oversize, closed) cannot happen for votequorum's
-			// small messages; Totem counts it if it does.
-			_ = n.ring.Multicast(now, append([]byte{ServiceQuorum}, m...))
-		}
+		qsent := n.drainQuorum(now)
 		if n.qdirty {
 			// The store must hear votequorum's verdict for the current
 			// ring; a ring still in votequorum's sync is not quorate yet.
@@ -290,19 +300,49 @@ func (n *Node) collect(now Instant) {
 		}
 		n.results = append(n.results, sr.Results...)
 		for _, e := range sr.Events {
-			n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String()})
+			n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String(), Sub: e.Kind.String()})
 		}
 		for _, m := range sr.Multicast {
 			// Store messages stay under Totem's limit (values are capped).
 			_ = n.ring.Multicast(now, append([]byte{ServiceStore}, m...))
 		}
-		if len(qr.Multicast) == 0 && len(sr.Multicast) == 0 {
+		if !qsent && len(sr.Multicast) == 0 && !n.syncSent {
 			return
 		}
 		// Bounded: votequorum answers a delivery with at most a few
 		// messages, and Multicast only queues them.
 		assert(round < 16, "engine: layers keep producing output")
 	}
+}
+
+// drainQuorum moves votequorum's output to the node: arbiter operations,
+// events, and its messages into Totem; when its sync activated for the
+// ring being synchronised, the synchronisation completes here, in the
+// total order (before any later delivery of the same batch reaches the
+// store). It reports whether votequorum multicast anything.
+func (n *Node) drainQuorum(now Instant) bool {
+	qr := n.q.Ready()
+	n.q.Ack()
+	n.arbiter = append(n.arbiter, qr.Arbiter...)
+	completed := false
+	for _, e := range qr.Events {
+		n.events = append(n.events, quorumEvent(e))
+		completed = completed || e.Kind == quorum.EventSync
+	}
+	// votequorum's activation (its Members[N]) comes before
+	// "Completed service synchronization", as in corosync's log.
+	if completed && n.sync.votequorumDone(n.q.Status().Ring, n) {
+		n.syncCompleted(now)
+	}
+	for _, m := range qr.Multicast {
+		// A refusal (oversize, closed) cannot happen for votequorum's
+		// small messages; Totem counts it if it does.
+		_ = n.ring.Multicast(now, append([]byte{ServiceQuorum}, m...))
+	}
+	if len(qr.Multicast) > 0 {
+		n.syncSent = true // Totem has new output: collect goes round again
+	}
+	return len(qr.Multicast) > 0
 }
 
 // route hands one Totem delivery to its service and to the node's output.
@@ -317,6 +357,11 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 		if out.Service == ServiceQuorum {
 			n.q.Deliver(now, d.Sender, out.Payload)
 			n.qdirty = true
+			if n.sync.state == syncProcess && !n.q.Status().Syncing {
+				// votequorum's barrier may have completed the
+				// synchronisation at this point of the total order.
+				n.drainQuorum(now)
+			}
 			if m, err := quorum.DecodeMessage(out.Payload); err == nil {
 				if del, ok := m.(quorum.NodelistDel); ok && del.NodeID != n.cfg.NodeID {
 					n.dropNode(del.NodeID)
@@ -326,14 +371,62 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 		if out.Service == ServiceStore {
 			n.st.Deliver(now, d.Sender, out.Payload)
 		}
+		if out.Service == ServiceConfig {
+			n.configVersionMessage(d, out.Payload)
+		}
+		if out.Service == ServiceSync {
+			m, err := DecodeSyncMessage(out.Payload)
+			if err != nil {
+				n.events = append(n.events, wire.Event{Kind: wire.EventSync, Peer: d.Sender, Detail: "dropped: " + err.Error()})
+				break
+			}
+			if n.sync.deliver(now, n, d.Sender, m) == int(syncVotequorum) {
+				n.q.SyncProcess(now)
+				n.qdirty = true
+			}
+		}
 	case totem.DeliverTransitional:
+		// confchg_fn: a configuration change during a synchronisation
+		// aborts it (sync_abort), then the transitional members are saved.
+		if n.sync.state != syncIdle {
+			n.q.SyncAbort()
+			n.sync.abort(n)
+		}
+		n.sync.transitional(d.Members)
 		n.st.Configuration(now, store.ConfigTransitional, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 	case totem.DeliverRegular:
-		n.q.Configuration(now, quorum.RingID{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
-		n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
+		// sync_start: every service's sync_init runs now (votequorum's
+		// keeps the configuration Syncing); the services then take their
+		// turns through Totem and the store hears of the configuration
+		// only once the last one completed (syncCompleted).
+		n.q.SyncInit(now, quorum.RingID{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
+		n.sync.start(now, n, d.RingID, d.Members)
 		n.qdirty = true
+		n.configChange(now, d.RingID, d.Members)
 	}
 	n.deliver = append(n.deliver, out)
+}
+
+// syncMulticast sends one synchronisation message through Totem.
+func (n *Node) syncMulticast(now Instant, m SyncMessage) {
+	_ = n.ring.Multicast(now, append([]byte{ServiceSync}, m.Encode()...))
+	n.syncSent = true
+}
+
+// syncEvent reports a step of the service synchronisation.
+func (n *Node) syncEvent(detail string, nodes []wire.NodeID) {
+	n.events = append(n.events, wire.Event{Kind: wire.EventSync, Nodes: slices.Clone(nodes), Detail: detail})
+}
+
+// syncCompleted is corosync_sync_completed: the configuration is in
+// service. The store, a client of the ring (pmxcfs over CPG), starts its
+// own state exchange for it now.
+func (n *Node) syncCompleted(now Instant) {
+	r := n.sync.ring
+	n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: r.Rep, Seq: r.Seq}, n.sync.members)
+	qs := n.q.Status()
+	n.st.SetQuorate(now, qs.Quorate && !qs.Syncing)
+	n.qdirty = true
 }
 
 // dropNode applies the nodelist change every member makes when a node is
@@ -365,16 +458,22 @@ func quorumEvent(e quorum.Event) wire.Event {
 	case quorum.EventQuorate, quorum.EventInquorate, quorum.EventSync, quorum.EventExpectedVotes, quorum.EventLastManStanding, quorum.EventDeviceLost:
 		k = wire.EventQuorum
 	}
-	return wire.Event{Kind: k, Peer: e.Node, Detail: e.String()}
+	return wire.Event{Kind: k, Peer: e.Node, Detail: e.String(), Sub: e.Kind.String(),
+		Ring: wire.RingRef{Rep: e.Ring.Rep, Seq: e.Ring.Seq}, Quorate: e.Quorate}
 }
 
-// totemEvent maps a Totem event onto the engine's event type.
-func totemEvent(e totem.Event) wire.Event {
+// totemEvent maps a Totem event onto the engine's event type. A membership
+// event is collected right after Totem installed its ring, so the ring's
+// current id is the new ring's.
+func (n *Node) totemEvent(e totem.Event) wire.Event {
 	k := wire.EventTotem
+	var ring wire.RingRef
 	if e.Kind == totem.EventMembership {
 		k = wire.EventMembership
+		id := n.ring.RingID()
+		ring = wire.RingRef{Rep: id.Rep, Seq: id.Seq}
 	}
-	return wire.Event{Kind: k, Peer: e.From, Nodes: e.Nodes, Detail: e.Kind.String() + " " + e.Detail}
+	return wire.Event{Kind: k, Peer: e.From, Nodes: e.Nodes, Detail: e.Kind.String() + " " + e.Detail, Sub: e.Kind.String(), Ring: ring}
 }
 
 // Ready collects the node's outstanding work. Calling it twice without Ack
@@ -391,6 +490,7 @@ func (n *Node) Ready() Ready {
 		Results:       n.results,
 		Events:        events,
 		QuorumChanged: n.qdirty,
+		Stop:          n.stop,
 		Deadline:      n.deadline(),
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -28,10 +29,15 @@ var ErrBadNodelist = errors.New("engine: node id 0 or duplicate in the nodelist"
 // expected votes and announces them. Nodes that left the nodelist are
 // dropped as a delivered NODELIST_DEL drops them.
 //
+// Links follow as corosync 3 applies them at run time: a link added to
+// the configuration is created and comes up with its pongs, a link removed
+// is dropped, priorities and heartbeat timers change in place; the links
+// that stay keep their state, so neither the ring nor votequorum sees a
+// change. Addresses are the driver's: it rebinds its sockets.
+//
 // What a running node cannot change is refused with ErrRestartRequired
-// before anything changes: its own node id, the set of links and their
-// settings, the link mode and heartbeat timers, the presence of a quorum
-// device, and votequorum's startup-only options (wait_for_all,
+// before anything changes: its own node id, the link mode, the presence of
+// a quorum device, and votequorum's startup-only options (wait_for_all,
 // last_man_standing, auto_tie_breaker). A configuration the layers refuse
 // (votequorum's or Totem's validation) is returned as is and also changes
 // nothing.
@@ -39,7 +45,13 @@ func (n *Node) Reload(now Instant, cfg Config) error {
 	if err := n.reloadable(cfg); err != nil {
 		return err
 	}
-	if _, err := cfg.Timers(); err != nil {
+	tm, err := cfg.Timers()
+	if err != nil {
+		return err
+	}
+	peers := slices.DeleteFunc(slices.Sorted(slices.Values(cfg.Nodes)), func(id wire.NodeID) bool { return id == cfg.NodeID })
+	lc := cfg.linkConfig(tm, peers)
+	if err := lc.Validate(); err != nil {
 		return err
 	}
 	qc := cfg.Quorum
@@ -53,6 +65,10 @@ func (n *Node) Reload(now Instant, cfg Config) error {
 	n.cfg.Nodes = slices.Sorted(slices.Values(cfg.Nodes))
 	n.cfg.Totem = cfg.Totem
 	n.cfg.Quorum = cfg.Quorum
+	n.cfg.ConfigVersion = cfg.ConfigVersion
+	n.sync.version = cfg.ConfigVersion
+	n.cfg.Links = slices.Clone(cfg.Links)
+	n.cfg.PingInterval, n.cfg.PingTimeout, n.cfg.PongCount = cfg.PingInterval, cfg.PingTimeout, cfg.PongCount
 	// Derive succeeded above and the id is unchanged: Totem cannot refuse.
 	if err := n.ring.Reload(n.cfg.totemConfig()); err != nil {
 		panic("engine: totem refused a checked reload: " + err.Error())
@@ -69,8 +85,30 @@ func (n *Node) Reload(now Instant, cfg Config) error {
 		}
 	}
 	n.peers = slices.DeleteFunc(slices.Clone(n.cfg.Nodes), func(id wire.NodeID) bool { return id == n.cfg.NodeID })
+	// Checked above: the layer accepts. Links added, dropped or retuned
+	// keep every peer's state on the links that stay, so the ring never
+	// notices (corosync's totemknet_reconfigure).
+	if err := n.links.Reconfigure(lc); err != nil {
+		panic("engine: the link layer refused a checked reload: " + err.Error())
+	}
 	n.collect(now)
 	return nil
+}
+
+// CanReload reports whether Reload would apply cfg to the running node
+// (nil) or refuse it, without changing anything; a driver uses it to decide
+// whether work in flight must settle first (a restart loses it, a live
+// reload does not).
+func (n *Node) CanReload(cfg Config) error {
+	if err := n.reloadable(cfg); err != nil {
+		return err
+	}
+	tm, err := cfg.Timers()
+	if err != nil {
+		return err
+	}
+	peers := slices.DeleteFunc(slices.Sorted(slices.Values(cfg.Nodes)), func(id wire.NodeID) bool { return id == cfg.NodeID })
+	return cfg.linkConfig(tm, peers).Validate()
 }
 
 // reloadable checks that cfg differs from the running configuration only
@@ -91,12 +129,8 @@ func (n *Node) reloadable(cfg Config) error {
 		return ErrBadNodelist
 	}
 	switch {
-	case !slices.Equal(cfg.Links, cur.Links):
-		return restart("the links changed (interface sections, link priorities or heartbeat settings)")
 	case cfg.LinkMode != cur.LinkMode:
 		return restart("link_mode changed from %s to %s", cur.LinkMode, cfg.LinkMode)
-	case cfg.PingInterval != cur.PingInterval || cfg.PingTimeout != cur.PingTimeout || cfg.PongCount != cur.PongCount:
-		return restart("the knet heartbeat timers changed")
 	case (cfg.Quorum.Device == nil) != (cur.Quorum.Device == nil):
 		return restart("a quorum device was added or removed")
 	case cfg.Quorum.WaitForAll != cur.Quorum.WaitForAll || cfg.Quorum.WaitForAllSet != cur.Quorum.WaitForAllSet:
@@ -108,4 +142,34 @@ func (n *Node) reloadable(cfg Config) error {
 		return restart("quorum.auto_tie_breaker changed")
 	}
 	return nil
+}
+
+// RestartGrace is how long the driver waits after a configuration change
+// before the first restart: the members confirm the write to its author
+// first, which a restart (a membership change) would turn into an unknown
+// outcome. pmxcfs likewise waits before it reloads corosync.
+const RestartGrace = 2 * time.Second
+
+// RestartDelay is when the driver restarts this node for cfg, a change
+// Reload refused with ErrRestartRequired (what corosync reads only at
+// start: node id, link mode, crypto, the quorum device): never all members
+// at once, which would leave every node alone and inquorate, but one at a
+// time in node id order over the current ring, so that the others keep
+// quorum. The k-th member (from 0) waits RestartGrace plus k slots; a slot
+// is long enough for the ring to notice a member gone and take it back
+// after its restart: two token timeouts and two consensus timeouts of the
+// new configuration, plus a second for the restart itself. A node outside
+// any ring restarts after the grace alone.
+func (n *Node) RestartDelay(cfg Config) time.Duration {
+	tm, err := cfg.Timers()
+	if err != nil {
+		tm, _ = n.cfg.Timers()
+	}
+	slot := 2*(tm.Token+tm.Consensus) + time.Second
+	members := n.ring.Members()
+	k := slices.Index(slices.Sorted(slices.Values(members)), n.cfg.NodeID)
+	if k < 0 {
+		k = 0
+	}
+	return RestartGrace + time.Duration(k)*slot
 }

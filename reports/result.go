@@ -33,6 +33,10 @@ type Result struct {
 	// and in one line.
 	NodeSummary []NodeSummary `json:"node_summary,omitempty"`
 	Answer      string        `json:"answer,omitempty"`
+	// Driver is "lab" for a run on real agents (quorate lab): the seed
+	// drew the schedule, the run itself is not repeatable, and SimulatedS
+	// is the scenario's wall-clock duration. Absent for a simulated run.
+	Driver string `json:"driver,omitempty"`
 }
 
 // NodeSummary is what one node went through: how often its process
@@ -169,6 +173,9 @@ type Packets struct {
 	Sent      uint64            `json:"sent"`
 	Delivered uint64            `json:"delivered"`
 	Dropped   map[string]uint64 `json:"dropped"`
+	// ICMP counts the ICMP errors (port unreachable) that reached a
+	// sender's engine.
+	ICMP uint64 `json:"icmp,omitempty"`
 }
 
 // PairLinks is what one node saw of its links to one peer during the run,
@@ -230,6 +237,7 @@ const (
 	FaultSetLoss     FaultAction = "set_loss"
 	FaultSetExpected FaultAction = "set_expected"
 	FaultDelnode     FaultAction = "delnode"
+	FaultEditConf    FaultAction = "edit_conf"
 	FaultQnetdDown   FaultAction = "qnetd_down"
 	FaultQnetdUp     FaultAction = "qnetd_up"
 )
@@ -238,7 +246,7 @@ const (
 var FaultActions = []FaultAction{
 	FaultCrash, FaultRestart, FaultPowerOff, FaultColdStart, FaultPartition, FaultIsolate,
 	FaultDrop, FaultHeal, FaultSwitchDown, FaultSwitchUp, FaultLinkDown, FaultLinkUp,
-	FaultSetLatency, FaultSetLoss, FaultSetExpected, FaultDelnode, FaultQnetdDown, FaultQnetdUp,
+	FaultSetLatency, FaultSetLoss, FaultSetExpected, FaultDelnode, FaultEditConf, FaultQnetdDown, FaultQnetdUp,
 }
 
 // Label is how a fault is shown to people: the action, then what it

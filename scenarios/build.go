@@ -28,11 +28,12 @@ type rawScenario struct {
 }
 
 type rawCluster struct {
-	Name         string    `mapstructure:"name"`
-	CorosyncConf string    `mapstructure:"corosync_conf"`
-	Nodes        []rawNode `mapstructure:"nodes"`
-	Totem        rawTotem  `mapstructure:"totem"`
-	Quorum       rawQuorum `mapstructure:"quorum"`
+	Name         string        `mapstructure:"name"`
+	CorosyncConf string        `mapstructure:"corosync_conf"`
+	Nodes        []rawNode     `mapstructure:"nodes"`
+	Totem        rawTotem      `mapstructure:"totem"`
+	Quorum       rawQuorum     `mapstructure:"quorum"`
+	PacketCost   time.Duration `mapstructure:"packet_cost"`
 }
 
 type rawNode struct {
@@ -71,10 +72,13 @@ type rawQuorum struct {
 }
 
 type rawDevice struct {
-	Algorithm  string  `mapstructure:"algorithm"`
-	TieBreaker any     `mapstructure:"tie_breaker"`
-	Votes      int     `mapstructure:"votes"`
-	Latency    rawDist `mapstructure:"latency"`
+	Algorithm   string        `mapstructure:"algorithm"`
+	TieBreaker  any           `mapstructure:"tie_breaker"`
+	Votes       int           `mapstructure:"votes"`
+	Timeout     time.Duration `mapstructure:"timeout"`
+	SyncTimeout time.Duration `mapstructure:"sync_timeout"`
+	MasterWins  bool          `mapstructure:"master_wins"`
+	Latency     rawDist       `mapstructure:"latency"`
 }
 
 type rawDist struct {
@@ -211,6 +215,10 @@ func (b *builder) build(r *rawScenario) *Scenario {
 func (b *builder) cluster(r *rawCluster) {
 	cl := &b.s.Cluster
 	cl.Name, cl.CorosyncConf = r.Name, r.CorosyncConf
+	cl.PacketCost = r.PacketCost
+	if r.PacketCost < 0 || r.PacketCost > MaxPacketCost {
+		b.errf("cluster.packet_cost", "%v is out of range: 0 (no cost) up to %v per packet", r.PacketCost, MaxPacketCost)
+	}
 	b.names, b.ids = map[string]bool{}, map[uint32]string{}
 	for i, rn := range r.Nodes {
 		p := fmt.Sprintf("cluster.nodes[%d]", i)

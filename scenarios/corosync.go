@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quorate/quorate/scenarios/corosyncconf"
@@ -36,32 +37,46 @@ func confPath(scenario, conf string) string {
 func (b *builder) loadConf() *corosyncconf.Config {
 	const field = "cluster.corosync_conf"
 	path := confPath(b.c.file, b.s.Cluster.CorosyncConf)
-	read := b.read
-	if read == nil {
-		read = os.ReadFile
-	}
-	src, err := read(path)
-	if err != nil {
-		b.errf(field, "cannot read %s: %v", path, unwrapPath(err))
-		return nil
+	var src []byte
+	offset := 0 // added to the text's lines to name the scenario's
+	if text := b.s.Cluster.CorosyncConf; strings.Contains(text, "\n") {
+		// The whole file inline (a YAML block), as generated scenarios
+		// carry it: errors name the scenario's lines.
+		path, src, offset = b.c.file, []byte(text), b.w.valPos(field).Line
+	} else {
+		read := b.read
+		if read == nil {
+			read = os.ReadFile
+		}
+		var err error
+		if src, err = read(path); err != nil {
+			b.errf(field, "cannot read %s: %v", path, unwrapPath(err))
+			return nil
+		}
 	}
 	cfg, err := corosyncconf.Parse(path, src)
+	if err == nil {
+		// What the engine cannot honour is refused here, where the agent
+		// refuses it too, never dropped at run time.
+		err = cfg.Unsupported()
+	}
 	if err != nil {
 		var list corosyncconf.ErrorList
 		var one *corosyncconf.Error
 		switch {
 		case errors.As(err, &list):
 			for _, e := range list {
-				b.c.add(Position{File: e.File, Line: e.Line}, field, "%s", e.Msg)
+				b.c.add(Position{File: e.File, Line: e.Line + offset}, field, "%s", e.Msg)
 			}
 		case errors.As(err, &one):
-			b.c.add(Position{File: one.File, Line: one.Line}, field, "%s", one.Msg)
+			b.c.add(Position{File: one.File, Line: one.Line + offset}, field, "%s", one.Msg)
 		default:
 			b.errf(field, "%v", err)
 		}
 		return nil
 	}
 	b.s.Cluster.CorosyncConfSource = src
+	b.s.Cluster.Conf = cfg
 	if b.s.Cluster.Name == "" {
 		b.s.Cluster.Name = cfg.ClusterName
 	}
@@ -160,7 +175,8 @@ func (b *builder) confQuorum(cfg *corosyncconf.Config) {
 	}
 	if q.Device == nil && cq.Device != nil && !b.has("cluster.quorum.device") {
 		d := &Device{Algorithm: cq.Device.Net.Algorithm, TieBreaker: cq.Device.Net.TieBreaker.String(),
-			Latency: constant(2 * time.Millisecond)}
+			Latency: constant(2 * time.Millisecond), Timeout: cq.Device.Timeout, SyncTimeout: cq.Device.SyncTimeout,
+			MasterWins: cq.Device.MasterWins}
 		if !cq.Device.VotesAuto {
 			d.Votes = int(cq.Device.Votes)
 		}

@@ -1,11 +1,14 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
 type rawFault struct {
@@ -25,6 +28,7 @@ type rawFault struct {
 	Loss    float64       `mapstructure:"loss"`
 	Votes   int           `mapstructure:"votes"`
 	On      string        `mapstructure:"on"`
+	Conf    string        `mapstructure:"conf"`
 }
 
 type rawExpect struct {
@@ -164,6 +168,8 @@ func (b *builder) faultField(p, k string, r *rawFault, f *Fault) {
 		if r.Votes < 1 {
 			b.errf(fp, "%d is too small; pvecm expected takes 1 or more", r.Votes)
 		}
+	case "conf":
+		b.editConf(fp, r.Conf, f)
 	case "on":
 		f.On = r.On
 		b.nodeRef(fp, r.On)
@@ -464,3 +470,53 @@ func (b *builder) metric(p string, r *rawExpect, e *Expect) {
 // FaultActions lists the fault actions a scenario may name, sorted: the
 // report's typed list of actions is checked against it.
 func FaultActions() []string { return faultActions() }
+
+// editConf checks edit_conf's corosync.conf, given inline: it must parse
+// and validate as corosync would and hold nothing the engine cannot
+// honour; errors name the scenario's line. The scenario must start from a
+// cluster.corosync_conf (the configuration being edited), and the edit
+// keeps its cluster name and nodelist (nodes come and go with add_node and
+// delnode). Whether config_version grows is decided when it runs: a lower
+// one is a refusal the report shows, as the agent refuses it.
+func (b *builder) editConf(fp, text string, f *Fault) {
+	base := b.w.valPos(fp)
+	f.ConfLine = base.Line
+	if b.conf == nil {
+		b.errf(fp, "edit_conf edits the cluster's corosync.conf: the scenario needs cluster.corosync_conf")
+		return
+	}
+	c, err := corosyncconf.Parse(b.c.file, []byte(text))
+	if err == nil {
+		err = c.Unsupported()
+	}
+	if err != nil {
+		var list corosyncconf.ErrorList
+		var one *corosyncconf.Error
+		switch {
+		case errors.As(err, &list):
+			for _, e := range list {
+				b.c.add(Position{File: b.c.file, Line: base.Line + e.Line}, fp, "%s", e.Msg)
+			}
+		case errors.As(err, &one):
+			b.c.add(Position{File: b.c.file, Line: base.Line + one.Line}, fp, "%s", one.Msg)
+		default:
+			b.errf(fp, "%v", err)
+		}
+		return
+	}
+	if c.ClusterName != b.conf.ClusterName {
+		b.errf(fp, "renames the cluster %q to %q; corosync cannot change cluster_name", b.conf.ClusterName, c.ClusterName)
+	}
+	ids := func(cc *corosyncconf.Config) []uint32 {
+		var out []uint32
+		for _, n := range cc.Nodes {
+			out = append(out, n.NodeID)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+		return out
+	}
+	if a, o := ids(c), ids(b.conf); fmt.Sprint(a) != fmt.Sprint(o) {
+		b.errf(fp, "changes the nodelist from %v to %v; edit_conf keeps the nodes (use delnode)", o, a)
+	}
+	f.Conf = c
+}

@@ -172,7 +172,7 @@ func TestFull(t *testing.T) {
 	if !bytes.HasPrefix(s.Cluster.CorosyncConfSource, []byte("# The corosync.conf full.yaml names.")) {
 		t.Errorf("the corosync.conf's bytes were not kept")
 	}
-	s.Cluster.CorosyncConfSource = nil
+	s.Cluster.CorosyncConfSource, s.Cluster.Conf = nil, nil
 	if want := fullWant(); !reflect.DeepEqual(s, want) {
 		g, _ := json.MarshalIndent(s, "", " ")
 		w, _ := json.MarshalIndent(want, "", " ")

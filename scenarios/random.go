@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -11,7 +12,7 @@ import (
 // Families of random scenarios for seed sweeps. Each draws a small cluster
 // and a fault schedule from its seed, ends every fault with a heal, and
 // leaves the cluster quiet for long enough that liveness can be judged.
-var Families = []string{"crash", "restart", "partition", "loss", "reorder", "cold-start", "mixed", "store"}
+var Families = []string{"crash", "restart", "partition", "loss", "reorder", "cold-start", "mixed", "store", "config"}
 
 // Random returns the YAML of a random scenario of family, drawn from seed.
 // The same family and seed always give the same text, so a failing seed is
@@ -121,6 +122,41 @@ func (g *gen) scenario(seed uint64) string {
 	case "cold-start":
 		g.fault(step(), "action: power_off")
 		g.fault(step(), fmt.Sprintf("action: cold_start, boot: {dist: uniform, min: 0s, max: %dms}", 500+g.r.IntN(5000)))
+	case "config":
+		// Configuration changes (a redundant link added, re-prioritised,
+		// removed) through random nodes, mixed with crashes, partitions
+		// and loss; an edit through a down or inquorate node is refused.
+		version, link1 := 1, false
+		edit := func() {
+			version++
+			g.fault(step(), "action: edit_conf, on: "+g.node()+", conf: "+yamlQuote(g.conf(version, link1)))
+		}
+		link1 = true
+		edit()
+		for t < start+window {
+			switch g.r.IntN(6) {
+			case 0, 1:
+				// Remove the link, add it back, or re-prioritise it.
+				link1 = !link1 || g.r.IntN(2) == 0
+				edit()
+			case 5:
+				if link1 {
+					g.fault(step(), "action: switch_down, switch: sw0")
+					g.fault(step(), "action: switch_up, switch: sw0")
+				}
+			case 2:
+				v := g.node()
+				g.fault(step(), "action: crash, node: "+v)
+				g.fault(step(), "action: restart, node: "+v)
+			case 3:
+				g.fault(step(), "action: partition, groups: "+g.split())
+				g.fault(step(), "action: heal")
+			default:
+				g.fault(step(), fmt.Sprintf("action: set_loss, link: 0, loss: %.3f", 0.05*g.r.Float64()))
+			}
+		}
+		g.fault(step(), "action: set_loss, link: 0, loss: 0")
+		g.fault(step(), "action: heal")
 	case "mixed", "store":
 		if g.family == "store" && g.r.IntN(4) == 0 {
 			g.fault(step(), "action: power_off")
@@ -156,14 +192,22 @@ func (g *gen) scenario(seed uint64) string {
 	fmt.Fprintf(&b, "name: random-%s-%d\n", g.family, seed)
 	fmt.Fprintf(&b, "description: random %s schedule drawn from seed %d\n", g.family, seed)
 	fmt.Fprintf(&b, "seed: %d\nduration: %s\n", seed, g.at(duration))
-	b.WriteString("cluster:\n  nodes: [")
-	for i, v := range g.nodes {
-		if i > 0 {
-			b.WriteString(", ")
+	if g.family == "config" {
+		// The cluster starts from a corosync.conf (inline) on link 0;
+		// the wire of link 1 is there for the edits that add it.
+		b.WriteString("cluster:\n  corosync_conf: " + yamlQuote(g.conf(1, false)) + "\n")
+		g.links = 2
+	} else {
+		b.WriteString("cluster:\n  nodes: [")
+		for i, v := range g.nodes {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "{name: %s}", v)
 		}
-		fmt.Fprintf(&b, "{name: %s}", v)
+		b.WriteString("]\n  totem: {token: 1000ms}\n")
 	}
-	b.WriteString("]\n  totem: {token: 1000ms}\nnetwork:\n  links:\n")
+	b.WriteString("network:\n  links:\n")
 	reorder := g.family == "reorder"
 	for l := range g.links {
 		fmt.Fprintf(&b, "    - {number: %d, switch: sw%d, priority: %d, reorder: %v, latency: {dist: uniform, min: 0.1ms, max: 0.5ms}}\n",
@@ -186,3 +230,27 @@ func (g *gen) scenario(seed uint64) string {
 	}
 	return b.String()
 }
+
+// conf is the corosync.conf of the config family at version: the nodes
+// on link 0, and on link 1 too (with a random priority) when link1.
+func (g *gen) conf(version int, link1 bool) string {
+	var b strings.Builder
+	b.WriteString("totem {\n  version: 2\n  cluster_name: random\n")
+	fmt.Fprintf(&b, "  config_version: %d\n  token: 1000\n  interface {\n    linknumber: 0\n    knet_link_priority: 20\n  }\n", version)
+	if link1 {
+		fmt.Fprintf(&b, "  interface {\n    linknumber: 1\n    knet_link_priority: %d\n  }\n", 5+g.r.IntN(30))
+	}
+	b.WriteString("}\nnodelist {\n")
+	for i, v := range g.nodes {
+		fmt.Fprintf(&b, "  node {\n    name: %s\n    nodeid: %d\n    ring0_addr: 10.0.0.%d\n", v, i+1, i+1)
+		if link1 {
+			fmt.Fprintf(&b, "    ring1_addr: 10.1.0.%d\n", i+1)
+		}
+		b.WriteString("  }\n")
+	}
+	b.WriteString("}\nquorum {\n  provider: corosync_votequorum\n}\n")
+	return b.String()
+}
+
+// yamlQuote writes s as one double-quoted YAML scalar.
+func yamlQuote(s string) string { return strconv.Quote(s) }

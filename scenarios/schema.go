@@ -66,6 +66,7 @@ var faultFields = map[string][]string{
 	"set_loss":     {"link", "loss", "nodes"},
 	"set_expected": {"node", "votes"},
 	"delnode":      {"node", "on"},
+	"edit_conf":    {"conf", "on"},
 	"qnetd_down":   {},
 	"qnetd_up":     {},
 }
@@ -85,6 +86,7 @@ var faultRequired = map[string][]string{
 	"set_loss":     {"link", "loss"},
 	"set_expected": {"node", "votes"},
 	"delnode":      {"node", "on"},
+	"edit_conf":    {"conf", "on"},
 }
 
 // expectForms lists the keys of each kind of expectation. The first key of
@@ -212,6 +214,7 @@ var sTotem = mapOf(keySet("token", "token_coefficient", "consensus", "join", "me
 
 var sDevice = mapOf(map[string]*schema{
 	"algorithm": sScalar, "tie_breaker": sScalar, "votes": sScalar, "latency": sDist,
+	"timeout": sScalar, "sync_timeout": sScalar, "master_wins": sScalar,
 })
 
 var sQuorum = mapOf(map[string]*schema{
@@ -223,7 +226,7 @@ var sQuorum = mapOf(map[string]*schema{
 
 var sCluster = mapOf(map[string]*schema{
 	"name": sScalar, "corosync_conf": sScalar, "nodes": listOf(sNode),
-	"totem": sTotem, "quorum": sQuorum,
+	"totem": sTotem, "quorum": sQuorum, "packet_cost": sScalar,
 })
 
 var sLink = mapOf(keySet("number", "switch", "priority", "latency", "loss", "duplicate",

@@ -187,6 +187,13 @@ func (b *builder) device(p string, r *rawDevice) *Device {
 	if d.Votes < 0 {
 		b.errf(p+".votes", "%d is negative (0 means derived from the algorithm)", d.Votes)
 	}
+	d.Timeout, d.SyncTimeout, d.MasterWins = r.Timeout, r.SyncTimeout, r.MasterWins
+	if d.Timeout < 0 {
+		b.errf(p+".timeout", "%v is negative (0 means votequorum's 10s)", d.Timeout)
+	}
+	if d.SyncTimeout < 0 {
+		b.errf(p+".sync_timeout", "%v is negative (0 means votequorum's 30s)", d.SyncTimeout)
+	}
 	if b.has(p + ".latency") {
 		d.Latency = b.dist(p+".latency", &r.Latency)
 	}

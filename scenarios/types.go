@@ -3,6 +3,8 @@ package scenarios
 import (
 	"fmt"
 	"time"
+
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
 // Position is a place in a scenario file, for error messages and reports.
@@ -54,10 +56,23 @@ type Cluster struct {
 	// CorosyncConfSource holds the corosync.conf's bytes, so that a trace
 	// can embed them and replay without the file.
 	CorosyncConfSource []byte
-	Nodes              []Node // in file order; ids unique
-	Totem              Totem
-	Quorum             Quorum
+	// Conf is the parsed corosync.conf (nil without one): the simulator
+	// starts its nodes from it through the mapping the agent uses, and the
+	// scenario's own keys are edits on top.
+	Conf   *corosyncconf.Config
+	Nodes  []Node // in file order; ids unique
+	Totem  Totem
+	Quorum Quorum
+	// PacketCost is the processing time of every packet a node receives
+	// or sends (cluster.packet_cost; 0: none). A node is busy for that long
+	// per packet; packets arriving meanwhile wait in its receive queue and
+	// its timers fire late, so a message storm takes time, as on a loaded
+	// machine.
+	PacketCost time.Duration
 }
+
+// MaxPacketCost bounds cluster.packet_cost.
+const MaxPacketCost = 100 * time.Millisecond
 
 // Node is one entry of cluster.nodes.
 type Node struct {
@@ -107,7 +122,12 @@ type Device struct {
 	Algorithm  string // ffsplit | lms
 	TieBreaker string // lowest | highest | node id in decimal
 	Votes      int    // 0 = derived (1 for ffsplit, N-1 for lms)
-	Latency    Distribution
+	// Timeout and SyncTimeout are quorum.device.timeout and sync_timeout
+	// (0: votequorum's 10 s and 30 s); MasterWins is master_wins.
+	Timeout     time.Duration
+	SyncTimeout time.Duration
+	MasterWins  bool
+	Latency     Distribution
 }
 
 // Distribution is a latency-style distribution as written in a scenario.
@@ -187,7 +207,11 @@ type Fault struct {
 	Loss    float64
 	Votes   int
 	On      string
-	Pos     Position
+	// Conf is edit_conf's new corosync.conf, parsed; ConfLine is the
+	// scenario line its text starts after (its line N is ConfLine+N).
+	Conf     *corosyncconf.Config
+	ConfLine int
+	Pos      Position
 }
 
 // Expect is one assertion of `expect:`. Exactly one of the time forms (At,

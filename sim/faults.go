@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"slices"
 
 	"fmt"
@@ -40,6 +41,7 @@ func (r *run) apply(i int32, f scenarios.Fault) error {
 	case "power_off":
 		for _, h := range r.nodesOf(f.Nodes) {
 			r.kill(h, "power_off")
+			h.off = true
 		}
 	case "restart":
 		h := r.host(f.Node)
@@ -95,21 +97,21 @@ func (r *run) apply(i int32, f scenarios.Fault) error {
 	case "set_expected":
 		h := r.host(f.Node)
 		if !h.up {
-			r.trace.Begin(now, "fault_refused").Str("node", h.name).Str("why", "node is down").End()
+			r.refused(f, h, "node is down")
 			return nil
 		}
 		if err := h.node.SetExpected(now, f.Votes); err != nil {
-			r.trace.Begin(now, "fault_refused").Str("node", h.name).Str("why", err.Error()).End()
+			r.refused(f, h, err.Error())
 		}
 		r.flush(h)
 	case "delnode":
 		on, gone := r.host(f.On), r.host(f.Node)
 		if !on.up {
-			r.trace.Begin(now, "fault_refused").Str("node", on.name).Str("why", "node is down").End()
+			r.refused(f, on, "node is down")
 			return nil
 		}
 		if err := on.node.RemoveNode(now, gone.id); err != nil {
-			r.trace.Begin(now, "fault_refused").Str("node", on.name).Str("why", err.Error()).End()
+			r.refused(f, on, err.Error())
 			r.flush(on)
 			return nil
 		}
@@ -123,6 +125,8 @@ func (r *run) apply(i int32, f scenarios.Fault) error {
 			}
 		}
 		r.flush(on)
+	case "edit_conf":
+		r.editConf(f)
 	case "qnetd_down":
 		r.qnetdDown()
 	case "qnetd_up":
@@ -194,6 +198,9 @@ func faultDetail(f scenarios.Fault) string {
 	if f.Action == "set_expected" {
 		parts = append(parts, fmt.Sprintf("votes %d", f.Votes))
 	}
+	if f.Conf != nil {
+		parts = append(parts, fmt.Sprintf("config_version %d", f.Conf.ConfigVersion))
+	}
 	if f.From != nil {
 		parts = append(parts, "from "+strings.Join(f.From, ",")+" to "+strings.Join(f.To, ","))
 	}
@@ -212,4 +219,88 @@ func withoutNode(cfg engine.Config, id wire.NodeID) engine.Config {
 	cfg.Nodes = slices.DeleteFunc(slices.Clone(cfg.Nodes), func(x wire.NodeID) bool { return x == id })
 	cfg.Quorum.Nodes = slices.DeleteFunc(slices.Clone(cfg.Quorum.Nodes), func(n quorum.NodeConfig) bool { return n.ID == id })
 	return cfg
+}
+
+// editConf is the operator installing a new corosync.conf through node
+// f.On (quorate cfs put corosync.conf): refused, with nothing changed and
+// the reason in the trace and the report's timeline, when that node is
+// down or inquorate, when config_version does not grow, or when a member's
+// engine refuses the configuration (
+// refused). Otherwise every member of f.On's ring applies it at once
+// through the engine's Reload, as each agent does when the store delivers
+// it, or -- for what corosync reads only at start -- restarts its engine
+// when the engine says its turn comes (Node.RestartDelay: one member at a
+// time); every node starts from it after a restart.
+func (r *run) editConf(f scenarios.Fault) {
+	now := r.k.Now()
+	on := r.host(f.On)
+	refuse := func(why string) { r.refused(f, on, why) }
+	if !on.up {
+		refuse("node is down")
+		return
+	}
+	if q := on.node.Quorum(); !q.Quorate || q.Syncing {
+		refuse("cluster not ready - no quorum?")
+		return
+	}
+	base := r.sc.Cluster.Conf.ConfigVersion + r.configVersion - 1
+	if f.Conf.ConfigVersion <= base {
+		refuse(fmt.Sprintf("the new configuration must raise config_version above %d (it has %d)", base, f.Conf.ConfigVersion))
+		return
+	}
+	_, _, members := on.node.Ring()
+	cfgs := make([]engine.Config, len(r.hosts))
+	restart := make([]bool, len(r.hosts))
+	for i, h := range r.hosts {
+		cfg, err := engineConfigFrom(r.sc, f.Conf, r.sc.Cluster.Nodes[i])
+		if err != nil {
+			refuse(h.name + ": " + err.Error())
+			return
+		}
+		if h.up && slices.Contains(members, h.id) {
+			err := h.node.CanReload(cfg)
+			switch {
+			case errors.Is(err, engine.ErrRestartRequired):
+				restart[i] = true
+			case err != nil:
+				refuse(h.name + ": " + err.Error())
+				return
+			}
+		}
+		cfgs[i] = cfg
+	}
+	r.configVersion += f.Conf.ConfigVersion - base
+	for i, h := range r.hosts {
+		h.cfg = cfgs[i]
+		switch {
+		case restart[i]:
+			r.k.Schedule(now.Add(h.node.RestartDelay(cfgs[i])), Event{Kind: evRestart, Node: int32(i)})
+		case h.up && slices.Contains(members, h.id):
+			if err := h.node.Reload(now, cfgs[i]); err != nil {
+				panic("sim: a checked reload was refused: " + err.Error())
+			}
+			r.flush(h)
+		}
+	}
+}
+
+// confRestart restarts a node's engine in-process from its persisted
+// state with the configuration it now has, as an agent does for a change
+// the running engine cannot take; a node that went down meanwhile starts
+// with it when it boots.
+func (r *run) confRestart(h *host) {
+	if !h.up {
+		return
+	}
+	r.kill(h, "config_restart")
+	r.boot(h)
+}
+
+// refused records an operator action the cluster refused, with nothing
+// changed: in the trace, and in the report's timeline as refused:ACTION
+// with the reason, where a reader (and a test) finds it.
+func (r *run) refused(f scenarios.Fault, h *host, why string) {
+	now := r.k.Now()
+	r.trace.Begin(now, "fault_refused").Str("node", h.name).Str("why", why).End()
+	r.obs.tl = append(r.obs.tl, reports.TimelineEntry{TMs: now.Millis(), Node: h.name, Event: "refused:" + f.Action, Detail: why})
 }

@@ -30,6 +30,8 @@ const (
 	evStatus                         // the --status-at probe
 	evKV                             // Ref: kv client arrival
 	evKVTimeout                      // Ref: kv client whose open operation timed out
+	evRestart                        // Node: host restarting its engine for a new configuration
+	evICMP                           // Ref: in-flight slot of an ICMP error (d.To is the packet's sender)
 )
 
 // Options tune one run.
@@ -58,23 +60,32 @@ type Options struct {
 
 // host is one simulated machine: its engine node while the process runs.
 type host struct {
-	idx    int
-	name   string
-	id     wire.NodeID
-	cfg    engine.Config
-	node   *engine.Node // nil while down
-	up     bool
-	disk   engine.State // what the node persisted; survives crashes
-	proc   *process     // the current incarnation's delivery history
-	incs   int
-	rnd    *rand.Rand
-	wakeAt wire.Instant
-	gen    uint32
+	idx  int
+	name string
+	id   wire.NodeID
+	cfg  engine.Config
+	node *engine.Node // nil while down
+	up   bool
+	// off: the machine is powered off, not only its process gone; a
+	// powered machine answers packets to its closed port with ICMP.
+	off bool
+	// busyUntil and backlog are the processing-cost model
+	// (cluster.packet_cost, sim/cpu.go): until when the node is busy, and
+	// how many packets wait in its receive queue.
+	busyUntil wire.Instant
+	backlog   int
+	disk      engine.State // what the node persisted; survives crashes
+	proc      *process     // the current incarnation's delivery history
+	incs      int
+	rnd       *rand.Rand
+	wakeAt    wire.Instant
+	gen       uint32
 }
 
 type inflight struct {
-	d  wire.Datagram
-	id uint64
+	d    wire.Datagram
+	id   uint64
+	sent wire.Instant
 }
 
 // run is the state of one simulation.
@@ -105,8 +116,14 @@ type run struct {
 	// as pvecm does when it writes the new file.
 	configVersion uint64
 	clients       []*client
-	ops           int64
-	opsOK         int64
+	// recorded holds each node's final store in a Recording (nil in a
+	// simulated run, where the engines are asked).
+	recorded []recordedReplica
+	// extraChecks are a Recording's own verdicts, combined with the
+	// checkers' (nil in a simulated run).
+	extraChecks map[string]checkResult
+	ops         int64
+	opsOK       int64
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every
@@ -168,7 +185,7 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		r.linkNos = append(r.linkNos, wire.LinkNo(l.Number))
 	}
 	for i, n := range sc.Cluster.Nodes {
-		cfg, err := engineConfig(sc, n)
+		cfg, err := EngineConfig(sc, n)
 		if err != nil {
 			return nil, err
 		}
@@ -238,10 +255,16 @@ func (r *run) dispatch(ev Event) {
 		if !h.up || ev.Arg != h.gen {
 			return // stale wake of a dead or rescheduled node
 		}
+		if r.busy(h, ev) {
+			return
+		}
 		h.wakeAt = 0
 		h.node.Advance(r.k.Now())
 		r.flush(h)
 	case evDeliver:
+		if r.queued(ev) {
+			return
+		}
 		r.deliver(ev.Ref)
 	case evFault:
 		r.fault(ev.Ref)
@@ -261,6 +284,10 @@ func (r *run) dispatch(ev Event) {
 		r.kvTick(ev.Ref)
 	case evKVTimeout:
 		r.kvTimeout(ev.Ref)
+	case evRestart:
+		r.confRestart(r.hosts[ev.Node])
+	case evICMP:
+		r.icmpArrive(ev.Ref)
 	}
 }
 
@@ -277,7 +304,8 @@ func (r *run) boot(h *host) {
 	if err != nil {
 		panic(fmt.Sprintf("node %s does not start: %v", h.name, err))
 	}
-	h.node, h.up, h.wakeAt = n, true, 0
+	h.node, h.up, h.off, h.wakeAt = n, true, false, 0
+	h.busyUntil = 0
 	h.gen++
 	r.trace.Begin(r.k.Now(), "boot").Str("node", h.name).End()
 	r.obs.nodeUp(h, true, r.k.Now())
@@ -308,6 +336,7 @@ func (r *run) flush(h *host) {
 		h.disk = *rd.Persist
 		r.trace.Begin(r.k.Now(), "persist").Str("node", h.name).Uint("ring_seq", rd.Persist.RingSeq).End()
 	}
+	r.charge(h, len(rd.Outbox))
 	for _, d := range rd.Outbox {
 		r.send(d)
 	}
@@ -325,6 +354,11 @@ func (r *run) flush(h *host) {
 		r.obs.quorum(h, r.k.Now())
 	}
 	h.node.Ack(rd)
+	if rd.Stop != nil {
+		// The process exits, as corosync does (its persisted state stays).
+		r.kill(h, "stop: "+rd.Stop.String())
+		return
+	}
 	if rd.Deadline != 0 && rd.Deadline != h.wakeAt {
 		h.gen++
 		h.wakeAt = rd.Deadline
@@ -344,7 +378,7 @@ func (r *run) send(d wire.Datagram) {
 		return
 	}
 	for i := range n {
-		slot := r.alloc(inflight{d: d, id: r.pktID})
+		slot := r.alloc(inflight{d: d, id: r.pktID, sent: r.k.Now()})
 		r.k.Schedule(arr[i].At, Event{Kind: evDeliver, Ref: slot})
 	}
 }
@@ -375,6 +409,9 @@ func (r *run) deliver(slot int32) {
 	h := r.hosts[r.byID[p.d.To]]
 	if !h.up {
 		r.drop(p.id, "node_down")
+		if !h.off {
+			r.portUnreachable(p)
+		}
 		return
 	}
 	// The path is checked again on arrival: a packet in flight when a
@@ -385,6 +422,7 @@ func (r *run) deliver(slot int32) {
 	}
 	r.counts.Delivered++
 	r.trace.Begin(r.k.Now(), "recv").Uint("id", p.id).End()
+	r.charge(h, 1)
 	h.node.Step(r.k.Now(), p.d.Link, p.d.From, p.d.Payload)
 	r.flush(h)
 }
@@ -404,7 +442,7 @@ func (r *run) event(h *host, e wire.Event) {
 		t.Int("active", int64(e.Active))
 	case wire.EventPacketRejected:
 		t.Uint("link", uint64(e.Link)).Str("why", e.Detail)
-	case wire.EventMembership, wire.EventTotem, wire.EventQuorum, wire.EventQuorumInfo, wire.EventStore:
+	case wire.EventMembership, wire.EventTotem, wire.EventQuorum, wire.EventQuorumInfo, wire.EventStore, wire.EventSync:
 		if e.Nodes != nil {
 			t.Str("nodes", r.names(e.Nodes))
 		}

@@ -64,7 +64,13 @@ func newCfsPutCmd() *cobra.Command {
 		fmt.Sprintf(`Write standard input as the value of PATH, creating or replacing it
 (e.g. quorate cfs put nodes/pve1/qemu-server/100.conf < 100.conf). The
 command returns once every member has applied the write. Values are limited
-to %d bytes.`, store.MaxValueSize),
+to %d bytes.
+
+PATH corosync.conf is the cluster's configuration: the text must parse and
+validate as corosync would, keep the cluster name and raise config_version
+above the cluster's, or the command exits 2 naming the line and nothing
+changes. Every agent then applies it, live where corosync applies it live
+(links, addresses, priorities, totem timers, votes, nodes).`, store.MaxValueSize),
 		exactArgs(1), func(cmd *cobra.Command, socket string, args []string) error {
 			in := cmd.InOrStdin()
 			if f, ok := in.(*os.File); ok {

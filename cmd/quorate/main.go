@@ -119,6 +119,7 @@ func newRoot() *cobra.Command {
 	// pvecm-style management commands.
 	root.AddCommand(
 		newRunCmd(),
+		newLabCmd(),
 		newReplayCmd(),
 		newSweepCmd(),
 		newMergeCmd(),
@@ -141,6 +142,7 @@ func newRoot() *cobra.Command {
 		newCreateCmd(),
 		newAddCmd(),
 		newJoinTokenCmd(),
+		newConfCmd(),
 	)
 	groupsPrintHelp(root)
 	return root

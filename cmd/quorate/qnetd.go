@@ -208,6 +208,7 @@ func newQdeviceSetupCmd() *cobra.Command {
 	var (
 		files        qdeviceFlags
 		bundle, algo string
+		force        bool
 		timeout      time.Duration
 	)
 	c := &cobra.Command{
@@ -220,7 +221,7 @@ the running agent (--admin), change the whole cluster as pvecm qdevice setup
 does: the bundle goes into the replicated store (priv/qdevice.pem) and the
 cluster's corosync.conf gets a quorum.device section (model net, tls on;
 ffsplit with votes 1 for an even node count, lms for an odd one unless
---algorithm says otherwise) with config_version increased by one. Every
+--algorithm says otherwise; an odd node count needs --force, as with pvecm) with config_version increased by one. Every
 agent writes the new file, installs the bundle as DATA-DIR/qdevice.pem and
 restarts its engine with the device. The cluster must be quorate.
 
@@ -246,7 +247,7 @@ configured, no agent at --admin).`,
 				return badInput(err)
 			}
 			if !files.offline {
-				return qdeviceSetupCluster(cmd, files.admin, host, port, algo, bundle, b, timeout)
+				return qdeviceSetupCluster(cmd, files.admin, host, port, algo, force, bundle, b, timeout)
 			}
 			conf, src, err := loadConf(files.config)
 			if err != nil {
@@ -256,7 +257,7 @@ configured, no agent at --admin).`,
 				return badInput(fmt.Errorf("qdevice setup: %s is issued for cluster %q, but %s names cluster %q",
 					bundle, b.Cluster, files.config, conf.ClusterName))
 			}
-			out, err := corosyncconf.AddDevice(src, host, port, algo)
+			out, err := corosyncconf.AddDevice(src, host, port, algo, force)
 			if err != nil {
 				return badInput(inFile(err, files.config))
 			}
@@ -297,6 +298,7 @@ configured, no agent at --admin).`,
 	f := c.Flags()
 	f.StringVar(&bundle, "bundle", "", "client bundle from 'quorate qnetd enroll'")
 	f.StringVar(&algo, "algorithm", "", "ffsplit or lms (default: ffsplit for an even node count, lms for an odd one)")
+	f.BoolVar(&force, "force", false, "set the device up on an odd node count (refused otherwise, as by pvecm)")
 	f.DurationVar(&timeout, "timeout", 10*time.Second, "bound on the connection test")
 	return c
 }
@@ -418,7 +420,7 @@ func inFile(err error, path string) error {
 
 // qdeviceSetupCluster is qdevice setup through the running agent: the
 // probe of the qnetd from this node first, then the cluster-wide change.
-func qdeviceSetupCluster(cmd *cobra.Command, admin, host string, port int, algo, path string, b *qnetd.Bundle,
+func qdeviceSetupCluster(cmd *cobra.Command, admin, host string, port int, algo string, force bool, path string, b *qnetd.Bundle,
 	timeout time.Duration) error {
 	pem, err := os.ReadFile(path)
 	if err != nil {
@@ -435,7 +437,7 @@ func qdeviceSetupCluster(cmd *cobra.Command, admin, host string, port int, algo,
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "qnetd at %s accepts the bundle for cluster %q.\n", addr, b.Cluster)
 	resp, err := askAs(admin, "qdevice setup", agent.Request{Cmd: agent.CmdQdeviceSetup, Host: host, Port: port,
-		Algorithm: algo, Bundle: pem})
+		Algorithm: algo, Bundle: pem, Force: force})
 	if err != nil {
 		return err
 	}

@@ -62,10 +62,11 @@ func TestQdeviceCommands(t *testing.T) {
 	}{
 		{"another cluster's bundle", []string{target, "--bundle", other}, 2, `issued for cluster "other"`},
 		{"no bundle", []string{target}, 2, "--bundle is required"},
-		{"ffsplit with three nodes", []string{target, "--bundle", bundle, "--algorithm", "ffsplit"}, 2, "even node count"},
-		{"bad port", []string{"127.0.0.1:99999", "--bundle", bundle}, 2, "not in 1-65535"},
-		{"nothing listening", []string{"127.0.0.1:1", "--bundle", bundle}, 1, "does not accept"},
-		{"wrong host name", []string{"localhost:" + strconv.Itoa(port), "--bundle", bundle}, 1, "localhost"},
+		{"three nodes without --force", []string{target, "--bundle", bundle}, 2, "odd node count (3)"},
+		{"ffsplit with three nodes", []string{target, "--bundle", bundle, "--algorithm", "ffsplit", "--force"}, 2, "even node count"},
+		{"bad port", []string{"127.0.0.1:99999", "--bundle", bundle, "--force"}, 2, "not in 1-65535"},
+		{"nothing listening", []string{"127.0.0.1:1", "--bundle", bundle, "--force"}, 1, "does not accept"},
+		{"wrong host name", []string{"localhost:" + strconv.Itoa(port), "--bundle", bundle, "--force"}, 1, "localhost"},
 	} {
 		code, _, errOut := setup(c.args...)
 		if code != c.code || !strings.Contains(errOut, c.want) {
@@ -82,7 +83,7 @@ func TestQdeviceCommands(t *testing.T) {
 		t.Errorf("setup without an agent: exit %d %s", code, errOut)
 	}
 
-	code, out, errOut := setup(target, "--bundle", bundle)
+	code, out, errOut := setup(target, "--bundle", bundle, "--force")
 	if code != 0 || !strings.Contains(out, "Restart the agent") {
 		t.Fatalf("setup: exit %d\n%s%s", code, out, errOut)
 	}

@@ -170,3 +170,7 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+// Validate reports whether New would accept c, so that a caller applying
+// several changes at once can check them all before changing anything.
+func (c Config) Validate() error { return c.validate() }

@@ -18,16 +18,20 @@ type link struct {
 	pingTimeout  time.Duration
 	pongCount    int
 
-	connected    bool
-	pinged       bool // a ping has been sent since the layer started
-	pingLast     wire.Instant
-	hasPong      bool // a pong arrived since the link last went down
-	pongLast     wire.Instant
-	receivedPong int // good pongs counted towards pong_count while down
-	backoff      int
-	latencyAve   time.Duration
-	samples      int
-	timeoutAdj   time.Duration
+	connected bool
+	// transportDown is knet's transport_connected == 0: an ICMP error
+	// for this link arrived while it was up (Unreachable); the next
+	// heartbeat pass takes the link down.
+	transportDown bool
+	pinged        bool // a ping has been sent since the layer started
+	pingLast      wire.Instant
+	hasPong       bool // a pong arrived since the link last went down
+	pongLast      wire.Instant
+	receivedPong  int // good pongs counted towards pong_count while down
+	backoff       int
+	latencyAve    time.Duration
+	samples       int
+	timeoutAdj    time.Duration
 }
 
 // peer is everything the layer knows about one remote node.
@@ -70,7 +74,10 @@ type Stats struct {
 	PingsSent, PongsSent, PongsReceived, PongsDiscarded uint64
 	DataSent, DataReceived, DataDuplicates, DataNoLink  uint64
 	DataUnreachable                                     uint64 // data from a peer with no usable link, discarded
-	Rejected                                            uint64
+	// TransportErrors counts the ICMP errors reported for up links
+	// (Unreachable); the others are ignored, as knet ignores them.
+	TransportErrors uint64
+	Rejected        uint64
 }
 
 // PeerStatus is the layer's view of one peer, for status output and checks.
@@ -197,6 +204,14 @@ func (l *Layer) wake(t wire.Instant) {
 		p := &l.peers[i]
 		for j := range p.links {
 			lk := &p.links[j]
+			if lk.transportDown {
+				// send_ping: a transport that saw an ICMP error takes
+				// the link down at once, and nothing else happens to
+				// the link in this pass.
+				lk.transportDown = false
+				l.linkDown(p, lk)
+				continue
+			}
 			if !lk.pinged || t.Sub(lk.pingLast) >= lk.pingInterval {
 				l.emit(p.id, lk.number, wire.FramePing, uint64(t), nil)
 				lk.pinged, lk.pingLast = true, t
@@ -227,6 +242,7 @@ func (l *Layer) adjustPongTimeouts() {
 // timeout backs off to ten times, so a link that just failed needs a long
 // quiet time before it can fail again.
 func (l *Layer) linkDown(p *peer, lk *link) {
+	lk.transportDown = false
 	lk.receivedPong = 0
 	lk.hasPong = false
 	lk.backoff = PongTimeoutBackoff
@@ -326,4 +342,55 @@ func (l *Layer) Status(id wire.NodeID) (st PeerStatus, ok bool) {
 func (l *Layer) Reachable(id wire.NodeID) bool {
 	i, ok := l.index[id]
 	return ok && l.peers[i].active != wire.NoLink
+}
+
+// Reconfigure applies a new link configuration to the running layer, as
+// corosync 3 does on a configuration reload (totemknet_reconfigure and
+// knet_link_set_config / knet_link_clear_config / knet_link_set_priority /
+// knet_link_set_ping_timers): a link new to the configuration is created
+// down on every peer and comes up as its pongs arrive; a link gone from it
+// is dropped (its traffic moves to the next usable link at once); a link
+// that stays keeps its heartbeat state and takes its new priority and
+// timers. The peers, the node id and the link mode are not changed here.
+// A configuration the layer would refuse at start is refused and changes
+// nothing.
+func (l *Layer) Reconfigure(cfg Config) error {
+	cfg.Self, cfg.Peers, cfg.Mode = l.cfg.Self, l.cfg.Peers, l.cfg.Mode
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if cfg.PongCount == 0 {
+		cfg.PongCount = DefaultPongCount
+	}
+	if cfg.Precision == 0 {
+		cfg.Precision = DefaultPrecision
+	}
+	l.cfg = cfg
+	for i := range l.peers {
+		p := &l.peers[i]
+		fresh := l.newPeer(p.id)
+		for j := range fresh.links {
+			nl := &fresh.links[j]
+			old := p.linkByNumber(nl.number)
+			if old == nil {
+				continue
+			}
+			keep := *old
+			keep.priority, keep.pongCount = nl.priority, nl.pongCount
+			if keep.pingInterval != nl.pingInterval || keep.pingTimeout != nl.pingTimeout {
+				keep.pingInterval, keep.pingTimeout = nl.pingInterval, nl.pingTimeout
+				keep.timeoutAdj = keep.pingTimeout*time.Duration(keep.backoff) + keep.latencyAve*PongTimeoutLatMul
+			}
+			*nl = keep
+		}
+		for j := range p.links {
+			if lk := &p.links[j]; lk.connected && fresh.linkByNumber(lk.number) == nil {
+				l.events = append(l.events, wire.Event{Kind: wire.EventLinkDown, Peer: p.id, Link: lk.number})
+			}
+		}
+		p.links = fresh.links
+		p.rrNext = 0
+		l.reselect(p)
+	}
+	return nil
 }

@@ -20,12 +20,17 @@ var (
 	ErrRemoveSelf = errors.New("quorum: cannot delete the local node")
 	// ErrNotQuorate: pvecm delnode needs cluster quorum.
 	ErrNotQuorate = errors.New("quorum: cluster not ready - no quorum?")
+	// ErrNoEffect: a request votequorum would accept but undo at once, so
+	// it is refused with the reason instead of reporting success.
+	ErrNoEffect = errors.New("quorum: the change cannot take effect")
 )
 
 // SetExpected is `corosync-quorumtool -e N` (`pvecm expected N`, spec §2.6,
 // message_handler_req_lib_votequorum_setexpected). It rejects N < 1, N
 // below the current total votes, and any N that would make a quorate node
-// inquorate, with ErrInvalidParam; otherwise it multicasts a RECONFIGURE
+// inquorate, with ErrInvalidParam, and an N that votequorum would raise
+// back at once (the votes of a configured quorum device that casts none)
+// with ErrNoEffect; otherwise it multicasts a RECONFIGURE
 // after which every member sets its expected votes to N and recomputes
 // Quorum with decrease allowed.
 func (q *Quorum) SetExpected(now wire.Instant, n int) error {
@@ -35,6 +40,14 @@ func (q *Quorum) SetExpected(now wire.Instant, n int) error {
 	t := q.tally(0)
 	if newQuorum, ok := CheckSetExpected(n, t, q.quorate, q.s.twoNode); !ok {
 		return fmt.Errorf("%w: expected votes %d (total votes %d, quorum would be %d)", ErrInvalidParam, n, t.TotalVotes, newQuorum)
+	}
+	if total, _ := q.totalVotes(); total > n {
+		// A configured quorum device's votes count towards the total even
+		// while it casts none (qnetd down), and recalculate_quorum raises
+		// expected votes back to that total at once: the request would
+		// be acknowledged and do nothing.
+		return fmt.Errorf("%w: expected votes %d would be raised back to %d at once: the quorum device's %d vote(s) count while it is configured, even with qnetd unreachable; remove the device (qdevice remove) to run on fewer votes",
+			ErrNoEffect, n, total, q.dev.votes)
 	}
 	q.updateNodeExpected(n)
 	q.multicast(Reconfigure{NodeID: q.s.self, Value: uint32(n), Param: ParamExpectedVotes})

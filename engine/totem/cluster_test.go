@@ -143,6 +143,18 @@ func (c *cluster) multicast(i int, text string) string {
 	return p
 }
 
+// injectJoin sends j, as its origin would multicast it, through the
+// network to the nodes at indexes to (the origin need not be running).
+func (c *cluster) injectJoin(j *Join, to []int) {
+	raw := Append(nil, j)
+	var ids []wire.NodeID
+	for _, k := range to {
+		ids = append(ids, c.ids[k])
+		c.route(c.idx(j.Origin), k, raw)
+	}
+	c.logf("n%d: join proc=%v failed=%v to %v", j.Origin, j.ProcList, j.FailedList, ids)
+}
+
 // connected reports whether datagrams flow from node i to node j.
 func (c *cluster) connected(i, j int) bool { return c.nodes[i].group == c.nodes[j].group }
 

@@ -131,11 +131,18 @@ func (r *Ring) joinProcess(j *Join) {
 		case setHas(r.memb, from):
 			failed = setUnion(failed, setMinus(j.FailedList, r.memb))
 		}
-		// Deviation: corosync re-enters GATHER even when the merge changed
-		// nothing (a join from a non-member whose failed list I do not
-		// adopt). Two such nodes then ping-pong joins forever, each restart
-		// postponing the consensus timeout; we let consensus time out.
-		if !setEqual(proc, r.procList) || !setEqual(failed, r.failedList) {
+		// corosync re-enters GATHER here even when the merge changed
+		// nothing: a JOIN from a non-member that fails nodes I have not
+		// failed restarts my consensus timer. Every node that hears the
+		// same such JOIN restarts its timer at the same instant, so they
+		// time out together, fail the same nodes and agree on one ring
+		// (a restart burst settles in one round, not in a chain of
+		// singleton rings). The one exception: when my own JOIN would in
+		// turn restart the sender (our failed lists are incomparable),
+		// corosync ping-pongs JOINs for ever and neither consensus timer
+		// expires; there we keep our lists and let consensus time out.
+		if !setEqual(proc, r.procList) || !setEqual(failed, r.failedList) ||
+			!r.joinRestartsSender(j, proc, failed) {
 			r.procList, r.failedList = proc, failed
 			r.enterGather("merge during join")
 			gathered = true
@@ -144,6 +151,23 @@ func (r *Ring) joinProcess(j *Join) {
 	if !gathered && r.state == StateOperational {
 		r.enterGather("join during operational")
 	}
+}
+
+// joinRestartsSender reports whether a JOIN carrying proc and failed, sent
+// by me, would make the sender of j re-enter GATHER in its turn under
+// memb_join_process: it is not equal to j's lists, not a subset of them,
+// and the sender has not failed me. (Its membership is unknown here; a
+// sender that has me in its ring adopts my failed list, which changes its
+// lists and ends the exchange, so assuming the worst only errs towards
+// letting consensus time out.)
+func (r *Ring) joinRestartsSender(j *Join, proc, failed []wire.NodeID) bool {
+	if setEqual(proc, j.ProcList) && setEqual(failed, j.FailedList) {
+		return false
+	}
+	if setSubset(proc, j.ProcList) && setSubset(failed, j.FailedList) {
+		return false
+	}
+	return !setHas(j.FailedList, r.self)
 }
 
 // consensusAgreed: every processor in P − F has sent me a JOIN equal to mine.

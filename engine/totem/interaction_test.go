@@ -2,6 +2,7 @@ package totem
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,6 +26,9 @@ import (
 //	crash node=3
 //	partition groups=1,2/3
 //	heal
+//	join from=1 to=2,3 proc=1,2,3,4 [failed=4] [seq=0]
+//	                           a JOIN as node 1 sends it (node 1 need not run),
+//	                           through the network to nodes 2 and 3
 //	status
 //	check                      run the safety checkers over all histories
 func TestInteraction(t *testing.T) {
@@ -75,6 +79,8 @@ func TestInteraction(t *testing.T) {
 			case "heal":
 				c.heal()
 				out.WriteString("healed\n")
+			case "join":
+				c.injectJoin(ddJoin(t, c, d), ddNodes(t, c, d, "to"))
 			case "status":
 				out.WriteString(c.status())
 			case "check":
@@ -109,6 +115,30 @@ func ddCluster(t *testing.T, d *datadriven.TestData) *cluster {
 		c.loss, _ = strconv.ParseFloat(s, 64)
 	}
 	return c
+}
+
+// ddJoin builds the JOIN of the join command.
+func ddJoin(t *testing.T, c *cluster, d *datadriven.TestData) *Join {
+	var from int
+	d.ScanArgs(t, "from", &from)
+	if c.idx(wire.NodeID(from)) < 0 {
+		d.Fatalf(t, "unknown node %d", from)
+	}
+	list := func(key string) []wire.NodeID {
+		if !d.HasArg(key) {
+			return nil
+		}
+		var s string
+		d.ScanArgs(t, key, &s)
+		ids := ddIDs(t, d, s)
+		slices.Sort(ids)
+		return ids
+	}
+	j := &Join{Sender: wire.NodeID(from), Origin: wire.NodeID(from), ProcList: list("proc"), FailedList: list("failed")}
+	if d.HasArg("seq") {
+		d.ScanArgs(t, "seq", &j.RingSeq)
+	}
+	return j
 }
 
 func ddDuration(t *testing.T, d *datadriven.TestData, key string, def time.Duration) time.Duration {

@@ -1,5 +1,7 @@
 package wire
 
+import "strconv"
+
 // EventKind says what an Event reports.
 type EventKind uint8
 
@@ -32,6 +34,10 @@ const (
 	// EventStore: the replicated store synced, chose a leader, refused or
 	// dropped something; Detail says what.
 	EventStore
+	// EventSync: the service synchronisation after a regular
+	// configuration completed, was aborted, or found a difference; Nodes
+	// are the configuration's members.
+	EventSync
 )
 
 var eventKindNames = [...]string{
@@ -44,6 +50,7 @@ var eventKindNames = [...]string{
 	EventQuorum:         "quorum",
 	EventQuorumInfo:     "quorum_info",
 	EventStore:          "store",
+	EventSync:           "sync",
 }
 
 // String returns the event's name as it appears in traces.
@@ -64,4 +71,28 @@ type Event struct {
 	Active int8 // EventActiveLink: link in use, or NoLink
 	Nodes  []NodeID
 	Detail string
+
+	// Sub is the reporting layer's own name for the event (Totem's
+	// "token_lost", votequorum's "inquorate", ...), so that a driver acts
+	// on it or records it without reading Detail back.
+	Sub string
+	// Ring is the ring the event is about: the new ring of an
+	// EventMembership, votequorum's ring of an EventQuorum; zero otherwise.
+	Ring RingRef
+	// Quorate is votequorum's verdict in an EventQuorum.
+	Quorate bool
+}
+
+// RingRef names a Totem ring: its representative and sequence number.
+type RingRef struct {
+	Rep NodeID
+	Seq uint64
+}
+
+// IsZero reports whether r names no ring.
+func (r RingRef) IsZero() bool { return r == RingRef{} }
+
+// String prints the ring id as corosync does ("%x.%lx", e.g. "1.1a8").
+func (r RingRef) String() string {
+	return strconv.FormatUint(uint64(r.Rep), 16) + "." + strconv.FormatUint(r.Seq, 16)
 }

@@ -17,10 +17,12 @@ const editName = "corosync.conf"
 // ffsplit for an even node count and lms for an odd one
 // (docs/reference/quorum.md §4.1). It refuses a file that does not parse,
 // already has a device, sets two_node, or asks for ffsplit with an odd
-// node count. The rest of the file is kept key for key; comments and blank
+// node count; and, as pvecm does, an odd node count at all unless force:
+// a device is meant to break the ties of an even count, and with an odd
+// one it can decide against a majority. The rest of the file is kept key for key; comments and blank
 // lines are not (corosync.conf is rewritten in Proxmox's layout). The
 // result is checked with Parse before it is returned.
-func AddDevice(src []byte, host string, port int, algorithm string) ([]byte, error) {
+func AddDevice(src []byte, host string, port int, algorithm string, force bool) ([]byte, error) {
 	c, err := Parse(editName, src)
 	if err != nil {
 		return nil, err
@@ -42,6 +44,10 @@ func AddDevice(src []byte, host string, port int, algorithm string) ([]byte, err
 		return fail(0, "quorum.device.net.port", "qnetd port %d is not in 1-65535", port)
 	}
 	odd := len(c.Nodes)%2 == 1
+	if odd && !force {
+		return fail(c.Line("nodelist"), "nodelist",
+			"the cluster has an odd node count (%d): a quorum device is meant for an even one; pass --force to set it up anyway (the lms algorithm is then used)", len(c.Nodes))
+	}
 	switch algorithm {
 	case "":
 		algorithm = "ffsplit"

@@ -63,11 +63,14 @@ func TestAddDevice(t *testing.T) {
 		wantAlgo        string
 		wantVotes       uint32 // 0: corosync's default (votes auto)
 		err             string
+		noForce         bool
 	}{
 		{name: "even, default algorithm", src: twoNodesDev, host: "10.0.0.9", port: 5403, wantAlgo: "ffsplit", wantVotes: 1},
 		{name: "odd, default algorithm", src: threeNodesDev, host: "qnetd.example", port: 5403, wantAlgo: "lms"},
 		{name: "even, lms, other port", src: twoNodesDev, host: "10.0.0.9", port: 15403, algorithm: "lms", wantAlgo: "lms"},
 		{name: "ipv6 host", src: twoNodesDev, host: "fd00::9", port: 5403, wantAlgo: "ffsplit", wantVotes: 1},
+		{name: "odd without force", src: threeNodesDev, host: "qnetd.example", port: 5403, noForce: true, err: "odd node count (3)"},
+		{name: "even without force", src: twoNodesDev, host: "10.0.0.9", port: 5403, noForce: true, wantAlgo: "ffsplit", wantVotes: 1},
 		{name: "odd with ffsplit", src: threeNodesDev, host: "10.0.0.9", port: 5403, algorithm: "ffsplit", err: "even node count"},
 		{name: "unknown algorithm", src: twoNodesDev, host: "10.0.0.9", port: 5403, algorithm: "2nodelms", err: "want ffsplit or lms"},
 		{name: "bad port", src: twoNodesDev, host: "10.0.0.9", port: 0, err: "not in 1-65535"},
@@ -81,7 +84,7 @@ func TestAddDevice(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, err := AddDevice([]byte(c.src), c.host, c.port, c.algorithm)
+			out, err := AddDevice([]byte(c.src), c.host, c.port, c.algorithm, !c.noForce)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("AddDevice error = %v; want %q", err, c.err)
@@ -134,7 +137,7 @@ func TestAddDevice(t *testing.T) {
 
 // TestAddDeviceLayout pins the text pvecm-style tools expect.
 func TestAddDeviceLayout(t *testing.T) {
-	out, err := AddDevice([]byte(twoNodesDev), "10.0.0.9", 5403, "")
+	out, err := AddDevice([]byte(twoNodesDev), "10.0.0.9", 5403, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +162,7 @@ func TestAddDeviceLayout(t *testing.T) {
 func TestDeviceEditNoQuorumOrVersion(t *testing.T) {
 	src := strings.Replace(strings.Replace(twoNodesDev, "quorum {\n  provider: corosync_votequorum\n}\n", "", 1),
 		"  config_version: 7\n", "", 1)
-	out, err := AddDevice([]byte(src), "10.0.0.9", 5403, "ffsplit")
+	out, err := AddDevice([]byte(src), "10.0.0.9", 5403, "ffsplit", false)
 	if err != nil {
 		t.Fatal(err)
 	}

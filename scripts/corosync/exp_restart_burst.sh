@@ -1,0 +1,92 @@
+#!/bin/bash
+# exp_restart_burst.sh [REPS] [OUTDIR]
+#
+# The fault schedule of the simulator's random crash scenario seed 795 (or
+# FAULTS, below) on a real Corosync 3 cluster: four nodes on one knet link
+# (link 0), token 1000 (N=5 for five nodes).
+# Each repetition starts the four daemons, waits until every node is in one
+# ring of four, waits 2 s more, then applies the eight faults (kill -9 and
+# restart) at the scenario's offsets relative to its first fault, and
+# records how long after the last restart every node is in one ring of four,
+# and every ring each node formed on the way (from `timestamp: hires` logs,
+# debug on so that the GATHER entries and consensus timeouts are visible).
+#
+# It uses the shared reference harness (HARNESS, default
+# /work/shared/corosync-harness, for net_up/write_confs/start_node/...),
+# takes its lock (/tmp/corosync-harness.lock) for the whole run, keeps its
+# runtime state in a fresh temporary directory and tears the namespaces and
+# bridges down at the end. Per-repetition logs and one summary line per
+# repetition go to OUTDIR (default: a temporary directory, printed); the
+# figures are made by exp_restart_burst_parse.py from those logs.
+set -u
+REPS=${1:-5}
+OUTDIR=${2:-$(mktemp -d /tmp/restart-burst.XXXXXX)}
+HARNESS=${HARNESS:-/work/shared/corosync-harness}
+LOCK=/tmp/corosync-harness.lock
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+if [ "${RESTART_BURST_LOCKED:-}" != 1 ]; then
+  export RESTART_BURST_LOCKED=1
+  exec flock "$LOCK" "$SELF" "$REPS" "$OUTDIR"
+fi
+RUN=$(mktemp -d /tmp/restart-burst-run.XXXXXX)
+export RUN
+# shellcheck source=/dev/null
+. "$HARNESS/lib.sh"
+N=${N:-4}
+mkdir -p "$OUTDIR"
+trap 'stop_all $N; net_down; rm -rf "$RUN"' EXIT
+
+# The schedule, "MS:kill|start:NODE ..." in ms after the scenario's start;
+# by default that of random-crash-795 (testdata/regress). The faults are
+# applied at these offsets from the first one.
+FAULTS=${FAULTS:-"8640:kill:4 12405:kill:1 16836:kill:3 19321:start:4 20276:start:1 21375:kill:4 23108:start:3 26549:start:4"}
+FIRST=${FAULTS%%:*}
+
+wait_ring_of() {   # wait_ring_of K SINCE TIMEOUT_S: every node logged Members[K] after SINCE
+  local k=$1 since=$2 tmo=$3 i j
+  for ((j=0;j<tmo*10;j++)); do
+    local ok=1
+    for ((i=1;i<=N;i++)); do
+      [ -n "$(logts_first "$RUN/n$i/corosync.log" "QUORUM.*Members\[$k\]" "$since")" ] || { ok=0; break; }
+    done
+    [ $ok = 1 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+for ((r=1;r<=REPS;r++)); do
+  stop_all $N; net_down; rm -rf "${RUN:?}"/*
+  net_up $N; write_confs $N 1000 1
+  for ((i=1;i<=N;i++)); do sed -i 's/^  debug: off/  debug: on/' "$RUN/n$i/corosync.conf"; done
+  sleep 0.5
+  tb=$(now)
+  for ((i=1;i<=N;i++)); do start_node $i; done
+  if ! wait_ring_of $N "$tb" 60; then echo "rep=$r no initial ring of $N" | tee -a "$OUTDIR/summary.txt"; continue; fi
+  sleep 2
+  t0=$(now)
+  for f in $FAULTS; do
+    at=${f%%:*}; rest=${f#*:}; act=${rest%%:*}; node=${rest#*:}
+    due=$(awk -v a="$t0" -v o="$at" -v f="$FIRST" 'BEGIN{printf "%.6f", a+(o-f)/1000}')
+    while :; do
+      left=$(awk -v d="$due" -v n="$(now)" 'BEGIN{printf "%.6f", d-n}')
+      awk -v l="$left" 'BEGIN{exit !(l>0)}' || break
+      sleep "$(awk -v l="$left" 'BEGIN{print (l>0.05)?l-0.02:0.005}')"
+    done
+    tf=$(now)
+    case $act in
+      kill) kill_node "$node" KILL ;;
+      start) start_node "$node" ;;
+    esac
+    echo "$tf $act $node" >> "$OUTDIR/rep$r.faults"
+    tlast=$tf
+  done
+  # Settled: every node logs a membership of four after the last restart.
+  # 120 s is far above anything Corosync needs; a timeout is reported.
+  if wait_ring_of $N "$tlast" 120; then st=ok; else st=timeout; fi
+  sleep 10  # a later change would show up in the logs
+  mkdir -p "$OUTDIR/rep$r"
+  for ((i=1;i<=N;i++)); do cp "$RUN/n$i/corosync.log" "$OUTDIR/rep$r/node$i.log"; done
+  echo "rep=$r t0=$t0 last_restart=$tlast wait=$st" | tee -a "$OUTDIR/summary.txt"
+done
+echo "logs in $OUTDIR"

@@ -1,0 +1,97 @@
+package sim
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/quorate/quorate/scenarios"
+)
+
+// TestSetExpectedRefusedWithDevice: with a quorum device configured and
+// qnetd down, `expected 1` on the surviving node of two would be raised
+// back at once by votequorum; the engine refuses it with the reason
+// instead of acknowledging a change that does nothing, and nothing
+// changes (the node stays inquorate).
+func TestSetExpectedRefusedWithDevice(t *testing.T) {
+	src := `name: expected-with-device
+duration: 40s
+cluster:
+  nodes: [{name: a}, {name: b}]
+  totem: {token: 1000ms}
+  quorum:
+    device: {algorithm: ffsplit}
+network:
+  links:
+    - {number: 0, switch: sw0, latency: {dist: constant, value: 0.2ms}}
+faults:
+  - {at: 10s, action: qnetd_down}
+  - {at: 20s, action: crash, node: b}
+  - {at: 30s, action: set_expected, node: a, votes: 1}
+expect:
+  - {at: 25s, node: a, quorate: false, expected_votes: 3}
+  - {at: 39s, node: a, quorate: false, expected_votes: 3}
+`
+	sc, err := scenarios.Parse("expected-with-device.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trace bytes.Buffer
+	res := runOK(t, sc, Options{Trace: &trace})
+	if !res.OK {
+		t.Fatalf("run failed: %s", res.Failure)
+	}
+	if !strings.Contains(trace.String(), `"k":"fault_refused","node":"a","why":"quorum: the change cannot take effect: expected votes 1 would be raised back`) {
+		t.Fatalf("no refusal with the reason in the trace")
+	}
+	var refused int
+	for _, e := range res.Timeline {
+		if e.Event == "refused:set_expected" && e.Node == "a" && strings.Contains(e.Detail, "cannot take effect") {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("%d refusals of set_expected in the report's timeline, want 1", refused)
+	}
+}
+
+// TestEditConfRefusals: an edit with a config_version not above the
+// cluster's is refused with nothing changed (the library scenario's other
+// expectations hold), and the refusal is in the report's timeline.
+func TestEditConfRefusals(t *testing.T) {
+	sc, err := scenarios.Load("../scenarios/library/add-redundant-link.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runOK(t, sc, Options{})
+	var refused []string
+	for _, e := range res.Timeline {
+		if e.Event == "refused:edit_conf" {
+			refused = append(refused, e.Detail)
+		}
+	}
+	if len(refused) != 1 || !strings.Contains(refused[0], "must raise config_version above 4 (it has 4)") {
+		t.Fatalf("refusals in the timeline: %q", refused)
+	}
+}
+
+// TestConfigChangeLibrarySeeds runs the library's configuration-change
+// scenarios on seeds 1-20: the live link addition and the rolling restart
+// must hold whatever the network's draws.
+func TestConfigChangeLibrarySeeds(t *testing.T) {
+	for _, name := range []string{"add-redundant-link.yaml", "change-link-mode-rolling.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sc, err := scenarios.Load("../scenarios/library/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for seed := uint64(1); seed <= 20; seed++ {
+				res := runOK(t, sc, Options{Seed: seed, SeedSet: true})
+				if !res.OK {
+					t.Fatalf("%s seed %d: %s", name, seed, res.Failure)
+				}
+			}
+		})
+	}
+}
