@@ -78,6 +78,9 @@ type observer struct {
 	paths [][]pathState         // [pair a*n+b][link index], a < b
 	pairs []pairStats           // [a*n+b], a != b
 	tl    []reports.TimelineEntry
+	// faults are the faults applied, in order, as typed values: the
+	// responses in result.json start from them.
+	faults []reports.FaultResponse
 
 	memberSets [][]string       // interned member-name sets
 	memberIdx  map[string]int   // joined names -> index into memberSets

@@ -46,15 +46,10 @@ func (r *run) rings() []reports.RingInstall {
 // responses pairs each fault with the first ring installed after it (before
 // the next fault).
 func (r *run) responses(rings []reports.RingInstall) []reports.FaultResponse {
-	var out []reports.FaultResponse
-	var faults []reports.TimelineEntry
-	for _, e := range r.obs.tl {
-		if len(e.Event) > 6 && e.Event[:6] == "fault:" {
-			faults = append(faults, e)
-		}
-	}
+	faults := r.obs.faults
+	out := make([]reports.FaultResponse, 0, len(faults))
 	for i, f := range faults {
-		resp := reports.FaultResponse{TMs: f.TMs, Fault: f.Event[6:] + " " + f.Detail}
+		resp := f
 		next := r.sc.Duration.Seconds() * 1e3
 		if i+1 < len(faults) {
 			next = faults[i+1].TMs

@@ -56,6 +56,9 @@ type Options struct {
 	// a scenario estimated to need more is refused before it starts, and a
 	// run that grows past it stops (both ErrMemoryLimit).
 	MaxMemory int64
+	// Strict fails a by or within expectation that holds vacuously (it
+	// already held before the fault it follows) instead of warning.
+	Strict bool
 
 	verify func(line []byte)
 }

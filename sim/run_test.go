@@ -63,7 +63,9 @@ func runDir(t *testing.T, dir string, skip ...string) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res := runOK(t, sc, Options{}); !res.OK {
+			// Strict: a bundled scenario's by/within expectations must
+			// test the recovery they follow, not a state held before it.
+			if res := runOK(t, sc, Options{Strict: true}); !res.OK {
 				t.Fatalf("%s failed: %s", f, res.Failure)
 			}
 		})

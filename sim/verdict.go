@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/quorate/quorate/engine/check"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/quorate/quorate/engine/links"
@@ -304,4 +305,29 @@ func (r *run) finalReplicas(live *reports.Liveness) (map[string]string, string) 
 		}
 	}
 	return final, ""
+}
+
+// counterexampleKind is the kind of counterexample a failed check gave:
+// the property its detail names first ("gap", "total order", "no
+// duplication", ...), the kind of linearizability violation, or how
+// liveness failed. Shrinking keeps a failure only while this stays.
+func counterexampleKind(check, detail string) string {
+	switch {
+	case check == checkLinearName && strings.Contains(detail, "stale read"):
+		return "stale read"
+	case check == checkLinearName && strings.Contains(detail, "no linear order"):
+		return "no linear order"
+	case check == checkLivenessName && strings.Contains(detail, "did not settle"):
+		return "did not settle"
+	case check == checkLivenessName && strings.Contains(detail, "over the bound"):
+		return "over the bound"
+	case check == checkLivenessName:
+		return "not judgeable"
+	case check == checkReplicasName:
+		return "replicas differ"
+	}
+	if i := strings.Index(detail, ":"); i >= 0 {
+		return detail[:i]
+	}
+	return detail
 }

@@ -26,6 +26,7 @@ func newRunCmd() *cobra.Command {
 		statusAt time.Duration
 		node     string
 		maxMem   string
+		strict   bool
 	)
 	c := &cobra.Command{
 		Use:   "run FILE.yaml",
@@ -45,7 +46,7 @@ replays bit for bit with "quorate replay DIR/trace.jsonl".`,
 			if err != nil {
 				return badInput(err)
 			}
-			opt := sim.Options{}
+			opt := sim.Options{Strict: strict}
 			if opt.MaxMemory, err = memoryLimit(maxMem); err != nil {
 				return badInput(err)
 			}
@@ -127,6 +128,7 @@ replays bit for bit with "quorate replay DIR/trace.jsonl".`,
 	c.Flags().StringVar(&out, "out", "", "directory for result.json and trace.jsonl")
 	c.Flags().StringVar(&format, "format", "table", "report format: table or json")
 	c.Flags().DurationVar(&statusAt, "status-at", 0, "print pvecm status at this simulated time (e.g. 30s)")
+	c.Flags().BoolVar(&strict, "strict", false, "fail a by/within expectation that held vacuously (already before the fault it follows) instead of warning")
 	c.Flags().StringVar(&node, "node", "", "with --status-at: the node whose status to print (default: every node)")
 	c.Flags().StringVar(&maxMem, "max-memory", "", "most memory the run may hold, e.g. 4GiB (default: half the machine's memory); a run that would exceed it stops with exit 2")
 	return c
