@@ -279,6 +279,9 @@ type StatsInfo struct {
 	Received   uint64            `json:"received"`
 	Rejected   map[string]uint64 `json:"rejected"`
 	ReadErrors uint64            `json:"read_errors"`
+	// ICMPErrors counts the ICMP errors (port, host or network
+	// unreachable) the kernel reported for datagrams to a peer.
+	ICMPErrors uint64 `json:"icmp_errors"`
 	// InboundDropped counts datagrams the transport accepted but the loop
 	// could not take because its channel was full.
 	InboundDropped uint64 `json:"inbound_dropped"`

@@ -156,8 +156,8 @@ func TestCfsInMemory(t *testing.T) {
 			if resp.OK || !strings.Contains(resp.Error, "agent stopped") {
 				t.Errorf("pending put at stop: %+v", resp)
 			}
-		case <-time.After(time.Second):
-			t.Fatal("pending put not answered when the agent stopped")
+		case <-time.After(waitTimeout):
+			t.Fatalf("pending put not answered %v after the agent stopped", waitTimeout)
 		}
 		eventually(t, "bravo quorate with 2", quorateWith(bravo, 2, 3))
 		if resp := put(bravo, "nodes/bravo/two", "2"); !resp.OK {

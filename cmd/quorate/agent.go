@@ -148,7 +148,7 @@ existing file without --force.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&path, "keyfile", "k", "/etc/corosync/authkey", "file to write")
+	f.StringVarP(&path, "keyfile", "k", "/etc/corosync/authkey", "the authkey file to write")
 	f.IntVarP(&size, "size", "s", udp.DefaultKeySize, "key size in bytes")
 	f.BoolVar(&force, "force", false, "replace an existing key file")
 	return c

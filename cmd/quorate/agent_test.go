@@ -20,7 +20,9 @@ import (
 // The agent tests run real agents on 127.0.0.1-3 inside the test process
 // and drive them with the CLI. Every wait is bounded; nothing sleeps.
 
-const agentWait = 30 * time.Second
+// agentWait bounds every wait for an agent: generous, so that a loaded
+// machine (CI on two busy cores) never fails a test by the clock.
+const agentWait = 2 * time.Minute
 
 // lockedBuffer collects an agent's log from its goroutines.
 type lockedBuffer = testlog.Buffer
