@@ -2,33 +2,22 @@ package corolog
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/quorate/quorate/scenarios/journal"
 )
 
 // ErrInput is wrapped by every error about the logs or the configuration
-// given with them: the command exits 2 for them.
-var ErrInput = errors.New("corolog: bad input")
+// given with them: the command exits 2 for them. It is the journal
+// importer's, since both readers feed the same import.
+var ErrInput = journal.ErrInput
 
-// Error is a problem at a place in a log.
-type Error struct {
-	File string
-	Line int // 1-based; 0 for the whole file
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	if e.Line == 0 {
-		return e.File + ": " + e.Msg
-	}
-	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-}
-
-// Unwrap makes every *Error an ErrInput.
-func (e *Error) Unwrap() error { return ErrInput }
+// Error is a problem at a place in a log (file and 1-based line, 0 for
+// the whole file); every *Error is an ErrInput.
+type Error = journal.Error
 
 func errAt(file string, line int, format string, args ...any) error {
 	return &Error{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
