@@ -75,6 +75,7 @@ func newRoot() *cobra.Command {
 		newReplayCmd(),
 		newSweepCmd(),
 		newMergeCmd(),
+		newSwarmCmd(),
 		newRegressCmd(),
 		newShrinkCmd(),
 		newReportCmd(),
