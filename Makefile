@@ -4,7 +4,7 @@ BIN     := bin/quorate
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test test-short bench soak study lint fuzz setup clean image
+.PHONY: all build demo test test-short bench soak study lab-fidelity lint fuzz setup clean image
 
 all: build
 
@@ -51,7 +51,7 @@ demo: build
 
 test: setup
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -timeout 30m $(PKGS)
 	# The canary: a deliberately broken engine that the checkers must catch.
 	$(GO) test -count=1 -tags quorate_canary -run Canary ./sim/
 
@@ -66,6 +66,13 @@ bench:
 # 15 CPU minutes; SEEDS, PARALLEL and OUT as in scripts/latency-study.sh).
 study: build
 	QUORATE=$(BIN) sh scripts/latency-study.sh
+
+# lab-fidelity: every library scenario the lab supports on real agents
+# beside the simulator, and the smoke scenario beside the Corosync
+# reference: the tables of docs/fidelity.md's lab section (needs root;
+# about twenty minutes of wall-clock time).
+lab-fidelity: build
+	QUORATE=$(BIN) sh scripts/lab-fidelity.sh
 
 # soak: long seed sweeps, kept out of `make test`.
 soak:

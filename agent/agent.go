@@ -47,6 +47,10 @@ type Options struct {
 	// Delay, when set, delays every packet sent on a link by the returned
 	// span (tests: the kernels there have no netem).
 	Delay func(link wire.LinkNo) time.Duration
+	// Deliveries, when set, is the delivery log (deliveries.go): a line
+	// per delivered item of the total order and per load message sent,
+	// for the simulator's ordering checkers in the lab.
+	Deliveries string
 	// Journal is the flight recorder's file (see recorder); default
 	// <DataDir>/journal.jsonl.
 	Journal string
@@ -104,6 +108,11 @@ func Run(ctx context.Context, opt Options) error {
 	tcfg, err := transportConfig(ctx, conf, self, key)
 	if err != nil {
 		return err
+	}
+	delays := newLinkDelays()
+	if opt.Delay == nil {
+		// Set at run time through the admin socket (CmdDelay).
+		opt.Delay = delays.delay
 	}
 	tcfg.Delay = opt.Delay
 	qdev, err := loadQdevice(ctx, conf, wire.NodeID(self.NodeID), nodeName(self), opt.QdeviceBundle, opt.DataDir, log)
@@ -170,7 +179,13 @@ func Run(ctx context.Context, opt Options) error {
 		in: make(chan inbound, inboxLen), calls: make(chan call),
 		tasks: make(chan func()), stopped: make(chan struct{}),
 		persist: db.Persist, disk: persisted,
-		qdev: qdev, join: &joinStats{},
+		qdev: qdev, join: &joinStats{}, delays: delays,
+	}
+	if opt.Deliveries != "" {
+		if l.dlog, err = openDeliveryLog(opt.Deliveries, log); err != nil {
+			return err
+		}
+		defer l.dlog.close()
 	}
 	tr, err := udp.Listen(tcfg, l.receive)
 	switch {

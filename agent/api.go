@@ -27,6 +27,7 @@ const (
 	CmdCfsRm    = "cfs-rm"   // remove one entry through the total order
 	CmdCfsLs    = "cfs-ls"   // list the entries under a directory
 	CmdLoad     = "load"     // start or stop the load generator (LoadSpec)
+	CmdDelay    = "delay"    // set a link's extra send delay (DelaySpec)
 	// CmdJoinToken issues a single-use join token for `quorate add`,
 	// valid for TTL seconds (default DefaultTokenTTL).
 	CmdJoinToken = "join-token"
@@ -38,6 +39,17 @@ const (
 	// CmdConfRollback installs the kept text of Version as a new version.
 	CmdConfHistory  = "conf-history"
 	CmdConfRollback = "conf-rollback"
+)
+
+// Codes of a failed store operation (Response.Code): what a client may
+// conclude about its effect.
+const (
+	CodeReadOnly      = "read_only"     // refused at once without quorum: no effect
+	CodeNotFound      = "not_found"     // the entry does not exist
+	CodeConflict      = "conflict"      // the version moved: no effect
+	CodeAborted       = "aborted"       // a membership change aborted it: no effect
+	CodeIndeterminate = "indeterminate" // it may or may not have taken effect
+	CodeStopped       = "stopped"       // the agent stopped first: unknown for a write
 )
 
 // Request is one admin command: the client writes it as one JSON value and
@@ -55,11 +67,17 @@ type Request struct {
 	// Value is what cfs-put writes; null (missing) is a bad request, an
 	// empty string an empty value.
 	Value []byte `json:"value"`
+	// IfVersion makes cfs-put a compare-and-set: the write applies only
+	// if the entry's version is still *IfVersion (0: the entry is absent),
+	// else it fails with CodeConflict.
+	IfVersion *uint64 `json:"if_version,omitempty"`
 	// Ordered makes cfs-get a linearizable read through the total order
 	// instead of a read of the local replica.
 	Ordered bool `json:"ordered,omitempty"`
 	// Load is the argument of load.
 	Load *LoadSpec `json:"load,omitempty"`
+	// Delay is the argument of delay.
+	Delay *DelaySpec `json:"delay,omitempty"`
 	// TTL is the lifetime of a join token in seconds; 0 takes the default.
 	TTL int `json:"ttl,omitempty"`
 	// Host, Port, Algorithm and Bundle are the arguments of qdevice-setup:
@@ -135,6 +153,9 @@ type Response struct {
 	OK         bool   `json:"ok"`
 	Error      string `json:"error,omitempty"`
 	BadRequest bool   `json:"bad_request,omitempty"`
+	// Code classifies a store operation's failure for programs (one of
+	// the Code constants), where Error words it for people.
+	Code string `json:"code,omitempty"`
 
 	Status   *StatusInfo  `json:"status,omitempty"`   // status, nodes
 	Nodelist []NodeInfo   `json:"nodelist,omitempty"` // nodes

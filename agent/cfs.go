@@ -45,7 +45,11 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 			return Response{Error: fmt.Sprintf("put %s: the value has %d bytes, more than the limit of %d", path, len(req.Value), store.MaxValueSize),
 				BadRequest: true}, false
 		}
-		id, err = l.node.Put(now, path, req.Value)
+		if req.IfVersion != nil {
+			id, err = l.node.CompareAndSet(now, path, *req.IfVersion, req.Value)
+		} else {
+			id, err = l.node.Put(now, path, req.Value)
+		}
 	case CmdCfsRm:
 		id, err = l.node.Delete(now, path)
 	default:
@@ -53,7 +57,7 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 	}
 	if err != nil {
 		msg, bad := storeWords(err, path)
-		return Response{Error: msg, BadRequest: bad}, false
+		return Response{Error: msg, BadRequest: bad, Code: storeCode(err)}, false
 	}
 	size := len(req.Value)
 	submitted := time.Now()
@@ -79,17 +83,22 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 func cfsResponse(cmd, path string, size int, r store.Result) Response {
 	switch {
 	case errors.Is(r.Err, errAgentStopped) && cmd == CmdCfsGet:
-		return Response{Error: "the agent stopped before the operation completed: the read did not complete"}
+		return Response{Error: "the agent stopped before the operation completed: the read did not complete", Code: CodeStopped}
 	case errors.Is(r.Err, errAgentStopped):
-		return Response{Error: "the agent stopped before the operation completed: the write may or may not take effect (read " + path + " to find out)"}
+		return Response{Error: "the agent stopped before the operation completed: the write may or may not take effect (read " + path + " to find out)", Code: CodeStopped}
 	case r.Err != nil:
 		msg, bad := storeWords(r.Err, path)
-		return Response{Error: msg, BadRequest: bad}
+		resp := Response{Error: msg, BadRequest: bad, Code: storeCode(r.Err)}
+		if errors.Is(r.Err, store.ErrConflict) {
+			// The version the entry has now, for the next compare-and-set.
+			resp.Entry = &StoreEntry{Path: path, Version: r.Version}
+		}
+		return resp
 	case r.Kind == store.OpRead && !r.Found:
-		return Response{Error: path + ": no such entry"}
+		return Response{Error: path + ": no such entry", Code: CodeNotFound}
 	case r.Kind == store.OpRead:
 		return Response{OK: true, Entry: &StoreEntry{Path: path, Size: len(r.Value), Version: r.Version, Value: r.Value}}
-	case r.Kind == store.OpPut:
+	case r.Kind == store.OpPut || r.Kind == store.OpCAS:
 		return Response{OK: true, Entry: &StoreEntry{Path: path, Size: size, Version: r.Version}}
 	}
 	return Response{OK: true}
@@ -155,6 +164,23 @@ func cleanPath(p string, dir bool) (string, error) {
 		}
 	}
 	return k, nil
+}
+
+// storeCode classifies a store error for programs (Response.Code).
+func storeCode(err error) string {
+	switch {
+	case errors.Is(err, store.ErrReadOnly):
+		return CodeReadOnly
+	case errors.Is(err, store.ErrNotFound):
+		return CodeNotFound
+	case errors.Is(err, store.ErrConflict):
+		return CodeConflict
+	case errors.Is(err, store.ErrAborted):
+		return CodeAborted
+	case errors.Is(err, store.ErrIndeterminate):
+		return CodeIndeterminate
+	}
+	return ""
 }
 
 // storeWords turns a store error into words for the operator, and says

@@ -192,6 +192,7 @@ func (l *loop) pump() int {
 			g.remaining = 0
 			return sent
 		}
+		l.dlog.sent(g.origin, g.seq)
 		g.remaining--
 		g.runSent++
 		sent++

@@ -88,8 +88,10 @@ type loop struct {
 	deliveries  deliveryCounts
 	configBumps uint64 // NODELIST_DELs delivered: config_version + this
 	load        *loadState
-	killedBy    wire.NodeID // a peer removed this node from the nodelist
-	linksAt     time.Time   // last refresh of the link part of the metrics
+	delays      *linkDelays  // extra send delay per link (CmdDelay); nil in tests that do without
+	dlog        *deliveryLog // the delivery log (Options.Deliveries); nil without one
+	killedBy    wire.NodeID  // a peer removed this node from the nodelist
+	linksAt     time.Time    // last refresh of the link part of the metrics
 }
 
 // deliveryCounts counts the node's ordered output.
@@ -272,6 +274,7 @@ func (l *loop) flushOnce() (more bool, err error) {
 // deliver counts one item of the total order and applies what the agent
 // itself must know of it: a NODELIST_DEL changes the nodelist it shows.
 func (l *loop) deliver(d engine.Delivery) {
+	l.dlog.delivered(d)
 	switch d.Kind {
 	case totem.DeliverTransitional:
 		l.deliveries.transitional++
@@ -356,6 +359,18 @@ func (l *loop) handleSync(req Request) Response {
 		return l.cfsGet(req)
 	case CmdCfsLs:
 		return l.cfsLs(req)
+	case CmdDelay:
+		if req.Delay == nil {
+			return Response{Error: "delay: missing delay", BadRequest: true}
+		}
+		if req.Delay.Link < 0 || req.Delay.Link >= wire.MaxLinks || l.delays == nil {
+			return Response{Error: fmt.Sprintf("delay: no link %d", req.Delay.Link), BadRequest: true}
+		}
+		if err := l.delays.set(wire.LinkNo(req.Delay.Link), req.Delay.Dist); err != nil {
+			return Response{Error: err.Error(), BadRequest: true}
+		}
+		l.log.Info("link delay set", "node", l.cl.name, "link", req.Delay.Link, "dist", req.Delay.Dist.String())
+		return Response{OK: true}
 	case CmdConfHistory:
 		return l.confHistory()
 	case CmdLoad:

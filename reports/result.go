@@ -26,6 +26,10 @@ type Result struct {
 	Rings        []RingInstall         `json:"rings"`            // every regular configuration installed, in order
 	Responses    []FaultResponse       `json:"fault_responses"`  // how the membership answered each fault
 	Status       []NodeStatusText      `json:"status,omitempty"` // --status-at: pvecm status of each asked node
+	// Driver is "lab" for a run on real agents (quorate lab): the seed
+	// drew the schedule, the run itself is not repeatable, and SimulatedS
+	// is the scenario's wall-clock duration. Absent for a simulated run.
+	Driver string `json:"driver,omitempty"`
 }
 
 // NodeStatusText is `pvecm status` of one node at one simulated instant.

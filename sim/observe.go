@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/reports"
 )
@@ -306,8 +307,10 @@ func (o *observer) membershipChanges(after, before wire.Instant) int64 {
 }
 
 // quorum records node h's votequorum view.
-func (o *observer) quorum(h *host, at wire.Instant) {
-	st := h.node.Quorum()
+func (o *observer) quorum(h *host, at wire.Instant) { o.quorumStatus(h, h.node.Quorum(), at) }
+
+// quorumStatus records st as node h's votequorum view at at.
+func (o *observer) quorumStatus(h *host, st quorum.Status, at wire.Instant) {
 	k := func(kind stateKind) stateKey { return stateKey{node: int32(h.idx), kind: kind} }
 	before, known := o.state[k(stateQuorate)].at(at)
 	o.set(k(stateQuorate), at, b2i(st.Quorate))

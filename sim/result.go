@@ -2,6 +2,8 @@ package sim
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/reports"
@@ -53,22 +55,42 @@ func (r *run) result(failure string) *reports.Result {
 		}
 		res.Nodes[h.name] = nr
 	}
-	r.res = res
-	res.Rings = r.rings()
-	res.Responses = r.responses(res.Rings)
-	r.verdicts(res)
-	res.Stats.MembershipChanges = r.obs.membershipChanges(0, end+1)
-	res.Stats.Ops, res.Stats.OpsOK = r.ops, r.opsOK
-	if r.kv != nil {
-		res.Stats.OpsRefused = r.kv.refused
-		res.Stats.OpLatencyMs, res.Stats.WriteLatencyMs = r.kv.latencies()
-	}
 	for _, h := range r.hosts {
 		if h.node != nil {
 			st := h.node.TotemStats()
 			res.Stats.TokenRetransmits += st.TokenRetransmits
 			res.Stats.TokensLost += st.TokenLost
 		}
+	}
+	res.Stats.Packets = r.counts
+	r.judgeResult(res, failure)
+	return res
+}
+
+// judgeResult fills in what follows from the recorded history: rings,
+// fault responses, the checks, the metrics and the expectations, and the
+// verdict. The simulator and a recorded run (Recording) share it.
+func (r *run) judgeResult(res *reports.Result, failure string) {
+	end := wire.Instant(r.sc.Duration)
+	r.res = res
+	res.Rings = r.rings()
+	res.Responses = r.responses(res.Rings)
+	r.verdicts(res)
+	for _, name := range slices.Sorted(maps.Keys(r.extraChecks)) {
+		// A recorded run's own evidence for a check (Recording.Check).
+		c := r.extraChecks[name]
+		if ok, judged := res.Checks[name]; !c.ok && (ok || !judged) {
+			res.Checks[name] = false
+			res.CheckDetails[name] = c.detail
+		} else if !judged {
+			res.Checks[name] = c.ok
+		}
+	}
+	res.Stats.MembershipChanges = r.obs.membershipChanges(0, end+1)
+	res.Stats.Ops, res.Stats.OpsOK = r.ops, r.opsOK
+	if r.kv != nil {
+		res.Stats.OpsRefused = r.kv.refused
+		res.Stats.OpLatencyMs, res.Stats.WriteLatencyMs = r.kv.latencies()
 	}
 	res.Expectations = r.evaluate()
 	res.OK = failure == ""
@@ -84,6 +106,4 @@ func (r *run) result(failure string) *reports.Result {
 			res.Failure = fmt.Sprintf("expectation failed: %s (%s): %s", e.Expect, e.Where, e.Reason)
 		}
 	}
-	res.Stats.Packets = r.counts
-	return res
 }

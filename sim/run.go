@@ -103,8 +103,14 @@ type run struct {
 	// as pvecm does when it writes the new file.
 	configVersion uint64
 	clients       []*client
-	ops           int64
-	opsOK         int64
+	// recorded holds each node's final store in a Recording (nil in a
+	// simulated run, where the engines are asked).
+	recorded []recordedReplica
+	// extraChecks are a Recording's own verdicts, combined with the
+	// checkers' (nil in a simulated run).
+	extraChecks map[string]checkResult
+	ops         int64
+	opsOK       int64
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every

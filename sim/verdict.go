@@ -290,15 +290,15 @@ func (r *run) finalReplicas(live *reports.Liveness) (map[string]string, string) 
 	if len(best) > 0 {
 		for k := 0; k < r.sc.Workload.Keys; k++ {
 			key := fmt.Sprintf("k%d", k)
-			if e, ok := best[0].node.ReadLocal(key); ok {
-				final[key] = string(e.Value)
+			if v, ok := r.readLocal(best[0], key); ok {
+				final[key] = v
 			}
 		}
 	}
 	for _, c := range comps {
 		for _, h := range c[1:] {
-			if a, b := c[0].node.StoreDigest(), h.node.StoreDigest(); a != b {
-				return final, fmt.Sprintf("replicas differ after the final heal: %s has digest %x, %s has %x", c[0].name, a, h.name, b)
+			if a, b := r.storeDigest(c[0]), r.storeDigest(h); a != b {
+				return final, fmt.Sprintf("replicas differ after the final heal: %s has digest %s, %s has %s", c[0].name, a, h.name, b)
 			}
 		}
 	}

@@ -76,6 +76,7 @@ missing or invalid qdevice bundle).`,
 	f.StringVar(&opt.MetricsAddr, "metrics", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9405)")
 	f.StringVar(&opt.QdeviceBundle, "qdevice-bundle", "", "qnetd client bundle for quorum.device (default: DATA-DIR/qdevice.pem)")
 	f.StringVar(&opt.Journal, "journal", "", "flight recorder: append a JSON line per link, membership and quorum change here (default DATA-DIR/journal.jsonl)")
+	f.StringVar(&opt.Deliveries, "deliveries", "", "delivery log: append a JSON line per delivered message and configuration and per load message sent (for quorate lab's ordering checks)")
 	f.Int64Var(&opt.JournalMax, "journal-max", agent.DefaultJournalMax, "rotate the journal to JOURNAL.1 at this size in bytes")
 	f.StringVar(&opt.KeyFile, "keyfile", "", "authkey (default: totem.keyfile of the config, else /etc/corosync/authkey)")
 	f.StringVar(&opt.JoinListen, "join-listen", "", "TCP address of the join listener for quorate add (default: link 0's address and port; off to disable)")

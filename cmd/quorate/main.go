@@ -72,6 +72,7 @@ func newRoot() *cobra.Command {
 	// pvecm-style management commands.
 	root.AddCommand(
 		newRunCmd(),
+		newLabCmd(),
 		newReplayCmd(),
 		newSweepCmd(),
 		newMergeCmd(),

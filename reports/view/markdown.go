@@ -87,6 +87,10 @@ func runTables(r *RunReport) []table {
 		{"membership changes", fmt.Sprint(r.Stats.MembershipChanges)},
 		{"trace sha256", r.TraceSHA256},
 	}
+	if r.Driver == "lab" {
+		sum.rows[4] = []string{"duration", fmtNum(r.SimulatedS) + " s of wall-clock time"}
+		sum.rows = append(sum.rows[:2], append([][]string{{"run", "lab: real agents in network namespaces; the seed drew the schedule, the run itself is not repeatable"}}, sum.rows[2:]...)...)
+	}
 	if r.Stats.Ops > 0 {
 		sum.rows = append(sum.rows, []string{"operations", fmt.Sprintf("%d (%d ok, %d refused)", r.Stats.Ops, r.Stats.OpsOK, r.Stats.OpsRefused)})
 	}

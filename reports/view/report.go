@@ -36,6 +36,7 @@ type RunReport struct {
 	Verdict      string                      `json:"verdict"`
 	Failure      string                      `json:"failure,omitempty"`
 	Reproduce    string                      `json:"reproduce,omitempty"`
+	Driver       string                      `json:"driver,omitempty"` // "lab": real agents
 	SimulatedS   float64                     `json:"simulated_s"`
 	Events       uint64                      `json:"events"`
 	TraceSHA256  string                      `json:"trace_sha256"`
@@ -102,7 +103,7 @@ func BuildRun(res *reports.Result, trace *Trace) *RunReport {
 	nodes = append(nodes, rest...)
 	r := &RunReport{
 		Kind: "run", Scenario: res.Scenario, Seed: res.Seed, OK: res.OK, Failure: res.Failure,
-		Reproduce: res.Reproduce, SimulatedS: res.SimulatedS, Events: res.Events, TraceSHA256: res.TraceSHA256,
+		Reproduce: res.Reproduce, Driver: res.Driver, SimulatedS: res.SimulatedS, Events: res.Events, TraceSHA256: res.TraceSHA256,
 		Stats: res.Stats, Liveness: res.Liveness, Expectations: res.Expectations, Checks: []CheckRow{},
 		Faults: Faults(&tr), Nodes: NodeTimelines(&tr, nodes), Links: LinkTimelines(&tr, nodes), Charts: []string{},
 	}
