@@ -153,7 +153,9 @@ func DrawOptions(r *rand.Rand, store bool) Options {
 			o.ATBList = append(o.ATBList, uint32(i+1))
 		}
 	}
-	if o.Device == nil && r.IntN(6) == 0 {
+	// Extra votes, but never an odd vote total under auto_tie_breaker with
+	// last_man_standing, which votequorum refuses.
+	if o.Device == nil && r.IntN(6) == 0 && !(o.LastManStanding && o.AutoTieBreaker) {
 		o.Votes[r.IntN(o.Nodes)] = 2 + r.IntN(2)
 	}
 
