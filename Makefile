@@ -4,7 +4,14 @@ BIN     := bin/quorate
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test test-short bench soak study lab-fidelity lint fuzz setup clean image
+.PHONY: all build demo test test-short test-loaded bench soak study lab-fidelity lint fuzz setup clean image
+
+# Every go test has an explicit -timeout. ./sim alone takes about 200 s on
+# an idle 2-core machine and several times that on a busy one; TEST_TIMEOUT
+# leaves room for both within CI's 90 minutes. GOTESTFLAGS adds flags to the
+# suite's go test runs (test-loaded passes -cpu=1).
+TEST_TIMEOUT ?= 45m
+GOTESTFLAGS  ?=
 
 all: build
 
@@ -14,8 +21,11 @@ setup:
 	sh scripts/setup.sh
 	$(GO) mod download
 
+# build stamps the commit (COMMIT, below) into `quorate --version` also
+# where the toolchain records no VCS information (GOFLAGS=-buildvcs=false,
+# git worktrees).
 build:
-	$(GO) build -o $(BIN) ./cmd/quorate
+	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN) ./cmd/quorate
 
 # image: the container image of the static quorate binary and the scenario
 # library (no base image), as an OCI layout archive out/image/quorate.oci.tar
@@ -51,16 +61,22 @@ demo: build
 
 test: setup
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 30m $(PKGS)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(GOTESTFLAGS) $(PKGS)
 	# The canary: a deliberately broken engine that the checkers must catch.
-	$(GO) test -count=1 -tags quorate_canary -run Canary ./sim/
+	$(GO) test -count=1 -timeout 20m $(GOTESTFLAGS) -tags quorate_canary -run Canary ./sim/
 
 test-short:
-	$(GO) test -short -count=1 $(PKGS)
+	$(GO) test -short -count=1 -timeout 20m $(PKGS)
+
+# test-loaded: make test with the Go scheduler on one thread (GOMAXPROCS=1,
+# -cpu=1) while one busy loop per core competes for the CPU
+# (scripts/loaded.sh). No test may depend on an idle machine.
+test-loaded:
+	sh scripts/loaded.sh env GOMAXPROCS=1 $(MAKE) test GOTESTFLAGS=-cpu=1
 
 # bench: the benchmarks whose figures go into docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./sim/ ./netmodel/... ./engine/... ./agent/ ./sweep/
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 120m ./sim/ ./netmodel/... ./engine/... ./agent/ ./sweep/
 
 # study: the latency study of docs/latency-study.md (four sweeps, about
 # 15 CPU minutes; SEEDS, PARALLEL and OUT as in scripts/latency-study.sh).
@@ -84,12 +100,12 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
-	$(GO) test -count=1 -run Purity ./engine/
+	$(GO) test -count=1 -timeout 10m -run Purity ./engine/
 
 # fuzz: a short run of every fuzz target over untrusted bytes; what a run
 # finds lands in the package's testdata/fuzz/ and then runs in make test.
 FUZZ_TARGETS = \
-	./engine/wire:FuzzDecodeFrame ./engine/links:FuzzReceive \
+	./engine/wire:FuzzDecodeFrame ./engine/links:FuzzReceive ./engine:FuzzDecodeSyncMessage \
 	./engine/totem:FuzzDecode ./engine/totem:FuzzStep \
 	./engine/quorum:FuzzDecode ./engine/store:FuzzDecode ./engine/store:FuzzDecodeSnapshot \
 	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse \
@@ -100,7 +116,7 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -timeout 20m $$pkg || exit 1; \
 	done
 
 clean:

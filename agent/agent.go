@@ -187,6 +187,7 @@ func Run(ctx context.Context, opt Options) error {
 		}
 		defer l.dlog.close()
 	}
+	tcfg.Unreachable = l.unreachable
 	tr, err := udp.Listen(tcfg, l.receive)
 	switch {
 	case errors.Is(err, udp.ErrConfig), errors.Is(err, udp.ErrKeyTooShort), errors.Is(err, udp.ErrKeyTooLong):
@@ -203,6 +204,7 @@ func Run(ctx context.Context, opt Options) error {
 			// loop sends nothing meanwhile; packets in flight are lost,
 			// which the protocols recover from.
 			cfg.Delay = opt.Delay
+			cfg.Unreachable = l.unreachable
 			cur.Close()
 			nt, err := udp.Listen(cfg, l.receive)
 			if err != nil {

@@ -26,6 +26,7 @@ const (
 	CmdCfsPut   = "cfs-put"  // write one entry through the total order
 	CmdCfsRm    = "cfs-rm"   // remove one entry through the total order
 	CmdCfsLs    = "cfs-ls"   // list the entries under a directory
+	CmdCfsMv    = "cfs-mv"   // rename one entry (Path to To) through the total order
 	CmdLoad     = "load"     // start or stop the load generator (LoadSpec)
 	CmdDelay    = "delay"    // set a link's extra send delay (DelaySpec)
 	// CmdJoinToken issues a single-use join token for `quorate add`,
@@ -50,6 +51,10 @@ const (
 	CodeAborted       = "aborted"       // a membership change aborted it: no effect
 	CodeIndeterminate = "indeterminate" // it may or may not have taken effect
 	CodeStopped       = "stopped"       // the agent stopped first: unknown for a write
+	CodeLocked        = "locked"        // the entry is a lock held by another node: no effect
+	CodeExists        = "exists"        // a plain value where a lock was asked: no effect
+	CodeTooLarge      = "too_large"     // over the value limit (pmxcfs: EFBIG): no effect
+	CodeBadKey        = "bad_key"       // not a valid path: no effect
 )
 
 // Request is one admin command: the client writes it as one JSON value and
@@ -64,6 +69,8 @@ type Request struct {
 	// Path is the entry of cfs-get, cfs-put and cfs-rm, or the directory
 	// of cfs-ls ("" lists everything). A leading "/" is ignored.
 	Path string `json:"path,omitempty"`
+	// To is the new path of cfs-mv.
+	To string `json:"to,omitempty"`
 	// Value is what cfs-put writes; null (missing) is a bad request, an
 	// empty string an empty value.
 	Value []byte `json:"value"`
@@ -272,6 +279,9 @@ type StatsInfo struct {
 	Received   uint64            `json:"received"`
 	Rejected   map[string]uint64 `json:"rejected"`
 	ReadErrors uint64            `json:"read_errors"`
+	// ICMPErrors counts the ICMP errors (port, host or network
+	// unreachable) the kernel reported for datagrams to a peer.
+	ICMPErrors uint64 `json:"icmp_errors"`
 	// InboundDropped counts datagrams the transport accepted but the loop
 	// could not take because its channel was full.
 	InboundDropped uint64 `json:"inbound_dropped"`

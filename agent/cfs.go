@@ -31,6 +31,9 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 	if err != nil {
 		return Response{Error: err.Error(), BadRequest: true}, false
 	}
+	if req.Cmd == CmdCfsMv && (path == ConfigKey || req.To == ConfigKey || req.To == "/"+ConfigKey) {
+		return l.moveConf(path, reply)
+	}
 	if path == ConfigKey && req.Cmd != CmdCfsGet {
 		return l.installConf(req, reply)
 	}
@@ -52,6 +55,15 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 		}
 	case CmdCfsRm:
 		id, err = l.node.Delete(now, path)
+	case CmdCfsMv:
+		to, terr := cleanPath(req.To, false)
+		if terr != nil {
+			return Response{Error: terr.Error(), BadRequest: true}, false
+		}
+		if to == path {
+			return Response{Error: "mv " + path + ": the source and the target are the same", BadRequest: true}, false
+		}
+		id, err = l.node.Rename(now, path, to)
 	default:
 		id, err = l.node.ReadOrdered(now, path)
 	}
@@ -75,6 +87,52 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 	}
 	l.log.Debug("store operation submitted", "node", l.cl.name, "cmd", req.Cmd, "path", path, "op", uint64(id))
 	return Response{}, true
+}
+
+// moveConf is mv onto corosync.conf (pmxcfs's documented edit: cp to
+// corosync.conf.new, edit, mv into place): the source's text is installed
+// exactly as `cfs put corosync.conf` installs it, with the same checks,
+// and once installed the source is removed. The configuration changes in
+// one step; the source's removal is a second write (left behind if this
+// node loses quorum or stops in between). corosync.conf itself cannot be
+// moved away.
+func (l *loop) moveConf(src string, reply func(Response)) (Response, bool) {
+	if src == ConfigKey {
+		return Response{Error: "mv " + ConfigKey + ": the cluster's configuration cannot be moved away", BadRequest: true}, false
+	}
+	e, ok := l.node.ReadLocal(src)
+	if !ok {
+		return Response{Error: src + ": no such entry", Code: CodeNotFound}, false
+	}
+	if e.IsLock() {
+		return Response{Error: src + " is a lock", Code: CodeLocked}, false
+	}
+	return l.installConf(Request{Cmd: CmdCfsPut, Path: ConfigKey, Value: nonNilBytes(e.Value)}, func(installed Response) {
+		if !installed.OK {
+			installed.Error = strings.Replace(installed.Error, "put "+ConfigKey, "mv "+src+" "+ConfigKey, 1)
+			reply(installed)
+			return
+		}
+		id, err := l.node.Delete(l.now(), src)
+		if err != nil {
+			reply(Response{Error: ConfigKey + " installed, but " + src + " was not removed: " + err.Error(), Code: storeCode(err)})
+			return
+		}
+		l.pending[id] = func(r store.Result) {
+			if r.Err != nil {
+				reply(Response{Error: ConfigKey + " installed, but " + src + " was not removed: " + r.Err.Error(), Code: storeCode(r.Err)})
+				return
+			}
+			reply(installed)
+		}
+	})
+}
+
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // cfsResponse is the answer to a cfs call whose store operation completed
@@ -112,7 +170,7 @@ func (l *loop) cfsGet(req Request) Response {
 	}
 	e, ok := l.node.ReadLocal(path)
 	if !ok {
-		return Response{Error: path + ": no such entry"}
+		return Response{Error: path + ": no such entry", Code: CodeNotFound}
 	}
 	return Response{OK: true, Entry: &StoreEntry{Path: path, Size: len(e.Value), Version: e.Version, Lock: e.Holder, Value: e.Value}}
 }
@@ -179,6 +237,14 @@ func storeCode(err error) string {
 		return CodeAborted
 	case errors.Is(err, store.ErrIndeterminate):
 		return CodeIndeterminate
+	case errors.Is(err, store.ErrLocked):
+		return CodeLocked
+	case errors.Is(err, store.ErrExists):
+		return CodeExists
+	case errors.Is(err, store.ErrTooLarge):
+		return CodeTooLarge
+	case errors.Is(err, store.ErrBadKey):
+		return CodeBadKey
 	}
 	return ""
 }

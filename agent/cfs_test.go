@@ -76,6 +76,41 @@ func TestCfsInMemory(t *testing.T) {
 			}
 		}
 
+		// mv moves a value in one operation: gone under the old name, the
+		// same under the new one on every node; then back.
+		old, moved := "nodes/alpha/qemu-server/100.conf", "nodes/alpha/qemu-server/101.conf"
+		before := request(bravo, Request{Cmd: CmdCfsGet, Path: old})
+		if resp := request(alpha, Request{Cmd: CmdCfsMv, Path: old, To: moved}); !resp.OK {
+			t.Fatalf("mv: %+v", resp)
+		}
+		synctest.Wait()
+		for _, n := range []*memNode{alpha, bravo, charlie} {
+			if resp := request(n, Request{Cmd: CmdCfsGet, Path: old}); resp.OK || resp.Code != CodeNotFound {
+				t.Errorf("old name after mv: %+v", resp)
+			}
+			if resp := request(n, Request{Cmd: CmdCfsGet, Path: moved}); !resp.OK || !bytes.Equal(resp.Entry.Value, before.Entry.Value) {
+				t.Errorf("new name after mv: %+v, want %q", resp, before.Entry.Value)
+			}
+		}
+		if resp := request(charlie, Request{Cmd: CmdCfsMv, Path: moved, To: old}); !resp.OK {
+			t.Fatalf("mv back: %+v", resp)
+		}
+		synctest.Wait()
+		for _, tt := range []struct {
+			name string
+			req  Request
+			bad  bool
+			code string
+		}{
+			{"mv of a missing entry", Request{Cmd: CmdCfsMv, Path: moved, To: "x"}, false, CodeNotFound},
+			{"mv onto itself", Request{Cmd: CmdCfsMv, Path: old, To: "/" + old}, true, ""},
+			{"mv to a bad path", Request{Cmd: CmdCfsMv, Path: old, To: "a//b"}, true, ""},
+		} {
+			if resp := request(alpha, tt.req); resp.OK || resp.BadRequest != tt.bad || resp.Code != tt.code {
+				t.Errorf("%s: %+v; want bad request %v, code %q", tt.name, resp, tt.bad, tt.code)
+			}
+		}
+
 		if resp := request(charlie, Request{Cmd: CmdCfsRm, Path: "nodes/bravo/lxc/200.conf"}); !resp.OK {
 			t.Fatalf("rm: %+v", resp)
 		}
@@ -121,8 +156,8 @@ func TestCfsInMemory(t *testing.T) {
 			if resp.OK || !strings.Contains(resp.Error, "agent stopped") {
 				t.Errorf("pending put at stop: %+v", resp)
 			}
-		case <-time.After(time.Second):
-			t.Fatal("pending put not answered when the agent stopped")
+		case <-time.After(waitTimeout):
+			t.Fatalf("pending put not answered %v after the agent stopped", waitTimeout)
 		}
 		eventually(t, "bravo quorate with 2", quorateWith(bravo, 2, 3))
 		if resp := put(bravo, "nodes/bravo/two", "2"); !resp.OK {

@@ -86,6 +86,17 @@ func eventLevel(e wire.Event) (slog.Level, string) {
 		return slog.LevelInfo, "quorum info"
 	case wire.EventStore:
 		return slog.LevelInfo, "store"
+	case wire.EventSync:
+		// corosync logs "Completed service synchronization, ready to
+		// provide service." at notice level; an aborted one is routine
+		// under churn, a config_version difference is corosync's exit.
+		switch {
+		case strings.HasPrefix(e.Detail, "completed"):
+			return slog.LevelInfo, "service synchronization completed"
+		case strings.HasPrefix(e.Detail, "aborted"):
+			return slog.LevelDebug, "service synchronization aborted"
+		}
+		return slog.LevelWarn, "service synchronization"
 	}
 	return slog.LevelInfo, "event"
 }

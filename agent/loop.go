@@ -29,6 +29,9 @@ type inbound struct {
 	link    wire.LinkNo
 	from    wire.NodeID
 	payload []byte
+	// icmp: not a datagram but the kernel's ICMP error for one sent to
+	// from on link (udp.Config.Unreachable).
+	icmp bool
 }
 
 // call is one admin request waiting for the loop; reply has room for the
@@ -107,7 +110,17 @@ func (l *loop) now() engine.Instant { return engine.Instant(time.Since(l.start))
 // it hands the datagram to the loop without ever blocking.
 func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
 	select {
-	case l.in <- inbound{link, from, payload}:
+	case l.in <- inbound{link: link, from: from, payload: payload}:
+	default:
+		l.inDrops.Add(1)
+	}
+}
+
+// unreachable is the transport's ICMP callback (udp.Config.Unreachable):
+// like receive, it hands the report to the loop without blocking.
+func (l *loop) unreachable(link wire.LinkNo, peer wire.NodeID) {
+	select {
+	case l.in <- inbound{link: link, from: peer, icmp: true}:
 	default:
 		l.inDrops.Add(1)
 	}
@@ -156,7 +169,11 @@ func (l *loop) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case m := <-l.in:
-			l.node.Step(l.now(), m.link, m.from, m.payload)
+			if m.icmp {
+				l.node.Unreachable(l.now(), m.link, m.from)
+			} else {
+				l.node.Step(l.now(), m.link, m.from, m.payload)
+			}
 		case <-timer.C:
 			l.node.Advance(l.now())
 		case ev := <-qdevEvents:
@@ -324,7 +341,7 @@ func (l *loop) handle(req Request, reply func(Response)) (resp Response, async b
 		return l.delnode(req.Node, reply)
 	case CmdJoinToken:
 		return l.joinToken(req.TTL, reply)
-	case CmdCfsPut, CmdCfsRm:
+	case CmdCfsPut, CmdCfsRm, CmdCfsMv:
 		return l.cfsSubmit(req, reply)
 	case CmdQdeviceSetup:
 		return l.qdeviceSetup(req, reply)

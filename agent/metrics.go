@@ -61,7 +61,7 @@ func serviceCounters(d deliveryCounts) []named {
 func (l *loop) stats() *StatsInfo {
 	u := l.tr.Stats()
 	out := &StatsInfo{
-		Sent: u.Sent, SendErrors: u.SendErrors, Received: u.Received, ReadErrors: u.ReadErrors,
+		Sent: u.Sent, SendErrors: u.SendErrors, Received: u.Received, ReadErrors: u.ReadErrors, ICMPErrors: u.ICMPErrors,
 		InboundDropped: l.inDrops.Load(),
 		Dropped:        map[string]uint64{}, Rejected: map[string]uint64{},
 		Links: map[string]uint64{}, Totem: map[string]uint64{}, Deliveries: map[string]uint64{},
@@ -133,6 +133,7 @@ type metrics struct {
 	descLinkUp, descLatency, descActive                          *prometheus.Desc
 	descSent, descSendErr, descDropped, descRecv, descRejected   *prometheus.Desc
 	descReadErr, descInDrops, descKnet, descTotem, descDelivery  *prometheus.Desc
+	descICMP                                                     *prometheus.Desc
 	descService                                                  *prometheus.Desc
 	descQdevUp, descQdevFrames, descQdevReconnects, descQdevFail *prometheus.Desc
 	descJoin                                                     *prometheus.Desc
@@ -186,6 +187,7 @@ func newMetrics(cl *cluster) (*metrics, *prometheus.Registry) {
 		descRecv:     d("udp_packets_received_total", "Packets that passed every check."),
 		descRejected: d("udp_packets_rejected_total", "Received packets rejected, by reason.", "reason"),
 		descReadErr:  d("udp_read_errors_total", "Failed socket reads."),
+		descICMP:     d("udp_icmp_errors_total", "ICMP errors (port, host or network unreachable) reported for datagrams to a peer."),
 		descInDrops:  d("inbound_dropped_total", "Accepted datagrams lost because the loop's inbox was full."),
 		descKnet:     d("knet_packets_total", "Link layer packets by kind.", "kind"),
 		descTotem:    d("totem_total", "Totem counters (tokens, retransmits, messages, memberships).", "counter"),
@@ -214,7 +216,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.descInfo, m.descMembers, m.descRingSeq, m.descQuorate,
 		m.descExpected, m.descHighest, m.descTotal, m.descQuorum, m.descLinkUp, m.descLatency,
 		m.descActive, m.descSent, m.descSendErr, m.descDropped, m.descRecv, m.descRejected,
-		m.descReadErr, m.descInDrops, m.descKnet, m.descTotem, m.descDelivery, m.descService,
+		m.descReadErr, m.descICMP, m.descInDrops, m.descKnet, m.descTotem, m.descDelivery, m.descService,
 		m.descQdevUp, m.descQdevFrames, m.descQdevReconnects, m.descQdevFail, m.descJoin} {
 		ch <- d
 	}
@@ -256,6 +258,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		c(m.descRejected, v, udp.Reason(i).String())
 	}
 	c(m.descReadErr, s.udp.ReadErrors)
+	c(m.descICMP, s.udp.ICMPErrors)
 	c(m.descInDrops, s.inDrops)
 	for _, n := range s.links {
 		c(m.descKnet, n.v, n.name)

@@ -295,8 +295,8 @@ func TestQdeviceEpochs(t *testing.T) {
 		select {
 		case ev := <-qd.events:
 			return ev
-		case <-time.After(10 * time.Second):
-			t.Fatal("no qdevice event")
+		case <-time.After(waitTimeout):
+			t.Fatalf("no qdevice event in %v", waitTimeout)
 			return qdevEvent{}
 		}
 	}

@@ -171,6 +171,10 @@ type Node struct {
 	qdirty  bool
 	cc      confCheck
 	stop    *Stop
+	sync    syncer
+	// syncSent: the syncer (or votequorum, drained during a delivery)
+	// multicast something in this pass of collect.
+	syncSent bool
 }
 
 // New validates cfg and returns a node started at now from its persisted
@@ -211,6 +215,7 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, links: l, ring: r, q: q, st: st, peers: peers, disk: persisted}
+	n.sync.version = cfg.ConfigVersion
 	n.collect(now)
 	return n, nil
 }
@@ -258,6 +263,7 @@ func (n *Node) Backlog() int { return n.ring.Backlog() }
 // the node's Ready; votequorum's messages go back into Totem.
 func (n *Node) collect(now Instant) {
 	for round := 0; ; round++ {
+		n.syncSent = false
 		rd := n.ring.Ready()
 		n.ring.Ack()
 		if rd.PersistRingSeq != 0 {
@@ -279,17 +285,7 @@ func (n *Node) collect(now Instant) {
 		for _, d := range rd.Deliver {
 			n.route(now, d)
 		}
-		qr := n.q.Ready()
-		n.q.Ack()
-		n.arbiter = append(n.arbiter, qr.Arbiter...)
-		for _, e := range qr.Events {
-			n.events = append(n.events, quorumEvent(e))
-		}
-		for _, m := range qr.Multicast {
-			// A refusal (oversize, closed) cannot happen for votequorum's
-			// small messages; Totem counts it if it does.
-			_ = n.ring.Multicast(now, append([]byte{ServiceQuorum}, m...))
-		}
+		qsent := n.drainQuorum(now)
 		if n.qdirty {
 			// The store must hear votequorum's verdict for the current
 			// ring; a ring still in votequorum's sync is not quorate yet.
@@ -310,13 +306,43 @@ func (n *Node) collect(now Instant) {
 			// Store messages stay under Totem's limit (values are capped).
 			_ = n.ring.Multicast(now, append([]byte{ServiceStore}, m...))
 		}
-		if len(qr.Multicast) == 0 && len(sr.Multicast) == 0 {
+		if !qsent && len(sr.Multicast) == 0 && !n.syncSent {
 			return
 		}
 		// Bounded: votequorum answers a delivery with at most a few
 		// messages, and Multicast only queues them.
 		assert(round < 16, "engine: layers keep producing output")
 	}
+}
+
+// drainQuorum moves votequorum's output to the node: arbiter operations,
+// events, and its messages into Totem; when its sync activated for the
+// ring being synchronised, the synchronisation completes here, in the
+// total order (before any later delivery of the same batch reaches the
+// store). It reports whether votequorum multicast anything.
+func (n *Node) drainQuorum(now Instant) bool {
+	qr := n.q.Ready()
+	n.q.Ack()
+	n.arbiter = append(n.arbiter, qr.Arbiter...)
+	completed := false
+	for _, e := range qr.Events {
+		n.events = append(n.events, quorumEvent(e))
+		completed = completed || e.Kind == quorum.EventSync
+	}
+	// votequorum's activation (its Members[N]) comes before
+	// "Completed service synchronization", as in corosync's log.
+	if completed && n.sync.votequorumDone(n.q.Status().Ring, n) {
+		n.syncCompleted(now)
+	}
+	for _, m := range qr.Multicast {
+		// A refusal (oversize, closed) cannot happen for votequorum's
+		// small messages; Totem counts it if it does.
+		_ = n.ring.Multicast(now, append([]byte{ServiceQuorum}, m...))
+	}
+	if len(qr.Multicast) > 0 {
+		n.syncSent = true // Totem has new output: collect goes round again
+	}
+	return len(qr.Multicast) > 0
 }
 
 // route hands one Totem delivery to its service and to the node's output.
@@ -331,6 +357,11 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 		if out.Service == ServiceQuorum {
 			n.q.Deliver(now, d.Sender, out.Payload)
 			n.qdirty = true
+			if n.sync.state == syncProcess && !n.q.Status().Syncing {
+				// votequorum's barrier may have completed the
+				// synchronisation at this point of the total order.
+				n.drainQuorum(now)
+			}
 			if m, err := quorum.DecodeMessage(out.Payload); err == nil {
 				if del, ok := m.(quorum.NodelistDel); ok && del.NodeID != n.cfg.NodeID {
 					n.dropNode(del.NodeID)
@@ -343,15 +374,59 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 		if out.Service == ServiceConfig {
 			n.configVersionMessage(d, out.Payload)
 		}
+		if out.Service == ServiceSync {
+			m, err := DecodeSyncMessage(out.Payload)
+			if err != nil {
+				n.events = append(n.events, wire.Event{Kind: wire.EventSync, Peer: d.Sender, Detail: "dropped: " + err.Error()})
+				break
+			}
+			if n.sync.deliver(now, n, d.Sender, m) == int(syncVotequorum) {
+				n.q.SyncProcess(now)
+				n.qdirty = true
+			}
+		}
 	case totem.DeliverTransitional:
+		// confchg_fn: a configuration change during a synchronisation
+		// aborts it (sync_abort), then the transitional members are saved.
+		if n.sync.state != syncIdle {
+			n.q.SyncAbort()
+			n.sync.abort(n)
+		}
+		n.sync.transitional(d.Members)
 		n.st.Configuration(now, store.ConfigTransitional, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
 	case totem.DeliverRegular:
-		n.q.Configuration(now, quorum.RingID{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
-		n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
+		// sync_start: every service's sync_init runs now (votequorum's
+		// keeps the configuration Syncing); the services then take their
+		// turns through Totem and the store hears of the configuration
+		// only once the last one completed (syncCompleted).
+		n.q.SyncInit(now, quorum.RingID{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, d.Members)
+		n.sync.start(now, n, d.RingID, d.Members)
 		n.qdirty = true
 		n.configChange(now, d.RingID, d.Members)
 	}
 	n.deliver = append(n.deliver, out)
+}
+
+// syncMulticast sends one synchronisation message through Totem.
+func (n *Node) syncMulticast(now Instant, m SyncMessage) {
+	_ = n.ring.Multicast(now, append([]byte{ServiceSync}, m.Encode()...))
+	n.syncSent = true
+}
+
+// syncEvent reports a step of the service synchronisation.
+func (n *Node) syncEvent(detail string, nodes []wire.NodeID) {
+	n.events = append(n.events, wire.Event{Kind: wire.EventSync, Nodes: slices.Clone(nodes), Detail: detail})
+}
+
+// syncCompleted is corosync_sync_completed: the configuration is in
+// service. The store, a client of the ring (pmxcfs over CPG), starts its
+// own state exchange for it now.
+func (n *Node) syncCompleted(now Instant) {
+	r := n.sync.ring
+	n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: r.Rep, Seq: r.Seq}, n.sync.members)
+	qs := n.q.Status()
+	n.st.SetQuorate(now, qs.Quorate && !qs.Syncing)
+	n.qdirty = true
 }
 
 // dropNode applies the nodelist change every member makes when a node is
@@ -446,6 +521,14 @@ func (n *Node) Ack(rd Ready) {
 // A node without quorum refuses at once with store.ErrReadOnly.
 func (n *Node) Put(now Instant, key string, value []byte) (store.OpID, error) {
 	id, err := n.st.Put(now, key, value)
+	n.collect(now)
+	return id, err
+}
+
+// Rename moves key's value to newKey in one operation of the total order
+// (pmxcfs's rename, as `mv` in /etc/pve).
+func (n *Node) Rename(now Instant, key, newKey string) (store.OpID, error) {
+	id, err := n.st.Rename(now, key, newKey)
 	n.collect(now)
 	return id, err
 }

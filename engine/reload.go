@@ -66,6 +66,7 @@ func (n *Node) Reload(now Instant, cfg Config) error {
 	n.cfg.Totem = cfg.Totem
 	n.cfg.Quorum = cfg.Quorum
 	n.cfg.ConfigVersion = cfg.ConfigVersion
+	n.sync.version = cfg.ConfigVersion
 	n.cfg.Links = slices.Clone(cfg.Links)
 	n.cfg.PingInterval, n.cfg.PingTimeout, n.cfg.PongCount = cfg.PingInterval, cfg.PingTimeout, cfg.PongCount
 	// Derive succeeded above and the id is unchanged: Totem cannot refuse.

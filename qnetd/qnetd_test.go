@@ -67,7 +67,7 @@ func enroll(t *testing.T, dir, cluster string) *Bundle {
 }
 
 func dialCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -76,7 +76,7 @@ func dialCtx(t *testing.T) context.Context {
 // after it answered).
 func waitCounter(t *testing.T, what string, get func() uint64, want uint64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for get() != want {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s = %d, want %d", what, get(), want)
@@ -299,7 +299,7 @@ func TestBadFramesCloseOnlyTheirConnection(t *testing.T) {
 	if err := WriteFrame(conn, quorum.AppendDevMsg(nil, init)); err != nil {
 		t.Fatal(err)
 	}
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	f, err := ReadFrame(conn)
 	if err != nil {
 		t.Fatal(err)
@@ -389,7 +389,7 @@ func FuzzReadFrame(f *testing.F) {
 // readMsg reads one DevMsg frame within a bound.
 func readMsg(t *testing.T, c *tls.Conn) (quorum.DevMsg, error) {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	f, err := ReadFrame(c)
 	if err != nil {
 		return quorum.DevMsg{}, err
@@ -459,7 +459,7 @@ func TestHandshakesBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer extra.Close()
-	extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	extra.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if n, err := extra.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
 		t.Fatalf("connection beyond the limit: read %d, %v; want EOF", n, err)
 	}
@@ -468,7 +468,7 @@ func TestHandshakesBounded(t *testing.T) {
 		c.Close()
 	}
 	idle = nil
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := Dial(dialCtx(t), s.Addr().String(), "127.0.0.1", b, 0)
 		if err == nil {

@@ -3,6 +3,8 @@
 // tables a run prints, and the statistics behind them.
 package reports
 
+import "fmt"
+
 // Result is result.json. The keys listed in the scenario-format contract
 // never change meaning; new keys may be added.
 type Result struct {
@@ -14,6 +16,7 @@ type Result struct {
 	TraceSHA256  string                `json:"trace_sha256"`
 	OK           bool                  `json:"ok"`
 	Failure      string                `json:"failure,omitempty"` // first failed expectation or check, or an engine assertion
+	FailureID    *FailureID            `json:"failure_id,omitempty"`
 	Reproduce    string                `json:"reproduce,omitempty"`
 	Nodes        map[string]NodeResult `json:"nodes"`
 	Timeline     []TimelineEntry       `json:"timeline"`
@@ -26,10 +29,28 @@ type Result struct {
 	Rings        []RingInstall         `json:"rings"`            // every regular configuration installed, in order
 	Responses    []FaultResponse       `json:"fault_responses"`  // how the membership answered each fault
 	Status       []NodeStatusText      `json:"status,omitempty"` // --status-at: pvecm status of each asked node
+	// NodeSummary and Answer say whether the cluster survived: per node,
+	// and in one line.
+	NodeSummary []NodeSummary `json:"node_summary,omitempty"`
+	Answer      string        `json:"answer,omitempty"`
 	// Driver is "lab" for a run on real agents (quorate lab): the seed
 	// drew the schedule, the run itself is not repeatable, and SimulatedS
 	// is the scenario's wall-clock duration. Absent for a simulated run.
 	Driver string `json:"driver,omitempty"`
+}
+
+// NodeSummary is what one node went through: how often its process
+// started, how long it was without quorum after it first had it (down or
+// not quorate), how long it was down, and for each fault (in the order of
+// fault_responses) how long until the node had installed a new ring and
+// was quorate in it (null: never, before the end).
+type NodeSummary struct {
+	Node            string     `json:"node"`
+	Boots           int        `json:"boots"`
+	FirstQuorateMs  *float64   `json:"first_quorate_ms,omitempty"`
+	NoQuorumMs      float64    `json:"no_quorum_ms"`
+	DownMs          float64    `json:"down_ms"`
+	ToQuorateRingMs []*float64 `json:"to_quorate_ring_ms"`
 }
 
 // NodeStatusText is `pvecm status` of one node at one simulated instant.
@@ -52,12 +73,18 @@ type RingInstall struct {
 // FaultResponse is the first membership change after a fault: the ring
 // that followed it and how long it took to be installed by its members.
 type FaultResponse struct {
-	TMs     float64  `json:"t_ms"`
-	Fault   string   `json:"fault"`
-	RingID  string   `json:"ring_id,omitempty"` // empty: no membership change followed
-	Members []string `json:"members,omitempty"`
-	FirstMs float64  `json:"first_ms,omitempty"` // fault -> first member installed the ring
-	AllMs   float64  `json:"all_ms,omitempty"`   // fault -> every member installed it
+	TMs float64 `json:"t_ms"`
+	// Index is the fault's place among the run's faults in the order they
+	// happened (the trace's fault events); Action and Detail are the
+	// fault itself, and Fault its Label (kept for readers of older files).
+	Index   int         `json:"index"`
+	Action  FaultAction `json:"action"`
+	Detail  string      `json:"detail,omitempty"`
+	Fault   string      `json:"fault"`
+	RingID  string      `json:"ring_id,omitempty"` // empty: no membership change followed
+	Members []string    `json:"members,omitempty"`
+	FirstMs float64     `json:"first_ms,omitempty"` // fault -> first member installed the ring
+	AllMs   float64     `json:"all_ms,omitempty"`   // fault -> every member installed it
 }
 
 // NodeResult is one node's state at the end of the run.
@@ -104,6 +131,11 @@ type ExpectationResult struct {
 	OK     bool   `json:"ok"`
 	Reason string `json:"reason,omitempty"`
 	Where  string `json:"where,omitempty"` // file:line:column of the entry
+	// Vacuous marks a by or within expectation that held, but already held
+	// before the fault it follows: it tests nothing (Warning says why).
+	// With --strict such an expectation fails instead.
+	Vacuous bool   `json:"vacuous,omitempty"`
+	Warning string `json:"warning,omitempty"`
 }
 
 // Stats are the run's metrics.
@@ -141,6 +173,9 @@ type Packets struct {
 	Sent      uint64            `json:"sent"`
 	Delivered uint64            `json:"delivered"`
 	Dropped   map[string]uint64 `json:"dropped"`
+	// ICMP counts the ICMP errors (port unreachable) that reached a
+	// sender's engine.
+	ICMP uint64 `json:"icmp,omitempty"`
 }
 
 // PairLinks is what one node saw of its links to one peer during the run,
@@ -176,4 +211,85 @@ type Liveness struct {
 	Applicable bool    `json:"applicable"`  // the run went on for at least the bound after the last change
 	Churn      int     `json:"churn"`       // membership changes since the last change
 	Detail     string  `json:"detail,omitempty"`
+}
+
+// FaultAction is a fault's action as a scenario names it. The run, the
+// trace, result.json and the report all carry this one value, so that no
+// two spellings of one fault can disagree (a label built with a trailing
+// space once hid every heal's new ring from the report).
+type FaultAction string
+
+// The fault actions of the scenario format ("faults").
+const (
+	FaultCrash       FaultAction = "crash"
+	FaultRestart     FaultAction = "restart"
+	FaultPowerOff    FaultAction = "power_off"
+	FaultColdStart   FaultAction = "cold_start"
+	FaultPartition   FaultAction = "partition"
+	FaultIsolate     FaultAction = "isolate"
+	FaultDrop        FaultAction = "drop"
+	FaultHeal        FaultAction = "heal"
+	FaultSwitchDown  FaultAction = "switch_down"
+	FaultSwitchUp    FaultAction = "switch_up"
+	FaultLinkDown    FaultAction = "link_down"
+	FaultLinkUp      FaultAction = "link_up"
+	FaultSetLatency  FaultAction = "set_latency"
+	FaultSetLoss     FaultAction = "set_loss"
+	FaultSetExpected FaultAction = "set_expected"
+	FaultDelnode     FaultAction = "delnode"
+	FaultEditConf    FaultAction = "edit_conf"
+	FaultQnetdDown   FaultAction = "qnetd_down"
+	FaultQnetdUp     FaultAction = "qnetd_up"
+)
+
+// FaultActions lists every action, in the order of the scenario reference.
+var FaultActions = []FaultAction{
+	FaultCrash, FaultRestart, FaultPowerOff, FaultColdStart, FaultPartition, FaultIsolate,
+	FaultDrop, FaultHeal, FaultSwitchDown, FaultSwitchUp, FaultLinkDown, FaultLinkUp,
+	FaultSetLatency, FaultSetLoss, FaultSetExpected, FaultDelnode, FaultEditConf, FaultQnetdDown, FaultQnetdUp,
+}
+
+// Label is how a fault is shown to people: the action, then what it
+// touches when the detail says (no trailing space when it does not).
+func (a FaultAction) Label(detail string) string {
+	if detail == "" {
+		return string(a)
+	}
+	return string(a) + " " + detail
+}
+
+// FailureID names which failure a failed run had, as values rather than
+// text: the expectation (its index in the expect list, the same entry of
+// the file), or the check and the kind of its counterexample ("gap",
+// "stale read", "did not settle", ...), or an engine assertion. Two runs
+// fail the same way when their FailureIDs are equal; quorate shrink keeps
+// only candidates that do.
+type FailureID struct {
+	Expect *int   `json:"expect,omitempty"` // expect[N]
+	Check  string `json:"check,omitempty"`
+	Kind   string `json:"kind,omitempty"`
+}
+
+// Same reports whether two failures are the same failure.
+func (f *FailureID) Same(g *FailureID) bool {
+	if f == nil || g == nil {
+		return f == g
+	}
+	if (f.Expect == nil) != (g.Expect == nil) || (f.Expect != nil && *f.Expect != *g.Expect) {
+		return false
+	}
+	return f.Check == g.Check && f.Kind == g.Kind
+}
+
+// String is "expect[N]", "check NAME (KIND)" or the kind.
+func (f *FailureID) String() string {
+	switch {
+	case f == nil:
+		return "none"
+	case f.Expect != nil:
+		return fmt.Sprintf("expect[%d]", *f.Expect)
+	case f.Check != "":
+		return fmt.Sprintf("check %s (%s)", f.Check, f.Kind)
+	}
+	return f.Kind
 }

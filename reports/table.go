@@ -51,7 +51,16 @@ func WriteRun(w io.Writer, r *Result) error {
 	for _, st := range r.Status {
 		fmt.Fprintf(w, "\n== pvecm status on %s at %.3fs ==\n%s", st.Node, st.AtMs/1e3, st.Text)
 	}
+	if len(r.NodeSummary) > 0 {
+		fmt.Fprintln(w)
+		if err := writeNodeSummary(w, r.NodeSummary, r.Responses); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintln(w)
+	if r.Answer != "" {
+		fmt.Fprintln(w, r.Answer)
+	}
 	if r.OK {
 		fmt.Fprintln(w, "OK: every expectation held")
 	} else {
@@ -98,6 +107,9 @@ func writeExpectations(w io.Writer, es []ExpectationResult) error {
 	t.Header("expectation", "where", "result")
 	for _, e := range es {
 		verdict := "ok"
+		if e.Vacuous && e.OK {
+			verdict = "ok, VACUOUS: " + e.Warning
+		}
 		if !e.OK {
 			verdict = "FAILED: " + e.Reason
 		}
@@ -205,4 +217,48 @@ func yesNo(b bool) string {
 		return "Yes"
 	}
 	return "No"
+}
+
+// maxFaultColumns bounds the per-fault columns of the node summary; the
+// rest are in result.json's node_summary.
+const maxFaultColumns = 8
+
+// writeNodeSummary prints per node its boots, the time it spent without
+// quorum and down, and how long after each fault it was quorate in a new
+// ring ("-": not before the end).
+func writeNodeSummary(w io.Writer, ns []NodeSummary, faults []FaultResponse) error {
+	t := newTable(w)
+	header := []any{"node", "boots", "first quorate s", "without quorum s", "down s"}
+	shown := min(len(faults), maxFaultColumns)
+	for i := range shown {
+		header = append(header, fmt.Sprintf("F%d %s", i+1, faults[i].Action))
+	}
+	t.Header(header...)
+	for _, n := range ns {
+		first := "never"
+		if n.FirstQuorateMs != nil {
+			first = fmt.Sprintf("%.1f", *n.FirstQuorateMs/1e3)
+		}
+		row := []any{n.Node, n.Boots, first, fmt.Sprintf("%.1f", n.NoQuorumMs/1e3), fmt.Sprintf("%.1f", n.DownMs/1e3)}
+		for i := range shown {
+			cell := "-"
+			if i < len(n.ToQuorateRingMs) && n.ToQuorateRingMs[i] != nil {
+				cell = fmt.Sprintf("%.1f", *n.ToQuorateRingMs[i]/1e3)
+			}
+			row = append(row, cell)
+		}
+		if err := t.Append(row...); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	note := "without quorum: after the node was first quorate, down or not quorate; Fn: seconds from fault n\n" +
+		"to the node being quorate in a ring installed after it (-: not before the end)"
+	if len(faults) > shown {
+		note += fmt.Sprintf("; faults F%d..F%d are in result.json (node_summary)", shown+1, len(faults))
+	}
+	_, err := fmt.Fprintln(w, note)
+	return err
 }

@@ -28,11 +28,12 @@ type rawScenario struct {
 }
 
 type rawCluster struct {
-	Name         string    `mapstructure:"name"`
-	CorosyncConf string    `mapstructure:"corosync_conf"`
-	Nodes        []rawNode `mapstructure:"nodes"`
-	Totem        rawTotem  `mapstructure:"totem"`
-	Quorum       rawQuorum `mapstructure:"quorum"`
+	Name         string        `mapstructure:"name"`
+	CorosyncConf string        `mapstructure:"corosync_conf"`
+	Nodes        []rawNode     `mapstructure:"nodes"`
+	Totem        rawTotem      `mapstructure:"totem"`
+	Quorum       rawQuorum     `mapstructure:"quorum"`
+	PacketCost   time.Duration `mapstructure:"packet_cost"`
 }
 
 type rawNode struct {
@@ -142,12 +143,16 @@ type builder struct {
 	taint []string
 	s     *Scenario
 
-	refs     bool              // the scenario lists its nodes, so names can be checked
-	names    map[string]bool   // node names
-	ids      map[uint32]string // node id -> name
-	links    map[int]bool      // link numbers
-	switches map[string]bool
-	guests   map[string]bool
+	refs bool // the scenario lists its nodes, so names can be checked
+	// confFailed: cluster.corosync_conf could not be loaded, so the links
+	// and nodes it would define are unknown; references to them are not
+	// checked (the conf's own error is the root cause, reported first).
+	confFailed bool
+	names      map[string]bool   // node names
+	ids        map[uint32]string // node id -> name
+	links      map[int]bool      // link numbers
+	switches   map[string]bool
+	guests     map[string]bool
 
 	read ReadFunc             // reads cluster.corosync_conf; nil: the file system
 	conf *corosyncconf.Config // cluster.corosync_conf, when given and valid
@@ -203,13 +208,17 @@ func (b *builder) build(r *rawScenario) *Scenario {
 		s.Workload = b.workload(&r.Workload)
 	}
 	b.faults(r.Faults)
-	b.expects(r.Expect)
+	b.expects(r.Expect, r.Faults)
 	return s
 }
 
 func (b *builder) cluster(r *rawCluster) {
 	cl := &b.s.Cluster
 	cl.Name, cl.CorosyncConf = r.Name, r.CorosyncConf
+	cl.PacketCost = r.PacketCost
+	if r.PacketCost < 0 || r.PacketCost > MaxPacketCost {
+		b.errf("cluster.packet_cost", "%v is out of range: 0 (no cost) up to %v per packet", r.PacketCost, MaxPacketCost)
+	}
 	b.names, b.ids = map[string]bool{}, map[uint32]string{}
 	for i, rn := range r.Nodes {
 		p := fmt.Sprintf("cluster.nodes[%d]", i)
@@ -249,6 +258,7 @@ func (b *builder) cluster(r *rawCluster) {
 	b.refs = len(cl.Nodes) > 0
 	if cl.CorosyncConf != "" {
 		b.conf = b.loadConf()
+		b.confFailed = b.conf == nil
 		if b.conf != nil && len(cl.Nodes) == 0 {
 			b.confNodes(b.conf)
 		}
@@ -290,7 +300,7 @@ func (b *builder) nodeRefs(path string, names []string) {
 
 // linkRef checks that n is a link number of the network.
 func (b *builder) linkRef(path string, n int) {
-	if !b.links[n] {
+	if !b.links[n] && !b.confFailed {
 		b.errf(path, "unknown link %d (links: %s)", n, b.linkList())
 	}
 }

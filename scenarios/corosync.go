@@ -20,6 +20,10 @@ import (
 // one that returns the copy embedded in the trace.
 type ReadFunc func(path string) ([]byte, error)
 
+// ConfPath is where a scenario at path scenario reads its
+// cluster.corosync_conf conf: relative to the scenario file's directory.
+func ConfPath(scenario, conf string) string { return confPath(scenario, conf) }
+
 // confPath resolves cluster.corosync_conf relative to the scenario file.
 func confPath(scenario, conf string) string {
 	if filepath.IsAbs(conf) {

@@ -118,6 +118,11 @@ func (c *collector) err() error {
 	}
 	l := append(ErrorList(nil), c.list...)
 	sortErrors(l)
+	// Errors in a file the scenario includes (its corosync.conf) come
+	// first: the scenario's own errors may follow from them.
+	sort.SliceStable(l, func(i, j int) bool {
+		return l[i].Pos.File != c.file && l[j].Pos.File == c.file
+	})
 	if c.dropped > 0 {
 		l = append(l, &Error{
 			Pos: l[len(l)-1].Pos,

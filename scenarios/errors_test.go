@@ -55,7 +55,9 @@ func TestInvalidFixtures(t *testing.T) {
 		file string
 		want wantErr
 	}{
-		{"syntax.yaml", wantErr{4, 0, "", "invalid YAML: did not find expected ',' or '}'"}},
+		// yaml.v3 said line 4, without a column; the { opens on line 5
+		// and the '}' is missing where line 6 begins.
+		{"syntax.yaml", wantErr{6, 5, "", "invalid YAML: ',' or '}' must be specified (a { mapping opened before this point is not closed: add the '}'"}},
 		{"unknown_key.yaml", wantErr{2, 1, "duraton", `unknown key "duraton" (did you mean "duration"?)`}},
 		{"fault_key.yaml", wantErr{8, 5, "faults[0].nodd", `unknown key "nodd" (did you mean "node"?)`}},
 		{"link_key.yaml", wantErr{9, 7, "network.links[0].los", `unknown key "los" (did you mean "loss"?)`}},
@@ -65,6 +67,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"expect_node.yaml", wantErr{7, 28, "expect[1].nodes[1]", `unknown node "hp9"`}},
 		{"unknown_action.yaml", wantErr{7, 13, "faults[0].action", `unknown action "reboot"`}},
 		{"link_range.yaml", wantErr{8, 16, "network.links[1].number", "link 8 is out of range: knet links are numbered 0..7"}},
+		{"packet_cost.yaml", wantErr{5, 16, "cluster.packet_cost", "200ms is out of range: 0 (no cost) up to 100ms per packet"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -141,7 +144,7 @@ func TestInvalidInline(t *testing.T) {
 		{"mix does not sum to 1", head + "workload: {mix: {read: 0.5, write: 0.6}}\n", wantErr{5, 17, "workload.mix", "add up to 1"}},
 		{"unknown client", head + "workload: {clients: [a, c]}\n", wantErr{5, 25, "workload.clients[1]", `unknown node "c"`}},
 		{"two forms", head + "expect: [{at: 1s, by: 2s, node: a, quorate: true}]\n",
-			wantErr{5, 10, "expect[0]", "exactly one of at, by, during, check or metric"}},
+			wantErr{5, 10, "expect[0]", "exactly one of at, by, within, during, at_end, check or metric"}},
 		{"no state field", head + "expect: [{at: 1s, node: a}]\n", wantErr{5, 10, "expect[0]", "asserts nothing"}},
 		{"active_link without peer", head + "expect: [{at: 1s, node: a, active_link: 0}]\n",
 			wantErr{5, 10, "expect[0].peer", "required with active_link"}},

@@ -34,6 +34,9 @@ type rawFault struct {
 type rawExpect struct {
 	At            time.Duration   `mapstructure:"at"`
 	By            time.Duration   `mapstructure:"by"`
+	Within        time.Duration   `mapstructure:"within"`
+	AtEnd         bool            `mapstructure:"at_end"`
+	AfterFault    int             `mapstructure:"after_fault"`
 	During        []time.Duration `mapstructure:"during"`
 	Node          string          `mapstructure:"node"`
 	Nodes         []string        `mapstructure:"nodes"`
@@ -201,12 +204,12 @@ func (b *builder) groups(p string, gs [][]string) {
 	}
 }
 
-func (b *builder) expects(rs []rawExpect) {
+func (b *builder) expects(rs []rawExpect, faults []rawFault) {
 	for i := range rs {
 		r, p := &rs[i], fmt.Sprintf("expect[%d]", i)
 		e := Expect{Pos: b.w.valPos(p)}
 		var forms []string
-		for _, f := range []string{"at", "by", "during", "check", "metric"} {
+		for _, f := range []string{"at", "by", "within", "during", "at_end", "check", "metric"} {
 			if b.has(p + "." + f) {
 				forms = append(forms, f)
 			}
@@ -216,7 +219,7 @@ func (b *builder) expects(rs []rawExpect) {
 			if len(forms) > 1 {
 				found = strings.Join(forms, ", ")
 			}
-			b.errf(p, "needs exactly one of at, by, during, check or metric (found: %s)", found)
+			b.errf(p, "needs exactly one of at, by, within, during, at_end, check or metric (found: %s)", found)
 			continue
 		}
 		switch forms[0] {
@@ -228,6 +231,19 @@ func (b *builder) expects(rs []rawExpect) {
 			t := r.By
 			e.By = &t
 			b.within(p+".by", t)
+			b.window(p, r, &e, faults)
+		case "within":
+			d := r.Within
+			e.Within = &d
+			if d <= 0 {
+				b.errf(p+".within", "must be greater than 0: how long after the fault the state must be reached")
+			}
+			b.window(p, r, &e, faults)
+		case "at_end":
+			if !r.AtEnd {
+				b.errf(p+".at_end", "only at_end: true is meaningful (the state when the run stops)")
+			}
+			e.AtEnd = true
 		case "during":
 			if len(r.During) != 2 {
 				b.errf(p+".during", "is an interval [from, to]: two times, not %d", len(r.During))
@@ -247,11 +263,75 @@ func (b *builder) expects(rs []rawExpect) {
 		case "metric":
 			b.metric(p, r, &e)
 		}
-		if e.At != nil || e.By != nil || e.During != nil {
+		if e.At != nil || e.By != nil || e.Within != nil || e.During != nil || e.AtEnd {
 			b.state(p, r, &e)
 		}
 		e.Text = expectText(&e)
 		b.s.Expect = append(b.s.Expect, e)
+	}
+}
+
+// window resolves the interval a by or within expectation is judged over.
+// by T opens at the last fault before T (at 0 when none is); within D opens
+// at the last fault of the run. after_fault: N (the file's faults[N]) or
+// after: T0 open it explicitly. by closes at T, within D after the opening.
+func (b *builder) window(p string, r *rawExpect, e *Expect, faults []rawFault) {
+	has := func(k string) bool { return b.has(p + "." + k) }
+	at := func(i int) (time.Duration, bool) { return faults[i].At, b.has(fmt.Sprintf("faults[%d].at", i)) }
+	var from time.Duration
+	switch {
+	case has("after") && has("after_fault"):
+		b.errf(p+".after_fault", "give after or after_fault, not both")
+		return
+	case has("after_fault"):
+		n := r.AfterFault
+		if n < 0 || n >= len(faults) {
+			b.errf(p+".after_fault", "is faults[%d], but the file has %d fault(s) (faults[0]..faults[%d])", n, len(faults), len(faults)-1)
+			return
+		}
+		t, ok := at(n)
+		if !ok {
+			return // faults[n].at is reported missing already
+		}
+		from, e.AfterFault = t, &n
+		e.Anchor = fmt.Sprintf("faults[%d] %s at %s", n, faults[n].Action, formatDuration(t))
+	case has("after"):
+		from = r.After
+		b.within(p+".after", from)
+		e.Anchor = "after " + formatDuration(from)
+	default:
+		last := -1
+		for i := range faults {
+			t, ok := at(i)
+			if !ok || (e.By != nil && t >= *e.By) {
+				continue
+			}
+			if last < 0 || t >= faults[last].At {
+				last = i
+			}
+		}
+		if last < 0 {
+			if e.Within != nil {
+				b.errf(p+".within", "follows a fault, but the file has none before it: give after: T or after_fault: N")
+			}
+			break
+		}
+		from = faults[last].At
+		e.Anchor = fmt.Sprintf("faults[%d] %s at %s", last, faults[last].Action, formatDuration(from))
+	}
+	e.Window[0] = from
+	switch {
+	case e.By != nil:
+		e.Window[1] = *e.By
+		if from > *e.By {
+			b.errf(p+".by", "%s is before the start of its window (%s)", formatDuration(*e.By), e.Anchor)
+		}
+	case e.Within != nil:
+		e.Window[1] = from + *e.Within
+		if b.s.Duration > 0 && e.Window[1] > b.s.Duration {
+			b.errf(p+".within", "%s after %s ends at %s, after the end of the run (duration %s)",
+				formatDuration(*e.Within), e.Anchor, formatDuration(e.Window[1]), formatDuration(b.s.Duration))
+		}
 	}
 }
 
@@ -387,6 +467,10 @@ func (b *builder) metric(p string, r *rawExpect, e *Expect) {
 		b.errf(p+".min", "min (%v) is greater than max (%v)", *e.Min, *e.Max)
 	}
 }
+
+// FaultActions lists the fault actions a scenario may name, sorted: the
+// report's typed list of actions is checked against it.
+func FaultActions() []string { return faultActions() }
 
 // editConf checks edit_conf's corosync.conf, given inline: it must parse
 // and validate as corosync would and hold nothing the engine cannot

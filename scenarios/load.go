@@ -74,6 +74,8 @@ func parseYAML(c *collector, src []byte) (*yaml.Node, bool) {
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
 			c.add(Position{Line: 1, Col: 1}, "", "the file is empty; a scenario needs at least name, duration and cluster")
+		} else if pos, msg, ok := locateSyntaxError(src); ok {
+			c.add(pos, "", "invalid YAML: %s", msg)
 		} else {
 			addYAMLError(c, err)
 		}

@@ -93,7 +93,8 @@ func fullWant() *Scenario {
 		Expect: []Expect{
 			{At: ptr(15 * time.Second), Node: "hp1", Quorate: ptr(false)},
 			{By: ptr(20 * time.Second), Nodes: []string{"hp1", "hp2", "hp3"}, Quorate: ptr(true),
-				Members: []string{"hp1", "hp2", "hp3"}},
+				Members: []string{"hp1", "hp2", "hp3"}, Window: [2]time.Duration{19 * time.Second, 20 * time.Second},
+				Anchor: "faults[9] switch_up at 19s"},
 			{During: &[2]time.Duration{41 * time.Second, 59 * time.Second}, Node: "hp2", Quorate: ptr(true)},
 			{At: ptr(30 * time.Second), Node: "hp1", TotalVotes: ptr(2), ExpectedVotes: ptr(3), Quorum: ptr(2)},
 			{At: ptr(45 * time.Second), Node: "hp1", Peer: "hp2", ActiveLink: ptr(1)},
@@ -148,7 +149,7 @@ func TestFull(t *testing.T) {
 	}
 	wantText := []string{
 		"at 15s hp1 quorate=false",
-		"by 20s hp1,hp2,hp3 quorate=true members=[hp1,hp2,hp3]",
+		"by 20s (from faults[9] switch_up at 19s) hp1,hp2,hp3 quorate=true members=[hp1,hp2,hp3]",
 		"during [41s, 59s] hp2 quorate=true",
 		"at 30s hp1 total_votes=2 expected_votes=3 quorum=2",
 		"at 45s hp1 peer=hp2 active_link=1",

@@ -76,6 +76,13 @@ func expectText(e *Expect) string {
 			add("at %s", formatDuration(*e.At))
 		case e.By != nil:
 			add("by %s", formatDuration(*e.By))
+			if e.Anchor != "" {
+				add("(from %s)", e.Anchor)
+			}
+		case e.Within != nil:
+			add("within %s of %s", formatDuration(*e.Within), e.Anchor)
+		case e.AtEnd:
+			add("at_end")
 		case e.During != nil:
 			add("during [%s, %s]", formatDuration(e.During[0]), formatDuration(e.During[1]))
 		}

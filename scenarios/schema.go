@@ -93,8 +93,10 @@ var faultRequired = map[string][]string{
 // each is the one that selects the form.
 var expectForms = map[string][]string{
 	"at":     timeFormKeys("at"),
-	"by":     timeFormKeys("by"),
+	"by":     append(timeFormKeys("by"), "after", "after_fault"),
+	"within": append(timeFormKeys("within"), "after", "after_fault"),
 	"during": timeFormKeys("during"),
+	"at_end": timeFormKeys("at_end"),
 	"check":  {"check"},
 	"metric": {"metric", "after", "before", "max", "min", "equals"},
 }
@@ -195,8 +197,8 @@ var sExpect = &schema{shape: mapping, dyn: func(m *yaml.Node) (map[string]*schem
 	if len(forms) == 1 {
 		f := forms[0]
 		what := f + " expectation"
-		if f == "at" || f == "by" || f == "during" {
-			what = "time (at/by/during) expectation"
+		if f == "at" || f == "by" || f == "within" || f == "during" || f == "at_end" {
+			what = "time (at/by/within/during/at_end) expectation"
 		}
 		return keySet(expectForms[f]...), what
 	}
@@ -224,7 +226,7 @@ var sQuorum = mapOf(map[string]*schema{
 
 var sCluster = mapOf(map[string]*schema{
 	"name": sScalar, "corosync_conf": sScalar, "nodes": listOf(sNode),
-	"totem": sTotem, "quorum": sQuorum,
+	"totem": sTotem, "quorum": sQuorum, "packet_cost": sScalar,
 })
 
 var sLink = mapOf(keySet("number", "switch", "priority", "latency", "loss", "duplicate",

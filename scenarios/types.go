@@ -63,7 +63,16 @@ type Cluster struct {
 	Nodes  []Node // in file order; ids unique
 	Totem  Totem
 	Quorum Quorum
+	// PacketCost is the processing time of every packet a node receives
+	// or sends (cluster.packet_cost; 0: none). A node is busy for that long
+	// per packet; packets arriving meanwhile wait in its receive queue and
+	// its timers fire late, so a message storm takes time, as on a loaded
+	// machine.
+	PacketCost time.Duration
 }
+
+// MaxPacketCost bounds cluster.packet_cost.
+const MaxPacketCost = 100 * time.Millisecond
 
 // Node is one entry of cluster.nodes.
 type Node struct {
@@ -207,11 +216,22 @@ type Fault struct {
 }
 
 // Expect is one assertion of `expect:`. Exactly one of the time forms (At,
-// By, During), Check, or Metric is set.
+// By, Within, During, AtEnd), Check, or Metric is set.
 type Expect struct {
 	At     *time.Duration
 	By     *time.Duration
+	Within *time.Duration
 	During *[2]time.Duration
+	AtEnd  bool
+
+	// Window is the interval a by or within expectation is judged over,
+	// resolved when the file is loaded: it opens at the fault the
+	// expectation follows (the last fault before by, or after_fault, or
+	// after) so that a state that held before that fault cannot satisfy it.
+	// Anchor says what opened it ("" when it opens at 0).
+	Window     [2]time.Duration
+	Anchor     string
+	AfterFault *int // index into the file's faults list, when given
 
 	Node  string
 	Nodes []string

@@ -227,3 +227,7 @@ func formatDuration(d time.Duration) string {
 func formatFloat(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
+
+// ParseSize reads a size as scenarios write it ("512MiB", "4GiB", a number
+// of bytes), for flags that take one.
+func ParseSize(s string) (int64, error) { return parseSize(s) }

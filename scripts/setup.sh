@@ -3,6 +3,7 @@
 # network-namespace tests of the real-socket agent, Debian's chromium
 # for the test that renders `quorate report` in a real headless browser,
 # umoci and runc to unpack and run the container image of `make image`,
+# fuse3 (fusermount3) for the FUSE mount of the store (quorate mount),
 # and (setup-slurm.sh) slurm-wlm and munge for the Slurm job-array test.
 # It installs only what is missing, and only as root on a Debian-like
 # system; elsewhere it says what is missing and leaves the tests that need
@@ -17,6 +18,7 @@ command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 fc-list 2>/dev/null | grep -qi dejavu || missing="$missing fonts-dejavu-core"
 command -v umoci >/dev/null 2>&1 || missing="$missing umoci"
 command -v runc >/dev/null 2>&1 || missing="$missing runc"
+command -v fusermount3 >/dev/null 2>&1 || missing="$missing fuse3"
 
 if [ -z "$missing" ]; then
 	exit 0

@@ -35,9 +35,46 @@ func (r *run) evaluate() []reports.ExpectationResult {
 		default:
 			ok, reason = r.judge(e)
 		}
-		out = append(out, reports.ExpectationResult{Expect: e.Text, OK: ok, Reason: reason, Where: e.Pos.String()})
+		er := reports.ExpectationResult{Expect: e.Text, OK: ok, Reason: reason, Where: e.Pos.String()}
+		if ok {
+			if why := r.vacuous(e); why != "" {
+				er.Vacuous, er.Warning = true, why
+				if r.opt.Strict {
+					er.OK, er.Reason = false, "vacuous (--strict): "+why
+				}
+			}
+		}
+		out = append(out, er)
 	}
 	return out
+}
+
+// vacuous says why a by or within expectation that held tests nothing: it
+// already held on every node it names at the instant before the fault (or
+// the instant) its window opens at, so the run would have passed it had the
+// fault never happened. "" when it is not vacuous.
+func (r *run) vacuous(e scenarios.Expect) string {
+	if (e.By == nil && e.Within == nil) || e.Window[0] <= 0 {
+		return ""
+	}
+	before := wire.Instant(e.Window[0]) - 1
+	if e.Guest != "" {
+		key, want, ok := r.guestState(e)
+		if v, _ := r.obs.state[key].at(before); !ok || v != want {
+			return ""
+		}
+		return fmt.Sprintf("already held just before %s: it does not test the recovery from it (use at, during or at_end to assert that a state is kept)", e.Anchor)
+	}
+	names := e.Nodes
+	if e.Node != "" {
+		names = []string{e.Node}
+	}
+	for _, name := range names {
+		if ok, _ := r.holds(e, r.host(name), before); !ok {
+			return ""
+		}
+	}
+	return fmt.Sprintf("already held just before %s: it does not test the recovery from it (use at, during or at_end to assert that a state is kept)", e.Anchor)
 }
 
 // judge evaluates one state expectation for each of its nodes.
@@ -61,17 +98,22 @@ func (r *run) judgeNode(e scenarios.Expect, h *host) (bool, string) {
 	switch {
 	case e.At != nil:
 		return r.holds(e, h, wire.Instant(*e.At))
-	case e.By != nil:
-		end := wire.Instant(*e.By)
+	case e.AtEnd:
+		return r.holds(e, h, wire.Instant(r.sc.Duration))
+	case e.By != nil || e.Within != nil:
+		from, end := wire.Instant(e.Window[0]), wire.Instant(e.Window[1])
 		var last string
-		for _, t := range r.breakpoints(keys, 0, end) {
+		for _, t := range r.breakpoints(keys, from, end) {
 			ok, reason := r.holds(e, h, t)
 			if ok {
 				return true, ""
 			}
 			last = reason
 		}
-		return false, fmt.Sprintf("never held by %v (last: %s)", time.Duration(end), last)
+		if e.Anchor == "" {
+			return false, fmt.Sprintf("never held by %v (last: %s)", time.Duration(end), last)
+		}
+		return false, fmt.Sprintf("never held from %s to %v (last: %s)", e.Anchor, time.Duration(end), last)
 	case e.During != nil:
 		from, to := wire.Instant(e.During[0]), wire.Instant(e.During[1])
 		for _, t := range r.breakpoints(keys, from, to) {

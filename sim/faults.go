@@ -23,6 +23,9 @@ func (r *run) fault(i int32) {
 	detail := faultDetail(f)
 	r.trace.Begin(now, "fault").Str("action", f.Action).Str("detail", detail).End()
 	r.obs.tl = append(r.obs.tl, reports.TimelineEntry{TMs: now.Millis(), Event: "fault:" + f.Action, Detail: detail})
+	act := reports.FaultAction(f.Action)
+	r.obs.faults = append(r.obs.faults, reports.FaultResponse{TMs: now.Millis(), Index: len(r.obs.faults),
+		Action: act, Detail: detail, Fault: act.Label(detail)})
 	if err := r.apply(i, f); err != nil {
 		// The loader validated every reference, so this is a bug.
 		panic(fmt.Sprintf("fault %d (%s): %v", i, f.Action, err))
@@ -38,6 +41,7 @@ func (r *run) apply(i int32, f scenarios.Fault) error {
 	case "power_off":
 		for _, h := range r.nodesOf(f.Nodes) {
 			r.kill(h, "power_off")
+			h.off = true
 		}
 	case "restart":
 		h := r.host(f.Node)

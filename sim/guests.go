@@ -52,30 +52,30 @@ func (r *run) stopGuests(h *host, at wire.Instant) {
 
 // judgeGuest evaluates {guest, running} over its time form.
 func (r *run) judgeGuest(e scenarios.Expect) (bool, string) {
-	gi := -1
-	for i, g := range r.sc.Workload.Guests {
-		if g.Name == e.Guest {
-			gi = i
-		}
-	}
-	if gi < 0 || e.Running == nil {
+	key, want, ok := r.guestState(e)
+	if !ok {
 		return false, "no such guest"
 	}
-	want := b2i(*e.Running)
-	key := guestKey(gi)
 	holds := func(t wire.Instant) bool { v, _ := r.obs.state[key].at(t); return v == want }
 	switch {
 	case e.At != nil:
 		if !holds(wire.Instant(*e.At)) {
 			return false, fmt.Sprintf("guest %s is not running=%v at %v", e.Guest, *e.Running, *e.At)
 		}
-	case e.By != nil:
-		for _, t := range r.breakpoints([]stateKey{key}, 0, wire.Instant(*e.By)) {
+	case e.AtEnd:
+		if !holds(wire.Instant(r.sc.Duration)) {
+			return false, fmt.Sprintf("guest %s is not running=%v at the end (%v)", e.Guest, *e.Running, r.sc.Duration)
+		}
+	case e.By != nil || e.Within != nil:
+		for _, t := range r.breakpoints([]stateKey{key}, wire.Instant(e.Window[0]), wire.Instant(e.Window[1])) {
 			if holds(t) {
 				return true, ""
 			}
 		}
-		return false, fmt.Sprintf("guest %s is never running=%v by %v", e.Guest, *e.Running, *e.By)
+		if e.Anchor == "" {
+			return false, fmt.Sprintf("guest %s is never running=%v by %v", e.Guest, *e.Running, e.Window[1])
+		}
+		return false, fmt.Sprintf("guest %s is never running=%v from %s to %v", e.Guest, *e.Running, e.Anchor, e.Window[1])
 	case e.During != nil:
 		for _, t := range r.breakpoints([]stateKey{key}, wire.Instant(e.During[0]), wire.Instant(e.During[1])) {
 			if !holds(t) {
@@ -84,4 +84,18 @@ func (r *run) judgeGuest(e scenarios.Expect) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// guestState is the timeline a guest expectation reads and the value it
+// wants there; ok is false for an unknown guest.
+func (r *run) guestState(e scenarios.Expect) (stateKey, int64, bool) {
+	if r.sc.Workload == nil || e.Running == nil {
+		return stateKey{}, 0, false
+	}
+	for i, g := range r.sc.Workload.Guests {
+		if g.Name == e.Guest {
+			return guestKey(i), b2i(*e.Running), true
+		}
+	}
+	return stateKey{}, 0, false
 }

@@ -1,9 +1,12 @@
 package sim
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"github.com/quorate/quorate/engine/check"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/quorate/quorate/engine/store"
@@ -27,53 +30,120 @@ const (
 	kvCAS
 )
 
-// kvOp is one recorded operation.
+// kvOp is one recorded operation: a fixed-size record (no strings) kept in
+// a chunked arena, since a simulated hour at 1,000 operations a second keeps
+// millions of them for the linearizability check. Keys are indexes (key k is
+// "k<k>"); values are ids (see kvState.valueID), 0 for an absent key.
 type kvOp struct {
-	pid      int // porcupine client id: a client that lost track of an op gets a new one
-	kind     kvKind
-	key      string
-	value    string // write, cas: the new value (unique per write)
-	expect   string // cas: the value the client last saw (its version is what the store compares)
-	call     wire.Instant
-	ret      wire.Instant
-	done     bool
-	unknown  bool
-	ok       bool   // write, cas: applied; cas false: conflict
-	out      string // read: the value ("" = absent)
-	local    bool   // read answered from the local replica
-	timedOut Timer
+	call, ret wire.Instant
+	// limit is the latest instant the operation can take effect: ret for a
+	// known outcome; for an unknown one the bound computed before the
+	// check (math.MaxInt64 when nothing bounds it).
+	limit wire.Instant
+	// late is when the origin answered an operation its client had given
+	// up on (0: never): it had taken effect, or never would, by then.
+	late    wire.Instant
+	value   uint64        // write, cas: the new value (unique per write)
+	expect  uint64        // cas: the value the client last saw (valUnknown: it did not know)
+	out     uint64        // read: the value (0 = absent)
+	ring    check.RingRef // the origin's regular configuration at the call
+	pid     int32         // porcupine client id: a client that lost track of an op gets a new one
+	key     uint32
+	kind    kvKind
+	done    bool
+	unknown bool
+	ok      bool // write, cas: applied; cas false: conflict
+	local   bool // read answered from the local replica
 }
+
+// valUnknown is a cas's expected value when the client did not know it.
+const valUnknown = ^uint64(0)
 
 type seen struct {
 	version uint64
-	value   string
+	value   uint64
 }
 
 type kvClient struct {
 	host    *host
 	gap     *netmodel.Sampler
 	rnd     *rand.Rand
-	pid     int
+	pid     int32
 	open    *kvOp
 	openID  store.OpID
+	opGen   uint32 // numbers the client's operations: a stale timeout names an old one
 	counter uint64
-	last    map[string]seen // lookups only
+	last    map[uint32]seen // lookups only
+}
+
+// lateKey names an operation a client gave up on: its host and op id.
+type lateKey struct {
+	host int
+	op   store.OpID
 }
 
 // kvState is the run's kv workload.
 type kvState struct {
 	clients []*kvClient
-	ops     []*kvOp
-	nextPID int
+	ops     check.Arena[kvOp]
+	nextPID int32
 	skipped int64
 	refused int64
+	keys    []string          // key index -> name
+	late    map[lateKey]*kvOp // given up on, still awaiting the origin's answer
+	hostIdx map[string]uint64 // host name -> index, for value ids
+	hosts   []string          // index -> host name
+	alien   map[string]uint64 // values no client wrote (none expected)
+	aliens  []string
+}
+
+// valueID maps a stored value to its id: a client's write "<host>-<n>" is
+// (host index + 1) << 40 | n; anything else gets an id of its own.
+func (kv *kvState) valueID(v []byte) uint64 {
+	if len(v) == 0 {
+		return 0
+	}
+	if i := bytes.LastIndexByte(v, '-'); i > 0 {
+		if h, ok := kv.hostIdx[string(v[:i])]; ok {
+			if n, err := strconv.ParseUint(string(v[i+1:]), 10, 40); err == nil && n > 0 && strconv.FormatUint(n, 10) == string(v[i+1:]) {
+				return (h+1)<<40 | n
+			}
+		}
+	}
+	if id, ok := kv.alien[string(v)]; ok {
+		return id
+	}
+	kv.aliens = append(kv.aliens, string(v))
+	id := 1<<63 | uint64(len(kv.aliens))
+	kv.alien[string(v)] = id
+	return id
+}
+
+// valueName prints a value id as the value it stands for.
+func (kv *kvState) valueName(id uint64) string {
+	switch {
+	case id == 0:
+		return ""
+	case id == valUnknown:
+		return "?"
+	case id&(1<<63) != 0:
+		return kv.aliens[id&^(1<<63)-1]
+	}
+	return fmt.Sprintf("%s-%d", kv.hosts[id>>40-1], id&(1<<40-1))
 }
 
 func (r *run) startKV() error {
 	w := r.sc.Workload
 	hosts := r.nodesOf(w.Clients)
 	mean := time.Duration(1e9 / (w.Rate / float64(len(hosts))))
-	r.kv = &kvState{}
+	r.kv = &kvState{late: map[lateKey]*kvOp{}, hostIdx: map[string]uint64{}, alien: map[string]uint64{}}
+	for i := range w.Keys {
+		r.kv.keys = append(r.kv.keys, fmt.Sprintf("k%d", i))
+	}
+	for i, h := range r.hosts {
+		r.kv.hostIdx[h.name] = uint64(i)
+		r.kv.hosts = append(r.kv.hosts, h.name)
+	}
 	for _, h := range hosts {
 		s, err := netmodel.NewSampler(netmodel.Dist{Kind: netmodel.DistExponential, Mean: mean},
 			r.streams.Source(fmt.Sprintf("workload/%d", h.id)))
@@ -81,7 +151,7 @@ func (r *run) startKV() error {
 			return err
 		}
 		c := &kvClient{host: h, gap: s, rnd: r.streams.Rand(fmt.Sprintf("workload/%d/ops", h.id)),
-			pid: r.kv.nextPID, last: map[string]seen{}}
+			pid: r.kv.nextPID, last: map[uint32]seen{}}
 		r.kv.nextPID++
 		r.kv.clients = append(r.kv.clients, c)
 		r.k.Schedule(wire.Instant(0).Add(s.Sample()), Event{Kind: evKV, Ref: int32(len(r.kv.clients) - 1)})
@@ -106,7 +176,11 @@ func (r *run) kvTick(i int32) {
 		r.kv.skipped++
 		return
 	}
-	op := &kvOp{pid: c.pid, key: fmt.Sprintf("k%d", c.rnd.IntN(w.Keys)), call: now}
+	op := kvOp{pid: c.pid, key: uint32(c.rnd.IntN(w.Keys)), call: now}
+	if n := len(h.proc.Installs); n > 0 {
+		op.ring = h.proc.Installs[n-1].Ring
+	}
+	key := r.kv.keys[op.key]
 	x := c.rnd.Float64()
 	switch {
 	case x < w.Mix.Read:
@@ -119,34 +193,37 @@ func (r *run) kvTick(i int32) {
 	r.ops++
 	var id store.OpID
 	var err error
+	var value string
 	switch op.kind {
 	case kvRead:
 		if w.ReadMode == "local" {
-			e, ok := h.node.ReadLocal(op.key)
+			e, ok := h.node.ReadLocal(key)
 			op.local, op.done, op.ret = true, true, now
 			if ok {
-				op.out = string(e.Value)
+				op.out = r.kv.valueID(e.Value)
 			}
-			r.kv.ops = append(r.kv.ops, op)
+			r.kv.ops.Add(op)
 			r.opsOK++
-			r.trace.Begin(now, "kv").Str("node", h.name).Str("op", "read_local").Str("key", op.key).Str("out", op.out).End()
+			r.trace.Begin(now, "kv").Str("node", h.name).Str("op", "read_local").Str("key", key).Str("out", string(e.Value)).End()
 			return
 		}
-		id, err = h.node.ReadOrdered(now, op.key)
+		id, err = h.node.ReadOrdered(now, key)
 	case kvWrite:
 		c.counter++
-		op.value = fmt.Sprintf("%s-%d", h.name, c.counter)
-		id, err = h.node.Put(now, op.key, []byte(op.value))
+		op.value = (r.kv.hostIdx[h.name]+1)<<40 | c.counter
+		value = r.kv.valueName(op.value)
+		id, err = h.node.Put(now, key, []byte(value))
 	case kvCAS:
 		c.counter++
-		op.value = fmt.Sprintf("%s-%d", h.name, c.counter)
+		op.value = (r.kv.hostIdx[h.name]+1)<<40 | c.counter
+		value = r.kv.valueName(op.value)
 		prev := c.last[op.key]
 		op.expect = prev.value
-		id, err = h.node.CompareAndSet(now, op.key, prev.version, []byte(op.value))
+		id, err = h.node.CompareAndSet(now, key, prev.version, []byte(value))
 	}
-	t := r.trace.Begin(now, "kv").Str("node", h.name).Str("op", kindWord(op.kind)).Str("key", op.key)
-	if op.value != "" {
-		t.Str("value", op.value)
+	t := r.trace.Begin(now, "kv").Str("node", h.name).Str("op", kindWord(op.kind)).Str("key", key)
+	if value != "" {
+		t.Str("value", value)
 	}
 	if err != nil {
 		// Refused at once (read-only without quorum, too large): it had
@@ -157,9 +234,12 @@ func (r *run) kvTick(i int32) {
 		return
 	}
 	t.Uint("op_id", uint64(id)).End()
-	c.open, c.openID = op, id
-	op.timedOut = r.k.Schedule(now.Add(w.Timeout), Event{Kind: evKVTimeout, Ref: i})
-	r.kv.ops = append(r.kv.ops, op)
+	c.open, c.openID = r.kv.ops.Add(op), id
+	// The timeout is not cancelled when the answer comes (a cancellation
+	// costs the kernel a lookup on every event); it names the operation
+	// and finds it answered.
+	c.opGen++
+	r.k.Schedule(now.Add(w.Timeout), Event{Kind: evKVTimeout, Ref: i, Arg: c.opGen})
 	r.flush(h)
 }
 
@@ -168,7 +248,8 @@ func (r *run) kvTick(i int32) {
 // writes alone.
 func (kv *kvState) latencies() (ops, writes *reports.Quantiles) {
 	var all, w []float64
-	for _, op := range kv.ops {
+	for i := range kv.ops.Len() {
+		op := kv.ops.At(i)
 		if !op.done || !op.ok || op.local || op.kind == 0 {
 			continue
 		}
@@ -204,14 +285,13 @@ func (r *run) kvResult(h *host, res store.Result) {
 		op := c.open
 		now := r.k.Now()
 		c.open = nil
-		r.k.Cancel(op.timedOut)
 		op.ret = now
 		switch {
 		case res.OK:
 			op.done, op.ok = true, true
 			if op.kind == kvRead {
 				if res.Found {
-					op.out = string(res.Value)
+					op.out = r.kv.valueID(res.Value)
 				}
 				c.last[op.key] = seen{version: res.Version, value: op.out}
 			} else {
@@ -224,7 +304,7 @@ func (r *run) kvResult(h *host, res store.Result) {
 			r.opsOK++
 		case op.kind == kvCAS && errors.Is(res.Err, store.ErrConflict):
 			op.done = true // a definite "did not apply because the version moved"
-			c.last[op.key] = seen{version: res.Version, value: "?"}
+			c.last[op.key] = seen{version: res.Version, value: valUnknown}
 		case errors.Is(res.Err, store.ErrIndeterminate):
 			r.kvUnknown(c, op)
 		default:
@@ -235,6 +315,16 @@ func (r *run) kvResult(h *host, res store.Result) {
 		r.trace.Begin(now, "kv_done").Str("node", h.name).Uint("op_id", uint64(res.Op)).Bool("ok", res.OK).
 			Str("err", errText(res.Err)).End()
 		return
+	}
+	// An answer to an operation its client gave up on: a definite one
+	// bounds when the operation took effect (it is not traced: the client
+	// no longer listens).
+	k := lateKey{h.idx, res.Op}
+	if op, ok := r.kv.late[k]; ok {
+		delete(r.kv.late, k)
+		if !errors.Is(res.Err, store.ErrIndeterminate) {
+			op.late = r.k.Now()
+		}
 	}
 }
 
@@ -253,17 +343,18 @@ func (r *run) kvUnknown(c *kvClient, op *kvOp) {
 	c.pid = r.kv.nextPID
 	r.kv.nextPID++
 	if op.kind != kvRead {
-		c.last[op.key] = seen{value: "?"}
+		c.last[op.key] = seen{value: valUnknown}
 	}
 }
 
 // kvTimeout gives up on client i's open operation.
-func (r *run) kvTimeout(i int32) {
+func (r *run) kvTimeout(i int32, gen uint32) {
 	c := r.kv.clients[i]
-	if c.open == nil {
-		return
+	if c.open == nil || gen != c.opGen {
+		return // answered (or given up) already
 	}
 	r.trace.Begin(r.k.Now(), "kv_timeout").Str("node", c.host.name).Uint("op_id", uint64(c.openID)).End()
+	r.kv.late[lateKey{c.host.idx, c.openID}] = c.open
 	r.kvUnknown(c, c.open)
 }
 
@@ -274,8 +365,13 @@ func (r *run) kvCrash(h *host) {
 	}
 	for _, c := range r.kv.clients {
 		if c.host == h && c.open != nil {
-			r.k.Cancel(c.open.timedOut)
 			r.kvUnknown(c, c.open)
+		}
+	}
+	// The crashed process answers nothing more.
+	for k := range r.kv.late {
+		if k.host == h.idx {
+			delete(r.kv.late, k)
 		}
 	}
 }

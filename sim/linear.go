@@ -1,208 +1,466 @@
 package sim
 
 import (
-	"cmp"
 	"fmt"
-	"maps"
+	"github.com/quorate/quorate/engine/check"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/quorate/quorate/engine/wire"
 )
 
-// The linearizability check runs porcupine over the kv history, one
-// partition per key (each key's state is its value alone; writes carry
-// unique values, so a version the store compares maps to one value). An
-// unknown outcome is the maintainer's recipe: the operation may have taken
-// effect at any point after its invocation, so it returns "at infinity"
-// and the model accepts any output for it while allowing both its effect
-// and its absence.
+// The linearizability check runs porcupine over the kv history. Each key is
+// a register of its own (its state is its value alone; writes carry unique
+// values, so a version the store compares maps to one value). An unknown
+// outcome follows the maintainer's recipe: the operation may take effect at
+// any point after its invocation, so the model accepts any output for it
+// while allowing both its effect and its absence.
+//
+// A key's history is cut into segments at quiescent points, and each
+// segment is checked on its own, in parallel (checkSegmented): a
+// quiescent point is an instant at which no operation of the key is in
+// flight and the key's state is known, because the last operation before
+// it came after every other in real time and its outcome fixes the value
+// (a completed read, write or successful cas). Every linearization of the
+// whole history puts everything before such a point first and ends that
+// part with that operation, so the history is linearizable exactly when
+// every segment is, each from the state the previous one ends in. This
+// keeps porcupine's work linear in the history's length: checking the
+// whole key at once costs it O(n) per visited configuration.
+//
+// An unknown outcome overlaps everything after its invocation and so
+// would keep its key's segment open to the end of the run. It is bounded
+// by what the run knows about when it can still take effect (kvOp.limit,
+// see boundUnknown): the store applies an operation only in the regular
+// configuration of the ring it was sent in, so once every member of that
+// ring has left it (installed a later ring, or crashed), the operation has
+// taken effect or never will; and when the origin answers an operation its
+// client had given up on, it has done one or the other by then.
 
 type kvIn struct {
 	kind   kvKind
-	key    string
-	value  string
-	expect string // "?" when the client did not know the value it compared against
+	key    uint32
+	value  uint64 // write, cas: the new value; assume: the state
+	expect uint64 // cas: valUnknown when the client did not know the value it compared against
 }
 
 type kvOut struct {
 	unknown bool
 	ok      bool
-	value   string
+	value   uint64
 }
 
-// kvModel is a nondeterministic register per key: the state is a value
-// ("" = absent).
-func kvModel() porcupine.Model {
-	nm := porcupine.NondeterministicModel{
-		Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-			by := map[string][]porcupine.Operation{}
-			for _, op := range h {
-				k := op.Input.(kvIn).key
-				by[k] = append(by[k], op)
+// kvAssume is a segment's first, synthetic operation: it sets the state
+// the previous segment ended in.
+const kvAssume kvKind = 100
+
+// kvStep is the register's transition: the states an operation can leave
+// behind from state s, none when its output is impossible from s.
+func kvStep(s uint64, in kvIn, out kvOut) (next [2]uint64, n int) {
+	switch in.kind {
+	case kvAssume:
+		return [2]uint64{in.value}, 1
+	case kvRead:
+		if out.unknown || out.value == s {
+			return [2]uint64{s}, 1
+		}
+		return next, 0
+	case kvWrite:
+		if out.unknown {
+			return [2]uint64{s, in.value}, 2
+		}
+		return [2]uint64{in.value}, 1
+	default: // cas
+		matches := in.expect == valUnknown || in.expect == s
+		switch {
+		case out.unknown:
+			if matches {
+				return [2]uint64{s, in.value}, 2
 			}
-			out := make([][]porcupine.Operation, 0, len(by))
-			for _, k := range slices.Sorted(maps.Keys(by)) {
-				out = append(out, by[k])
+			return [2]uint64{s}, 1
+		case out.ok && matches:
+			return [2]uint64{in.value}, 1
+		case !out.ok && (in.expect == valUnknown || in.expect != s):
+			return [2]uint64{s}, 1
+		}
+		return next, 0
+	}
+}
+
+// kvModel is the register for porcupine. partition splits a history by
+// key (the plain, whole-history check); name prints value ids.
+func kvModel(partition bool, name func(uint64) string) porcupine.Model {
+	if name == nil {
+		name = func(v uint64) string { return fmt.Sprintf("v%d", v) }
+	}
+	nm := porcupine.NondeterministicModel{
+		Init: func() []any { return []any{uint64(0)} },
+		Step: func(state, input, output any) []any {
+			next, n := kvStep(state.(uint64), input.(kvIn), output.(kvOut))
+			out := make([]any, n)
+			for i := range n {
+				out[i] = next[i]
 			}
 			return out
 		},
-		Init: func() []any { return []any{""} },
-		Step: func(state, input, output any) []any {
-			s, in, out := state.(string), input.(kvIn), output.(kvOut)
-			switch in.kind {
-			case kvRead:
-				if out.unknown || out.value == s {
-					return []any{s}
-				}
-				return nil
-			case kvWrite:
-				if out.unknown {
-					return []any{s, in.value}
-				}
-				return []any{in.value}
-			default: // cas
-				matches := in.expect == "?" || in.expect == s
-				switch {
-				case out.unknown:
-					if matches {
-						return []any{s, in.value}
-					}
-					return []any{s}
-				case out.ok && matches:
-					return []any{in.value}
-				case !out.ok && (in.expect == "?" || in.expect != s):
-					return []any{s}
-				}
-				return nil
-			}
-		},
-		Equal: func(a, b any) bool { return a.(string) == b.(string) },
+		Equal: func(a, b any) bool { return a.(uint64) == b.(uint64) },
 		DescribeOperation: func(input, output any) string {
 			in, out := input.(kvIn), output.(kvOut)
+			key := fmt.Sprintf("k%d", in.key)
 			res := "?"
 			if !out.unknown {
 				res = fmt.Sprint(out.ok)
 			}
 			switch in.kind {
+			case kvAssume:
+				return fmt.Sprintf("%s is %q (the state the previous segment ends in)", key, name(in.value))
 			case kvRead:
 				if out.unknown {
-					return fmt.Sprintf("read %s -> ?", in.key)
+					return fmt.Sprintf("read %s -> ?", key)
 				}
-				return fmt.Sprintf("read %s -> %q", in.key, out.value)
+				return fmt.Sprintf("read %s -> %q", key, name(out.value))
 			case kvWrite:
-				return fmt.Sprintf("write %s = %q -> %s", in.key, in.value, res)
+				return fmt.Sprintf("write %s = %q -> %s", key, name(in.value), res)
 			}
-			return fmt.Sprintf("cas %s %q => %q -> %s", in.key, in.expect, in.value, res)
+			return fmt.Sprintf("cas %s %q => %q -> %s", key, name(in.expect), name(in.value), res)
 		},
-		DescribeState: func(state any) string { return fmt.Sprintf("%q", state.(string)) },
+		DescribeState: func(state any) string { return fmt.Sprintf("%q", name(state.(uint64))) },
+	}
+	if partition {
+		nm.Partition = func(h []porcupine.Operation) [][]porcupine.Operation {
+			by := map[uint32][]porcupine.Operation{}
+			for _, op := range h {
+				k := op.Input.(kvIn).key
+				by[k] = append(by[k], op)
+			}
+			keys := make([]uint32, 0, len(by))
+			for k := range by {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			out := make([][]porcupine.Operation, 0, len(by))
+			for _, k := range keys {
+				out = append(out, by[k])
+			}
+			return out
+		}
 	}
 	return nm.ToModel()
 }
 
-// history converts the recorded operations.
-func (r *run) history() []porcupine.Operation {
-	var h []porcupine.Operation
-	for _, op := range r.kv.ops {
-		if op.kind == 0 || !op.done {
-			if op.kind != 0 && !op.done {
-				// Still open at the end of the run: unknown.
-				op.unknown = true
-			} else {
-				continue
+// porcupineOp converts one recorded operation; its return is its limit.
+func porcupineOp(op *kvOp) porcupine.Operation {
+	return porcupine.Operation{
+		ClientId: int(op.pid),
+		Input:    kvIn{kind: op.kind, key: op.key, value: op.value, expect: op.expect},
+		Call:     int64(op.call),
+		Output:   kvOut{unknown: op.unknown, ok: op.ok, value: op.out},
+		Return:   int64(op.limit),
+	}
+}
+
+// linSegment is a run of one key's operations (ops[lo:hi] of the key's
+// list, in invocation order) checked from the state start.
+type linSegment struct {
+	key    uint32
+	lo, hi int32
+	start  uint64
+}
+
+// endState is the key's state after op when op came after every other
+// operation before it, and whether op's outcome fixes it.
+func endState(op *kvOp) (uint64, bool) {
+	switch {
+	case op.unknown:
+		return 0, false
+	case op.kind == kvRead:
+		return op.out, true
+	case op.kind == kvWrite || (op.kind == kvCAS && op.ok):
+		return op.value, true
+	}
+	return 0, false
+}
+
+// segmentKey cuts one key's operations (in invocation order) at its
+// quiescent points.
+func segmentKey(key uint32, ops []*kvOp, out []linSegment) []linSegment {
+	lo := 0
+	var state uint64
+	prevMax, curMax := wire.Instant(math.MinInt64), wire.Instant(math.MinInt64)
+	for i, op := range ops {
+		if i > lo && curMax < op.call {
+			last := ops[i-1]
+			if s, ok := endState(last); ok && last.call > prevMax {
+				out = append(out, linSegment{key: key, lo: int32(lo), hi: int32(i), start: state})
+				lo, state = i, s
+				prevMax, curMax = math.MinInt64, math.MinInt64
 			}
 		}
-		ret := int64(op.ret)
-		if op.unknown {
-			ret = math.MaxInt64
+		prevMax = curMax
+		curMax = max(curMax, op.limit)
+	}
+	if lo < len(ops) {
+		out = append(out, linSegment{key: key, lo: int32(lo), hi: int32(len(ops)), start: state})
+	}
+	return out
+}
+
+// sequential checks a segment whose operations do not overlap at all: its
+// only linearization is real-time order, so stepping the register through
+// it (with every state an unknown outcome allows) decides it exactly, as
+// porcupine would, without its set-up.
+func sequential(ops []*kvOp, start uint64) (verdict, isSeq bool) {
+	for i, end := 1, ops[0].limit; i < len(ops); i++ {
+		if ops[i].call <= end {
+			return false, false
 		}
-		h = append(h, porcupine.Operation{
-			ClientId: op.pid,
-			Input:    kvIn{kind: op.kind, key: op.key, value: op.value, expect: op.expect},
-			Call:     int64(op.call),
-			Output:   kvOut{unknown: op.unknown, ok: op.ok, value: op.out},
-			Return:   ret,
-		})
+		end = max(end, ops[i].limit)
+	}
+	states := []uint64{start}
+	var next []uint64
+	for _, op := range ops {
+		next = next[:0]
+		in, out := kvIn{kind: op.kind, value: op.value, expect: op.expect}, kvOut{unknown: op.unknown, ok: op.ok, value: op.out}
+		for _, s := range states {
+			ns, n := kvStep(s, in, out)
+			for _, x := range ns[:n] {
+				if !slices.Contains(next, x) {
+					next = append(next, x)
+				}
+			}
+		}
+		if len(next) == 0 {
+			return false, true
+		}
+		states, next = next, states
+	}
+	return true, true
+}
+
+// segmentOps is what porcupine checks for one segment: the synthetic
+// operation that sets its starting state, then its operations.
+func segmentOps(ops []*kvOp, start uint64) []porcupine.Operation {
+	first := ops[0]
+	h := make([]porcupine.Operation, 0, len(ops)+1)
+	h = append(h, porcupine.Operation{ClientId: int(first.pid), Input: kvIn{kind: kvAssume, key: first.key, value: start},
+		Call: int64(first.call) - 2, Output: kvOut{ok: true}, Return: int64(first.call) - 1})
+	for _, op := range ops {
+		h = append(h, porcupineOp(op))
 	}
 	return h
 }
 
-// checkLinearizable runs porcupine; on failure it names the shortest
-// failing key's operations and, when path is set, writes porcupine's
-// visualisation there.
-func (r *run) checkLinearizable(path string) checkResult {
-	h := r.history()
-	model := kvModel()
-	if porcupine.CheckOperations(model, h) {
-		return pass()
+// linVerdict is the segmented check's outcome; on failure, the first
+// failing segment (by key, then time) and its key's operations.
+type linVerdict struct {
+	ok       bool
+	segments int
+	key      uint32
+	keyOps   []*kvOp
+	seg      linSegment
+}
+
+// checkSegmented checks ops (every operation of the history, in invocation
+// order, with limits set) segment by segment across GOMAXPROCS workers.
+// The verdict and the segment it names do not depend on the scheduling.
+func checkSegmented(ops []*kvOp, keys int) linVerdict {
+	// Sized exactly first: a simulated hour has millions of operations, and
+	// growing slices would leave as much garbage again.
+	counts := make([]int, keys)
+	for _, op := range ops {
+		if int(op.key) >= len(counts) {
+			counts = append(counts, make([]int, int(op.key)+1-len(counts))...)
+		}
+		counts[op.key]++
 	}
-	// Find the failing keys and report the shortest one's history.
-	var worst []porcupine.Operation
-	for _, part := range model.Partition(h) {
-		if !porcupine.CheckOperations(model, part) && (worst == nil || len(part) < len(worst)) {
-			worst = part
+	byKey := make([][]*kvOp, len(counts))
+	for k, n := range counts {
+		byKey[k] = make([]*kvOp, 0, n)
+	}
+	for _, op := range ops {
+		byKey[op.key] = append(byKey[op.key], op)
+	}
+	for _, l := range byKey {
+		slices.SortStableFunc(l, func(a, b *kvOp) int {
+			switch {
+			case a.call < b.call:
+				return -1
+			case a.call > b.call:
+				return 1
+			}
+			return 0
+		})
+	}
+	segs := make([]linSegment, 0, len(ops)/2+1)
+	for k, l := range byKey {
+		segs = segmentKey(uint32(k), l, segs)
+	}
+	failed := make([]bool, len(segs))
+	model := kvModel(false, nil)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	const batch = 256
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(batch)) - batch
+				if lo >= len(segs) {
+					return
+				}
+				for i := lo; i < min(lo+batch, len(segs)); i++ {
+					s := segs[i]
+					part := byKey[s.key][s.lo:s.hi]
+					if ok, isSeq := sequential(part, s.start); isSeq {
+						failed[i] = !ok
+						continue
+					}
+					failed[i] = !porcupine.CheckOperations(model, segmentOps(part, s.start))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	v := linVerdict{ok: true, segments: len(segs)}
+	if i := slices.Index(failed, true); i >= 0 {
+		v.ok, v.seg = false, segs[i]
+		v.key, v.keyOps = segs[i].key, byKey[segs[i].key]
+	}
+	return v
+}
+
+// boundUnknown sets every operation's limit: its return when its outcome
+// is known, otherwise the first instant by which it has taken effect or
+// never will (see the package comment above), math.MaxInt64 if none.
+func (r *run) boundUnknown(ops []*kvOp) {
+	// When each ring ended everywhere: the latest instant a process that
+	// installed it installed its next ring or died.
+	const open = wire.Instant(math.MaxInt64)
+	ends := map[check.RingRef]wire.Instant{}
+	for _, p := range r.hist.Procs {
+		for i, in := range p.Installs {
+			end := open
+			switch {
+			case i+1 < len(p.Installs):
+				end = p.Installs[i+1].At
+			case p.End != 0:
+				end = p.End
+			}
+			if e, ok := ends[in.Ring]; !ok || end > e {
+				ends[in.Ring] = end
+			}
 		}
 	}
+	for _, op := range ops {
+		op.limit = op.ret
+		if !op.unknown {
+			continue
+		}
+		op.limit = open
+		if e, ok := ends[op.ring]; ok && op.ring.Seq != 0 {
+			op.limit = e
+		}
+		if op.late != 0 {
+			op.limit = min(op.limit, op.late)
+		}
+		op.limit = max(op.limit, op.call)
+	}
+}
+
+// history lists the operations the check judges, in invocation order,
+// with their limits set.
+func (r *run) history() []*kvOp {
+	ops := make([]*kvOp, 0, r.kv.ops.Len())
+	for i := range r.kv.ops.Len() {
+		op := r.kv.ops.At(i)
+		if op.kind == 0 {
+			continue
+		}
+		if !op.done {
+			op.unknown = true // still open at the end of the run
+		}
+		ops = append(ops, op)
+	}
+	r.boundUnknown(ops)
+	return ops
+}
+
+// checkLinearizable runs the segmented check; on failure it names the
+// failing segment's operations and, when path is set, writes porcupine's
+// visualisation of that segment there.
+func (r *run) checkLinearizable(path string) check.CheckResult {
+	v := checkSegmented(r.history(), len(r.kv.keys))
+	if v.ok {
+		return check.Pass()
+	}
+	model := kvModel(false, r.kv.valueName)
+	seg := v.keyOps[v.seg.lo:v.seg.hi]
 	if path != "" {
-		res, info := porcupine.CheckOperationsVerbose(model, worst, 30*time.Second)
+		res, info := porcupine.CheckOperationsVerbose(model, segmentOps(seg, v.seg.start), 30*time.Second)
 		if res != porcupine.Ok {
 			_ = porcupine.VisualizePath(model, info, path)
 		}
 	}
-	slices.SortFunc(worst, func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
-	key := worst[0].Input.(kvIn).key
-	describe := func(op porcupine.Operation) string {
+	key := r.kv.keys[v.key]
+	describe := func(op *kvOp) string {
 		ret := "unknown"
-		if op.Return != math.MaxInt64 {
-			ret = time.Duration(op.Return).String()
+		if op.unknown && op.limit != math.MaxInt64 {
+			ret = "unknown, in effect by " + time.Duration(op.limit).String()
+		} else if !op.unknown {
+			ret = time.Duration(op.ret).String()
 		}
-		return fmt.Sprintf("  client %d [%v .. %s] %s", op.ClientId, time.Duration(op.Call), ret, model.DescribeOperation(op.Input, op.Output))
+		return fmt.Sprintf("  client %d [%v .. %s] %s", op.pid, time.Duration(op.call), ret, model.DescribeOperation(porcupineOp(op).Input, porcupineOp(op).Output))
 	}
-	if w1, w2, rd, ok := staleRead(worst); ok {
-		return fail("linearizability: stale read of key %s: the read returned a value that an acknowledged write had already replaced before the read began:\n%s\n%s\n%s\n(%d operations on the key; history.html shows them all)",
-			key, describe(w1), describe(w2), describe(rd), len(worst))
+	// The plainest counterexample may start before the segment: look a
+	// little way back.
+	from := max(0, int(v.seg.lo)-200)
+	if w1, w2, rd, ok := staleRead(v.keyOps[from:v.seg.hi]); ok {
+		return check.Fail("linearizability: stale read of key %s: the read returned a value that an acknowledged write had already replaced before the read began:\n%s\n%s\n%s\n(the failing segment of the key holds %d operations; history.html shows them)",
+			key, describe(w1), describe(w2), describe(rd), len(seg))
 	}
-	var lines []string
-	for i, op := range worst {
+	lines := []string{fmt.Sprintf("  the segment starts from %s = %q", key, r.kv.valueName(v.seg.start))}
+	for i, op := range seg {
 		if i == 20 {
-			lines = append(lines, fmt.Sprintf("  … %d more", len(worst)-20))
+			lines = append(lines, fmt.Sprintf("  … %d more", len(seg)-20))
 			break
 		}
 		lines = append(lines, describe(op))
 	}
-	return fail("linearizability: key %s has no linear order (%d operations):\n%s", key, len(worst), strings.Join(lines, "\n"))
+	return check.Fail("linearizability: key %s has no linear order (%d operations in the failing segment, %d on the key):\n%s",
+		key, len(seg), len(v.keyOps), strings.Join(lines, "\n"))
 }
 
 // staleRead looks for the plainest counterexample: a completed read that
 // returns the value of a write w1 although another write w2 was invoked
 // after w1 completed and was acknowledged before the read was invoked.
-func staleRead(ops []porcupine.Operation) (w1, w2, rd porcupine.Operation, ok bool) {
-	var writes []porcupine.Operation
+func staleRead(ops []*kvOp) (w1, w2, rd *kvOp, ok bool) {
+	var writes []*kvOp
 	for _, op := range ops {
-		in, out := op.Input.(kvIn), op.Output.(kvOut)
-		if in.kind != kvRead && (out.ok || out.unknown) {
+		if op.kind != kvRead && (op.ok || op.unknown) {
 			writes = append(writes, op)
 		}
 	}
 	for _, r := range ops {
-		in, out := r.Input.(kvIn), r.Output.(kvOut)
-		if in.kind != kvRead || out.unknown {
+		if r.kind != kvRead || r.unknown {
 			continue
 		}
 		for _, a := range writes {
-			if a.Input.(kvIn).value != out.value || a.Return == math.MaxInt64 {
+			if a.value != r.out || a.unknown {
 				continue
 			}
 			for _, b := range writes {
-				if b.Output.(kvOut).ok && !b.Output.(kvOut).unknown && b.Call > a.Return && b.Return < r.Call {
+				if b.ok && !b.unknown && b.call > a.ret && b.ret < r.call {
 					return a, b, r, true
 				}
 			}
 		}
 	}
-	return w1, w2, rd, false
+	return nil, nil, nil, false
 }
 
 // ackedWritesLost counts keys whose final value is none of the values an
@@ -210,41 +468,48 @@ func staleRead(ops []porcupine.Operation) (w1, w2, rd porcupine.Operation, ok bo
 // write that may be ordered after it (one that had not completed when the
 // last acknowledged write began, acknowledged or unknown).
 func (r *run) ackedWritesLost(final map[string]string) int64 {
-	type w struct {
-		call, ret int64
-		value     string
-		acked     bool
+	// Two passes over the records, nothing kept per operation: a simulated
+	// hour holds millions of them.
+	type last struct {
+		call, ret wire.Instant
+		value     uint64
+		ok        bool
 	}
-	byKey := map[string][]w{}
-	for _, op := range r.kv.ops {
-		open := !op.done // still open when the run ended: unknown
-		if (op.kind == kvWrite || op.kind == kvCAS) && (open || op.ok || op.unknown) {
-			ret := int64(op.ret)
-			if op.unknown || open {
-				ret = math.MaxInt64
+	isWrite := func(op *kvOp) bool {
+		return (op.kind == kvWrite || op.kind == kvCAS) && (!op.done || op.ok || op.unknown)
+	}
+	lastAcked := make([]last, len(r.kv.keys))
+	for i := range r.kv.ops.Len() {
+		op := r.kv.ops.At(i)
+		if isWrite(op) && op.done && op.ok && !op.unknown {
+			if l := &lastAcked[op.key]; !l.ok || op.ret > l.ret {
+				*l = last{op.call, op.ret, op.value, true}
 			}
-			byKey[op.key] = append(byKey[op.key], w{int64(op.call), ret, op.value, op.done && op.ok && !op.unknown})
+		}
+	}
+	fin := make([]uint64, len(r.kv.keys))
+	kept := make([]bool, len(r.kv.keys))
+	for k, name := range r.kv.keys {
+		fin[k] = r.kv.valueID([]byte(final[name]))
+		kept[k] = !lastAcked[k].ok || lastAcked[k].value == fin[k]
+	}
+	for i := range r.kv.ops.Len() {
+		op := r.kv.ops.At(i)
+		if !isWrite(op) || kept[op.key] {
+			continue
+		}
+		ret := op.ret
+		if op.unknown || !op.done {
+			ret = math.MaxInt64
+		}
+		// A write that may be ordered after the last acknowledged one.
+		if ret > lastAcked[op.key].call && op.value == fin[op.key] {
+			kept[op.key] = true
 		}
 	}
 	var lost int64
-	for _, k := range slices.Sorted(maps.Keys(byKey)) {
-		ws := byKey[k]
-		var last *w
-		for i := range ws {
-			if ws[i].acked && (last == nil || ws[i].ret > last.ret) {
-				last = &ws[i]
-			}
-		}
-		if last == nil {
-			continue
-		}
-		ok := final[k] == last.value
-		for _, x := range ws {
-			if x.ret > last.call && final[k] == x.value {
-				ok = true
-			}
-		}
-		if !ok {
+	for _, k := range kept {
+		if !k {
 			lost++
 		}
 	}

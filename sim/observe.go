@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"github.com/quorate/quorate/engine/check"
 	"slices"
 	"strings"
 
@@ -77,6 +78,9 @@ type observer struct {
 	paths [][]pathState         // [pair a*n+b][link index], a < b
 	pairs []pairStats           // [a*n+b], a != b
 	tl    []reports.TimelineEntry
+	// faults are the faults applied, in order, as typed values: the
+	// responses in result.json start from them.
+	faults []reports.FaultResponse
 
 	memberSets [][]string       // interned member-name sets
 	memberIdx  map[string]int   // joined names -> index into memberSets
@@ -267,9 +271,9 @@ func (o *observer) finish(end wire.Instant) []reports.PairLinks {
 }
 
 // regular records that node h installed a regular configuration.
-func (o *observer) regular(h *host, d delivery, at wire.Instant) {
-	names := make([]string, len(d.members))
-	for i, id := range d.members {
+func (o *observer) regular(h *host, d check.Delivery, at wire.Instant) {
+	names := make([]string, len(d.Members))
+	for i, id := range d.Members {
 		names[i] = id.String()
 		if j, ok := o.r.byID[id]; ok {
 			names[i] = o.r.hosts[j].name
@@ -286,7 +290,7 @@ func (o *observer) regular(h *host, d delivery, at wire.Instant) {
 	o.set(stateKey{node: int32(h.idx), kind: stateMembers}, at, int64(idx))
 	o.installs[h.idx] = append(o.installs[h.idx], at)
 	o.tl = append(o.tl, reports.TimelineEntry{TMs: at.Millis(), Node: h.name, Event: "membership",
-		RingID: d.ring.String(), Members: names})
+		RingID: d.Ring.String(), Members: names})
 }
 
 // membershipChanges is the contract's metric: the largest number, over

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quorate/quorate/engine/check"
 	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel"
@@ -97,12 +98,12 @@ func (rc *Recording) NodeUp(node string, up bool, at time.Duration) error {
 	h.up = up
 	if up {
 		r.lastChange = now
-		h.proc = &process{node: h.id, name: h.name, inc: h.incs, start: now}
+		h.proc = &check.Process{Node: h.id, Name: h.name, Inc: h.incs, Start: now}
 		h.incs++
-		r.hist.procs = append(r.hist.procs, h.proc)
+		r.hist.Procs = append(r.hist.Procs, h.proc)
 		r.trace.Begin(now, "boot").Str("node", h.name).End()
 	} else {
-		h.proc.end = now
+		h.proc.End = now
 		r.trace.Begin(now, "down").Str("node", h.name).Str("why", "killed").End()
 	}
 	r.obs.nodeUp(h, up, now)
@@ -145,18 +146,18 @@ func (rc *Recording) Link(node, peer, kind string, link int, at time.Duration) e
 	return nil
 }
 
-// parseRing reads a ring id as ringRef.String writes it ("rep.seq" in hex).
-func parseRing(s string) (ringRef, error) {
+// parseRing reads a ring id as check.RingRef.String writes it ("rep.seq" in hex).
+func parseRing(s string) (check.RingRef, error) {
 	rep, seq, ok := strings.Cut(s, ".")
 	if !ok {
-		return ringRef{}, fmt.Errorf("sim: recording: ring id %q is not rep.seq", s)
+		return check.RingRef{}, fmt.Errorf("sim: recording: ring id %q is not rep.seq", s)
 	}
 	a, err1 := strconv.ParseUint(rep, 16, 32)
 	b, err2 := strconv.ParseUint(seq, 16, 64)
 	if err1 != nil || err2 != nil {
-		return ringRef{}, fmt.Errorf("sim: recording: ring id %q is not rep.seq in hex", s)
+		return check.RingRef{}, fmt.Errorf("sim: recording: ring id %q is not rep.seq in hex", s)
 	}
-	return ringRef{rep: wire.NodeID(a), seq: b}, nil
+	return check.RingRef{Rep: wire.NodeID(a), Seq: b}, nil
 }
 
 // Membership records that node installed ring with members (node names).
@@ -181,18 +182,18 @@ func (rc *Recording) Membership(node, ring string, members []string, at time.Dur
 	if !h.up {
 		return nil
 	}
-	d := delivery{at: inst(at), kind: dRegular, ring: ref, members: ids}
-	h.proc.ds = append(h.proc.ds, d)
+	d := check.Delivery{At: inst(at), Kind: check.KindRegular, Ring: ref, Members: ids}
+	h.proc.Add(d)
 	rc.regular(h, d)
 	return nil
 }
 
 // regular records node h installing the regular configuration d.
-func (rc *Recording) regular(h *host, d delivery) {
+func (rc *Recording) regular(h *host, d check.Delivery) {
 	r := rc.r
-	r.obs.regular(h, d, d.at)
-	r.trace.Begin(d.at, "membership").Str("node", h.name).Str("nodes", r.names(d.members)).
-		Str("detail", fmt.Sprintf("membership A new membership (%s) was formed.", d.ring)).End()
+	r.obs.regular(h, d, d.At)
+	r.trace.Begin(d.At, "membership").Str("node", h.name).Str("nodes", r.names(d.Members)).
+		Str("detail", fmt.Sprintf("membership A new membership (%s) was formed.", d.Ring)).End()
 }
 
 // QuorumView is votequorum's view of one node, as its journal reports it.
@@ -280,8 +281,19 @@ func (rc *Recording) KV(op KVOp, id uint64, refused bool) error {
 		r.kv.refused++
 		return nil
 	}
-	o := &kvOp{pid: op.Client, key: op.Key, value: op.Value, expect: op.Expect, call: inst(op.Call),
-		ret: inst(op.Return), done: true, unknown: op.Unknown, ok: op.OK, out: op.Out, local: op.Local}
+	key := slices.Index(r.kv.keys, op.Key)
+	if key < 0 {
+		return fmt.Errorf("sim: recording: kv key %q is not one of the workload's keys", op.Key)
+	}
+	expect := r.kv.valueID([]byte(op.Expect))
+	if op.Expect == "?" {
+		expect = valUnknown
+	}
+	// The ring of the call is not recorded, so an unknown outcome stays
+	// unbounded (the conservative choice for the segmented check).
+	o := kvOp{pid: int32(op.Client), key: uint32(key), value: r.kv.valueID([]byte(op.Value)), expect: expect,
+		call: inst(op.Call), ret: inst(op.Return), done: true, unknown: op.Unknown, ok: op.OK,
+		out: r.kv.valueID([]byte(op.Out)), local: op.Local}
 	switch op.Kind {
 	case "read":
 		o.kind = kvRead
@@ -295,7 +307,7 @@ func (rc *Recording) KV(op KVOp, id uint64, refused bool) error {
 	if !op.Unknown && (op.OK || op.Kind == "read") {
 		r.opsOK++
 	}
-	r.kv.ops = append(r.kv.ops, o)
+	r.kv.ops.Add(o)
 	return nil
 }
 
@@ -316,12 +328,12 @@ func (rc *Recording) Replica(node string, values map[string]string, digest strin
 // false verdict fails check name with detail whatever the checkers found.
 func (rc *Recording) Check(name string, ok bool, detail string) {
 	if rc.r.extraChecks == nil {
-		rc.r.extraChecks = map[string]checkResult{}
+		rc.r.extraChecks = map[string]check.CheckResult{}
 	}
-	if prev, seen := rc.r.extraChecks[name]; seen && !prev.ok {
+	if prev, seen := rc.r.extraChecks[name]; seen && !prev.OK {
 		return
 	}
-	rc.r.extraChecks[name] = checkResult{ok: ok, detail: detail}
+	rc.r.extraChecks[name] = check.CheckResult{OK: ok, Detail: detail}
 }
 
 // Ops counts n operations of the workload (multicasts sent).
@@ -408,27 +420,27 @@ func (rc *Recording) Deliver(node string, d Delivered, at time.Duration) error {
 	if !h.up {
 		return nil
 	}
-	dl := delivery{at: inst(at), ring: ref, seq: d.Seq, sender: wire.NodeID(d.Sender), id: d.ID}
+	dl := check.Delivery{At: inst(at), Ring: ref, Seq: d.Seq, Sender: wire.NodeID(d.Sender), ID: d.ID}
 	switch d.Kind {
 	case "message":
-		dl.kind = dMsg
+		dl.Kind = check.KindMsg
 		if d.ID != 0 && h.id == wire.NodeID(d.Sender) {
 			rc.r.opsOK++
 		}
 	case "transitional", "regular":
-		dl.kind = dTrans
+		dl.Kind = check.KindTrans
 		if d.Kind == "regular" {
-			dl.kind = dRegular
+			dl.Kind = check.KindRegular
 		}
 		for _, m := range d.Members {
-			dl.members = append(dl.members, wire.NodeID(m))
+			dl.Members = append(dl.Members, wire.NodeID(m))
 		}
-		slices.Sort(dl.members)
+		slices.Sort(dl.Members)
 	default:
 		return fmt.Errorf("sim: recording: unknown delivery kind %q", d.Kind)
 	}
-	h.proc.ds = append(h.proc.ds, dl)
-	if dl.kind == dRegular {
+	h.proc.Add(dl)
+	if dl.Kind == check.KindRegular {
 		rc.regular(h, dl)
 	}
 	return nil
@@ -445,6 +457,6 @@ func (rc *Recording) Sent(node string, id uint64, at time.Duration) error {
 		return nil
 	}
 	rc.r.ops++
-	rc.r.hist.sent[id] = sent{proc: h.proc, at: inst(at)}
+	rc.r.hist.Sent[id] = check.SentMsg{Proc: h.proc, At: inst(at)}
 	return nil
 }

@@ -75,15 +75,16 @@ func (r *run) judgeResult(res *reports.Result, failure string) {
 	r.res = res
 	res.Rings = r.rings()
 	res.Responses = r.responses(res.Rings)
+	r.summarize(res)
 	r.verdicts(res)
 	for _, name := range slices.Sorted(maps.Keys(r.extraChecks)) {
 		// A recorded run's own evidence for a check (Recording.Check).
 		c := r.extraChecks[name]
-		if ok, judged := res.Checks[name]; !c.ok && (ok || !judged) {
+		if ok, judged := res.Checks[name]; !c.OK && (ok || !judged) {
 			res.Checks[name] = false
-			res.CheckDetails[name] = c.detail
+			res.CheckDetails[name] = c.Detail
 		} else if !judged {
-			res.Checks[name] = c.ok
+			res.Checks[name] = c.OK
 		}
 	}
 	res.Stats.MembershipChanges = r.obs.membershipChanges(0, end+1)
@@ -94,16 +95,21 @@ func (r *run) judgeResult(res *reports.Result, failure string) {
 	}
 	res.Expectations = r.evaluate()
 	res.OK = failure == ""
+	if !res.OK {
+		res.FailureID = &reports.FailureID{Kind: "engine assertion"}
+	}
 	for _, name := range []string{checkTotalOrderName, checkVSName, checkLivenessName, checkLinearName, checkReplicasName} {
 		if ok, judged := res.Checks[name]; judged && !ok && res.OK {
 			res.OK = false
 			res.Failure = fmt.Sprintf("check %s failed: %s", name, res.CheckDetails[name])
+			res.FailureID = &reports.FailureID{Check: name, Kind: counterexampleKind(name, res.CheckDetails[name])}
 		}
 	}
-	for _, e := range res.Expectations {
+	for i, e := range res.Expectations {
 		if !e.OK && res.OK {
 			res.OK = false
 			res.Failure = fmt.Sprintf("expectation failed: %s (%s): %s", e.Expect, e.Where, e.Reason)
+			res.FailureID = &reports.FailureID{Expect: &i}
 		}
 	}
 }

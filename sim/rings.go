@@ -2,6 +2,7 @@ package sim
 
 import (
 	"cmp"
+	"github.com/quorate/quorate/engine/check"
 	"slices"
 
 	"github.com/quorate/quorate/engine/wire"
@@ -15,24 +16,24 @@ func (r *run) rings() []reports.RingInstall {
 		nodes       int
 		members     []wire.NodeID
 	}
-	byRing := map[ringRef]*acc{}
-	var order []ringRef
-	for _, p := range r.hist.procs {
-		for _, d := range p.ds {
-			if d.kind != dRegular {
+	byRing := map[check.RingRef]*acc{}
+	var order []check.RingRef
+	for _, p := range r.hist.Procs {
+		for d := range p.All() {
+			if d.Kind != check.KindRegular {
 				continue
 			}
-			a, ok := byRing[d.ring]
+			a, ok := byRing[d.Ring]
 			if !ok {
-				a = &acc{first: d.at, last: d.at, members: d.members}
-				byRing[d.ring] = a
-				order = append(order, d.ring)
+				a = &acc{first: d.At, last: d.At, members: d.Members}
+				byRing[d.Ring] = a
+				order = append(order, d.Ring)
 			}
-			a.first, a.last = min(a.first, d.at), max(a.last, d.at)
+			a.first, a.last = min(a.first, d.At), max(a.last, d.At)
 			a.nodes++
 		}
 	}
-	slices.SortStableFunc(order, func(x, y ringRef) int { return cmp.Compare(byRing[x].first, byRing[y].first) })
+	slices.SortStableFunc(order, func(x, y check.RingRef) int { return cmp.Compare(byRing[x].first, byRing[y].first) })
 	out := make([]reports.RingInstall, 0, len(order))
 	for _, ring := range order {
 		a := byRing[ring]
@@ -45,15 +46,10 @@ func (r *run) rings() []reports.RingInstall {
 // responses pairs each fault with the first ring installed after it (before
 // the next fault).
 func (r *run) responses(rings []reports.RingInstall) []reports.FaultResponse {
-	var out []reports.FaultResponse
-	var faults []reports.TimelineEntry
-	for _, e := range r.obs.tl {
-		if len(e.Event) > 6 && e.Event[:6] == "fault:" {
-			faults = append(faults, e)
-		}
-	}
+	faults := r.obs.faults
+	out := make([]reports.FaultResponse, 0, len(faults))
 	for i, f := range faults {
-		resp := reports.FaultResponse{TMs: f.TMs, Fault: f.Event[6:] + " " + f.Detail}
+		resp := f
 		next := r.sc.Duration.Seconds() * 1e3
 		if i+1 < len(faults) {
 			next = faults[i+1].TMs

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"github.com/quorate/quorate/engine/check"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
@@ -29,8 +30,9 @@ const (
 	evArbWake                        // Arg: qnetd wake generation
 	evStatus                         // the --status-at probe
 	evKV                             // Ref: kv client arrival
-	evKVTimeout                      // Ref: kv client whose open operation timed out
+	evKVTimeout                      // Ref: kv client; Arg: the operation's number
 	evRestart                        // Node: host restarting its engine for a new configuration
+	evICMP                           // Ref: in-flight slot of an ICMP error (d.To is the packet's sender)
 )
 
 // Options tune one run.
@@ -50,29 +52,45 @@ type Options struct {
 	StatusAt    time.Duration
 	StatusSet   bool
 	StatusNodes []string
+	// MaxMemory, when positive, is the most memory the process may hold:
+	// a scenario estimated to need more is refused before it starts, and a
+	// run that grows past it stops (both ErrMemoryLimit).
+	MaxMemory int64
+	// Strict fails a by or within expectation that holds vacuously (it
+	// already held before the fault it follows) instead of warning.
+	Strict bool
 
 	verify func(line []byte)
 }
 
 // host is one simulated machine: its engine node while the process runs.
 type host struct {
-	idx    int
-	name   string
-	id     wire.NodeID
-	cfg    engine.Config
-	node   *engine.Node // nil while down
-	up     bool
-	disk   engine.State // what the node persisted; survives crashes
-	proc   *process     // the current incarnation's delivery history
-	incs   int
-	rnd    *rand.Rand
-	wakeAt wire.Instant
-	gen    uint32
+	idx  int
+	name string
+	id   wire.NodeID
+	cfg  engine.Config
+	node *engine.Node // nil while down
+	up   bool
+	// off: the machine is powered off, not only its process gone; a
+	// powered machine answers packets to its closed port with ICMP.
+	off bool
+	// busyUntil and backlog are the processing-cost model
+	// (cluster.packet_cost, sim/cpu.go): until when the node is busy, and
+	// how many packets wait in its receive queue.
+	busyUntil wire.Instant
+	backlog   int
+	disk      engine.State   // what the node persisted; survives crashes
+	proc      *check.Process // the current incarnation's delivery history
+	incs      int
+	rnd       *rand.Rand
+	wakeAt    wire.Instant
+	gen       uint32
 }
 
 type inflight struct {
-	d  wire.Datagram
-	id uint64
+	d    wire.Datagram
+	id   uint64
+	sent wire.Instant
 }
 
 // run is the state of one simulation.
@@ -98,7 +116,7 @@ type run struct {
 	lastChange wire.Instant // last fault or boot: where liveness starts counting
 	qnetd      *arbiterHost // nil without a quorum device
 	kv         *kvState     // nil without a kv workload
-	hist       history
+	hist       check.History
 	// configVersion is corosync.conf's config_version, bumped by delnode
 	// as pvecm does when it writes the new file.
 	configVersion uint64
@@ -108,9 +126,10 @@ type run struct {
 	recorded []recordedReplica
 	// extraChecks are a Recording's own verdicts, combined with the
 	// checkers' (nil in a simulated run).
-	extraChecks map[string]checkResult
+	extraChecks map[string]check.CheckResult
 	ops         int64
 	opsOK       int64
+	memErr      error // set when the run stopped over Options.MaxMemory
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every
@@ -127,12 +146,21 @@ func Run(sc *scenarios.Scenario, opt Options) (res *reports.Result, err error) {
 	if err := Unsupported(sc); err != nil {
 		return nil, err
 	}
+	if err := tooLarge(sc, opt.MaxMemory); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	r, err := newRun(sc, opt)
 	if err != nil {
 		return nil, err
 	}
 	failure := r.loop()
+	if r.memErr == nil && r.opt.MaxMemory > 0 {
+		r.memErr = r.overMemory()
+	}
+	if r.memErr != nil {
+		return nil, r.memErr
+	}
 	res = r.result(failure)
 	res.WallS = time.Since(start).Seconds()
 	res.Reproduce = opt.Command
@@ -155,7 +183,7 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		streams: NewStreams(seed),
 		byID:    make(map[wire.NodeID]int),
 		trace:   NewTrace(opt.Trace),
-		hist:    history{sent: map[uint64]sent{}},
+		hist:    check.History{Sent: map[uint64]check.SentMsg{}},
 
 		configVersion: 1,
 	}
@@ -231,6 +259,11 @@ func (r *run) loop() (failure string) {
 		}
 		ev, _ := r.k.Next()
 		r.dispatch(ev)
+		if r.opt.MaxMemory > 0 && r.k.Processed()%memCheckEvery == 0 {
+			if r.memErr = r.overMemory(); r.memErr != nil {
+				return ""
+			}
+		}
 	}
 	return ""
 }
@@ -242,10 +275,16 @@ func (r *run) dispatch(ev Event) {
 		if !h.up || ev.Arg != h.gen {
 			return // stale wake of a dead or rescheduled node
 		}
+		if r.busy(h, ev) {
+			return
+		}
 		h.wakeAt = 0
 		h.node.Advance(r.k.Now())
 		r.flush(h)
 	case evDeliver:
+		if r.queued(ev) {
+			return
+		}
 		r.deliver(ev.Ref)
 	case evFault:
 		r.fault(ev.Ref)
@@ -264,9 +303,11 @@ func (r *run) dispatch(ev Event) {
 	case evKV:
 		r.kvTick(ev.Ref)
 	case evKVTimeout:
-		r.kvTimeout(ev.Ref)
+		r.kvTimeout(ev.Ref, ev.Arg)
 	case evRestart:
 		r.confRestart(r.hosts[ev.Node])
+	case evICMP:
+		r.icmpArrive(ev.Ref)
 	}
 }
 
@@ -276,14 +317,15 @@ func (r *run) boot(h *host) {
 		return
 	}
 	r.lastChange = r.k.Now()
-	h.proc = &process{node: h.id, name: h.name, inc: h.incs, start: r.k.Now()}
+	h.proc = &check.Process{Node: h.id, Name: h.name, Inc: h.incs, Start: r.k.Now()}
 	h.incs++
-	r.hist.procs = append(r.hist.procs, h.proc)
+	r.hist.Procs = append(r.hist.Procs, h.proc)
 	n, err := engine.New(h.cfg, r.k.Now(), h.disk, h.rnd)
 	if err != nil {
 		panic(fmt.Sprintf("node %s does not start: %v", h.name, err))
 	}
-	h.node, h.up, h.wakeAt = n, true, 0
+	h.node, h.up, h.off, h.wakeAt = n, true, false, 0
+	h.busyUntil = 0
 	h.gen++
 	r.trace.Begin(r.k.Now(), "boot").Str("node", h.name).End()
 	r.obs.nodeUp(h, true, r.k.Now())
@@ -298,7 +340,7 @@ func (r *run) kill(h *host, why string) {
 	}
 	h.node, h.up, h.wakeAt = nil, false, 0
 	h.gen++
-	h.proc.end = r.k.Now()
+	h.proc.End = r.k.Now()
 	r.nodeGone(h, why == "crash")
 	r.kvCrash(h)
 	r.trace.Begin(r.k.Now(), "down").Str("node", h.name).Str("why", why).End()
@@ -314,6 +356,7 @@ func (r *run) flush(h *host) {
 		h.disk = *rd.Persist
 		r.trace.Begin(r.k.Now(), "persist").Str("node", h.name).Uint("ring_seq", rd.Persist.RingSeq).End()
 	}
+	r.charge(h, len(rd.Outbox))
 	for _, d := range rd.Outbox {
 		r.send(d)
 	}
@@ -355,7 +398,7 @@ func (r *run) send(d wire.Datagram) {
 		return
 	}
 	for i := range n {
-		slot := r.alloc(inflight{d: d, id: r.pktID})
+		slot := r.alloc(inflight{d: d, id: r.pktID, sent: r.k.Now()})
 		r.k.Schedule(arr[i].At, Event{Kind: evDeliver, Ref: slot})
 	}
 }
@@ -386,6 +429,9 @@ func (r *run) deliver(slot int32) {
 	h := r.hosts[r.byID[p.d.To]]
 	if !h.up {
 		r.drop(p.id, "node_down")
+		if !h.off {
+			r.portUnreachable(p)
+		}
 		return
 	}
 	// The path is checked again on arrival: a packet in flight when a
@@ -396,6 +442,7 @@ func (r *run) deliver(slot int32) {
 	}
 	r.counts.Delivered++
 	r.trace.Begin(r.k.Now(), "recv").Uint("id", p.id).End()
+	r.charge(h, 1)
 	h.node.Step(r.k.Now(), p.d.Link, p.d.From, p.d.Payload)
 	r.flush(h)
 }
@@ -415,7 +462,7 @@ func (r *run) event(h *host, e wire.Event) {
 		t.Int("active", int64(e.Active))
 	case wire.EventPacketRejected:
 		t.Uint("link", uint64(e.Link)).Str("why", e.Detail)
-	case wire.EventMembership, wire.EventTotem, wire.EventQuorum, wire.EventQuorumInfo, wire.EventStore:
+	case wire.EventMembership, wire.EventTotem, wire.EventQuorum, wire.EventQuorumInfo, wire.EventStore, wire.EventSync:
 		if e.Nodes != nil {
 			t.Str("nodes", r.names(e.Nodes))
 		}

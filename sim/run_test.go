@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -62,7 +63,9 @@ func runDir(t *testing.T, dir string, skip ...string) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res := runOK(t, sc, Options{}); !res.OK {
+			// Strict: a bundled scenario's by/within expectations must
+			// test the recovery they follow, not a state held before it.
+			if res := runOK(t, sc, Options{Strict: true}); !res.OK {
 				t.Fatalf("%s failed: %s", f, res.Failure)
 			}
 		})
@@ -372,5 +375,39 @@ func TestGuestsStartAfterQuorum(t *testing.T) {
 		if starts < 3 {
 			t.Fatalf("seed %d: %d guest starts, want at least 3", seed, starts)
 		}
+	}
+}
+
+// TestOverMemoryNamesTheFigure: a run over its limit stops with
+// ErrMemoryLimit naming what it keeps most of.
+func TestOverMemoryNamesTheFigure(t *testing.T) {
+	sc := parse(t, `name: kv-mem
+duration: 10s
+cluster:
+  nodes: [{name: a}, {name: b}, {name: c}]
+network:
+  links: [{number: 0, latency: {dist: constant, value: 1ms}}]
+workload: {kind: kv, rate: 200/s, keys: 4}
+`)
+	res, err := Run(sc, Options{MaxMemory: 64 << 20})
+	if err != nil {
+		// The whole test binary may hold more than 64 MiB already; then
+		// it must be this error.
+		if !errors.Is(err, ErrMemoryLimit) || !strings.Contains(err.Error(), "what grew most") {
+			t.Fatalf("run: %v", err)
+		}
+	} else if !res.OK {
+		t.Fatalf("run: %s", res.Failure)
+	}
+	r, err := newRun(sc, Options{MaxMemory: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.loop()
+	if r.memErr == nil {
+		r.memErr = r.overMemory()
+	}
+	if !errors.Is(r.memErr, ErrMemoryLimit) || !strings.Contains(r.memErr.Error(), "what grew most: ") || !strings.Contains(r.memErr.Error(), "at simulated") {
+		t.Fatalf("over the limit: %v", r.memErr)
 	}
 }

@@ -84,6 +84,19 @@ func (t *Trace) Str(key, v string) *Trace {
 	return t
 }
 
+// HexPair adds a string field "a.b" with both numbers in lower-case hex,
+// as a ring id prints (the same bytes as Str with fmt's %x.%x, without
+// fmt: one goes into the trace with every delivery).
+func (t *Trace) HexPair(key string, a, b uint64) *Trace {
+	t.key(key)
+	t.buf = append(t.buf, '"')
+	t.buf = strconv.AppendUint(t.buf, a, 16)
+	t.buf = append(t.buf, '.')
+	t.buf = strconv.AppendUint(t.buf, b, 16)
+	t.buf = append(t.buf, '"')
+	return t
+}
+
 // End finishes the line, hashes it and writes it.
 func (t *Trace) End() {
 	t.buf = append(t.buf, '}', '\n')

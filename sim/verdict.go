@@ -2,7 +2,9 @@ package sim
 
 import (
 	"fmt"
+	"github.com/quorate/quorate/engine/check"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/quorate/quorate/engine/links"
@@ -31,22 +33,22 @@ func (r *run) verdicts(res *reports.Result) {
 	if live.Converged {
 		settle = end - wire.Instant(live.BoundMs*1e6)
 	}
-	order := checkIntegrity(&r.hist)
-	for _, c := range []func(*history) checkResult{checkAgreement, checkTotalOrder, checkGaps} {
-		if !order.ok {
+	order := check.CheckIntegrity(&r.hist)
+	for _, c := range []func(*check.History) check.CheckResult{check.CheckAgreement, check.CheckTotalOrder, check.CheckGaps} {
+		if !order.OK {
 			break
 		}
 		order = c(&r.hist)
 	}
-	if order.ok && settle >= 0 {
-		order = checkSelfDelivery(&r.hist, settle)
+	if order.OK && settle >= 0 {
+		order = check.CheckSelfDelivery(&r.hist, settle)
 	}
-	vs := checkVirtualSynchrony(&r.hist)
+	vs := check.CheckVirtualSynchrony(&r.hist)
 	if r.kv != nil {
 		lin := r.checkLinearizable(r.opt.HistoryHTML)
-		res.Checks[checkLinearName] = lin.ok
-		if !lin.ok {
-			defer func() { res.CheckDetails[checkLinearName] = lin.detail }()
+		res.Checks[checkLinearName] = lin.OK
+		if !lin.OK {
+			defer func() { res.CheckDetails[checkLinearName] = lin.Detail }()
 		}
 		final, equal := r.finalReplicas(live)
 		res.Stats.AckedWritesLost = r.ackedWritesLost(final)
@@ -57,14 +59,14 @@ func (r *run) verdicts(res *reports.Result) {
 			}
 		}
 	}
-	res.Checks[checkTotalOrderName] = order.ok
-	res.Checks[checkVSName] = vs.ok
+	res.Checks[checkTotalOrderName] = order.OK
+	res.Checks[checkVSName] = vs.OK
 	res.CheckDetails = map[string]string{}
-	if !order.ok {
-		res.CheckDetails[checkTotalOrderName] = order.detail
+	if !order.OK {
+		res.CheckDetails[checkTotalOrderName] = order.Detail
 	}
-	if !vs.ok {
-		res.CheckDetails[checkVSName] = vs.detail
+	if !vs.OK {
+		res.CheckDetails[checkVSName] = vs.Detail
 	}
 	asked := slices.ContainsFunc(r.sc.Expect, func(e scenarios.Expect) bool { return e.Check == checkLivenessName })
 	switch {
@@ -212,24 +214,24 @@ func (r *run) convergedAt(comp []*host, since wire.Instant) (wire.Instant, bool)
 		want[i] = h.id
 	}
 	slices.Sort(want)
-	var ring ringRef
+	var ring check.RingRef
 	var at wire.Instant
 	for i, h := range comp {
-		var last *delivery
-		for j := range h.proc.ds {
-			if h.proc.ds[j].kind == dRegular {
-				last = &h.proc.ds[j]
+		var last *check.Delivery
+		for d := range h.proc.All() {
+			if d.Kind == check.KindRegular {
+				last = &d
 			}
 		}
-		if last == nil || !slices.Equal(last.members, want) {
+		if last == nil || !slices.Equal(last.Members, want) {
 			return 0, false
 		}
 		if i == 0 {
-			ring = last.ring
-		} else if last.ring != ring {
+			ring = last.Ring
+		} else if last.Ring != ring {
 			return 0, false
 		}
-		at = max(at, last.at, since)
+		at = max(at, last.At, since)
 	}
 	return at, true
 }
@@ -303,4 +305,29 @@ func (r *run) finalReplicas(live *reports.Liveness) (map[string]string, string) 
 		}
 	}
 	return final, ""
+}
+
+// counterexampleKind is the kind of counterexample a failed check gave:
+// the property its detail names first ("gap", "total order", "no
+// duplication", ...), the kind of linearizability violation, or how
+// liveness failed. Shrinking keeps a failure only while this stays.
+func counterexampleKind(check, detail string) string {
+	switch {
+	case check == checkLinearName && strings.Contains(detail, "stale read"):
+		return "stale read"
+	case check == checkLinearName && strings.Contains(detail, "no linear order"):
+		return "no linear order"
+	case check == checkLivenessName && strings.Contains(detail, "did not settle"):
+		return "did not settle"
+	case check == checkLivenessName && strings.Contains(detail, "over the bound"):
+		return "over the bound"
+	case check == checkLivenessName:
+		return "not judgeable"
+	case check == checkReplicasName:
+		return "replicas differ"
+	}
+	if i := strings.Index(detail, ":"); i >= 0 {
+		return detail[:i]
+	}
+	return detail
 }

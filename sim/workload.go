@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/quorate/quorate/engine/check"
 	"math"
 	"time"
 
@@ -91,7 +92,7 @@ func (r *run) clientOp(i int32) {
 		r.flush(h)
 		return
 	}
-	r.hist.sent[id] = sent{proc: h.proc, at: now}
+	r.hist.Sent[id] = check.SentMsg{Proc: h.proc, At: now}
 	r.trace.Begin(now, "mcast").Str("node", h.name).Uint("id", id).End()
 	r.flush(h)
 }
@@ -100,32 +101,32 @@ func (r *run) clientOp(i int32) {
 func (r *run) record(h *host, ed engine.Delivery) {
 	d := ed.Delivery
 	now := r.k.Now()
-	dl := delivery{at: now, ring: ringRef{rep: d.RingID.Rep, seq: d.RingID.Seq}, seq: d.Seq, sender: d.Sender}
+	dl := check.Delivery{At: now, Ring: check.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, Seq: d.Seq, Sender: d.Sender}
 	t := r.trace.Begin(now, "deliver").Str("node", h.name)
 	switch d.Kind {
 	case totem.DeliverMessage:
-		dl.kind = dMsg
+		dl.Kind = check.KindMsg
 		if ed.Service == engine.ServiceApp {
-			dl.id = decodeWorkload(d.Payload)
+			dl.ID = decodeWorkload(d.Payload)
 		}
-		t.Str("ring", dl.ring.String()).Uint("seq", uint64(d.Seq)).Uint("from", uint64(d.Sender)).Uint("svc", uint64(ed.Service))
-		if dl.id != 0 {
-			t.Uint("id", dl.id)
-			if h.proc.node == d.Sender {
+		t.HexPair("ring", uint64(uint32(dl.Ring.Rep)), dl.Ring.Seq).Uint("seq", uint64(d.Seq)).Uint("from", uint64(d.Sender)).Uint("svc", uint64(ed.Service))
+		if dl.ID != 0 {
+			t.Uint("id", dl.ID)
+			if h.proc.Node == d.Sender {
 				r.opsOK++
 			}
 		}
 	case totem.DeliverTransitional, totem.DeliverRegular:
-		dl.kind = dTrans
+		dl.Kind = check.KindTrans
 		if d.Kind == totem.DeliverRegular {
-			dl.kind = dRegular
+			dl.Kind = check.KindRegular
 		}
-		dl.members = d.Members
-		t.Str("config", d.Kind.String()).Str("ring", dl.ring.String()).Str("members", r.names(d.Members))
+		dl.Members = d.Members
+		t.Str("config", d.Kind.String()).Str("ring", dl.Ring.String()).Str("members", r.names(d.Members))
 	}
 	t.End()
-	h.proc.ds = append(h.proc.ds, dl)
-	if dl.kind == dRegular {
+	h.proc.Add(dl)
+	if dl.Kind == check.KindRegular {
 		r.obs.regular(h, dl, now)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strings"
+	"strconv"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -17,8 +17,10 @@ import (
 // Shrinking: given a scenario that fails on a seed, drop faults one at a
 // time and shorten the run while it still fails in the same way, and keep
 // the smallest. The seed stays the same, so every candidate is a plain
-// deterministic run; "the same way" means the same check or expectation
-// fails (the failure text up to its first colon).
+// deterministic run; "the same way" means the same failure identity
+// (reports.FailureID): the same entry of the expect list, or the same check
+// with the same kind of counterexample, or an engine assertion. Any other
+// failure is a different bug and the candidate is not kept.
 
 // ShrinkResult is what Shrink found.
 type ShrinkResult struct {
@@ -27,44 +29,51 @@ type ShrinkResult struct {
 	Faults   [2]int // faults before and after
 	Duration [2]time.Duration
 	Runs     int // simulations run
+	// ID is the failure's identity, the same for the original and the
+	// shrunk scenario.
+	ID *reports.FailureID
+	// CorosyncConf is the scenario's corosync.conf (nil when it names
+	// none) and ConfPath where it was read; SelfContained writes it
+	// beside the reproducer.
+	CorosyncConf []byte
+	ConfPath     string
 }
 
 // ErrPasses is returned when the scenario does not fail to begin with.
 var ErrPasses = errors.New("sweep: the scenario passes on that seed; nothing to shrink")
-
-// failureKind is the part of a failure that says which check or
-// expectation failed.
-func failureKind(f string) string {
-	if i := strings.Index(f, ":"); i >= 0 {
-		f = f[:i]
-	}
-	return f
-}
 
 // Shrink minimises the fault schedule and the duration of the scenario at
 // path (its bytes in src) while it keeps failing on seed the way it fails
 // now. read resolves files the scenario names (nil: the file system).
 func Shrink(path string, src []byte, seed uint64, read scenarios.ReadFunc) (*ShrinkResult, error) {
 	res := &ShrinkResult{}
+	var first *scenarios.Scenario
 	run := func(b []byte) (*reports.Result, error) {
 		sc, err := scenarios.ParseWith(path, b, read)
 		if err != nil {
 			return nil, err
 		}
+		if first == nil {
+			first = sc
+		}
 		res.Runs++
 		return sim.Run(sc, sim.Options{Seed: seed, SeedSet: true})
 	}
-	first, err := run(src)
+	firstRes, err := run(src)
 	if err != nil {
 		return nil, err
 	}
-	if first.OK {
+	if firstRes.OK {
 		return nil, ErrPasses
 	}
-	kind := failureKind(first.Failure)
+	res.ID = firstRes.FailureID
+	if first.Cluster.CorosyncConf != "" {
+		res.CorosyncConf = first.Cluster.CorosyncConfSource
+		res.ConfPath = scenarios.ConfPath(path, first.Cluster.CorosyncConf)
+	}
 	stillFails := func(b []byte) (string, bool) {
 		r, err := run(b)
-		if err != nil || r.OK || failureKind(r.Failure) != kind {
+		if err != nil || r.OK || !r.FailureID.Same(res.ID) {
 			return "", false
 		}
 		return r.Failure, true
@@ -75,13 +84,17 @@ func Shrink(path string, src []byte, seed uint64, read scenarios.ReadFunc) (*Shr
 	}
 	root := doc.Content[0]
 	faults := lookup(root, "faults")
-	best, bestFailure := src, first.Failure
+	best, bestFailure := src, firstRes.Failure
 	if faults != nil && faults.Kind == yaml.SequenceNode {
 		res.Faults[0] = len(faults.Content)
 		// Drop each fault in turn; keep a removal when the failure stays.
 		for changed := true; changed; {
 			changed = false
 			for i := len(faults.Content) - 1; i >= 0; i-- {
+				undo, ok := renumberAfterFault(lookup(root, "expect"), i)
+				if !ok {
+					continue // an expectation follows this very fault
+				}
 				saved := faults.Content
 				faults.Content = append(append([]*yaml.Node(nil), saved[:i]...), saved[i+1:]...)
 				b, err := encode(&doc)
@@ -92,6 +105,7 @@ func Shrink(path string, src []byte, seed uint64, read scenarios.ReadFunc) (*Shr
 					}
 				}
 				faults.Content = saved
+				undo()
 			}
 		}
 		res.Faults[1] = len(faults.Content)
@@ -179,4 +193,60 @@ func clipDuring(expect *yaml.Node, end time.Duration) (undo func()) {
 			c.n.Value = c.v
 		}
 	}
+}
+
+// renumberAfterFault moves every after_fault: N of the expect list past
+// fault i down by one, for the list without fault i. It refuses (ok false,
+// nothing changed) when an expectation follows fault i itself.
+func renumberAfterFault(expect *yaml.Node, i int) (undo func(), ok bool) {
+	var nodes []*yaml.Node
+	if expect != nil {
+		for _, e := range expect.Content {
+			n := lookup(e, "after_fault")
+			if n == nil {
+				continue
+			}
+			v, err := strconv.Atoi(n.Value)
+			if err != nil {
+				continue
+			}
+			if v == i {
+				return func() {}, false
+			}
+			if v > i {
+				nodes = append(nodes, n)
+			}
+		}
+	}
+	for _, n := range nodes {
+		v, _ := strconv.Atoi(n.Value)
+		n.Value = strconv.Itoa(v - 1)
+	}
+	return func() {
+		for _, n := range nodes {
+			v, _ := strconv.Atoi(n.Value)
+			n.Value = strconv.Itoa(v + 1)
+		}
+	}, true
+}
+
+// SelfContained returns the shrunk scenario so that it loads from any
+// directory: its cluster.corosync_conf names confName, where the caller
+// writes res.CorosyncConf (beside the reproducer: the path is relative to
+// the scenario file). A scenario without a corosync.conf is returned as
+// it is.
+func (res *ShrinkResult) SelfContained(confName string) ([]byte, error) {
+	if res.CorosyncConf == nil {
+		return res.Source, nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(res.Source, &doc); err != nil || len(doc.Content) == 0 {
+		return nil, fmt.Errorf("sweep: the shrunk scenario does not parse: %v", err)
+	}
+	n := lookup(doc.Content[0], "cluster", "corosync_conf")
+	if n == nil {
+		return res.Source, nil
+	}
+	n.Value = confName
+	return encode(&doc)
 }

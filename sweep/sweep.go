@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"gopkg.in/yaml.v3"
 
 	"github.com/quorate/quorate/reports"
 	"github.com/quorate/quorate/scenarios"
@@ -137,6 +138,10 @@ func preparePoints(cfg Config, src []byte) ([]*Point, error) {
 		}
 		seen[v.Key] = true
 	}
+	src, err := confLinksForVary(cfg, src)
+	if err != nil {
+		return nil, err
+	}
 	grid := Grid(cfg.Vary)
 	var pointsDir string
 	if cfg.Out != "" {
@@ -178,6 +183,75 @@ func preparePoints(cfg Config, src []byte) ([]*Point, error) {
 		points = append(points, p)
 	}
 	return points, nil
+}
+
+// confLinksForVary writes the links a scenario takes from its
+// corosync.conf into its network.links when a --vary key names one of
+// them, so that the key has something to change: without network.links
+// in the file, "network.links[1].priority" had no node to set. The links
+// are written as the loader built them from the conf (number, switch,
+// knet priority and heartbeat settings, the default latency), so the
+// points differ from the base scenario only in the varied value.
+func confLinksForVary(cfg Config, src []byte) ([]byte, error) {
+	wants := false
+	for _, v := range cfg.Vary {
+		wants = wants || strings.HasPrefix(v.Key, "network.links")
+	}
+	if !wants {
+		return src, nil
+	}
+	base, err := scenarios.Parse(cfg.File, src)
+	if err != nil {
+		return nil, &InputError{Err: err}
+	}
+	if base.Cluster.CorosyncConf == "" {
+		return src, nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return src, nil // Apply reports it
+	}
+	root := doc.Content[0]
+	if lookup(root, "network", "links") != nil {
+		return src, nil
+	}
+	links := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	for _, l := range base.Network.Links {
+		m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: yaml.FlowStyle}
+		add := func(k, v string) {
+			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k},
+				&yaml.Node{Kind: yaml.ScalarNode, Value: v})
+		}
+		add("number", strconv.Itoa(l.Number))
+		add("switch", l.Switch)
+		add("priority", strconv.Itoa(l.Priority))
+		if l.PingInterval > 0 {
+			add("ping_interval", l.PingInterval.String())
+		}
+		if l.PingTimeout > 0 {
+			add("ping_timeout", l.PingTimeout.String())
+		}
+		add("pong_count", strconv.Itoa(l.PongCount))
+		if l.Latency.Dist == "constant" {
+			lat := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: yaml.FlowStyle}
+			lat.Content = []*yaml.Node{
+				{Kind: yaml.ScalarNode, Tag: "!!str", Value: "dist"}, {Kind: yaml.ScalarNode, Value: "constant"},
+				{Kind: yaml.ScalarNode, Tag: "!!str", Value: "value"}, {Kind: yaml.ScalarNode, Value: l.Latency.Value.String()},
+			}
+			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "latency"}, lat)
+		}
+		links.Content = append(links.Content, m)
+	}
+	netw := lookup(root, "network")
+	if netw == nil {
+		netw = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "network"}, netw)
+	}
+	if netw.Kind != yaml.MappingNode {
+		return src, nil
+	}
+	netw.Content = append(netw.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "links"}, links)
+	return encode(&doc)
 }
 
 // relocate rewrites path (relative to the working directory) to be

@@ -40,12 +40,18 @@ func ask(socket string, req agent.Request) (*agent.Response, error) {
 
 // askAs is ask with errors starting with name.
 func askAs(socket, name string, req agent.Request) (*agent.Response, error) {
+	return askExit(socket, name, req, exitBadInput)
+}
+
+// askExit is askAs with the exit status for an agent that cannot be
+// reached.
+func askExit(socket, name string, req agent.Request, unreachable int) (*agent.Response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
 	resp, err := agent.Call(ctx, socket, req)
 	switch {
 	case errors.Is(err, agent.ErrUnreachable):
-		return nil, badInput(fmt.Errorf("cannot reach the agent at %s: is `quorate agent` running? (%v)", socket, innermost(err)))
+		return nil, &exitError{code: unreachable, err: fmt.Errorf("cannot reach the agent at %s: is `quorate agent` running? (%v)", socket, innermost(err))}
 	case err != nil:
 		return nil, &exitError{code: exitFailed, err: err}
 	case !resp.OK && resp.BadRequest:
@@ -91,10 +97,13 @@ func newStatusCmd() *cobra.Command {
 for this node: quorum information, votequorum numbers and the membership with
 ring0 addresses, as pvecm status does.
 
-Exit status: 0 when quorate, 2 when not quorate (as corosync-quorumtool -s)
-or when the agent cannot be reached, 1 on other errors.`,
+Exit status, as corosync-quorumtool -s: 0 when quorate, 2 when not quorate
+(the status is printed), 1 when the agent cannot be reached or fails
+(corosync-quorumtool's generic error, also when corosync is not running).
+Bad flags or arguments exit 2 with a usage error on stderr and nothing on
+stdout.`,
 		exactArgs(0), func(cmd *cobra.Command, socket string, _ []string) error {
-			resp, err := ask(socket, agent.Request{Cmd: agent.CmdStatus})
+			resp, err := askExit(socket, "status", agent.Request{Cmd: agent.CmdStatus}, exitFailed)
 			if err != nil {
 				return err
 			}

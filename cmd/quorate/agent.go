@@ -23,6 +23,7 @@ func newAgentCmd() *cobra.Command {
 		opt       agent.Options
 		logLevel  string
 		logFormat string
+		mountDir  string
 	)
 	c := &cobra.Command{
 		Use:   "agent --config /etc/corosync/corosync.conf",
@@ -59,7 +60,15 @@ missing or invalid qdevice bundle).`,
 			opt.Logger = log
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			if err := agent.Run(ctx, opt); err != nil {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			mounted := serveMount(ctx, mountDir, opt.AdminSocket, log, cancel)
+			err = agent.Run(ctx, opt)
+			cancel()
+			if merr := <-mounted; merr != nil && err == nil {
+				return &exitError{code: exitFailed, err: merr}
+			}
+			if err != nil {
 				if errors.Is(err, agent.ErrConfig) {
 					return badInput(err)
 				}
@@ -80,6 +89,7 @@ missing or invalid qdevice bundle).`,
 	f.Int64Var(&opt.JournalMax, "journal-max", agent.DefaultJournalMax, "rotate the journal to JOURNAL.1 at this size in bytes")
 	f.StringVar(&opt.KeyFile, "keyfile", "", "authkey (default: totem.keyfile of the config, else /etc/corosync/authkey)")
 	f.StringVar(&opt.JoinListen, "join-listen", "", "TCP address of the join listener for quorate add (default: link 0's address and port; off to disable)")
+	f.StringVar(&mountDir, "mount", "", "mount the replicated store at this directory as pmxcfs mounts /etc/pve (see quorate mount --help)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json (to stderr)")
 	return c
@@ -138,7 +148,7 @@ existing file without --force.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&path, "keyfile", "k", "/etc/corosync/authkey", "file to write")
+	f.StringVarP(&path, "keyfile", "k", "/etc/corosync/authkey", "the authkey file to write")
 	f.IntVarP(&size, "size", "s", udp.DefaultKeySize, "key size in bytes")
 	f.BoolVar(&force, "force", false, "replace an existing key file")
 	return c

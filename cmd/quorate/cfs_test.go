@@ -134,7 +134,7 @@ func TestCfsKill9(t *testing.T) {
 	acked := map[string]string{} // path -> value, every write acknowledged
 	put := func(p *procAgent, path, value string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(agentWait)
 		for {
 			code, _, errOut := cli(t, value, "cfs", "put", path, "--admin", p.admin)
 			if code == 0 {

@@ -112,21 +112,28 @@ writing failed.`,
 // newAddCmd is `quorate add` (pvecm add).
 func newAddCmd() *cobra.Command {
 	var (
-		links [8]string
-		opt   agent.AddOptions
+		links                [8]string
+		opt                  agent.AddOptions
+		joinToken, keyFile   string
+		oldToken, oldAuthKey string
 	)
 	c := &cobra.Command{
-		Use:   "add EXISTING --link0 ADDR[,priority=N] [--link1 ...] [--name N] [--nodeid N] (--token TOKEN | --keyfile PATH) [--config PATH]",
+		Use:   "add EXISTING --link0 ADDR[,priority=N] [--link1 ...] [--name N] [--nodeid N] (--join-token TOKEN | --keyfile PATH) [--config PATH]",
 		Short: "Join this node to an existing cluster (pvecm add)",
 		Long: `Contact the agent of a cluster node at EXISTING (host or host:port of its join
 listener; default port 5405, TCP) and ask it to add this node: authenticated
-by a join token from quorate join-token or by the cluster authkey (--keyfile),
-never sending either. The cluster checks that the name, nodeid and addresses
-are new, adds the node to its corosync.conf (config_version + 1; needs
-quorum) and sends the new corosync.conf and the authkey back, sealed. They
-are written to --config and --authkey (default: the keyfile the config
-names; not written again when --keyfile is given). Existing files are
-overwritten only with --force. Then start the agent.
+by a join token from quorate join-token (--join-token) or, without one, by
+the cluster authkey this node already has (--keyfile), never sending
+either. The cluster checks that the name, nodeid and addresses are new,
+adds the node to its corosync.conf (config_version + 1; needs quorum) and
+sends the new corosync.conf and the authkey back, sealed. They are written
+to --config and, with a join token, to --keyfile (default: the keyfile the
+config names). Existing files are overwritten only with --force. Then start
+the agent.
+
+--keyfile is this node's authkey file, as for create, keygen and agent.
+The flags --token (now --join-token) and --authkey (now --keyfile) of
+earlier versions still work, with a warning.
 
 Exit status: 0 when joined, 2 for bad input, existing files or an
 unreachable node, 1 when the cluster refused (bad or used token, wrong key,
@@ -136,6 +143,25 @@ name or address in use, no quorum).`,
 			ls, err := parseLinkFlags("add", links)
 			if err != nil {
 				return err
+			}
+			if oldToken != "" {
+				if joinToken != "" && joinToken != oldToken {
+					return badInput(errors.New("add: --token is the old name of --join-token; give one of them"))
+				}
+				joinToken = oldToken
+			}
+			if oldAuthKey != "" {
+				if keyFile != "" && keyFile != oldAuthKey {
+					return badInput(errors.New("add: --authkey is the old name of --keyfile; give one of them"))
+				}
+				keyFile = oldAuthKey
+			}
+			if joinToken != "" {
+				// The key comes back from the cluster: write it there.
+				opt.Token, opt.AuthKeyPath = joinToken, keyFile
+			} else {
+				// The node has the key: it authenticates the join.
+				opt.KeyFile = keyFile
 			}
 			opt.Existing, opt.Links = args[0], ls
 			res, err := agent.Add(context.Background(), opt)
@@ -159,10 +185,13 @@ name or address in use, no quorum).`,
 	f.StringVar(&opt.Name, "name", "", "this node's name (default: the host name)")
 	f.Uint32Var(&opt.NodeID, "nodeid", 0, "this node's nodeid (default: the lowest free one)")
 	f.Uint32Var(&opt.Votes, "votes", 0, "this node's quorum_votes (default 1)")
-	f.StringVar(&opt.Token, "token", "", "join token from quorate join-token")
-	f.StringVar(&opt.KeyFile, "keyfile", "", "the cluster authkey, to authenticate with instead of a token")
+	f.StringVar(&joinToken, "join-token", "", "join token from quorate join-token")
+	f.StringVar(&keyFile, "keyfile", "", "this node's authkey: written with --join-token (default: the keyfile the received config names), else the cluster key to authenticate with")
 	f.StringVar(&opt.ConfigPath, "config", "/etc/corosync/corosync.conf", "corosync.conf to write")
-	f.StringVar(&opt.AuthKeyPath, "authkey", "", "where to write the authkey (default: the keyfile the received config names)")
+	f.StringVar(&oldToken, "token", "", "old name of --join-token")
+	f.StringVar(&oldAuthKey, "authkey", "", "old name of --keyfile")
+	_ = f.MarkDeprecated("token", "use --join-token (--token is create's totem token)")
+	_ = f.MarkDeprecated("authkey", "use --keyfile (this node's authkey file, as for create and agent)")
 	f.BoolVar(&opt.Force, "force", false, "overwrite an existing corosync.conf or authkey")
 	f.DurationVar(&opt.Timeout, "timeout", 30*time.Second, "how long to wait for the cluster")
 	return c

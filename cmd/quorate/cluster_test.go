@@ -71,8 +71,8 @@ func TestCreateJoinTokenAdd(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	conf2 := filepath.Join(dir, "n2", "corosync.conf")
-	add := []string{"add", "127.0.0.1:" + port, "--link0", "127.0.0.2", "--name", "n2", "--token", token,
-		"--config", conf2, "--authkey", filepath.Join(dir, "n2", "authkey")}
+	add := []string{"add", "127.0.0.1:" + port, "--link0", "127.0.0.2", "--name", "n2", "--join-token", token,
+		"--config", conf2, "--keyfile", filepath.Join(dir, "n2", "authkey")}
 	if code, out, errOut := capture(t, add...); code != 0 || !strings.Contains(out, "as nodeid 2 (config_version 2)") {
 		t.Fatalf("add: exit %d\n%s%s", code, out, errOut)
 	}
@@ -84,7 +84,7 @@ func TestCreateJoinTokenAdd(t *testing.T) {
 		{append(add[:len(add)-4:len(add)-4], "--config", filepath.Join(dir, "n3.conf")), 1, "join token already used"},
 		// n1 alone is inquorate now that n2 is in the nodelist.
 		{[]string{"add", "127.0.0.1:" + port, "--link0", "127.0.0.3", "--name", "n3", "--keyfile", key1, "--config", filepath.Join(dir, "n3.conf")}, 1, "cluster not ready - no quorum?"},
-		{[]string{"add", "127.0.0.1:" + port, "--link0", "127.0.0.3", "--token", "nonsense", "--config", filepath.Join(dir, "n3.conf")}, 2, "malformed join token"},
+		{[]string{"add", "127.0.0.1:" + port, "--link0", "127.0.0.3", "--join-token", "nonsense", "--config", filepath.Join(dir, "n3.conf")}, 2, "malformed join token"},
 		{add, 2, "already exists"},
 		{[]string{"add", "127.0.0.1:1", "--link0", "127.0.0.3", "--keyfile", key1, "--config", filepath.Join(dir, "n3.conf")}, 2, "cannot reach the join listener"},
 	} {

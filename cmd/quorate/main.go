@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -47,14 +48,60 @@ func execute(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee != errFailed {
-			fmt.Fprintln(os.Stderr, "quorate:", ee.err)
+			fmt.Fprintln(os.Stderr, errorLine(ee.err))
 		}
 		return ee.code
 	}
 	// cobra's own errors: unknown command, bad arguments.
-	fmt.Fprintln(os.Stderr, "quorate:", err)
+	fmt.Fprintln(os.Stderr, errorLine(err))
 	return exitBadInput
 }
+
+// errorLine is how every error is printed: one "quorate" prefix (the
+// command path, "quorate run: ...", when the message names the command),
+// without the package prefixes ("sim: ", "sweep: ") a library error
+// carries.
+func errorLine(err error) string {
+	msg := err.Error()
+	for changed := true; changed; {
+		changed = false
+		for _, p := range []string{"sim: ", "sweep: ", "scenarios: ", "reports: ", "agent: "} {
+			if rest, ok := strings.CutPrefix(msg, p); ok {
+				msg, changed = rest, true
+			}
+		}
+	}
+	if strings.HasPrefix(msg, "quorate ") || strings.HasPrefix(msg, "quorate:") {
+		return msg
+	}
+	return "quorate: " + msg
+}
+
+// groupsPrintHelp makes every command that only groups subcommands print
+// its help and exit 0 when run bare, and reject an unknown subcommand as
+// bad input, the same for all of them.
+func groupsPrintHelp(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		groupsPrintHelp(sub)
+	}
+	if !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
+		return // a command that runs on its own
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return badInput(fmt.Errorf("%s: unknown command %q (see %s --help)", cmd.CommandPath(), args[0], cmd.CommandPath()))
+		}
+		return nil
+	}
+	c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[groupAnnotation] = "true"
+}
+
+// groupAnnotation marks the commands groupsPrintHelp made print their help.
+const groupAnnotation = "quorate/group"
 
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
@@ -90,6 +137,7 @@ func newRoot() *cobra.Command {
 		newLinksCmd(),
 		newMembersCmd(),
 		newCfsCmd(),
+		newMountCmd(),
 		newLoadCmd(),
 		newQnetdCmd(),
 		newQdeviceCmd(),
@@ -98,5 +146,6 @@ func newRoot() *cobra.Command {
 		newJoinTokenCmd(),
 		newConfCmd(),
 	)
+	groupsPrintHelp(root)
 	return root
 }

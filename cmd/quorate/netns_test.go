@@ -210,7 +210,7 @@ func (v nodeView) String() string {
 }
 
 func (l *netnsLab) view(i int) (nodeView, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var v nodeView
 	st, err := agent.Call(ctx, l.admin(i), agent.Request{Cmd: agent.CmdStatus})
@@ -245,7 +245,7 @@ func (l *netnsLab) view(i int) (nodeView, error) {
 func (l *netnsLab) await(i int, what string, ok func(nodeView) bool) {
 	l.t.Helper()
 	var last string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(agentWait); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		v, err := l.view(i)
 		if err == nil && ok(v) {
 			return

@@ -176,10 +176,6 @@ func newQdeviceCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "qdevice",
 		Short: "Add or remove the cluster's quorum device (pvecm qdevice)",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return badInput(errors.New("qdevice: want a subcommand: setup or remove (see quorate qdevice --help)"))
-		},
 	}
 	c.AddCommand(newQdeviceSetupCmd(), newQdeviceRemoveCmd())
 	return c

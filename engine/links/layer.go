@@ -18,16 +18,20 @@ type link struct {
 	pingTimeout  time.Duration
 	pongCount    int
 
-	connected    bool
-	pinged       bool // a ping has been sent since the layer started
-	pingLast     wire.Instant
-	hasPong      bool // a pong arrived since the link last went down
-	pongLast     wire.Instant
-	receivedPong int // good pongs counted towards pong_count while down
-	backoff      int
-	latencyAve   time.Duration
-	samples      int
-	timeoutAdj   time.Duration
+	connected bool
+	// transportDown is knet's transport_connected == 0: an ICMP error
+	// for this link arrived while it was up (Unreachable); the next
+	// heartbeat pass takes the link down.
+	transportDown bool
+	pinged        bool // a ping has been sent since the layer started
+	pingLast      wire.Instant
+	hasPong       bool // a pong arrived since the link last went down
+	pongLast      wire.Instant
+	receivedPong  int // good pongs counted towards pong_count while down
+	backoff       int
+	latencyAve    time.Duration
+	samples       int
+	timeoutAdj    time.Duration
 }
 
 // peer is everything the layer knows about one remote node.
@@ -70,7 +74,10 @@ type Stats struct {
 	PingsSent, PongsSent, PongsReceived, PongsDiscarded uint64
 	DataSent, DataReceived, DataDuplicates, DataNoLink  uint64
 	DataUnreachable                                     uint64 // data from a peer with no usable link, discarded
-	Rejected                                            uint64
+	// TransportErrors counts the ICMP errors reported for up links
+	// (Unreachable); the others are ignored, as knet ignores them.
+	TransportErrors uint64
+	Rejected        uint64
 }
 
 // PeerStatus is the layer's view of one peer, for status output and checks.
@@ -197,6 +204,14 @@ func (l *Layer) wake(t wire.Instant) {
 		p := &l.peers[i]
 		for j := range p.links {
 			lk := &p.links[j]
+			if lk.transportDown {
+				// send_ping: a transport that saw an ICMP error takes
+				// the link down at once, and nothing else happens to
+				// the link in this pass.
+				lk.transportDown = false
+				l.linkDown(p, lk)
+				continue
+			}
 			if !lk.pinged || t.Sub(lk.pingLast) >= lk.pingInterval {
 				l.emit(p.id, lk.number, wire.FramePing, uint64(t), nil)
 				lk.pinged, lk.pingLast = true, t
@@ -227,6 +242,7 @@ func (l *Layer) adjustPongTimeouts() {
 // timeout backs off to ten times, so a link that just failed needs a long
 // quiet time before it can fail again.
 func (l *Layer) linkDown(p *peer, lk *link) {
+	lk.transportDown = false
 	lk.receivedPong = 0
 	lk.hasPong = false
 	lk.backoff = PongTimeoutBackoff

@@ -102,7 +102,10 @@ type Quorum struct {
 	members     []wire.NodeID // quorum_members
 	prevMembers []wire.NodeID // previous_quorum_members
 
-	syncing          bool
+	syncing bool
+	// syncHeld: SyncInit ran, votequorum's turn in the node's service
+	// synchronisation has not come yet (SyncProcess).
+	syncHeld         bool
 	syncNodeinfoSent bool
 	syncWaitPoll     bool
 	barrierSent      bool

@@ -28,9 +28,44 @@ func (q *Quorum) Configuration(now wire.Instant, ring RingID, members []wire.Nod
 	q.syncProcess(now)
 }
 
+// SyncInit is votequorum_sync_init on its own, for a node whose
+// service synchronisation runs the services one after the other (corosync's
+// sync.c, engine.Node): it takes in the configuration as Configuration does
+// but sends nothing until SyncProcess says votequorum's turn has come. Until
+// then, and until the barrier completes, Status reports Syncing.
+func (q *Quorum) SyncInit(now wire.Instant, ring RingID, members []wire.NodeID) {
+	ms := slices.Clone(members)
+	slices.Sort(ms)
+	ms = slices.Compact(ms)
+	if !slices.Contains(ms, q.s.self) || slices.Contains(ms, 0) {
+		q.drop(now, 0, "configuration without this node")
+		return
+	}
+	q.syncInit(now, ring, ms)
+	q.syncHeld = true
+}
+
+// SyncProcess is votequorum's turn in the service synchronisation: it
+// announces this node's NODEINFO and, unless it waits for the qdevice's
+// poll, multicasts the SYNC_BARRIER; the barriers of all members end the
+// sync (EventSync). It does nothing without a configuration in sync.
+func (q *Quorum) SyncProcess(now wire.Instant) {
+	if !q.syncing || !q.syncHeld {
+		return
+	}
+	q.syncHeld = false
+	q.syncProcess(now)
+}
+
+// SyncAbort is votequorum_sync_abort: a new configuration arrived before
+// this one's sync completed. The next SyncInit starts over; barriers of the
+// aborted ring are dropped by their ring id.
+func (q *Quorum) SyncAbort() { q.syncHeld = false }
+
 // syncInit is votequorum_sync_init.
 func (q *Quorum) syncInit(now wire.Instant, ring RingID, members []wire.NodeID) {
 	q.syncing = true
+	q.syncHeld = false
 	q.syncNodeinfoSent = false
 	q.syncWaitPoll = false
 	q.barrierSent = false
@@ -71,7 +106,7 @@ func (q *Quorum) lowestIsMember() bool {
 // syncProcess is votequorum_sync_process: announce once, then finish
 // unless waiting for the qdevice's poll.
 func (q *Quorum) syncProcess(now wire.Instant) {
-	if !q.syncing {
+	if !q.syncing || q.syncHeld {
 		return
 	}
 	if !q.syncNodeinfoSent {

@@ -29,6 +29,9 @@ type outcome struct {
 //     renewal by utime from the creator: a new version restarts every
 //     node's timer); ErrLocked if another holder holds it; ErrExists on a
 //     plain value (mkdir over a file: EEXIST).
+//   - Rename: moves the value of Key to To in one step (pmxcfs: rename
+//     in the tree, one DCDB message): ErrNotFound if Key is absent,
+//     ErrLocked if either is a lock; a plain value at To is replaced.
 //   - Read: no change; the entry as of this place in the order.
 //   - Unlock: removes the lock only if it is still the very entry whose
 //     expiry was requested (same version): a renewal or release that came
@@ -69,6 +72,18 @@ func (st *state) apply(m Message) outcome {
 		}
 	case MsgRead:
 		return outcome{found: found, entry: cur}
+	case MsgRename:
+		dst, dstFound := st.entries[m.To]
+		switch {
+		case !found:
+			return outcome{err: ErrNotFound}
+		case cur.IsLock():
+			return outcome{err: ErrLocked, found: true, entry: cur}
+		case dstFound && dst.IsLock():
+			return outcome{err: ErrLocked, found: true, entry: dst}
+		}
+		delete(st.entries, m.Key)
+		return st.set(m.To, Entry{Value: cur.Value})
 	case MsgUnlock:
 		if !found || !cur.IsLock() || cur.Version != m.Version {
 			return outcome{found: found, entry: cur}

@@ -133,3 +133,48 @@ func TestRingOrder(t *testing.T) {
 		t.Fatal("ring string")
 	}
 }
+
+// TestApplyRename checks rename's rules from the state of TestApplyRules:
+// the value moves in one step with one new version, over a plain value
+// but never from or onto a lock, and never from an absent key.
+func TestApplyRename(t *testing.T) {
+	val := Entry{Value: []byte("x"), Version: 4}
+	other := Entry{Value: []byte("o"), Version: 5}
+	lock := Entry{Holder: "h", TTL: time.Second, Version: 7}
+	tests := []struct {
+		name     string
+		from, to string
+		err      error
+		src, dst *Entry // afterwards; nil: absent
+	}{
+		{"to a new key", "v", "n", nil, nil, &Entry{Value: []byte("x"), Version: 11}},
+		{"over a value", "v", "o", nil, nil, &Entry{Value: []byte("x"), Version: 11}},
+		{"absent source", "n", "m", ErrNotFound, nil, nil},
+		{"from a lock", "l", "n", ErrLocked, &lock, nil},
+		{"onto a lock", "v", "l", ErrLocked, &val, &lock},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := state{version: 10, entries: map[string]Entry{"v": val, "o": other, "l": lock}}
+			out := st.apply(Message{Kind: MsgRename, Key: tc.from, To: tc.to})
+			if !errors.Is(out.err, tc.err) || out.changed != (tc.err == nil) {
+				t.Fatalf("err %v changed %v, want %v", out.err, out.changed, tc.err)
+			}
+			if want := uint64(10) + map[bool]uint64{true: 1}[tc.err == nil]; st.version != want {
+				t.Fatalf("store version %d, want %d", st.version, want)
+			}
+			for _, c := range []struct {
+				key  string
+				want *Entry
+			}{{tc.from, tc.src}, {tc.to, tc.dst}} {
+				got, ok := st.entries[c.key]
+				switch {
+				case c.want == nil && ok:
+					t.Fatalf("%s: entry %+v, want none", c.key, got)
+				case c.want != nil && (!ok || !entryEqual(got, *c.want)):
+					t.Fatalf("%s: entry %+v (present %v), want %+v", c.key, got, ok, *c.want)
+				}
+			}
+		})
+	}
+}

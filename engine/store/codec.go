@@ -31,12 +31,14 @@ const (
 	MsgQuorate                     // Ring, Quorate
 	MsgApplied                     // Ring, Version
 	MsgSnapshot                    // Ring, Index, Count, Value (one piece of the leader's snapshot)
+	MsgRename                      // Ring, Op, Key, To
 	msgKinds
 )
 
 var msgKindNames = [...]string{
 	MsgPut: "put", MsgDelete: "delete", MsgCAS: "cas", MsgLock: "lock", MsgRead: "read",
 	MsgUnlock: "unlock", MsgState: "state", MsgQuorate: "quorate", MsgApplied: "applied", MsgSnapshot: "snapshot",
+	MsgRename: "rename",
 }
 
 // String returns the kind's name.
@@ -49,7 +51,7 @@ func (k MsgKind) String() string {
 
 // isOp reports whether the kind changes or reads the replicated state at
 // its place in the total order.
-func (k MsgKind) isOp() bool { return k >= MsgPut && k <= MsgUnlock }
+func (k MsgKind) isOp() bool { return k >= MsgPut && k <= MsgUnlock || k == MsgRename }
 
 // Message is one store message. Only the fields its Kind lists (see the
 // constants) are encoded; the others must be zero for a canonical round trip.
@@ -58,6 +60,7 @@ type Message struct {
 	Ring    RingRef // the ring the sender was in when it sent the message
 	Op      OpID
 	Key     string
+	To      string // the new key of a rename
 	Value   []byte
 	Version uint64
 	Holder  string
@@ -91,6 +94,10 @@ func AppendMessage(b []byte, m Message) []byte {
 	case MsgDelete, MsgRead:
 		b = binary.BigEndian.AppendUint64(b, uint64(m.Op))
 		b = appendString(b, m.Key)
+	case MsgRename:
+		b = binary.BigEndian.AppendUint64(b, uint64(m.Op))
+		b = appendString(b, m.Key)
+		b = appendString(b, m.To)
 	case MsgCAS:
 		b = binary.BigEndian.AppendUint64(b, uint64(m.Op))
 		b = appendString(b, m.Key)
@@ -138,6 +145,11 @@ func DecodeMessage(b []byte) (Message, error) {
 		m.Op, m.Key, m.Value = OpID(r.U64()), r.key(), r.bytes(MaxValueSize)
 	case MsgDelete, MsgRead:
 		m.Op, m.Key = OpID(r.U64()), r.key()
+	case MsgRename:
+		m.Op, m.Key, m.To = OpID(r.U64()), r.key(), r.key()
+		if r.Err == nil && m.Key == m.To {
+			return Message{}, malformed("rename onto itself")
+		}
 	case MsgCAS:
 		m.Op, m.Key, m.Version, m.Value = OpID(r.U64()), r.key(), r.U64(), r.bytes(MaxValueSize)
 	case MsgLock:

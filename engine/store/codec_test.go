@@ -27,6 +27,7 @@ func sampleMessages() []Message {
 		{Kind: MsgQuorate, Ring: ring8},
 		{Kind: MsgApplied, Ring: ring8, Version: 12},
 		{Kind: MsgSnapshot, Ring: ring8, Index: 1, Count: 3, Value: []byte("piece")},
+		{Kind: MsgRename, Ring: ring8, Op: 7, Key: "corosync.conf.new", To: "corosync.conf"},
 	}
 }
 

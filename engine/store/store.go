@@ -164,6 +164,16 @@ func (s *Store) CompareAndSet(now wire.Instant, key string, oldVersion uint64, v
 	return s.submit(OpCAS, Message{Kind: MsgCAS, Key: key, Version: oldVersion, Value: slices.Clone(value)})
 }
 
+// Rename moves the value under key to newKey in one operation of the
+// total order (pmxcfs's rename: readers see the old or the new tree,
+// never both or neither); a plain value at newKey is replaced.
+func (s *Store) Rename(now wire.Instant, key, newKey string) (OpID, error) {
+	if newKey == "" || len(newKey) > MaxKeySize || newKey == key {
+		return 0, ErrBadKey
+	}
+	return s.submit(OpRename, Message{Kind: MsgRename, Key: key, To: newKey})
+}
+
 // Lock takes or renews the lock key for holder (pmxcfs.md §4: mkdir of
 // priv/lock/<name>, renewed by its creator). It expires ttl after the
 // lowest member of the configuration first saw its current version, through

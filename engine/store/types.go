@@ -140,9 +140,10 @@ const (
 	OpCAS
 	OpLock
 	OpRead
+	OpRename
 )
 
-var opKindNames = [...]string{OpPut: "put", OpDelete: "delete", OpCAS: "cas", OpLock: "lock", OpRead: "read"}
+var opKindNames = [...]string{OpPut: "put", OpDelete: "delete", OpCAS: "cas", OpLock: "lock", OpRead: "read", OpRename: "rename"}
 
 // String returns the operation's name.
 func (k OpKind) String() string {

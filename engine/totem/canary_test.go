@@ -13,7 +13,7 @@ func TestCanaryDeliverAcrossGaps(t *testing.T) {
 	for seed := range uint64(30) {
 		errs, _ := runSchedule(families[0], seed, func(r *Ring) { r.bugDeliverGap = true })
 		for _, e := range errs {
-			if strings.Contains(e, "gap in agreed delivery") || strings.Contains(e, "total order") ||
+			if strings.Contains(e, "gap: ") || strings.Contains(e, "total order") ||
 				strings.Contains(e, "virtual synchrony") {
 				caught++
 				break

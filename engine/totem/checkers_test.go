@@ -2,8 +2,10 @@ package totem
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
+	"github.com/quorate/quorate/engine/check"
 	"github.com/quorate/quorate/engine/wire"
 )
 
@@ -29,7 +31,10 @@ func (c *cluster) incarnations() []incarnation {
 
 func (in incarnation) String() string { return fmt.Sprintf("n%d#%d", in.id, in.inc) }
 
-// check runs every safety checker and returns the violations found.
+// check runs every safety checker and returns the violations found: the
+// shared definitions of engine/check (the simulator judges its runs with
+// the same ones), and the structural rules of Totem's delivery API that
+// only this package's Delivery shows (checkLocal).
 func (c *cluster) check() []string {
 	incs := c.incarnations()
 	var errs []string
@@ -37,193 +42,94 @@ func (c *cluster) check() []string {
 	for _, in := range incs {
 		c.checkLocal(in, fail)
 	}
-	checkTotalOrder(incs, fail)
-	checkVirtualSynchrony(incs, fail)
-	checkAgreement(incs, fail)
+	h := c.history(incs)
+	for _, r := range []check.CheckResult{check.CheckIntegrity(h), check.CheckAgreement(h), check.CheckTotalOrder(h),
+		check.CheckGaps(h), check.CheckVirtualSynchrony(h)} {
+		if !r.OK {
+			errs = append(errs, r.Detail)
+		}
+	}
 	c.checkRingMonotonic(fail)
 	return errs
 }
 
-// checkLocal: no creation, no duplication, self-inclusion, transitional ⊆
-// old ∩ new with matching left/joined, transitional before regular, and no
-// gaps in agreed delivery inside a regular configuration.
+// history gives the incarnations' deliveries to the shared checkers: each
+// payload the test multicast becomes a message id, known to have been sent.
+func (c *cluster) history(incs []incarnation) *check.History {
+	payloads := slices.Sorted(maps.Keys(c.origin))
+	ids := make(map[string]uint64, len(payloads))
+	h := &check.History{Sent: map[uint64]check.SentMsg{}, Name: func(id uint64) string {
+		if id == 0 || id > uint64(len(payloads)) {
+			return fmt.Sprintf("#%d (never multicast)", id)
+		}
+		return fmt.Sprintf("%q", payloads[id-1])
+	}}
+	for i, p := range payloads {
+		ids[p] = uint64(i + 1)
+		h.Sent[uint64(i+1)] = check.SentMsg{}
+	}
+	for _, in := range incs {
+		p := &check.Process{Node: in.id, Name: fmt.Sprintf("n%d", in.id), Inc: in.inc}
+		for _, d := range in.ds {
+			x := check.Delivery{Ring: check.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, Seq: d.Seq, Sender: d.Sender, Members: d.Members}
+			switch d.Kind {
+			case DeliverMessage:
+				x.Kind = check.KindMsg
+				x.ID = ids[string(d.Payload)]
+				if x.ID == 0 {
+					// Created: an id no one sent, so that integrity says so.
+					x.ID = uint64(len(payloads)) + 1
+				}
+			case DeliverTransitional:
+				x.Kind = check.KindTrans
+			case DeliverRegular:
+				x.Kind = check.KindRegular
+			}
+			p.Add(x)
+		}
+		h.Procs = append(h.Procs, p)
+	}
+	return h
+}
+
+// checkLocal: what the shared checkers cannot see in a process's stream
+// alone: a message from the right sender, before any configuration, of
+// another ring inside a regular configuration; a transitional configuration
+// before each regular one and never two in a row; left and joined lists
+// that match the member lists.
 func (c *cluster) checkLocal(in incarnation, fail func(string, ...any)) {
-	seen := map[string]bool{}
 	var reg, trans *Delivery
-	var lastSeq uint32
 	inRegular := false
 	for k := range in.ds {
 		d := &in.ds[k]
 		switch d.Kind {
 		case DeliverMessage:
 			p := string(d.Payload)
-			if o, ok := c.origin[p]; !ok || o != d.Sender {
-				fail("%s: created message %q from %d", in, p, d.Sender)
+			if o, ok := c.origin[p]; ok && o != d.Sender {
+				fail("%s: message %q from %d, multicast by %d", in, p, d.Sender, o)
 			}
-			if seen[p] {
-				fail("%s: duplicate delivery of %q", in, p)
-			}
-			seen[p] = true
 			if reg == nil {
 				fail("%s: message %q before any configuration", in, p)
 				continue
 			}
-			if inRegular {
-				if d.RingID != reg.RingID {
-					fail("%s: message %q of ring %s delivered in regular configuration %s", in, p, d.RingID, reg.RingID)
-				} else if lastSeq != 0 && d.Seq != lastSeq+1 {
-					fail("%s: gap in agreed delivery on ring %s: seq %d after %d", in, reg.RingID, d.Seq, lastSeq)
-				}
-				lastSeq = d.Seq
+			if inRegular && d.RingID != reg.RingID {
+				fail("%s: message %q of ring %s delivered in regular configuration %s", in, p, d.RingID, reg.RingID)
 			}
 		case DeliverTransitional:
 			if !inRegular && reg != nil {
 				fail("%s: two transitional configurations in a row (%s)", in, d.RingID)
 			}
 			trans, inRegular = d, false
-			if !slices.Contains(d.Members, in.id) {
-				fail("%s: transitional %s excludes self", in, d.RingID)
-			}
-			if reg != nil {
-				if !setSubset(d.Members, reg.Members) {
-					fail("%s: transitional %v ⊄ old %v", in, d.Members, reg.Members)
-				}
-				if !slices.Equal(d.Left, setMinus(reg.Members, d.Members)) {
-					fail("%s: transitional left %v ≠ old − trans", in, d.Left)
-				}
+			if reg != nil && !slices.Equal(d.Left, setMinus(reg.Members, d.Members)) {
+				fail("%s: transitional left %v ≠ old − trans", in, d.Left)
 			}
 		case DeliverRegular:
 			if trans == nil || trans.RingID != d.RingID {
 				fail("%s: regular %s without its transitional configuration", in, d.RingID)
-			} else {
-				if !setSubset(trans.Members, d.Members) {
-					fail("%s: transitional %v ⊄ new %v", in, trans.Members, d.Members)
-				}
-				if !slices.Equal(d.Joined, setMinus(d.Members, trans.Members)) {
-					fail("%s: regular joined %v ≠ new − trans", in, d.Joined)
-				}
+			} else if !slices.Equal(d.Joined, setMinus(d.Members, trans.Members)) {
+				fail("%s: regular joined %v ≠ new − trans", in, d.Joined)
 			}
-			if !slices.Contains(d.Members, in.id) {
-				fail("%s: regular %s excludes self", in, d.RingID)
-			}
-			if reg != nil && d.RingID.Seq <= reg.RingID.Seq {
-				fail("%s: ring id %s not above %s", in, d.RingID, reg.RingID)
-			}
-			reg, trans, inRegular, lastSeq = d, nil, true, 0
-		}
-	}
-}
-
-// checkTotalOrder: any two incarnations deliver their common messages in
-// the same relative order.
-func checkTotalOrder(incs []incarnation, fail func(string, ...any)) {
-	pos := make([]map[string]int, len(incs))
-	for i, in := range incs {
-		pos[i] = map[string]int{}
-		for k, d := range in.ds {
-			if d.Kind == DeliverMessage {
-				pos[i][string(d.Payload)] = k
-			}
-		}
-	}
-	for a := range incs {
-		for b := a + 1; b < len(incs); b++ {
-			last, lastP := -1, ""
-			for _, d := range incs[a].ds {
-				if d.Kind != DeliverMessage {
-					continue
-				}
-				p := string(d.Payload)
-				k, ok := pos[b][p]
-				if !ok {
-					continue
-				}
-				if k < last {
-					fail("total order: %s delivers %q before %q, %s after", incs[a], lastP, p, incs[b])
-					break
-				}
-				last, lastP = k, p
-			}
-		}
-	}
-}
-
-// epoch is what an incarnation delivered from one regular configuration up
-// to the next one.
-type epoch struct {
-	from, to RingID
-	trans    string
-	msgs     []string
-}
-
-func epochs(in incarnation) []epoch {
-	var out []epoch
-	var cur *epoch
-	for _, d := range in.ds {
-		switch d.Kind {
-		case DeliverMessage:
-			if cur != nil {
-				cur.msgs = append(cur.msgs, string(d.Payload))
-			}
-		case DeliverTransitional:
-			if cur != nil {
-				cur.trans = fmt.Sprint(d.RingID, d.Members)
-			}
-		case DeliverRegular:
-			if cur != nil {
-				cur.to = d.RingID
-				out = append(out, *cur)
-			}
-			cur = &epoch{from: d.RingID}
-		}
-	}
-	return out
-}
-
-// checkVirtualSynchrony: incarnations that move together from one regular
-// configuration through the same transitional to the same next regular
-// configuration delivered the same messages in the same order.
-func checkVirtualSynchrony(incs []incarnation, fail func(string, ...any)) {
-	type key struct {
-		from, to RingID
-		trans    string
-	}
-	first := map[key]struct {
-		who  incarnation
-		msgs []string
-	}{}
-	for _, in := range incs {
-		for _, e := range epochs(in) {
-			k := key{e.from, e.to, e.trans}
-			f, ok := first[k]
-			if !ok {
-				first[k] = struct {
-					who  incarnation
-					msgs []string
-				}{in, e.msgs}
-				continue
-			}
-			if !slices.Equal(f.msgs, e.msgs) {
-				fail("virtual synchrony: %s→%s: %s delivered %v, %s delivered %v", e.from, e.to, f.who, f.msgs, in, e.msgs)
-			}
-		}
-	}
-}
-
-// checkAgreement: every delivery of a regular configuration with a given
-// ring id names the same members, and transitional deliveries of a ring
-// from the same old ring agree too.
-func checkAgreement(incs []incarnation, fail func(string, ...any)) {
-	members := map[RingID][]wire.NodeID{}
-	for _, in := range incs {
-		for _, d := range in.ds {
-			if d.Kind != DeliverRegular {
-				continue
-			}
-			if m, ok := members[d.RingID]; ok && !slices.Equal(m, d.Members) {
-				fail("agreement: ring %s installed as %v and as %v (%s)", d.RingID, m, d.Members, in)
-			}
-			members[d.RingID] = d.Members
+			reg, trans, inRegular = d, nil, true
 		}
 	}
 }

@@ -48,6 +48,7 @@ const (
 	timerConsensus
 	timerMerge
 	timerSendJoin
+	timerTokenWarning
 	numTimers
 )
 
@@ -55,12 +56,15 @@ const (
 // state machine: all input arrives through Step, Advance and Multicast, and
 // all output leaves through Ready.
 type Ring struct {
-	cfg   Config
-	tm    Timers
-	rnd   Rand
-	self  wire.NodeID
-	nodes []wire.NodeID // configured nodelist, sorted
-	now   wire.Instant
+	// lastTokenRx is when this node last accepted a token (for the
+	// token warning, warning.go).
+	lastTokenRx wire.Instant
+	cfg         Config
+	tm          Timers
+	rnd         Rand
+	self        wire.NodeID
+	nodes       []wire.NodeID // configured nodelist, sorted
+	now         wire.Instant
 
 	state          State
 	ringID         RingID // my_ring_id
@@ -121,7 +125,7 @@ func New(c Config, now wire.Instant, persistedRingSeq uint64, rnd Rand) (*Ring, 
 	if rnd == nil && tm.SendJoin > 0 {
 		return nil, configErr("send_join needs a random source.")
 	}
-	r := &Ring{cfg: c, tm: tm, rnd: rnd, self: c.Self, now: now, bugDeliverGap: canaryDeliverGap}
+	r := &Ring{cfg: c, tm: tm, rnd: rnd, self: c.Self, now: now, lastTokenRx: now, bugDeliverGap: canaryDeliverGap}
 	r.nodes = slices.Clone(c.Nodes)
 	slices.Sort(r.nodes)
 	r.ringID = RingID{Rep: c.Self, Seq: persistedRingSeq + 1}
@@ -274,6 +278,8 @@ func (r *Ring) fire(t timer) {
 		r.mergeExpired()
 	case timerSendJoin:
 		r.sendJoinNow()
+	case timerTokenWarning:
+		r.tokenWarningExpired()
 	}
 }
 
@@ -283,11 +289,17 @@ func (r *Ring) arm(t timer, d time.Duration) {
 		at = 1 // 0 means disarmed
 	}
 	r.deadline[t] = at
+	if t == timerTokenLoss {
+		r.armTokenWarning()
+	}
 }
 
 func (r *Ring) disarm(ts ...timer) {
 	for _, t := range ts {
 		r.deadline[t] = 0
+		if t == timerTokenLoss {
+			r.deadline[timerTokenWarning] = 0
+		}
 	}
 }
 

@@ -40,6 +40,7 @@ func (r *Ring) handleToken(t *Token) {
 		return
 	}
 	r.stats.TokensReceived++
+	r.lastTokenRx = r.now
 	if r.state == StateOperational {
 		r.messagesFree(t.Aru)
 	}

@@ -124,6 +124,9 @@ const (
 	EventMembership
 	// EventMergeDetect: the rep multicast MERGE_DETECT.
 	EventMergeDetect
+	// EventTokenWarning: corosync's "Token has not been received in X
+	// ms" (token_warning, 75% of the token timeout; Detail: the message).
+	EventTokenWarning
 )
 
 var eventKindNames = [...]string{
@@ -135,6 +138,7 @@ var eventKindNames = [...]string{
 	EventDropped:          "dropped",
 	EventMembership:       "membership",
 	EventMergeDetect:      "merge_detect",
+	EventTokenWarning:     "token_warning",
 }
 
 // String returns the kind's name as it appears in traces.

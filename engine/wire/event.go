@@ -34,6 +34,10 @@ const (
 	// EventStore: the replicated store synced, chose a leader, refused or
 	// dropped something; Detail says what.
 	EventStore
+	// EventSync: the service synchronisation after a regular
+	// configuration completed, was aborted, or found a difference; Nodes
+	// are the configuration's members.
+	EventSync
 )
 
 var eventKindNames = [...]string{
@@ -46,6 +50,7 @@ var eventKindNames = [...]string{
 	EventQuorum:         "quorum",
 	EventQuorumInfo:     "quorum_info",
 	EventStore:          "store",
+	EventSync:           "sync",
 }
 
 // String returns the event's name as it appears in traces.

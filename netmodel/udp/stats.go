@@ -115,8 +115,12 @@ type Stats struct {
 	Received uint64
 	// Rejected counts received packets dropped, by reason.
 	Rejected [NumReasons]uint64
-	// ReadErrors counts failed socket reads (other than by Close).
+	// ReadErrors counts failed socket reads (other than by Close and
+	// the ICMP errors counted in ICMPErrors).
 	ReadErrors uint64
+	// ICMPErrors counts the ICMP errors (port, host or network
+	// unreachable) reported for a configured peer address.
+	ICMPErrors uint64
 }
 
 // RejectedTotal returns the sum of Rejected.
@@ -141,6 +145,7 @@ func (s Stats) DroppedTotal() uint64 {
 // the writers and the readers.
 type counters struct {
 	sent, sendErrors, received, readErrors atomic.Uint64
+	icmpErrors                             atomic.Uint64
 	dropped                                [NumDrops]atomic.Uint64
 	rejected                               [NumReasons]atomic.Uint64
 }
@@ -153,6 +158,7 @@ func (c *counters) snapshot() Stats {
 		SendErrors: c.sendErrors.Load(),
 		Received:   c.received.Load(),
 		ReadErrors: c.readErrors.Load(),
+		ICMPErrors: c.icmpErrors.Load(),
 	}
 	for i := range c.dropped {
 		s.Dropped[i] = c.dropped[i].Load()

@@ -47,6 +47,12 @@ type Config struct {
 	// DropFilter, if set, is called by Send for every datagram; true drops
 	// it (counted as DropFiltered). For tests.
 	DropFilter func(d wire.Datagram) bool
+	// Unreachable, if set, is called when the kernel reports an ICMP
+	// error (port, host or network unreachable) for a datagram sent to
+	// peer on link, or a send to it fails with one; the caller feeds it
+	// to engine.Node.Unreachable. It is called from the transport's
+	// goroutines and must not block.
+	Unreachable func(link wire.LinkNo, peer wire.NodeID)
 }
 
 // queueLen bounds each link's send queue. A full queue drops the datagram
@@ -226,6 +232,10 @@ func (t *Transport) bind(n wire.LinkNo, ap netip.AddrPort) error {
 	// smaller buffer only means earlier loss under bursts.
 	_ = conn.SetReadBuffer(4 << 20)
 	_ = conn.SetWriteBuffer(4 << 20)
+	if err := enableRecvErr(conn, ap.Addr().Is4()); err != nil {
+		conn.Close()
+		return fmt.Errorf("udp: IP_RECVERR on link %d (%s): %w", n, ap, err)
+	}
 	l := &link{
 		no: n, conn: conn, queue: make(chan outgoing, queueLen),
 		sources: make(map[netip.AddrPort]wire.NodeID),
@@ -329,6 +339,11 @@ func (t *Transport) write(l *link) {
 				return
 			}
 			t.stats.sendErrors.Add(1)
+			if peerErrno(err) {
+				// The pending error of an earlier ICMP came back on
+				// this send; the error queue says for which peer.
+				t.socketErrors(l)
+			}
 			continue
 		}
 		t.stats.sent.Add(1)
@@ -348,6 +363,10 @@ func (t *Transport) read(l *link) {
 			if t.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
+			if peerErrno(err) {
+				t.socketErrors(l)
+				continue
+			}
 			t.stats.readErrors.Add(1)
 			continue
 		}
@@ -361,6 +380,21 @@ func (t *Transport) read(l *link) {
 		}
 		t.stats.received.Add(1)
 		t.recv(l.no, from, payload)
+	}
+}
+
+// socketErrors drains link l's error queue and reports each ICMP error
+// for a configured peer address to Config.Unreachable.
+func (t *Transport) socketErrors(l *link) {
+	for _, ap := range drainErrors(l.conn) {
+		id, ok := l.sources[ap]
+		if !ok {
+			continue
+		}
+		t.stats.icmpErrors.Add(1)
+		if t.cfg.Unreachable != nil {
+			t.cfg.Unreachable(l.no, id)
+		}
 	}
 }
 

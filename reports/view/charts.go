@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
@@ -169,12 +170,31 @@ func timelineChart(name, title string, rows []chartLane, colors map[string]color
 	p.NominalY(names...)
 	p.X.Label.Text = "simulated time (s)"
 	p.X.Min, p.X.Max = 0, l.endS
-	p.X.Padding, p.Y.Padding = 0, 0
+	p.X.Padding, p.Y.Padding = 0, laneLabelSlack(p.Y.Tick.Label, names)
 	if len(faults) > 0 {
 		legend = append(legend, swatch{col: colFault, label: "fault (F1, F2, … in the schedule)", thin: true, dash: true})
 	}
 	h := vg.Points(float64(len(rows))*18 + 110)
 	return Chart{Name: name, Title: title, SVG: render(p, chartWidth, h, legend)}
+}
+
+// laneEm is the widest advance, in ems, that a lane label's characters
+// (lower-case letters, digits, arrows) take in the sans-serif fonts a
+// browser may substitute for the one the chart names (DejaVu Sans: "→"
+// 0.84, digits 0.64); the label, 0.64 em a character on average at most.
+const laneEm = 0.64
+
+// laneLabelSlack is the room to leave between the lane labels and the
+// lanes. The labels are placed right-aligned by the width of the font the
+// SVG names; a browser without that font draws them wider, and the end of
+// the label (the link number of "hp1→hp2 link 0") went under the lanes.
+func laneLabelSlack(sty text.Style, names []string) vg.Length {
+	var slack vg.Length
+	for _, n := range names {
+		worst := vg.Length(float64(utf8.RuneCountInString(n))*laneEm) * sty.Font.Size
+		slack = max(slack, worst-sty.Width(n))
+	}
+	return slack + vg.Points(4)
 }
 
 // NodeChart draws one lane per node: quorate, inquorate or down, with a
@@ -308,6 +328,25 @@ func (g heatGrid) Z(c, r int) float64 {
 	return math.NaN()
 }
 
+// colFailedCell marks a heat map cell where most runs failed: black, apart
+// from both ends of the blue-red scale and from the grey of "no data".
+var colFailedCell = color.RGBA{0x1a, 0x1a, 0x1a, 0xff}
+
+// failedCells paints the cells of the points where most runs failed.
+type failedCells struct{ h *Heatmap }
+
+func (f failedCells) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	for yi := range f.h.YValues {
+		for xi := range f.h.XValues {
+			if f.h.At(xi, yi).FailedPoint {
+				x, y := float64(xi), float64(yi)
+				c.FillPolygon(colFailedCell, rect(trX(x-0.5), trY(y-0.5), trX(x+0.5), trY(y+0.5)))
+			}
+		}
+	}
+}
+
 // HeatmapChart draws the heat map with the value written in each cell.
 func HeatmapChart(h *Heatmap) Chart {
 	title := fmt.Sprintf("%s (%s over the seeds)", h.Metric, h.Aggregate)
@@ -331,16 +370,21 @@ func HeatmapChart(h *Heatmap) Chart {
 	hm := plotter.NewHeatMap(g, pal.Palette(64))
 	hm.Min, hm.Max = lo, hi
 	hm.NaN = colDown
-	p.Add(hm)
+	p.Add(hm, failedCells{h})
 	var xys plotter.XYs
 	var labels []string
 	for yi := range h.YValues {
 		for xi := range h.XValues {
 			c := h.At(xi, yi)
 			xys = append(xys, plotter.XY{X: float64(xi), Y: float64(yi)})
-			if c.Value == nil {
+			switch {
+			case c.FailedPoint:
+				labels = append(labels, fmt.Sprintf("FAILED\n%d of %d", c.Failed, c.Runs))
+			case c.Value == nil:
 				labels = append(labels, "no data")
-			} else {
+			case c.Failed > 0:
+				labels = append(labels, fmt.Sprintf("%s\n(n=%d, %d failed)", fmtNum(*c.Value), c.N, c.Failed))
+			default:
 				labels = append(labels, fmt.Sprintf("%s\n(n=%d)", fmtNum(*c.Value), c.N))
 			}
 		}

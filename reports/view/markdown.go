@@ -118,7 +118,7 @@ func runTables(r *RunReport) []table {
 		if next == "" {
 			next = "(no membership change)"
 		}
-		faults.rows = append(faults.rows, []string{fmt.Sprintf("F%d", i+1), ms(f.TMs), joinFault(f), next,
+		faults.rows = append(faults.rows, []string{fmt.Sprintf("F%d", i+1), ms(f.TMs), f.Action.Label(f.Detail), next,
 			strings.Join(f.Members, ","), msPtr(f.FirstMs), msPtr(f.AllMs)})
 	}
 	nodes := table{title: "Nodes", header: []string{"node", "quorate ms", "not quorate ms", "down ms", "memberships installed", "last membership"}}
@@ -189,15 +189,20 @@ func sweepTables(r *SweepReport) []table {
 	out := []table{sum, pts, fails}
 	if h := r.Heatmap; h != nil {
 		hm := table{title: "Heat map: " + h.Metric, header: []string{h.YKey + " \\ " + h.XKey},
-			note: fmt.Sprintf("%s in %s, the %s over the seeds of each grid point that recorded it (n).", h.Metric, h.Unit, h.Aggregate)}
+			note: fmt.Sprintf("%s in %s, the %s over the seeds of each grid point that recorded it (n); failed runs are left out, and a point where most runs failed shows FAILED.", h.Metric, h.Unit, h.Aggregate)}
 		hm.header = append(hm.header, h.XValues...)
 		for yi, y := range h.YValues {
 			row := []string{y}
 			for xi := range h.XValues {
 				c := h.At(xi, yi)
-				if c.Value == nil {
+				switch {
+				case c.FailedPoint:
+					row = append(row, fmt.Sprintf("FAILED (%d of %d)", c.Failed, c.Runs))
+				case c.Value == nil:
 					row = append(row, "-")
-				} else {
+				case c.Failed > 0:
+					row = append(row, fmt.Sprintf("%s (n=%d, %d failed)", fmtNum(*c.Value), c.N, c.Failed))
+				default:
 					row = append(row, fmt.Sprintf("%s (n=%d)", fmtNum(*c.Value), c.N))
 				}
 			}

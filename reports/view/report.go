@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/quorate/quorate/reports"
 )
@@ -131,7 +132,7 @@ func BuildRun(res *reports.Result, trace *Trace) *RunReport {
 	}
 	for i, f := range r.Faults {
 		for _, fr := range res.Responses {
-			if fr.TMs == f.TMs && fr.Fault == joinFault(f) && fr.RingID != "" {
+			if sameFault(fr, i, f) && fr.RingID != "" {
 				first, all := fr.FirstMs, fr.AllMs
 				r.Faults[i].NextRing, r.Faults[i].Members = fr.RingID, fr.Members
 				r.Faults[i].FirstMs, r.Faults[i].AllMs = &first, &all
@@ -145,11 +146,18 @@ func BuildRun(res *reports.Result, trace *Trace) *RunReport {
 	return r
 }
 
-func joinFault(f Fault) string {
-	if f.Detail == "" {
-		return f.Action
+// sameFault says whether a response of result.json answers the i-th fault
+// event of the trace: by index, time and action, as typed values. A
+// result.json written before responses carried them is matched by its
+// label, spaces trimmed.
+func sameFault(fr reports.FaultResponse, i int, f Fault) bool {
+	if fr.TMs != f.TMs {
+		return false
 	}
-	return f.Action + " " + f.Detail
+	if fr.Action == "" {
+		return strings.TrimSpace(fr.Fault) == f.Action.Label(f.Detail)
+	}
+	return fr.Index == i && fr.Action == f.Action && fr.Detail == f.Detail
 }
 
 // SweepReport is everything the report of a sweep shows; report.json is

@@ -145,6 +145,13 @@ type Cell struct {
 	Value *float64 `json:"value"`
 	N     int      `json:"n"` // runs with the figure
 	Runs  int      `json:"runs"`
+	// Failed counts the point's failed runs. Their figures describe a
+	// broken run (a cluster that never formed has no churn), so a metric
+	// other than fail_rate is the aggregate of the passing runs only, and
+	// a point where most runs failed is FailedPoint: it shows as failed,
+	// with no value, never as a figure that looks like a good result.
+	Failed      int  `json:"failed"`
+	FailedPoint bool `json:"failed_point,omitempty"`
 }
 
 // Heatmap is a metric over a two-key grid: X the first varied key, Y the
@@ -206,12 +213,19 @@ func HeatmapOf(in *SweepInput, m Metric) *Heatmap {
 			var xs []float64
 			for _, r := range byPoint[c.Point] {
 				c.Runs++
+				if !r.OK {
+					c.Failed++
+					if !m.Mean {
+						continue
+					}
+				}
 				if v := m.Of(r); !math.IsNaN(v) {
 					xs = append(xs, v)
 				}
 			}
 			c.N = len(xs)
-			if len(xs) > 0 {
+			c.FailedPoint = !m.Mean && c.Failed*2 > c.Runs
+			if len(xs) > 0 && !c.FailedPoint {
 				var v float64
 				if m.Mean {
 					for _, x := range xs {

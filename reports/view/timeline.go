@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/quorate/quorate/reports"
 )
 
 // Span is an interval of simulated time in one state.
@@ -252,13 +254,13 @@ func LinkTimelines(tr *Trace, nodes []string) []LinkTimeline {
 // Fault is one entry of the fault schedule as the run applied it, with
 // the membership's answer when result.json recorded one.
 type Fault struct {
-	TMs      float64  `json:"t_ms"`
-	Action   string   `json:"action"`
-	Detail   string   `json:"detail,omitempty"`
-	NextRing string   `json:"next_ring,omitempty"`
-	Members  []string `json:"members,omitempty"`
-	FirstMs  *float64 `json:"first_ms,omitempty"` // fault -> first member installed the next ring
-	AllMs    *float64 `json:"all_ms,omitempty"`   // fault -> every member installed it
+	TMs      float64             `json:"t_ms"`
+	Action   reports.FaultAction `json:"action"`
+	Detail   string              `json:"detail,omitempty"`
+	NextRing string              `json:"next_ring,omitempty"`
+	Members  []string            `json:"members,omitempty"`
+	FirstMs  *float64            `json:"first_ms,omitempty"` // fault -> first member installed the next ring
+	AllMs    *float64            `json:"all_ms,omitempty"`   // fault -> every member installed it
 }
 
 // Faults lists the trace's fault events in order.
@@ -266,7 +268,7 @@ func Faults(tr *Trace) []Fault {
 	out := []Fault{}
 	for _, e := range tr.Events {
 		if e.Kind == "fault" {
-			out = append(out, Fault{TMs: e.TMs, Action: e.Action, Detail: e.Detail})
+			out = append(out, Fault{TMs: e.TMs, Action: reports.FaultAction(e.Action), Detail: e.Detail})
 		}
 	}
 	return out

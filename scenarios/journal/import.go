@@ -268,7 +268,11 @@ func (im *importer) findEnd() {
 
 // crashes estimates when each session without a stop record ended: when the
 // peers noticed, less knet's detection time, but not before the node's own
-// last record.
+// last record. A crashed agent's host still runs, so its kernel answers the
+// next datagram to the closed ports with ICMP port unreachable and knet
+// takes the link down at the following heartbeat pass: the earliest
+// link_down about it came about half a pass after the crash, not a pong
+// timeout.
 func (im *importer) crashes() {
 	for _, n := range im.order {
 		ss := im.sessions[n]
@@ -280,7 +284,7 @@ func (im *importer) crashes() {
 			if i+1 < len(ss) {
 				limit = ss[i+1].first.Time
 			}
-			at, seen := im.peersLost(n, s.last.Time, limit)
+			at, seen := im.peersLost(n, s.last.Time, limit, true)
 			switch {
 			case i+1 < len(ss):
 				s.crashed = true
@@ -304,8 +308,10 @@ func (im *importer) crashes() {
 
 // peersLost returns the earliest estimated loss of node among the
 // link_down records about it that peers wrote in (after, before): each
-// record's time less knet's detection time then.
-func (im *importer) peersLost(node string, after, before time.Time) (time.Time, bool) {
+// record's time less knet's detection time then, which is half a heartbeat
+// pass when icmp (the node's closed ports answered) and the pong timeout
+// otherwise.
+func (im *importer) peersLost(node string, after, before time.Time, icmp bool) (time.Time, bool) {
 	var first time.Time
 	for _, p := range im.order {
 		for _, s := range im.sessions[p] {
@@ -319,7 +325,11 @@ func (im *importer) peersLost(node string, after, before time.Time) (time.Time, 
 				if !e.Time.After(after) || !e.Time.Before(before) {
 					continue
 				}
-				if at := im.lostAt(s, e, from, downBefore); first.IsZero() || at.Before(first) {
+				at := e.Time.Add(-links.TimerRes / 2)
+				if !icmp {
+					at = im.lostAt(s, e, from, downBefore)
+				}
+				if first.IsZero() || at.Before(first) {
 					first = at
 				}
 			}

@@ -1,0 +1,183 @@
+package check
+
+import (
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// A tiny language for hand-made histories: each process is a list of
+// items "R1.4:1,2,3" (regular ring rep 1 seq 4 with members), "T:1,2"
+// (transitional), "m1:7@1.4/3" (workload message from node 1 counter 7,
+// sequenced on ring 1.4 with seq 3), "s1.4/2" (other agreed traffic,
+// sequenced on ring 1.4 with seq 2).
+func hist(t *testing.T, procs map[string][]string) *History {
+	t.Helper()
+	h := &History{Sent: map[uint64]SentMsg{}}
+	names := []string{"n1", "n2", "n3"}
+	for i, name := range names {
+		items, ok := procs[name]
+		if !ok {
+			continue
+		}
+		p := &Process{Node: wire.NodeID(i + 1), Name: name}
+		for _, it := range items {
+			p.Add(parseItem(t, it))
+		}
+		h.Procs = append(h.Procs, p)
+	}
+	for _, p := range h.Procs {
+		for d := range p.All() {
+			if d.Kind == KindMsg && d.ID != 0 {
+				origin := wire.NodeID(d.ID >> 40)
+				for _, q := range h.Procs {
+					if q.Node == origin {
+						h.Sent[d.ID] = SentMsg{Proc: q}
+					}
+				}
+			}
+		}
+	}
+	return h
+}
+
+func parseItem(t *testing.T, s string) Delivery {
+	var d Delivery
+	ring := func(r string) RingRef {
+		var rep, seq uint64
+		parts := strings.Split(r, ".")
+		rep = mustU(t, parts[0])
+		seq = mustU(t, parts[1])
+		return RingRef{Rep: wire.NodeID(rep), Seq: seq}
+	}
+	members := func(m string) []wire.NodeID {
+		var out []wire.NodeID
+		for _, x := range strings.Split(m, ",") {
+			out = append(out, wire.NodeID(mustU(t, x)))
+		}
+		return out
+	}
+	switch s[0] {
+	case 'R':
+		r, m, _ := strings.Cut(s[1:], ":")
+		d = Delivery{Kind: KindRegular, Ring: ring(r), Members: members(m)}
+	case 'T':
+		d = Delivery{Kind: KindTrans, Members: members(s[2:])}
+	case 's': // other agreed traffic (no workload id): "s1.4/3"
+		r, seq, _ := strings.Cut(s[1:], "/")
+		d = Delivery{Kind: KindMsg, Ring: ring(r), Seq: uint32(mustU(t, seq))}
+	case 'm':
+		idPart, rest, _ := strings.Cut(s[1:], "@")
+		from, ctr, _ := strings.Cut(idPart, ":")
+		r, seq, _ := strings.Cut(rest, "/")
+		d = Delivery{Kind: KindMsg, ID: mustU(t, from)<<40 | mustU(t, ctr), Sender: wire.NodeID(mustU(t, from)),
+			Ring: ring(r), Seq: uint32(mustU(t, seq))}
+	}
+	return d
+}
+
+func mustU(t *testing.T, s string) uint64 {
+	var v uint64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			t.Fatalf("bad number %q", s)
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v
+}
+
+func TestCheckersPassOnAGoodHistory(t *testing.T) {
+	good := hist(t, map[string][]string{
+		"n1": {"R1.4:1,2,3", "m1:1@1.4/1", "m2:1@1.4/2", "T:1,2", "m3:1@1.4/3", "R1.8:1,2", "m1:2@1.8/1"},
+		"n2": {"R1.4:1,2,3", "m1:1@1.4/1", "m2:1@1.4/2", "T:1,2", "m3:1@1.4/3", "R1.8:1,2", "m1:2@1.8/1"},
+		"n3": {"R1.4:1,2,3", "m1:1@1.4/1", "m2:1@1.4/2", "m3:1@1.4/3", "T:3", "R3.8:3"},
+	})
+	for name, r := range map[string]CheckResult{
+		"integrity": CheckIntegrity(good), "agreement": CheckAgreement(good), "total order": CheckTotalOrder(good),
+		"virtual synchrony": CheckVirtualSynchrony(good), "gaps": CheckGaps(good), "self-delivery": CheckSelfDelivery(good, 1<<62),
+	} {
+		if !r.OK {
+			t.Errorf("%s failed on a good history: %s", name, r.Detail)
+		}
+	}
+}
+
+// Each checker must be able to fail: a bad history per property.
+func TestCheckersCatchViolations(t *testing.T) {
+	tests := []struct {
+		name  string
+		check func(*History) CheckResult
+		procs map[string][]string
+		want  string
+	}{
+		{"reordered messages", CheckTotalOrder, map[string][]string{
+			"n1": {"R1.4:1,2", "m1:1@1.4/1", "m2:1@1.4/2"},
+			"n2": {"R1.4:1,2", "m2:1@1.4/2", "m1:1@1.4/1"},
+		}, "total order: n1#0 delivered"},
+		{"order broken through a third message", CheckTotalOrder, map[string][]string{
+			"n1": {"R1.4:1,2,3", "m1:1@1.4/1", "m3:1@1.4/2", "m2:1@1.4/3"},
+			"n2": {"R1.4:1,2,3", "m2:1@1.4/3", "m1:1@1.4/1"},
+		}, "total order"},
+		{"duplicate", CheckIntegrity, map[string][]string{
+			"n1": {"R1.4:1", "m1:1@1.4/1", "m1:1@1.4/1"},
+		}, "no duplication"},
+		{"created", CheckIntegrity, map[string][]string{
+			"n1": {"R1.4:1", "m2:9@1.4/1"},
+		}, "no creation"},
+		{"configuration without self", CheckIntegrity, map[string][]string{
+			"n1": {"R1.4:2,3"},
+		}, "self-inclusion"},
+		{"ring id going back", CheckIntegrity, map[string][]string{
+			"n1": {"R1.8:1", "R1.4:1"},
+		}, "monotonicity"},
+		{"transitional outside the new ring", CheckIntegrity, map[string][]string{
+			"n1": {"R1.4:1,2", "T:1,2", "R1.8:1"},
+		}, "transitional"},
+		{"different messages in one configuration", CheckVirtualSynchrony, map[string][]string{
+			"n1": {"R1.4:1,2", "m1:1@1.4/1", "m1:2@1.4/2", "T:1,2", "R1.8:1,2"},
+			"n2": {"R1.4:1,2", "m1:1@1.4/1", "T:1,2", "R1.8:1,2"},
+		}, "virtual synchrony"},
+		{"same messages in another order in one configuration", CheckVirtualSynchrony, map[string][]string{
+			"n1": {"R1.4:1,2", "m1:1@1.4/1", "m1:2@1.4/2", "T:1,2", "R1.8:1,2"},
+			"n2": {"R1.4:1,2", "m1:2@1.4/2", "m1:1@1.4/1", "T:1,2", "R1.8:1,2"},
+		}, "in different orders"},
+		{"different member lists for one ring", CheckAgreement, map[string][]string{
+			"n1": {"R1.4:1,2"},
+			"n2": {"R1.4:1,2,3"},
+		}, "membership agreement"},
+		{"delivery skips a seq", CheckGaps, map[string][]string{
+			"n1": {"R1.4:1", "m1:1@1.4/1", "m1:2@1.4/3"},
+		}, "gap"},
+		{"other agreed traffic skips a seq", CheckGaps, map[string][]string{
+			"n1": {"R1.4:1", "m1:1@1.4/1", "s1.4/2", "s1.4/4", "m1:2@1.4/5"},
+		}, "seq 4 after seq 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.check(hist(t, tt.procs))
+			if r.OK || !strings.Contains(r.Detail, tt.want) {
+				t.Fatalf("got ok=%v %q, want a failure mentioning %q", r.OK, r.Detail, tt.want)
+			}
+		})
+	}
+}
+
+func TestSelfDeliveryCatchesLoss(t *testing.T) {
+	h := hist(t, map[string][]string{"n1": {"R1.4:1,2"}, "n2": {"R1.4:1,2", "m2:1@1.4/1"}})
+	h.Sent[1<<40|5] = SentMsg{Proc: h.Procs[0], At: 10}
+	if r := CheckSelfDelivery(h, 100); r.OK || !strings.Contains(r.Detail, "self-delivery: n1#0") {
+		t.Fatalf("lost own message not caught: %+v", r)
+	}
+	if r := CheckSelfDelivery(h, 5); !r.OK {
+		t.Fatalf("a message sent after the settle instant was judged: %s", r.Detail)
+	}
+}
+
+func TestRecordBytes(t *testing.T) {
+	if n := unsafe.Sizeof(drec{}); n != RecordBytes {
+		t.Fatalf("a kept delivery is %d bytes, RecordBytes says %d", n, RecordBytes)
+	}
+}

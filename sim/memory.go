@@ -1,0 +1,127 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"github.com/quorate/quorate/engine/check"
+	"runtime/metrics"
+	"slices"
+	"time"
+	"unsafe"
+
+	"github.com/quorate/quorate/reports"
+	"github.com/quorate/quorate/scenarios"
+)
+
+// ErrMemoryLimit marks a run stopped, or refused before it started,
+// because it needs more memory than Options.MaxMemory (an input error:
+// exit 2, as for a scenario too large for the machine).
+var ErrMemoryLimit = errors.New("sim: over the memory limit")
+
+// memCheckEvery is how many kernel events pass between two looks at the
+// process's memory (a look costs about a microsecond).
+const memCheckEvery = 1 << 15
+
+// figure is one thing a run keeps that grows with its length.
+type figure struct {
+	what  string
+	count int64
+	bytes int64
+}
+
+func (f figure) String() string {
+	return fmt.Sprintf("%d %s (about %s)", f.count, f.what, bytesText(f.bytes))
+}
+
+// figures lists what the run keeps, largest first.
+func (r *run) figures() []figure {
+	var kept int64
+	for _, p := range r.hist.Procs {
+		kept += int64(p.Kept())
+	}
+	fs := []figure{
+		{"deliveries kept for the ordering checks", kept, kept * check.RecordBytes},
+		{"workload messages remembered for self-delivery", int64(len(r.hist.Sent)), int64(len(r.hist.Sent)) * 64},
+		{"packets in flight", int64(len(r.pkts)), int64(len(r.pkts)) * int64(unsafe.Sizeof(inflight{}))},
+		{"events queued", int64(r.k.Len()), int64(r.k.Len()) * int64(unsafe.Sizeof(item{}))},
+		{"timeline entries", int64(len(r.obs.tl)), int64(len(r.obs.tl)) * int64(unsafe.Sizeof(reports.TimelineEntry{}))},
+	}
+	if r.kv != nil {
+		n := int64(r.kv.ops.Len())
+		fs = append(fs, figure{"kv operations kept for the linearizability check", n, n * int64(unsafe.Sizeof(kvOp{})+8)})
+	}
+	slices.SortStableFunc(fs, func(a, b figure) int { return int(b.bytes - a.bytes) })
+	return fs
+}
+
+var memSample = []metrics.Sample{
+	{Name: "/memory/classes/total:bytes"},
+	{Name: "/memory/classes/heap/released:bytes"},
+}
+
+// processMemory is what the Go runtime holds from the operating system and
+// has not given back: close to the process's resident size.
+func processMemory() int64 {
+	metrics.Read(memSample)
+	return int64(memSample[0].Value.Uint64()) - int64(memSample[1].Value.Uint64())
+}
+
+// overMemory reports a run that holds more than its limit, naming the
+// figure that grew most.
+func (r *run) overMemory() error {
+	used := processMemory()
+	if used <= r.opt.MaxMemory {
+		return nil
+	}
+	top := r.figures()[0]
+	return fmt.Errorf("%w: the run holds %s at simulated %v, over --max-memory %s; what grew most: %v; shorten the run, lower the load, or raise --max-memory",
+		ErrMemoryLimit, bytesText(used), time.Duration(r.k.Now()), bytesText(r.opt.MaxMemory), top)
+}
+
+// Estimate is what a scenario is expected to keep in memory at its end:
+// a base per node and per pair of nodes, and the records the checkers
+// keep, which grow with the duration and the load.
+func Estimate(sc *scenarios.Scenario) (int64, []string) {
+	n := int64(len(sc.Cluster.Nodes))
+	secs := sc.Duration.Seconds()
+	base := 32<<20 + n*(1<<20) + n*n*(8<<10)
+	parts := []string{fmt.Sprintf("%s for %d nodes", bytesText(base), n)}
+	total := base
+	if w := sc.Workload; w != nil {
+		msgs := int64(w.Rate * secs)
+		if w.Kind == "kv" {
+			b := msgs * int64(unsafe.Sizeof(kvOp{})+24)
+			parts = append(parts, fmt.Sprintf("%s for %d kv operations", bytesText(b), msgs))
+			total += b
+		} else {
+			b := msgs*n*check.RecordBytes + msgs*64
+			parts = append(parts, fmt.Sprintf("%s for %d deliveries of %d multicasts", bytesText(b), msgs*n, msgs))
+			total += b
+		}
+	}
+	return total, parts
+}
+
+// tooLarge refuses, before it starts, a scenario whose estimate is over
+// the limit.
+func tooLarge(sc *scenarios.Scenario, limit int64) error {
+	if limit <= 0 {
+		return nil
+	}
+	est, parts := Estimate(sc)
+	if est <= limit {
+		return nil
+	}
+	return fmt.Errorf("%w: scenario %s is estimated to need %s (%v), over --max-memory %s; shorten it, lower the load, or raise --max-memory",
+		ErrMemoryLimit, sc.Name, bytesText(est), parts, bytesText(limit))
+}
+
+func bytesText(b int64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", b>>10)
+}
