@@ -169,6 +169,7 @@ func (b *builder) faultField(p, k string, r *rawFault, f *Fault) {
 			b.errf(fp, "%d is too small; pvecm expected takes 1 or more", r.Votes)
 		}
 	case "conf":
+		f.ConfText = r.Conf
 		b.editConf(fp, r.Conf, f)
 	case "on":
 		f.On = r.On

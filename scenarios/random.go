@@ -9,64 +9,268 @@ import (
 	"time"
 )
 
-// Families of random scenarios for seed sweeps. Each draws a small cluster
-// and a fault schedule from its seed, ends every fault with a heal, and
-// leaves the cluster quiet for long enough that liveness can be judged.
+// Families of random scenarios for seed sweeps. Each draws a cluster
+// (Options) and a fault schedule from its seed, ends every fault with a
+// heal, and leaves the cluster quiet for long enough that liveness can be
+// judged.
 var Families = []string{"crash", "restart", "partition", "loss", "reorder", "cold-start", "mixed", "store", "config"}
+
+// Options is the cluster a random scenario runs on, drawn from the seed
+// within the ranges corosync accepts. The families draw it first, so a
+// fault schedule is always run against some configuration the sweeps have
+// not fixed in advance: sizes, votes, links and their modes, Totem timers,
+// every votequorum option and a quorum device.
+type Options struct {
+	Nodes      int           // 2..16: 8% two, 88% three to five
+	Votes      []int         // per node, 1 unless drawn otherwise
+	Links      int           // 1..3
+	LinkMode   string        // passive | active | rr
+	Priorities []int         // per link, knet_link_priority
+	Latency    Distribution  // of every link at the start
+	Loss       float64       // of every link at the start; the schedule ends it
+	Token      time.Duration // totem.token
+	Coef       time.Duration // totem.token_coefficient
+	Consensus  time.Duration // 0: derived (1.2 x effective token)
+	Join       time.Duration // totem.join
+
+	TwoNode         bool // only with two nodes, as corosync means it
+	WaitForAll      bool
+	LastManStanding bool
+	LMSWindow       time.Duration
+	AutoTieBreaker  bool
+	ATBNode         string   // lowest | highest | list
+	ATBList         []uint32 // when ATBNode is list
+	Device          *Device  // nil: no quorum device
+
+	Workload Workload
+}
 
 // Random returns the YAML of a random scenario of family, drawn from seed.
 // The same family and seed always give the same text, so a failing seed is
 // reproduced from its YAML or from the two values alone.
 func Random(family string, seed uint64) (string, error) {
+	s, _, err := RandomScenario(family, seed)
+	if err != nil {
+		return "", err
+	}
+	src, err := Encode(s)
+	return string(src), err
+}
+
+// RandomScenario draws the scenario of family and seed as a value, with the
+// options its cluster was drawn from. Its YAML (Encode) loads back to it.
+func RandomScenario(family string, seed uint64) (*Scenario, *Options, error) {
 	if !slices.Contains(Families, family) {
-		return "", fmt.Errorf("scenarios: unknown family %q (families: %s)", family, strings.Join(Families, ", "))
+		return nil, nil, fmt.Errorf("scenarios: unknown family %q (families: %s)", family, strings.Join(Families, ", "))
 	}
 	g := &gen{r: rand.New(rand.NewPCG(seed, 0x51554f52415445)), family: family}
-	return g.scenario(seed), nil
+	g.o = DrawOptions(g.r, family == "store")
+	if family == "config" {
+		g.configOptions()
+	}
+	s := g.scenario(seed)
+	if family == "config" {
+		// The cluster comes from the corosync.conf: let the loader map it
+		// (the one mapping of configuration) and return what it loaded.
+		src, err := Encode(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		if s, err = Parse(s.Name+".yaml", src); err != nil {
+			return nil, nil, fmt.Errorf("scenarios: family %s seed %d: %w", family, seed, err)
+		}
+	}
+	return s, &g.o, nil
+}
+
+// DrawOptions draws a cluster configuration. store asks for a kv workload
+// with ordered reads (the linearizability checker's subject); otherwise the
+// workload is multicast.
+func DrawOptions(r *rand.Rand, store bool) Options {
+	o := Options{}
+	switch p := r.IntN(100); {
+	case p < 8:
+		o.Nodes = 2
+	case p < 96:
+		o.Nodes = 3 + r.IntN(3)
+	default:
+		o.Nodes = 6 + r.IntN(11)
+	}
+	o.Votes = make([]int, o.Nodes)
+	for i := range o.Votes {
+		o.Votes[i] = 1
+	}
+	switch p := r.IntN(20); {
+	case p < 9:
+		o.Links = 1
+	case p < 17:
+		o.Links = 2
+	default:
+		o.Links = 3
+	}
+	o.LinkMode = []string{"passive", "active", "rr"}[r.IntN(3)]
+	for range o.Links {
+		o.Priorities = append(o.Priorities, r.IntN(256))
+	}
+	o.Latency = drawLatency(r)
+	if r.IntN(5) == 0 {
+		o.Loss = 0.02 * r.Float64()
+	}
+	// Timers: token 800ms..1.5s (corosync's minimum is 30ms, but knet pings
+	// no more often than every 200ms, a quarter of the effective token), a
+	// coefficient up to the default, consensus derived or set between 1.2
+	// and 2 effective tokens.
+	o.Token = time.Duration(800+r.IntN(701)) * time.Millisecond
+	o.Coef = time.Duration(r.IntN(651)) * time.Millisecond
+	if o.Nodes > 5 {
+		o.Coef = time.Duration(r.IntN(201)) * time.Millisecond
+	}
+	o.Join = time.Duration(50+r.IntN(151)) * time.Millisecond
+	if r.IntN(2) == 0 {
+		eff := effectiveToken(o.Token, o.Coef, o.Nodes)
+		o.Consensus = (eff*time.Duration(120+r.IntN(81))/100)/time.Millisecond*time.Millisecond + time.Millisecond
+	}
+
+	// Quorum options, each combination corosync accepts.
+	o.WaitForAll = r.IntN(3) == 0
+	o.LMSWindow = time.Duration(1000+r.IntN(14001)) * time.Millisecond
+	switch k := r.IntN(10); {
+	case o.Nodes == 2 && k < 6 && !store:
+		// Not in the store family: two_node keeps both halves of a
+		// partition quorate (corosync counts on fencing), and the
+		// simulator always judges the store's linearizability.
+		o.TwoNode = true
+	case k < 3 && !store:
+		o.Device = drawDevice(r, o.Nodes)
+	}
+	if o.Device == nil {
+		o.LastManStanding = r.IntN(4) == 0
+		o.AutoTieBreaker = r.IntN(4) == 0 && !(o.LastManStanding && o.Nodes%2 == 1)
+	}
+	o.ATBNode = []string{"lowest", "highest", "list"}[r.IntN(3)]
+	if o.ATBNode == "list" {
+		for _, i := range r.Perm(o.Nodes)[:1+r.IntN(o.Nodes)] {
+			o.ATBList = append(o.ATBList, uint32(i+1))
+		}
+	}
+	// Extra votes, but never an odd vote total under auto_tie_breaker with
+	// last_man_standing, which votequorum refuses.
+	if o.Device == nil && r.IntN(6) == 0 && !(o.LastManStanding && o.AutoTieBreaker) {
+		o.Votes[r.IntN(o.Nodes)] = 2 + r.IntN(2)
+	}
+
+	if store {
+		read := 0.2 + 0.4*r.Float64()
+		write := (1 - read) * (0.5 + 0.4*r.Float64())
+		o.Workload = Workload{Kind: "kv", Rate: float64(20 + r.IntN(41)), Keys: 1 + r.IntN(5),
+			Mix: Mix{Read: read, Write: write, Cas: 1 - read - write}, ReadMode: "ordered",
+			Timeout: time.Duration(2+r.IntN(4)) * time.Second}
+	} else {
+		o.Workload = *defaultWorkload()
+		o.Workload.Kind, o.Workload.Rate, o.Workload.Size = "multicast", float64(20+r.IntN(81)), 64<<r.IntN(5)
+	}
+	return o
+}
+
+func drawDevice(r *rand.Rand, nodes int) *Device {
+	d := &Device{Algorithm: []string{"ffsplit", "lms"}[r.IntN(2)],
+		Latency: Distribution{Dist: "uniform", Min: time.Millisecond, Max: time.Duration(2+r.IntN(9)) * time.Millisecond}}
+	switch r.IntN(3) {
+	case 0:
+		d.TieBreaker = "lowest"
+	case 1:
+		d.TieBreaker = "highest"
+	default:
+		d.TieBreaker = strconv.Itoa(1 + r.IntN(nodes))
+	}
+	return d
+}
+
+// drawLatency draws a one-way latency of a LAN: every distribution the
+// format knows, with medians under a millisecond.
+func drawLatency(r *rand.Rand) Distribution {
+	us := func(lo, hi int) time.Duration { return time.Duration(lo+r.IntN(hi-lo+1)) * time.Microsecond }
+	switch r.IntN(8) {
+	case 0:
+		return Distribution{Dist: "constant", Value: us(50, 500)}
+	case 1:
+		return Distribution{Dist: "normal", Mean: us(200, 800), Stddev: us(10, 100)}
+	case 2:
+		return Distribution{Dist: "lognormal", Median: us(100, 500), Sigma: 0.1 + 0.4*r.Float64()}
+	case 3:
+		return Distribution{Dist: "exponential", Mean: us(100, 500)}
+	case 4:
+		return Distribution{Dist: "pareto", Min: us(50, 200), Alpha: 2 + 2*r.Float64()}
+	default:
+		lo := us(50, 200)
+		return Distribution{Dist: "uniform", Min: lo, Max: lo + us(50, 800)}
+	}
+}
+
+func effectiveToken(token, coef time.Duration, nodes int) time.Duration {
+	if nodes > 2 {
+		token += time.Duration(nodes-2) * coef
+	}
+	return token
+}
+
+// Quiet is how long a random scenario leaves the cluster alone after its
+// last fault: the simulator's liveness bound for these options (a link
+// comeback, a token loss, three consensus rounds, a merge and ten joins)
+// plus two seconds, so that liveness is always judged.
+func (o *Options) Quiet() time.Duration {
+	eff := effectiveToken(o.Token, o.Coef, o.Nodes)
+	cons := o.Consensus
+	if cons == 0 {
+		cons = eff * 12 / 10
+	}
+	linkUp := 3*(eff/4) + 400*time.Millisecond
+	return linkUp + eff + 3*cons + 200*time.Millisecond + 10*o.Join +
+		time.Duration(o.Nodes)*10*time.Millisecond + 2*time.Second
 }
 
 type gen struct {
 	r      *rand.Rand
 	family string
+	o      Options
 	nodes  []string
-	links  int
-	faults []string
+	faults []Fault
 	t      time.Duration // time of the last fault
 }
 
-func (g *gen) at(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
-
-func (g *gen) fault(at time.Duration, s string) {
-	g.faults = append(g.faults, fmt.Sprintf("  - {at: %s, %s}", g.at(at), s))
-	g.t = max(g.t, at)
+func (g *gen) fault(f Fault) {
+	g.faults = append(g.faults, f)
+	g.t = max(g.t, f.At)
 }
 
 func (g *gen) node() string { return g.nodes[g.r.IntN(len(g.nodes))] }
 
 // split draws a partition of the nodes into two or three non-empty groups.
-func (g *gen) split() string {
-	k := 2 + g.r.IntN(2)
-	if k > len(g.nodes) {
-		k = len(g.nodes)
-	}
+func (g *gen) split() [][]string {
+	k := min(2+g.r.IntN(2), len(g.nodes))
 	perm := g.r.Perm(len(g.nodes))
 	groups := make([][]string, k)
 	for i, p := range perm {
 		groups[i%k] = append(groups[i%k], g.nodes[p])
 	}
-	var parts []string
-	for _, grp := range groups {
-		parts = append(parts, "["+strings.Join(grp, ", ")+"]")
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
+	return groups
 }
 
-func (g *gen) scenario(seed uint64) string {
-	n := 3 + g.r.IntN(3) // 3..5 nodes
+func (g *gen) boot(maxMs int) *Distribution {
+	return &Distribution{Dist: "uniform", Max: time.Duration(500+g.r.IntN(maxMs)) * time.Millisecond}
+}
+
+func (g *gen) loss() float64 {
+	// Three decimals, as a person would write it.
+	return float64(g.r.IntN(51)) / 1000
+}
+
+func (g *gen) scenario(seed uint64) *Scenario {
+	o := &g.o
+	n := o.Nodes
 	for i := range n {
 		g.nodes = append(g.nodes, fmt.Sprintf("n%d", i+1))
 	}
-	g.links = 1 + g.r.IntN(2)
 	start := 5 * time.Second
 	window := 20 * time.Second
 	t := start
@@ -81,47 +285,45 @@ func (g *gen) scenario(seed uint64) string {
 			at := step()
 			v := g.node()
 			if down[v] {
-				g.fault(at, "action: restart, node: "+v)
+				g.fault(Fault{At: at, Action: "restart", Node: v})
 				down[v] = false
 			} else if g.family == "crash" || len(down) < n/2 {
-				g.fault(at, "action: crash, node: "+v)
+				g.fault(Fault{At: at, Action: "crash", Node: v})
 				down[v] = true
 			}
 		}
 		for _, v := range g.nodes {
 			if down[v] {
-				g.fault(step(), "action: restart, node: "+v)
+				g.fault(Fault{At: step(), Action: "restart", Node: v})
 			}
 		}
 	case "partition":
 		for t < start+window {
 			switch g.r.IntN(3) {
 			case 0:
-				g.fault(step(), "action: partition, groups: "+g.split())
+				g.fault(Fault{At: step(), Action: "partition", Groups: g.split()})
 			case 1:
-				g.fault(step(), "action: isolate, node: "+g.node())
+				g.fault(Fault{At: step(), Action: "isolate", Node: g.node()})
 			default:
 				a, b := g.node(), g.node()
 				if a != b {
-					g.fault(step(), fmt.Sprintf("action: drop, from: [%s], to: [%s]", a, b))
+					g.fault(Fault{At: step(), Action: "drop", From: []string{a}, To: []string{b}})
 				}
 			}
-			g.fault(step(), "action: heal")
+			g.fault(Fault{At: step(), Action: "heal"})
 		}
 	case "loss":
 		for t < start+window {
-			g.fault(step(), fmt.Sprintf("action: set_loss, link: %d, loss: %.3f", g.r.IntN(g.links), 0.05*g.r.Float64()))
-		}
-		for l := range g.links {
-			g.fault(step(), fmt.Sprintf("action: set_loss, link: %d, loss: 0", l))
+			g.fault(Fault{At: step(), Action: "set_loss", Link: g.r.IntN(o.Links), Loss: g.loss()})
 		}
 	case "reorder":
 		for t < start+window {
-			g.fault(step(), fmt.Sprintf("action: set_latency, link: %d, latency: {dist: uniform, min: 0.1ms, max: %dms}", g.r.IntN(g.links), 1+g.r.IntN(20)))
+			g.fault(Fault{At: step(), Action: "set_latency", Link: g.r.IntN(o.Links),
+				Latency: &Distribution{Dist: "uniform", Min: 100 * time.Microsecond, Max: time.Duration(1+g.r.IntN(20)) * time.Millisecond}})
 		}
 	case "cold-start":
-		g.fault(step(), "action: power_off")
-		g.fault(step(), fmt.Sprintf("action: cold_start, boot: {dist: uniform, min: 0s, max: %dms}", 500+g.r.IntN(5000)))
+		g.fault(Fault{At: step(), Action: "power_off"})
+		g.fault(Fault{At: step(), Action: "cold_start", Boot: g.boot(5000)})
 	case "config":
 		// Configuration changes (a redundant link added, re-prioritised,
 		// removed) through random nodes, mixed with crashes, partitions
@@ -129,7 +331,8 @@ func (g *gen) scenario(seed uint64) string {
 		version, link1 := 1, false
 		edit := func() {
 			version++
-			g.fault(step(), "action: edit_conf, on: "+g.node()+", conf: "+yamlQuote(g.conf(version, link1)))
+			conf := g.conf(version, link1)
+			g.fault(Fault{At: step(), Action: "edit_conf", On: g.node(), ConfText: conf})
 		}
 		link1 = true
 		edit()
@@ -141,102 +344,138 @@ func (g *gen) scenario(seed uint64) string {
 				edit()
 			case 5:
 				if link1 {
-					g.fault(step(), "action: switch_down, switch: sw0")
-					g.fault(step(), "action: switch_up, switch: sw0")
+					g.fault(Fault{At: step(), Action: "switch_down", Switch: "sw0"})
+					g.fault(Fault{At: step(), Action: "switch_up", Switch: "sw0"})
 				}
 			case 2:
 				v := g.node()
-				g.fault(step(), "action: crash, node: "+v)
-				g.fault(step(), "action: restart, node: "+v)
+				g.fault(Fault{At: step(), Action: "crash", Node: v})
+				g.fault(Fault{At: step(), Action: "restart", Node: v})
 			case 3:
-				g.fault(step(), "action: partition, groups: "+g.split())
-				g.fault(step(), "action: heal")
+				g.fault(Fault{At: step(), Action: "partition", Groups: g.split()})
+				g.fault(Fault{At: step(), Action: "heal"})
 			default:
-				g.fault(step(), fmt.Sprintf("action: set_loss, link: 0, loss: %.3f", 0.05*g.r.Float64()))
+				g.fault(Fault{At: step(), Action: "set_loss", Link: 0, Loss: g.loss()})
 			}
 		}
-		g.fault(step(), "action: set_loss, link: 0, loss: 0")
-		g.fault(step(), "action: heal")
+		g.fault(Fault{At: step(), Action: "set_loss", Link: 0})
+		g.fault(Fault{At: step(), Action: "heal"})
 	case "mixed", "store":
 		if g.family == "store" && g.r.IntN(4) == 0 {
-			g.fault(step(), "action: power_off")
-			g.fault(step(), fmt.Sprintf("action: cold_start, boot: {dist: uniform, min: 0s, max: %dms}", 500+g.r.IntN(3000)))
+			g.fault(Fault{At: step(), Action: "power_off"})
+			g.fault(Fault{At: step(), Action: "cold_start", Boot: g.boot(3000)})
 		}
 		for t < start+window {
 			switch g.r.IntN(4) {
 			case 0:
 				v := g.node()
-				g.fault(step(), "action: crash, node: "+v)
-				g.fault(step(), "action: restart, node: "+v)
+				g.fault(Fault{At: step(), Action: "crash", Node: v})
+				g.fault(Fault{At: step(), Action: "restart", Node: v})
 			case 1:
-				g.fault(step(), "action: partition, groups: "+g.split())
-				g.fault(step(), "action: heal")
+				g.fault(Fault{At: step(), Action: "partition", Groups: g.split()})
+				g.fault(Fault{At: step(), Action: "heal"})
 			case 2:
-				g.fault(step(), fmt.Sprintf("action: set_loss, link: %d, loss: %.3f", g.r.IntN(g.links), 0.05*g.r.Float64()))
+				g.fault(Fault{At: step(), Action: "set_loss", Link: g.r.IntN(o.Links), Loss: g.loss()})
 			default:
-				if g.links == 2 {
-					g.fault(step(), "action: switch_down, switch: sw0")
-					g.fault(step(), "action: switch_up, switch: sw0")
+				if o.Links >= 2 {
+					sw := fmt.Sprintf("sw%d", g.r.IntN(o.Links))
+					g.fault(Fault{At: step(), Action: "switch_down", Switch: sw})
+					g.fault(Fault{At: step(), Action: "switch_up", Switch: sw})
 				}
 			}
 		}
-		for l := range g.links {
-			g.fault(step(), fmt.Sprintf("action: set_loss, link: %d, loss: 0", l))
-		}
-		g.fault(step(), "action: heal")
+		g.fault(Fault{At: step(), Action: "heal"})
 	}
-	// Quiet time: the liveness bound of a 5-node, token-1000 cluster is
-	// about 17s; leave 19.
-	duration := g.t + 19*time.Second
-	var b strings.Builder
-	fmt.Fprintf(&b, "name: random-%s-%d\n", g.family, seed)
-	fmt.Fprintf(&b, "description: random %s schedule drawn from seed %d\n", g.family, seed)
-	fmt.Fprintf(&b, "seed: %d\nduration: %s\n", seed, g.at(duration))
+	// Every schedule ends lossless, so that liveness is judged.
+	if o.Loss > 0 || g.family == "loss" || g.family == "mixed" || g.family == "store" || g.family == "config" {
+		for l := range o.Links {
+			g.fault(Fault{At: step(), Action: "set_loss", Link: l})
+		}
+	}
+	return g.build(seed)
+}
+
+// build assembles the scenario value from the options and the schedule.
+func (g *gen) build(seed uint64) *Scenario {
+	o := &g.o
+	s := &Scenario{
+		Name:        fmt.Sprintf("random-%s-%d", g.family, seed),
+		Description: fmt.Sprintf("random %s schedule drawn from seed %d", g.family, seed),
+		Seed:        seed,
+		Duration:    (g.t + o.Quiet()).Round(time.Millisecond),
+		Faults:      g.faults,
+	}
 	if g.family == "config" {
-		// The cluster starts from a corosync.conf (inline) on link 0;
-		// the wire of link 1 is there for the edits that add it.
-		b.WriteString("cluster:\n  corosync_conf: " + yamlQuote(g.conf(1, false)) + "\n")
-		g.links = 2
-	} else {
-		b.WriteString("cluster:\n  nodes: [")
-		for i, v := range g.nodes {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "{name: %s}", v)
-		}
-		b.WriteString("]\n  totem: {token: 1000ms}\n")
+		// The cluster starts from a corosync.conf (inline) on link 0; the
+		// wire of link 1 is there for the edits that add it.
+		s.Cluster.CorosyncConf = g.conf(1, false)
 	}
-	b.WriteString("network:\n  links:\n")
-	reorder := g.family == "reorder"
-	for l := range g.links {
-		fmt.Fprintf(&b, "    - {number: %d, switch: sw%d, priority: %d, reorder: %v, latency: {dist: uniform, min: 0.1ms, max: 0.5ms}}\n",
-			l, l, 20-10*l, reorder)
+	for i, name := range g.nodes {
+		s.Cluster.Nodes = append(s.Cluster.Nodes, Node{Name: name, ID: uint32(i + 1), Votes: o.Votes[i]})
+	}
+	s.Cluster.Totem = Totem{
+		Token: o.Token, TokenCoefficient: o.Coef, Consensus: o.Consensus, Join: o.Join,
+		Merge: 200 * time.Millisecond, MaxMessages: 17, WindowSize: 50, TokenRetransmitsBeforeLossConst: 4,
+		MissCountConst: 5, SeqnoUnchangedConst: 30, FailRecvConst: 2500,
+	}
+	q := &s.Cluster.Quorum
+	q.TwoNode, q.WaitForAll, q.WaitForAllSet = o.TwoNode, o.WaitForAll, true
+	q.LastManStanding, q.LastManStandingWindow = o.LastManStanding, o.LMSWindow
+	q.AutoTieBreaker, q.AutoTieBreakerNode = o.AutoTieBreaker, o.ATBNode
+	q.AutoTieBreakerNodeList = o.ATBList
+	if o.Device != nil {
+		d := *o.Device
+		q.Device = &d
+	}
+	s.Network.LinkMode = o.LinkMode
+	for l := range o.Links {
+		s.Network.Links = append(s.Network.Links, Link{Number: l, Switch: fmt.Sprintf("sw%d", l),
+			Priority: o.Priorities[l], Latency: o.Latency, Loss: o.Loss, PongCount: 2,
+			Reorder: g.family == "reorder"})
+	}
+	w := o.Workload
+	w.Clients = slices.Clone(g.nodes)
+	s.Workload = &w
+	for _, c := range []string{"total_order", "virtual_synchrony", "liveness"} {
+		s.Expect = append(s.Expect, Expect{Check: c})
 	}
 	if g.family == "store" {
-		b.WriteString("workload: {kind: kv, rate: 40/s, keys: 3, mix: {read: 0.4, write: 0.4, cas: 0.2}, read_mode: ordered, timeout: 3s}\nfaults:\n")
-	} else {
-		b.WriteString("workload: {kind: multicast, rate: 50/s, size: 128B}\nfaults:\n")
+		zero := 0.0
+		s.Expect = append(s.Expect, Expect{Check: "linearizable"}, Expect{Metric: "acked_writes_lost", Equals: &zero})
 	}
-	if len(g.faults) == 0 {
-		b.WriteString("  []\n")
+	return s
+}
+
+// configOptions narrows the options to what the config family's
+// corosync.conf carries: three to five nodes of one vote, two links in
+// passive mode, default quorum options and no quorum device; the drawn
+// Totem timers go into the file.
+func (g *gen) configOptions() {
+	o := &g.o
+	o.Nodes = 3 + g.r.IntN(3)
+	o.Votes = make([]int, o.Nodes)
+	for i := range o.Votes {
+		o.Votes[i] = 1
 	}
-	for _, f := range g.faults {
-		b.WriteString(f + "\n")
-	}
-	b.WriteString("expect:\n  - {check: total_order}\n  - {check: virtual_synchrony}\n  - {check: liveness}\n")
-	if g.family == "store" {
-		b.WriteString("  - {check: linearizable}\n  - {metric: acked_writes_lost, equals: 0}\n")
-	}
-	return b.String()
+	o.Links, o.LinkMode, o.Priorities = 2, "passive", []int{20, 10}
+	o.Loss = 0
+	o.TwoNode, o.WaitForAll, o.LastManStanding, o.AutoTieBreaker, o.Device = false, false, false, false, nil
+	o.LMSWindow, o.ATBNode, o.ATBList = 10*time.Second, "lowest", nil
+	o.Coef = 650 * time.Millisecond
 }
 
 // conf is the corosync.conf of the config family at version: the nodes
-// on link 0, and on link 1 too (with a random priority) when link1.
+// on link 0, and on link 1 too (with a random priority) when link1, with
+// the drawn Totem timers.
 func (g *gen) conf(version int, link1 bool) string {
+	o := &g.o
 	var b strings.Builder
 	b.WriteString("totem {\n  version: 2\n  cluster_name: random\n")
-	fmt.Fprintf(&b, "  config_version: %d\n  token: 1000\n  interface {\n    linknumber: 0\n    knet_link_priority: 20\n  }\n", version)
+	fmt.Fprintf(&b, "  config_version: %d\n  token: %d\n  join: %d\n", version, o.Token.Milliseconds(), o.Join.Milliseconds())
+	if o.Consensus != 0 {
+		fmt.Fprintf(&b, "  consensus: %d\n", o.Consensus.Milliseconds())
+	}
+	b.WriteString("  interface {\n    linknumber: 0\n    knet_link_priority: 20\n  }\n")
 	if link1 {
 		fmt.Fprintf(&b, "  interface {\n    linknumber: 1\n    knet_link_priority: %d\n  }\n", 5+g.r.IntN(30))
 	}
@@ -251,6 +490,3 @@ func (g *gen) conf(version int, link1 bool) string {
 	b.WriteString("}\nquorum {\n  provider: corosync_votequorum\n}\n")
 	return b.String()
 }
-
-// yamlQuote writes s as one double-quoted YAML scalar.
-func yamlQuote(s string) string { return strconv.Quote(s) }

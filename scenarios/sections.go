@@ -268,10 +268,17 @@ func (b *builder) network(r *rawNetwork) {
 	sort.SliceStable(n.Links, func(i, j int) bool { return n.Links[i].Number < n.Links[j].Number })
 }
 
+// defaultWorkload is the workload section's defaults. A multicast workload
+// keeps the kv fields at these values too, so a Scenario built in code
+// compares equal to its loaded YAML.
+func defaultWorkload() *Workload {
+	return &Workload{Kind: "kv", Rate: 100, Keys: 8, Mix: Mix{Read: 0.5, Write: 0.4, Cas: 0.1},
+		ReadMode: "ordered", Timeout: 5 * time.Second}
+}
+
 func (b *builder) workload(r *rawWorkload) *Workload {
 	const p = "workload."
-	w := &Workload{Kind: "kv", Rate: 100, Keys: 8, Mix: Mix{Read: 0.5, Write: 0.4, Cas: 0.1},
-		ReadMode: "ordered", Timeout: 5 * time.Second}
+	w := defaultWorkload()
 	if b.has(p + "kind") {
 		w.Kind = r.Kind
 		b.oneOf(p+"kind", r.Kind, "kv", "multicast")

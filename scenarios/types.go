@@ -210,6 +210,7 @@ type Fault struct {
 	// Conf is edit_conf's new corosync.conf, parsed; ConfLine is the
 	// scenario line its text starts after (its line N is ConfLine+N).
 	Conf     *corosyncconf.Config
+	ConfText string // its text, as the scenario gives it
 	ConfLine int
 	Pos      Position
 }

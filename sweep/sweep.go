@@ -95,7 +95,8 @@ func Run(cfg Config) (*Sweep, error) {
 	if sw.Parallel < 1 {
 		sw.Parallel = runtime.GOMAXPROCS(0)
 	}
-	if sw.Runs, err = runAll(cfg, points, seeds, sw.Parallel); err != nil {
+	one := func(p *Point, seed uint64) (Record, error) { return runOne(cfg, p, seed) }
+	if sw.Runs, err = runAll(cfg.Progress, points, seeds, sw.Parallel, one); err != nil {
 		return nil, err
 	}
 	wall := time.Since(start)
@@ -292,9 +293,10 @@ func blame(settings []Setting, err error) string {
 	return strings.Join(all, ", ")
 }
 
-// runAll runs every seed at every point and returns the records in point
-// order, then seed order: the same slice whatever parallel is.
-func runAll(cfg Config, points []*Point, seeds []uint64, parallel int) ([]Record, error) {
+// runAll runs every seed at every point with one and returns the records
+// in point order, then seed order: the same slice whatever parallel is.
+func runAll(progress func(done, total, failed int), points []*Point, seeds []uint64, parallel int,
+	one func(p *Point, seed uint64) (Record, error)) ([]Record, error) {
 	total := len(points) * len(seeds)
 	recs := make([]Record, total)
 	jobs := make(chan int)
@@ -317,7 +319,7 @@ func runAll(cfg Config, points []*Point, seeds []uint64, parallel int) ([]Record
 					continue
 				}
 				p, seed := points[slot/len(seeds)], seeds[slot%len(seeds)]
-				rec, err := runOne(cfg, p, seed)
+				rec, err := one(p, seed)
 				if err != nil {
 					fail(err)
 				}
@@ -337,8 +339,8 @@ func runAll(cfg Config, points []*Point, seeds []uint64, parallel int) ([]Record
 		if <-done {
 			failed++
 		}
-		if cfg.Progress != nil {
-			cfg.Progress(n, total, failed)
+		if progress != nil {
+			progress(n, total, failed)
 		}
 	}
 	wg.Wait()

@@ -123,6 +123,7 @@ func newRoot() *cobra.Command {
 		newReplayCmd(),
 		newSweepCmd(),
 		newMergeCmd(),
+		newSwarmCmd(),
 		newRegressCmd(),
 		newShrinkCmd(),
 		newReportCmd(),
