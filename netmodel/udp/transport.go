@@ -334,20 +334,37 @@ func (t *Transport) write(l *link) {
 		if err != nil { // Send checked link and size; cannot happen
 			panic("udp: seal after Send's checks: " + err.Error())
 		}
-		if _, err := l.conn.WriteToUDPAddrPort(pkt, o.addr); err != nil {
+		if err := t.sendTo(l, pkt, o.addr); err != nil {
 			if t.closed.Load() {
 				return
 			}
 			t.stats.sendErrors.Add(1)
-			if peerErrno(err) {
-				// The pending error of an earlier ICMP came back on
-				// this send; the error queue says for which peer.
-				t.socketErrors(l)
-			}
 			continue
 		}
 		t.stats.sent.Add(1)
 	}
+}
+
+// sendAttempts bounds the sends of one datagram that the pending errors of
+// earlier ICMP answers can fail.
+const sendAttempts = 4
+
+// sendTo sends pkt to addr on link l. With IP_RECVERR, an ICMP error for an
+// earlier datagram (to any peer) is returned by the socket's next send,
+// and that send puts nothing on the wire: the kernel reports the pending
+// error instead (and clears it). So the error queue is read, which says
+// which peer the ICMP was about, and the datagram is sent again; without
+// the retry, every ping to a dead peer would cost a live peer the next
+// packet, its token or JOIN among them.
+func (t *Transport) sendTo(l *link, pkt []byte, addr netip.AddrPort) error {
+	var err error
+	for range sendAttempts {
+		if _, err = l.conn.WriteToUDPAddrPort(pkt, addr); err == nil || !peerErrno(err) || t.closed.Load() {
+			return err
+		}
+		t.socketErrors(l)
+	}
+	return err
 }
 
 // read is link l's reader: it reads packets until Close and hands the good
