@@ -68,7 +68,7 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 			}
 			var err error
 			if cfg.Seeds, err = sweep.ParseSeeds(seeds); err != nil {
-				return badInput(fmt.Errorf("--seeds: %w", err))
+				return badInput(err)
 			}
 			if parallel < 1 {
 				return badInput(fmt.Errorf("--parallel %d: need at least 1 worker", parallel))
