@@ -110,21 +110,8 @@ clusters), with file:line.`,
 			}
 			mf.Scenario, mf.Start, mf.Membership, mf.Quorum = im.Scenario.Name, im.Start.Format("2006-01-02T15:04:05.999999999Z07:00"), im.Membership, im.Quorum
 			mf.setTimes(im)
-			if members == "" && out != "" {
-				members = strings.TrimSuffix(strings.TrimSuffix(out, ".yaml"), ".yml") + ".members.json"
-			}
-			if out == "" {
-				if _, err := cmd.OutOrStdout().Write(im.YAML); err != nil {
-					return &exitError{code: exitFailed, err: err}
-				}
-			} else if err := os.WriteFile(out, im.YAML, 0o644); err != nil {
-				return &exitError{code: exitFailed, err: err}
-			}
-			if members != "" {
-				b, _ := json.MarshalIndent(mf, "", "  ")
-				if err := os.WriteFile(members, append(b, '\n'), 0o644); err != nil {
-					return &exitError{code: exitFailed, err: err}
-				}
+			if members, err = writeImport(cmd, im.YAML, &mf, out, members); err != nil {
+				return err
 			}
 			w := cmd.ErrOrStderr()
 			fmt.Fprintf(w, "%d faults over %s; observed membership:\n%s", len(im.Scenario.Faults), im.Scenario.Duration, im.Membership)
@@ -139,4 +126,28 @@ clusters), with file:line.`,
 	c.Flags().StringVar(&name, "name", "", "the scenario's name (default trace-CLUSTER)")
 	co.register(c)
 	return c
+}
+
+// writeImport writes an imported scenario to out (standard output when
+// empty) and its observed sequence mf to members, which defaults to OUT
+// with .members.json for .yaml when a file is written; it returns the
+// sidecar's path ("" when none was written).
+func writeImport(cmd *cobra.Command, scenario []byte, mf *membersFile, out, members string) (string, error) {
+	if members == "" && out != "" {
+		members = strings.TrimSuffix(strings.TrimSuffix(out, ".yaml"), ".yml") + ".members.json"
+	}
+	if out == "" {
+		if _, err := cmd.OutOrStdout().Write(scenario); err != nil {
+			return "", &exitError{code: exitFailed, err: err}
+		}
+	} else if err := os.WriteFile(out, scenario, 0o644); err != nil {
+		return "", &exitError{code: exitFailed, err: err}
+	}
+	if members != "" {
+		b, _ := json.MarshalIndent(mf, "", "  ")
+		if err := os.WriteFile(members, append(b, '\n'), 0o644); err != nil {
+			return "", &exitError{code: exitFailed, err: err}
+		}
+	}
+	return members, nil
 }

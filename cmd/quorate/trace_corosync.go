@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -96,21 +94,9 @@ func importCorosync(cmd *cobra.Command, args []string, co corosyncFlags, out, me
 	for _, c := range in.Clocks {
 		mf.Clocks = append(mf.Clocks, c.String())
 	}
-	if members == "" && out != "" {
-		members = strings.TrimSuffix(strings.TrimSuffix(out, ".yaml"), ".yml") + ".members.json"
-	}
-	if out == "" {
-		if _, err := cmd.OutOrStdout().Write(in.YAML); err != nil {
-			return &exitError{code: exitFailed, err: err}
-		}
-	} else if err := os.WriteFile(out, in.YAML, 0o644); err != nil {
-		return &exitError{code: exitFailed, err: err}
-	}
-	if members != "" {
-		b, _ := json.MarshalIndent(mf, "", "  ")
-		if err := os.WriteFile(members, append(b, '\n'), 0o644); err != nil {
-			return &exitError{code: exitFailed, err: err}
-		}
+	members, err = writeImport(cmd, in.YAML, &mf, out, members)
+	if err != nil {
+		return err
 	}
 	w := cmd.ErrOrStderr()
 	fmt.Fprintf(w, "nodes:\n")
