@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/quorate/quorate/engine/wire"
@@ -205,29 +204,5 @@ func (r *recorder) quorum(quorate bool, total, expected, quorumAt int) {
 
 // journalConfig summarises the corosync.conf for the start record.
 func journalConfig(c *corosyncconf.Config, cl *cluster) *journal.Config {
-	t := c.Totem
-	jc := &journal.Config{
-		Format: journal.FormatVersion, ConfigVersion: c.ConfigVersion, LinkMode: t.LinkMode,
-		Token: journal.Duration(t.Token), TokenCoefficient: journal.Duration(t.TokenCoefficient),
-		Consensus: journal.Duration(t.Consensus), Join: journal.Duration(t.Join), Merge: journal.Duration(t.Merge),
-		ExpectedVotes: int(c.Quorum.ExpectedVotes), TwoNode: c.Quorum.TwoNode, WaitForAll: c.Quorum.WaitForAll,
-		LastManStanding: c.Quorum.LastManStanding, AutoTieBreaker: c.Quorum.AutoTieBreaker,
-		Device: c.Quorum.Device != nil,
-	}
-	for _, n := range c.Nodes {
-		jn := journal.ConfigNode{Name: cl.nameOf(wire.NodeID(n.NodeID)), ID: n.NodeID, Votes: int(n.QuorumVotes),
-			Addrs: map[string]string{}}
-		for _, l := range c.LinkNumbers() {
-			if a := n.RingAddrs[l]; a != "" {
-				jn.Addrs[strconv.Itoa(l)] = a
-			}
-		}
-		jc.Nodes = append(jc.Nodes, jn)
-	}
-	for _, in := range c.Interfaces {
-		jc.Links = append(jc.Links, journal.ConfigLink{Number: in.LinkNumber, Priority: int(in.KnetLinkPriority),
-			Port: in.MCastPort, PingInterval: journal.Duration(in.KnetPingInterval),
-			PingTimeout: journal.Duration(in.KnetPingTimeout), PongCount: int(in.KnetPongCount)})
-	}
-	return jc
+	return journal.ConfigOf(c, func(n *corosyncconf.Node) string { return cl.nameOf(wire.NodeID(n.NodeID)) })
 }

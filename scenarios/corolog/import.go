@@ -177,33 +177,7 @@ func sanitize(s string) string {
 
 // journalConfig summarises the corosync.conf as the agent's start record
 // does.
-func journalConfig(c *corosyncconf.Config) *journal.Config {
-	t := c.Totem
-	jc := &journal.Config{
-		Format: journal.FormatVersion, ConfigVersion: c.ConfigVersion, LinkMode: t.LinkMode,
-		Token: journal.Duration(t.Token), TokenCoefficient: journal.Duration(t.TokenCoefficient),
-		Consensus: journal.Duration(t.Consensus), Join: journal.Duration(t.Join), Merge: journal.Duration(t.Merge),
-		ExpectedVotes: int(c.Quorum.ExpectedVotes), TwoNode: c.Quorum.TwoNode, WaitForAll: c.Quorum.WaitForAll,
-		LastManStanding: c.Quorum.LastManStanding, AutoTieBreaker: c.Quorum.AutoTieBreaker,
-		Device: c.Quorum.Device != nil,
-	}
-	for i := range c.Nodes {
-		n := &c.Nodes[i]
-		jn := journal.ConfigNode{Name: nodeName(n), ID: n.NodeID, Votes: int(n.QuorumVotes), Addrs: map[string]string{}}
-		for _, l := range c.LinkNumbers() {
-			if a := n.RingAddrs[l]; a != "" {
-				jn.Addrs[strconv.Itoa(l)] = a
-			}
-		}
-		jc.Nodes = append(jc.Nodes, jn)
-	}
-	for _, in := range c.Interfaces {
-		jc.Links = append(jc.Links, journal.ConfigLink{Number: in.LinkNumber, Priority: int(in.KnetLinkPriority),
-			Port: in.MCastPort, PingInterval: journal.Duration(in.KnetPingInterval),
-			PingTimeout: journal.Duration(in.KnetPingTimeout), PongCount: int(in.KnetPongCount)})
-	}
-	return jc
-}
+func journalConfig(c *corosyncconf.Config) *journal.Config { return journal.ConfigOf(c, nodeName) }
 
 // coStart is how close to the first node's start another node's start
 // counts as the same cluster start.
