@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/quorate/quorate/engine/links"
@@ -473,7 +474,11 @@ func (n *Node) totemEvent(e totem.Event) wire.Event {
 		id := n.ring.RingID()
 		ring = wire.RingRef{Rep: id.Rep, Seq: id.Seq}
 	}
-	return wire.Event{Kind: k, Peer: e.From, Nodes: e.Nodes, Detail: e.Kind.String() + " " + e.Detail, Sub: e.Kind.String(), Ring: ring}
+	var state string
+	if e.Kind == totem.EventState {
+		state = strings.ToLower(e.State.String())
+	}
+	return wire.Event{Kind: k, Peer: e.From, Nodes: e.Nodes, Detail: e.Kind.String() + " " + e.Detail, Sub: e.Kind.String(), Ring: ring, State: state}
 }
 
 // Ready collects the node's outstanding work. Calling it twice without Ack

@@ -76,6 +76,11 @@ func Supported(sc *scenarios.Scenario) error {
 	if w := sc.Workload; w != nil && len(w.Guests) > 0 {
 		bad(scenarios.Position{File: sc.Path}, "workload.guests", "guests are not run by the lab")
 	}
+	for i, f := range sc.Faults {
+		if f.When != nil {
+			bad(f.Pos, fmt.Sprintf("faults[%d].when", i), "faults fired by a protocol state (when:) are run by the simulator only")
+		}
+	}
 	if len(errs) == 0 {
 		return nil
 	}

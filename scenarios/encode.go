@@ -290,7 +290,12 @@ func encodeFault(f *Fault) (*yaml.Node, error) {
 		return nil, fmt.Errorf("unknown action %q", f.Action)
 	}
 	m := &ymap{flow: true}
-	m.dur("at", f.At)
+	if f.When == nil || f.At != 0 {
+		m.dur("at", f.At)
+	}
+	if f.When != nil {
+		m.add("when", encodeTrigger(f.When))
+	}
 	m.str("action", f.Action)
 	req := faultRequired[f.Action]
 	for _, k := range fields {
@@ -342,6 +347,26 @@ func encodeFault(f *Fault) (*yaml.Node, error) {
 		}
 	}
 	return m.node(), nil
+}
+
+// encodeTrigger writes a when: with its layer's key; node, delay, before
+// and probability when set.
+func encodeTrigger(t *Trigger) *yaml.Node {
+	m := &ymap{flow: true}
+	if t.Node != "" {
+		m.str("node", t.Node)
+	}
+	m.str(t.Layer, t.Event)
+	if t.Delay != 0 {
+		m.dur("delay", t.Delay)
+	}
+	if t.Probability != 1 {
+		m.float("probability", t.Probability)
+	}
+	if t.Before != 0 {
+		m.dur("before", t.Before)
+	}
+	return m.node()
 }
 
 func encodeExpect(e *Expect) (*yaml.Node, error) {

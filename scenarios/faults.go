@@ -29,6 +29,18 @@ type rawFault struct {
 	Votes   int           `mapstructure:"votes"`
 	On      string        `mapstructure:"on"`
 	Conf    string        `mapstructure:"conf"`
+	When    rawTrigger    `mapstructure:"when"`
+}
+
+type rawTrigger struct {
+	Node        string        `mapstructure:"node"`
+	Totem       string        `mapstructure:"totem"`
+	Quorum      string        `mapstructure:"quorum"`
+	Store       string        `mapstructure:"store"`
+	Qdevice     string        `mapstructure:"qdevice"`
+	Delay       time.Duration `mapstructure:"delay"`
+	Probability float64       `mapstructure:"probability"`
+	Before      time.Duration `mapstructure:"before"`
 }
 
 type rawExpect struct {
@@ -79,10 +91,14 @@ func (b *builder) faults(rs []rawFault) {
 	for i := range rs {
 		r, p := &rs[i], fmt.Sprintf("faults[%d]", i)
 		f := Fault{At: r.At, Action: r.Action, Pos: b.w.valPos(p)}
-		if !b.has(p + ".at") {
-			b.errf(p+".at", "required: when the fault happens")
-		} else {
+		if b.has(p + ".when") {
+			f.When = b.trigger(p+".when", &r.When, f.At)
+		}
+		switch {
+		case b.has(p + ".at"):
 			b.within(p+".at", f.At)
+		case f.When == nil && !b.has(p+".when"):
+			b.errf(p+".at", "required: when the fault happens (or when: for a fault the protocol's state fires)")
 		}
 		fields, ok := faultFields[f.Action]
 		switch {
@@ -110,6 +126,58 @@ func (b *builder) faults(rs []rawFault) {
 		}
 		b.s.Faults = append(b.s.Faults, f)
 	}
+}
+
+// trigger checks a fault's when: exactly one of totem, quorum, store or
+// qdevice naming an event of that layer, an optional node, delay,
+// probability and before (after the fault's at, which arms it).
+func (b *builder) trigger(p string, r *rawTrigger, at time.Duration) *Trigger {
+	has := func(k string) bool { return b.has(p + "." + k) }
+	t := &Trigger{Node: r.Node, Delay: r.Delay, Probability: 1, Before: r.Before}
+	vals := map[string]string{"totem": r.Totem, "quorum": r.Quorum, "store": r.Store, "qdevice": r.Qdevice}
+	var layers []string
+	for _, l := range TriggerLayers {
+		if has(l) {
+			layers = append(layers, l)
+		}
+	}
+	if len(layers) != 1 {
+		found := "none"
+		if len(layers) > 1 {
+			found = strings.Join(layers, ", ")
+		}
+		b.errf(p, "needs exactly one of %s naming the state or event that fires the fault (found: %s)",
+			strings.Join(TriggerLayers, ", "), found)
+		return nil
+	}
+	t.Layer, t.Event = layers[0], vals[layers[0]]
+	if evs := TriggerEvents[t.Layer]; !contains(evs, t.Event) {
+		b.errf(p+"."+t.Layer, "unknown %s state or event %q%s (known: %s)", t.Layer, t.Event,
+			suggest(t.Event, evs), strings.Join(evs, ", "))
+	}
+	if t.Layer == "qdevice" && b.s.Cluster.Quorum.Device == nil {
+		b.errf(p+".qdevice", "needs a quorum device (cluster.quorum.device)")
+	}
+	if has("node") {
+		b.nodeRef(p+".node", r.Node)
+	}
+	if has("delay") && r.Delay < 0 {
+		b.errf(p+".delay", "%s is negative", formatDuration(r.Delay))
+	}
+	if has("probability") {
+		t.Probability = r.Probability
+		if !(r.Probability > 0 && r.Probability <= 1) {
+			b.errf(p+".probability", "%v is not a probability above 0 and at most 1", r.Probability)
+		}
+	}
+	if has("before") {
+		b.within(p+".before", r.Before)
+		if r.Before <= at {
+			b.errf(p+".before", "%s is not after the fault's at (%s): the trigger would never be armed",
+				formatDuration(r.Before), formatDuration(at))
+		}
+	}
+	return t
 }
 
 // faultField copies and checks one field that the file gives for a fault.
@@ -277,7 +345,9 @@ func (b *builder) expects(rs []rawExpect, faults []rawFault) {
 // after: T0 open it explicitly. by closes at T, within D after the opening.
 func (b *builder) window(p string, r *rawExpect, e *Expect, faults []rawFault) {
 	has := func(k string) bool { return b.has(p + "." + k) }
-	at := func(i int) (time.Duration, bool) { return faults[i].At, b.has(fmt.Sprintf("faults[%d].at", i)) }
+	at := func(i int) (time.Duration, bool) {
+		return faults[i].At, b.has(fmt.Sprintf("faults[%d].at", i)) && !b.has(fmt.Sprintf("faults[%d].when", i))
+	}
 	var from time.Duration
 	switch {
 	case has("after") && has("after_fault"):
@@ -287,6 +357,10 @@ func (b *builder) window(p string, r *rawExpect, e *Expect, faults []rawFault) {
 		n := r.AfterFault
 		if n < 0 || n >= len(faults) {
 			b.errf(p+".after_fault", "is faults[%d], but the file has %d fault(s) (faults[0]..faults[%d])", n, len(faults), len(faults)-1)
+			return
+		}
+		if b.has(fmt.Sprintf("faults[%d].when", n)) {
+			b.errf(p+".after_fault", "faults[%d] fires on a protocol state (when:), at no fixed time: give after: T", n)
 			return
 		}
 		t, ok := at(n)

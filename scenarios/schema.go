@@ -117,6 +117,9 @@ func shapeOf(key string) *schema {
 	if key == "boot" || key == "latency" {
 		return sDist
 	}
+	if key == "when" {
+		return sTrigger
+	}
 	if s, ok := fieldShapes[key]; ok {
 		return s
 	}
@@ -179,12 +182,15 @@ var sDist = &schema{shape: mapping, dyn: func(m *yaml.Node) (map[string]*schema,
 	return scalarKeys(union(distParams, "dist")...), ""
 }}
 
+// sTrigger is a fault's when: (see Trigger).
+var sTrigger = mapOf(scalarKeys("node", "totem", "quorum", "store", "qdevice", "delay", "probability", "before"))
+
 var sFault = &schema{shape: mapping, dyn: func(m *yaml.Node) (map[string]*schema, string) {
 	a := discriminator(m, "action")
 	if fs, ok := faultFields[a]; ok {
-		return keySet(append([]string{"at", "action"}, fs...)...), "action " + a
+		return keySet(append([]string{"at", "action", "when"}, fs...)...), "action " + a
 	}
-	return keySet(union(faultFields, "at", "action")...), ""
+	return keySet(union(faultFields, "at", "action", "when")...), ""
 }}
 
 var sExpect = &schema{shape: mapping, dyn: func(m *yaml.Node) (map[string]*schema, string) {

@@ -212,7 +212,57 @@ type Fault struct {
 	Conf     *corosyncconf.Config
 	ConfText string // its text, as the scenario gives it
 	ConfLine int
-	Pos      Position
+	// When, when set, makes the fault state-triggered: it fires at the
+	// first matching engine event at or after At (At arms it), not at At.
+	When *Trigger
+	Pos  Position
+}
+
+// Trigger is a fault's `when:` (FoundationDB's BUGGIFY in scenario form):
+// the fault fires when a node enters a protocol state or emits an event,
+// so that the narrow windows (a crash during COMMIT, a partition while the
+// store synchronises) are hit on purpose rather than by luck. The
+// simulator evaluates it on the engine's typed events, in its one loop, so
+// a run stays deterministic.
+type Trigger struct {
+	// Node is the node whose event fires the fault; "" means any node.
+	Node string
+	// Layer is totem, quorum, store or qdevice; Event one of
+	// TriggerEvents[Layer].
+	Layer string
+	Event string
+	// Delay is how long after the event the fault applies (0: at once,
+	// after the event's own batch).
+	Delay time.Duration
+	// Probability is the chance that one matching event fires the fault
+	// (1 when not given); each candidate event draws from the fault's own
+	// stream (fault/N/when), so the choice is the seed's.
+	Probability float64
+	// Before disarms the trigger: an event at or after it fires nothing
+	// (0: armed until the end of the run).
+	Before time.Duration
+}
+
+// TriggerLayers are the layers a trigger names, in the order of the
+// documentation; TriggerEvents the states and events of each. A Totem
+// state (gather, commit, recovery, operational) fires on entering it.
+var (
+	TriggerLayers = []string{"totem", "quorum", "store", "qdevice"}
+	TriggerEvents = map[string][]string{
+		"totem":   {"gather", "commit", "recovery", "operational", "membership", "token_lost", "retransmit", "consensus_timeout"},
+		"quorum":  {"quorate", "inquorate", "sync", "expected_votes", "last_man_standing"},
+		"store":   {"sync_start", "leader", "transfer", "synced", "writable", "read_only"},
+		"qdevice": {"vote", "arbiter_vote", "lost"},
+	}
+)
+
+// String says what fires the trigger, e.g. "hp2 totem commit".
+func (t *Trigger) String() string {
+	who := t.Node
+	if who == "" {
+		who = "any node"
+	}
+	return who + " " + t.Layer + " " + t.Event
 }
 
 // Expect is one assertion of `expect:`. Exactly one of the time forms (At,

@@ -21,6 +21,9 @@ func (r *run) fault(i int32) {
 	now := r.k.Now()
 	r.lastChange = now
 	detail := faultDetail(f)
+	if f.When != nil {
+		detail = strings.TrimSpace(detail + " when " + f.When.String())
+	}
 	r.trace.Begin(now, "fault").Str("action", f.Action).Str("detail", detail).End()
 	r.obs.tl = append(r.obs.tl, reports.TimelineEntry{TMs: now.Millis(), Event: "fault:" + f.Action, Detail: detail})
 	act := reports.FaultAction(f.Action)

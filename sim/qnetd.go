@@ -188,6 +188,7 @@ func (r *run) flushArbiter() {
 	}
 	for _, e := range rd.Events {
 		r.trace.Begin(r.k.Now(), "qnetd").Str("event", e.String()).End()
+		r.arbiterEvent(e)
 	}
 	a.arb.Ack()
 	if rd.Deadline != 0 && rd.Deadline != a.wakeAt {

@@ -130,6 +130,9 @@ type run struct {
 	ops         int64
 	opsOK       int64
 	memErr      error // set when the run stopped over Options.MaxMemory
+	// triggers are the faults fired by protocol state (when:), checked
+	// against every engine event.
+	triggers []*trigger
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every
@@ -215,8 +218,11 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		r.k.Schedule(wire.Instant(n.BootAt), Event{Kind: evBoot, Node: int32(i)})
 	}
 	for i, f := range sc.Faults {
-		r.k.Schedule(wire.Instant(f.At), Event{Kind: evFault, Ref: int32(i)})
+		if f.When == nil {
+			r.k.Schedule(wire.Instant(f.At), Event{Kind: evFault, Ref: int32(i)})
+		}
 	}
+	r.armTriggers()
 	if err := r.startWorkload(); err != nil {
 		return nil, err
 	}
@@ -470,6 +476,7 @@ func (r *run) event(h *host, e wire.Event) {
 	}
 	t.End()
 	r.obs.linkEvent(h, e, r.k.Now())
+	r.engineEvent(h, e)
 }
 
 // nodesOf resolves names to hosts; nil names mean every node.

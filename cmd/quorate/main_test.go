@@ -82,6 +82,8 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{"bad duration", "name: x\nduration: 10x\ncluster:\n  nodes: [{name: a}]\n", "bad.yaml:2:11: duration"},
 		{"unknown node", "name: x\nduration: 10s\ncluster:\n  nodes: [{name: a}]\nfaults:\n  - {at: 1s, action: crash, node: zz}\n", "bad.yaml:6:35: faults[0].node"},
 		{"unsupported check", "name: x\nduration: 10s\ncluster:\n  nodes: [{name: a}]\nexpect:\n  - {check: linearizable}\n", "bad.yaml:6:5: expect[0].check"},
+		{"unknown when state", "name: x\nduration: 10s\ncluster:\n  nodes: [{name: a}]\nfaults:\n  - {when: {totem: comit}, action: crash, node: a}\n",
+			"bad.yaml:6:20: faults[0].when.totem: unknown totem state or event \"comit\" (did you mean \"commit\"?) (known: gather, commit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -398,7 +398,7 @@ func (r *Ring) multicast(raw []byte, loop Message) {
 
 func (r *Ring) setState(s State, why string) {
 	r.state = s
-	r.event(EventState, s.String()+" "+why, nil)
+	r.rd.Events = append(r.rd.Events, Event{Kind: EventState, State: s, Detail: s.String() + " " + why})
 }
 
 func assert(cond bool, what string) {

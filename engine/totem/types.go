@@ -155,6 +155,9 @@ type Event struct {
 	From   wire.NodeID // EventDropped: the sender of the datagram
 	Nodes  []wire.NodeID
 	Detail string
+	// State is EventState's new state, typed, so that a driver acts on
+	// it without reading Detail back.
+	State State
 }
 
 // String prints the event on one line.

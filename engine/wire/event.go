@@ -81,6 +81,9 @@ type Event struct {
 	Ring RingRef
 	// Quorate is votequorum's verdict in an EventQuorum.
 	Quorate bool
+	// State is the Totem membership state a "state" EventTotem entered,
+	// lower case (gather, commit, recovery, operational); "" otherwise.
+	State string
 }
 
 // RingRef names a Totem ring: its representative and sequence number.
