@@ -569,6 +569,9 @@ func (n *Node) StoreDigest() uint64 { return n.st.Digest() }
 // Quorum returns votequorum's status, as `pvecm status` prints it.
 func (n *Node) Quorum() quorum.Status { return n.q.Status() }
 
+// StoreStatus returns the replicated store's phase and configuration.
+func (n *Node) StoreStatus() store.Status { return n.st.Status() }
+
 // SetExpected is `pvecm expected N` on this node.
 func (n *Node) SetExpected(now Instant, votes int) error {
 	err := n.q.SetExpected(now, votes)

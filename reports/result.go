@@ -29,6 +29,9 @@ type Result struct {
 	Rings        []RingInstall         `json:"rings"`            // every regular configuration installed, in order
 	Responses    []FaultResponse       `json:"fault_responses"`  // how the membership answered each fault
 	Status       []NodeStatusText      `json:"status,omitempty"` // --status-at: pvecm status of each asked node
+	// Coverage: the cells (fault kind x Totem x quorum x store state)
+	// the run's faults visited (see CoverageCell).
+	Coverage []CoverageCell `json:"coverage,omitempty"`
 	// NodeSummary and Answer say whether the cluster survived: per node,
 	// and in one line.
 	NodeSummary []NodeSummary `json:"node_summary,omitempty"`

@@ -63,7 +63,8 @@ func RandomScenario(family string, seed uint64) (*Scenario, *Options, error) {
 	if !slices.Contains(Families, family) {
 		return nil, nil, fmt.Errorf("scenarios: unknown family %q (families: %s)", family, strings.Join(Families, ", "))
 	}
-	g := &gen{r: rand.New(rand.NewPCG(seed, 0x51554f52415445)), family: family}
+	g := &gen{r: rand.New(rand.NewPCG(seed, 0x51554f52415445)), family: family,
+		w: rand.New(rand.NewPCG(seed, 0x5748454e))}
 	g.o = DrawOptions(g.r, family == "store")
 	if family == "config" {
 		g.configOptions()
@@ -230,7 +231,11 @@ func (o *Options) Quiet() time.Duration {
 }
 
 type gen struct {
-	r      *rand.Rand
+	r *rand.Rand
+	// w draws which faults the protocol's state fires (triggered): its
+	// own stream, so the schedule's times and targets are those r draws
+	// without triggers.
+	w      *rand.Rand
 	family string
 	o      Options
 	nodes  []string
@@ -386,6 +391,7 @@ func (g *gen) scenario(seed uint64) *Scenario {
 		}
 		g.fault(Fault{At: step(), Action: "heal"})
 	}
+	g.triggers()
 	// Every schedule ends lossless, so that liveness is judged.
 	if o.Loss > 0 || g.family == "loss" || g.family == "mixed" || g.family == "store" || g.family == "config" {
 		for l := range o.Links {
@@ -393,6 +399,42 @@ func (g *gen) scenario(seed uint64) *Scenario {
 		}
 	}
 	return g.build(seed)
+}
+
+// triggerDraws are the states and events a drawn trigger names: the
+// windows where membership and the services are in motion.
+var triggerDraws = [][2]string{
+	{"totem", "gather"}, {"totem", "commit"}, {"totem", "recovery"}, {"totem", "token_lost"},
+	{"totem", "retransmit"}, {"totem", "membership"}, {"quorum", "sync"}, {"quorum", "inquorate"},
+	{"store", "sync_start"}, {"store", "transfer"},
+}
+
+// triggers turns about one crash or partition in three into a fault the
+// protocol's state fires: armed from the previous fault's time, so that
+// the protocol's answer to that fault fires it, and disarmed at the next
+// fault's, so it fires in its slot of the schedule or not at all (the
+// fault that follows it, a restart or a heal, stays in order).
+func (g *gen) triggers() {
+	for i := 1; i+1 < len(g.faults); i++ {
+		f := &g.faults[i]
+		if (f.Action != "crash" && f.Action != "partition" && f.Action != "isolate") || g.w.IntN(3) != 0 {
+			continue
+		}
+		next := g.faults[i+1].At
+		if next <= f.At {
+			continue
+		}
+		d := triggerDraws[g.w.IntN(len(triggerDraws))]
+		t := &Trigger{Layer: d[0], Event: d[1], Probability: 1, Before: next}
+		f.At = g.faults[i-1].At
+		if g.w.IntN(2) == 0 {
+			t.Node = g.nodes[g.w.IntN(len(g.nodes))]
+		}
+		if g.w.IntN(4) == 0 {
+			t.Delay = time.Duration(1+g.w.IntN(200)) * time.Millisecond
+		}
+		f.When = t
+	}
 }
 
 // build assembles the scenario value from the options and the schedule.

@@ -29,6 +29,7 @@ func (r *run) fault(i int32) {
 	act := reports.FaultAction(f.Action)
 	r.obs.faults = append(r.obs.faults, reports.FaultResponse{TMs: now.Millis(), Index: len(r.obs.faults),
 		Action: act, Detail: detail, Fault: act.Label(detail)})
+	r.cover(f)
 	if err := r.apply(i, f); err != nil {
 		// The loader validated every reference, so this is a bug.
 		panic(fmt.Sprintf("fault %d (%s): %v", i, f.Action, err))

@@ -75,6 +75,7 @@ func (r *run) judgeResult(res *reports.Result, failure string) {
 	r.res = res
 	res.Rings = r.rings()
 	res.Responses = r.responses(res.Rings)
+	res.Coverage = r.coverage
 	r.summarize(res)
 	r.verdicts(res)
 	for _, name := range slices.Sorted(maps.Keys(r.extraChecks)) {

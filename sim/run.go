@@ -133,6 +133,8 @@ type run struct {
 	// triggers are the faults fired by protocol state (when:), checked
 	// against every engine event.
 	triggers []*trigger
+	// coverage: the cells the faults visited (sim/coverage.go).
+	coverage []reports.CoverageCell
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every

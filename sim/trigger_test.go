@@ -178,3 +178,42 @@ func TestTriggerProbability(t *testing.T) {
 		t.Fatalf("8 seeds fired the trigger at %d distinct instant(s); the draw decides nothing", len(times))
 	}
 }
+
+// TestCoverageCells: the faults' cells are the states of the nodes they
+// touch: a crash fired when its node enters COMMIT lands in a commit cell,
+// a restart of a crashed node in the down cell, a heal on every node.
+func TestCoverageCells(t *testing.T) {
+	src := triggerScenario("{at: 11s, when: {node: hp2, totem: commit}, action: crash, node: hp2}")
+	src = strings.Replace(src, "expect:", "  - {at: 20s, action: heal}\nexpect:", 1)
+	sc, err := scenarios.Parse("cov.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(sc, Options{})
+	if err != nil || !res.OK {
+		t.Fatalf("run: %v %+v", err, res)
+	}
+	find := func(f, totem string) (n int64) {
+		for _, c := range res.Coverage {
+			if string(c.Fault) == f && c.Totem == totem {
+				n += c.Count
+			}
+		}
+		return n
+	}
+	if n := find("crash", "commit"); n != 1 {
+		t.Errorf("crash in commit visited %d times, want 1: %+v", n, res.Coverage)
+	}
+	if n := find("restart", "down"); n != 1 {
+		t.Errorf("restart of a down node visited %d times, want 1: %+v", n, res.Coverage)
+	}
+	var heal int64
+	for _, c := range res.Coverage {
+		if c.Fault == "heal" {
+			heal += c.Count
+		}
+	}
+	if heal != 5 {
+		t.Errorf("heal touched %d nodes, want all 5: %+v", heal, res.Coverage)
+	}
+}

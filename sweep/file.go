@@ -33,6 +33,10 @@ type Sweep struct {
 	// Timing: each shard's wall time and seeds/hour (one entry unless
 	// merged); absent in files written before it was recorded.
 	Timing []Timing `json:"timing,omitempty"`
+	// Coverage sums the runs' coverage cells (reports.CoverageCell):
+	// what the sweep's faults met, in protocol terms; absent in files
+	// written before it was kept.
+	Coverage []reports.CoverageCell `json:"coverage,omitempty"`
 }
 
 // Record is one run's key figures.
@@ -53,6 +57,9 @@ type Record struct {
 	Trace     string            `json:"trace,omitempty"`     // failing runs with --out: the trace of the re-run
 	// Figures: absent in files written before they were recorded.
 	*Figures
+	// coverage is the run's coverage cells, summed into Sweep.Coverage
+	// (not kept per run: 100,000 runs would make the file huge).
+	coverage []reports.CoverageCell
 }
 
 // WriteFile writes the sweep as indented JSON.
@@ -223,6 +230,9 @@ func Merge(parts []*Sweep, names []string) (*Sweep, error) {
 		}
 	}
 	out.Timing = mergeTimings(parts)
+	for _, p := range parts {
+		out.Coverage = reports.AddCoverage(out.Coverage, p.Coverage...)
+	}
 	for _, pt := range out.Points {
 		for _, seed := range want {
 			out.Runs = append(out.Runs, byKey[key{pt.Name, seed}])

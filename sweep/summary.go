@@ -30,6 +30,8 @@ type Summary struct {
 	Failed   int            `json:"failed"`
 	Points   []PointSummary `json:"points"`
 	Failures []Failure      `json:"failures"`
+	// Coverage: what the faults met (nil for a sweep without faults).
+	Coverage *CoverageSummary `json:"coverage,omitempty"`
 }
 
 // PointSummary is one grid point's row.
@@ -100,6 +102,7 @@ func Summarize(sw *Sweep) *Summary {
 		s.Failed += ps.Failed
 		s.Points = append(s.Points, ps)
 	}
+	s.Coverage = summarizeCoverage(sw.Coverage)
 	return s
 }
 
@@ -150,6 +153,11 @@ func WriteTable(w io.Writer, s *Summary, wall bool) error {
 		fmt.Fprintln(w, "wall s: the wall time of the point's runs, summed")
 	}
 	fmt.Fprintln(w)
+	if s.Coverage != nil {
+		if err := writeCoverage(w, s.Coverage); err != nil {
+			return err
+		}
+	}
 	if s.OK() {
 		_, err := fmt.Fprintf(w, "OK: all %d runs passed\n", s.Runs)
 		return err

@@ -74,6 +74,7 @@ func Swarm(cfg SwarmConfig) (*Sweep, error) {
 	if sw.Runs, err = runAll(cfg.Progress, sw.Points, cfg.Shard.Seeds(cfg.Seeds), sw.Parallel, one); err != nil {
 		return nil, err
 	}
+	sw.Coverage = sumCoverage(sw.Runs)
 	sw.WallS = time.Since(start).Seconds()
 	if cfg.Out != "" {
 		if err := sw.WriteFile(filepath.Join(cfg.Out, "sweep.json")); err != nil {

@@ -1,8 +1,10 @@
 package sweep
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +63,49 @@ func TestSwarmUnknownFamily(t *testing.T) {
 	_, err := Swarm(SwarmConfig{Families: []string{"crsh"}, Seeds: []uint64{1}})
 	if !IsInputError(err) || !strings.Contains(err.Error(), "families: crash, restart") {
 		t.Fatalf("want an input error listing the families, got %v", err)
+	}
+}
+
+// TestSwarmCoverage: a swarm sums its runs' coverage cells, the shards of
+// one merge to the same sums, and the summary counts what was reached.
+func TestSwarmCoverage(t *testing.T) {
+	seeds := []uint64{1, 2, 3, 4}
+	whole, err := Swarm(SwarmConfig{Families: []string{"crash"}, Seeds: seeds, Parallel: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(whole.Coverage) == 0 {
+		t.Fatal("a crash swarm recorded no coverage")
+	}
+	var parts []*Sweep
+	for i := 1; i <= 2; i++ {
+		p, err := Swarm(SwarmConfig{Families: []string{"crash"}, Seeds: seeds, Parallel: 1, Shard: Shard{Index: i, Count: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, p)
+	}
+	merged, err := Merge(parts, []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(merged.Coverage, whole.Coverage) {
+		t.Fatalf("merged shards' coverage differs from the whole swarm's:\n%v\n%v", merged.Coverage, whole.Coverage)
+	}
+	var visits int64
+	for _, c := range whole.Coverage {
+		visits += c.Count
+	}
+	s := Summarize(whole)
+	c := s.Coverage
+	if c == nil || c.Reached != len(whole.Coverage) || c.Reached+len(c.NeverReached) != c.Cells || visits < int64(c.Reached) {
+		t.Fatalf("summary %+v does not add up over %d cells", c, len(whole.Coverage))
+	}
+	var b strings.Builder
+	if err := WriteTable(&b, s, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), fmt.Sprintf("coverage: %d of %d cells", c.Reached, c.Cells)) {
+		t.Fatalf("the table does not print the coverage:\n%s", b.String())
 	}
 }

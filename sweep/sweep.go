@@ -99,6 +99,7 @@ func Run(cfg Config) (*Sweep, error) {
 	if sw.Runs, err = runAll(cfg.Progress, points, seeds, sw.Parallel, one); err != nil {
 		return nil, err
 	}
+	sw.Coverage = sumCoverage(sw.Runs)
 	wall := time.Since(start)
 	sw.WallS = wall.Seconds()
 	sw.Timing = []Timing{newTiming(cfg.Shard, len(seeds), len(sw.Runs), sw.Parallel, wall)}
@@ -417,6 +418,7 @@ func newRecord(point string, res *reports.Result) Record {
 		Ops:               res.Stats.Ops,
 		OpsOK:             res.Stats.OpsOK,
 		WallS:             res.WallS,
+		coverage:          res.Coverage,
 	}
 	f := figures(res)
 	rec.Figures = &f

@@ -141,7 +141,7 @@ func reportErr(err error) error {
 // sweepInput hands a sweep.json to the report package, which sits below
 // the sweep package and so does not read its types.
 func sweepInput(sw *sweep.Sweep) *view.SweepInput {
-	in := &view.SweepInput{Scenario: sw.Scenario, File: sw.File, Seeds: sw.Seeds}
+	in := &view.SweepInput{Scenario: sw.Scenario, File: sw.File, Seeds: sw.Seeds, Coverage: sw.Coverage}
 	for _, v := range sw.Grid {
 		in.Axes = append(in.Axes, view.Axis{Key: v.Key, Values: v.Values})
 	}

@@ -1,6 +1,8 @@
 package view
 
 import (
+	"github.com/quorate/quorate/reports"
+
 	"bytes"
 	"fmt"
 	"strings"
@@ -187,6 +189,9 @@ func sweepTables(r *SweepReport) []table {
 		fails.rows = append(fails.rows, []string{f.Point, fmt.Sprint(f.Seed), f.Failure, f.Reproduce, f.Trace})
 	}
 	out := []table{sum, pts, fails}
+	if len(r.Coverage) > 0 {
+		out = append(out, coverageTable(r.Coverage))
+	}
 	if h := r.Heatmap; h != nil {
 		hm := table{title: "Heat map: " + h.Metric, header: []string{h.YKey + " \\ " + h.XKey},
 			note: fmt.Sprintf("%s in %s, the %s over the seeds of each grid point that recorded it (n); failed runs are left out, and a point where most runs failed shows FAILED.", h.Metric, h.Unit, h.Aggregate)}
@@ -211,6 +216,57 @@ func sweepTables(r *SweepReport) []table {
 		out = append(out, hm)
 	}
 	return out
+}
+
+// coverageTable draws the coverage cells: one row per fault kind and
+// Totem state, one column per votequorum state, each cell the store
+// states reached with their visits, "never" where none was.
+func coverageTable(cov []reports.CoverageCell) table {
+	reached := 0
+	for _, c := range cov {
+		if c.Count > 0 {
+			reached++
+		}
+	}
+	t := table{title: "Coverage", header: append([]string{"fault", "totem"}, reports.CoverageQuorum...),
+		note: fmt.Sprintf("%d of %d cells reached: the state (Totem, votequorum, store) of each node a fault touched when it applied, "+
+			"as store state x visits; never: no fault met that state. Some cells cannot be reached by design "+
+			"(a writable store on a node that is not quorate).", reached, len(cov))}
+	type rowKey struct {
+		f     reports.FaultAction
+		totem string
+	}
+	var order []rowKey
+	cells := map[rowKey]map[string][]string{}
+	for _, c := range cov {
+		k := rowKey{c.Fault, c.Totem}
+		if cells[k] == nil {
+			order = append(order, k)
+			cells[k] = map[string][]string{}
+		}
+		if c.Count > 0 {
+			cells[k][c.Quorum] = append(cells[k][c.Quorum], fmt.Sprintf("%s x%d", c.Store, c.Count))
+		}
+	}
+	for _, k := range order {
+		row := []string{string(k.f), k.totem}
+		qs := reports.CoverageQuorum
+		if k.totem == reports.CoverageDown {
+			qs = []string{reports.CoverageDown}
+		}
+		for _, q := range qs {
+			if w := cells[k][q]; len(w) > 0 {
+				row = append(row, strings.Join(w, ", "))
+			} else {
+				row = append(row, "never")
+			}
+		}
+		for len(row) < len(t.header) {
+			row = append(row, "")
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
 }
 
 func runMarkdown(b *bytes.Buffer, r *RunReport, charts []Chart) {

@@ -178,6 +178,9 @@ type SweepReport struct {
 	// HeatmapNote says why there is no heat map.
 	HeatmapNote string   `json:"heatmap_note,omitempty"`
 	Charts      []string `json:"charts"`
+	// Coverage: the cells the sweep's faults reached (Count > 0) and
+	// those of the same fault kinds they never reached (Count 0).
+	Coverage []reports.CoverageCell `json:"coverage,omitempty"`
 }
 
 // BuildSweep extracts the sweep report, with the heat map of metric m.
@@ -196,6 +199,10 @@ func BuildSweep(in *SweepInput, m Metric) *SweepReport {
 		r.Verdict = fmt.Sprintf("OK: all %d runs passed", r.Runs)
 	} else {
 		r.Verdict = fmt.Sprintf("FAILED: %d of %d runs", r.Failed, r.Runs)
+	}
+	if len(in.Coverage) > 0 {
+		_, _, missing := reports.NeverReached(in.Coverage)
+		r.Coverage = reports.AddCoverage(slices.Clone(in.Coverage), missing...)
 	}
 	r.Heatmap = HeatmapOf(in, m)
 	if r.Heatmap == nil {

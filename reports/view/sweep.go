@@ -18,6 +18,8 @@ type SweepInput struct {
 	Axes     []Axis
 	Points   []PointInput
 	Runs     []RunFigures
+	// Coverage is the sweep's summed coverage cells (sweep.json's).
+	Coverage []reports.CoverageCell
 }
 
 // Axis is one varied key and its values, in the order swept.
