@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/quorate/quorate/engine/invariant"
+
 	"cmp"
 	"errors"
 	"fmt"
@@ -312,7 +314,7 @@ func (n *Node) collect(now Instant) {
 		}
 		// Bounded: votequorum answers a delivery with at most a few
 		// messages, and Multicast only queues them.
-		assert(round < 16, "engine: layers keep producing output")
+		assert(round < 16, "the layers stop producing output within 16 rounds")
 	}
 }
 
@@ -446,11 +448,8 @@ func (n *Node) dropNode(id wire.NodeID) {
 	n.links.RemovePeer(id)
 }
 
-func assert(cond bool, what string) {
-	if !cond {
-		panic(what)
-	}
-}
+// assert panics with the engine's invariant.Violation (style.md §5).
+func assert(cond bool, what string) { invariant.Assert(cond, "engine", what) }
 
 // quorumEvent maps a votequorum event onto the engine's event type.
 func quorumEvent(e quorum.Event) wire.Event {

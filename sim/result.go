@@ -98,6 +98,10 @@ func (r *run) judgeResult(res *reports.Result, failure string) {
 	res.OK = failure == ""
 	if !res.OK {
 		res.FailureID = &reports.FailureID{Kind: "engine assertion"}
+		if v := r.violation; v != nil {
+			// The invariant, not its values: shrinking keeps this one.
+			res.FailureID.Kind += " " + v.Layer + ": " + v.What
+		}
 	}
 	for _, name := range []string{checkTotalOrderName, checkVSName, checkLivenessName, checkLinearName, checkReplicasName} {
 		if ok, judged := res.Checks[name]; judged && !ok && res.OK {

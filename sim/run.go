@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quorate/quorate/engine"
+	"github.com/quorate/quorate/engine/invariant"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel"
 	"github.com/quorate/quorate/reports"
@@ -135,6 +136,11 @@ type run struct {
 	triggers []*trigger
 	// coverage: the cells the faults visited (sim/coverage.go).
 	coverage []reports.CoverageCell
+	// cur is the host whose engine the current event runs, when one does:
+	// an assertion names it. violation is the broken engine invariant
+	// that stopped the run, if any.
+	cur       *host
+	violation *invariant.Violation
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every
@@ -255,8 +261,18 @@ func (r *run) header() {
 func (r *run) loop() (failure string) {
 	defer func() {
 		if p := recover(); p != nil {
-			failure = fmt.Sprintf("%v at %v: %v", ErrAssertion, r.k.Now(), p)
-			r.trace.Begin(r.k.Now(), "assertion").Str("panic", fmt.Sprint(p)).End()
+			where := ""
+			t := r.trace.Begin(r.k.Now(), "assertion")
+			if r.cur != nil {
+				where = " on " + r.cur.name
+				t.Str("node", r.cur.name)
+			}
+			if v, ok := p.(*invariant.Violation); ok {
+				r.violation = v
+				t.Str("layer", v.Layer).Str("what", v.What).Str("detail", v.Detail)
+			}
+			t.Str("panic", fmt.Sprint(p)).End()
+			failure = fmt.Sprintf("%v at %v%s: %v", ErrAssertion, r.k.Now(), where, p)
 		}
 	}()
 	end := wire.Instant(r.sc.Duration)
@@ -277,9 +293,11 @@ func (r *run) loop() (failure string) {
 }
 
 func (r *run) dispatch(ev Event) {
+	r.cur = nil
 	switch ev.Kind {
 	case evWake:
 		h := r.hosts[ev.Node]
+		r.cur = h
 		if !h.up || ev.Arg != h.gen {
 			return // stale wake of a dead or rescheduled node
 		}
@@ -325,6 +343,7 @@ func (r *run) boot(h *host) {
 		return
 	}
 	r.lastChange = r.k.Now()
+	r.cur = h
 	h.proc = &check.Process{Node: h.id, Name: h.name, Inc: h.incs, Start: r.k.Now()}
 	h.incs++
 	r.hist.Procs = append(r.hist.Procs, h.proc)
@@ -449,6 +468,7 @@ func (r *run) deliver(slot int32) {
 		return
 	}
 	r.counts.Delivered++
+	r.cur = h
 	r.trace.Begin(r.k.Now(), "recv").Uint("id", p.id).End()
 	r.charge(h, 1)
 	h.node.Step(r.k.Now(), p.d.Link, p.d.From, p.d.Payload)

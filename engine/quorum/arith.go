@@ -1,6 +1,9 @@
 package quorum
 
 import (
+	"fmt"
+	"github.com/quorate/quorate/engine/invariant"
+
 	"slices"
 
 	"github.com/quorate/quorate/engine/wire"
@@ -83,6 +86,7 @@ func AreWeQuorate(in QuorateInput) QuorateResult {
 		r.WFAStatus = false
 	}
 	r.Quorate = in.Quorum <= in.TotalVotes
+	byVotes := r.Quorate
 	if r.Quorate && len(in.MemberIDs) > 0 {
 		// get_lowest_node_id / get_highest_node_id
 		r.Lowest, r.Highest = slices.Min(in.MemberIDs), slices.Max(in.MemberIDs)
@@ -98,6 +102,12 @@ func AreWeQuorate(in QuorateInput) QuorateResult {
 	}
 	if in.WaitForAll {
 		r.WFAStatus = !r.Quorate
+	}
+	// Quorate means quorum <= total votes, unless auto_tie_breaker broke an
+	// exact half or the qdevice's master_wins decided.
+	if r.Quorate && !byVotes && in.ATB == ATBNone && !in.MasterWins {
+		invariant.Fail("quorum", "a node is quorate only with at least quorum votes, an auto_tie_breaker half or master_wins",
+			fmt.Sprintf("quorum %d, total %d", in.Quorum, in.TotalVotes))
 	}
 	return r
 }

@@ -1,6 +1,8 @@
 package quorum
 
 import (
+	"github.com/quorate/quorate/engine/invariant"
+
 	"fmt"
 	"slices"
 
@@ -82,6 +84,10 @@ func (q *Quorum) recalculate(now wire.Instant, allowDecrease, byCurrentNodes boo
 		us.expected = total
 	}
 	q.quorum, total = q.calculateQuorum(allowDecrease, voters)
+	if q.quorum < 1 || (voters == 0 && q.us().expected < total) {
+		invariant.Fail("quorum", "quorum is at least 1 and expected votes cover the votes present (recalculate_quorum)",
+			fmt.Sprintf("quorum %d, expected %d, total %d", q.quorum, q.us().expected, total))
+	}
 	q.updateNodeExpected(voters)
 	q.areWeQuorate(now, total)
 	if ev := q.us().expected; ev != q.reportedEV {

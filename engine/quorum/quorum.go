@@ -1,6 +1,8 @@
 package quorum
 
 import (
+	"github.com/quorate/quorate/engine/invariant"
+
 	"fmt"
 	"slices"
 	"strconv"
@@ -125,12 +127,8 @@ type Quorum struct {
 	canary canaryKnobs
 }
 
-// assert panics when an internal invariant is broken (style.md §5).
-func assert(cond bool, what string) {
-	if !cond {
-		panic("quorum: invariant broken: " + what)
-	}
-}
+// assert panics with the engine's invariant.Violation (style.md §5).
+func assert(cond bool, what string) { invariant.Assert(cond, "quorum", what) }
 
 // New validates cfg and returns the votequorum of node cfg.Self started at
 // now (votequorum_exec_init_fn): it announces itself with a NODEINFO in

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"fmt"
+	"github.com/quorate/quorate/engine/invariant"
+
 	"slices"
 
 	"github.com/quorate/quorate/engine/wire"
@@ -88,7 +91,15 @@ func (s *Store) execute(now wire.Instant, from wire.NodeID, m Message) {
 		s.refuse(from, m, ErrReadOnly)
 		return
 	}
+	if s.phase != PhaseSynced {
+		invariant.Fail("store", "operations execute only in a synced configuration", "phase "+s.phase.String())
+	}
+	before := s.st.version
 	out := s.st.apply(m)
+	if out.changed != (s.st.version == before+1) || (!out.changed && s.st.version != before) {
+		invariant.Fail("store", "the store's version grows by one with every change and only then",
+			fmt.Sprintf("version %d -> %d, changed %v", before, s.st.version, out.changed))
+	}
 	if out.changed {
 		s.stats.Applied++
 		s.dirty = true

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/quorate/quorate/engine/invariant"
+
 	"fmt"
 	"slices"
 
@@ -181,7 +183,7 @@ func (s *Store) onState(now wire.Instant, from wire.NodeID, m Message) {
 	}
 	s.event(Event{Kind: EventLeader, Node: s.members[s.leader], Nodes: lag, Detail: "sending snapshot"})
 	if s.members[s.leader] == s.cfg.Self {
-		assert(s.st.version == l.version && s.st.digest() == l.digest, "store: leader's state changed during sync")
+		assert(s.st.version == l.version && s.st.digest() == l.digest, "the leader's state does not change during sync")
 		s.sendSnapshot()
 	}
 }
@@ -284,8 +286,5 @@ func (s *Store) syncDone(now wire.Instant) {
 	s.evaluate(now)
 }
 
-func assert(cond bool, what string) {
-	if !cond {
-		panic(what)
-	}
-}
+// assert panics with the engine's invariant.Violation (style.md §5).
+func assert(cond bool, what string) { invariant.Assert(cond, "store", what) }

@@ -1,6 +1,8 @@
 package totem
 
 import (
+	"github.com/quorate/quorate/engine/invariant"
+
 	"slices"
 )
 
@@ -17,6 +19,10 @@ func (r *Ring) createCommitToken() *CommitToken {
 
 // enterCommit is memb_state_commit_enter (spec §7.1).
 func (r *Ring) enterCommit(ct *CommitToken) {
+	if ct.RingID.Seq <= r.ringID.Seq {
+		invariant.Fail("totem", "the ring id grows with every membership change",
+			"ring "+r.ringID.String()+" -> "+ct.RingID.String())
+	}
 	r.oldRingSave()
 	r.commit = ct
 	r.commitTokenUpdate()

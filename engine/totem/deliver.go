@@ -1,6 +1,9 @@
 package totem
 
 import (
+	"github.com/quorate/quorate/engine/invariant"
+	"strconv"
+
 	"slices"
 )
 
@@ -69,6 +72,12 @@ func (r *Ring) deliverToApp(skip bool, end uint32) {
 		if skip && !setHas(r.deliverMemb, it.m.Origin) {
 			continue
 		}
+		if it.m.RingID == r.delivRing && !seqLT(r.delivSeq, s) {
+			invariant.Fail("totem", "agreed delivery follows the sequence numbers of a ring",
+				"ring "+it.m.RingID.String()+": seq "+strconv.FormatUint(uint64(s), 10)+
+					" after "+strconv.FormatUint(uint64(r.delivSeq), 10))
+		}
+		r.delivRing, r.delivSeq = it.m.RingID, s
 		r.stats.Delivered++
 		r.rd.Deliver = append(r.rd.Deliver, Delivery{
 			Kind: DeliverMessage, RingID: it.m.RingID, Sender: it.m.Origin, Seq: s, Payload: it.m.Payload,

@@ -1,6 +1,8 @@
 package totem
 
 import (
+	"github.com/quorate/quorate/engine/invariant"
+
 	"errors"
 	"fmt"
 	"slices"
@@ -109,7 +111,11 @@ type Ring struct {
 	rd            Ready
 	stats         Stats
 	bugDeliverGap bool // test-only canary: deliver across gaps
-	bugNoTrans    bool // test-only canary: skip the transitional configuration
+	// delivRing and delivSeq are the ring and seq of the last message
+	// delivered: the delivery assertion's memory.
+	delivRing  RingID
+	delivSeq   uint32
+	bugNoTrans bool // test-only canary: skip the transitional configuration
 }
 
 // New creates the ring of node c.Self. persistedRingSeq is the ring seq the
@@ -396,13 +402,27 @@ func (r *Ring) multicast(raw []byte, loop Message) {
 	}
 }
 
+// stateFrom lists, for each membership state, the states it may be
+// entered from (spec §3; corosync's memb_state_*_enter callers): GATHER
+// from anywhere, including the start (state 0); COMMIT from GATHER, or
+// from the others through memb_join_process when a JOIN completes the
+// consensus (a GATHER follows at once there); RECOVERY only from COMMIT;
+// OPERATIONAL only from RECOVERY.
+var stateFrom = [...][]State{
+	StateGather:      {0, StateOperational, StateGather, StateCommit, StateRecovery},
+	StateCommit:      {StateGather, StateOperational, StateCommit, StateRecovery},
+	StateRecovery:    {StateCommit},
+	StateOperational: {StateRecovery},
+}
+
 func (r *Ring) setState(s State, why string) {
+	if int(s) >= len(stateFrom) || !slices.Contains(stateFrom[s], r.state) {
+		invariant.Fail("totem", "a membership state is entered only from the states that lead to it",
+			r.state.String()+" -> "+s.String()+" ("+why+")")
+	}
 	r.state = s
 	r.rd.Events = append(r.rd.Events, Event{Kind: EventState, State: s, Detail: s.String() + " " + why})
 }
 
-func assert(cond bool, what string) {
-	if !cond {
-		panic("totem: invariant violated: " + what)
-	}
-}
+// assert panics with the engine's invariant.Violation (style.md §5).
+func assert(cond bool, what string) { invariant.Assert(cond, "totem", what) }

@@ -1,6 +1,8 @@
 package totem
 
 import (
+	"github.com/quorate/quorate/engine/invariant"
+
 	"strconv"
 	"strings"
 )
@@ -286,5 +288,9 @@ func (r *Ring) updateAru() {
 	q := r.queue()
 	for r.aru != r.highSeqRecv && q.has(r.aru+1) {
 		r.aru++
+	}
+	if !seqLTE(r.aru, r.highSeqRecv) {
+		invariant.Fail("totem", "my aru never passes the highest sequence number received",
+			"aru "+strconv.FormatUint(uint64(r.aru), 10)+", high "+strconv.FormatUint(uint64(r.highSeqRecv), 10))
 	}
 }

@@ -1,0 +1,51 @@
+package sim
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/quorate/quorate/engine/invariant"
+	"github.com/quorate/quorate/scenarios"
+)
+
+// TestViolationFailsTheRun: an engine Violation raised while a node's
+// batch is performed (here by the trace writer, on hp2's first membership
+// line) stops the run as a failure that names the node, the layer and the
+// invariant, with a typed failure id, an assertion line in the trace, and
+// the command that reproduces it.
+func TestViolationFailsTheRun(t *testing.T) {
+	sc, err := scenarios.Parse("v.yaml", []byte(triggerScenario("{at: 20s, action: heal}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trace bytes.Buffer
+	fired := false
+	opt := Options{Trace: &trace, Command: "quorate run v.yaml --seed 1", verify: func(line []byte) {
+		if !fired && bytes.Contains(line, []byte(`"k":"membership","node":"hp2"`)) {
+			fired = true
+			invariant.Fail("totem", "what must hold", "the values")
+		}
+	}}
+	res, err := Run(sc, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK || !fired {
+		t.Fatalf("the run passed (violation raised: %v)", fired)
+	}
+	for _, want := range []string{"engine assertion failed", "on hp2", "totem: invariant violated: what must hold (the values)"} {
+		if !strings.Contains(res.Failure, want) {
+			t.Errorf("failure %q does not say %q", res.Failure, want)
+		}
+	}
+	if res.FailureID == nil || res.FailureID.Kind != "engine assertion totem: what must hold" {
+		t.Errorf("failure id %v", res.FailureID)
+	}
+	if res.Reproduce != opt.Command {
+		t.Errorf("reproduce %q", res.Reproduce)
+	}
+	if !strings.Contains(trace.String(), `"k":"assertion","node":"hp2","layer":"totem","what":"what must hold","detail":"the values"`) {
+		t.Errorf("the trace has no typed assertion line:\n%s", trace.String()[max(0, trace.Len()-600):])
+	}
+}
