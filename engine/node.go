@@ -100,6 +100,29 @@ func (c Config) PingTimers() (interval, timeout time.Duration, err error) {
 	return cmp.Or(c.PingInterval, di), cmp.Or(c.PingTimeout, dt), nil
 }
 
+// Validate reports whether New would accept the configuration: the
+// effective timers, and the link layer's configuration with the heartbeat
+// timers derived from them (a token so short that the derived ping
+// interval falls below knet's timer resolution is refused here, as New
+// refuses it, rather than when the node starts).
+func (c Config) Validate() error {
+	if !slices.Contains(c.Nodes, c.NodeID) {
+		return fmt.Errorf("%w (node %d)", ErrSelfMissing, c.NodeID)
+	}
+	tm, err := c.Timers()
+	if err != nil {
+		return err
+	}
+	var peers []wire.NodeID
+	for _, id := range c.Nodes {
+		if id != c.NodeID {
+			peers = append(peers, id)
+		}
+	}
+	slices.Sort(peers)
+	return c.linkConfig(tm, peers).Validate()
+}
+
 // linkConfig is the link layer's configuration for the effective timers
 // tm: the heartbeat timers configured, or derived from the effective token
 // as corosync derives them, for the layer and for every interface that

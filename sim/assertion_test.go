@@ -49,3 +49,27 @@ func TestViolationFailsTheRun(t *testing.T) {
 		t.Errorf("the trace has no typed assertion line:\n%s", trace.String()[max(0, trace.Len()-600):])
 	}
 }
+
+// TestTimersNodesCannotStart: a token so short that knet's derived
+// heartbeat falls below its timer resolution is refused before the run,
+// naming the token, rather than failing every node at boot.
+func TestTimersNodesCannotStart(t *testing.T) {
+	src := strings.Replace(triggerScenario("{at: 20s, action: heal}"), "token: 800ms", "token: 500ms", 1)
+	sc, err := scenarios.Parse("short.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(sc, Options{})
+	if !scenarios.IsInputError(err) || !strings.Contains(err.Error(), "short.yaml:6:18: cluster.totem.token: the knet heartbeat of node hp1 would be every 125ms") {
+		t.Fatalf("want an input error at the token, got %v", err)
+	}
+	// With the heartbeat set explicitly the same token runs.
+	src += "network:\n  links: [{number: 0, ping_interval: 200ms, ping_timeout: 400ms}]\n"
+	sc, err = scenarios.Parse("short.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := Run(sc, Options{}); err != nil || !res.OK {
+		t.Fatalf("token 500ms with explicit ping timers: %v %v", err, res.Failure)
+	}
+}

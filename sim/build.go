@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -31,10 +32,60 @@ func Unsupported(sc *scenarios.Scenario) error {
 			errs = append(errs, &scenarios.Error{Pos: e.Pos, Field: field + ".metric", Msg: "metric acked_writes_lost needs a kv workload (workload: {kind: kv})"})
 		}
 	}
+	errs = append(errs, startable(sc)...)
 	if len(errs) == 0 {
 		return nil
 	}
 	return errs
+}
+
+// startable checks that every node's engine accepts its configuration, so
+// that a scenario whose nodes could not start is bad input (exit 2) rather
+// than a run that fails at boot. The heartbeat timers are the case the
+// loader cannot see: knet derives them from the effective token (token /
+// (2 x pong_count) and token / pong_count) and refuses them below its
+// 200ms timer resolution.
+func startable(sc *scenarios.Scenario) scenarios.ErrorList {
+	var errs scenarios.ErrorList
+	for _, n := range sc.Cluster.Nodes {
+		cfg, err := EngineConfig(sc, n)
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil {
+			continue
+		}
+		field, msg := "cluster", fmt.Sprintf("node %s would not start: %v", n.Name, err)
+		if errors.Is(err, links.ErrPingTimers) {
+			field = "cluster.totem.token"
+			iv, to, _ := cfg.PingTimers()
+			msg = fmt.Sprintf("the knet heartbeat of node %s would be every %v with a timeout of %v, below knet's %v timer resolution, "+
+				"so the node would not start: the heartbeat is derived from the effective token (%v here); "+
+				"raise totem.token (or token_coefficient) or set ping_interval and ping_timeout on every link",
+				n.Name, iv, to, links.TimerRes, effectiveToken(cfg))
+		}
+		pos, ok := sc.PosOf(field)
+		for _, f := range []string{"cluster.totem", "cluster.corosync_conf", "cluster"} {
+			if ok {
+				break
+			}
+			pos, ok = sc.PosOf(f)
+		}
+		if !ok {
+			pos = scenarios.Position{File: sc.Path, Line: 1, Col: 1}
+		}
+		errs = append(errs, &scenarios.Error{Pos: pos, Field: field, Msg: msg})
+		break // every node shares the timers: one error says it
+	}
+	return errs
+}
+
+func effectiveToken(cfg engine.Config) time.Duration {
+	tm, err := cfg.Timers()
+	if err != nil {
+		return 0
+	}
+	return tm.Token
 }
 
 // topology converts the scenario's network into the network model's terms.

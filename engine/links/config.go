@@ -151,9 +151,13 @@ func (c *Config) validate() error {
 			return ErrPongCount
 		}
 	}
-	// knet_link_set_ping_timers rejects values below its timer resolution.
-	if c.PingInterval < TimerRes || c.PingTimeout < TimerRes {
-		return ErrPingTimers
+	// knet_link_set_ping_timers rejects values below its timer resolution;
+	// the layer's own timers matter only to a link that leaves one of its
+	// own at zero.
+	for _, l := range c.Links {
+		if (l.PingInterval == 0 && c.PingInterval < TimerRes) || (l.PingTimeout == 0 && c.PingTimeout < TimerRes) {
+			return ErrPingTimers
+		}
 	}
 	if c.PongCount < 0 || c.PongCount > 255 {
 		return ErrPongCount
