@@ -90,9 +90,16 @@ study: build
 lab-fidelity: build
 	QUORATE=$(BIN) sh scripts/lab-fidelity.sh
 
-# soak: long seed sweeps, kept out of `make test`.
-soak:
-	QUORATE_SOAK=1 $(GO) test -count=1 -timeout 60m -run Soak ./...
+# soak: long seed sweeps, kept out of `make test`. First the swarm:
+# SOAK_SEEDS of every family (1-11112: 100,008 runs) on SOAK_PARALLEL
+# workers (one per core), every failure shrunk into out/soak/regress/
+# (docs/reliability.md has the figures and how long it takes); then the
+# other soak tests.
+SOAK_SEEDS    ?= 1-11112
+SOAK_PARALLEL ?= $(shell nproc 2>/dev/null || echo 2)
+soak: build
+	$(BIN) swarm --seeds $(SOAK_SEEDS) --parallel $(SOAK_PARALLEL) --out out/soak
+	QUORATE_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'TestSoak(Liveness|FidelityLoss)' ./...
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

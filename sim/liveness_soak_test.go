@@ -15,9 +15,9 @@ import (
 // network (crash, restart, cold start by default; QUORATE_SOAK_FAMILIES
 // names others, comma-separated), the settle time of every seed against
 // its liveness bound, and reports the worst of each family: the figures of
-// docs/fidelity.md ("Liveness over the random families"). Unlike
-// TestSoakSweeps it runs every seed even after a failure, so that the
-// report counts them all. QUORATE_SOAK sets the seeds per family (1 means
+// docs/fidelity.md ("Liveness over the random families"). Beside the
+// swarm of make soak, which judges each run by every checker, it keeps the
+// settle time of every seed, so that the report counts them all. QUORATE_SOAK sets the seeds per family (1 means
 // 5000), as for the other soaks; without it the test is skipped.
 // QUORATE_SOAK_SEEDS=FROM-TO runs only those seeds, so that one sweep can
 // be split over several processes.

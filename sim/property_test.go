@@ -64,10 +64,3 @@ func TestPropertySweeps(t *testing.T) {
 		})
 	}
 }
-
-func TestSoakSweeps(t *testing.T) {
-	if os.Getenv("QUORATE_SOAK") == "" {
-		t.Skip("set QUORATE_SOAK to run the long sweeps (make soak)")
-	}
-	TestPropertySweeps(t)
-}
