@@ -73,3 +73,36 @@ func TestTimersNodesCannotStart(t *testing.T) {
 		t.Fatalf("token 500ms with explicit ping timers: %v %v", err, res.Failure)
 	}
 }
+
+// TestLivenessNotJudgeableIsItsOwnFailure: a run that asks for liveness
+// but ends lossy fails as not judgeable even when its nodes did not
+// settle, so that shrinking a run that did not settle on a lossless
+// network (by dropping the fault that ended the loss) cannot keep it as
+// the same failure.
+func TestLivenessNotJudgeableIsItsOwnFailure(t *testing.T) {
+	src := `
+name: lossy
+duration: 3s
+cluster:
+  nodes: [{name: a}, {name: b}, {name: c}]
+network:
+  links: [{number: 0, loss: 0.9}]
+expect:
+  - {check: liveness}
+`
+	sc, err := scenarios.Parse("lossy.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Liveness == nil || res.Liveness.Converged {
+		t.Fatalf("the nodes settled on a 90%% lossy link in 3s: %+v", res.Liveness)
+	}
+	if res.OK || res.FailureID == nil || res.FailureID.Kind != "not judgeable" ||
+		!strings.Contains(res.Failure, "does not end on a lossless network") {
+		t.Fatalf("failure %q (%v), want liveness not judgeable", res.Failure, res.FailureID)
+	}
+}

@@ -77,7 +77,10 @@ func (r *run) verdicts(res *reports.Result) {
 	default:
 		res.Checks[checkLivenessName] = false
 		res.CheckDetails[checkLivenessName] = live.Detail
-		if live.Detail == "" {
+		if live.Detail == "" || !live.Applicable {
+			// Not judgeable is its own failure, whether or not the
+			// nodes settled: shrinking must not turn a run that did not
+			// settle on a lossless network into one that ends lossy.
 			res.CheckDetails[checkLivenessName] = "asked for, but the run does not end on a lossless network at least the bound after the last change"
 		}
 	}
