@@ -417,22 +417,9 @@ var ErrBadConf = errors.New("agent: the new corosync.conf is refused")
 // the cluster keeps its name and config_version grows (corosync refuses a
 // lower one). Errors name the file and line.
 func checkConfEdit(old *corosyncconf.Config, nb []byte) (*corosyncconf.Config, error) {
-	bad := func(err error) error { return fmt.Errorf("%w: %w", ErrBadConf, err) }
-	nc, err := corosyncconf.Parse(ConfigKey, nb)
-	switch {
-	case err != nil:
-		return nil, bad(fmt.Errorf("the new configuration does not parse: %w", err))
-	case nc.ClusterName != old.ClusterName:
-		return nil, bad(&corosyncconf.Error{File: ConfigKey, Line: nc.Line("totem.cluster_name"), Key: "totem.cluster_name",
-			Msg: fmt.Sprintf("the new configuration renames the cluster %q to %q", old.ClusterName, nc.ClusterName)})
-	case nc.ConfigVersion <= old.ConfigVersion:
-		return nil, bad(&corosyncconf.Error{File: ConfigKey, Line: nc.Line("totem.config_version"), Key: "totem.config_version",
-			Msg: fmt.Sprintf("the new configuration must raise config_version above %d (it has %d)", old.ConfigVersion, nc.ConfigVersion)})
-	}
-	for _, n := range nc.Nodes {
-		if _, err := nc.EngineConfig(n.NodeID); err != nil {
-			return nil, bad(err)
-		}
+	nc, err := corosyncconf.CheckEdit(old, ConfigKey, nb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadConf, err)
 	}
 	return nc, nil
 }

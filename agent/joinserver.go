@@ -217,11 +217,10 @@ func (s *joinServer) join(ctx context.Context, peer string, h hello, rec tokenRe
 	// refuses anyway.
 	var pre error
 	if err := s.l.inLoop(ctx, func() {
-		q := s.l.node.Quorum()
 		e, ok := s.l.node.ReadLocal(ConfigKey)
 		switch {
-		case !q.Quorate || q.Syncing:
-			pre = errors.New("cluster not ready - no quorum?")
+		case s.l.node.ConfigWritable() != nil:
+			pre = s.l.node.ConfigWritable()
 		case !ok:
 			pre = errors.New("the cluster configuration is not in the store yet; retry in a moment")
 		default:

@@ -363,8 +363,12 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 				n.drainQuorum(now)
 			}
 			if m, err := quorum.DecodeMessage(out.Payload); err == nil {
-				if del, ok := m.(quorum.NodelistDel); ok && del.NodeID != n.cfg.NodeID {
-					n.dropNode(del.NodeID)
+				if del, ok := m.(quorum.NodelistDel); ok {
+					if del.NodeID != n.cfg.NodeID {
+						n.dropNode(del.NodeID)
+					} else if n.stop == nil {
+						n.stop = &Stop{Reason: StopRemoved, From: d.Sender}
+					}
 				}
 			}
 		}

@@ -239,6 +239,7 @@ type gen struct {
 }
 
 func (g *gen) fault(f Fault) {
+	f.Index = len(g.faults)
 	g.faults = append(g.faults, f)
 	g.t = max(g.t, f.At)
 }
