@@ -107,6 +107,7 @@ func (r *run) catchUp(h *host) {
 	case errors.Is(err, engine.ErrRestartRequired):
 		h.restartPending = true
 		r.k.Schedule(now.Add(h.node.RestartDelay(h.cfg)), Event{Kind: evRestart, Node: int32(h.idx)})
+		r.k.Schedule(now.Add(h.node.ReloadAfterRestart(h.cfg)), Event{Kind: evConfReload, Node: int32(h.idx), Arg: uint32(h.cfg.ConfigVersion)})
 	case err != nil:
 		r.trace.Begin(now, "conf_not_applied").Str("node", h.name).Str("why", err.Error()).End()
 	default:
@@ -278,27 +279,30 @@ func (r *run) faultResponse(f scenarios.Fault) *reports.FaultResponse {
 }
 
 // quorateFraction is the share of node-time in [after, before) in which
-// nodes were quorate, over the nodes that ran at some time before before.
+// nodes were quorate: each node counts from its first boot (a node of
+// cluster.new_nodes from its add_node) or from after, whichever is later;
+// a down node is not quorate.
 func (r *run) quorateFraction(after, before wire.Instant) float64 {
 	end := min(before, wire.Instant(r.sc.Duration))
-	if end <= after {
-		return 0
-	}
-	var quorate time.Duration
-	nodes := 0
+	var quorate, total time.Duration
 	for _, h := range r.hosts {
 		ups := r.obs.state[stateKey{node: int32(h.idx), kind: stateUp}]
-		if len(ups) == 0 || ups[0].at >= end {
+		i := slices.IndexFunc(ups, func(c change) bool { return c.v != 0 })
+		if i < 0 {
 			continue
 		}
-		nodes++
+		from := max(after, ups[i].at)
+		if from >= end {
+			continue
+		}
+		total += time.Duration(end - from)
 		q := r.obs.state[stateKey{node: int32(h.idx), kind: stateQuorate}]
-		quorate += overlap(ups, q, after, end)
+		quorate += overlap(ups, q, from, end)
 	}
-	if nodes == 0 {
+	if total == 0 {
 		return 0
 	}
-	return float64(quorate) / (float64(end-after) * float64(nodes))
+	return float64(quorate) / float64(total)
 }
 
 // overlap is the time in [from, to) at which both timelines are non-zero.
@@ -326,4 +330,20 @@ func overlap(a, b timeline, from, to wire.Instant) time.Duration {
 		}
 	}
 	return sum
+}
+
+// confReload is the reload that follows a rolling restart
+// (Node.ReloadAfterRestart), for the configuration of version v: skipped
+// when the node runs another one by then, or is down.
+func (r *run) confReload(h *host, v uint32) {
+	if !h.up || h.restartPending || uint32(h.node.ConfigVersion()) != v || uint32(h.cfg.ConfigVersion) != v {
+		return
+	}
+	now := r.k.Now()
+	if err := h.node.Reload(now, h.cfg); err != nil {
+		r.trace.Begin(now, "conf_not_applied").Str("node", h.name).Str("why", err.Error()).End()
+		return
+	}
+	r.trace.Begin(now, "conf_reloaded").Str("node", h.name).Uint("config_version", h.cfg.ConfigVersion).End()
+	r.flush(h)
 }

@@ -35,6 +35,7 @@ const (
 	evRestart                        // Node: host restarting its engine for a new configuration
 	evICMP                           // Ref: in-flight slot of an ICMP error (d.To is the packet's sender)
 	evConfApply                      // Node: host taking the cluster's newer configuration
+	evConfReload                     // Node: host reloading after a rolling restart; Arg: config_version
 )
 
 // Options tune one run.
@@ -332,6 +333,8 @@ func (r *run) dispatch(ev Event) {
 		r.icmpArrive(ev.Ref)
 	case evConfApply:
 		r.confApply(r.hosts[ev.Node])
+	case evConfReload:
+		r.confReload(r.hosts[ev.Node], ev.Arg)
 	}
 }
 
