@@ -21,21 +21,21 @@ import (
 
 // Kernel event kinds of a run.
 const (
-	evWake      EventKind = iota + 1 // Node: host; Arg: wake generation
-	evDeliver                        // Ref: in-flight packet slot
-	evFault                          // Ref: index into the scenario's faults
-	evBoot                           // Node: host
-	evClient                         // Ref: workload client
-	evArbIn                          // Ref: message slot, node -> qnetd
-	evArbOut                         // Ref: message slot, qnetd -> node
-	evArbWake                        // Arg: qnetd wake generation
-	evStatus                         // the --status-at probe
-	evKV                             // Ref: kv client arrival
-	evKVTimeout                      // Ref: kv client; Arg: the operation's number
-	evRestart                        // Node: host restarting its engine for a new configuration
-	evICMP                           // Ref: in-flight slot of an ICMP error (d.To is the packet's sender)
-	evConfApply                      // Node: host taking the cluster's newer configuration
-	evConfReload                     // Node: host reloading after a rolling restart; Arg: config_version
+	evWake       EventKind = iota + 1 // Node: host; Arg: wake generation
+	evDeliver                         // Ref: in-flight packet slot
+	evFault                           // Ref: index into the scenario's faults
+	evBoot                            // Node: host
+	evClient                          // Ref: workload client
+	evArbIn                           // Ref: message slot, node -> qnetd
+	evArbOut                          // Ref: message slot, qnetd -> node
+	evArbWake                         // Arg: qnetd wake generation
+	evStatus                          // the --status-at probe
+	evKV                              // Ref: kv client arrival
+	evKVTimeout                       // Ref: kv client; Arg: the operation's number
+	evRestart                         // Node: host restarting its engine for a new configuration
+	evICMP                            // Ref: in-flight slot of an ICMP error (d.To is the packet's sender)
+	evConfApply                       // Node: host taking the cluster's newer configuration
+	evConfReload                      // Node: host reloading after a rolling restart; Arg: config_version
 )
 
 // Options tune one run.
