@@ -345,6 +345,9 @@ func encodeFault(f *Fault) (*yaml.Node, error) {
 			}
 		case "latency":
 			if f.Latency == nil {
+				if f.Action == "qdevice_setup" {
+					break // optional: the arbiter's default
+				}
 				return nil, fmt.Errorf("%s without a latency", f.Action)
 			}
 			m.add(k, encodeDist(f.Latency))

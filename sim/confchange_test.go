@@ -99,3 +99,71 @@ func TestConfigChangeLibrarySeeds(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterOpsExpectationsCanFail: the expectations on operator actions,
+// on config_version and on quorate_fraction fail when the run does not do
+// what they say, each with its reason, and a refusal reaches result.json.
+func TestClusterOpsExpectationsCanFail(t *testing.T) {
+	src := `name: ops-fail
+duration: 30s
+cluster:
+  corosync_conf: |
+    totem {
+      version: 2
+      cluster_name: c
+      config_version: 3
+      token: 1000
+    }
+    nodelist {
+      node {
+        name: a
+        nodeid: 1
+        ring0_addr: 10.0.0.1
+      }
+      node {
+        name: b
+        nodeid: 2
+        ring0_addr: 10.0.0.2
+      }
+    }
+    quorum {
+      provider: corosync_votequorum
+    }
+  new_nodes: [{name: c}]
+network:
+  links: [{number: 0, latency: {dist: constant, value: 0.2ms}}]
+faults:
+  - {at: 10s, action: add_node, node: c, on: a}
+  - {at: 15s, action: qdevice_setup, on: b}
+expect:
+  - {fault: 0, refused: true}
+  - {fault: 1, refused: false}
+  - {fault: 1, refused: true, reason: two_node}
+  - {at: 20s, nodes: [a, b, c], config_version: 5}
+  - {at: 20s, node: c, config_version: 4}
+  - {metric: quorate_fraction, min: 1}
+  - {metric: refused, equals: 1}
+`
+	sc, err := scenarios.Parse("ops-fail.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runOK(t, sc, Options{})
+	want := []string{"took effect", "odd node count", "for another reason", "config_version is 4", "", "quorate_fraction is 0.9", ""}
+	for i, w := range want {
+		e := res.Expectations[i]
+		if w == "" {
+			if !e.OK {
+				t.Errorf("expect[%d] %s failed: %s", i, e.Expect, e.Reason)
+			}
+			continue
+		}
+		if e.OK || !strings.Contains(e.Reason, w) {
+			t.Errorf("expect[%d] %s: ok %v, reason %q, want a failure with %q", i, e.Expect, e.OK, e.Reason, w)
+		}
+	}
+	if res.Stats.Refused != 1 || len(res.Responses) != 2 || res.Responses[1].File != 1 ||
+		!strings.Contains(res.Responses[1].Refused, "odd node count") || res.Responses[0].Refused != "" {
+		t.Fatalf("refusals in result.json: %d, %+v", res.Stats.Refused, res.Responses)
+	}
+}
