@@ -11,7 +11,7 @@ func TestInvalidClusterOps(t *testing.T) {
 		"    totem {\n      version: 2\n      cluster_name: c\n      config_version: 1\n    }\n" +
 		"    nodelist {\n      node {\n        name: a\n        nodeid: 1\n        ring0_addr: 10.0.0.1\n      }\n    }\n" +
 		"    quorum {\n      provider: corosync_votequorum\n    }\n" // lines 1-19
-	const head = conf + "  new_nodes: [{name: b}]\n" // line 20
+	const head = conf + "  new_nodes: [{name: b}]\n"                                    // line 20
 	const plain = "name: x\nduration: 60s\ncluster:\n  nodes: [{name: a}, {name: b}]\n" // lines 1-4
 	tests := []struct {
 		name string
