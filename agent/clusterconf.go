@@ -249,6 +249,17 @@ func (l *loop) applyConfig(c *corosyncconf.Config, raw []byte) {
 			case <-l.stopped:
 			}
 		})
+		// Once every member has restarted, reload the same configuration
+		// (the corosync-cfgtool -R that follows a change): votequorum
+		// recomputes expected votes from the nodelist rather than keep
+		// what the restarted engine adopted from members still on the
+		// old configuration. The engine says when.
+		time.AfterFunc(l.node.ReloadAfterRestart(ecfg), func() {
+			select {
+			case l.tasks <- func() { l.reloadAfterRestart(ecfg) }:
+			case <-l.stopped:
+			}
+		})
 		return
 	case err != nil:
 		log.Error("configuration reload refused; the file is updated, the running engine keeps the old one", "err", err)
@@ -296,6 +307,20 @@ func (l *loop) restartEngine(pr *plannedRestart) {
 	l.abortPending(store.ErrIndeterminate)
 	l.node = node
 	l.installConfig(pr.c, pr.raw, pr.self, pr.tcfg)
+}
+
+// reloadAfterRestart reloads ecfg into the engine that runs it, after a
+// rolling restart (Node.ReloadAfterRestart); a newer configuration or an
+// engine still waiting for its restart is left alone.
+func (l *loop) reloadAfterRestart(ecfg engine.Config) {
+	if l.cc.restart != nil || l.node.ConfigVersion() != ecfg.ConfigVersion {
+		return
+	}
+	if err := l.node.Reload(l.now(), ecfg); err != nil {
+		l.log.Warn("reload after the rolling restart refused", "node", l.cl.name, "err", err)
+		return
+	}
+	l.log.Info("configuration reloaded after the rolling restart", "node", l.cl.name, "config_version", ecfg.ConfigVersion)
 }
 
 // installConfig makes c the configuration the agent shows and binds the

@@ -236,6 +236,11 @@ type gen struct {
 	nodes  []string
 	faults []Fault
 	t      time.Duration // time of the last fault
+	// added are the config family's nodes outside the initial nodelist
+	// (cluster.new_nodes); settle is when the rolling restarts its
+	// quorum device changes start are over at the latest.
+	added  []string
+	settle time.Duration
 }
 
 func (g *gen) fault(f Fault) {
@@ -361,6 +366,7 @@ func (g *gen) scenario(seed uint64) *Scenario {
 		}
 		g.fault(Fault{At: step(), Action: "set_loss", Link: 0})
 		g.fault(Fault{At: step(), Action: "heal"})
+		g.membership(step, start+window+12*time.Second, func() time.Duration { return t })
 	case "mixed", "store":
 		if g.family == "store" && g.r.IntN(4) == 0 {
 			g.fault(Fault{At: step(), Action: "power_off"})
@@ -403,7 +409,7 @@ func (g *gen) build(seed uint64) *Scenario {
 		Name:        fmt.Sprintf("random-%s-%d", g.family, seed),
 		Description: fmt.Sprintf("random %s schedule drawn from seed %d", g.family, seed),
 		Seed:        seed,
-		Duration:    (g.t + o.Quiet()).Round(time.Millisecond),
+		Duration:    (max(g.t, g.settle) + o.Quiet()).Round(time.Millisecond),
 		Faults:      g.faults,
 	}
 	if g.family == "config" {
@@ -413,6 +419,9 @@ func (g *gen) build(seed uint64) *Scenario {
 	}
 	for i, name := range g.nodes {
 		s.Cluster.Nodes = append(s.Cluster.Nodes, Node{Name: name, ID: uint32(i + 1), Votes: o.Votes[i]})
+	}
+	for i, name := range g.added {
+		s.Cluster.Nodes = append(s.Cluster.Nodes, Node{Name: name, ID: uint32(len(g.nodes) + i + 1), Votes: 1, Added: true})
 	}
 	s.Cluster.Totem = Totem{
 		Token: o.Token, TokenCoefficient: o.Coef, Consensus: o.Consensus, Join: o.Join,
@@ -490,4 +499,72 @@ func (g *gen) conf(version int, link1 bool) string {
 	}
 	b.WriteString("}\nquorum {\n  provider: corosync_votequorum\n}\n")
 	return b.String()
+}
+
+// membership is the config family's second phase, until end: nodes join
+// (add_node of cluster.new_nodes) and leave (delnode), a quorum device is
+// set up (with --force on an odd count) and removed, mixed with crashes,
+// partitions and loss. Each goes through a random node and is refused
+// when that node cannot commit it (down, inquorate, an add while a device
+// is configured, a node already removed): the refusal is part of what is
+// tested. A device change restarts every member one at a time; the run
+// lasts until those restarts are over, then quiet.
+func (g *gen) membership(step func() time.Duration, end time.Duration, now func() time.Duration) {
+	o := &g.o
+	all := slices.Clone(g.nodes)
+	for i := range 1 + g.r.IntN(2) {
+		g.added = append(g.added, fmt.Sprintf("n%d", len(g.nodes)+i+1))
+	}
+	next, device := 0, false
+	// The span of a rolling restart of every member, and the reload
+	// after it (engine.Node.RestartDelay and ReloadAfterRestart).
+	n := len(g.nodes) + len(g.added)
+	eff := effectiveToken(o.Token, o.Coef, n)
+	cons := o.Consensus
+	if cons == 0 {
+		cons = eff * 12 / 10
+	}
+	slot := 2*(eff+cons) + time.Second
+	span := 2*time.Second + time.Duration(n+1)*slot
+	other := func(v string) string {
+		for {
+			if w := all[g.r.IntN(len(all))]; w != v || len(all) == 1 {
+				return w
+			}
+		}
+	}
+	for now() < end {
+		switch g.r.IntN(8) {
+		case 0, 1:
+			if next < len(g.added) {
+				v := g.added[next]
+				g.fault(Fault{At: step(), Action: "add_node", Node: v, On: g.node()})
+				all = append(all, v)
+				next++
+			}
+		case 2:
+			v := all[g.r.IntN(len(all))]
+			g.fault(Fault{At: step(), Action: "delnode", Node: v, On: other(v)})
+		case 3:
+			at := step()
+			if device {
+				g.fault(Fault{At: at, Action: "qdevice_remove", On: g.node()})
+			} else {
+				g.fault(Fault{At: at, Action: "qdevice_setup", On: g.node(), Force: true})
+			}
+			device = !device
+			g.settle = max(g.settle, at+span)
+		case 4:
+			v := all[g.r.IntN(len(all))]
+			g.fault(Fault{At: step(), Action: "crash", Node: v})
+			g.fault(Fault{At: step(), Action: "restart", Node: v})
+		case 5:
+			g.fault(Fault{At: step(), Action: "partition", Groups: g.split()})
+			g.fault(Fault{At: step(), Action: "heal"})
+		default:
+			g.fault(Fault{At: step(), Action: "set_loss", Link: 0, Loss: g.loss()})
+		}
+	}
+	g.fault(Fault{At: step(), Action: "set_loss", Link: 0})
+	g.fault(Fault{At: step(), Action: "heal"})
 }
