@@ -48,14 +48,14 @@ type confSync struct {
 // left through the total order.
 const restartDelay = engine.RestartGrace
 
-// plannedRestart is an engine restart waiting for restartDelay.
+// plannedRestart is what an engine restart the engine planned (Apply)
+// installs when its Ready asks for it.
 type plannedRestart struct {
-	c     *corosyncconf.Config
-	raw   []byte
-	self  *corosyncconf.Node
-	ecfg  engine.Config
-	tcfg  udp.Config
-	timer *time.Timer
+	c    *corosyncconf.Config
+	raw  []byte
+	self *corosyncconf.Node
+	ecfg engine.Config
+	tcfg udp.Config
 }
 
 // storeErrWords turns a store refusal into pmxcfs's words.
@@ -231,45 +231,23 @@ func (l *loop) applyConfig(c *corosyncconf.Config, raw []byte) {
 		log.Error("cannot rewrite the local corosync.conf; not applied", "err", err)
 		return
 	}
-	switch err := l.node.Reload(l.now(), ecfg); {
-	case errors.Is(err, engine.ErrRestartRequired):
-		pr := &plannedRestart{c: c, raw: slices.Clone(raw), self: self, ecfg: ecfg, tcfg: tcfg}
-		if cs.restart != nil {
-			cs.restart.timer.Stop()
-		}
-		cs.restart = pr
-		// One member at a time, so that the others keep quorum; the
-		// engine says when this node's turn comes.
-		delay := l.node.RestartDelay(ecfg)
-		log.Warn("configuration change needs a restart: restarting the engine in-process from its persisted state, one member at a time",
-			"reason", err.Error(), "in", delay)
-		pr.timer = time.AfterFunc(delay, func() {
-			select {
-			case l.tasks <- func() { l.restartEngine(pr) }:
-			case <-l.stopped:
-			}
-		})
-		// Once every member has restarted, reload the same configuration
-		// (the corosync-cfgtool -R that follows a change): votequorum
-		// recomputes expected votes from the nodelist rather than keep
-		// what the restarted engine adopted from members still on the
-		// old configuration. The engine says when.
-		time.AfterFunc(l.node.ReloadAfterRestart(ecfg), func() {
-			select {
-			case l.tasks <- func() { l.reloadAfterRestart(ecfg) }:
-			case <-l.stopped:
-			}
-		})
-		return
+	switch restart, err := l.node.Apply(l.now(), ecfg); {
 	case err != nil:
 		log.Error("configuration reload refused; the file is updated, the running engine keeps the old one", "err", err)
 		return
+	case restart:
+		// One member at a time, so that the others keep quorum: the
+		// engine asks for the restart in its Ready when this node's turn
+		// comes (Ready.Restart), and the restarted engine reloads once
+		// every member has had its turn.
+		cs.restart = &plannedRestart{c: c, raw: slices.Clone(raw), self: self, ecfg: ecfg, tcfg: tcfg}
+		log.Warn("configuration change needs a restart: the engine restarts in-process from its persisted state at its turn, one member at a time",
+			"in", l.node.RestartDelay(ecfg))
+		return
 	default:
-		if cs.restart != nil {
-			// A newer configuration the running engine takes as it is.
-			cs.restart.timer.Stop()
-			cs.restart = nil
-		}
+		// A newer configuration the running engine takes as it is drops
+		// a planned restart (the engine did too).
+		cs.restart = nil
 		log.Info("cluster configuration applied (reload)", "nodes", len(c.Nodes))
 	}
 	l.installConfig(c, raw, self, tcfg)
@@ -278,9 +256,10 @@ func (l *loop) applyConfig(c *corosyncconf.Config, raw []byte) {
 // restartEngine replaces the engine by one started from the persisted
 // state with the planned configuration (loop goroutine), unless a newer
 // plan or configuration replaced it meanwhile.
-func (l *loop) restartEngine(pr *plannedRestart) {
+func (l *loop) restartEngine(rs *engine.Restart) {
 	cs := l.cc
-	if cs.restart != pr {
+	pr := cs.restart
+	if pr == nil || pr.ecfg.ConfigVersion != rs.Config.ConfigVersion {
 		return
 	}
 	cs.restart = nil
@@ -305,22 +284,9 @@ func (l *loop) restartEngine(pr *plannedRestart) {
 	log.Warn("engine restarted in-process for the new configuration", "ring_seq", l.disk.RingSeq,
 		"store_version", l.disk.Store.Version)
 	l.abortPending(store.ErrIndeterminate)
+	node.ReloadAt(rs.ReloadAt)
 	l.node = node
 	l.installConfig(pr.c, pr.raw, pr.self, pr.tcfg)
-}
-
-// reloadAfterRestart reloads ecfg into the engine that runs it, after a
-// rolling restart (Node.ReloadAfterRestart); a newer configuration or an
-// engine still waiting for its restart is left alone.
-func (l *loop) reloadAfterRestart(ecfg engine.Config) {
-	if l.cc.restart != nil || l.node.ConfigVersion() != ecfg.ConfigVersion {
-		return
-	}
-	if err := l.node.Reload(l.now(), ecfg); err != nil {
-		l.log.Warn("reload after the rolling restart refused", "node", l.cl.name, "err", err)
-		return
-	}
-	l.log.Info("configuration reloaded after the rolling restart", "node", l.cl.name, "config_version", ecfg.ConfigVersion)
 }
 
 // installConfig makes c the configuration the agent shows and binds the

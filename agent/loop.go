@@ -279,6 +279,11 @@ func (l *loop) flushOnce() (more bool, err error) {
 		return false, fmt.Errorf("agent: %s: %s carries config_version %d, the cluster %d; install the cluster's corosync.conf and start again",
 			rd.Stop, l.cc.pathOr(), rd.Stop.ConfigVersion, rd.Stop.Received)
 	}
+	if rd.Restart != nil && l.cc != nil {
+		// The engine's turn in a rolling restart.
+		l.restartEngine(rd.Restart)
+		more = true
+	}
 	for _, r := range rd.Results {
 		if cb := l.pending[r.Op]; cb != nil {
 			delete(l.pending, r.Op)

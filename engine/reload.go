@@ -161,17 +161,12 @@ const RestartGrace = 2 * time.Second
 // new configuration, plus a second for the restart itself. A node outside
 // any ring restarts after the grace alone.
 func (n *Node) RestartDelay(cfg Config) time.Duration {
-	tm, err := cfg.Timers()
-	if err != nil {
-		tm, _ = n.cfg.Timers()
-	}
-	slot := 2*(tm.Token+tm.Consensus) + time.Second
 	members := n.ring.Members()
 	k := slices.Index(slices.Sorted(slices.Values(members)), n.cfg.NodeID)
 	if k < 0 {
 		k = 0
 	}
-	return RestartGrace + time.Duration(k)*slot
+	return RestartGrace + time.Duration(k)*n.restartSlot(cfg)
 }
 
 // ReloadAfterRestart is when, after a change that Reload refused with
@@ -184,10 +179,5 @@ func (n *Node) RestartDelay(cfg Config) time.Duration {
 // the last restart; the reload recomputes them from the nodelist. It is one
 // slot (see RestartDelay) after the last member's turn.
 func (n *Node) ReloadAfterRestart(cfg Config) time.Duration {
-	tm, err := cfg.Timers()
-	if err != nil {
-		tm, _ = n.cfg.Timers()
-	}
-	slot := 2*(tm.Token+tm.Consensus) + time.Second
-	return RestartGrace + time.Duration(max(len(n.ring.Members()), 1))*slot
+	return RestartGrace + time.Duration(max(len(n.ring.Members()), 1))*n.restartSlot(cfg)
 }

@@ -366,7 +366,7 @@ func (g *gen) scenario(seed uint64) *Scenario {
 		}
 		g.fault(Fault{At: step(), Action: "set_loss", Link: 0})
 		g.fault(Fault{At: step(), Action: "heal"})
-		g.membership(step, start+window+12*time.Second, func() time.Duration { return t })
+		g.membership(step, func(d time.Duration) { t += d })
 	case "mixed", "store":
 		if g.family == "store" && g.r.IntN(4) == 0 {
 			g.fault(Fault{At: step(), Action: "power_off"})
@@ -472,6 +472,9 @@ func (g *gen) configOptions() {
 	o.TwoNode, o.WaitForAll, o.LastManStanding, o.AutoTieBreaker, o.Device = false, false, false, false, nil
 	o.LMSWindow, o.ATBNode, o.ATBList = 10*time.Second, "lowest", nil
 	o.Coef = 650 * time.Millisecond
+	// The workload is not this family's subject: a light one keeps the
+	// long runs of its rolling restarts cheap.
+	o.Workload.Rate = min(o.Workload.Rate, 40)
 }
 
 // conf is the corosync.conf of the config family at version: the nodes
@@ -501,7 +504,7 @@ func (g *gen) conf(version int, link1 bool) string {
 	return b.String()
 }
 
-// membership is the config family's second phase, until end: nodes join
+// membership is the config family's second phase, three or four draws: nodes join
 // (add_node of cluster.new_nodes) and leave (delnode), a quorum device is
 // set up (with --force on an odd count) and removed, mixed with crashes,
 // partitions and loss. Each goes through a random node and is refused
@@ -509,7 +512,7 @@ func (g *gen) conf(version int, link1 bool) string {
 // is configured, a node already removed): the refusal is part of what is
 // tested. A device change restarts every member one at a time; the run
 // lasts until those restarts are over, then quiet.
-func (g *gen) membership(step func() time.Duration, end time.Duration, now func() time.Duration) {
+func (g *gen) membership(step func() time.Duration, wait func(time.Duration)) {
 	o := &g.o
 	all := slices.Clone(g.nodes)
 	for i := range 1 + g.r.IntN(2) {
@@ -526,6 +529,18 @@ func (g *gen) membership(step func() time.Duration, end time.Duration, now func(
 	}
 	slot := 2*(eff+cons) + time.Second
 	span := 2*time.Second + time.Duration(n+1)*slot
+	// A membership change comes only once the cluster has settled from
+	// the fault before it, and the next fault only once the change is
+	// done (an added node in the ring, a removed one gone), as pvecm add
+	// waits for the new node to join: a node cut off or not yet joined
+	// while the nodelist changes again never learns the new corosync.conf
+	// (only members get the store's copy) and cannot rejoin.
+	settle := eff + cons + time.Second
+	op := func(f func(at time.Duration)) {
+		wait(settle)
+		f(step())
+		wait(settle)
+	}
 	other := func(v string) string {
 		for {
 			if w := all[g.r.IntN(len(all))]; w != v || len(all) == 1 {
@@ -533,27 +548,33 @@ func (g *gen) membership(step func() time.Duration, end time.Duration, now func(
 			}
 		}
 	}
-	for now() < end {
+	for range 3 + g.r.IntN(2) {
 		switch g.r.IntN(8) {
 		case 0, 1:
 			if next < len(g.added) {
 				v := g.added[next]
-				g.fault(Fault{At: step(), Action: "add_node", Node: v, On: g.node()})
+				op(func(at time.Duration) { g.fault(Fault{At: at, Action: "add_node", Node: v, On: g.node()}) })
 				all = append(all, v)
 				next++
 			}
 		case 2:
 			v := all[g.r.IntN(len(all))]
-			g.fault(Fault{At: step(), Action: "delnode", Node: v, On: other(v)})
+			op(func(at time.Duration) { g.fault(Fault{At: at, Action: "delnode", Node: v, On: other(v)}) })
 		case 3:
-			at := step()
-			if device {
-				g.fault(Fault{At: at, Action: "qdevice_remove", On: g.node()})
-			} else {
-				g.fault(Fault{At: at, Action: "qdevice_setup", On: g.node(), Force: true})
+			if span > 100*time.Second {
+				// A rolling restart of slow timers over many nodes
+				// would dwarf the rest of the run: not this time.
+				continue
 			}
+			op(func(at time.Duration) {
+				if device {
+					g.fault(Fault{At: at, Action: "qdevice_remove", On: g.node()})
+				} else {
+					g.fault(Fault{At: at, Action: "qdevice_setup", On: g.node(), Force: true})
+				}
+				g.settle = max(g.settle, at+span)
+			})
 			device = !device
-			g.settle = max(g.settle, at+span)
 		case 4:
 			v := all[g.r.IntN(len(all))]
 			g.fault(Fault{At: step(), Action: "crash", Node: v})

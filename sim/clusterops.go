@@ -95,36 +95,32 @@ func (r *run) commit(f scenarios.Fault, on *host, text []byte, delay bool) *coro
 	return nc
 }
 
-// catchUp applies the host's configuration to its running engine when the
-// engine runs an older one: live when Reload takes it, else by a restart
-// at the engine's turn (one member at a time).
+// catchUp gives the host's configuration to its running engine when the
+// engine runs an older one (Node.Apply): live when it can take it, else
+// the engine plans a restart at its turn (one member at a time), which its
+// Ready requests when due.
 func (r *run) catchUp(h *host) {
-	if !h.up || h.restartPending || h.node.ConfigVersion() >= h.cfg.ConfigVersion {
+	if !h.up || h.node.RestartPlanned() || h.node.ConfigVersion() >= h.cfg.ConfigVersion {
 		return
 	}
 	now := r.k.Now()
-	switch err := h.node.CanReload(h.cfg); {
-	case errors.Is(err, engine.ErrRestartRequired):
-		h.restartPending = true
-		r.k.Schedule(now.Add(h.node.RestartDelay(h.cfg)), Event{Kind: evRestart, Node: int32(h.idx)})
-		r.k.Schedule(now.Add(h.node.ReloadAfterRestart(h.cfg)), Event{Kind: evConfReload, Node: int32(h.idx), Arg: uint32(h.cfg.ConfigVersion)})
+	switch restart, err := h.node.Apply(now, h.cfg); {
 	case err != nil:
 		r.trace.Begin(now, "conf_not_applied").Str("node", h.name).Str("why", err.Error()).End()
+	case restart:
+		r.trace.Begin(now, "conf_restart_planned").Str("node", h.name).Uint("config_version", h.cfg.ConfigVersion).End()
 	default:
-		if err := h.node.Reload(now, h.cfg); err != nil {
-			panic("sim: a checked reload was refused: " + err.Error())
-		}
 		r.trace.Begin(now, "conf_applied").Str("node", h.name).Uint("config_version", h.cfg.ConfigVersion).End()
 		r.obs.configVersion(h, now)
-		r.flush(h)
 	}
+	r.flush(h)
 }
 
 // mergeCatchUp runs when h installs a new ring: a member behind the
 // cluster's configuration takes it once it shares the ring with a member
 // that has it, as the store's synchronisation brings it the newer copy.
 func (r *run) mergeCatchUp(h *host, members []wire.NodeID) {
-	if r.conf == nil || !h.up || h.restartPending || h.node.ConfigVersion() >= h.cfg.ConfigVersion {
+	if r.conf == nil || !h.up || h.node.RestartPlanned() || h.node.ConfigVersion() >= h.cfg.ConfigVersion {
 		return
 	}
 	for _, id := range members {
@@ -330,20 +326,4 @@ func overlap(a, b timeline, from, to wire.Instant) time.Duration {
 		}
 	}
 	return sum
-}
-
-// confReload is the reload that follows a rolling restart
-// (Node.ReloadAfterRestart), for the configuration of version v: skipped
-// when the node runs another one by then, or is down.
-func (r *run) confReload(h *host, v uint32) {
-	if !h.up || h.restartPending || uint32(h.node.ConfigVersion()) != v || uint32(h.cfg.ConfigVersion) != v {
-		return
-	}
-	now := r.k.Now()
-	if err := h.node.Reload(now, h.cfg); err != nil {
-		r.trace.Begin(now, "conf_not_applied").Str("node", h.name).Str("why", err.Error()).End()
-		return
-	}
-	r.trace.Begin(now, "conf_reloaded").Str("node", h.name).Uint("config_version", h.cfg.ConfigVersion).End()
-	r.flush(h)
 }

@@ -252,16 +252,23 @@ func (r *run) editConf(f scenarios.Fault) {
 }
 
 // confRestart restarts a node's engine in-process from its persisted
-// state with the configuration it now has, as an agent does for a change
-// the running engine cannot take; a node that went down meanwhile starts
-// with it when it boots.
+// state, as Ready.Restart asked, with the configuration it now has (the
+// requested one, or a newer one that came meanwhile), as an agent does for
+// a change the running engine cannot take; the restarted engine reloads
+// when the request says. A node that went down meanwhile starts with it
+// when it boots.
 func (r *run) confRestart(h *host) {
-	h.restartPending = false
-	if !h.up {
+	rs := h.restart
+	h.restart = nil
+	if !h.up || rs == nil {
 		return
 	}
 	r.kill(h, "config_restart")
 	r.boot(h)
+	if h.up && h.cfg.ConfigVersion == rs.Config.ConfigVersion {
+		h.node.ReloadAt(rs.ReloadAt)
+		r.flush(h)
+	}
 }
 
 // refused records an operator action the cluster refused, with nothing

@@ -21,21 +21,20 @@ import (
 
 // Kernel event kinds of a run.
 const (
-	evWake       EventKind = iota + 1 // Node: host; Arg: wake generation
-	evDeliver                         // Ref: in-flight packet slot
-	evFault                           // Ref: index into the scenario's faults
-	evBoot                            // Node: host
-	evClient                          // Ref: workload client
-	evArbIn                           // Ref: message slot, node -> qnetd
-	evArbOut                          // Ref: message slot, qnetd -> node
-	evArbWake                         // Arg: qnetd wake generation
-	evStatus                          // the --status-at probe
-	evKV                              // Ref: kv client arrival
-	evKVTimeout                       // Ref: kv client; Arg: the operation's number
-	evRestart                         // Node: host restarting its engine for a new configuration
-	evICMP                            // Ref: in-flight slot of an ICMP error (d.To is the packet's sender)
-	evConfApply                       // Node: host taking the cluster's newer configuration
-	evConfReload                      // Node: host reloading after a rolling restart; Arg: config_version
+	evWake      EventKind = iota + 1 // Node: host; Arg: wake generation
+	evDeliver                        // Ref: in-flight packet slot
+	evFault                          // Ref: index into the scenario's faults
+	evBoot                           // Node: host
+	evClient                         // Ref: workload client
+	evArbIn                          // Ref: message slot, node -> qnetd
+	evArbOut                         // Ref: message slot, qnetd -> node
+	evArbWake                        // Arg: qnetd wake generation
+	evStatus                         // the --status-at probe
+	evKV                             // Ref: kv client arrival
+	evKVTimeout                      // Ref: kv client; Arg: the operation's number
+	evRestart                        // Node: host restarting its engine for a new configuration
+	evICMP                           // Ref: in-flight slot of an ICMP error (d.To is the packet's sender)
+	evConfApply                      // Node: host taking the cluster's newer configuration
 )
 
 // Options tune one run.
@@ -86,15 +85,15 @@ type host struct {
 	// cluster service to start; standalone: a node separated from the
 	// cluster, running as a cluster of one.
 	outside, standalone bool
-	// restartPending: an engine restart for a newer configuration is
-	// scheduled (evRestart).
-	restartPending bool
-	disk           engine.State   // what the node persisted; survives crashes
-	proc           *check.Process // the current incarnation's delivery history
-	incs           int
-	rnd            *rand.Rand
-	wakeAt         wire.Instant
-	gen            uint32
+	// restart is the engine's request to restart for a newer
+	// configuration (Ready.Restart), until evRestart performs it.
+	restart *engine.Restart
+	disk    engine.State   // what the node persisted; survives crashes
+	proc    *check.Process // the current incarnation's delivery history
+	incs    int
+	rnd     *rand.Rand
+	wakeAt  wire.Instant
+	gen     uint32
 }
 
 type inflight struct {
@@ -333,8 +332,6 @@ func (r *run) dispatch(ev Event) {
 		r.icmpArrive(ev.Ref)
 	case evConfApply:
 		r.confApply(r.hosts[ev.Node])
-	case evConfReload:
-		r.confReload(r.hosts[ev.Node], ev.Arg)
 	}
 }
 
@@ -367,6 +364,7 @@ func (r *run) kill(h *host, why string) {
 		return
 	}
 	h.node, h.up, h.wakeAt = nil, false, 0
+	h.restart = nil // the request died with the engine that made it
 	h.gen++
 	h.proc.End = r.k.Now()
 	r.nodeGone(h, why == "crash")
@@ -406,6 +404,12 @@ func (r *run) flush(h *host) {
 		// The process exits, as corosync does (its persisted state stays).
 		r.kill(h, "stop: "+rd.Stop.String())
 		return
+	}
+	if rd.Restart != nil {
+		// The engine's turn in a rolling restart: performed as its own
+		// event, once this batch is done.
+		h.restart = rd.Restart
+		r.k.Schedule(r.k.Now(), Event{Kind: evRestart, Node: int32(h.idx)})
 	}
 	if rd.Deadline != 0 && rd.Deadline != h.wakeAt {
 		h.gen++

@@ -156,6 +156,14 @@ func (r *Ring) Reload(c Config) error {
 	r.cfg, r.tm = c, tm
 	r.nodes = slices.Clone(c.Nodes)
 	slices.Sort(r.nodes)
+	// A node that left the nodelist (delnode) leaves the membership
+	// lists too: a JOIN naming it would be dropped as forged by every
+	// member that runs the new nodelist, and theirs by this node, so that
+	// no round could agree until a consensus timeout failed it. It is
+	// gone from the configuration, which is more than failed.
+	gone := func(id wire.NodeID) bool { return id != r.self && !setHas(r.nodes, id) }
+	r.procList = slices.DeleteFunc(r.procList, gone)
+	r.failedList = slices.DeleteFunc(r.failedList, gone)
 	return nil
 }
 
