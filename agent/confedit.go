@@ -191,11 +191,12 @@ func editConf(name string, old []byte, edit func(c *corosyncconf.Config) error) 
 
 // addNode adds a node to c as pvecm add does (corosyncconf.Config.AddNode,
 // which the simulator's add_node runs too). A zero NodeID takes the lowest
-// free id.
-func addNode(c *corosyncconf.Config, name string, id uint32, votes uint32, links []LinkSpec) (uint32, error) {
+// free id; bundle says the add carries the qdevice client bundle to the
+// new node.
+func addNode(c *corosyncconf.Config, name string, id uint32, votes uint32, links []LinkSpec, bundle bool) (uint32, error) {
 	addrs := make([]corosyncconf.LinkAddr, 0, len(links))
 	for _, l := range links {
 		addrs = append(addrs, corosyncconf.LinkAddr{Link: l.Number, Addr: l.Addr})
 	}
-	return c.AddNode(name, id, votes, addrs)
+	return c.AddNode(name, id, votes, addrs, bundle)
 }

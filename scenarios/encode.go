@@ -367,6 +367,10 @@ func encodeFault(f *Fault) (*yaml.Node, error) {
 			if f.Force {
 				m.bool(k, true)
 			}
+		case "bundle":
+			if f.Bundle {
+				m.bool(k, true)
+			}
 		}
 	}
 	return m.node(), nil

@@ -31,6 +31,7 @@ type rawFault struct {
 	Conf      string        `mapstructure:"conf"`
 	Algorithm string        `mapstructure:"algorithm"`
 	Force     bool          `mapstructure:"force"`
+	Bundle    bool          `mapstructure:"bundle"`
 }
 
 type rawExpect struct {
@@ -190,6 +191,8 @@ func (b *builder) faultField(p, k string, r *rawFault, f *Fault) {
 		b.oneOf(fp, r.Algorithm, "ffsplit", "lms")
 	case "force":
 		f.Force = r.Force
+	case "bundle":
+		f.Bundle = r.Bundle
 	}
 }
 

@@ -69,7 +69,7 @@ var faultFields = map[string][]string{
 	"edit_conf":      {"conf", "on"},
 	"qnetd_down":     {},
 	"qnetd_up":       {},
-	"add_node":       {"node", "on"},
+	"add_node":       {"node", "on", "bundle"},
 	"qdevice_setup":  {"on", "algorithm", "force", "latency"},
 	"qdevice_remove": {"on"},
 	"separate":       {"node"},

@@ -222,6 +222,9 @@ type Fault struct {
 	// --algorithm --force`).
 	Algorithm string
 	Force     bool
+	// Bundle is add_node's: the add carries the qdevice client bundle
+	// (quorate add --qdevice-bundle).
+	Bundle bool
 	// Index is the fault's place in the file's faults list (Faults is
 	// sorted by time): what an expectation's fault: N names.
 	Index int

@@ -138,8 +138,9 @@ func (r *run) mergeCatchUp(h *host, members []wire.NodeID) {
 // addNode is `quorate add` run on f.Node against f.On (pvecm add): the
 // node joins the cluster's corosync.conf through the join server's edit
 // (corosyncconf.Config.AddNode, refused while a quorum device is
-// configured), the members take the new nodelist live, and the new node
-// boots from the configuration the join returned.
+// configured unless the add carries its client bundle, f.Bundle), the
+// members take the new nodelist live, and the new node boots from the
+// configuration the join returned.
 func (r *run) addNode(f scenarios.Fault) {
 	on := r.operator(f)
 	if on == nil {
@@ -160,7 +161,7 @@ func (r *run) addNode(f scenarios.Fault) {
 		addrs = append(addrs, corosyncconf.LinkAddr{Link: l, Addr: a})
 	}
 	text, err := corosyncconf.Edit(confName, r.confText, func(c *corosyncconf.Config) error {
-		_, err := c.AddNode(h.name, n.ID, uint32(n.Votes), addrs)
+		_, err := c.AddNode(h.name, n.ID, uint32(n.Votes), addrs, f.Bundle)
 		return err
 	})
 	if err != nil {

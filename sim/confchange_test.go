@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -165,5 +166,75 @@ expect:
 	if res.Stats.Refused != 1 || len(res.Responses) != 2 || res.Responses[1].File != 1 ||
 		!strings.Contains(res.Responses[1].Refused, "odd node count") || res.Responses[0].Refused != "" {
 		t.Fatalf("refusals in result.json: %d, %+v", res.Stats.Refused, res.Responses)
+	}
+}
+
+// TestAddWithBundle: with a quorum device configured, add_node is refused
+// unless the add carries the qdevice client bundle; with it (and an lms
+// device, whose votes follow the node count) the node joins live and its
+// qdevice votes with the others'.
+func TestAddWithBundle(t *testing.T) {
+	src := `name: add-with-bundle
+duration: 40s
+cluster:
+  corosync_conf: |
+    totem {
+      version: 2
+      cluster_name: c
+      config_version: 3
+      token: 1000
+    }
+    nodelist {
+      node {
+        name: a
+        nodeid: 1
+        ring0_addr: 10.0.0.1
+      }
+      node {
+        name: b
+        nodeid: 2
+        ring0_addr: 10.0.0.2
+      }
+      node {
+        name: c
+        nodeid: 3
+        ring0_addr: 10.0.0.3
+      }
+    }
+    quorum {
+      provider: corosync_votequorum
+      device {
+        model: net
+        net {
+          host: q
+          algorithm: lms
+        }
+      }
+    }
+  new_nodes: [{name: d}]
+network:
+  links: [{number: 0, latency: {dist: constant, value: 0.2ms}}]
+faults:
+  - {at: 10s, action: add_node, node: d, on: a}
+  - {at: 15s, action: add_node, node: d, on: b, bundle: true}
+expect:
+  - {fault: 0, refused: true, reason: client bundle}
+  - {fault: 1, refused: false}
+  - {by: 25s, nodes: [a, b, c, d], members: [a, b, c, d], quorate: true, config_version: 4}
+  - {during: [8s, 40s], nodes: [a, b, c], quorate: true}
+`
+	sc, err := scenarios.Parse("add-with-bundle.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runOK(t, sc, Options{Strict: true})
+	if !res.OK {
+		for _, e := range res.Expectations {
+			t.Log(e.Expect, e.OK, e.Reason)
+		}
+		t.Fatalf("run failed: %s", res.Failure)
+	}
+	if n := res.Nodes["d"]; !n.Up || n.TotalVotes < 5 || !slices.Contains(n.Flags, "Qdevice") {
+		t.Fatalf("d at the end: %+v", n)
 	}
 }

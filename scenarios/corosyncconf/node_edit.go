@@ -50,17 +50,31 @@ func Edit(name string, old []byte, edit func(c *Config) error) ([]byte, error) {
 // AddNode adds a node to c as pvecm add does, after checking that its
 // name, id and addresses are new and that it has an address on exactly the
 // cluster's links. A zero id takes the lowest free one; zero votes mean 1.
-// It returns the node's id. A cluster with a quorum device refuses, as
-// pvecm add does (the new node would start without the qnetd client
-// bundle, and the device's votes and algorithm were chosen for the old
-// node count).
-func (c *Config) AddNode(name string, id, votes uint32, addrs []LinkAddr) (uint32, error) {
+// It returns the node's id.
+//
+// A cluster with a quorum device refuses, as pvecm add does, unless the
+// same operation carries the qnetd client bundle to the new node (bundle):
+// without it the new node's qdevice could not connect. Even with it, the
+// device must still fit the new node count: ffsplit needs an even one, and
+// votes written for the old count (lms without automatic votes) would be
+// wrong.
+func (c *Config) AddNode(name string, id, votes uint32, addrs []LinkAddr, bundle bool) (uint32, error) {
 	if !NodeNameRE.MatchString(name) {
 		return 0, fmt.Errorf("node name %q: use letters, digits, '-' or '.'", name)
 	}
 	if d := c.Quorum.Device; d != nil {
-		return 0, fmt.Errorf("the cluster has a quorum device (qnetd %s, %s:%d): remove it first with `quorate qdevice remove`, add the node, then run `quorate qdevice setup` again",
-			d.Net.Host, c.File, d.Line)
+		redo := "remove it first with `quorate qdevice remove`, add the node, then run `quorate qdevice setup` again"
+		switch n := len(c.Nodes) + 1; {
+		case !bundle:
+			return 0, fmt.Errorf("the cluster has a quorum device (qnetd %s, %s:%d) and the add does not carry its client bundle: %s",
+				d.Net.Host, c.File, d.Line, redo)
+		case d.Net.Algorithm == "ffsplit" && n%2 == 1:
+			return 0, fmt.Errorf("the cluster's quorum device uses ffsplit, which needs an even node count, and the nodelist would have %d nodes (%s:%d): %s (lms for an odd count)",
+				n, c.File, d.Line, redo)
+		case d.Net.Algorithm != "ffsplit" && !d.VotesAuto:
+			return 0, fmt.Errorf("the cluster's quorum device has votes %d, written for %d nodes (%s:%d): %s",
+				d.Votes, len(c.Nodes), c.File, d.Line, redo)
+		}
 	}
 	if c.NodeByName(name) != nil {
 		return 0, fmt.Errorf("a node named %q is already in the cluster", name)
