@@ -54,9 +54,18 @@ func (n *Node) Apply(now Instant, cfg Config) (restart bool, err error) {
 	return false, nil
 }
 
-// RestartPlanned reports whether the node waits for its turn to restart
-// for a newer configuration (Apply), or has asked for it in Ready.
-func (n *Node) RestartPlanned() bool { return n.planned != nil || n.restart != nil }
+// RestartPlanned returns the config_version of the configuration the node
+// waits for its turn to restart into (Apply), or has asked for in Ready;
+// 0 when none.
+func (n *Node) RestartPlanned() uint64 {
+	switch {
+	case n.restart != nil:
+		return n.restart.Config.ConfigVersion
+	case n.planned != nil:
+		return n.planned.cfg.ConfigVersion
+	}
+	return 0
+}
 
 // ReloadAt makes the node reload its own configuration at the instant at
 // (0: never), as Ready.Restart asks of a restarted engine: the

@@ -96,11 +96,11 @@ func (r *run) commit(f scenarios.Fault, on *host, text []byte, delay bool) *coro
 }
 
 // catchUp gives the host's configuration to its running engine when the
-// engine runs an older one (Node.Apply): live when it can take it, else
-// the engine plans a restart at its turn (one member at a time), which its
-// Ready requests when due.
+// engine runs (or plans to restart into) an older one (Node.Apply): live
+// when it can take it, else the engine plans a restart at its turn (one
+// member at a time), which its Ready requests when due.
 func (r *run) catchUp(h *host) {
-	if !h.up || h.node.RestartPlanned() || h.node.ConfigVersion() >= h.cfg.ConfigVersion {
+	if !h.up || h.node.RestartPlanned() >= h.cfg.ConfigVersion || h.node.ConfigVersion() >= h.cfg.ConfigVersion {
 		return
 	}
 	now := r.k.Now()
@@ -120,7 +120,7 @@ func (r *run) catchUp(h *host) {
 // cluster's configuration takes it once it shares the ring with a member
 // that has it, as the store's synchronisation brings it the newer copy.
 func (r *run) mergeCatchUp(h *host, members []wire.NodeID) {
-	if r.conf == nil || !h.up || h.node.RestartPlanned() || h.node.ConfigVersion() >= h.cfg.ConfigVersion {
+	if r.conf == nil || !h.up || h.node.RestartPlanned() >= h.cfg.ConfigVersion || h.node.ConfigVersion() >= h.cfg.ConfigVersion {
 		return
 	}
 	for _, id := range members {
