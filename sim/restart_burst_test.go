@@ -21,23 +21,25 @@ import (
 // boots a node's Totem at the restart instant, so the two are compared
 // from the same point.
 //
-// Corosync is bimodal here: in 21 of 28 repetitions the restarted node
-// joins the ring of the three survivors as soon as its links are up (1488
-// to 1848 ms, median 1644); in 7 the survivors are still split when it
-// comes back and one more consensus round follows (3628 to 4388 ms, median
-// 3848). The median of all 28 is 1688 ms and the slowest 4388 ms.
+// Corosync is bimodal here. In 20 of 28 repetitions the three survivors
+// were one ring when the ring of all four formed, and the restarted node
+// joined it as soon as its links were up (1488 to 1848 ms, median 1666);
+// in 8 the survivors were still split into rings that merged with it in
+// one round (1572 to 4388 ms, median 3766; all but one after a further
+// consensus round). The median of all 28 is 1688 ms and the slowest
+// 4388 ms; 21 of 28 settled within 2.5 s.
 const (
-	restartBurstJoinedMs = 1644.0 // survivors one ring at the last restart
-	restartBurstSplitMs  = 3848.0 // survivors split at the last restart
+	restartBurstJoinedMs = 1666.0 // survivors one ring before the final one
+	restartBurstSplitMs  = 3766.0 // survivors split before the final ring
 	restartBurstMedianMs = 1688.0 // all 28 repetitions
 	restartBurstMaxMs    = 4388.0 // the slowest repetition
 	restartBurstJoinedOf = 21.0 / 28.0
 )
 
 // survivorsJoined says whether the nodes other than the one restarted last
-// were members of one ring of exactly themselves when it restarted: the
-// ring each of them installed last before that instant (by every member)
-// is the same ring, with no other members.
+// were members of one ring of exactly themselves at an instant (the first
+// install of the final ring): the ring each of them installed last before
+// that instant (by every member) is the same ring, with no other members.
 func survivorsJoined(rings []reports.RingInstall, restartedMs float64, survivors []string) bool {
 	last := map[string]string{}
 	members := map[string][]string{}
@@ -128,13 +130,19 @@ func TestRestartBurst(t *testing.T) {
 			survivors = append(survivors, n.Name)
 		}
 	}
+	final := -1.0
+	for _, r := range res.Rings {
+		if len(r.Members) == len(sc.Cluster.Nodes) && r.FirstMs > final {
+			final = r.FirstMs
+		}
+	}
 	path, want := "split", restartBurstSplitMs
-	if survivorsJoined(res.Rings, float64(last.At.Microseconds())/1000, survivors) {
+	if survivorsJoined(res.Rings, final, survivors) {
 		path, want = "joined", restartBurstJoinedMs
 	}
 	diff := (lv.MeasuredMs - want) / want * 100
 	if diff > fidelityTolerance || diff < -fidelityTolerance {
-		t.Errorf("seed 795 (survivors %s at the last restart) settled %.0f ms after it, %+.0f%% from Corosync's median %.0f ms on that path (tolerance %.0f%%)",
+		t.Errorf("seed 795 (survivors %s before the final ring) settled %.0f ms after it, %+.0f%% from Corosync's median %.0f ms on that path (tolerance %.0f%%)",
 			path, lv.MeasuredMs, diff, want, fidelityTolerance)
 	}
 	// Corosync installed two to four rings on one node after the last
@@ -143,7 +151,7 @@ func TestRestartBurst(t *testing.T) {
 	if lv.Churn > 4 {
 		t.Errorf("seed 795: a node installed %d rings after the last restart, Corosync at most 4", lv.Churn)
 	}
-	t.Logf("seed 795: survivors %s at the last restart; settled %.0f ms after it (%+.0f%% from Corosync's %.0f ms), %d membership changes, bound %.0f ms",
+	t.Logf("seed 795: survivors %s before the final ring; settled %.0f ms after it (%+.0f%% from Corosync's %.0f ms), %d membership changes, bound %.0f ms",
 		path, lv.MeasuredMs, diff, want, lv.Churn, lv.BoundMs)
 }
 
