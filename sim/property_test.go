@@ -1,11 +1,8 @@
 package sim
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/quorate/quorate/scenarios"
@@ -31,13 +28,8 @@ func seedsPerFamily(t *testing.T) uint64 {
 // many seeds with every checker on: total order, virtual synchrony and
 // liveness must hold in each. A failure prints the scenario's YAML, which
 // reproduces it exactly (`quorate run` on the saved text).
-//
-// The seeds of testdata/swarm-found (FAMILY-seedN.yaml: failures the swarm
-// found that are not fixed yet, docs/reliability.md) must still fail: the
-// day one passes, its case moves to testdata/regress and out of this list.
 func TestPropertySweeps(t *testing.T) {
 	n := seedsPerFamily(t)
-	known := knownFailures(t)
 	for _, fam := range scenarios.Families {
 		t.Run(fam, func(t *testing.T) {
 			t.Parallel()
@@ -61,13 +53,6 @@ func TestPropertySweeps(t *testing.T) {
 				if err != nil {
 					t.Fatalf("seed %d: %v", seed, err)
 				}
-				if known[fmt.Sprintf("%s-seed%d", fam, seed)] {
-					if res.OK {
-						t.Errorf("family %s seed %d passes: move testdata/swarm-found/%s-seed%d.yaml to testdata/regress",
-							fam, seed, fam, seed)
-					}
-					continue
-				}
 				if !res.OK {
 					failed++
 					t.Errorf("family %s seed %d failed: %s\nscenario:\n%s", fam, seed, res.Failure, src)
@@ -80,15 +65,3 @@ func TestPropertySweeps(t *testing.T) {
 	}
 }
 
-// knownFailures names the seeds of testdata/swarm-found ("crash-seed455").
-func knownFailures(t *testing.T) map[string]bool {
-	files, err := filepath.Glob("../testdata/swarm-found/*.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]bool{}
-	for _, f := range files {
-		out[strings.TrimSuffix(filepath.Base(f), ".yaml")] = true
-	}
-	return out
-}
