@@ -64,4 +64,3 @@ func TestPropertySweeps(t *testing.T) {
 		})
 	}
 }
-
