@@ -52,18 +52,17 @@ func startable(sc *scenarios.Scenario) scenarios.ErrorList {
 		if err == nil {
 			err = cfg.Validate()
 		}
-		if err == nil {
+		if !errors.Is(err, links.ErrPingTimers) {
+			// Other refusals (a node added later, not yet in the
+			// nodelist) are the run's to handle.
 			continue
 		}
-		field, msg := "cluster", fmt.Sprintf("node %s would not start: %v", n.Name, err)
-		if errors.Is(err, links.ErrPingTimers) {
-			field = "cluster.totem.token"
-			iv, to, _ := cfg.PingTimers()
-			msg = fmt.Sprintf("the knet heartbeat of node %s would be every %v with a timeout of %v, below knet's %v timer resolution, "+
-				"so the node would not start: the heartbeat is derived from the effective token (%v here); "+
-				"raise totem.token (or token_coefficient) or set ping_interval and ping_timeout on every link",
-				n.Name, iv, to, links.TimerRes, effectiveToken(cfg))
-		}
+		field := "cluster.totem.token"
+		iv, to, _ := cfg.PingTimers()
+		msg := fmt.Sprintf("the knet heartbeat of node %s would be every %v with a timeout of %v, below knet's %v timer resolution, "+
+			"so the node would not start: the heartbeat is derived from the effective token (%v here); "+
+			"raise totem.token (or token_coefficient) or set ping_interval and ping_timeout on every link",
+			n.Name, iv, to, links.TimerRes, effectiveToken(cfg))
 		pos, ok := sc.PosOf(field)
 		for _, f := range []string{"cluster.totem", "cluster.corosync_conf", "cluster"} {
 			if ok {
