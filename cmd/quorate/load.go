@@ -37,8 +37,8 @@ the same order) and the latency from Multicast to delivery, of its own
 messages and of the other nodes' (the latter only means something when the
 nodes share one machine's clock).
 
-Exit status: 0 on success, 2 when the agent cannot be reached or a value is
-out of range.`,
+Exit status: 0 on success, 1 when the agent cannot be reached, 2 when a
+value is out of range.`,
 		exactArgs(0), func(cmd *cobra.Command, socket string, _ []string) error {
 			if show {
 				resp, err := ask(socket, agent.Request{Cmd: agent.CmdStats})
