@@ -110,7 +110,7 @@ FUZZ_TARGETS = \
 	./engine/quorum:FuzzDecode ./engine/store:FuzzDecode ./engine/store:FuzzDecodeSnapshot \
 	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse \
 	./qnetd:FuzzReadFrame \
-	./agent:FuzzJoinDecode ./scenarios/corolog:FuzzParse
+	./agent:FuzzJoinDecode ./scenarios/corolog:FuzzParse ./engine/clusterlog:FuzzDecodeEntry
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"github.com/quorate/quorate/engine/clusterlog"
 	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -40,6 +41,11 @@ const (
 	// CmdConfRollback installs the kept text of Version as a new version.
 	CmdConfHistory  = "conf-history"
 	CmdConfRollback = "conf-rollback"
+	// CmdLog adds Log to the cluster log (its Pri, Tag, PID, User and
+	// Msg; the agent sets the rest); CmdClusterLog reads the newest Max
+	// entries (50 when 0), pmxcfs's .clusterlog.
+	CmdLog        = "log"
+	CmdClusterLog = "clusterlog"
 )
 
 // Codes of a failed store operation (Response.Code): what a client may
@@ -98,6 +104,10 @@ type Request struct {
 	Force bool `json:"force,omitempty"`
 	// Version is the config_version conf-rollback goes back to.
 	Version uint64 `json:"version,omitempty"`
+	// Log is the entry of log.
+	Log *clusterlog.Entry `json:"log,omitempty"`
+	// Max bounds clusterlog's answer.
+	Max int `json:"max,omitempty"`
 }
 
 // LoadSpec is one run of the load generator: Count application messages
@@ -186,6 +196,8 @@ type Response struct {
 	// History is conf-history's answer, oldest first, the current version
 	// last.
 	History []ConfVersion `json:"history,omitempty"`
+	// ClusterLog is clusterlog's answer, newest first.
+	ClusterLog []clusterlog.Entry `json:"cluster_log,omitempty"`
 }
 
 // StoreEntry is one entry of the replicated configuration store.

@@ -95,6 +95,7 @@ type loop struct {
 	dlog        *deliveryLog // the delivery log (Options.Deliveries); nil without one
 	killedBy    wire.NodeID  // a peer removed this node from the nodelist
 	linksAt     time.Time    // last refresh of the link part of the metrics
+	clog        clusterLog   // the cluster log (clusterlog.go)
 }
 
 // deliveryCounts counts the node's ordered output.
@@ -252,6 +253,7 @@ func (l *loop) flushOnce() (more bool, err error) {
 	for _, e := range rd.Events {
 		l.logEvent(e)
 		l.rec.event(l.cl, e)
+		l.noteForLog(e)
 	}
 	if l.rec != nil {
 		q := l.node.Quorum()
@@ -285,6 +287,9 @@ func (l *loop) flushOnce() (more bool, err error) {
 	if l.cc != nil && l.syncConfig() {
 		more = true
 	}
+	if l.sendLog() {
+		more = true
+	}
 	return more, nil
 }
 
@@ -304,6 +309,10 @@ func (l *loop) deliver(d engine.Delivery) {
 	l.deliveries.byService[d.Service]++
 	if d.Service == engine.ServiceApp {
 		l.load.receive(l.cl.selfID, d.Sender, d.Payload)
+		return
+	}
+	if d.Service == engine.ServiceLog {
+		l.deliverLog(d)
 		return
 	}
 	if d.Service != engine.ServiceQuorum {
@@ -362,6 +371,10 @@ func (l *loop) handleSync(req Request) Response {
 	switch req.Cmd {
 	case CmdStatus:
 		return Response{OK: true, Status: l.status()}
+	case CmdLog:
+		return l.logRequest(req)
+	case CmdClusterLog:
+		return l.clusterLogRequest(req)
 	case CmdNodes:
 		return Response{OK: true, Status: l.status(), Nodelist: l.nodelist()}
 	case CmdExpected:

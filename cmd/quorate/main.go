@@ -152,6 +152,7 @@ func newRoot() *cobra.Command {
 		newAddCmd(),
 		newJoinTokenCmd(),
 		newConfCmd(),
+		newLogCmd(),
 	)
 	groupsPrintHelp(root)
 	return root
