@@ -46,6 +46,13 @@ const (
 	// entries (50 when 0), pmxcfs's .clusterlog.
 	CmdLog        = "log"
 	CmdClusterLog = "clusterlog"
+	// CmdWatch turns the connection into a stream of WatchEvent lines
+	// (watch.go).
+	CmdWatch = "watch"
+	// CmdCfsLock takes or renews the lock Path for Holder (default: this
+	// node's name) for TTL seconds (pmxcfs's lock directories); cfs-rm
+	// releases it.
+	CmdCfsLock = "cfs-lock"
 )
 
 // Codes of a failed store operation (Response.Code): what a client may
@@ -91,7 +98,8 @@ type Request struct {
 	Load *LoadSpec `json:"load,omitempty"`
 	// Delay is the argument of delay.
 	Delay *DelaySpec `json:"delay,omitempty"`
-	// TTL is the lifetime of a join token in seconds; 0 takes the default.
+	// TTL is the lifetime of a join token in seconds (0 takes the
+	// default), or of a lock (cfs-lock).
 	TTL int `json:"ttl,omitempty"`
 	// Host, Port, Algorithm and Bundle are the arguments of qdevice-setup:
 	// the qnetd's address, the algorithm ("" chooses by the node count)
@@ -100,6 +108,8 @@ type Request struct {
 	Port      int    `json:"port,omitempty"`
 	Algorithm string `json:"algorithm,omitempty"`
 	Bundle    []byte `json:"bundle,omitempty"`
+	// Holder is who takes the lock of cfs-lock.
+	Holder string `json:"holder,omitempty"`
 	// Force lets qdevice-setup add a device to an odd node count.
 	Force bool `json:"force,omitempty"`
 	// Version is the config_version conf-rollback goes back to.

@@ -39,6 +39,8 @@ type inbound struct {
 type call struct {
 	req   Request
 	reply chan Response
+	// watch is the stream of a CmdWatch call.
+	watch *watcher
 }
 
 // transport is what the loop needs of netmodel/udp's Transport; tests may
@@ -96,6 +98,7 @@ type loop struct {
 	killedBy    wire.NodeID  // a peer removed this node from the nodelist
 	linksAt     time.Time    // last refresh of the link part of the metrics
 	clog        clusterLog   // the cluster log (clusterlog.go)
+	watch       watchState   // the watch streams (watch.go)
 }
 
 // deliveryCounts counts the node's ordered output.
@@ -180,6 +183,11 @@ func (l *loop) run(ctx context.Context) error {
 		case ev := <-qdevEvents:
 			l.qdevEvent(ev)
 		case c := <-l.calls:
+			if c.watch != nil {
+				l.addWatcher(c.watch)
+				reply = func() { c.reply <- Response{OK: true} }
+				break
+			}
 			if resp, async := l.handle(c.req, func(r Response) { c.reply <- r }); !async {
 				reply = func() { c.reply <- resp }
 			}
@@ -244,6 +252,7 @@ func (l *loop) flushOnce() (more bool, err error) {
 			return false, fmt.Errorf("agent: cannot persist the state (ring seq %d, store version %d), stopping before it is used: %w",
 				rd.Persist.RingSeq, rd.Persist.Store.Version, err)
 		}
+		l.watchStore(l.disk.Store, rd.Persist.Store)
 		l.disk = *rd.Persist
 		l.log.Debug("persisted", "node", l.cl.name, "ring_seq", rd.Persist.RingSeq, "store_version", rd.Persist.Store.Version)
 	}
@@ -254,6 +263,7 @@ func (l *loop) flushOnce() (more bool, err error) {
 		l.logEvent(e)
 		l.rec.event(l.cl, e)
 		l.noteForLog(e)
+		l.watchEvent(e)
 	}
 	if l.rec != nil {
 		q := l.node.Quorum()
@@ -287,6 +297,7 @@ func (l *loop) flushOnce() (more bool, err error) {
 	if l.cc != nil && l.syncConfig() {
 		more = true
 	}
+	l.watchQuorum()
 	if l.sendLog() {
 		more = true
 	}
@@ -350,7 +361,7 @@ func (l *loop) handle(req Request, reply func(Response)) (resp Response, async b
 		return l.delnode(req.Node, reply)
 	case CmdJoinToken:
 		return l.joinToken(req.TTL, reply)
-	case CmdCfsPut, CmdCfsRm, CmdCfsMv:
+	case CmdCfsPut, CmdCfsRm, CmdCfsMv, CmdCfsLock:
 		return l.cfsSubmit(req, reply)
 	case CmdQdeviceSetup:
 		return l.qdeviceSetup(req, reply)

@@ -565,6 +565,14 @@ func (n *Node) CompareAndSet(now Instant, key string, oldVersion uint64, value [
 	return id, err
 }
 
+// Lock takes or renews the lock key for holder for ttl (pmxcfs's lock
+// directories); Delete releases it.
+func (n *Node) Lock(now Instant, key, holder string, ttl time.Duration) (store.OpID, error) {
+	id, err := n.st.Lock(now, key, holder, ttl)
+	n.collect(now)
+	return id, err
+}
+
 // ReadOrdered reads key through the total order (linearizable).
 func (n *Node) ReadOrdered(now Instant, key string) (store.OpID, error) {
 	id, err := n.st.ReadOrdered(now, key)

@@ -153,6 +153,7 @@ func newRoot() *cobra.Command {
 		newJoinTokenCmd(),
 		newConfCmd(),
 		newLogCmd(),
+		newWatchCmd(),
 	)
 	groupsPrintHelp(root)
 	return root
