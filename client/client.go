@@ -88,7 +88,7 @@ type Status struct {
 	Ring    string
 	Members []string
 	// Quorate and votequorum's numbers.
-	Quorate                            bool
+	Quorate                           bool
 	TotalVotes, ExpectedVotes, Quorum int
 	// ConfigVersion is the cluster's corosync.conf config_version.
 	ConfigVersion uint64
