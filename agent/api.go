@@ -320,4 +320,7 @@ type StatsInfo struct {
 	Load *LoadInfo `json:"load"`
 	// Join counts the join listener's handshakes by outcome.
 	Join map[string]uint64 `json:"join,omitempty"`
+	// AuthFailed counts, per peer, the packets from its address that
+	// failed authentication (Rejected["auth_failed"] by peer).
+	AuthFailed map[string]uint64 `json:"auth_failed,omitempty"`
 }

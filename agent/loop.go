@@ -99,6 +99,7 @@ type loop struct {
 	linksAt     time.Time    // last refresh of the link part of the metrics
 	clog        clusterLog   // the cluster log (clusterlog.go)
 	watch       watchState   // the watch streams (watch.go)
+	rejects     *rejectLog   // packets failing authentication, per peer; nil in tests that do without
 }
 
 // deliveryCounts counts the node's ordered output.

@@ -53,6 +53,12 @@ type Config struct {
 	// to engine.Node.Unreachable. It is called from the transport's
 	// goroutines and must not block.
 	Unreachable func(link wire.LinkNo, peer wire.NodeID)
+	// Rejected, if set, is called for every received packet the checks
+	// reject, after it was counted: the link, the packet's source address,
+	// the peer configured at that address (0 for an unknown source) and
+	// the reason. It is called from the readers and must not block; the
+	// agent logs auth failures per peer with it.
+	Rejected func(link wire.LinkNo, src netip.AddrPort, peer wire.NodeID, r Reason)
 }
 
 // queueLen bounds each link's send queue. A full queue drops the datagram
@@ -387,9 +393,13 @@ func (t *Transport) read(l *link) {
 			t.stats.readErrors.Add(1)
 			continue
 		}
-		from, payload, r := t.accept(l, buf[:n], unmap(src))
+		src = unmap(src)
+		from, payload, r := t.accept(l, buf[:n], src)
 		if r != accepted {
 			t.stats.rejected[r].Add(1)
+			if t.cfg.Rejected != nil {
+				t.cfg.Rejected(l.no, src, l.sources[src], r)
+			}
 			if t.onReject != nil {
 				t.onReject(r)
 			}
