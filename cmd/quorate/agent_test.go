@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -194,6 +195,15 @@ func TestAgentCommands(t *testing.T) {
 		!strings.Contains(out, "Peer latency:   p50 ") {
 		t.Errorf("load --show:\n%s", out)
 	}
+	// --measure: a window with bravo's load running on charlie.
+	if code, _, errOut = capture(t, "load", "--count", "1000000", "--size", "100", "--rate", "200", "--admin", bravo.admin); code != 0 {
+		t.Fatalf("load: exit %d %s", code, errOut)
+	}
+	code, out, errOut = capture(t, "load", "--measure", "1s", "--admin", bravo.admin)
+	capture(t, "load", "--count", "0", "--admin", bravo.admin)
+	if m := regexp.MustCompile(`^window_s=1\.\d+ delivered=(\d+) msgs_per_s=\d+ own=(\d+) lat_p50_us=[\d.]+ lat_p99_us=[\d.]+ gaps=0 reorders=0\n$`).FindStringSubmatch(out); code != 0 || m == nil || m[1] == "0" || m[2] == "0" {
+		t.Errorf("load --measure: exit %d %q %s", code, out, errOut)
+	}
 
 	for _, tt := range []struct {
 		args []string
@@ -202,6 +212,8 @@ func TestAgentCommands(t *testing.T) {
 	}{
 		{[]string{"load", "--count", "1", "--size", "8"}, 2, "a load message has 28 to 1048575 bytes"},
 		{[]string{"load"}, 2, "give --count N"},
+		{[]string{"load", "--measure", "0s"}, 2, "--measure takes a positive duration"},
+		{[]string{"load", "--measure", "1s", "--show"}, 2, "--measure takes a positive duration"},
 		{[]string{"expected", "1"}, 1, "Unable to set expected votes: CS_ERR_INVALID_PARAM"},
 		{[]string{"expected", "0"}, 2, "not a positive number"},
 		{[]string{"expected", "x"}, 2, "not a positive number"},
