@@ -9,7 +9,8 @@
 # (default /work/shared/corosync-harness: net_up/net_down, write_confs,
 # start_node, stop_all), DUR (measured seconds per case, default 5), WARM
 # (seconds of load before the window, default 2), OUT (a file that gets
-# the raw lines and the table as well).
+# the raw lines and the table as well), PROFILE (a file: node 1's agent
+# writes a CPU profile of its run there, for go tool pprof).
 #
 # It installs Debian's corosync and libcpg-dev if they are missing, builds
 # cpgload.c (this directory: a CPG client that floods agreed messages and
@@ -116,8 +117,10 @@ stop_all $N
 
 # --- quorate, same namespaces and corosync.conf files ---------------------
 for ((i=1;i<=N;i++)); do
+	prof=()
+	[ "$i" = 1 ] && [ -n "${PROFILE:-}" ] && prof=(--cpu-profile "$PROFILE")
 	nsx $i "$QUORATE" agent --config "$RUN/n$i/corosync.conf" --node "node$i" --admin "$RUN/q$i.sock" \
-		--data-dir "$RUN/q$i" --join-listen off > "$RUN/q$i.log" 2>&1 &
+		--data-dir "$RUN/q$i" --join-listen off "${prof[@]}" > "$RUN/q$i.log" 2>&1 &
 	QPIDS+=($!)
 done
 for k in $(seq 1 600); do ok=1; for ((i=1;i<=N;i++)); do "$QUORATE" status --admin "$RUN/q$i.sock" >/dev/null 2>&1 || ok=0; done; [ $ok = 1 ] && break; sleep 0.1; done
