@@ -183,27 +183,41 @@ func (l *loop) watchStore(old, cur store.Snapshot) {
 	if len(l.watch.watchers) == 0 || old.Version == cur.Version {
 		return
 	}
-	emit := func(path, op string, version uint64) {
+	for _, c := range storeChanges(old, cur) {
 		e := l.watchBase(WatchStore)
-		e.Path, e.Op, e.Version, e.StoreVersion = path, op, version, cur.Version
+		e.Path, e.Op, e.Version, e.StoreVersion = c.path, c.op, c.version, cur.Version
 		l.publishWatch(e)
 	}
+}
+
+// storeChange is one entry that differs between two states of the store.
+type storeChange struct {
+	path, op string
+	version  uint64
+}
+
+// storeChanges lists, in key order, the entries written (op "put", with
+// the entry's version) or removed ("delete", with the store's version)
+// between two snapshots whose entries are sorted by key.
+func storeChanges(old, cur store.Snapshot) []storeChange {
+	var out []storeChange
 	i, j := 0, 0
 	for i < len(old.Entries) || j < len(cur.Entries) {
 		switch {
 		case j == len(cur.Entries) || i < len(old.Entries) && old.Entries[i].Key < cur.Entries[j].Key:
-			emit(old.Entries[i].Key, "delete", cur.Version)
+			out = append(out, storeChange{old.Entries[i].Key, "delete", cur.Version})
 			i++
 		case i == len(old.Entries) || cur.Entries[j].Key < old.Entries[i].Key:
-			emit(cur.Entries[j].Key, "put", cur.Entries[j].Version)
+			out = append(out, storeChange{cur.Entries[j].Key, "put", cur.Entries[j].Version})
 			j++
 		default:
 			if old.Entries[i].Version != cur.Entries[j].Version {
-				emit(cur.Entries[j].Key, "put", cur.Entries[j].Version)
+				out = append(out, storeChange{cur.Entries[j].Key, "put", cur.Entries[j].Version})
 			}
 			i, j = i+1, j+1
 		}
 	}
+	return out
 }
 
 // serveWatch runs one watch stream on conn: it registers a watcher with
