@@ -86,7 +86,7 @@ net_down
 net_up $N
 write_confs $N
 say "# side-by-side $(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), window ${DUR}s after ${WARM}s"
-say "# $(corosync -v | head -1); quorate $("$QUORATE" --version)"
+say "# $(corosync -v | head -1); $("$QUORATE" --version)"
 
 # --- Corosync -----------------------------------------------------------
 for ((i=1;i<=N;i++)); do start_node $i; done
@@ -119,7 +119,9 @@ stop_all $N
 for ((i=1;i<=N;i++)); do
 	prof=()
 	[ "$i" = 1 ] && [ -n "${PROFILE:-}" ] && prof=(--cpu-profile "$PROFILE")
-	nsx $i "$QUORATE" agent --config "$RUN/n$i/corosync.conf" --node "node$i" --admin "$RUN/q$i.sock" \
+	# Not through nsx: a backgrounded shell function is a subshell, and
+	# $! must be the agent (ip netns exec execs it).
+	ip netns exec "$NSP$i" "$QUORATE" agent --config "$RUN/n$i/corosync.conf" --node "node$i" --admin "$RUN/q$i.sock" \
 		--data-dir "$RUN/q$i" --join-listen off "${prof[@]}" > "$RUN/q$i.log" 2>&1 &
 	QPIDS+=($!)
 done
