@@ -337,14 +337,24 @@ func readClusterLog(dir string) ([]clusterlog.Entry, error) {
 	return cl.Data, nil
 }
 
-// checkClusterLog adds an entry on charlie and then one on alpha with
-// quorate log, and finds both, in that order and with pmxcfs's fields,
-// in the .clusterlog of both mounts, beside the agents' membership entry.
+// checkClusterLog adds an entry on charlie and, once alpha has it, one on
+// alpha with quorate log, and finds both, in that order and with pmxcfs's
+// fields, in the .clusterlog of both mounts, beside the agents'
+// membership entry.
 func checkClusterLog(t *testing.T, charlieSock, alphaSock string, mounts ...string) {
 	t.Helper()
 	if code, _, errOut := capture(t, "log", "--admin", charlieSock, "--tag", "vzdump", "--user", "root@pam", "--pid", "77", "backup", "job", "started"); code != 0 {
 		t.Fatalf("log on charlie: exit %d %s", code, errOut)
 	}
+	// Once alpha has delivered charlie's entry, alpha's own comes after
+	// it in the total order (before, the two could be ordered either way).
+	eventually(t, "charlie's entry in alpha's log", func() error {
+		_, out, _ := capture(t, "log", "--show", "--admin", alphaSock)
+		if !strings.Contains(out, `"msg": "backup job started"`) {
+			return errors.New(out)
+		}
+		return nil
+	})
 	if code, _, errOut := capture(t, "log", "--admin", alphaSock, "--priority", "4", "disk almost full"); code != 0 {
 		t.Fatalf("log on alpha: exit %d %s", code, errOut)
 	}
