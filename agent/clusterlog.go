@@ -8,6 +8,7 @@ import (
 
 	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/clusterlog"
+	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/wire"
 )
 
@@ -69,9 +70,10 @@ func (l *loop) noteForLog(e wire.Event) {
 }
 
 // sendLog multicasts the queued entries and a quorum change since the last
-// batch; it reports whether it gave the node work.
-func (l *loop) sendLog() bool {
-	if q := l.node.Quorum(); q.Quorate != l.clog.quorate {
+// batch (q: the node's status now); it reports whether it gave the node
+// work.
+func (l *loop) sendLog(q quorum.Status) bool {
+	if q.Quorate != l.clog.quorate {
 		l.clog.quorate = q.Quorate
 		if q.Quorate {
 			l.queueLog(priNotice, "quorum", "node has quorum (total votes %d, quorum %d)", q.TotalVotes, q.Quorum)

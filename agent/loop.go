@@ -24,6 +24,10 @@ import (
 // buffer would; Totem and the link layer recover from loss.
 const inboxLen = 4096
 
+// inboxBatch bounds the datagrams the loop takes from the inbox before it
+// performs the node's output.
+const inboxBatch = 32
+
 // inbound is one authenticated datagram from the transport.
 type inbound struct {
 	link    wire.LinkNo
@@ -121,6 +125,15 @@ func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
 	}
 }
 
+// inbound hands one datagram (or ICMP report) to the node.
+func (l *loop) inbound(m inbound) {
+	if m.icmp {
+		l.node.Unreachable(l.now(), m.link, m.from)
+		return
+	}
+	l.node.Step(l.now(), m.link, m.from, m.payload)
+}
+
 // unreachable is the transport's ICMP callback (udp.Config.Unreachable):
 // like receive, it hands the report to the loop without blocking.
 func (l *loop) unreachable(link wire.LinkNo, peer wire.NodeID) {
@@ -174,10 +187,18 @@ func (l *loop) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case m := <-l.in:
-			if m.icmp {
-				l.node.Unreachable(l.now(), m.link, m.from)
-			} else {
-				l.node.Step(l.now(), m.link, m.from, m.payload)
+			l.inbound(m)
+			// Take what else has arrived before performing the batch, as
+			// corosync's event loop reads every ready socket before it
+			// sends: one flush for several packets under load.
+		drain:
+			for range inboxBatch - 1 {
+				select {
+				case m := <-l.in:
+					l.inbound(m)
+				default:
+					break drain
+				}
 			}
 		case <-timer.C:
 			l.node.Advance(l.now())
@@ -298,8 +319,9 @@ func (l *loop) flushOnce() (more bool, err error) {
 	if l.cc != nil && l.syncConfig() {
 		more = true
 	}
-	l.watchQuorum()
-	if l.sendLog() {
+	q := l.node.Quorum()
+	l.watchQuorum(q)
+	if l.sendLog(q) {
 		more = true
 	}
 	return more, nil

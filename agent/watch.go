@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/store"
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -159,10 +160,9 @@ func (l *loop) watchEvent(e wire.Event) {
 	}
 }
 
-// watchQuorum publishes a change of this node's quorum or votes since the
-// last call.
-func (l *loop) watchQuorum() {
-	q := l.node.Quorum()
+// watchQuorum publishes a change of this node's quorum or votes (q, the
+// node's status now) since the last call.
+func (l *loop) watchQuorum(q quorum.Status) {
 	ws := &l.watch
 	if q.Quorate == ws.quorate && q.TotalVotes == ws.total && q.ExpectedVotes == ws.expected && q.Quorum == ws.quo {
 		return
