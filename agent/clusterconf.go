@@ -48,14 +48,14 @@ type confSync struct {
 // left through the total order.
 const restartDelay = engine.RestartGrace
 
-// plannedRestart is an engine restart waiting for restartDelay.
+// plannedRestart is what an engine restart the engine planned (Apply)
+// installs when its Ready asks for it.
 type plannedRestart struct {
-	c     *corosyncconf.Config
-	raw   []byte
-	self  *corosyncconf.Node
-	ecfg  engine.Config
-	tcfg  udp.Config
-	timer *time.Timer
+	c    *corosyncconf.Config
+	raw  []byte
+	self *corosyncconf.Node
+	ecfg engine.Config
+	tcfg udp.Config
 }
 
 // storeErrWords turns a store refusal into pmxcfs's words.
@@ -231,34 +231,23 @@ func (l *loop) applyConfig(c *corosyncconf.Config, raw []byte) {
 		log.Error("cannot rewrite the local corosync.conf; not applied", "err", err)
 		return
 	}
-	switch err := l.node.Reload(l.now(), ecfg); {
-	case errors.Is(err, engine.ErrRestartRequired):
-		pr := &plannedRestart{c: c, raw: slices.Clone(raw), self: self, ecfg: ecfg, tcfg: tcfg}
-		if cs.restart != nil {
-			cs.restart.timer.Stop()
-		}
-		cs.restart = pr
-		// One member at a time, so that the others keep quorum; the
-		// engine says when this node's turn comes.
-		delay := l.node.RestartDelay(ecfg)
-		log.Warn("configuration change needs a restart: restarting the engine in-process from its persisted state, one member at a time",
-			"reason", err.Error(), "in", delay)
-		pr.timer = time.AfterFunc(delay, func() {
-			select {
-			case l.tasks <- func() { l.restartEngine(pr) }:
-			case <-l.stopped:
-			}
-		})
-		return
+	switch restart, err := l.node.Apply(l.now(), ecfg); {
 	case err != nil:
 		log.Error("configuration reload refused; the file is updated, the running engine keeps the old one", "err", err)
 		return
+	case restart:
+		// One member at a time, so that the others keep quorum: the
+		// engine asks for the restart in its Ready when this node's turn
+		// comes (Ready.Restart), and the restarted engine reloads once
+		// every member has had its turn.
+		cs.restart = &plannedRestart{c: c, raw: slices.Clone(raw), self: self, ecfg: ecfg, tcfg: tcfg}
+		log.Warn("configuration change needs a restart: the engine restarts in-process from its persisted state at its turn, one member at a time",
+			"in", l.node.RestartDelay(ecfg))
+		return
 	default:
-		if cs.restart != nil {
-			// A newer configuration the running engine takes as it is.
-			cs.restart.timer.Stop()
-			cs.restart = nil
-		}
+		// A newer configuration the running engine takes as it is drops
+		// a planned restart (the engine did too).
+		cs.restart = nil
 		log.Info("cluster configuration applied (reload)", "nodes", len(c.Nodes))
 	}
 	l.installConfig(c, raw, self, tcfg)
@@ -267,9 +256,10 @@ func (l *loop) applyConfig(c *corosyncconf.Config, raw []byte) {
 // restartEngine replaces the engine by one started from the persisted
 // state with the planned configuration (loop goroutine), unless a newer
 // plan or configuration replaced it meanwhile.
-func (l *loop) restartEngine(pr *plannedRestart) {
+func (l *loop) restartEngine(rs *engine.Restart) {
 	cs := l.cc
-	if cs.restart != pr {
+	pr := cs.restart
+	if pr == nil || pr.ecfg.ConfigVersion != rs.Config.ConfigVersion {
 		return
 	}
 	cs.restart = nil
@@ -294,6 +284,7 @@ func (l *loop) restartEngine(pr *plannedRestart) {
 	log.Warn("engine restarted in-process for the new configuration", "ring_seq", l.disk.RingSeq,
 		"store_version", l.disk.Store.Version)
 	l.abortPending(store.ErrIndeterminate)
+	node.ReloadAt(rs.ReloadAt)
 	l.node = node
 	l.installConfig(pr.c, pr.raw, pr.self, pr.tcfg)
 }
@@ -417,22 +408,9 @@ var ErrBadConf = errors.New("agent: the new corosync.conf is refused")
 // the cluster keeps its name and config_version grows (corosync refuses a
 // lower one). Errors name the file and line.
 func checkConfEdit(old *corosyncconf.Config, nb []byte) (*corosyncconf.Config, error) {
-	bad := func(err error) error { return fmt.Errorf("%w: %w", ErrBadConf, err) }
-	nc, err := corosyncconf.Parse(ConfigKey, nb)
-	switch {
-	case err != nil:
-		return nil, bad(fmt.Errorf("the new configuration does not parse: %w", err))
-	case nc.ClusterName != old.ClusterName:
-		return nil, bad(&corosyncconf.Error{File: ConfigKey, Line: nc.Line("totem.cluster_name"), Key: "totem.cluster_name",
-			Msg: fmt.Sprintf("the new configuration renames the cluster %q to %q", old.ClusterName, nc.ClusterName)})
-	case nc.ConfigVersion <= old.ConfigVersion:
-		return nil, bad(&corosyncconf.Error{File: ConfigKey, Line: nc.Line("totem.config_version"), Key: "totem.config_version",
-			Msg: fmt.Sprintf("the new configuration must raise config_version above %d (it has %d)", old.ConfigVersion, nc.ConfigVersion)})
-	}
-	for _, n := range nc.Nodes {
-		if _, err := nc.EngineConfig(n.NodeID); err != nil {
-			return nil, bad(err)
-		}
+	nc, err := corosyncconf.CheckEdit(old, ConfigKey, nb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadConf, err)
 	}
 	return nc, nil
 }

@@ -183,64 +183,20 @@ func writeNode(b *strings.Builder, n corosyncconf.Node, links []LinkSpec) {
 	b.WriteString("  }\n")
 }
 
-// editConf parses a cluster config, lets edit change it, bumps
-// totem.config_version and returns the new text, parsed again to be sure
-// corosync would start with it.
+// editConf is corosyncconf.Edit: the one edit of a cluster corosync.conf
+// that bumps config_version.
 func editConf(name string, old []byte, edit func(c *corosyncconf.Config) error) ([]byte, error) {
-	c, err := corosyncconf.Parse(name, old)
-	if err != nil {
-		return nil, err
-	}
-	if err := edit(c); err != nil {
-		return nil, err
-	}
-	c.ConfigVersion++
-	out := c.Marshal()
-	if _, err := corosyncconf.Parse(name, out); err != nil {
-		return nil, fmt.Errorf("the edited configuration does not parse: %w", err)
-	}
-	return out, nil
+	return corosyncconf.Edit(name, old, edit)
 }
 
-// addNode adds a node to c as pvecm add does, after checking that its
-// name, id and addresses are new and that it has an address on exactly the
-// cluster's links. A zero NodeID takes the lowest free id.
-func addNode(c *corosyncconf.Config, name string, id uint32, votes uint32, links []LinkSpec) (uint32, error) {
-	if !nameRE.MatchString(name) {
-		return 0, fmt.Errorf("node name %q: use letters, digits, '-' or '.'", name)
-	}
-	if d := c.Quorum.Device; d != nil {
-		// pvecm add refuses as well: the new node would start without the
-		// qnetd client bundle, and the device's votes and algorithm were
-		// chosen for the old node count.
-		return 0, fmt.Errorf("the cluster has a quorum device (qnetd %s, %s:%d): remove it first with `quorate qdevice remove`, add the node, then run `quorate qdevice setup` again",
-			d.Net.Host, c.File, d.Line)
-	}
-	if c.NodeByName(name) != nil {
-		return 0, fmt.Errorf("a node named %q is already in the cluster", name)
-	}
-	if id == 0 {
-		for id = 1; c.Node(id) != nil; id++ {
-		}
-	} else if c.Node(id) != nil {
-		return 0, fmt.Errorf("nodeid %d is already used by node %s", id, nodeName(c.Node(id)))
-	}
-	want := c.LinkNumbers()
-	var have []int
-	n := corosyncconf.Node{Name: name, NodeID: id, QuorumVotes: max(votes, 1)}
+// addNode adds a node to c as pvecm add does (corosyncconf.Config.AddNode,
+// which the simulator's add_node runs too). A zero NodeID takes the lowest
+// free id; bundle says the add carries the qdevice client bundle to the
+// new node.
+func addNode(c *corosyncconf.Config, name string, id uint32, votes uint32, links []LinkSpec, bundle bool) (uint32, error) {
+	addrs := make([]corosyncconf.LinkAddr, 0, len(links))
 	for _, l := range links {
-		have = append(have, l.Number)
-		for i := range c.Nodes {
-			if c.Nodes[i].RingAddrs[l.Number] == l.Addr {
-				return 0, fmt.Errorf("address %s of link %d is already used by node %s", l.Addr, l.Number, nodeName(&c.Nodes[i]))
-			}
-		}
-		n.RingAddrs[l.Number] = l.Addr
+		addrs = append(addrs, corosyncconf.LinkAddr{Link: l.Number, Addr: l.Addr})
 	}
-	slices.Sort(have)
-	if !slices.Equal(have, want) {
-		return 0, fmt.Errorf("the cluster uses links %v, the new node gives addresses for links %v", want, have)
-	}
-	c.Nodes = append(c.Nodes, n)
-	return id, nil
+	return c.AddNode(name, id, votes, addrs, bundle)
 }

@@ -141,7 +141,7 @@ quorum {
 			var id uint32
 			out, err := editConf("test", []byte(base), func(c *corosyncconf.Config) error {
 				var err error
-				id, err = addNode(c, tt.node, tt.id, 0, tt.links)
+				id, err = addNode(c, tt.node, tt.id, 0, tt.links, false)
 				return err
 			})
 			if tt.err != "" {
@@ -206,7 +206,7 @@ quorum {
 		t.Fatal(err)
 	}
 	out, err := editConf("test", []byte(conf), func(c *corosyncconf.Config) error {
-		_, err := addNode(c, "n3", 0, 0, []LinkSpec{{Number: 0, Addr: "10.0.0.3", Priority: -1}})
+		_, err := addNode(c, "n3", 0, 0, []LinkSpec{{Number: 0, Addr: "10.0.0.3", Priority: -1}}, false)
 		return err
 	})
 	if err == nil || out != nil || !strings.Contains(err.Error(), "quorum device") || !strings.Contains(err.Error(), "qdevice remove") ||

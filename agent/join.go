@@ -249,6 +249,10 @@ type JoinRequest struct {
 	NodeID uint32     `json:"nodeid,omitempty"` // 0: the lowest free id
 	Votes  uint32     `json:"votes,omitempty"`  // 0: 1
 	Links  []JoinLink `json:"links"`
+	// AcceptBundle says the new node takes the qdevice client bundle with
+	// the configuration, so that a cluster with a quorum device may add
+	// it (quorate add --qdevice-bundle).
+	AcceptBundle bool `json:"accept_bundle,omitempty"`
 }
 
 // JoinLink is the new node's address on one link.
@@ -264,6 +268,9 @@ type JoinReply struct {
 	NodeID  uint32 `json:"nodeid,omitempty"`
 	Config  string `json:"config,omitempty"`  // the new corosync.conf
 	AuthKey []byte `json:"authkey,omitempty"` // the cluster authkey
+	// QdeviceBundle is the qnetd client bundle, when the new
+	// configuration has a quorum device and the request accepts it.
+	QdeviceBundle []byte `json:"qdevice_bundle,omitempty"`
 }
 
 // decodeJoinRequest decodes and checks a request's shape (the cluster's

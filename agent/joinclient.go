@@ -46,6 +46,11 @@ type AddOptions struct {
 	// with KeyFile and no AuthKeyPath the key is not written again).
 	ConfigPath  string
 	AuthKeyPath string
+	// BundlePath, when set, is where the qnetd client bundle goes: the
+	// add then takes it with the configuration, which lets a cluster
+	// with a quorum device add this node (the agent's --qdevice-bundle,
+	// or DATA-DIR/qdevice.pem).
+	BundlePath string
 	// Force overwrites an existing config or key.
 	Force   bool
 	Timeout time.Duration // default 30 s
@@ -57,6 +62,7 @@ type AddResult struct {
 	Name        string
 	ConfigPath  string
 	AuthKeyPath string // "" when the key was not written
+	BundlePath  string // "" when no qdevice bundle came with the configuration
 	Config      *corosyncconf.Config
 }
 
@@ -117,7 +123,12 @@ func Add(ctx context.Context, opt AddOptions) (*AddResult, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(strings.Trim(addr, "[]"), fmt.Sprint(DefaultJoinPort))
 	}
-	req := JoinRequest{Name: opt.Name, NodeID: opt.NodeID, Votes: opt.Votes}
+	if opt.BundlePath != "" {
+		if err := checkTarget(opt.BundlePath, nil, opt.Force); err != nil {
+			return nil, err
+		}
+	}
+	req := JoinRequest{Name: opt.Name, NodeID: opt.NodeID, Votes: opt.Votes, AcceptBundle: opt.BundlePath != ""}
 	for _, l := range sortedLinks(opt.Links) {
 		req.Links = append(req.Links, JoinLink{Link: l.Number, Addr: l.Addr})
 	}
@@ -153,6 +164,15 @@ func Add(ctx context.Context, opt AddOptions) (*AddResult, error) {
 			return nil, err
 		}
 		res.AuthKeyPath = keyPath
+	}
+	if len(reply.QdeviceBundle) > 0 && opt.BundlePath != "" {
+		if err := os.MkdirAll(filepath.Dir(opt.BundlePath), 0o755); err != nil {
+			return nil, err
+		}
+		if err := fsx.WriteFileAtomic(opt.BundlePath, reply.QdeviceBundle, 0o600); err != nil {
+			return nil, err
+		}
+		res.BundlePath = opt.BundlePath
 	}
 	if err := os.MkdirAll(filepath.Dir(opt.ConfigPath), 0o755); err != nil {
 		return nil, err

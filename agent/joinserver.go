@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -204,11 +205,14 @@ func (s *joinServer) join(ctx context.Context, peer string, h hello, rec tokenRe
 	for _, l := range req.Links {
 		links = append(links, LinkSpec{Number: l.Link, Addr: l.Addr, Priority: -1})
 	}
+	// The add carries the qdevice client bundle when the new node takes
+	// it and the store has one (quorate qdevice setup put it there).
+	var bundle []byte
 	add := func(b []byte) ([]byte, uint32, error) {
 		var id uint32
 		nb, err := editConf(ConfigKey, b, func(c *corosyncconf.Config) error {
 			var err error
-			id, err = addNode(c, req.Name, req.NodeID, req.Votes, links)
+			id, err = addNode(c, req.Name, req.NodeID, req.Votes, links, bundle != nil)
 			return err
 		})
 		return nb, id, err
@@ -217,11 +221,13 @@ func (s *joinServer) join(ctx context.Context, peer string, h hello, rec tokenRe
 	// refuses anyway.
 	var pre error
 	if err := s.l.inLoop(ctx, func() {
-		q := s.l.node.Quorum()
+		if b, ok := s.l.node.ReadLocal(BundleKey); ok && req.AcceptBundle {
+			bundle = slices.Clone(b.Value)
+		}
 		e, ok := s.l.node.ReadLocal(ConfigKey)
 		switch {
-		case !q.Quorate || q.Syncing:
-			pre = errors.New("cluster not ready - no quorum?")
+		case s.l.node.ConfigWritable() != nil:
+			pre = s.l.node.ConfigWritable()
 		case !ok:
 			pre = errors.New("the cluster configuration is not in the store yet; retry in a moment")
 		default:
@@ -257,7 +263,11 @@ func (s *joinServer) join(ctx context.Context, peer string, h hello, rec tokenRe
 		return fail("%v", err)
 	}
 	s.log.Info("node joined the cluster configuration", "peer", peer, "name", req.Name, "nodeid", id)
-	return JoinReply{OK: true, NodeID: id, Config: string(nb), AuthKey: s.key}
+	reply := JoinReply{OK: true, NodeID: id, Config: string(nb), AuthKey: s.key}
+	if c, err := corosyncconf.Parse(ConfigKey, nb); err == nil && c.Quorum.Device != nil {
+		reply.QdeviceBundle = bundle
+	}
+	return reply
 }
 
 // inLoop runs f in the loop goroutine and waits until it has run.

@@ -301,13 +301,22 @@ func (l *loop) flushOnce() (more bool, err error) {
 	}
 	l.node.Ack(rd)
 	l.publish(rd)
-	if rd.Stop != nil {
+	if rd.Stop != nil && rd.Stop.Reason == engine.StopRemoved {
+		// Removed from the nodelist by a member (delnode): the loop ends
+		// after this batch, as corosync's votequorum stops the node.
+		l.killedBy = rd.Stop.From
+	} else if rd.Stop != nil {
 		// corosync exits here; the operator replaces the stale
 		// corosync.conf (the cluster's is `quorate cfs get corosync.conf`
 		// on a member) and starts the agent again.
 		l.abortPending(errAgentStopped)
 		return false, fmt.Errorf("agent: %s: %s carries config_version %d, the cluster %d; install the cluster's corosync.conf and start again",
 			rd.Stop, l.cc.pathOr(), rd.Stop.ConfigVersion, rd.Stop.Received)
+	}
+	if rd.Restart != nil && l.cc != nil {
+		// The engine's turn in a rolling restart.
+		l.restartEngine(rd.Restart)
+		more = true
 	}
 	for _, r := range rd.Results {
 		if cb := l.pending[r.Op]; cb != nil {
@@ -364,9 +373,6 @@ func (l *loop) deliver(d engine.Delivery) {
 		}
 		l.log.Info("node removed from the nodelist", "node", l.cl.name, "peer", l.cl.nameOf(del.NodeID),
 			"peer_id", uint32(del.NodeID), "by", l.cl.nameOf(d.Sender), "config_version", l.configVersion())
-		if del.NodeID == l.cl.selfID {
-			l.killedBy = d.Sender
-		}
 		l.cl.remove(del.NodeID)
 	}
 }
@@ -490,19 +496,11 @@ func (l *loop) delnode(name string, reply func(Response)) (Response, bool) {
 	if l.cc == nil {
 		return remove(), false
 	}
-	errNotInConf := errors.New("not in the cluster's corosync.conf")
 	l.editConfig(func(b []byte) ([]byte, error) {
-		return editConf(ConfigKey, b, func(c *corosyncconf.Config) error {
-			n := len(c.Nodes)
-			c.Nodes = slices.DeleteFunc(c.Nodes, func(n corosyncconf.Node) bool { return n.NodeID == uint32(id) })
-			if len(c.Nodes) == n {
-				return errNotInConf
-			}
-			return nil
-		})
+		return editConf(ConfigKey, b, func(c *corosyncconf.Config) error { return c.RemoveNode(uint32(id)) })
 	}, func(_ []byte, err error) {
 		switch {
-		case errors.Is(err, errNotInConf):
+		case errors.Is(err, corosyncconf.ErrNotInNodelist):
 			// Only the running nodelist has it (a hand-edited file).
 			l.log.Warn("delnode: the node is not in the cluster's corosync.conf; removing it from the running nodelist only",
 				"node", l.cl.name, "peer", l.cl.nameOf(id))

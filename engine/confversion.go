@@ -23,6 +23,11 @@ const (
 	// config_version other than its own non-zero one, and corosync exits
 	// rather than run a configuration the cluster does not share.
 	StopConfigVersion StopReason = iota + 1
+	// StopRemoved: a member removed this node from the nodelist (pvecm
+	// delnode's NODELIST_DEL was delivered here), and corosync's
+	// votequorum stops a node that is no longer in the cluster ("Killed
+	// by node N").
+	StopRemoved
 )
 
 // Stop is a Ready's request to end the node's process once the rest of
@@ -37,6 +42,9 @@ type Stop struct {
 
 // String is corosync's log line.
 func (s Stop) String() string {
+	if s.Reason == StopRemoved {
+		return fmt.Sprintf("Killed by node %d: this node was removed from the nodelist", s.From)
+	}
 	return fmt.Sprintf("Received config version (%d) is different than my config version (%d)! Exiting", s.Received, s.ConfigVersion)
 }
 

@@ -152,6 +152,10 @@ type Ready struct {
 	// Stop, when set, asks the driver to end the node's process after
 	// performing this Ready, as corosync exits (see StopReason).
 	Stop *Stop
+	// Restart, when set, asks the driver to restart the node's engine
+	// with a newer configuration after performing this Ready: the node's
+	// turn in a rolling restart has come (see Apply).
+	Restart *Restart
 	// Deadline is when Advance is due at the latest; 0 means no timer.
 	Deadline Instant
 }
@@ -179,6 +183,12 @@ type Node struct {
 	// syncSent: the syncer (or votequorum, drained during a delivery)
 	// multicast something in this pass of collect.
 	syncSent bool
+	// planned is a restart for a newer configuration waiting for its
+	// turn, restart the one Ready asks for, reloadAt the reload that ends
+	// a rolling restart (restart.go).
+	planned  *plannedRestart
+	restart  *Restart
+	reloadAt Instant
 }
 
 // New validates cfg and returns a node started at now from its persisted
@@ -246,6 +256,7 @@ func (n *Node) Advance(now Instant) {
 	}
 	n.q.Advance(now)
 	n.st.Advance(now)
+	n.restartTimers(now)
 	n.collect(now)
 }
 
@@ -381,8 +392,12 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 				n.drainQuorum(now)
 			}
 			if m, err := quorum.DecodeMessage(out.Payload); err == nil {
-				if del, ok := m.(quorum.NodelistDel); ok && del.NodeID != n.cfg.NodeID {
-					n.dropNode(del.NodeID)
+				if del, ok := m.(quorum.NodelistDel); ok {
+					if del.NodeID != n.cfg.NodeID {
+						n.dropNode(del.NodeID)
+					} else if n.stop == nil {
+						n.stop = &Stop{Reason: StopRemoved, From: d.Sender}
+					}
 				}
 			}
 		}
@@ -509,13 +524,14 @@ func (n *Node) Ready() Ready {
 		Events:        events,
 		QuorumChanged: n.qdirty,
 		Stop:          n.stop,
+		Restart:       n.restart,
 		Deadline:      n.deadline(),
 	}
 }
 
 func (n *Node) deadline() Instant {
 	d := n.links.Deadline()
-	for _, t := range []Instant{n.ring.Ready().Deadline, n.q.Ready().Deadline, n.st.Ready().Deadline} {
+	for _, t := range []Instant{n.ring.Ready().Deadline, n.q.Ready().Deadline, n.st.Ready().Deadline, n.restartDeadline()} {
 		if t != 0 && t < d {
 			d = t
 		}
@@ -533,6 +549,7 @@ func (n *Node) Ack(rd Ready) {
 	n.results = nil
 	n.events = n.events[:0]
 	n.qdirty = false
+	n.restart = nil
 }
 
 // Put writes key through the total order; the result comes in Ready.Results.

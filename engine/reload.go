@@ -161,15 +161,23 @@ const RestartGrace = 2 * time.Second
 // new configuration, plus a second for the restart itself. A node outside
 // any ring restarts after the grace alone.
 func (n *Node) RestartDelay(cfg Config) time.Duration {
-	tm, err := cfg.Timers()
-	if err != nil {
-		tm, _ = n.cfg.Timers()
-	}
-	slot := 2*(tm.Token+tm.Consensus) + time.Second
 	members := n.ring.Members()
 	k := slices.Index(slices.Sorted(slices.Values(members)), n.cfg.NodeID)
 	if k < 0 {
 		k = 0
 	}
-	return RestartGrace + time.Duration(k)*slot
+	return RestartGrace + time.Duration(k)*n.restartSlot(cfg)
+}
+
+// ReloadAfterRestart is when, after a change that Reload refused with
+// ErrRestartRequired, the driver reloads cfg into the node once the rolling
+// restart of every member is over: the corosync-cfgtool -R that follows a
+// corosync.conf change (quorum.md §2.8). A member restarted into a ring of
+// members still running the old configuration adopts their expected votes
+// (a quorate sender's NODEINFO, quorum.md §1.3), so without it the cluster
+// would keep the old expected votes (a removed quorum device's vote) after
+// the last restart; the reload recomputes them from the nodelist. It is one
+// slot (see RestartDelay) after the last member's turn.
+func (n *Node) ReloadAfterRestart(cfg Config) time.Duration {
+	return RestartGrace + time.Duration(max(len(n.ring.Members()), 1))*n.restartSlot(cfg)
 }

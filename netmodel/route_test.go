@@ -48,8 +48,32 @@ var lat100 = Constant(100 * us)
 func TestRouteConstant(t *testing.T) {
 	m := newModel(t, 1, 2, LinkSpec{Number: 0, Latency: lat100})
 	arr, n, v := m.Route(5000, dgram(1, 2, 0))
-	if v != Delivered || n != 1 || arr[0].At != 5000+wire.Instant(100*us) {
+	if v != Delivered || n != 1 || !jittered(arr[0].At, 5000+wire.Instant(100*us)) {
 		t.Fatalf("Route = %v, %d, %v", arr, n, v)
+	}
+}
+
+// jittered reports whether an arrival is at want plus at most the host
+// jitter.
+func jittered(at, want wire.Instant) bool {
+	return at >= want && at < want.Add(HostJitter)
+}
+
+// TestHostJitterSpread: over many datagrams of a constant link the arrivals
+// spread over the whole [latency, latency + HostJitter) and no two
+// consecutive ones are equal, so no two rounds of a protocol repeat to the
+// microsecond.
+func TestHostJitterSpread(t *testing.T) {
+	m := newModel(t, 3, 2, LinkSpec{Number: 0, Latency: lat100})
+	lo, hi := time.Duration(1<<62), time.Duration(0)
+	for i := range 10_000 {
+		now := wire.Instant(i) * wire.Instant(time.Millisecond)
+		arr, _, _ := m.Route(now, dgram(1, 2, 0))
+		d := time.Duration(arr[0].At - now)
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if lo < 100*us || hi >= 100*us+HostJitter || hi-lo < HostJitter*9/10 {
+		t.Fatalf("arrivals spread over [%v, %v], want most of [100µs, %v)", lo, hi, 100*us+HostJitter)
 	}
 }
 

@@ -85,6 +85,12 @@ type FaultResponse struct {
 	Members []string    `json:"members,omitempty"`
 	FirstMs float64     `json:"first_ms,omitempty"` // fault -> first member installed the ring
 	AllMs   float64     `json:"all_ms,omitempty"`   // fault -> every member installed it
+	// File is the fault's index in the scenario file's faults list (the
+	// N of an expectation's fault: N). Refused, for an operator action
+	// the cluster refused with nothing changed, says why ("" when it
+	// took effect or is no operator action).
+	File    int    `json:"file"`
+	Refused string `json:"refused,omitempty"`
 }
 
 // NodeResult is one node's state at the end of the run.
@@ -140,12 +146,18 @@ type ExpectationResult struct {
 
 // Stats are the run's metrics.
 type Stats struct {
-	Ops               int64   `json:"ops"`
-	OpsOK             int64   `json:"ops_ok"`
-	OpsRefused        int64   `json:"ops_refused"` // kv: refused at once (read-only without quorum), never silently dropped
-	MembershipChanges int64   `json:"membership_changes"`
-	AckedWritesLost   int64   `json:"acked_writes_lost"`
-	Packets           Packets `json:"packets"`
+	Ops               int64 `json:"ops"`
+	OpsOK             int64 `json:"ops_ok"`
+	OpsRefused        int64 `json:"ops_refused"` // kv: refused at once (read-only without quorum), never silently dropped
+	MembershipChanges int64 `json:"membership_changes"`
+	AckedWritesLost   int64 `json:"acked_writes_lost"`
+	// QuorateFraction is the share of node-time, over the run, in which
+	// nodes were quorate (a node counts from its first boot or its
+	// add_node; a down node is not quorate).
+	QuorateFraction float64 `json:"quorate_fraction"`
+	// Refused counts the operator actions the cluster refused.
+	Refused int64   `json:"refused"`
+	Packets Packets `json:"packets"`
 	// OpLatencyMs is the kv workload's latency, invocation to answer, of
 	// the operations that completed through the total order (local reads
 	// answer at once and are left out); WriteLatencyMs the same for the
@@ -240,6 +252,10 @@ const (
 	FaultEditConf    FaultAction = "edit_conf"
 	FaultQnetdDown   FaultAction = "qnetd_down"
 	FaultQnetdUp     FaultAction = "qnetd_up"
+	FaultAddNode     FaultAction = "add_node"
+	FaultQdevSetup   FaultAction = "qdevice_setup"
+	FaultQdevRemove  FaultAction = "qdevice_remove"
+	FaultSeparate    FaultAction = "separate"
 )
 
 // FaultActions lists every action, in the order of the scenario reference.
@@ -247,6 +263,7 @@ var FaultActions = []FaultAction{
 	FaultCrash, FaultRestart, FaultPowerOff, FaultColdStart, FaultPartition, FaultIsolate,
 	FaultDrop, FaultHeal, FaultSwitchDown, FaultSwitchUp, FaultLinkDown, FaultLinkUp,
 	FaultSetLatency, FaultSetLoss, FaultSetExpected, FaultDelnode, FaultEditConf, FaultQnetdDown, FaultQnetdUp,
+	FaultAddNode, FaultQdevSetup, FaultQdevRemove, FaultSeparate,
 }
 
 // Label is how a fault is shown to people: the action, then what it

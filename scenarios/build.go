@@ -31,6 +31,7 @@ type rawCluster struct {
 	Name         string        `mapstructure:"name"`
 	CorosyncConf string        `mapstructure:"corosync_conf"`
 	Nodes        []rawNode     `mapstructure:"nodes"`
+	NewNodes     []rawNewNode  `mapstructure:"new_nodes"`
 	Totem        rawTotem      `mapstructure:"totem"`
 	Quorum       rawQuorum     `mapstructure:"quorum"`
 	PacketCost   time.Duration `mapstructure:"packet_cost"`
@@ -41,6 +42,13 @@ type rawNode struct {
 	ID     int64         `mapstructure:"id"`
 	Votes  int           `mapstructure:"votes"`
 	BootAt time.Duration `mapstructure:"boot_at"`
+}
+
+type rawNewNode struct {
+	Name  string   `mapstructure:"name"`
+	ID    int64    `mapstructure:"id"`
+	Votes int      `mapstructure:"votes"`
+	Addrs []string `mapstructure:"addrs"`
 }
 
 type rawTotem struct {
@@ -266,6 +274,7 @@ func (b *builder) cluster(r *rawCluster) {
 	if len(cl.Nodes) == 0 && cl.CorosyncConf == "" && b.has("cluster") {
 		b.errf("cluster.nodes", "at least one node is required (or take the nodelist from corosync_conf)")
 	}
+	b.newNodes(r.NewNodes)
 	b.totem(&r.Totem)
 	b.quorum(&r.Quorum)
 	if b.conf != nil {

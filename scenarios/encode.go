@@ -111,6 +111,23 @@ func encodeCluster(c *Cluster) *yaml.Node {
 			style = yaml.LiteralStyle
 		}
 		m.add("corosync_conf", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: c.CorosyncConf, Style: style})
+		var added []*yaml.Node
+		for _, n := range c.Nodes {
+			if !n.Added {
+				continue
+			}
+			nm := &ymap{flow: true}
+			nm.str("name", n.Name)
+			nm.int("id", int(n.ID))
+			nm.int("votes", n.Votes)
+			if n.Addrs != nil {
+				nm.add("addrs", nameList(n.Addrs))
+			}
+			added = append(added, nm.node())
+		}
+		if added != nil {
+			m.add("new_nodes", &yaml.Node{Kind: yaml.SequenceNode, Content: added})
+		}
 		return m.node()
 	}
 	nodes := &yaml.Node{Kind: yaml.SequenceNode}
@@ -328,6 +345,9 @@ func encodeFault(f *Fault) (*yaml.Node, error) {
 			}
 		case "latency":
 			if f.Latency == nil {
+				if f.Action == "qdevice_setup" {
+					break // optional: the arbiter's default
+				}
 				return nil, fmt.Errorf("%s without a latency", f.Action)
 			}
 			m.add(k, encodeDist(f.Latency))
@@ -339,6 +359,18 @@ func encodeFault(f *Fault) (*yaml.Node, error) {
 			m.str(k, f.On)
 		case "conf":
 			m.add(k, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f.ConfText, Style: yaml.LiteralStyle})
+		case "algorithm":
+			if f.Algorithm != "" {
+				m.str(k, f.Algorithm)
+			}
+		case "force":
+			if f.Force {
+				m.bool(k, true)
+			}
+		case "bundle":
+			if f.Bundle {
+				m.bool(k, true)
+			}
 		}
 	}
 	return m.node(), nil
@@ -367,6 +399,13 @@ func encodeExpect(e *Expect) (*yaml.Node, error) {
 		optFloat("max", e.Max)
 		optFloat("min", e.Min)
 		optFloat("equals", e.Equals)
+		return m.node(), nil
+	case e.Fault != nil:
+		m.int("fault", *e.Fault)
+		m.bool("refused", e.Refused != nil && *e.Refused)
+		if e.Reason != "" {
+			m.str("reason", e.Reason)
+		}
 		return m.node(), nil
 	case e.At != nil:
 		m.dur("at", *e.At)
@@ -412,5 +451,8 @@ func encodeExpect(e *Expect) (*yaml.Node, error) {
 	optInt("active_link", e.ActiveLink)
 	optBool("link_up", e.LinkUp)
 	optBool("running", e.Running)
+	if e.ConfigVersion != nil {
+		m.raw("config_version", strconv.FormatUint(*e.ConfigVersion, 10))
+	}
 	return m.node(), nil
 }

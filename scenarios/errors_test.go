@@ -144,7 +144,7 @@ func TestInvalidInline(t *testing.T) {
 		{"mix does not sum to 1", head + "workload: {mix: {read: 0.5, write: 0.6}}\n", wantErr{5, 17, "workload.mix", "add up to 1"}},
 		{"unknown client", head + "workload: {clients: [a, c]}\n", wantErr{5, 25, "workload.clients[1]", `unknown node "c"`}},
 		{"two forms", head + "expect: [{at: 1s, by: 2s, node: a, quorate: true}]\n",
-			wantErr{5, 10, "expect[0]", "exactly one of at, by, within, during, at_end, check or metric"}},
+			wantErr{5, 10, "expect[0]", "exactly one of at, by, within, during, at_end, check, metric or fault"}},
 		{"no state field", head + "expect: [{at: 1s, node: a}]\n", wantErr{5, 10, "expect[0]", "asserts nothing"}},
 		{"active_link without peer", head + "expect: [{at: 1s, node: a, active_link: 0}]\n",
 			wantErr{5, 10, "expect[0].peer", "required with active_link"}},

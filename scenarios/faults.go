@@ -12,23 +12,26 @@ import (
 )
 
 type rawFault struct {
-	At      time.Duration `mapstructure:"at"`
-	Action  string        `mapstructure:"action"`
-	Node    string        `mapstructure:"node"`
-	Nodes   []string      `mapstructure:"nodes"`
-	After   time.Duration `mapstructure:"after"`
-	Boot    rawDist       `mapstructure:"boot"`
-	Groups  [][]string    `mapstructure:"groups"`
-	Links   []int         `mapstructure:"links"`
-	From    []string      `mapstructure:"from"`
-	To      []string      `mapstructure:"to"`
-	Switch  string        `mapstructure:"switch"`
-	Link    int           `mapstructure:"link"`
-	Latency rawDist       `mapstructure:"latency"`
-	Loss    float64       `mapstructure:"loss"`
-	Votes   int           `mapstructure:"votes"`
-	On      string        `mapstructure:"on"`
-	Conf    string        `mapstructure:"conf"`
+	At        time.Duration `mapstructure:"at"`
+	Action    string        `mapstructure:"action"`
+	Node      string        `mapstructure:"node"`
+	Nodes     []string      `mapstructure:"nodes"`
+	After     time.Duration `mapstructure:"after"`
+	Boot      rawDist       `mapstructure:"boot"`
+	Groups    [][]string    `mapstructure:"groups"`
+	Links     []int         `mapstructure:"links"`
+	From      []string      `mapstructure:"from"`
+	To        []string      `mapstructure:"to"`
+	Switch    string        `mapstructure:"switch"`
+	Link      int           `mapstructure:"link"`
+	Latency   rawDist       `mapstructure:"latency"`
+	Loss      float64       `mapstructure:"loss"`
+	Votes     int           `mapstructure:"votes"`
+	On        string        `mapstructure:"on"`
+	Conf      string        `mapstructure:"conf"`
+	Algorithm string        `mapstructure:"algorithm"`
+	Force     bool          `mapstructure:"force"`
+	Bundle    bool          `mapstructure:"bundle"`
 }
 
 type rawExpect struct {
@@ -58,12 +61,17 @@ type rawExpect struct {
 	Max           float64         `mapstructure:"max"`
 	Min           float64         `mapstructure:"min"`
 	Equals        float64         `mapstructure:"equals"`
+	ConfigVersion uint64          `mapstructure:"config_version"`
+	Fault         int             `mapstructure:"fault"`
+	Refused       bool            `mapstructure:"refused"`
+	Reason        string          `mapstructure:"reason"`
 }
 
 // Known checks and metrics (scenario-format.md, "expect").
 var (
 	knownChecks  = []string{"linearizable", "total_order", "virtual_synchrony", "liveness"}
-	knownMetrics = []string{"membership_changes", "acked_writes_lost", "ops", "ops_ok"}
+	knownMetrics = []string{"membership_changes", "acked_writes_lost", "ops", "ops_ok", "ops_refused",
+		"quorate_fraction", "refused", "token_retransmits", "tokens_lost"}
 )
 
 func faultActions() []string {
@@ -78,7 +86,7 @@ func faultActions() []string {
 func (b *builder) faults(rs []rawFault) {
 	for i := range rs {
 		r, p := &rs[i], fmt.Sprintf("faults[%d]", i)
-		f := Fault{At: r.At, Action: r.Action, Pos: b.w.valPos(p)}
+		f := Fault{At: r.At, Action: r.Action, Index: i, Pos: b.w.valPos(p)}
 		if !b.has(p + ".at") {
 			b.errf(p+".at", "required: when the fault happens")
 		} else {
@@ -100,9 +108,10 @@ func (b *builder) faults(rs []rawFault) {
 				b.errf(p+"."+req, "required for action %s", f.Action)
 			}
 		}
-		if strings.HasPrefix(f.Action, "qnetd_") && b.s.Cluster.Quorum.Device == nil {
-			b.errf(p+".action", "%s needs a quorum device (cluster.quorum.device)", f.Action)
+		if strings.HasPrefix(f.Action, "qnetd_") && b.s.Cluster.Quorum.Device == nil && !hasSetup(rs) {
+			b.errf(p+".action", "%s needs a quorum device (cluster.quorum.device or a qdevice_setup fault)", f.Action)
 		}
+		b.operatorAction(p, r, &f)
 		for _, k := range fields {
 			if b.has(p + "." + k) {
 				b.faultField(p, k, r, &f)
@@ -175,8 +184,15 @@ func (b *builder) faultField(p, k string, r *rawFault, f *Fault) {
 		f.On = r.On
 		b.nodeRef(fp, r.On)
 		if r.On == r.Node && b.has(p+".node") {
-			b.errf(fp, "the operator must act on another node than the one removed")
+			b.errf(fp, "the operator must act on another node than the one %s", map[bool]string{true: "added", false: "removed"}[f.Action == "add_node"])
 		}
+	case "algorithm":
+		f.Algorithm = r.Algorithm
+		b.oneOf(fp, r.Algorithm, "ffsplit", "lms")
+	case "force":
+		f.Force = r.Force
+	case "bundle":
+		f.Bundle = r.Bundle
 	}
 }
 
@@ -209,7 +225,7 @@ func (b *builder) expects(rs []rawExpect, faults []rawFault) {
 		r, p := &rs[i], fmt.Sprintf("expect[%d]", i)
 		e := Expect{Pos: b.w.valPos(p)}
 		var forms []string
-		for _, f := range []string{"at", "by", "within", "during", "at_end", "check", "metric"} {
+		for _, f := range []string{"at", "by", "within", "during", "at_end", "check", "metric", "fault"} {
 			if b.has(p + "." + f) {
 				forms = append(forms, f)
 			}
@@ -219,7 +235,7 @@ func (b *builder) expects(rs []rawExpect, faults []rawFault) {
 			if len(forms) > 1 {
 				found = strings.Join(forms, ", ")
 			}
-			b.errf(p, "needs exactly one of at, by, within, during, at_end, check or metric (found: %s)", found)
+			b.errf(p, "needs exactly one of at, by, within, during, at_end, check, metric or fault (found: %s)", found)
 			continue
 		}
 		switch forms[0] {
@@ -262,6 +278,8 @@ func (b *builder) expects(rs []rawExpect, faults []rawFault) {
 			}
 		case "metric":
 			b.metric(p, r, &e)
+		case "fault":
+			b.faultExpect(p, r, &e, faults)
 		}
 		if e.At != nil || e.By != nil || e.Within != nil || e.During != nil || e.AtEnd {
 			b.state(p, r, &e)
@@ -368,6 +386,10 @@ func (b *builder) state(p string, r *rawExpect, e *Expect) {
 	e.ActiveLink = intp("active_link", r.ActiveLink)
 	e.LinkUp = boolp("link_up", r.LinkUp)
 	e.Running = boolp("running", r.Running)
+	if has("config_version") {
+		v := r.ConfigVersion
+		e.ConfigVersion = &v
+	}
 
 	if has("guest") {
 		if !b.guests[r.Guest] {
@@ -377,7 +399,7 @@ func (b *builder) state(p string, r *rawExpect, e *Expect) {
 			b.errf(p+".running", "required with guest")
 		}
 		for _, k := range []string{"node", "nodes", "peer", "link", "quorate", "members",
-			"total_votes", "expected_votes", "quorum", "active_link", "link_up"} {
+			"total_votes", "expected_votes", "quorum", "active_link", "link_up", "config_version"} {
 			if has(k) {
 				b.errf(p+"."+k, "not allowed with guest: running asks whether the guest runs anywhere")
 			}
@@ -399,9 +421,9 @@ func (b *builder) state(p string, r *rawExpect, e *Expect) {
 		b.errf(p+".node", "required: the node whose view is asserted (or nodes: [...])")
 	}
 	if e.Quorate == nil && e.Members == nil && e.TotalVotes == nil && e.ExpectedVotes == nil &&
-		e.Quorum == nil && e.ActiveLink == nil && e.LinkUp == nil {
+		e.Quorum == nil && e.ActiveLink == nil && e.LinkUp == nil && e.ConfigVersion == nil {
 		b.errf(p, "asserts nothing: give at least one of quorate, members, total_votes, "+
-			"expected_votes, quorum, active_link, link_up")
+			"expected_votes, quorum, active_link, link_up, config_version")
 	}
 	if e.ActiveLink != nil {
 		b.linkRef(p+".active_link", *e.ActiveLink)

@@ -27,7 +27,7 @@ func stripPositions(s *Scenario) {
 		s.Network.Links[i].Pos = Position{}
 	}
 	for i := range s.Faults {
-		s.Faults[i].Pos = Position{}
+		s.Faults[i].Pos, s.Faults[i].Index = Position{}, 0
 	}
 	for i := range s.Expect {
 		s.Expect[i].Pos, s.Expect[i].Text = Position{}, ""

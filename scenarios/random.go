@@ -236,9 +236,15 @@ type gen struct {
 	nodes  []string
 	faults []Fault
 	t      time.Duration // time of the last fault
+	// added are the config family's nodes outside the initial nodelist
+	// (cluster.new_nodes); settle is when the rolling restarts its
+	// quorum device changes start are over at the latest.
+	added  []string
+	settle time.Duration
 }
 
 func (g *gen) fault(f Fault) {
+	f.Index = len(g.faults)
 	g.faults = append(g.faults, f)
 	g.t = max(g.t, f.At)
 }
@@ -360,6 +366,7 @@ func (g *gen) scenario(seed uint64) *Scenario {
 		}
 		g.fault(Fault{At: step(), Action: "set_loss", Link: 0})
 		g.fault(Fault{At: step(), Action: "heal"})
+		g.membership(step, func(d time.Duration) { t += d })
 	case "mixed", "store":
 		if g.family == "store" && g.r.IntN(4) == 0 {
 			g.fault(Fault{At: step(), Action: "power_off"})
@@ -402,7 +409,7 @@ func (g *gen) build(seed uint64) *Scenario {
 		Name:        fmt.Sprintf("random-%s-%d", g.family, seed),
 		Description: fmt.Sprintf("random %s schedule drawn from seed %d", g.family, seed),
 		Seed:        seed,
-		Duration:    (g.t + o.Quiet()).Round(time.Millisecond),
+		Duration:    (max(g.t, g.settle) + o.Quiet()).Round(time.Millisecond),
 		Faults:      g.faults,
 	}
 	if g.family == "config" {
@@ -412,6 +419,9 @@ func (g *gen) build(seed uint64) *Scenario {
 	}
 	for i, name := range g.nodes {
 		s.Cluster.Nodes = append(s.Cluster.Nodes, Node{Name: name, ID: uint32(i + 1), Votes: o.Votes[i]})
+	}
+	for i, name := range g.added {
+		s.Cluster.Nodes = append(s.Cluster.Nodes, Node{Name: name, ID: uint32(len(g.nodes) + i + 1), Votes: 1, Added: true})
 	}
 	s.Cluster.Totem = Totem{
 		Token: o.Token, TokenCoefficient: o.Coef, Consensus: o.Consensus, Join: o.Join,
@@ -462,6 +472,9 @@ func (g *gen) configOptions() {
 	o.TwoNode, o.WaitForAll, o.LastManStanding, o.AutoTieBreaker, o.Device = false, false, false, false, nil
 	o.LMSWindow, o.ATBNode, o.ATBList = 10*time.Second, "lowest", nil
 	o.Coef = 650 * time.Millisecond
+	// The workload is not this family's subject: a light one keeps the
+	// long runs of its rolling restarts cheap.
+	o.Workload.Rate = min(o.Workload.Rate, 40)
 }
 
 // conf is the corosync.conf of the config family at version: the nodes
@@ -489,4 +502,90 @@ func (g *gen) conf(version int, link1 bool) string {
 	}
 	b.WriteString("}\nquorum {\n  provider: corosync_votequorum\n}\n")
 	return b.String()
+}
+
+// membership is the config family's second phase, three or four draws: nodes join
+// (add_node of cluster.new_nodes) and leave (delnode), a quorum device is
+// set up (with --force on an odd count) and removed, mixed with crashes,
+// partitions and loss. Each goes through a random node and is refused
+// when that node cannot commit it (down, inquorate, an add while a device
+// is configured, a node already removed): the refusal is part of what is
+// tested. A device change restarts every member one at a time; the run
+// lasts until those restarts are over, then quiet.
+func (g *gen) membership(step func() time.Duration, wait func(time.Duration)) {
+	o := &g.o
+	all := slices.Clone(g.nodes)
+	for i := range 1 + g.r.IntN(2) {
+		g.added = append(g.added, fmt.Sprintf("n%d", len(g.nodes)+i+1))
+	}
+	next, device := 0, false
+	// The span of a rolling restart of every member, and the reload
+	// after it (engine.Node.RestartDelay and ReloadAfterRestart).
+	n := len(g.nodes) + len(g.added)
+	eff := effectiveToken(o.Token, o.Coef, n)
+	cons := o.Consensus
+	if cons == 0 {
+		cons = eff * 12 / 10
+	}
+	slot := 2*(eff+cons) + time.Second
+	span := 2*time.Second + time.Duration(n+1)*slot
+	// A membership change comes only once the cluster has settled from
+	// the fault before it, and the next fault only once the change is
+	// done (an added node in the ring, a removed one gone), as pvecm add
+	// waits for the new node to join: a node cut off or not yet joined
+	// while the nodelist changes again never learns the new corosync.conf
+	// (only members get the store's copy) and cannot rejoin.
+	settle := eff + cons + time.Second
+	op := func(f func(at time.Duration)) {
+		wait(settle)
+		f(step())
+		wait(settle)
+	}
+	other := func(v string) string {
+		for {
+			if w := all[g.r.IntN(len(all))]; w != v || len(all) == 1 {
+				return w
+			}
+		}
+	}
+	for range 3 + g.r.IntN(2) {
+		switch g.r.IntN(8) {
+		case 0, 1:
+			if next < len(g.added) {
+				v := g.added[next]
+				op(func(at time.Duration) { g.fault(Fault{At: at, Action: "add_node", Node: v, On: g.node()}) })
+				all = append(all, v)
+				next++
+			}
+		case 2:
+			v := all[g.r.IntN(len(all))]
+			op(func(at time.Duration) { g.fault(Fault{At: at, Action: "delnode", Node: v, On: other(v)}) })
+		case 3:
+			if span > 100*time.Second {
+				// A rolling restart of slow timers over many nodes
+				// would dwarf the rest of the run: not this time.
+				continue
+			}
+			op(func(at time.Duration) {
+				if device {
+					g.fault(Fault{At: at, Action: "qdevice_remove", On: g.node()})
+				} else {
+					g.fault(Fault{At: at, Action: "qdevice_setup", On: g.node(), Force: true})
+				}
+				g.settle = max(g.settle, at+span)
+			})
+			device = !device
+		case 4:
+			v := all[g.r.IntN(len(all))]
+			g.fault(Fault{At: step(), Action: "crash", Node: v})
+			g.fault(Fault{At: step(), Action: "restart", Node: v})
+		case 5:
+			g.fault(Fault{At: step(), Action: "partition", Groups: g.split()})
+			g.fault(Fault{At: step(), Action: "heal"})
+		default:
+			g.fault(Fault{At: step(), Action: "set_loss", Link: 0, Loss: g.loss()})
+		}
+	}
+	g.fault(Fault{At: step(), Action: "set_loss", Link: 0})
+	g.fault(Fault{At: step(), Action: "heal"})
 }

@@ -53,6 +53,11 @@ func expectText(e *Expect) string {
 	switch {
 	case e.Check != "":
 		add("check %s", e.Check)
+	case e.Fault != nil:
+		add("faults[%d] refused=%t", *e.Fault, e.Refused != nil && *e.Refused)
+		if e.Reason != "" {
+			add("reason~%q", e.Reason)
+		}
 	case e.Metric != "":
 		add("metric %s", e.Metric)
 		if e.After != nil {
@@ -122,6 +127,9 @@ func expectText(e *Expect) string {
 		}
 		if e.Running != nil {
 			add("running=%t", *e.Running)
+		}
+		if e.ConfigVersion != nil {
+			add("config_version=%d", *e.ConfigVersion)
 		}
 	}
 	return strings.Join(parts, " ")

@@ -50,43 +50,51 @@ var distParams = map[string][]string{
 
 // faultFields are the fields each fault action takes besides at and action.
 var faultFields = map[string][]string{
-	"crash":        {"node"},
-	"restart":      {"node", "after"},
-	"power_off":    {"nodes"},
-	"cold_start":   {"nodes", "boot"},
-	"partition":    {"groups", "links"},
-	"isolate":      {"node", "links"},
-	"drop":         {"from", "to", "links"},
-	"heal":         {"links"},
-	"switch_down":  {"switch"},
-	"switch_up":    {"switch"},
-	"link_down":    {"node", "link"},
-	"link_up":      {"node", "link"},
-	"set_latency":  {"link", "latency", "nodes"},
-	"set_loss":     {"link", "loss", "nodes"},
-	"set_expected": {"node", "votes"},
-	"delnode":      {"node", "on"},
-	"edit_conf":    {"conf", "on"},
-	"qnetd_down":   {},
-	"qnetd_up":     {},
+	"crash":          {"node"},
+	"restart":        {"node", "after"},
+	"power_off":      {"nodes"},
+	"cold_start":     {"nodes", "boot"},
+	"partition":      {"groups", "links"},
+	"isolate":        {"node", "links"},
+	"drop":           {"from", "to", "links"},
+	"heal":           {"links"},
+	"switch_down":    {"switch"},
+	"switch_up":      {"switch"},
+	"link_down":      {"node", "link"},
+	"link_up":        {"node", "link"},
+	"set_latency":    {"link", "latency", "nodes"},
+	"set_loss":       {"link", "loss", "nodes"},
+	"set_expected":   {"node", "votes"},
+	"delnode":        {"node", "on"},
+	"edit_conf":      {"conf", "on"},
+	"qnetd_down":     {},
+	"qnetd_up":       {},
+	"add_node":       {"node", "on", "bundle"},
+	"qdevice_setup":  {"on", "algorithm", "force", "latency"},
+	"qdevice_remove": {"on"},
+	"separate":       {"node"},
 }
 
 // faultRequired are the fields an action cannot do without.
 var faultRequired = map[string][]string{
-	"crash":        {"node"},
-	"restart":      {"node"},
-	"partition":    {"groups"},
-	"isolate":      {"node"},
-	"drop":         {"from", "to"},
-	"switch_down":  {"switch"},
-	"switch_up":    {"switch"},
-	"link_down":    {"node", "link"},
-	"link_up":      {"node", "link"},
-	"set_latency":  {"link", "latency"},
-	"set_loss":     {"link", "loss"},
-	"set_expected": {"node", "votes"},
-	"delnode":      {"node", "on"},
-	"edit_conf":    {"conf", "on"},
+	"crash":          {"node"},
+	"restart":        {"node"},
+	"partition":      {"groups"},
+	"isolate":        {"node"},
+	"drop":           {"from", "to"},
+	"switch_down":    {"switch"},
+	"switch_up":      {"switch"},
+	"link_down":      {"node", "link"},
+	"link_up":        {"node", "link"},
+	"set_latency":    {"link", "latency"},
+	"set_loss":       {"link", "loss"},
+	"set_expected":   {"node", "votes"},
+	"delnode":        {"node", "on"},
+	"edit_conf":      {"conf", "on"},
+	"add_node":       {"node", "on"},
+	"qdevice_setup":  {"on"},
+	"qdevice_remove": {"on"},
+	"separate":       {"node"},
 }
 
 // expectForms lists the keys of each kind of expectation. The first key of
@@ -99,17 +107,18 @@ var expectForms = map[string][]string{
 	"at_end": timeFormKeys("at_end"),
 	"check":  {"check"},
 	"metric": {"metric", "after", "before", "max", "min", "equals"},
+	"fault":  {"fault", "refused", "reason"},
 }
 
 func timeFormKeys(form string) []string {
 	return []string{form, "node", "nodes", "peer", "link", "guest", "quorate", "members",
-		"total_votes", "expected_votes", "quorum", "active_link", "link_up", "running"}
+		"total_votes", "expected_votes", "quorum", "active_link", "link_up", "running", "config_version"}
 }
 
 // fieldShapes gives the shape of every fault, expect and distribution field.
 var fieldShapes = map[string]*schema{
 	"nodes": sNameList, "from": sNameList, "to": sNameList, "members": sNameList,
-	"links": sScalarList, "during": sScalarList,
+	"links": sScalarList, "during": sScalarList, "addrs": sScalarList,
 	"groups": listOf(sNameList),
 }
 
@@ -226,7 +235,8 @@ var sQuorum = mapOf(map[string]*schema{
 
 var sCluster = mapOf(map[string]*schema{
 	"name": sScalar, "corosync_conf": sScalar, "nodes": listOf(sNode),
-	"totem": sTotem, "quorum": sQuorum, "packet_cost": sScalar,
+	"new_nodes": listOf(mapOf(keySet("name", "id", "votes", "addrs"))),
+	"totem":     sTotem, "quorum": sQuorum, "packet_cost": sScalar,
 })
 
 var sLink = mapOf(keySet("number", "switch", "priority", "latency", "loss", "duplicate",

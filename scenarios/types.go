@@ -80,7 +80,13 @@ type Node struct {
 	ID     uint32        // defaults to position+1
 	Votes  int           // defaults to 1
 	BootAt time.Duration // 0: powered on at the start
-	Pos    Position
+	// Added marks a node of cluster.new_nodes: a machine outside the
+	// initial nodelist, powered off until an add_node fault joins it;
+	// Addrs are its ringX_addr values, in the order of the cluster's
+	// links (nil: derived, see NewNodeAddr).
+	Added bool
+	Addrs []string
+	Pos   Position
 }
 
 // Totem holds cluster.totem, named as in corosync.conf. Zero values have been
@@ -212,11 +218,21 @@ type Fault struct {
 	Conf     *corosyncconf.Config
 	ConfText string // its text, as the scenario gives it
 	ConfLine int
-	Pos      Position
+	// Algorithm and Force are qdevice_setup's (`quorate qdevice setup
+	// --algorithm --force`).
+	Algorithm string
+	Force     bool
+	// Bundle is add_node's: the add carries the qdevice client bundle
+	// (quorate add --qdevice-bundle).
+	Bundle bool
+	// Index is the fault's place in the file's faults list (Faults is
+	// sorted by time): what an expectation's fault: N names.
+	Index int
+	Pos   Position
 }
 
 // Expect is one assertion of `expect:`. Exactly one of the time forms (At,
-// By, Within, During, AtEnd), Check, or Metric is set.
+// By, Within, During, AtEnd), Check, Metric or Fault is set.
 type Expect struct {
 	At     *time.Duration
 	By     *time.Duration
@@ -247,6 +263,14 @@ type Expect struct {
 	ActiveLink    *int
 	LinkUp        *bool
 	Running       *bool
+	ConfigVersion *uint64
+
+	// Fault, with Refused, asserts that the file's faults[Fault], an
+	// operator action, was refused (true) or took effect (false); Reason,
+	// when given, must be part of the refusal's words.
+	Fault   *int
+	Refused *bool
+	Reason  string
 
 	Check string // linearizable | total_order | virtual_synchrony | liveness
 

@@ -82,9 +82,16 @@ func EngineConfig(sc *scenarios.Scenario, n scenarios.Node) (engine.Config, erro
 // engineConfigFrom is EngineConfig with conf in place of the scenario's
 // corosync.conf: the configuration an edit_conf installs.
 func engineConfigFrom(sc *scenarios.Scenario, conf *corosyncconf.Config, n scenarios.Node) (engine.Config, error) {
+	initial := conf == sc.Cluster.Conf
 	set := func(path string) bool {
 		if conf == nil {
 			return true
+		}
+		if path == "cluster.nodes" && !initial {
+			// The scenario's nodelist overrides the file it starts
+			// from; a configuration the operator installed later (an
+			// add, a delnode, an edit) has its own.
+			return false
 		}
 		_, ok := sc.PosOf(path)
 		return ok
@@ -109,7 +116,9 @@ func engineConfigFrom(sc *scenarios.Scenario, conf *corosyncconf.Config, n scena
 	if set("cluster.nodes") {
 		cfg.Nodes = cfg.Nodes[:0:0]
 		for _, m := range sc.Cluster.Nodes {
-			cfg.Nodes = append(cfg.Nodes, wire.NodeID(m.ID))
+			if !m.Added {
+				cfg.Nodes = append(cfg.Nodes, wire.NodeID(m.ID))
+			}
 		}
 		slices.Sort(cfg.Nodes)
 	}
@@ -210,6 +219,9 @@ func editQuorum(c *quorum.Config, sc *scenarios.Scenario, withConf bool, set fun
 	if set("cluster.nodes") {
 		c.Nodes = nil
 		for _, n := range sc.Cluster.Nodes {
+			if n.Added {
+				continue
+			}
 			votes := n.Votes
 			if votes == 0 {
 				votes = quorum.VotesNone

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,10 +77,14 @@ func TestEditConfRefusals(t *testing.T) {
 }
 
 // TestConfigChangeLibrarySeeds runs the library's configuration-change
-// scenarios on seeds 1-20: the live link addition and the rolling restart
-// must hold whatever the network's draws.
+// scenarios on seeds 1-20, strict (no expectation may hold vacuously): the
+// live link addition and network move, the rolling restarts, the joins of
+// create-join-4, the quorum device's setup and removal, the separation of
+// a node, and the refused add must hold whatever the network's draws.
 func TestConfigChangeLibrarySeeds(t *testing.T) {
-	for _, name := range []string{"add-redundant-link.yaml", "change-link-mode-rolling.yaml"} {
+	for _, name := range []string{"add-redundant-link.yaml", "change-link-mode-rolling.yaml",
+		"create-join-4.yaml", "move-cluster-network.yaml", "qdevice-setup-remove-4.yaml",
+		"separate-node.yaml", "add-refused-qdevice.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			sc, err := scenarios.Load("../scenarios/library/" + name)
@@ -87,11 +92,149 @@ func TestConfigChangeLibrarySeeds(t *testing.T) {
 				t.Fatal(err)
 			}
 			for seed := uint64(1); seed <= 20; seed++ {
-				res := runOK(t, sc, Options{Seed: seed, SeedSet: true})
+				res := runOK(t, sc, Options{Seed: seed, SeedSet: true, Strict: true})
 				if !res.OK {
 					t.Fatalf("%s seed %d: %s", name, seed, res.Failure)
 				}
 			}
 		})
+	}
+}
+
+// TestClusterOpsExpectationsCanFail: the expectations on operator actions,
+// on config_version and on quorate_fraction fail when the run does not do
+// what they say, each with its reason, and a refusal reaches result.json.
+func TestClusterOpsExpectationsCanFail(t *testing.T) {
+	src := `name: ops-fail
+duration: 30s
+cluster:
+  corosync_conf: |
+    totem {
+      version: 2
+      cluster_name: c
+      config_version: 3
+      token: 1000
+    }
+    nodelist {
+      node {
+        name: a
+        nodeid: 1
+        ring0_addr: 10.0.0.1
+      }
+      node {
+        name: b
+        nodeid: 2
+        ring0_addr: 10.0.0.2
+      }
+    }
+    quorum {
+      provider: corosync_votequorum
+    }
+  new_nodes: [{name: c}]
+network:
+  links: [{number: 0, latency: {dist: constant, value: 0.2ms}}]
+faults:
+  - {at: 10s, action: add_node, node: c, on: a}
+  - {at: 15s, action: qdevice_setup, on: b}
+expect:
+  - {fault: 0, refused: true}
+  - {fault: 1, refused: false}
+  - {fault: 1, refused: true, reason: two_node}
+  - {at: 20s, nodes: [a, b, c], config_version: 5}
+  - {at: 20s, node: c, config_version: 4}
+  - {metric: quorate_fraction, min: 1}
+  - {metric: refused, equals: 1}
+`
+	sc, err := scenarios.Parse("ops-fail.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runOK(t, sc, Options{})
+	want := []string{"took effect", "odd node count", "for another reason", "config_version is 4", "", "quorate_fraction is 0.9", ""}
+	for i, w := range want {
+		e := res.Expectations[i]
+		if w == "" {
+			if !e.OK {
+				t.Errorf("expect[%d] %s failed: %s", i, e.Expect, e.Reason)
+			}
+			continue
+		}
+		if e.OK || !strings.Contains(e.Reason, w) {
+			t.Errorf("expect[%d] %s: ok %v, reason %q, want a failure with %q", i, e.Expect, e.OK, e.Reason, w)
+		}
+	}
+	if res.Stats.Refused != 1 || len(res.Responses) != 2 || res.Responses[1].File != 1 ||
+		!strings.Contains(res.Responses[1].Refused, "odd node count") || res.Responses[0].Refused != "" {
+		t.Fatalf("refusals in result.json: %d, %+v", res.Stats.Refused, res.Responses)
+	}
+}
+
+// TestAddWithBundle: with a quorum device configured, add_node is refused
+// unless the add carries the qdevice client bundle; with it (and an lms
+// device, whose votes follow the node count) the node joins live and its
+// qdevice votes with the others'.
+func TestAddWithBundle(t *testing.T) {
+	src := `name: add-with-bundle
+duration: 40s
+cluster:
+  corosync_conf: |
+    totem {
+      version: 2
+      cluster_name: c
+      config_version: 3
+      token: 1000
+    }
+    nodelist {
+      node {
+        name: a
+        nodeid: 1
+        ring0_addr: 10.0.0.1
+      }
+      node {
+        name: b
+        nodeid: 2
+        ring0_addr: 10.0.0.2
+      }
+      node {
+        name: c
+        nodeid: 3
+        ring0_addr: 10.0.0.3
+      }
+    }
+    quorum {
+      provider: corosync_votequorum
+      device {
+        model: net
+        net {
+          host: q
+          algorithm: lms
+        }
+      }
+    }
+  new_nodes: [{name: d}]
+network:
+  links: [{number: 0, latency: {dist: constant, value: 0.2ms}}]
+faults:
+  - {at: 10s, action: add_node, node: d, on: a}
+  - {at: 15s, action: add_node, node: d, on: b, bundle: true}
+expect:
+  - {fault: 0, refused: true, reason: client bundle}
+  - {fault: 1, refused: false}
+  - {by: 25s, nodes: [a, b, c, d], members: [a, b, c, d], quorate: true, config_version: 4}
+  - {during: [8s, 40s], nodes: [a, b, c], quorate: true}
+`
+	sc, err := scenarios.Parse("add-with-bundle.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runOK(t, sc, Options{Strict: true})
+	if !res.OK {
+		for _, e := range res.Expectations {
+			t.Log(e.Expect, e.OK, e.Reason)
+		}
+		t.Fatalf("run failed: %s", res.Failure)
+	}
+	if n := res.Nodes["d"]; !n.Up || n.TotalVotes < 5 || !slices.Contains(n.Flags, "Qdevice") {
+		t.Fatalf("d at the end: %+v", n)
 	}
 }

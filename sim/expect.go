@@ -27,6 +27,8 @@ func (r *run) evaluate() []reports.ExpectationResult {
 			}
 		case e.Guest != "":
 			ok, reason = r.judgeGuest(e)
+		case e.Fault != nil:
+			ok, reason = r.judgeFault(e)
 		case e.Metric != "":
 			ok, reason = r.metric(e)
 			if ok {
@@ -227,6 +229,9 @@ func quorumFields(e scenarios.Expect) []quorumField {
 	if e.Quorate != nil {
 		out = append(out, quorumField{"quorate", stateQuorate, b2i(*e.Quorate)})
 	}
+	if e.ConfigVersion != nil {
+		out = append(out, quorumField{"config_version", stateConfigVersion, int64(*e.ConfigVersion)})
+	}
 	if e.TotalVotes != nil {
 		out = append(out, quorumField{"total_votes", stateTotalVotes, int64(*e.TotalVotes)})
 	}
@@ -237,4 +242,27 @@ func quorumFields(e scenarios.Expect) []quorumField {
 		out = append(out, quorumField{"quorum", stateQuorumValue, int64(*e.Quorum)})
 	}
 	return out
+}
+
+// judgeFault checks an expectation on an operator action: whether the
+// file's faults[N] was refused, and with which words.
+func (r *run) judgeFault(e scenarios.Expect) (bool, string) {
+	var fr *reports.FaultResponse
+	for i := range r.obs.faults {
+		if r.obs.faults[i].File == *e.Fault {
+			fr = &r.obs.faults[i]
+		}
+	}
+	want := *e.Refused
+	switch {
+	case fr == nil:
+		return false, fmt.Sprintf("faults[%d] did not run before the end", *e.Fault)
+	case want && fr.Refused == "":
+		return false, fmt.Sprintf("faults[%d] %s took effect", *e.Fault, fr.Action)
+	case !want && fr.Refused != "":
+		return false, fmt.Sprintf("faults[%d] %s was refused: %s", *e.Fault, fr.Action, fr.Refused)
+	case want && e.Reason != "" && !strings.Contains(fr.Refused, e.Reason):
+		return false, fmt.Sprintf("faults[%d] %s was refused, but for another reason: %s", *e.Fault, fr.Action, fr.Refused)
+	}
+	return true, ""
 }

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"errors"
 	"slices"
 
 	"fmt"
@@ -25,7 +24,7 @@ func (r *run) fault(i int32) {
 	r.obs.tl = append(r.obs.tl, reports.TimelineEntry{TMs: now.Millis(), Event: "fault:" + f.Action, Detail: detail})
 	act := reports.FaultAction(f.Action)
 	r.obs.faults = append(r.obs.faults, reports.FaultResponse{TMs: now.Millis(), Index: len(r.obs.faults),
-		Action: act, Detail: detail, Fault: act.Label(detail)})
+		Action: act, Detail: detail, Fault: act.Label(detail), File: f.Index})
 	if err := r.apply(i, f); err != nil {
 		// The loader validated every reference, so this is a bug.
 		panic(fmt.Sprintf("fault %d (%s): %v", i, f.Action, err))
@@ -105,6 +104,10 @@ func (r *run) apply(i int32, f scenarios.Fault) error {
 		}
 		r.flush(h)
 	case "delnode":
+		if r.conf != nil {
+			r.delnodeConf(f)
+			return nil
+		}
 		on, gone := r.host(f.On), r.host(f.Node)
 		if !on.up {
 			r.refused(f, on, "node is down")
@@ -127,6 +130,14 @@ func (r *run) apply(i int32, f scenarios.Fault) error {
 		r.flush(on)
 	case "edit_conf":
 		r.editConf(f)
+	case "add_node":
+		r.addNode(f)
+	case "qdevice_setup":
+		r.qdeviceSetup(f)
+	case "qdevice_remove":
+		r.qdeviceRemove(f)
+	case "separate":
+		r.separate(f)
 	case "qnetd_down":
 		r.qnetdDown()
 	case "qnetd_up":
@@ -223,77 +234,41 @@ func withoutNode(cfg engine.Config, id wire.NodeID) engine.Config {
 
 // editConf is the operator installing a new corosync.conf through node
 // f.On (quorate cfs put corosync.conf): refused, with nothing changed and
-// the reason in the trace and the report's timeline, when that node is
-// down or inquorate, when config_version does not grow, or when a member's
-// engine refuses the configuration (
-// refused). Otherwise every member of f.On's ring applies it at once
-// through the engine's Reload, as each agent does when the store delivers
-// it, or -- for what corosync reads only at start -- restarts its engine
-// when the engine says its turn comes (Node.RestartDelay: one member at a
-// time); every node starts from it after a restart.
+// the reason in the trace and the report, when that node is down or
+// cannot commit a change, when the text does not pass
+// corosyncconf.CheckEdit (config_version not above the cluster's), or when
+// a member's engine refuses it. Otherwise every member of f.On's ring
+// applies it at once through the engine's Reload, as each agent does when
+// the store delivers it, or -- for what corosync reads only at start --
+// restarts its engine when the engine says its turn comes
+// (Node.RestartDelay: one member at a time); every node starts from it
+// after a restart.
 func (r *run) editConf(f scenarios.Fault) {
-	now := r.k.Now()
-	on := r.host(f.On)
-	refuse := func(why string) { r.refused(f, on, why) }
-	if !on.up {
-		refuse("node is down")
+	on := r.operator(f)
+	if on == nil {
 		return
 	}
-	if q := on.node.Quorum(); !q.Quorate || q.Syncing {
-		refuse("cluster not ready - no quorum?")
-		return
-	}
-	base := r.sc.Cluster.Conf.ConfigVersion + r.configVersion - 1
-	if f.Conf.ConfigVersion <= base {
-		refuse(fmt.Sprintf("the new configuration must raise config_version above %d (it has %d)", base, f.Conf.ConfigVersion))
-		return
-	}
-	_, _, members := on.node.Ring()
-	cfgs := make([]engine.Config, len(r.hosts))
-	restart := make([]bool, len(r.hosts))
-	for i, h := range r.hosts {
-		cfg, err := engineConfigFrom(r.sc, f.Conf, r.sc.Cluster.Nodes[i])
-		if err != nil {
-			refuse(h.name + ": " + err.Error())
-			return
-		}
-		if h.up && slices.Contains(members, h.id) {
-			err := h.node.CanReload(cfg)
-			switch {
-			case errors.Is(err, engine.ErrRestartRequired):
-				restart[i] = true
-			case err != nil:
-				refuse(h.name + ": " + err.Error())
-				return
-			}
-		}
-		cfgs[i] = cfg
-	}
-	r.configVersion += f.Conf.ConfigVersion - base
-	for i, h := range r.hosts {
-		h.cfg = cfgs[i]
-		switch {
-		case restart[i]:
-			r.k.Schedule(now.Add(h.node.RestartDelay(cfgs[i])), Event{Kind: evRestart, Node: int32(i)})
-		case h.up && slices.Contains(members, h.id):
-			if err := h.node.Reload(now, cfgs[i]); err != nil {
-				panic("sim: a checked reload was refused: " + err.Error())
-			}
-			r.flush(h)
-		}
-	}
+	r.commit(f, on, []byte(f.ConfText), false)
 }
 
 // confRestart restarts a node's engine in-process from its persisted
-// state with the configuration it now has, as an agent does for a change
-// the running engine cannot take; a node that went down meanwhile starts
-// with it when it boots.
+// state, as Ready.Restart asked, with the configuration it now has (the
+// requested one, or a newer one that came meanwhile), as an agent does for
+// a change the running engine cannot take; the restarted engine reloads
+// when the request says. A node that went down meanwhile starts with it
+// when it boots.
 func (r *run) confRestart(h *host) {
-	if !h.up {
+	rs := h.restart
+	h.restart = nil
+	if !h.up || rs == nil {
 		return
 	}
 	r.kill(h, "config_restart")
 	r.boot(h)
+	if h.up && h.cfg.ConfigVersion == rs.Config.ConfigVersion {
+		h.node.ReloadAt(rs.ReloadAt)
+		r.flush(h)
+	}
 }
 
 // refused records an operator action the cluster refused, with nothing
@@ -303,4 +278,8 @@ func (r *run) refused(f scenarios.Fault, h *host, why string) {
 	now := r.k.Now()
 	r.trace.Begin(now, "fault_refused").Str("node", h.name).Str("why", why).End()
 	r.obs.tl = append(r.obs.tl, reports.TimelineEntry{TMs: now.Millis(), Node: h.name, Event: "refused:" + f.Action, Detail: why})
+	r.refusals++
+	if fr := r.faultResponse(f); fr != nil {
+		fr.Refused = why
+	}
 }

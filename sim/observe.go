@@ -23,7 +23,8 @@ const (
 	stateTotalVotes
 	stateExpectedVotes
 	stateQuorumValue
-	stateGuest // node: -(guest index + 1); 1 while the guest runs
+	stateGuest         // node: -(guest index + 1); 1 while the guest runs
+	stateConfigVersion // totem.config_version of the configuration the engine runs
 )
 
 type stateKey struct {
@@ -311,6 +312,11 @@ func (o *observer) membershipChanges(after, before wire.Instant) int64 {
 }
 
 // quorum records node h's votequorum view.
+// configVersion records the config_version node h's engine runs.
+func (o *observer) configVersion(h *host, at wire.Instant) {
+	o.set(stateKey{node: int32(h.idx), kind: stateConfigVersion}, at, int64(h.node.ConfigVersion()))
+}
+
 func (o *observer) quorum(h *host, at wire.Instant) { o.quorumStatus(h, h.node.Quorum(), at) }
 
 // quorumStatus records st as node h's votequorum view at at.

@@ -2,10 +2,12 @@ package sim
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/netmodel"
+	"github.com/quorate/quorate/scenarios"
 )
 
 // The qnetd arbiter runs on its own simulated host. Each node's qdevice
@@ -46,14 +48,28 @@ type arbiterHost struct {
 }
 
 func (r *run) startArbiter() error {
-	d := r.sc.Cluster.Quorum.Device
-	if d == nil {
+	var lat *scenarios.Distribution
+	if d := r.sc.Cluster.Quorum.Device; d != nil {
+		lat = &d.Latency
+	} else {
+		// The arbiter's host of a device that a qdevice_setup configures
+		// later: the first setup's latency, 2ms by default.
+		for _, f := range r.sc.Faults {
+			if f.Action == "qdevice_setup" && lat == nil {
+				lat = &scenarios.Distribution{Dist: "constant", Value: 2 * time.Millisecond}
+				if f.Latency != nil {
+					lat = f.Latency
+				}
+			}
+		}
+	}
+	if lat == nil {
 		return nil
 	}
 	n := len(r.hosts)
 	a := &arbiterHost{arb: quorum.NewArbiter(), up: true, lat: make([]*netmodel.Sampler, n),
 		toArb: make([]wire.Instant, n), fromArb: make([]wire.Instant, n), epoch: make([]uint32, n), open: make([]bool, n)}
-	dd, err := dist(d.Latency)
+	dd, err := dist(*lat)
 	if err != nil {
 		return err
 	}

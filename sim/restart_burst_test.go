@@ -2,7 +2,9 @@ package sim
 
 import (
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/quorate/quorate/reports"
@@ -10,30 +12,34 @@ import (
 )
 
 // Real Corosync 3.1.7 on the schedule of
-// testdata/regress/random-crash-795.yaml, 12 repetitions of
+// testdata/regress/random-crash-795.yaml, 28 repetitions of
 // scripts/corosync/exp_restart_burst.sh (docs/fidelity.md, "A burst of
-// crashes and restarts"): the time from the last restarted daemon's Totem
-// start (its first GATHER, when its interface came up) to the ring of all
-// four nodes. The simulator boots a node's Totem at the restart instant, so
-// the two are compared from the same point.
+// crashes and restarts"; 14 of them with JITTER_MS=600, which moves the
+// survivors' knet ping phases and Totem timers against the schedule): the
+// time from the last restarted daemon's Totem start (its first GATHER, when
+// its interface came up) to the ring of all four nodes. The simulator
+// boots a node's Totem at the restart instant, so the two are compared
+// from the same point.
 //
-// Corosync is bimodal here and the two paths differ by a factor of two, so
-// one median of all repetitions describes neither: in 9 of 12 the three
-// survivors were one ring when the last node restarted and it joined that
-// ring as soon as its links were up (1488 to 1748 ms, median 1640); in 3 of
-// 12 (reps 3, 9, 11) the survivors were still split, one of them installed
-// a ring of itself, two rings of two formed and merged within 15 ms (3628,
-// 3680 and 3848 ms, median 3680). A deterministic run takes one path; it is
-// held to the median of the repetitions that took the same one.
+// Corosync is bimodal here. In 20 of 28 repetitions the three survivors
+// were one ring when the ring of all four formed, and the restarted node
+// joined it as soon as its links were up (1488 to 1848 ms, median 1666);
+// in 8 the survivors were still split into rings that merged with it in
+// one round (1572 to 4388 ms, median 3766; all but one after a further
+// consensus round). The median of all 28 is 1688 ms and the slowest
+// 4388 ms; 21 of 28 settled within 2.5 s.
 const (
-	restartBurstJoinedMs = 1640.0 // survivors one ring at the last restart
-	restartBurstSplitMs  = 3680.0 // survivors split at the last restart
+	restartBurstJoinedMs = 1666.0 // survivors one ring before the final one
+	restartBurstSplitMs  = 3766.0 // survivors split before the final ring
+	restartBurstMedianMs = 1688.0 // all 28 repetitions
+	restartBurstMaxMs    = 4388.0 // the slowest repetition
+	restartBurstJoinedOf = 21.0 / 28.0
 )
 
 // survivorsJoined says whether the nodes other than the one restarted last
-// were members of one ring of exactly themselves when it restarted: the
-// ring each of them installed last before that instant (by every member)
-// is the same ring, with no other members.
+// were members of one ring of exactly themselves at an instant (the first
+// install of the final ring): the ring each of them installed last before
+// that instant (by every member) is the same ring, with no other members.
 func survivorsJoined(rings []reports.RingInstall, restartedMs float64, survivors []string) bool {
 	last := map[string]string{}
 	members := map[string][]string{}
@@ -97,7 +103,7 @@ func TestSurvivorsJoined(t *testing.T) {
 // rule of memb_join_process was followed (re-enter GATHER on a JOIN from a
 // non-member that fails more nodes), its nodes installed rings of
 // themselves every consensus period for 14.7 s after the last restart; real
-// Corosync needs 1.5 to 3.8 s. The simulated settle time must be within the
+// Corosync needs 1.5 to 4.4 s. The simulated settle time must be within the
 // fidelity tolerance of Corosync's median on the path the run took, and no
 // node may install more rings on the way than Corosync did on one node in
 // those repetitions.
@@ -124,13 +130,19 @@ func TestRestartBurst(t *testing.T) {
 			survivors = append(survivors, n.Name)
 		}
 	}
+	final := -1.0
+	for _, r := range res.Rings {
+		if len(r.Members) == len(sc.Cluster.Nodes) && r.FirstMs > final {
+			final = r.FirstMs
+		}
+	}
 	path, want := "split", restartBurstSplitMs
-	if survivorsJoined(res.Rings, float64(last.At.Microseconds())/1000, survivors) {
+	if survivorsJoined(res.Rings, final, survivors) {
 		path, want = "joined", restartBurstJoinedMs
 	}
 	diff := (lv.MeasuredMs - want) / want * 100
 	if diff > fidelityTolerance || diff < -fidelityTolerance {
-		t.Errorf("seed 795 (survivors %s at the last restart) settled %.0f ms after it, %+.0f%% from Corosync's median %.0f ms on that path (tolerance %.0f%%)",
+		t.Errorf("seed 795 (survivors %s before the final ring) settled %.0f ms after it, %+.0f%% from Corosync's median %.0f ms on that path (tolerance %.0f%%)",
 			path, lv.MeasuredMs, diff, want, fidelityTolerance)
 	}
 	// Corosync installed two to four rings on one node after the last
@@ -139,6 +151,74 @@ func TestRestartBurst(t *testing.T) {
 	if lv.Churn > 4 {
 		t.Errorf("seed 795: a node installed %d rings after the last restart, Corosync at most 4", lv.Churn)
 	}
-	t.Logf("seed 795: survivors %s at the last restart; settled %.0f ms after it (%+.0f%% from Corosync's %.0f ms), %d membership changes, bound %.0f ms",
+	t.Logf("seed 795: survivors %s before the final ring; settled %.0f ms after it (%+.0f%% from Corosync's %.0f ms), %d membership changes, bound %.0f ms",
 		path, lv.MeasuredMs, diff, want, lv.Churn, lv.BoundMs)
+}
+
+// TestRestartBurstOverSeeds runs the schedule of seed 795 with 32 other
+// seeds (other latency draws, so other knet ping phases and JOIN orders,
+// as the repetitions on real Corosync differ) and compares the
+// distribution of settle times with Corosync's 28 repetitions: its median
+// within the fidelity tolerance of Corosync's, the share of runs on the
+// fast path (settled before 2.5 s) within 25 points of Corosync's 75%, and
+// no run slower than Corosync's slowest repetition plus the tolerance.
+// Before a node's own JOIN and tokens came back through a loopback delay
+// (totem.Config.Loopback) one run in five chained singleton rings for 6 to
+// 18 s, a tail no repetition showed.
+func TestRestartBurstOverSeeds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("32 runs")
+	}
+	const seeds = 32
+	settle := make([]float64, seeds)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	for i := range seeds {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			sc, err := scenarios.Load(filepath.Join("..", "testdata", "regress", "random-crash-795.yaml"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			sc.Seed = uint64(i + 1)
+			res, err := Run(sc, Options{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !res.OK || res.Liveness == nil || !res.Liveness.Converged {
+				t.Errorf("seed %d: %s", sc.Seed, res.Failure)
+				return
+			}
+			settle[i] = res.Liveness.MeasuredMs
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	sorted := slices.Clone(settle)
+	slices.Sort(sorted)
+	median := (sorted[seeds/2-1] + sorted[seeds/2]) / 2
+	fast := 0
+	for _, v := range settle {
+		if v < 2500 {
+			fast++
+		}
+	}
+	share := float64(fast) / seeds
+	t.Logf("seeds 1-%d: settle median %.0f ms (Corosync %.0f), fast path %d of %d (Corosync 21 of 28), slowest %.0f ms (Corosync %.0f); all: %.0f",
+		seeds, median, restartBurstMedianMs, fast, seeds, sorted[seeds-1], restartBurstMaxMs, settle)
+	if d := (median - restartBurstMedianMs) / restartBurstMedianMs * 100; d > fidelityTolerance || d < -fidelityTolerance {
+		t.Errorf("median settle %.0f ms is %+.0f%% from Corosync's %.0f ms (tolerance %.0f%%)", median, d, restartBurstMedianMs, fidelityTolerance)
+	}
+	if share < restartBurstJoinedOf-0.25 || share > restartBurstJoinedOf+0.25 {
+		t.Errorf("%d of %d runs settled on the fast path, Corosync %.0f%%", fast, seeds, restartBurstJoinedOf*100)
+	}
+	if limit := restartBurstMaxMs * (1 + fidelityTolerance/100); sorted[seeds-1] > limit {
+		t.Errorf("slowest run settled %.0f ms after the last restart, over Corosync's slowest %.0f ms + %.0f%%", sorted[seeds-1], restartBurstMaxMs, fidelityTolerance)
+	}
 }

@@ -89,6 +89,8 @@ func (r *run) judgeResult(res *reports.Result, failure string) {
 	}
 	res.Stats.MembershipChanges = r.obs.membershipChanges(0, end+1)
 	res.Stats.Ops, res.Stats.OpsOK = r.ops, r.opsOK
+	res.Stats.QuorateFraction = r.quorateFraction(0, end+1)
+	res.Stats.Refused = r.refusals
 	if r.kv != nil {
 		res.Stats.OpsRefused = r.kv.refused
 		res.Stats.OpLatencyMs, res.Stats.WriteLatencyMs = r.kv.latencies()

@@ -16,6 +16,7 @@ import (
 	"github.com/quorate/quorate/netmodel"
 	"github.com/quorate/quorate/reports"
 	"github.com/quorate/quorate/scenarios"
+	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
 // Kernel event kinds of a run.
@@ -33,6 +34,7 @@ const (
 	evKVTimeout                      // Ref: kv client; Arg: the operation's number
 	evRestart                        // Node: host restarting its engine for a new configuration
 	evICMP                           // Ref: in-flight slot of an ICMP error (d.To is the packet's sender)
+	evConfApply                      // Node: host taking the cluster's newer configuration
 )
 
 // Options tune one run.
@@ -79,12 +81,19 @@ type host struct {
 	// how many packets wait in its receive queue.
 	busyUntil wire.Instant
 	backlog   int
-	disk      engine.State   // what the node persisted; survives crashes
-	proc      *check.Process // the current incarnation's delivery history
-	incs      int
-	rnd       *rand.Rand
-	wakeAt    wire.Instant
-	gen       uint32
+	// outside: a machine of cluster.new_nodes not added yet, which has no
+	// cluster service to start; standalone: a node separated from the
+	// cluster, running as a cluster of one.
+	outside, standalone bool
+	// restart is the engine's request to restart for a newer
+	// configuration (Ready.Restart), until evRestart performs it.
+	restart *engine.Restart
+	disk    engine.State   // what the node persisted; survives crashes
+	proc    *check.Process // the current incarnation's delivery history
+	incs    int
+	rnd     *rand.Rand
+	wakeAt  wire.Instant
+	gen     uint32
 }
 
 type inflight struct {
@@ -120,7 +129,14 @@ type run struct {
 	// configVersion is corosync.conf's config_version, bumped by delnode
 	// as pvecm does when it writes the new file.
 	configVersion uint64
-	clients       []*client
+	// conf and confText are the cluster's corosync.conf (nil without
+	// cluster.corosync_conf), as the store holds it: what the operator's
+	// changes edit.
+	conf     *corosyncconf.Config
+	confText []byte
+	clients  []*client
+	// refusals counts the operator actions the cluster refused.
+	refusals int64
 	// recorded holds each node's final store in a Recording (nil in a
 	// simulated run, where the engines are asked).
 	recorded []recordedReplica
@@ -186,6 +202,8 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		hist:    check.History{Sent: map[uint64]check.SentMsg{}},
 
 		configVersion: 1,
+		conf:          sc.Cluster.Conf,
+		confText:      sc.Cluster.CorosyncConfSource,
 	}
 	r.trace.verify = opt.verify
 	topo, err := topology(sc)
@@ -200,11 +218,13 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		r.linkNos = append(r.linkNos, wire.LinkNo(l.Number))
 	}
 	for i, n := range sc.Cluster.Nodes {
-		cfg, err := EngineConfig(sc, n)
-		if err != nil {
-			return nil, err
+		var cfg engine.Config
+		if !n.Added {
+			if cfg, err = EngineConfig(sc, n); err != nil {
+				return nil, err
+			}
 		}
-		h := &host{idx: i, name: n.Name, id: wire.NodeID(n.ID), cfg: cfg,
+		h := &host{idx: i, name: n.Name, id: wire.NodeID(n.ID), cfg: cfg, outside: n.Added,
 			rnd: r.streams.Rand(fmt.Sprintf("node/%d", n.ID))}
 		r.hosts = append(r.hosts, h)
 		r.byID[h.id] = i
@@ -212,7 +232,9 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 	r.obs = newObserver(r)
 	r.header()
 	for i, n := range sc.Cluster.Nodes {
-		r.k.Schedule(wire.Instant(n.BootAt), Event{Kind: evBoot, Node: int32(i)})
+		if !n.Added {
+			r.k.Schedule(wire.Instant(n.BootAt), Event{Kind: evBoot, Node: int32(i)})
+		}
 	}
 	for i, f := range sc.Faults {
 		r.k.Schedule(wire.Instant(f.At), Event{Kind: evFault, Ref: int32(i)})
@@ -308,12 +330,14 @@ func (r *run) dispatch(ev Event) {
 		r.confRestart(r.hosts[ev.Node])
 	case evICMP:
 		r.icmpArrive(ev.Ref)
+	case evConfApply:
+		r.confApply(r.hosts[ev.Node])
 	}
 }
 
 // boot starts the node's process (power on, restart, cold start).
 func (r *run) boot(h *host) {
-	if h.up {
+	if h.up || h.outside {
 		return
 	}
 	r.lastChange = r.k.Now()
@@ -330,6 +354,7 @@ func (r *run) boot(h *host) {
 	r.trace.Begin(r.k.Now(), "boot").Str("node", h.name).End()
 	r.obs.nodeUp(h, true, r.k.Now())
 	r.obs.quorum(h, r.k.Now())
+	r.obs.configVersion(h, r.k.Now())
 	r.flush(h)
 }
 
@@ -339,6 +364,7 @@ func (r *run) kill(h *host, why string) {
 		return
 	}
 	h.node, h.up, h.wakeAt = nil, false, 0
+	h.restart = nil // the request died with the engine that made it
 	h.gen++
 	h.proc.End = r.k.Now()
 	r.nodeGone(h, why == "crash")
@@ -378,6 +404,12 @@ func (r *run) flush(h *host) {
 		// The process exits, as corosync does (its persisted state stays).
 		r.kill(h, "stop: "+rd.Stop.String())
 		return
+	}
+	if rd.Restart != nil {
+		// The engine's turn in a rolling restart: performed as its own
+		// event, once this batch is done.
+		h.restart = rd.Restart
+		r.k.Schedule(r.k.Now(), Event{Kind: evRestart, Node: int32(h.idx)})
 	}
 	if rd.Deadline != 0 && rd.Deadline != h.wakeAt {
 		h.gen++

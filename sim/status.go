@@ -38,7 +38,12 @@ func (r *run) statusProbe(at wire.Instant) {
 				v.ClusterName = r.sc.Name
 			}
 			if conf != nil {
-				v.ConfigVersion, v.SecureAuth = conf.ConfigVersion+r.configVersion-1, conf.Totem.SecAuth
+				// What this node's engine runs (pvecm status reads the
+				// running configuration).
+				v.ConfigVersion, v.SecureAuth = h.node.ConfigVersion(), conf.Totem.SecAuth
+				if r.conf == r.sc.Cluster.Conf {
+					v.ConfigVersion = conf.ConfigVersion + r.configVersion - 1
+				}
 			}
 			if err := reports.WriteStatus(&b, v); err != nil {
 				panic(err) // a bytes.Buffer does not fail

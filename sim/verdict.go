@@ -197,6 +197,9 @@ func (r *run) components() [][]*host {
 }
 
 func (r *run) connected(a, b int) bool {
+	if !r.sameCluster(a, b) {
+		return false
+	}
 	for _, ln := range r.linkNos {
 		if ps := r.obs.path(a, b, ln); ps != nil && ps.open {
 			return true
@@ -263,6 +266,16 @@ func (r *run) metric(e scenarios.Expect) (bool, string) {
 		v = float64(r.opsOK)
 	case "acked_writes_lost":
 		v = float64(r.res.Stats.AckedWritesLost)
+	case "ops_refused":
+		v = float64(r.res.Stats.OpsRefused)
+	case "quorate_fraction":
+		v = r.quorateFraction(after, before)
+	case "refused":
+		v = float64(r.refusalsIn(after, before))
+	case "token_retransmits":
+		v = float64(r.res.Stats.TokenRetransmits)
+	case "tokens_lost":
+		v = float64(r.res.Stats.TokensLost)
 	default:
 		return false, fmt.Sprintf("metric %q is not measured by this build", e.Metric)
 	}
@@ -330,4 +343,24 @@ func counterexampleKind(check, detail string) string {
 		return detail[:i]
 	}
 	return detail
+}
+
+// sameCluster reports whether hosts a and b are configured to talk to each
+// other: each is in the other's nodelist (a node separated or removed from
+// the cluster is connected to nobody, whatever the wires say).
+func (r *run) sameCluster(a, b int) bool {
+	ha, hb := r.hosts[a], r.hosts[b]
+	return slices.Contains(ha.cfg.Nodes, hb.id) && slices.Contains(hb.cfg.Nodes, ha.id)
+}
+
+// refusalsIn counts the operator actions refused in [after, before).
+func (r *run) refusalsIn(after, before wire.Instant) int {
+	n := 0
+	for _, f := range r.obs.faults {
+		t := wire.Instant(f.TMs * 1e6)
+		if f.Refused != "" && t >= after && t < before {
+			n++
+		}
+	}
+	return n
 }

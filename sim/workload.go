@@ -128,5 +128,6 @@ func (r *run) record(h *host, ed engine.Delivery) {
 	h.proc.Add(dl)
 	if dl.Kind == check.KindRegular {
 		r.obs.regular(h, dl, now)
+		r.mergeCatchUp(h, d.Members)
 	}
 }

@@ -176,6 +176,9 @@ name or address in use, no quorum).`,
 				key = res.AuthKeyPath
 				fmt.Fprintf(w, "Writing quorate key to %s.\n", key)
 			}
+			if res.BundlePath != "" {
+				fmt.Fprintf(w, "Writing the qdevice client bundle to %s.\n", res.BundlePath)
+			}
 			fmt.Fprintf(w, "Next: start this node's agent,\n  quorate agent --config %s --node %s --keyfile %s\n", res.ConfigPath, res.Name, key)
 			return nil
 		},
@@ -183,6 +186,7 @@ name or address in use, no quorum).`,
 	f := c.Flags()
 	linkFlags(c, &links)
 	f.StringVar(&opt.Name, "name", "", "this node's name (default: the host name)")
+	f.StringVar(&opt.BundlePath, "qdevice-bundle", "", "take the qnetd client bundle with the configuration and write it here, so that a cluster with a quorum device can add this node (give the agent the same --qdevice-bundle)")
 	f.Uint32Var(&opt.NodeID, "nodeid", 0, "this node's nodeid (default: the lowest free one)")
 	f.Uint32Var(&opt.Votes, "votes", 0, "this node's quorum_votes (default 1)")
 	f.StringVar(&joinToken, "join-token", "", "join token from quorate join-token")

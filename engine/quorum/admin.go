@@ -92,6 +92,17 @@ func (q *Quorum) CancelWaitForAll(now wire.Instant) {
 // removed node (`corosync-cfgtool -k`) is the driver's business; nodes
 // that are down at the time do not see the change.
 func (q *Quorum) RemoveNode(now wire.Instant, id wire.NodeID) error {
+	if err := q.CanRemoveNode(id); err != nil {
+		return err
+	}
+	q.multicast(NodelistDel{NodeID: id})
+	return nil
+}
+
+// CanRemoveNode reports whether RemoveNode would accept id (nil) or why
+// not, changing nothing: a driver checks it before it writes the new
+// corosync.conf, so that a refused delnode changes nothing at all.
+func (q *Quorum) CanRemoveNode(id wire.NodeID) error {
 	switch {
 	case id == q.s.self:
 		return ErrRemoveSelf
@@ -100,7 +111,6 @@ func (q *Quorum) RemoveNode(now wire.Instant, id wire.NodeID) error {
 	case !q.quorate:
 		return ErrNotQuorate
 	}
-	q.multicast(NodelistDel{NodeID: id})
 	return nil
 }
 

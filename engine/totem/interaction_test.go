@@ -18,7 +18,8 @@ import (
 //
 // Commands:
 //
-//	cluster n=3 [seed=1] [token=200ms] [coefficient=50ms] [loss=0.0]
+//	cluster n=3 [seed=1] [token=200ms] [coefficient=50ms] [loss=0.0] [loopback=200µs]
+//	                           loopback=-1ns: own datagrams processed at once
 //	start [nodes=1,2]          start (or restart) nodes; all if omitted
 //	run for=100ms              advance virtual time
 //	stabilize [limit=5s]       run until all live nodes share one ring
@@ -108,6 +109,7 @@ func ddCluster(t *testing.T, d *datadriven.TestData) *cluster {
 	cfg := testConfig()
 	cfg.Token = ddDuration(t, d, "token", cfg.Token)
 	cfg.TokenCoefficient = ddDuration(t, d, "coefficient", cfg.TokenCoefficient)
+	cfg.Loopback = ddDuration(t, d, "loopback", cfg.Loopback)
 	c := newCluster(n, cfg, seed)
 	if d.HasArg("loss") {
 		var s string

@@ -49,6 +49,7 @@ const (
 	timerMerge
 	timerSendJoin
 	timerTokenWarning
+	timerLoopback
 	numTimers
 )
 
@@ -104,7 +105,8 @@ type Ring struct {
 	lastToken     []byte      // copy of the last token sent, for retransmission
 	lastTokenTo   wire.NodeID // where it went
 	deadline      [numTimers]wire.Instant
-	selfq         []Message // messages to self (corosync's loopback)
+	selfq         []Message      // messages to self (corosync's loopback)
+	selfAt        []wire.Instant // when each entry of selfq arrives (with a loopback delay)
 	encBuf        []byte
 	rd            Ready
 	stats         Stats
@@ -156,6 +158,14 @@ func (r *Ring) Reload(c Config) error {
 	r.cfg, r.tm = c, tm
 	r.nodes = slices.Clone(c.Nodes)
 	slices.Sort(r.nodes)
+	// A node that left the nodelist (delnode) leaves the membership
+	// lists too: a JOIN naming it would be dropped as forged by every
+	// member that runs the new nodelist, and theirs by this node, so that
+	// no round could agree until a consensus timeout failed it. It is
+	// gone from the configuration, which is more than failed.
+	gone := func(id wire.NodeID) bool { return id != r.self && !setHas(r.nodes, id) }
+	r.procList = slices.DeleteFunc(r.procList, gone)
+	r.failedList = slices.DeleteFunc(r.failedList, gone)
 	return nil
 }
 
@@ -226,8 +236,12 @@ func (r *Ring) handle(m Message, raw []byte) {
 	}
 }
 
-// drain processes messages this node sent to itself, in order.
+// drain processes messages this node sent to itself, in order. With a
+// loopback delay they are processed by timerLoopback instead.
 func (r *Ring) drain() {
+	if r.tm.Loopback > 0 {
+		return
+	}
 	for i := 0; i < len(r.selfq); i++ {
 		m := r.selfq[i]
 		r.selfq[i] = nil
@@ -280,6 +294,8 @@ func (r *Ring) fire(t timer) {
 		r.sendJoinNow()
 	case timerTokenWarning:
 		r.tokenWarningExpired()
+	case timerLoopback:
+		r.loopbackExpired()
 	}
 }
 
@@ -379,7 +395,7 @@ func (r *Ring) unicast(to wire.NodeID, raw []byte) {
 	if to == r.self {
 		m, err := Decode(raw)
 		assert(err == nil, "own encoding decodes")
-		r.selfq = append(r.selfq, m)
+		r.loop(m)
 		return
 	}
 	r.rd.Sends = append(r.rd.Sends, Send{To: to, Payload: raw})
@@ -392,7 +408,52 @@ func (r *Ring) multicast(raw []byte, loop Message) {
 		r.rd.Sends = append(r.rd.Sends, Send{To: 0, Payload: raw})
 	}
 	if loop != nil {
-		r.selfq = append(r.selfq, loop)
+		r.loop(loop)
+	}
+}
+
+// loop queues m for this node itself: at once (drain) without a loopback
+// delay, else after it, as knet's loopback link hands a node's own
+// datagrams back through its threads and corosync's poll loop.
+//
+// The delay is drawn uniformly from ±10% around Loopback when the ring has
+// a random source: with an exact delay and a constant network latency the
+// nodes can lock into a cycle of membership rounds that repeats to the
+// microsecond, which no real machine keeps up. The queue stays in order,
+// as one socket keeps it.
+func (r *Ring) loop(m Message) {
+	r.selfq = append(r.selfq, m)
+	if r.tm.Loopback <= 0 {
+		return
+	}
+	d := r.tm.Loopback
+	if r.rnd != nil {
+		d = d*9/10 + time.Duration(r.rnd.Uint64()%uint64(d/5))
+	}
+	at := r.now.Add(d)
+	if n := len(r.selfAt); n > 0 && at < r.selfAt[n-1] {
+		at = r.selfAt[n-1]
+	}
+	r.selfAt = append(r.selfAt, at)
+	if r.deadline[timerLoopback] == 0 {
+		r.deadline[timerLoopback] = r.selfAt[0]
+	}
+}
+
+// loopbackExpired processes the looped-back messages that have arrived.
+func (r *Ring) loopbackExpired() {
+	n := 0
+	for n < len(r.selfq) && r.selfAt[n] <= r.now {
+		n++
+	}
+	due := slices.Clone(r.selfq[:n])
+	r.selfq = append(r.selfq[:0], r.selfq[n:]...)
+	r.selfAt = append(r.selfAt[:0], r.selfAt[n:]...)
+	if len(r.selfAt) > 0 {
+		r.deadline[timerLoopback] = r.selfAt[0]
+	}
+	for _, m := range due {
+		r.handle(m, nil)
 	}
 }
 

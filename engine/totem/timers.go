@@ -22,6 +22,12 @@ const (
 	defaultSeqnoUnchangedConst    = 30
 	defaultFailRecvConst          = 2500
 
+	// DefaultLoopback is Config.Loopback's default: two thread hand-offs
+	// (corosync to knet's send thread, back to corosync's poll loop) on a
+	// busy two-core machine, as in the reference measurements; with it the
+	// restart bursts of docs/fidelity.md settle as Corosync's do.
+	DefaultLoopback = 200 * time.Microsecond
+
 	// hz is the Linux scheduler frequency corosync assumes; 1000/HZ = 10 ms.
 	hzMillis = 10
 	// minimumTimeoutMs is corosync's MINIMUM_TIMEOUT, 3 × 1000/HZ.
@@ -64,6 +70,21 @@ type Config struct {
 	Hold             time.Duration // totem.hold, default 0.8 × token_retransmit − 10ms
 	SendJoin         time.Duration // totem.send_join, default 0 (no jitter)
 
+	// Loopback is how long a node's own JOIN, token or commit token takes
+	// to come back to it. Corosync multicasts its JOINs to every node,
+	// itself included, and passes a ring of one its tokens, through knet's
+	// loopback link: the datagram crosses knet's threads and corosync's
+	// poll loop before memb_join_process sees it, so datagrams of other
+	// nodes already on their way are processed first. After a burst of
+	// restarts that ordering decides whether a node that times out forms a
+	// ring of itself at once (and its JOIN failing the others makes them
+	// fail it) or first hears the others' JOINs: with no delay the
+	// simulator chained singleton rings for many seconds where Corosync
+	// settles in one or two consensus rounds (docs/fidelity.md). Not a
+	// corosync.conf key. 0 selects DefaultLoopback; a negative value
+	// processes them at once.
+	Loopback time.Duration
+
 	TokenRetransmitsBeforeLossConst int // default 4
 	MaxMessages                     int // default 17
 	WindowSize                      int // default 50
@@ -81,6 +102,7 @@ type Timers struct {
 	Join            time.Duration
 	Merge           time.Duration
 	SendJoin        time.Duration
+	Loopback        time.Duration
 
 	TokenRetransmitsBeforeLossConst int
 	MaxMessages                     int
@@ -118,6 +140,7 @@ func Derive(c Config) (Timers, error) {
 		FailRecvConst:                   orDefault(c.FailRecvConst, defaultFailRecvConst),
 		Join:                            fromMs(ms(orDefault(c.Join, defaultJoin))),
 		Merge:                           fromMs(ms(orDefault(c.Merge, defaultMerge))),
+		Loopback:                        loopback(c.Loopback),
 		SendJoin:                        fromMs(ms(c.SendJoin)),
 	}
 	token := ms(orDefault(c.Token, defaultToken))
@@ -213,4 +236,15 @@ func (c Config) validateCounts() error {
 		return configErr("This node's nodeid %d is not in the nodelist.", c.Self)
 	}
 	return nil
+}
+
+// loopback resolves Config.Loopback: 0 is the default, negative none.
+func loopback(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return DefaultLoopback
+	case d < 0:
+		return 0
+	}
+	return d
 }

@@ -36,6 +36,7 @@ func TestDeriveWorkedTable(t *testing.T) {
 		want := Timers{
 			Token: fromMs(tc.token), TokenRetransmit: fromMs(tc.retransmit), Hold: fromMs(tc.hold),
 			Consensus: fromMs(tc.consensus), Join: 50 * time.Millisecond, Merge: 200 * time.Millisecond,
+			Loopback:                        DefaultLoopback,
 			TokenRetransmitsBeforeLossConst: 4, MaxMessages: 17, WindowSize: 50, MissCountConst: 5,
 			SeqnoUnchangedConst: 30, FailRecvConst: 2500,
 		}
@@ -103,6 +104,25 @@ func TestDeriveErrors(t *testing.T) {
 		_, err := Derive(c)
 		if err == nil || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v, want …%s", tc.c, err, tc.want)
+		}
+	}
+}
+
+// TestLoopbackSetting: 0 selects the default, a negative value none.
+func TestLoopbackSetting(t *testing.T) {
+	for _, tc := range []struct {
+		in, want time.Duration
+	}{
+		{0, DefaultLoopback},
+		{-1, 0},
+		{50 * time.Microsecond, 50 * time.Microsecond},
+	} {
+		got, err := Derive(Config{Self: 1, Nodes: nodelist(3), Loopback: tc.in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Loopback != tc.want {
+			t.Errorf("Loopback %v: derived %v, want %v", tc.in, got.Loopback, tc.want)
 		}
 	}
 }

@@ -55,6 +55,18 @@ type importer struct {
 	upDelay  time.Duration // from a repaired path to knet's link up
 	links    []int
 	opts     Options
+	// added are the nodes that a later start record's nodelist has and
+	// the earliest one lacks (pvecm add), in the order they first
+	// appear: the replay joins each with an add_node when its agent
+	// first starts.
+	added []addedNode
+}
+
+// addedNode is a node that joined the cluster after the earliest start
+// record.
+type addedNode struct {
+	node ConfigNode
+	at   Entry // the first start record that lists it
 }
 
 // session is one run of one agent: from its start record (or its first
@@ -170,8 +182,13 @@ func (im *importer) merge(js []*Journal) error {
 	if len(im.cfg.Nodes) == 0 || len(im.cfg.Links) == 0 {
 		return errAt(im.cfgAt.File, im.cfgAt.Line, "start record with an empty nodelist or no links")
 	}
+	im.findAdded()
 	used := map[string]bool{}
-	for _, n := range im.cfg.Nodes {
+	nodes := slices.Clone(im.cfg.Nodes)
+	for _, a := range im.added {
+		nodes = append(nodes, a.node)
+	}
+	for _, n := range nodes {
 		sn := n.Name
 		if !nameRE.MatchString(sn) || used[sn] {
 			sn = "node" + strconv.FormatUint(uint64(n.ID), 10)
@@ -209,6 +226,43 @@ func (im *importer) merge(js []*Journal) error {
 	}
 	im.upDelay = im.interval * time.Duration(2*pong+1) / 2
 	return nil
+}
+
+// findAdded lists the nodes that later start records add to the earliest
+// nodelist, in the order of the start records that first list them. A
+// what-if cluster (Options.Cluster) replaces the recorded one whole and
+// adds nobody.
+func (im *importer) findAdded() {
+	if im.opts.Cluster != nil {
+		return
+	}
+	var starts []Entry
+	for _, es := range im.byNode {
+		for _, e := range es {
+			if e.Kind == KindStart {
+				starts = append(starts, e)
+			}
+		}
+	}
+	sort.SliceStable(starts, func(a, b int) bool {
+		if !starts[a].Time.Equal(starts[b].Time) {
+			return starts[a].Time.Before(starts[b].Time)
+		}
+		return starts[a].Node < starts[b].Node
+	})
+	known := map[string]bool{}
+	ids := map[uint32]bool{}
+	for _, n := range im.cfg.Nodes {
+		known[n.Name], ids[n.ID] = true, true
+	}
+	for _, e := range starts {
+		for _, n := range e.Config.Nodes {
+			if !known[n.Name] && !ids[n.ID] {
+				known[n.Name], ids[n.ID] = true, true
+				im.added = append(im.added, addedNode{node: n, at: e})
+			}
+		}
+	}
 }
 
 // knetTimers derives the knet heartbeat as corosync does: interval =
@@ -438,6 +492,9 @@ func (im *importer) yaml(name string, js []*Journal) []byte {
 		}
 		b.WriteString("\n")
 	}
+	if len(im.added) > 0 {
+		im.addedYAML(&b, c)
+	}
 	fmt.Fprintf(&b, "  totem:\n    token: %s\n    token_coefficient: %s\n", dur(time.Duration(c.Token)), dur(time.Duration(c.TokenCoefficient)))
 	for _, kv := range []struct {
 		k string
@@ -473,6 +530,7 @@ func (im *importer) yaml(name string, js []*Journal) []byte {
 		b.WriteString("}\n")
 	}
 	faults := append(im.nodeFaults(), im.linkFaults()...)
+	faults = append(faults, im.addFaults()...)
 	for _, x := range im.opts.Extra {
 		at := im.rel(x.At)
 		f := fault{at: at, seq: 5, line: fmt.Sprintf("{at: %s, %s}", dur(at), x.Fields)}

@@ -11,6 +11,10 @@
 # and every ring each node formed on the way (from `timestamp: hires` logs,
 # debug on so that the GATHER entries and consensus timeouts are visible).
 #
+# Environment: N (nodes, default 4), FAULTS (below), TOKEN (totem.token,
+# default 1000), TOTEM_EXTRA (further totem keys of a random scenario) and
+# JITTER_MS (a random extra wait before the first fault, below).
+#
 # It uses the shared reference harness (HARNESS, default
 # /work/shared/corosync-harness, for net_up/write_confs/start_node/...),
 # takes its lock (/tmp/corosync-harness.lock) for the whole run, keeps its
@@ -41,6 +45,11 @@ trap 'stop_all $N; net_down; rm -rf "$RUN"' EXIT
 # applied at these offsets from the first one.
 FAULTS=${FAULTS:-"8640:kill:4 12405:kill:1 16836:kill:3 19321:start:4 20276:start:1 21375:kill:4 23108:start:3 26549:start:4"}
 FIRST=${FAULTS%%:*}
+# JITTER_MS: wait a further uniform 0..JITTER_MS ms before the first fault,
+# so that the survivors' knet ping phases (one ping every 600 ms) and Totem
+# timers fall at a different point of the schedule in every repetition;
+# without it the repetitions sample nearly the same phases.
+JITTER_MS=${JITTER_MS:-0}
 
 wait_ring_of() {   # wait_ring_of K SINCE TIMEOUT_S: every node logged Members[K] after SINCE
   local k=$1 since=$2 tmo=$3 i j
@@ -57,13 +66,26 @@ wait_ring_of() {   # wait_ring_of K SINCE TIMEOUT_S: every node logged Members[K
 
 for ((r=1;r<=REPS;r++)); do
   stop_all $N; net_down; rm -rf "${RUN:?}"/*
-  net_up $N; write_confs $N 1000 1
-  for ((i=1;i<=N;i++)); do sed -i 's/^  debug: off/  debug: on/' "$RUN/n$i/corosync.conf"; done
+  net_up $N; write_confs $N "${TOKEN:-1000}" 1
+  for ((i=1;i<=N;i++)); do
+    sed -i 's/^  debug: off/  debug: on/' "$RUN/n$i/corosync.conf"
+    # TOTEM_EXTRA: further totem keys, "key: value;key: value" (a random
+    # scenario's timers: token_coefficient, consensus, join, ...).
+    if [ -n "${TOTEM_EXTRA:-}" ]; then
+      extra=$(printf '%s' "$TOTEM_EXTRA" | tr ';' '\n' | sed 's/^ */  /')
+      awk -v x="$extra" '{print} /^  token:/{print x}' "$RUN/n$i/corosync.conf" > "$RUN/n$i/c.tmp" && mv "$RUN/n$i/c.tmp" "$RUN/n$i/corosync.conf"
+    fi
+  done
   sleep 0.5
   tb=$(now)
   for ((i=1;i<=N;i++)); do start_node $i; done
   if ! wait_ring_of $N "$tb" 60; then echo "rep=$r no initial ring of $N" | tee -a "$OUTDIR/summary.txt"; continue; fi
   sleep 2
+  if [ "$JITTER_MS" -gt 0 ]; then
+    jit=$((RANDOM % (JITTER_MS + 1)))
+    sleep "$(awk -v j="$jit" 'BEGIN{printf "%.3f", j/1000}')"
+    echo "rep=$r jitter_ms=$jit" >> "$OUTDIR/summary.txt"
+  fi
   t0=$(now)
   for f in $FAULTS; do
     at=${f%%:*}; rest=${f#*:}; act=${rest%%:*}; node=${rest#*:}
