@@ -36,7 +36,7 @@ func TestWhatIfSecondLink(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "the simulator went through the same member sets and quorum verdicts on every node") {
 		t.Errorf("run %s: exit %d\n%s%s", incident, code, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "each change within 360ms of the recorded one") {
+	if !strings.Contains(stdout, "each change within 349ms of the recorded one") {
 		t.Errorf("run %s does not say how close the replay came in time:\n%s", incident, stdout)
 	}
 	// The same sidecar with the changes recorded 20 s later: the replay
