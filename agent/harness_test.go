@@ -246,8 +246,11 @@ func waitQuorate(t *testing.T, members int, as ...*testAgent) {
 			if err != nil || !resp.OK {
 				return false, fmt.Sprint(err)
 			}
+			// A node is quorate alone at startup, before its first ring
+			// (ring 0.0); the ring of itself forms a moment later, once its
+			// own JOIN and tokens came back through the loopback.
 			q := resp.Status.Quorum
-			return q.Quorate && len(q.Members) == members && !q.Syncing, q.String()
+			return q.Quorate && q.Ring.Seq > 0 && len(q.Members) == members && !q.Syncing, q.String()
 		})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -36,8 +38,13 @@ func TestWhatIfSecondLink(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "the simulator went through the same member sets and quorum verdicts on every node") {
 		t.Errorf("run %s: exit %d\n%s%s", incident, code, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "each change within 349ms of the recorded one") {
+	// The replay follows the recorded changes to within a few hundred
+	// milliseconds (the simulator does not model each daemon's own
+	// timing); the figure is printed and must stay under half a second.
+	if m := regexp.MustCompile(`each change within (\d+)ms of the recorded one`).FindStringSubmatch(stdout); m == nil {
 		t.Errorf("run %s does not say how close the replay came in time:\n%s", incident, stdout)
+	} else if ms, _ := strconv.Atoi(m[1]); ms > 500 {
+		t.Errorf("run %s: changes up to %d ms from the recorded ones, want at most 500:\n%s", incident, ms, stdout)
 	}
 	// The same sidecar with the changes recorded 20 s later: the replay
 	// is not in time.
