@@ -226,12 +226,6 @@ func TestAgentCommands(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, errOut, tt.code, tt.want)
 		}
 	}
-	if code, _, errOut = capture(t, "expected", "4", "--admin", alpha.admin); code != 0 {
-		t.Fatalf("expected 4: exit %d: %s", code, errOut)
-	}
-	if code, _, errOut = capture(t, "expected", "3", "--admin", bravo.admin); code != 0 {
-		t.Fatalf("expected 3: exit %d: %s", code, errOut)
-	}
 	// The command returns once the change is sent; stopping a node before
 	// every member has seen it would race votequorum's messages with the
 	// membership change.
@@ -246,6 +240,15 @@ func TestAgentCommands(t *testing.T) {
 		}
 		t.Fatalf("%s never showed %q", a.name, want)
 		return ""
+	}
+	if code, _, errOut = capture(t, "expected", "4", "--admin", alpha.admin); code != 0 {
+		t.Fatalf("expected 4: exit %d: %s", code, errOut)
+	}
+	// bravo's change must come after alpha's in the total order, or the
+	// last one delivered is 4.
+	waitFor(bravo, "Expected votes:   4\n")
+	if code, _, errOut = capture(t, "expected", "3", "--admin", bravo.admin); code != 0 {
+		t.Fatalf("expected 3: exit %d: %s", code, errOut)
 	}
 	for _, a := range as {
 		waitFor(a, "Expected votes:   3\nHighest expected: 3\n")
