@@ -4,7 +4,7 @@ BIN     := bin/quorate
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test test-short test-loaded bench soak study lab-fidelity lint fuzz setup clean image
+.PHONY: bench-side-by-side all build demo test test-short test-loaded bench soak study lab-fidelity lint fuzz setup clean image
 
 # Every go test has an explicit -timeout. ./sim alone takes about 200 s on
 # an idle 2-core machine and several times that on a busy one; TEST_TIMEOUT
@@ -75,8 +75,16 @@ test-loaded:
 	sh scripts/loaded.sh env GOMAXPROCS=1 $(MAKE) test GOTESTFLAGS=-cpu=1
 
 # bench: the benchmarks whose figures go into docs/benchmarks.md.
-bench:
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 120m ./sim/ ./netmodel/... ./engine/... ./agent/ ./sweep/
+	$(MAKE) bench-side-by-side
+
+# bench-side-by-side: Corosync 3 and quorate agents on the same three
+# network namespaces, bridges and corosync.conf files in one invocation,
+# one table of agreed msgs/s, latency and RSS (docs/benchmarks.md). Needs
+# root (skips otherwise); waits for the reference harness's lock.
+bench-side-by-side: build
+	QUORATE=$(BIN) bash scripts/bench/side-by-side.sh
 
 # study: the latency study of docs/latency-study.md (four sweeps, about
 # 15 CPU minutes; SEEDS, PARALLEL and OUT as in scripts/latency-study.sh).
@@ -117,7 +125,7 @@ FUZZ_TARGETS = \
 	./engine/quorum:FuzzDecode ./engine/store:FuzzDecode ./engine/store:FuzzDecodeSnapshot \
 	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse \
 	./qnetd:FuzzReadFrame \
-	./agent:FuzzJoinDecode ./scenarios/corolog:FuzzParse
+	./agent:FuzzJoinDecode ./scenarios/corolog:FuzzParse ./engine/clusterlog:FuzzDecodeEntry
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -107,6 +107,9 @@ func (s *adminServer) handle(ctx context.Context, conn *net.UnixConn) {
 	var resp Response
 	if err := json.NewDecoder(conn).Decode(&req); err != nil {
 		resp = Response{Error: "bad request: " + err.Error(), BadRequest: true}
+	} else if req.Cmd == CmdWatch {
+		s.serveWatch(ctx, conn)
+		return
 	} else {
 		resp = s.ask(ctx, req)
 	}
@@ -117,7 +120,11 @@ func (s *adminServer) handle(ctx context.Context, conn *net.UnixConn) {
 
 // ask hands req to the loop and waits for its answer.
 func (s *adminServer) ask(ctx context.Context, req Request) Response {
-	c := call{req: req, reply: make(chan Response, 1)}
+	return s.askWith(ctx, call{req: req, reply: make(chan Response, 1)})
+}
+
+// askWith hands c to the loop and waits for its answer.
+func (s *adminServer) askWith(ctx context.Context, c call) Response {
 	timeout := time.NewTimer(adminTimeout)
 	defer timeout.Stop()
 	select {

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/quorate/quorate/agent/configdb"
@@ -188,6 +190,16 @@ func Run(ctx context.Context, opt Options) error {
 		defer l.dlog.close()
 	}
 	tcfg.Unreachable = l.unreachable
+	// The names as at start, for the transport's readers (the loop's
+	// nodelist changes under them).
+	names := maps.Clone(cl.names)
+	l.rejects = newRejectLog(log, cl.name, func(id wire.NodeID) string {
+		if n := names[id]; n != "" {
+			return n
+		}
+		return strconv.FormatUint(uint64(id), 10)
+	})
+	tcfg.Rejected = l.rejects.rejected
 	tr, err := udp.Listen(tcfg, l.receive)
 	switch {
 	case errors.Is(err, udp.ErrConfig), errors.Is(err, udp.ErrKeyTooShort), errors.Is(err, udp.ErrKeyTooLong):
@@ -205,6 +217,7 @@ func Run(ctx context.Context, opt Options) error {
 			// which the protocols recover from.
 			cfg.Delay = opt.Delay
 			cfg.Unreachable = l.unreachable
+			cfg.Rejected = l.rejects.rejected
 			cur.Close()
 			nt, err := udp.Listen(cfg, l.receive)
 			if err != nil {
@@ -247,6 +260,7 @@ func Run(ctx context.Context, opt Options) error {
 	if opt.MetricsAddr != "" {
 		m, reg := newMetrics(cl)
 		m.join = l.join
+		m.rejects = l.rejects
 		l.metrics = m
 		stop, err := metricsrv.Serve(opt.MetricsAddr, reg, log)
 		if err != nil {

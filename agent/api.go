@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"github.com/quorate/quorate/engine/clusterlog"
 	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -40,6 +41,18 @@ const (
 	// CmdConfRollback installs the kept text of Version as a new version.
 	CmdConfHistory  = "conf-history"
 	CmdConfRollback = "conf-rollback"
+	// CmdLog adds Log to the cluster log (its Pri, Tag, PID, User and
+	// Msg; the agent sets the rest); CmdClusterLog reads the newest Max
+	// entries (50 when 0), pmxcfs's .clusterlog.
+	CmdLog        = "log"
+	CmdClusterLog = "clusterlog"
+	// CmdWatch turns the connection into a stream of WatchEvent lines
+	// (watch.go).
+	CmdWatch = "watch"
+	// CmdCfsLock takes or renews the lock Path for Holder (default: this
+	// node's name) for TTL seconds (pmxcfs's lock directories); cfs-rm
+	// releases it.
+	CmdCfsLock = "cfs-lock"
 )
 
 // Codes of a failed store operation (Response.Code): what a client may
@@ -85,7 +98,8 @@ type Request struct {
 	Load *LoadSpec `json:"load,omitempty"`
 	// Delay is the argument of delay.
 	Delay *DelaySpec `json:"delay,omitempty"`
-	// TTL is the lifetime of a join token in seconds; 0 takes the default.
+	// TTL is the lifetime of a join token in seconds (0 takes the
+	// default), or of a lock (cfs-lock).
 	TTL int `json:"ttl,omitempty"`
 	// Host, Port, Algorithm and Bundle are the arguments of qdevice-setup:
 	// the qnetd's address, the algorithm ("" chooses by the node count)
@@ -94,10 +108,16 @@ type Request struct {
 	Port      int    `json:"port,omitempty"`
 	Algorithm string `json:"algorithm,omitempty"`
 	Bundle    []byte `json:"bundle,omitempty"`
+	// Holder is who takes the lock of cfs-lock.
+	Holder string `json:"holder,omitempty"`
 	// Force lets qdevice-setup add a device to an odd node count.
 	Force bool `json:"force,omitempty"`
 	// Version is the config_version conf-rollback goes back to.
 	Version uint64 `json:"version,omitempty"`
+	// Log is the entry of log.
+	Log *clusterlog.Entry `json:"log,omitempty"`
+	// Max bounds clusterlog's answer.
+	Max int `json:"max,omitempty"`
 }
 
 // LoadSpec is one run of the load generator: Count application messages
@@ -186,6 +206,8 @@ type Response struct {
 	// History is conf-history's answer, oldest first, the current version
 	// last.
 	History []ConfVersion `json:"history,omitempty"`
+	// ClusterLog is clusterlog's answer, newest first.
+	ClusterLog []clusterlog.Entry `json:"cluster_log,omitempty"`
 }
 
 // StoreEntry is one entry of the replicated configuration store.
@@ -298,4 +320,7 @@ type StatsInfo struct {
 	Load *LoadInfo `json:"load"`
 	// Join counts the join listener's handshakes by outcome.
 	Join map[string]uint64 `json:"join,omitempty"`
+	// AuthFailed counts, per peer, the packets from its address that
+	// failed authentication (Rejected["auth_failed"] by peer).
+	AuthFailed map[string]uint64 `json:"auth_failed,omitempty"`
 }

@@ -55,6 +55,15 @@ func (l *loop) cfsSubmit(req Request, reply func(Response)) (Response, bool) {
 		}
 	case CmdCfsRm:
 		id, err = l.node.Delete(now, path)
+	case CmdCfsLock:
+		holder := req.Holder
+		if holder == "" {
+			holder = l.cl.name
+		}
+		if req.TTL <= 0 || len(holder) > store.MaxHolderSize {
+			return Response{Error: fmt.Sprintf("lock %s: want a ttl of at least 1 s and a holder of at most %d bytes", path, store.MaxHolderSize), BadRequest: true}, false
+		}
+		id, err = l.node.Lock(now, path, holder, time.Duration(req.TTL)*time.Second)
 	case CmdCfsMv:
 		to, terr := cleanPath(req.To, false)
 		if terr != nil {
@@ -156,7 +165,7 @@ func cfsResponse(cmd, path string, size int, r store.Result) Response {
 		return Response{Error: path + ": no such entry", Code: CodeNotFound}
 	case r.Kind == store.OpRead:
 		return Response{OK: true, Entry: &StoreEntry{Path: path, Size: len(r.Value), Version: r.Version, Value: r.Value}}
-	case r.Kind == store.OpPut || r.Kind == store.OpCAS:
+	case r.Kind == store.OpPut || r.Kind == store.OpCAS || r.Kind == store.OpLock:
 		return Response{OK: true, Entry: &StoreEntry{Path: path, Size: size, Version: r.Version}}
 	}
 	return Response{OK: true}

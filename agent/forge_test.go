@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/quorate/quorate/engine/wire"
@@ -61,7 +62,9 @@ func forge(t *testing.T, c *testCluster) {
 	send(asCharlie, seal(wrongKey, 3, 1, 1, "link 1 packet on link 0"))    // wrong_link
 	send(asCharlie, seal(wrongKey, 2, 1, 0, "bravo's name, charlie's IP")) // sender_mismatch
 	send(asCharlie, seal(wrongKey, 3, 2, 0, "for bravo"))                  // wrong_destination
-	send(asCharlie, seal(wrongKey, 3, 1, 0, "not our key"))                // auth_failed
+	for i := range 5 {
+		send(asCharlie, seal(wrongKey, 3, 1, 0, fmt.Sprint("not our key ", i))) // auth_failed
+	}
 	// With the cluster's key the packet passes the transport; its payload
 	// is no link-layer frame, so the engine drops it. The same bytes again
 	// are a replay.
@@ -83,9 +86,26 @@ func forge(t *testing.T, c *testCluster) {
 		}
 		return true, ""
 	})
+	// The packets with another key are counted for charlie and logged
+	// once, with charlie's address.
+	waitFor(t, "alpha counts charlie's packets with another key", func() (bool, string) {
+		now := mustCall(t, alpha, Request{Cmd: CmdStats}).Stats
+		return now.AuthFailed["charlie"] >= before.AuthFailed["charlie"]+5, fmt.Sprint(now.AuthFailed)
+	})
+	warning := "packets from a peer fail authentication"
+	if n := strings.Count(alpha.log.String(), warning); n != 1 {
+		t.Errorf("alpha logged %q %d times for 5 packets, want once", warning, n)
+	}
+	for line := range strings.SplitSeq(alpha.log.String(), "\n") {
+		if strings.Contains(line, warning) && (!strings.Contains(line, "peer=charlie") ||
+			!strings.Contains(line, fmt.Sprintf("address=127.0.0.3:%d", c.port)) || !strings.Contains(line, "rejected=1")) {
+			t.Errorf("the warning does not name charlie and its address: %s", line)
+		}
+	}
 	waitFor(t, "alpha's metrics count the rejections", func() (bool, string) {
 		m := scrape(t, alpha.metrics)
 		ok := m[`quorate_udp_packets_rejected_total{reason="auth_failed"}`] >= 1 &&
+			m[`quorate_udp_auth_failed_total{peer="charlie"}`] >= 5 &&
 			m[`quorate_udp_packets_rejected_total{reason="replayed"}`] >= 1 &&
 			m[`quorate_knet_packets_total{kind="rejected"}`] >= 1 &&
 			m["quorate_quorate"] == 1 && m["quorate_membership_size"] == 2

@@ -24,6 +24,10 @@ import (
 // buffer would; Totem and the link layer recover from loss.
 const inboxLen = 4096
 
+// inboxBatch bounds the datagrams the loop takes from the inbox before it
+// performs the node's output.
+const inboxBatch = 32
+
 // inbound is one authenticated datagram from the transport.
 type inbound struct {
 	link    wire.LinkNo
@@ -39,6 +43,8 @@ type inbound struct {
 type call struct {
 	req   Request
 	reply chan Response
+	// watch is the stream of a CmdWatch call.
+	watch *watcher
 }
 
 // transport is what the loop needs of netmodel/udp's Transport; tests may
@@ -95,6 +101,9 @@ type loop struct {
 	dlog        *deliveryLog // the delivery log (Options.Deliveries); nil without one
 	killedBy    wire.NodeID  // a peer removed this node from the nodelist
 	linksAt     time.Time    // last refresh of the link part of the metrics
+	clog        clusterLog   // the cluster log (clusterlog.go)
+	watch       watchState   // the watch streams (watch.go)
+	rejects     *rejectLog   // packets failing authentication, per peer; nil in tests that do without
 }
 
 // deliveryCounts counts the node's ordered output.
@@ -114,6 +123,15 @@ func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
 	default:
 		l.inDrops.Add(1)
 	}
+}
+
+// inbound hands one datagram (or ICMP report) to the node.
+func (l *loop) inbound(m inbound) {
+	if m.icmp {
+		l.node.Unreachable(l.now(), m.link, m.from)
+		return
+	}
+	l.node.Step(l.now(), m.link, m.from, m.payload)
 }
 
 // unreachable is the transport's ICMP callback (udp.Config.Unreachable):
@@ -169,16 +187,29 @@ func (l *loop) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case m := <-l.in:
-			if m.icmp {
-				l.node.Unreachable(l.now(), m.link, m.from)
-			} else {
-				l.node.Step(l.now(), m.link, m.from, m.payload)
+			l.inbound(m)
+			// Take what else has arrived before performing the batch, as
+			// corosync's event loop reads every ready socket before it
+			// sends: one flush for several packets under load.
+		drain:
+			for range inboxBatch - 1 {
+				select {
+				case m := <-l.in:
+					l.inbound(m)
+				default:
+					break drain
+				}
 			}
 		case <-timer.C:
 			l.node.Advance(l.now())
 		case ev := <-qdevEvents:
 			l.qdevEvent(ev)
 		case c := <-l.calls:
+			if c.watch != nil {
+				l.addWatcher(c.watch)
+				reply = func() { c.reply <- Response{OK: true} }
+				break
+			}
 			if resp, async := l.handle(c.req, func(r Response) { c.reply <- r }); !async {
 				reply = func() { c.reply <- resp }
 			}
@@ -243,6 +274,7 @@ func (l *loop) flushOnce() (more bool, err error) {
 			return false, fmt.Errorf("agent: cannot persist the state (ring seq %d, store version %d), stopping before it is used: %w",
 				rd.Persist.RingSeq, rd.Persist.Store.Version, err)
 		}
+		l.watchStore(l.disk.Store, rd.Persist.Store)
 		l.disk = *rd.Persist
 		l.log.Debug("persisted", "node", l.cl.name, "ring_seq", rd.Persist.RingSeq, "store_version", rd.Persist.Store.Version)
 	}
@@ -252,6 +284,8 @@ func (l *loop) flushOnce() (more bool, err error) {
 	for _, e := range rd.Events {
 		l.logEvent(e)
 		l.rec.event(l.cl, e)
+		l.noteForLog(e)
+		l.watchEvent(e)
 	}
 	if l.rec != nil {
 		q := l.node.Quorum()
@@ -294,6 +328,11 @@ func (l *loop) flushOnce() (more bool, err error) {
 	if l.cc != nil && l.syncConfig() {
 		more = true
 	}
+	q := l.node.Quorum()
+	l.watchQuorum(q)
+	if l.sendLog(q) {
+		more = true
+	}
 	return more, nil
 }
 
@@ -313,6 +352,10 @@ func (l *loop) deliver(d engine.Delivery) {
 	l.deliveries.byService[d.Service]++
 	if d.Service == engine.ServiceApp {
 		l.load.receive(l.cl.selfID, d.Sender, d.Payload)
+		return
+	}
+	if d.Service == engine.ServiceLog {
+		l.deliverLog(d)
 		return
 	}
 	if d.Service != engine.ServiceQuorum {
@@ -347,7 +390,7 @@ func (l *loop) handle(req Request, reply func(Response)) (resp Response, async b
 		return l.delnode(req.Node, reply)
 	case CmdJoinToken:
 		return l.joinToken(req.TTL, reply)
-	case CmdCfsPut, CmdCfsRm, CmdCfsMv:
+	case CmdCfsPut, CmdCfsRm, CmdCfsMv, CmdCfsLock:
 		return l.cfsSubmit(req, reply)
 	case CmdQdeviceSetup:
 		return l.qdeviceSetup(req, reply)
@@ -368,6 +411,10 @@ func (l *loop) handleSync(req Request) Response {
 	switch req.Cmd {
 	case CmdStatus:
 		return Response{OK: true, Status: l.status()}
+	case CmdLog:
+		return l.logRequest(req)
+	case CmdClusterLog:
+		return l.clusterLogRequest(req)
 	case CmdNodes:
 		return Response{OK: true, Status: l.status(), Nodelist: l.nodelist()}
 	case CmdExpected:

@@ -89,6 +89,9 @@ func (l *loop) stats() *StatsInfo {
 		out.Qdevice = &qi
 	}
 	out.Load = l.loadInfo()
+	if l.rejects != nil {
+		out.AuthFailed = l.rejects.counts()
+	}
 	if l.join != nil {
 		out.Join = l.join.snapshot()
 	}
@@ -137,8 +140,12 @@ type metrics struct {
 	descService                                                  *prometheus.Desc
 	descQdevUp, descQdevFrames, descQdevReconnects, descQdevFail *prometheus.Desc
 	descJoin                                                     *prometheus.Desc
+	descAuthFail                                                 *prometheus.Desc
 
 	join *joinStats // the join listener's counters, read at scrape time; may be nil
+	// rejects counts the packets failing authentication per peer, read
+	// at scrape time; may be nil.
+	rejects *rejectLog
 
 	// The latency histograms are observed by the loop as things happen
 	// (prometheus histograms are safe for that), not from the snapshot.
@@ -199,6 +206,7 @@ func newMetrics(cl *cluster) (*metrics, *prometheus.Registry) {
 		descQdevReconnects: d("qdevice_reconnects_total", "Connections to qnetd established after the first."),
 		descQdevFail:       d("qdevice_dial_failures_total", "Connection attempts to qnetd that failed (TCP, TLS or refused)."),
 		descJoin:           d("join_total", "Join listener handshakes by outcome (accepted, refused_<reason>).", "outcome"),
+		descAuthFail:       d("udp_auth_failed_total", "Packets from a configured peer's address that failed authentication (another authkey), by peer.", "peer"),
 	}
 	m.delivery = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "quorate_delivery_latency_seconds",
 		Help:    "Multicast to agreed delivery of the load generator's messages, by origin (own, peer).",
@@ -217,7 +225,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 		m.descExpected, m.descHighest, m.descTotal, m.descQuorum, m.descLinkUp, m.descLatency,
 		m.descActive, m.descSent, m.descSendErr, m.descDropped, m.descRecv, m.descRejected,
 		m.descReadErr, m.descICMP, m.descInDrops, m.descKnet, m.descTotem, m.descDelivery, m.descService,
-		m.descQdevUp, m.descQdevFrames, m.descQdevReconnects, m.descQdevFail, m.descJoin} {
+		m.descQdevUp, m.descQdevFrames, m.descQdevReconnects, m.descQdevFail, m.descJoin, m.descAuthFail} {
 		ch <- d
 	}
 }
@@ -282,6 +290,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if m.join != nil {
 		for k, v := range m.join.snapshot() {
 			c(m.descJoin, v, k)
+		}
+	}
+	if m.rejects != nil {
+		for k, v := range m.rejects.counts() {
+			c(m.descAuthFail, v, k)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quorate/quorate/engine/clusterlog"
 	"github.com/quorate/quorate/engine/links"
 	"github.com/quorate/quorate/engine/quorum"
 	"github.com/quorate/quorate/engine/store"
@@ -54,6 +55,9 @@ const (
 	ServiceQuorum byte = 1 // votequorum
 	ServiceApp    byte = 2 // application messages (CPG-like)
 	ServiceStore  byte = 3 // the replicated configuration store
+	// ServiceLog carries cluster log entries (package clusterlog,
+	// pmxcfs's .clusterlog); 4 and 5 are ServiceConfig and ServiceSync.
+	ServiceLog byte = 6
 )
 
 // Delivery is one item of the node's total order: a Totem delivery with
@@ -286,6 +290,20 @@ func (n *Node) Advance(now Instant) {
 // member of the ring, this node included.
 func (n *Node) Multicast(now Instant, payload []byte) error {
 	err := n.ring.Multicast(now, append([]byte{ServiceApp}, payload...))
+	n.collect(now)
+	return err
+}
+
+// LogCluster multicasts a cluster log entry: every member, this node
+// included, delivers it (Service ServiceLog, the payload clusterlog's
+// encoding) at the same place of the total order, to append to its
+// clusterlog.Log. It fails for an entry that does not validate, or when
+// Totem's queue is full.
+func (n *Node) LogCluster(now Instant, e clusterlog.Entry) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	err := n.ring.Multicast(now, append([]byte{ServiceLog}, e.Encode()...))
 	n.collect(now)
 	return err
 }
@@ -587,6 +605,14 @@ func (n *Node) Delete(now Instant, key string) (store.OpID, error) {
 // CompareAndSet writes key if its version is still oldVersion.
 func (n *Node) CompareAndSet(now Instant, key string, oldVersion uint64, value []byte) (store.OpID, error) {
 	id, err := n.st.CompareAndSet(now, key, oldVersion, value)
+	n.collect(now)
+	return id, err
+}
+
+// Lock takes or renews the lock key for holder for ttl (pmxcfs's lock
+// directories); Delete releases it.
+func (n *Node) Lock(now Instant, key, holder string, ttl time.Duration) (store.OpID, error) {
+	id, err := n.st.Lock(now, key, holder, ttl)
 	n.collect(now)
 	return id, err
 }

@@ -58,15 +58,6 @@ func StatusDate(t time.Time) string {
 	return t.Format("Mon Jan _2 15:04:05 2006")
 }
 
-// ExitCode is the exit status of `pvecm status` and `corosync-quorumtool
-// -s` for this view: 0 when quorate, 2 when not (status-output.md §1).
-func (v StatusView) ExitCode() int {
-	if v.Quorum.Quorate {
-		return 0
-	}
-	return 2
-}
-
 // statusIDFormat is how a command prints node ids: decimal, or 0x%08x with -H.
 type statusIDFormat bool
 

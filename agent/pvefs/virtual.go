@@ -13,6 +13,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/quorate/quorate/agent"
+	"github.com/quorate/quorate/engine/clusterlog"
 )
 
 // virtualFiles are the read-only files at the root that pmxcfs generates
@@ -21,6 +22,18 @@ var virtualFiles = map[string]func(ctx context.Context, f *FS) ([]byte, syscall.
 	".members": membersFile,
 	".version": versionFile,
 	".vmlist":  vmlistFile,
+	// .clusterlog: the newest 50 entries of the cluster log, newest first.
+	".clusterlog": clusterlogFile,
+}
+
+// clusterlogFile is .clusterlog in pmxcfs's layout (logger.c
+// clog_dump_json), from the agent's cluster log.
+func clusterlogFile(ctx context.Context, f *FS) ([]byte, syscall.Errno) {
+	resp, errno := f.call(ctx, agent.Request{Cmd: agent.CmdClusterLog, Max: clusterlog.DumpEntries})
+	if errno != 0 {
+		return nil, errno
+	}
+	return clusterlog.JSON(resp.ClusterLog), 0
 }
 
 // clusterInfo is what the virtual files are made of: the status, the

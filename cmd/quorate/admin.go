@@ -15,8 +15,8 @@ import (
 )
 
 // The management commands talk to a running agent over its admin socket,
-// in pvecm's words. Each exits 2 when the agent cannot be reached or the
-// request is wrong, and 1 when the agent refuses it.
+// in pvecm's words. Each exits 2 when the request is wrong, and 1 when the
+// agent refuses it or cannot be reached (the same command may work later).
 
 // adminTimeout bounds one management command.
 const adminTimeout = 30 * time.Second
@@ -40,18 +40,12 @@ func ask(socket string, req agent.Request) (*agent.Response, error) {
 
 // askAs is ask with errors starting with name.
 func askAs(socket, name string, req agent.Request) (*agent.Response, error) {
-	return askExit(socket, name, req, exitBadInput)
-}
-
-// askExit is askAs with the exit status for an agent that cannot be
-// reached.
-func askExit(socket, name string, req agent.Request, unreachable int) (*agent.Response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
 	resp, err := agent.Call(ctx, socket, req)
 	switch {
 	case errors.Is(err, agent.ErrUnreachable):
-		return nil, &exitError{code: unreachable, err: fmt.Errorf("cannot reach the agent at %s: is `quorate agent` running? (%v)", socket, innermost(err))}
+		return nil, &exitError{code: exitFailed, err: fmt.Errorf("cannot reach the agent at %s: is `quorate agent` running? (%v)", socket, innermost(err))}
 	case err != nil:
 		return nil, &exitError{code: exitFailed, err: err}
 	case !resp.OK && resp.BadRequest:
@@ -97,13 +91,14 @@ func newStatusCmd() *cobra.Command {
 for this node: quorum information, votequorum numbers and the membership with
 ring0 addresses, as pvecm status does.
 
-Exit status, as corosync-quorumtool -s: 0 when quorate, 2 when not quorate
-(the status is printed), 1 when the agent cannot be reached or fails
-(corosync-quorumtool's generic error, also when corosync is not running).
-Bad flags or arguments exit 2 with a usage error on stderr and nothing on
-stdout.`,
+Exit status: 0 when quorate; 3 when not quorate (the status is printed);
+1 when the agent cannot be reached or fails (the answer is unknown); 2 for
+bad flags or arguments (a usage error on stderr, nothing on stdout).
+corosync-quorumtool -s and pvecm status exit 2 when not quorate and 1 for a
+usage error; quorate keeps 2 for bad input as every quorate command does,
+so a mistyped flag in a script is never taken for a lost quorum.`,
 		exactArgs(0), func(cmd *cobra.Command, socket string, _ []string) error {
-			resp, err := askExit(socket, "status", agent.Request{Cmd: agent.CmdStatus}, exitFailed)
+			resp, err := ask(socket, agent.Request{Cmd: agent.CmdStatus})
 			if err != nil {
 				return err
 			}
@@ -111,8 +106,8 @@ stdout.`,
 			if err := reports.WriteStatus(cmd.OutOrStdout(), v); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			if code := v.ExitCode(); code != exitOK {
-				return &exitError{code: code, err: errors.New("status: this node is not quorate (Activity blocked)")}
+			if !v.Quorum.Quorate {
+				return &exitError{code: exitNotQuorate, err: errors.New("status: this node is not quorate (Activity blocked)")}
 			}
 			return nil
 		})

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,7 @@ func newAgentCmd() *cobra.Command {
 		logLevel  string
 		logFormat string
 		mountDir  string
+		cpuProf   string
 	)
 	c := &cobra.Command{
 		Use:   "agent --config /etc/corosync/corosync.conf",
@@ -58,6 +60,17 @@ missing or invalid qdevice bundle).`,
 				return badInput(err)
 			}
 			opt.Logger = log
+			if cpuProf != "" {
+				f, err := os.Create(cpuProf)
+				if err != nil {
+					return badInput(fmt.Errorf("agent: --cpu-profile: %w", err))
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return &exitError{code: exitFailed, err: fmt.Errorf("agent: --cpu-profile: %w", err)}
+				}
+				defer pprof.StopCPUProfile()
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			ctx, cancel := context.WithCancel(ctx)
@@ -92,6 +105,7 @@ missing or invalid qdevice bundle).`,
 	f.StringVar(&mountDir, "mount", "", "mount the replicated store at this directory as pmxcfs mounts /etc/pve (see quorate mount --help)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json (to stderr)")
+	f.StringVar(&cpuProf, "cpu-profile", "", "write a CPU profile of the agent's whole run to this file (go tool pprof), for benchmarks")
 	return c
 }
 

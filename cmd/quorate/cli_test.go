@@ -108,3 +108,31 @@ func TestFlagsOneMeaning(t *testing.T) {
 		t.Errorf("--authkey is still a flag of its own: %v", byName["authkey"])
 	}
 }
+
+// TestEveryCommandBadFlagExitsTwo: an unknown flag is bad input for every
+// command that runs: exit 2, the command named on stderr, nothing on
+// stdout and nothing done. For quorate status this is what keeps a typo
+// apart from "not quorate" (3) and "agent not reachable" (1).
+func TestEveryCommandBadFlagExitsTwo(t *testing.T) {
+	var leaves []*cobra.Command
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Annotations[groupAnnotation] != "true" && c.Runnable() && !c.Hidden && c.Name() != "help" {
+			leaves = append(leaves, c)
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(newRoot())
+	if len(leaves) < 30 {
+		t.Fatalf("found only %d commands", len(leaves))
+	}
+	for _, c := range leaves {
+		path := strings.Fields(c.CommandPath())[1:]
+		code, out, errOut := capture(t, append(path, "--no-such-flag")...)
+		if code != exitBadInput || out != "" || !strings.Contains(errOut, c.CommandPath()+": unknown flag: --no-such-flag") {
+			t.Errorf("%s --no-such-flag: exit %d, stdout %q, stderr %q; want 2 and a usage error", c.CommandPath(), code, out, errOut)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func parseLinkFlags(cmd string, vals [8]string) ([]agent.LinkSpec, error) {
 // clusterErr maps an agent error of create and add onto the exit codes.
 func clusterErr(cmd string, err error) error {
 	err = fmt.Errorf("%s: %w", cmd, err)
-	if errors.Is(err, agent.ErrConfig) || errors.Is(err, agent.ErrUnreachable) {
+	if errors.Is(err, agent.ErrConfig) {
 		return badInput(err)
 	}
 	return &exitError{code: exitFailed, err: err}
@@ -135,8 +135,8 @@ the agent.
 The flags --token (now --join-token) and --authkey (now --keyfile) of
 earlier versions still work, with a warning.
 
-Exit status: 0 when joined, 2 for bad input, existing files or an
-unreachable node, 1 when the cluster refused (bad or used token, wrong key,
+Exit status: 0 when joined, 2 for bad input or existing files, 1 when the
+node cannot be reached or the cluster refused (bad or used token, wrong key,
 name or address in use, no quorum).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -27,7 +27,8 @@ cluster's), through the same checks as 'cfs put corosync.conf'.`,
 func newConfHistoryCmd() *cobra.Command {
 	return adminCmd("history", "List the corosync.conf versions this node kept",
 		`List the corosync.conf versions this node kept, oldest first, and the
-current one. Exit status: 0, or 2 when the agent cannot be reached.`,
+current one. Exit status: 0, 1 when the agent cannot be reached, 2 for bad
+flags.`,
 		exactArgs(0), func(cmd *cobra.Command, socket string, args []string) error {
 			resp, err := ask(socket, agent.Request{Cmd: agent.CmdConfHistory})
 			if err != nil {

@@ -17,8 +17,9 @@ import (
 // of corosync's cpgbench.
 func newLoadCmd() *cobra.Command {
 	var (
-		spec agent.LoadSpec
-		show bool
+		spec    agent.LoadSpec
+		show    bool
+		measure time.Duration
 	)
 	c := adminCmd("load [--count N --size BYTES [--rate R] [--window W]] | --show",
 		"Multicast test messages through the total order and show what arrived",
@@ -37,9 +38,21 @@ the same order) and the latency from Multicast to delivery, of its own
 messages and of the other nodes' (the latter only means something when the
 nodes share one machine's clock).
 
-Exit status: 0 on success, 2 when the agent cannot be reached or a value is
-out of range.`,
+--measure D reads the counters twice, D apart, and prints one line of
+key=value pairs for that window: the load messages delivered here per
+second (from every sender), this agent's own messages delivered back, and
+their Multicast-to-delivery latency p50 and p99 in microseconds (the
+figures of scripts/bench/side-by-side.sh, beside corosync's cpgbench).
+
+Exit status: 0 on success, 1 when the agent cannot be reached, 2 when a
+value is out of range.`,
 		exactArgs(0), func(cmd *cobra.Command, socket string, _ []string) error {
+			if cmd.Flags().Changed("measure") {
+				if measure <= 0 || show || cmd.Flags().Changed("count") {
+					return badInput(fmt.Errorf("load: --measure takes a positive duration and neither --show nor --count"))
+				}
+				return measureLoad(cmd.OutOrStdout(), socket, measure)
+			}
 			if show {
 				resp, err := ask(socket, agent.Request{Cmd: agent.CmdStats})
 				if err != nil {
@@ -67,7 +80,35 @@ out of range.`,
 	f.Float64Var(&spec.Rate, "rate", 0, "messages per second at most (0: as fast as the ring takes them)")
 	f.IntVar(&spec.Window, "window", 0, "own messages sent and not yet delivered back, at most (0: no limit)")
 	f.BoolVar(&show, "show", false, "print the load counters and latencies instead")
+	f.DurationVar(&measure, "measure", 0, "print the delivery rate and latency over this window instead")
 	return c
+}
+
+// measureLoad prints the load figures of the window of length d that
+// starts now.
+func measureLoad(w io.Writer, socket string, d time.Duration) error {
+	first, err := ask(socket, agent.Request{Cmd: agent.CmdStats})
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	time.Sleep(d)
+	last, err := ask(socket, agent.Request{Cmd: agent.CmdStats})
+	if err != nil {
+		return err
+	}
+	secs := time.Since(t0).Seconds()
+	a, b := first.Stats.Load, last.Stats.Load
+	own := b.OwnLatency.Sub(a.OwnLatency)
+	us := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond)) }
+	p50, p99 := "-", "-"
+	if own.Count > 0 {
+		p50, p99 = us(own.Quantile(0.5)), us(own.Quantile(0.99))
+	}
+	fmt.Fprintf(w, "window_s=%.3f delivered=%d msgs_per_s=%.0f own=%d lat_p50_us=%s lat_p99_us=%s gaps=%d reorders=%d\n",
+		secs, b.Delivered-a.Delivered, float64(b.Delivered-a.Delivered)/secs, own.Count, p50, p99,
+		b.Gaps-a.Gaps, b.Reorders-a.Reorders)
+	return nil
 }
 
 // printLoad prints the load counters of one agent.

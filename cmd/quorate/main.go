@@ -12,11 +12,18 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes of the scenario contract.
+// Exit codes of every command (docs/ops.md §6, scenario-format.md): 0 done;
+// 1 failed, refused or unknown (an expectation or check failed, the agent
+// refused the request or cannot be reached: worth retrying as it is); 2 bad
+// input (bad scenario, flags, arguments, unreadable trace: nothing changed,
+// retrying the same command cannot help); 3 only from `quorate status`: this
+// node is not quorate, so that a typo in a script is never read as a lost
+// quorum.
 const (
-	exitOK       = 0
-	exitFailed   = 1 // an expectation or a check failed
-	exitBadInput = 2 // bad scenario, bad flags, unreadable trace
+	exitOK         = 0
+	exitFailed     = 1
+	exitBadInput   = 2
+	exitNotQuorate = 3
 )
 
 // exitError carries an exit code through cobra.
@@ -145,6 +152,8 @@ func newRoot() *cobra.Command {
 		newAddCmd(),
 		newJoinTokenCmd(),
 		newConfCmd(),
+		newLogCmd(),
+		newWatchCmd(),
 	)
 	groupsPrintHelp(root)
 	return root

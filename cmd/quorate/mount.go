@@ -25,7 +25,7 @@ for the agent's own lifetime.
 The tree is pmxcfs's: files and directories owned by root:www-data (0640 and
 0755; 0600/0700 under priv/ and nodes/*/priv/), read-only modes and EACCES on
 every change while the node is not quorate, files of at most 1 MiB (EFBIG),
-the virtual files .members, .version and .vmlist, and local as a symlink to
+the virtual files .members, .version, .vmlist and .clusterlog, and local as a symlink to
 nodes/<this node>. A write (on close or fsync) goes through the total order
 exactly as 'quorate cfs put' does; reads are local and may be stale (see
 docs/ops.md). A stale mount left at DIR by a killed process is detached first.

@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/quorate/quorate/agent"
+	"github.com/quorate/quorate/engine/clusterlog"
 	"github.com/quorate/quorate/engine/wire"
 )
 
@@ -190,6 +193,7 @@ func TestMount(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(mb, ".vmlist")); err != nil || json.Unmarshal(b, &vmlist) != nil || vmlist.IDs["100"].Node != "alpha" {
 		t.Errorf(".vmlist: %v\n%s", err, b)
 	}
+	checkClusterLog(t, charlie.admin, alpha.admin, ma, mb)
 
 	// The documented way to change corosync.conf: edit a copy, move it
 	// into place; every agent applies it.
@@ -285,6 +289,15 @@ func TestMount(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(mb, vm)); err != nil || fi.Mode() != 0o440 {
 		t.Errorf("a file on bravo alone: %v %v, want mode 0440", fi.Mode(), err)
 	}
+	eventually(t, "bravo's .clusterlog has its loss of quorum", func() error {
+		es, err := readClusterLog(mb)
+		if err == nil && !slices.ContainsFunc(es, func(e clusterlog.Entry) bool {
+			return e.Node == "bravo" && e.Tag == "quorum" && e.Pri == 2 && strings.HasPrefix(e.Msg, "node lost quorum")
+		}) {
+			err = fmt.Errorf("no entry: %+v", es)
+		}
+		return err
+	})
 
 	// alpha restarts on its stale mount point and recovers it.
 	startMounted(t, alpha, ma)
@@ -308,5 +321,66 @@ func TestMount(t *testing.T) {
 		if n := fuseMounts(t, m); n != 0 {
 			t.Errorf("%s: %d mounts after SIGTERM, want 0", m, n)
 		}
+	}
+}
+
+// readClusterLog parses the .clusterlog of the mount at dir.
+func readClusterLog(dir string) ([]clusterlog.Entry, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ".clusterlog"))
+	if err != nil {
+		return nil, err
+	}
+	var cl struct{ Data []clusterlog.Entry }
+	if err := json.Unmarshal(b, &cl); err != nil {
+		return nil, fmt.Errorf("%w:\n%s", err, b)
+	}
+	return cl.Data, nil
+}
+
+// checkClusterLog adds an entry on charlie and, once alpha has it, one on
+// alpha with quorate log, and finds both, in that order and with pmxcfs's
+// fields, in the .clusterlog of both mounts, beside the agents'
+// membership entry.
+func checkClusterLog(t *testing.T, charlieSock, alphaSock string, mounts ...string) {
+	t.Helper()
+	if code, _, errOut := capture(t, "log", "--admin", charlieSock, "--tag", "vzdump", "--user", "root@pam", "--pid", "77", "backup", "job", "started"); code != 0 {
+		t.Fatalf("log on charlie: exit %d %s", code, errOut)
+	}
+	// Once alpha has delivered charlie's entry, alpha's own comes after
+	// it in the total order (before, the two could be ordered either way).
+	eventually(t, "charlie's entry in alpha's log", func() error {
+		_, out, _ := capture(t, "log", "--show", "--admin", alphaSock)
+		if !strings.Contains(out, `"msg": "backup job started"`) {
+			return errors.New(out)
+		}
+		return nil
+	})
+	if code, _, errOut := capture(t, "log", "--admin", alphaSock, "--priority", "4", "disk almost full"); code != 0 {
+		t.Fatalf("log on alpha: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := capture(t, "log", "--admin", alphaSock, "--priority", "9", "x"); code != exitBadInput || !strings.Contains(errOut, "--priority 9") {
+		t.Errorf("log --priority 9: exit %d %s", code, errOut)
+	}
+	for _, m := range mounts {
+		eventually(t, m+"/.clusterlog", func() error {
+			es, err := readClusterLog(m)
+			if err != nil {
+				return err
+			}
+			iBackup := slices.IndexFunc(es, func(e clusterlog.Entry) bool {
+				return e.Node == "charlie" && e.Tag == "vzdump" && e.User == "root@pam" && e.PID == 77 && e.Pri == 6 && e.Msg == "backup job started" && e.UID > 0 && e.Time > 0
+			})
+			iDisk := slices.IndexFunc(es, func(e clusterlog.Entry) bool {
+				return e.Node == "alpha" && e.Tag == "cluster" && e.Pri == 4 && e.Msg == "disk almost full"
+			})
+			iMembers := slices.IndexFunc(es, func(e clusterlog.Entry) bool {
+				return e.Node == "alpha" && strings.HasPrefix(e.Msg, "members: alpha bravo charlie (ring 1.")
+			})
+			// Newest first: alpha's entry, then charlie's, then the membership.
+			if iBackup < 0 || iDisk < 0 || iMembers < 0 || !(iDisk < iBackup && iBackup < iMembers) {
+				return fmt.Errorf("entries at %d, %d, %d in %+v", iDisk, iBackup, iMembers, es)
+			}
+			return nil
+		})
 	}
 }

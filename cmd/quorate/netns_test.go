@@ -327,7 +327,7 @@ func TestNetnsAgents(t *testing.T) {
 	l.await(2, "alone and inquorate", func(v nodeView) bool { return !v.quorate && slices.Equal(v.members, []string{"hp3"}) })
 	l.await(0, "quorate with hp2", quorateWith("hp1", "hp2"))
 	l.await(1, "quorate with hp1", quorateWith("hp1", "hp2"))
-	if code, out, _ := capture(t, "status", "--admin", l.admin(2)); code != 2 || !strings.Contains(out, "Quorate:          No\n") {
+	if code, out, _ := capture(t, "status", "--admin", l.admin(2)); code != exitNotQuorate || !strings.Contains(out, "Quorate:          No\n") {
 		t.Errorf("status of the cut-off node: exit %d\n%s", code, out)
 	}
 	// Without quorum hp3's store is read-only (exit 1); the majority's

@@ -144,7 +144,8 @@ func newQnetdStatusCmd() *cobra.Command {
 		Long: `Ask the running daemon over its admin socket for the connected clusters and,
 per node, its address, algorithm, ring id, membership and current vote.
 
-Exit status: 0, or 2 when the daemon cannot be reached or for bad flags.`,
+Exit status: 0; 1 when the daemon cannot be reached or does not answer;
+2 for bad flags.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
@@ -154,7 +155,7 @@ Exit status: 0, or 2 when the daemon cannot be reached or for bad flags.`,
 			defer cancel()
 			st, err := qnetd.QueryStatus(ctx, socket)
 			if err != nil {
-				return badInput(err)
+				return &exitError{code: exitFailed, err: err}
 			}
 			w := cmd.OutOrStdout()
 			if format == "json" {

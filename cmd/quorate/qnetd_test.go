@@ -78,7 +78,7 @@ func TestQdeviceCommands(t *testing.T) {
 	}
 
 	// Without --offline the change goes through the agent, which must run.
-	if code, _, errOut := capture(t, "qdevice", "setup", target, "--bundle", bundle, "--admin", filepath.Join(dir, "none.sock")); code != 2 ||
+	if code, _, errOut := capture(t, "qdevice", "setup", target, "--bundle", bundle, "--admin", filepath.Join(dir, "none.sock")); code != exitFailed ||
 		!strings.Contains(errOut, "cannot reach the agent") {
 		t.Errorf("setup without an agent: exit %d %s", code, errOut)
 	}
@@ -107,7 +107,7 @@ func TestQdeviceCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "No clusters connected") {
 		t.Errorf("qnetd status: exit %d\n%s", code, out)
 	}
-	if code, _, _ := capture(t, "qnetd", "status", "--admin", filepath.Join(dir, "none.sock")); code != 2 {
+	if code, _, _ := capture(t, "qnetd", "status", "--admin", filepath.Join(dir, "none.sock")); code != exitFailed {
 		t.Errorf("status without a daemon: exit %d", code)
 	}
 

@@ -32,16 +32,20 @@
 //		}
 //		rd := n.Ready()
 //		for _, d := range rd.Outbox {
-//			tr.Send(d) // never blocks; loss is silent and counted
+//			tr.Send(d) // writes or queues; loss is silent and counted
 //		}
 //		n.Ack(rd)
 //	}
 //
-// Send queues the datagram on its link (a bounded queue; a full queue drops)
-// and returns; one writer goroutine per link seals and writes in queue
-// order, so the engine's send order is kept on each link. Config.Delay adds
-// a per-packet delay in that writer: the test kernels have no netem, so
-// real-mode tests and the agent delay traffic here instead.
+// Send seals and writes the datagram itself when its link's queue is empty
+// and no delay applies, as corosync's single thread does: a packet then
+// costs no hand-off between goroutines. Otherwise it queues the datagram on
+// its link (a bounded queue; a full queue drops) and returns; one writer
+// goroutine per link seals and writes in queue order. A mutex per link
+// covers both, so the engine's send order (and the counters' order) is
+// kept on each link. Config.Delay adds a per-packet delay in that writer:
+// the test kernels have no netem, so real-mode tests and the agent delay
+// traffic here instead.
 //
 // # Wire format
 //

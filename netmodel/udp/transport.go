@@ -53,6 +53,12 @@ type Config struct {
 	// to engine.Node.Unreachable. It is called from the transport's
 	// goroutines and must not block.
 	Unreachable func(link wire.LinkNo, peer wire.NodeID)
+	// Rejected, if set, is called for every received packet the checks
+	// reject, after it was counted: the link, the packet's source address,
+	// the peer configured at that address (0 for an unknown source) and
+	// the reason. It is called from the readers and must not block; the
+	// agent logs auth failures per peer with it.
+	Rejected func(link wire.LinkNo, src netip.AddrPort, peer wire.NodeID, r Reason)
 }
 
 // queueLen bounds each link's send queue. A full queue drops the datagram
@@ -84,9 +90,16 @@ var _ netmodel.Transport = (*Transport)(nil)
 // link is one configured link: its socket, send queue and the replay
 // windows of its peers.
 type link struct {
-	no      wire.LinkNo
-	conn    *net.UDPConn
-	queue   chan outgoing
+	no    wire.LinkNo
+	conn  *net.UDPConn
+	queue chan outgoing
+	// mu serializes sealing and writing on the link, so that packets
+	// leave in the order of their counters: Send writes a packet itself
+	// when nothing is queued (pending 0), as corosync's single thread
+	// does, and queues it behind the others otherwise.
+	mu      sync.Mutex
+	pending int                            // packets queued or being written by the writer; guarded by mu
+	buf     []byte                         // Send's sealing buffer; guarded by mu
 	sources map[netip.AddrPort]wire.NodeID // configured peer address -> peer
 	windows map[wire.NodeID]*window        // owned by the reader goroutine
 }
@@ -268,8 +281,11 @@ func (t *Transport) Epoch() uint32 { return t.sealer.Epoch() }
 // Stats returns a snapshot of the counters.
 func (t *Transport) Stats() Stats { return t.stats.snapshot() }
 
-// Send queues d for its link's writer, which seals it and writes it to the
-// peer's address on d.Link after Config.Delay, and returns at once. Loss is
+// Send seals d and writes it to the peer's address on d.Link. When nothing
+// waits in the link's queue and Config.Delay gives none, it writes it
+// itself (a UDP write: it waits only for room in the socket buffer);
+// otherwise it queues it for the link's writer, which writes it after
+// Config.Delay in queue order, and returns at once. Loss is
 // silent and counted in Stats.Dropped: an unknown peer or link, an
 // oversized payload, a full queue, a DropFilter hit, or a closed transport.
 // The transport owns d.Payload after the call.
@@ -298,11 +314,39 @@ func (t *Transport) Send(d wire.Datagram) {
 			o.due = time.Now().Add(delay)
 		}
 	}
+	l := t.links[d.Link]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if o.due.IsZero() && l.pending == 0 {
+		// Nothing ahead of it: write it now, without waking the writer
+		// (a hand-off between goroutines per packet was a good part of a
+		// token hop's time).
+		l.buf = t.writeOne(l, l.buf[:0], o)
+		return
+	}
 	select {
-	case t.links[d.Link].queue <- o:
+	case l.queue <- o:
+		l.pending++
 	default:
 		t.stats.dropped[DropQueueFull].Add(1)
 	}
+}
+
+// writeOne seals o into buf and writes it on link l, counting the
+// outcome; l.mu is held. It returns buf for reuse.
+func (t *Transport) writeOne(l *link, buf []byte, o outgoing) []byte {
+	pkt, err := t.sealer.Seal(buf, o.to, l.no, o.payload)
+	if err != nil { // Send checked link and size; cannot happen
+		panic("udp: seal after Send's checks: " + err.Error())
+	}
+	if err := t.sendTo(l, pkt, o.addr); err != nil {
+		if !t.closed.Load() {
+			t.stats.sendErrors.Add(1)
+		}
+		return pkt[:0]
+	}
+	t.stats.sent.Add(1)
+	return pkt[:0]
 }
 
 // write is link l's writer: it waits out each packet's delay, seals it and
@@ -330,18 +374,10 @@ func (t *Transport) write(l *link) {
 				}
 			}
 		}
-		pkt, err := t.sealer.Seal(buf[:0], o.to, l.no, o.payload)
-		if err != nil { // Send checked link and size; cannot happen
-			panic("udp: seal after Send's checks: " + err.Error())
-		}
-		if err := t.sendTo(l, pkt, o.addr); err != nil {
-			if t.closed.Load() {
-				return
-			}
-			t.stats.sendErrors.Add(1)
-			continue
-		}
-		t.stats.sent.Add(1)
+		l.mu.Lock()
+		buf = t.writeOne(l, buf[:0], o)
+		l.pending--
+		l.mu.Unlock()
 	}
 }
 
@@ -387,9 +423,13 @@ func (t *Transport) read(l *link) {
 			t.stats.readErrors.Add(1)
 			continue
 		}
-		from, payload, r := t.accept(l, buf[:n], unmap(src))
+		src = unmap(src)
+		from, payload, r := t.accept(l, buf[:n], src)
 		if r != accepted {
 			t.stats.rejected[r].Add(1)
+			if t.cfg.Rejected != nil {
+				t.cfg.Rejected(l.no, src, l.sources[src], r)
+			}
 			if t.onReject != nil {
 				t.onReject(r)
 			}
