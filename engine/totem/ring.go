@@ -107,8 +107,7 @@ type Ring struct {
 	lastToken     []byte      // copy of the last token sent, for retransmission
 	lastTokenTo   wire.NodeID // where it went
 	deadline      [numTimers]wire.Instant
-	selfq         []Message      // messages to self (corosync's loopback)
-	selfAt        []wire.Instant // when each entry of selfq arrives (with a loopback delay)
+	selfq         []looped // messages to self (corosync's loopback), in order
 	encBuf        []byte
 	rd            Ready
 	stats         Stats
@@ -249,8 +248,8 @@ func (r *Ring) drain() {
 		return
 	}
 	for i := 0; i < len(r.selfq); i++ {
-		m := r.selfq[i]
-		r.selfq[i] = nil
+		m := r.selfq[i].m
+		r.selfq[i].m = nil
 		r.handle(m, nil)
 	}
 	r.selfq = r.selfq[:0]
@@ -428,38 +427,43 @@ func (r *Ring) multicast(raw []byte, loop Message) {
 // microsecond, which no real machine keeps up. The queue stays in order,
 // as one socket keeps it.
 func (r *Ring) loop(m Message) {
-	r.selfq = append(r.selfq, m)
-	if r.tm.Loopback <= 0 {
-		return
+	var at wire.Instant
+	if d := r.tm.Loopback; d > 0 {
+		if r.rnd != nil && d >= 5 {
+			d = d*9/10 + time.Duration(r.rnd.Uint64()%uint64(d/5))
+		}
+		at = r.now.Add(d)
+		if n := len(r.selfq); n > 0 {
+			at = max(at, r.selfq[n-1].at)
+		}
+		if r.deadline[timerLoopback] == 0 {
+			r.deadline[timerLoopback] = at
+		}
 	}
-	d := r.tm.Loopback
-	if r.rnd != nil {
-		d = d*9/10 + time.Duration(r.rnd.Uint64()%uint64(d/5))
-	}
-	at := r.now.Add(d)
-	if n := len(r.selfAt); n > 0 && at < r.selfAt[n-1] {
-		at = r.selfAt[n-1]
-	}
-	r.selfAt = append(r.selfAt, at)
-	if r.deadline[timerLoopback] == 0 {
-		r.deadline[timerLoopback] = r.selfAt[0]
-	}
+	r.selfq = append(r.selfq, looped{m: m, at: at})
+}
+
+// looped is a message on its way back to this node and when it arrives
+// (0 without a loopback delay: at the next drain).
+type looped struct {
+	m  Message
+	at wire.Instant
 }
 
 // loopbackExpired processes the looped-back messages that have arrived.
+// Those they make this node send to itself arrive later, after the ones
+// still queued.
 func (r *Ring) loopbackExpired() {
-	n := 0
-	for n < len(r.selfq) && r.selfAt[n] <= r.now {
-		n++
-	}
-	due := slices.Clone(r.selfq[:n])
-	r.selfq = append(r.selfq[:0], r.selfq[n:]...)
-	r.selfAt = append(r.selfAt[:0], r.selfAt[n:]...)
-	if len(r.selfAt) > 0 {
-		r.deadline[timerLoopback] = r.selfAt[0]
-	}
-	for _, m := range due {
+	i := 0
+	for ; i < len(r.selfq) && r.selfq[i].at <= r.now; i++ {
+		m := r.selfq[i].m
+		r.selfq[i].m = nil
 		r.handle(m, nil)
+	}
+	r.selfq = append(r.selfq[:0], r.selfq[i:]...)
+	r.deadline[timerLoopback] = 0
+	if len(r.selfq) > 0 {
+		r.deadline[timerLoopback] = r.selfq[0].at
 	}
 }
 

@@ -126,3 +126,17 @@ func TestLoopbackSetting(t *testing.T) {
 		}
 	}
 }
+
+// TestTinyLoopback: a loopback delay too short to spread by ±10% (under
+// 5ns) is used as it is, and a cluster with it still forms its ring.
+func TestTinyLoopback(t *testing.T) {
+	cfg := testConfig()
+	cfg.Loopback = 3 * time.Nanosecond
+	c := newCluster(3, cfg, 1)
+	for i := range c.nodes {
+		c.start(i)
+	}
+	if took := c.stabilize(10 * time.Second); took < 0 {
+		t.Fatalf("no common ring with a 3ns loopback:\n%s", c.status())
+	}
+}
