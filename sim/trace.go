@@ -39,10 +39,14 @@ type Trace struct {
 	w     *bufio.Writer // nil: hash only
 	text  bool          // build the JSON lines: w or verify is set
 	buf   []byte        // the JSON line being built, when text
-	bin   []byte        // binary records not hashed yet
 	lines uint64
 	// verify, when set, is called with every finished line (for replay).
 	verify func(line []byte)
+	// bin[:bn] are binary records not hashed yet. An array with an index,
+	// not a slice appended to: storing a slice header into the heap
+	// object costs a write barrier per field while the collector runs.
+	bn  int
+	bin [hashChunk]byte
 }
 
 // The binary record of a line, what the hash covers: the kind as a string,
@@ -61,12 +65,13 @@ const (
 )
 
 // hashChunk is how many bytes of binary records are gathered before they
-// are hashed: one call to the hash per chunk instead of one per line.
-const hashChunk = 32 << 10
+// are hashed: one call to the hash per chunk instead of one per line. The
+// hash is a stream, so where the chunks end does not change it.
+const hashChunk = 16 << 10
 
 // NewTrace returns a trace that writes to w (nil: only hash).
 func NewTrace(w io.Writer) *Trace {
-	t := &Trace{h: sha256.New(), bin: make([]byte, 0, hashChunk+4096)}
+	t := &Trace{h: sha256.New()}
 	if w != nil {
 		t.w = bufio.NewWriterSize(w, 1<<16)
 		t.text = true
@@ -94,26 +99,57 @@ func (t *Trace) Sum() string {
 }
 
 func (t *Trace) hashPending() {
-	if len(t.bin) > 0 {
-		t.h.Write(t.bin)
-		t.bin = t.bin[:0]
+	if t.bn > 0 {
+		t.h.Write(t.bin[:t.bn])
+		t.bn = 0
 	}
 }
 
+// room makes sure n more bytes fit in bin.
+func (t *Trace) room(n int) {
+	if t.bn+n > len(t.bin) {
+		t.hashPending()
+	}
+}
+
+func (t *Trace) binByte(b byte) {
+	t.room(1)
+	t.bin[t.bn] = b
+	t.bn++
+}
+
+func (t *Trace) binUvarint(v uint64) {
+	t.room(binary.MaxVarintLen64)
+	t.bn += binary.PutUvarint(t.bin[t.bn:], v)
+}
+
+func (t *Trace) binVarint(v int64) {
+	t.room(binary.MaxVarintLen64)
+	t.bn += binary.PutVarint(t.bin[t.bn:], v)
+}
+
 func (t *Trace) binString(s string) {
-	t.bin = binary.AppendUvarint(t.bin, uint64(len(s)))
-	t.bin = append(t.bin, s...)
+	t.binUvarint(uint64(len(s)))
+	if len(s) > len(t.bin)/2 {
+		// A long string (the header's scenario source) goes to the
+		// hash directly, after what is pending.
+		t.hashPending()
+		io.WriteString(t.h, s)
+		return
+	}
+	t.room(len(s))
+	t.bn += copy(t.bin[t.bn:], s)
 }
 
 func (t *Trace) binKey(typ byte, key string) {
-	t.bin = append(t.bin, typ)
+	t.binByte(typ)
 	t.binString(key)
 }
 
 // Begin starts a line for an event of kind k at instant at.
 func (t *Trace) Begin(at wire.Instant, k string) *Trace {
 	t.binString(k)
-	t.bin = binary.AppendVarint(t.bin, int64(at))
+	t.binVarint(int64(at))
 	if t.text {
 		t.buf = append(t.buf[:0], `{"t":`...)
 		t.buf = strconv.AppendInt(t.buf, int64(at), 10)
@@ -127,7 +163,7 @@ func (t *Trace) Begin(at wire.Instant, k string) *Trace {
 // Int adds an integer field.
 func (t *Trace) Int(key string, v int64) *Trace {
 	t.binKey(binInt, key)
-	t.bin = binary.AppendVarint(t.bin, v)
+	t.binVarint(v)
 	if t.text {
 		t.key(key)
 		t.buf = strconv.AppendInt(t.buf, v, 10)
@@ -138,7 +174,7 @@ func (t *Trace) Int(key string, v int64) *Trace {
 // Uint adds an unsigned integer field.
 func (t *Trace) Uint(key string, v uint64) *Trace {
 	t.binKey(binUint, key)
-	t.bin = binary.AppendUvarint(t.bin, v)
+	t.binUvarint(v)
 	if t.text {
 		t.key(key)
 		t.buf = strconv.AppendUint(t.buf, v, 10)
@@ -153,7 +189,7 @@ func (t *Trace) Bool(key string, v bool) *Trace {
 	if v {
 		b = 1
 	}
-	t.bin = append(t.bin, b)
+	t.binByte(b)
 	if t.text {
 		t.key(key)
 		t.buf = strconv.AppendBool(t.buf, v)
@@ -177,8 +213,8 @@ func (t *Trace) Str(key, v string) *Trace {
 // fmt: one goes into the trace with every delivery).
 func (t *Trace) HexPair(key string, a, b uint64) *Trace {
 	t.binKey(binHexPair, key)
-	t.bin = binary.AppendUvarint(t.bin, a)
-	t.bin = binary.AppendUvarint(t.bin, b)
+	t.binUvarint(a)
+	t.binUvarint(b)
 	if t.text {
 		t.key(key)
 		t.buf = append(t.buf, '"')
@@ -192,11 +228,8 @@ func (t *Trace) HexPair(key string, a, b uint64) *Trace {
 
 // End finishes the line, hashes it and writes it.
 func (t *Trace) End() {
-	t.bin = append(t.bin, binEnd)
+	t.binByte(binEnd)
 	t.lines++
-	if len(t.bin) >= hashChunk {
-		t.hashPending()
-	}
 	if !t.text {
 		return
 	}

@@ -2,8 +2,14 @@ package sim
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"testing"
+
+	"github.com/quorate/quorate/engine/wire"
 )
 
 // TestTraceHashWithoutText: the hash covers the binary records, built
@@ -75,5 +81,54 @@ func TestTraceEncodingSeparates(t *testing.T) {
 	}
 	if a.Sum() != b.Sum() || a.Lines() != 10000 {
 		t.Fatalf("hash %s / %s over %d lines", a.Sum(), b.Sum(), a.Lines())
+	}
+}
+
+// TestTraceBinaryRecord pins the binary record docs/scenarios.md
+// describes, over lines that cross the chunk size and a string longer
+// than a chunk.
+func TestTraceBinaryRecord(t *testing.T) {
+	long := strings.Repeat("scenario source ", 3000)
+	var want []byte
+	str := func(s string) {
+		want = binary.AppendUvarint(want, uint64(len(s)))
+		want = append(want, s...)
+	}
+	tr := NewTrace(nil)
+	for i := range 3000 {
+		tr.Begin(wire.Instant(i), "send").Uint("id", uint64(i)).Int("d", -int64(i)).Bool("b", i%2 == 0).
+			HexPair("ring", 1, uint64(i)).Str("node", "alpha").End()
+		str("send")
+		want = binary.AppendVarint(want, int64(i))
+		want = append(want, 2)
+		str("id")
+		want = binary.AppendUvarint(want, uint64(i))
+		want = append(want, 1)
+		str("d")
+		want = binary.AppendVarint(want, -int64(i))
+		want = append(want, 3)
+		str("b")
+		want = append(want, byte(1-i%2))
+		want = append(want, 5)
+		str("ring")
+		want = binary.AppendUvarint(want, 1)
+		want = binary.AppendUvarint(want, uint64(i))
+		want = append(want, 4)
+		str("node")
+		str("alpha")
+		want = append(want, 0)
+		if i == 1500 {
+			tr.Begin(0, "header").Str("source", long).End()
+			str("header")
+			want = binary.AppendVarint(want, 0)
+			want = append(want, 4)
+			str("source")
+			str(long)
+			want = append(want, 0)
+		}
+	}
+	sum := sha256.Sum256(want)
+	if got := tr.Sum(); got != hex.EncodeToString(sum[:]) {
+		t.Fatalf("trace hash %s, want the SHA-256 of the documented records %x", got, sum)
 	}
 }
