@@ -146,6 +146,23 @@ func (t *Trace) binKey(typ byte, key string) {
 	t.binString(key)
 }
 
+// field writes a field's type byte and key, and leaves room for two
+// varints after them: one bounds check per field on the path every packet
+// takes. A key is a literal; under 128 bytes its length is one varint byte.
+func (t *Trace) field(typ byte, key string) {
+	if len(key) >= 0x80 {
+		t.binKey(typ, key)
+		t.room(2 * binary.MaxVarintLen64)
+		return
+	}
+	if t.bn+2+len(key)+2*binary.MaxVarintLen64 > len(t.bin) {
+		t.hashPending()
+	}
+	t.bin[t.bn] = typ
+	t.bin[t.bn+1] = byte(len(key))
+	t.bn += 2 + copy(t.bin[t.bn+2:], key)
+}
+
 // Begin starts a line for an event of kind k at instant at.
 func (t *Trace) Begin(at wire.Instant, k string) *Trace {
 	t.binString(k)
@@ -162,8 +179,8 @@ func (t *Trace) Begin(at wire.Instant, k string) *Trace {
 
 // Int adds an integer field.
 func (t *Trace) Int(key string, v int64) *Trace {
-	t.binKey(binInt, key)
-	t.binVarint(v)
+	t.field(binInt, key)
+	t.bn += binary.PutVarint(t.bin[t.bn:], v)
 	if t.text {
 		t.key(key)
 		t.buf = strconv.AppendInt(t.buf, v, 10)
@@ -173,8 +190,8 @@ func (t *Trace) Int(key string, v int64) *Trace {
 
 // Uint adds an unsigned integer field.
 func (t *Trace) Uint(key string, v uint64) *Trace {
-	t.binKey(binUint, key)
-	t.binUvarint(v)
+	t.field(binUint, key)
+	t.bn += binary.PutUvarint(t.bin[t.bn:], v)
 	if t.text {
 		t.key(key)
 		t.buf = strconv.AppendUint(t.buf, v, 10)
@@ -212,9 +229,9 @@ func (t *Trace) Str(key, v string) *Trace {
 // as a ring id prints (the same bytes as Str with fmt's %x.%x, without
 // fmt: one goes into the trace with every delivery).
 func (t *Trace) HexPair(key string, a, b uint64) *Trace {
-	t.binKey(binHexPair, key)
-	t.binUvarint(a)
-	t.binUvarint(b)
+	t.field(binHexPair, key)
+	t.bn += binary.PutUvarint(t.bin[t.bn:], a)
+	t.bn += binary.PutUvarint(t.bin[t.bn:], b)
 	if t.text {
 		t.key(key)
 		t.buf = append(t.buf, '"')
