@@ -224,6 +224,9 @@ func (b *builder) cluster(r *rawCluster) {
 	cl := &b.s.Cluster
 	cl.Name, cl.CorosyncConf = r.Name, r.CorosyncConf
 	cl.PacketCost = r.PacketCost
+	if !b.has("cluster.packet_cost") {
+		cl.PacketCost = DefaultPacketCost
+	}
 	if r.PacketCost < 0 || r.PacketCost > MaxPacketCost {
 		b.errf("cluster.packet_cost", "%v is out of range: 0 (no cost) up to %v per packet", r.PacketCost, MaxPacketCost)
 	}

@@ -144,6 +144,9 @@ func encodeCluster(c *Cluster) *yaml.Node {
 	m.add("nodes", nodes)
 	m.add("totem", encodeTotem(&c.Totem))
 	m.add("quorum", encodeQuorum(&c.Quorum))
+	if c.PacketCost != DefaultPacketCost {
+		m.dur("packet_cost", c.PacketCost)
+	}
 	return m.node()
 }
 

@@ -55,6 +55,7 @@ func fullWant() *Scenario {
 				LastManStandingWindow: 20 * time.Second, AutoTieBreaker: true,
 				AutoTieBreakerNode: "list", AutoTieBreakerNodeList: []uint32{10, 3},
 				Device: &Device{Algorithm: "lms", TieBreaker: "2", Votes: 3, Latency: normal}},
+			PacketCost: DefaultPacketCost,
 		},
 		Network: Network{LinkMode: "active", Links: []Link{
 			{Number: 0, Switch: "sw0", Priority: 15, Loss: 0.001, PongCount: 2,
@@ -193,7 +194,8 @@ func TestDefaults(t *testing.T) {
 			Totem: Totem{Token: 3000 * ms, TokenCoefficient: 650 * ms, Join: 50 * ms, Merge: 200 * ms,
 				MaxMessages: 17, WindowSize: 50, TokenRetransmitsBeforeLossConst: 4, MissCountConst: 5,
 				SeqnoUnchangedConst: 30, FailRecvConst: 2500},
-			Quorum: Quorum{LastManStandingWindow: 10 * time.Second, AutoTieBreakerNode: "lowest"},
+			Quorum:     Quorum{LastManStandingWindow: 10 * time.Second, AutoTieBreakerNode: "lowest"},
+			PacketCost: DefaultPacketCost,
 		},
 		Network: Network{LinkMode: "passive", Links: []Link{{Number: 0, Switch: "link0", Priority: 1,
 			PongCount: 2, Latency: Distribution{Dist: "constant", Value: 100 * time.Microsecond}}}},

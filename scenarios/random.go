@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quorate/quorate/engine/links"
+	"github.com/quorate/quorate/engine/totem"
 )
 
 // Families of random scenarios for seed sweeps. Each draws a cluster
@@ -225,9 +228,8 @@ func (o *Options) Quiet() time.Duration {
 	if cons == 0 {
 		cons = eff * 12 / 10
 	}
-	linkUp := 3*(eff/4) + 400*time.Millisecond
-	return linkUp + eff + 3*cons + 200*time.Millisecond + 10*o.Join +
-		time.Duration(o.Nodes)*10*time.Millisecond + 2*time.Second
+	tm := totem.Timers{Token: eff, Consensus: cons, Merge: 200 * time.Millisecond, Join: o.Join}
+	return totem.SettleBound(tm, links.LinkUpBound(eff/4), o.Nodes) + 2*time.Second
 }
 
 type gen struct {
@@ -465,6 +467,7 @@ func (g *gen) build(seed uint64) *Scenario {
 	for i, name := range g.added {
 		s.Cluster.Nodes = append(s.Cluster.Nodes, Node{Name: name, ID: uint32(len(g.nodes) + i + 1), Votes: 1, Added: true})
 	}
+	s.Cluster.PacketCost = DefaultPacketCost
 	s.Cluster.Totem = Totem{
 		Token: o.Token, TokenCoefficient: o.Coef, Consensus: o.Consensus, Join: o.Join,
 		Merge: 200 * time.Millisecond, MaxMessages: 17, WindowSize: 50, TokenRetransmitsBeforeLossConst: 4,

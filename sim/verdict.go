@@ -2,12 +2,13 @@ package sim
 
 import (
 	"fmt"
-	"github.com/quorate/quorate/engine/check"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/quorate/quorate/engine/check"
 	"github.com/quorate/quorate/engine/links"
+	"github.com/quorate/quorate/engine/totem"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/reports"
 	"github.com/quorate/quorate/scenarios"
@@ -86,40 +87,17 @@ func (r *run) verdicts(res *reports.Result) {
 	}
 }
 
-// livenessBound is how long the connected live nodes may take, after the
-// last change (a fault or a boot), to agree on one ring, from what corosync
-// 3 and knet do (docs/scenarios.md, "The liveness bound", states it with
-// its terms):
-//
-//   - link-up: a restarted node hears nobody, and nobody hears it, until
-//     knet has seen its links answer (pong_count+1 pings at the 200 ms
-//     heartbeat resolution);
-//   - T: a ring that lost a member notices it when the token times out;
-//   - three consensus rounds. The round in progress at the last change
-//     may end by failing nodes whose links were not up yet: they install
-//     rings without them. The next round fails the crashed nodes that
-//     are still in the processor lists; a node kept in GATHER by JOINs it
-//     cannot adopt (memb_join_process re-enters GATHER on a JOIN from a
-//     non-member that fails more nodes) times out one consensus period
-//     after the last such JOIN, together with every node that heard it.
-//     The rings so formed then merge; if their JOINs cross JOINs that
-//     still carry failed lists of the previous round, one more round;
-//   - the merge timeout, for the representative of an idle ring to
-//     multicast MERGE_DETECT;
-//   - join periods for the JOIN exchanges of the final merge, and 10 ms of
-//     processing per node.
-//
-// The spec's "token + consensus + a few joins" (totem.md §10.9) is the
-// last round alone; crash seed 795, a burst of restarts, settles in 1.6 s
-// of its 13.4 s bound, as real Corosync does in 1.7 s (docs/fidelity.md).
+// livenessBound is totem.SettleBound for this run's timers, nodes and
+// knet heartbeat; its terms are in docs/scenarios.md ("The liveness
+// bound"). Crash seed 795, a burst of restarts, settles in 1.7 s of its
+// 13.4 s bound, as real Corosync does (docs/fidelity.md).
 func (r *run) livenessBound() time.Duration {
 	tm, err := r.hosts[0].cfg.Timers()
 	if err != nil {
 		return 0
 	}
 	interval, _, _ := r.hosts[0].cfg.PingTimers()
-	linkUp := 3*interval + 2*links.TimerRes
-	return linkUp + tm.Token + 3*tm.Consensus + tm.Merge + 10*tm.Join + time.Duration(len(r.hosts))*10*time.Millisecond
+	return totem.SettleBound(tm, links.LinkUpBound(interval), len(r.hosts))
 }
 
 // liveness measures how long after the last change to the cluster (a fault

@@ -96,6 +96,14 @@ type Config struct {
 	Precision    int // knet_ping_precision; 0 means DefaultPrecision
 }
 
+// LinkUpBound is how long after a node starts its links to a peer can take
+// to come up when both answer: pong_count+1 pongs, one per ping interval
+// (knet counts a pong towards the link only from the second), at the
+// heartbeat thread's resolution, taken here at the default pong_count 2.
+func LinkUpBound(pingInterval time.Duration) time.Duration {
+	return 3*pingInterval + 2*TimerRes
+}
+
 // PingTimers derives knet's ping interval and timeout from the effective
 // token timeout as corosync does when the interface section leaves them out:
 // timeout = token / pong_count, interval = token / (pong_count * 2), in whole

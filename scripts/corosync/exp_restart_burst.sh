@@ -13,7 +13,12 @@
 #
 # Environment: N (nodes, default 4), FAULTS (below), TOKEN (totem.token,
 # default 1000), TOTEM_EXTRA (further totem keys of a random scenario) and
-# JITTER_MS (a random extra wait before the first fault, below).
+# JITTER_MS (a random extra wait before the first fault, below),
+# LOSS_PER100K (random loss on every node's knet traffic, per 100,000
+# packets, dropped at the receiver by an nftables input rule in each
+# namespace, from the nodes' start) and LOSS_END_MS (the scenario offset of
+# a `set_loss ... loss: 0` fault: the rule is removed then; without it the
+# loss stays to the end of the repetition).
 #
 # It uses the shared reference harness (HARNESS, default
 # /work/shared/corosync-harness, for net_up/write_confs/start_node/...),
@@ -51,6 +56,21 @@ FIRST=${FAULTS%%:*}
 # without it the repetitions sample nearly the same phases.
 JITTER_MS=${JITTER_MS:-0}
 
+loss_on() {   # loss_on I: drop LOSS_PER100K of every 100,000 knet packets into node I
+  nsx "$1" nft -f - <<EOF
+table inet rbloss {
+  chain i {
+    type filter hook input priority -10; policy accept;
+    iifname "eth0" udp dport 5405 numgen random mod 100000 < $LOSS_PER100K counter drop
+  }
+}
+EOF
+}
+loss_off() { nsx "$1" nft delete table inet rbloss 2>/dev/null; }
+LOSS_PER100K=${LOSS_PER100K:-0}
+LOSS_END_MS=${LOSS_END_MS:-}
+if [ -n "$LOSS_END_MS" ]; then FAULTS="$FAULTS $LOSS_END_MS:lossoff:all"; fi
+
 wait_ring_of() {   # wait_ring_of K SINCE TIMEOUT_S: every node logged Members[K] after SINCE
   local k=$1 since=$2 tmo=$3 i j
   for ((j=0;j<tmo*10;j++)); do
@@ -77,6 +97,7 @@ for ((r=1;r<=REPS;r++)); do
     fi
   done
   sleep 0.5
+  if [ "$LOSS_PER100K" -gt 0 ]; then for ((i=1;i<=N;i++)); do loss_on $i; done; fi
   tb=$(now)
   for ((i=1;i<=N;i++)); do start_node $i; done
   if ! wait_ring_of $N "$tb" 60; then echo "rep=$r no initial ring of $N" | tee -a "$OUTDIR/summary.txt"; continue; fi
@@ -99,13 +120,18 @@ for ((r=1;r<=REPS;r++)); do
     case $act in
       kill) kill_node "$node" KILL ;;
       start) start_node "$node" ;;
+      lossoff) for ((i=1;i<=N;i++)); do loss_off $i; done ;;
     esac
     echo "$tf $act $node" >> "$OUTDIR/rep$r.faults"
     tlast=$tf
+    # The end of the loss changes no membership: the wait below starts
+    # from the last kill or restart.
+    [ "$act" = lossoff ] || tnode=$tf
   done
-  # Settled: every node logs a membership of four after the last restart.
-  # 120 s is far above anything Corosync needs; a timeout is reported.
-  if wait_ring_of $N "$tlast" 120; then st=ok; else st=timeout; fi
+  # Settled: every node logs a membership of all N after the last kill or
+  # restart. 120 s is far above anything Corosync needs; a timeout is
+  # reported.
+  if wait_ring_of $N "$tnode" 120; then st=ok; else st=timeout; fi
   sleep 10  # a later change would show up in the logs
   mkdir -p "$OUTDIR/rep$r"
   for ((i=1;i<=N;i++)); do cp "$RUN/n$i/corosync.log" "$OUTDIR/rep$r/node$i.log"; done

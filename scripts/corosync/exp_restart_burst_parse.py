@@ -74,8 +74,12 @@ def main(outdir):
         ok = len(finals) == len(evs) and len({f[1] for f in finals.values()}) == 1 and \
             all(f[2] == all_ids for f in finals.values())
         settle = max(f[0] for f in finals.values()) - last if ok else None
-        restarted = int(faults[-1][2])
-        ts = totem_start(os.path.join(rep_dir, f"node{restarted}.log"), year, last)
+        # The last fault may be the end of the loss (LOSS_END_MS), which
+        # names no node: Totem's start is that of the last node restarted.
+        starts = [f for f in faults if f[1] == "start"]
+        ts = None
+        if starts:
+            ts = totem_start(os.path.join(rep_dir, f"node{int(starts[-1][2])}.log"), year, float(starts[-1][0]))
         way = []
         for n, e in evs.items():
             for t, ring, mem in e:
