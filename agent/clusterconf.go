@@ -31,7 +31,7 @@ type confSync struct {
 	key  []byte      // the authkey, for a new transport
 	rnd  engine.Rand // the node's random stream, for an engine restart
 	// dataDir and bundle (--qdevice-bundle, "" for DATA-DIR/qdevice.pem)
-	// locate the qdevice's bundle when a restart adds a device.
+	// locate the qdevice's bundle when a reload or a restart adds a device.
 	dataDir, bundle string
 	// relisten closes the transport and binds one for cfg; nil keeps the
 	// transport (in-memory tests).
@@ -264,7 +264,8 @@ func (l *loop) restartEngine(rs *engine.Restart) {
 	}
 	cs.restart = nil
 	log := l.log.With("node", l.cl.name, "config_version", pr.c.ConfigVersion)
-	qd, err := l.qdeviceFor(pr.c)
+	bundle, _ := l.node.QdeviceBundle()
+	qd, err := l.qdeviceFor(pr.c, bundle)
 	if err != nil {
 		log.Error("the quorum device of the new configuration cannot be used; keeping the running engine", "err", err)
 		return

@@ -294,6 +294,10 @@ func (l *loop) flushOnce() (more bool, err error) {
 	for _, d := range rd.Deliver {
 		l.deliver(d)
 	}
+	if rd.Device != nil && l.cc != nil {
+		// Before the stream operations: a device set up live dials next.
+		l.deviceChange(*rd.Device)
+	}
 	if l.qdev != nil {
 		for _, op := range rd.Arbiter {
 			l.qdev.op(op)

@@ -182,6 +182,10 @@ type Ready struct {
 	// with a newer configuration after performing this Ready: the node's
 	// turn in a rolling restart has come (see Apply).
 	Restart *Restart
+	// Device, when set, asks the driver to start or stop the node's
+	// qdevice daemon, before it performs Arbiter: a configuration reload
+	// added or removed the quorum device (see DeviceChange).
+	Device *DeviceChange
 	// Deadline is when Advance is due at the latest; 0 means no timer.
 	Deadline Instant
 }
@@ -214,6 +218,7 @@ type Node struct {
 	// a rolling restart (restart.go).
 	planned  *plannedRestart
 	restart  *Restart
+	device   *DeviceChange
 	reloadAt Instant
 }
 
@@ -552,6 +557,7 @@ func (n *Node) Ready() Ready {
 		QuorumChanged: n.qdirty,
 		Stop:          n.stop,
 		Restart:       n.restart,
+		Device:        n.device,
 		Deadline:      n.deadline(),
 	}
 }
@@ -577,6 +583,7 @@ func (n *Node) Ack(rd Ready) {
 	n.events = n.events[:0]
 	n.qdirty = false
 	n.restart = nil
+	n.device = nil
 }
 
 // Put writes key through the total order; the result comes in Ready.Results.

@@ -422,6 +422,12 @@ func (r *run) flush(h *host) {
 	for _, res := range rd.Results {
 		r.kvResult(h, res)
 	}
+	if dc := rd.Device; dc != nil {
+		// A live reload started or stopped the node's qdevice; the
+		// simulated qnetd host needs no bundle, and the stream follows
+		// the engine's own operations below.
+		r.trace.Begin(r.k.Now(), "qdevice").Str("node", h.name).Bool("start", dc.Start).Uint("config_version", dc.ConfigVersion).End()
+	}
 	r.streamOps(h, rd.Arbiter)
 	if rd.QuorumChanged {
 		r.obs.quorum(h, r.k.Now())
