@@ -14,6 +14,7 @@ import (
 	"github.com/quorate/quorate/internal/fsx"
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
+	"github.com/quorate/quorate/scenarios/journal"
 )
 
 // maxEditTries bounds the compare-and-set retries of one configuration
@@ -304,6 +305,8 @@ func (l *loop) installConfig(c *corosyncconf.Config, raw []byte, self *corosyncc
 	l.cl = newCluster(c, self, tcfg)
 	l.cl.raw = slices.Clone(raw)
 	l.configBumps = 0
+	l.rec.write(journal.Record{Kind: journal.KindConfig, Config: journalConfig(c, l.cl),
+		Reason: fmt.Sprintf("config_version %d installed", c.ConfigVersion)})
 }
 
 // transportChanged reports whether the new transport configuration adds a
