@@ -210,7 +210,7 @@ func Run(ctx context.Context, opt Options) error {
 	cur, curCfg := tr, tcfg
 	defer func() { cur.Close() }()
 	l.tr = tr
-	l.cc = &confSync{path: opt.ConfigPath, key: key, rnd: rnd, dataDir: opt.DataDir, bundle: opt.QdeviceBundle,
+	l.cc = &confSync{path: opt.ConfigPath, key: key, rnd: rnd, dataDir: opt.DataDir, bundle: opt.QdeviceBundle, tcfg: tcfg,
 		relisten: func(cfg udp.Config) (transport, error) {
 			// A nodelist change: new sockets for the new peer set. The
 			// loop sends nothing meanwhile; packets in flight are lost,

@@ -38,6 +38,10 @@ type confSync struct {
 	// transport (in-memory tests).
 	relisten func(cfg udp.Config) (transport, error)
 
+	// tcfg is the transport configuration of the corosync.conf last
+	// installed: what a Ready.Rebind binds.
+	tcfg udp.Config
+
 	seen    uint64 // store version of the config entry last looked at
 	seeding bool   // a seed CAS is in flight
 	warned  uint64 // store version last warned about
@@ -288,20 +292,40 @@ func (l *loop) restartEngine(rs *engine.Restart) {
 	l.abortPending(store.ErrIndeterminate)
 	node.ReloadAt(rs.ReloadAt)
 	l.node = node
+	if transportChanged(l.cl, pr.tcfg) {
+		// A new engine starts from the configuration: its links are
+		// bound as at the agent's start.
+		l.relisten(pr.tcfg)
+	}
 	l.installConfig(pr.c, pr.raw, pr.self, pr.tcfg)
 }
 
-// installConfig makes c the configuration the agent shows and binds the
-// links it needs.
-func (l *loop) installConfig(c *corosyncconf.Config, raw []byte, self *corosyncconf.Node, tcfg udp.Config) {
-	if cs := l.cc; cs.relisten != nil && transportChanged(l.cl, tcfg) {
-		tr, err := cs.relisten(tcfg)
-		if err != nil {
-			l.log.Error("cannot bind the links of the new configuration", "node", l.cl.name, "err", err)
-		} else {
-			l.tr = tr
-		}
+// relisten binds the links of tcfg (Ready.Rebind, or an engine restart).
+func (l *loop) relisten(tcfg udp.Config) {
+	cs := l.cc
+	if cs.relisten == nil {
+		return
 	}
+	tr, err := cs.relisten(tcfg)
+	if err != nil {
+		l.log.Error("cannot bind the links of the new configuration", "node", l.cl.name, "err", err)
+		return
+	}
+	l.tr = tr
+}
+
+// rebind performs the engine's Ready.Rebind: the reload changed this
+// node's addresses or a peer's, so the links are bound anew to those of
+// the configuration installed.
+func (l *loop) rebind(rb engine.Rebind) {
+	l.log.Info("rebinding the links to the new addresses", "node", l.cl.name, "config_version", rb.ConfigVersion)
+	l.relisten(l.cc.tcfg)
+}
+
+// installConfig makes c the configuration the agent shows; the links it
+// needs are bound when the engine asks (Ready.Rebind).
+func (l *loop) installConfig(c *corosyncconf.Config, raw []byte, self *corosyncconf.Node, tcfg udp.Config) {
+	l.cc.tcfg = tcfg
 	l.cl = newCluster(c, self, tcfg)
 	l.cl.raw = slices.Clone(raw)
 	l.configBumps = 0
@@ -311,7 +335,8 @@ func (l *loop) installConfig(c *corosyncconf.Config, raw []byte, self *corosyncc
 
 // transportChanged reports whether the new transport configuration adds a
 // peer or changes an address; a removed peer needs no new sockets, as the
-// engine drops its packets.
+// engine drops its packets. Only an engine restart asks it; a live reload
+// has the engine's own verdict (Ready.Rebind).
 func transportChanged(cl *cluster, tc udp.Config) bool {
 	if tc.Local != cl.local {
 		return true

@@ -47,6 +47,11 @@ type Config struct {
 	// ConfigVersion is totem.config_version (0: none), checked against the
 	// cluster's when the node first joins a ring of several members.
 	ConfigVersion uint64
+	// Addrs are the nodelist's addresses per node and link (empty when
+	// the driver owns the addressing, as the simulator without a
+	// corosync.conf does): a reload that changes them asks the driver to
+	// rebind (Ready.Rebind).
+	Addrs []NodeAddr
 }
 
 // Services share Totem's total order; the first byte of every payload says
@@ -158,6 +163,10 @@ type Ready struct {
 	// Persist, when set, must be written durably before anything in
 	// Outbox is sent.
 	Persist *State
+	// Rebind, when set, asks the driver to bind its sockets and peer
+	// addresses to the reloaded configuration's before it sends Outbox
+	// (see Rebind).
+	Rebind *Rebind
 	// Outbox holds datagrams to send, in order. The driver owns them.
 	Outbox []wire.Datagram
 	// Deliver is the node's totally ordered output: agreed messages of
@@ -219,6 +228,7 @@ type Node struct {
 	planned  *plannedRestart
 	restart  *Restart
 	device   *DeviceChange
+	rebind   *Rebind
 	reloadAt Instant
 }
 
@@ -558,6 +568,7 @@ func (n *Node) Ready() Ready {
 		Stop:          n.stop,
 		Restart:       n.restart,
 		Device:        n.device,
+		Rebind:        n.rebind,
 		Deadline:      n.deadline(),
 	}
 }
@@ -584,6 +595,7 @@ func (n *Node) Ack(rd Ready) {
 	n.qdirty = false
 	n.restart = nil
 	n.device = nil
+	n.rebind = nil
 }
 
 // Put writes key through the total order; the result comes in Ready.Results.

@@ -33,7 +33,8 @@ var ErrBadNodelist = errors.New("engine: node id 0 or duplicate in the nodelist"
 // the configuration is created and comes up with its pongs, a link removed
 // is dropped, priorities and heartbeat timers change in place; the links
 // that stay keep their state, so neither the ring nor votequorum sees a
-// change. Addresses are the driver's: it rebinds its sockets.
+// change. Addresses are the driver's sockets: a changed address asks it to
+// rebind them (Ready.Rebind).
 //
 // A quorum device added or removed is set up or stopped live, as pvecm
 // qdevice setup and remove do on corosync 3 (quorum.Reload): votequorum
@@ -67,12 +68,14 @@ func (n *Node) Reload(now Instant, cfg Config) error {
 		return err
 	}
 	n.noteDeviceChange(n.cfg.Quorum.Device != nil, cfg)
+	n.noteRebind(n.cfg.Addrs, cfg)
 	n.qdirty = true
 	old := n.cfg.Nodes
 	n.cfg.Nodes = slices.Sorted(slices.Values(cfg.Nodes))
 	n.cfg.Totem = cfg.Totem
 	n.cfg.Quorum = cfg.Quorum
 	n.cfg.ConfigVersion = cfg.ConfigVersion
+	n.cfg.Addrs = slices.Clone(cfg.Addrs)
 	n.sync.version = cfg.ConfigVersion
 	n.cfg.Links = slices.Clone(cfg.Links)
 	n.cfg.PingInterval, n.cfg.PingTimeout, n.cfg.PongCount = cfg.PingInterval, cfg.PingTimeout, cfg.PongCount

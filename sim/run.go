@@ -409,6 +409,8 @@ func (r *run) flush(h *host) {
 		h.disk = *rd.Persist
 		r.trace.Begin(r.k.Now(), "persist").Str("node", h.name).Uint("ring_seq", rd.Persist.RingSeq).End()
 	}
+	// rd.Rebind needs nothing here: the simulated network routes by node
+	// id and link, whatever the addresses.
 	r.charge(h, len(rd.Outbox))
 	for _, d := range rd.Outbox {
 		r.send(d)
