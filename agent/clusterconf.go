@@ -48,11 +48,6 @@ type confSync struct {
 	restart *plannedRestart
 }
 
-// restartDelay is how long an agent waits before applying a configuration
-// that removes running members (engine.RestartGrace): they must first have
-// left through the total order.
-const restartDelay = engine.RestartGrace
-
 // plannedRestart is what an engine restart the engine planned (Apply)
 // installs when its Ready asks for it.
 type plannedRestart struct {
@@ -103,32 +98,37 @@ func (l *loop) syncConfig() bool {
 		return false
 	}
 	cs.seen = e.Version
+	self := c.Node(uint32(l.cl.selfID))
+	if self == nil {
+		l.applyConfig(c, e.Value) // says why it cannot
+		return false
+	}
+	ecfg, err := engineConfig(c, self)
+	if err != nil {
+		l.log.Error("the cluster's corosync.conf cannot be run; not applied", "node", l.cl.name, "err", err)
+		return false
+	}
 	local := l.cl.conf.ConfigVersion
-	switch {
-	case c.ConfigVersion < local:
+	switch verdict, delay, gone := l.node.PlanInstall(ecfg); verdict {
+	case engine.InstallOlder:
 		if cs.warned != e.Version {
 			cs.warned = e.Version
 			l.log.Warn("local corosync.conf is newer than the cluster's; not replaced", "node", l.cl.name,
 				"local_version", local, "cluster_version", c.ConfigVersion)
 		}
 		return false
-	case c.ConfigVersion == local:
+	case engine.InstallSame:
 		if !bytes.Equal(e.Value, l.cl.raw) && cs.warned != e.Version {
 			cs.warned = e.Version
 			l.log.Warn("local corosync.conf differs from the cluster's at the same config_version", "node", l.cl.name,
 				"config_version", local)
 		}
 		return false
-	}
-	if gone := l.runningRemovals(c); len(gone) > 0 {
-		// Dropping a node that is still in the ring would break the ring
-		// under everyone's feet. delnode removes it through the total
-		// order right after the change is committed (NODELIST_DEL, which
-		// also stops it); apply once that has had time to happen.
+	case engine.InstallAfterRemovals:
 		version, raw := e.Version, slices.Clone(e.Value)
 		l.log.Info("the new configuration removes running members; applying it shortly, once they have left",
-			"node", l.cl.name, "config_version", c.ConfigVersion, "members", gone, "in", restartDelay)
-		time.AfterFunc(restartDelay, func() {
+			"node", l.cl.name, "config_version", c.ConfigVersion, "members", gone, "in", delay)
+		time.AfterFunc(delay, func() {
 			select {
 			case l.tasks <- func() {
 				if cs.seen == version && c.ConfigVersion > l.cl.conf.ConfigVersion {
@@ -159,19 +159,6 @@ func (l *loop) liveReload(c *corosyncconf.Config) bool {
 	}
 	ecfg, err := engineConfig(c, self)
 	return err == nil && l.node.CanReload(ecfg) == nil
-}
-
-// runningRemovals lists the members of the current ring that c leaves
-// out, this node excepted.
-func (l *loop) runningRemovals(c *corosyncconf.Config) []uint32 {
-	_, _, members := l.node.Ring()
-	var out []uint32
-	for _, id := range members {
-		if id != l.cl.selfID && c.Node(uint32(id)) == nil {
-			out = append(out, uint32(id))
-		}
-	}
-	return out
 }
 
 // seedConfig puts the local file into the empty store: only on the lowest
