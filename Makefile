@@ -125,7 +125,8 @@ FUZZ_TARGETS = \
 	./engine/quorum:FuzzDecode ./engine/store:FuzzDecode ./engine/store:FuzzDecodeSnapshot \
 	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse \
 	./qnetd:FuzzReadFrame \
-	./agent:FuzzJoinDecode ./scenarios/corolog:FuzzParse ./engine/clusterlog:FuzzDecodeEntry
+	./agent:FuzzJoinDecode ./scenarios/corolog:FuzzParse ./engine/clusterlog:FuzzDecodeEntry \
+	./scenarios/journal:FuzzParse
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

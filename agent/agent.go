@@ -210,7 +210,7 @@ func Run(ctx context.Context, opt Options) error {
 	cur, curCfg := tr, tcfg
 	defer func() { cur.Close() }()
 	l.tr = tr
-	l.cc = &confSync{path: opt.ConfigPath, key: key, rnd: rnd, dataDir: opt.DataDir, bundle: opt.QdeviceBundle,
+	l.cc = &confSync{path: opt.ConfigPath, key: key, rnd: rnd, dataDir: opt.DataDir, bundle: opt.QdeviceBundle, tcfg: tcfg,
 		relisten: func(cfg udp.Config) (transport, error) {
 			// A nodelist change: new sockets for the new peer set. The
 			// loop sends nothing meanwhile; packets in flight are lost,
@@ -291,11 +291,12 @@ func Run(ctx context.Context, opt Options) error {
 		log.Error("agent stopped", "node", cl.name, "err", err)
 		return err
 	}
-	reason := "signal"
+	stop := journal.Record{Kind: journal.KindStop, Reason: "signal"}
 	if l.killedBy != 0 {
-		reason = "removed from the nodelist by " + cl.nameOf(l.killedBy)
+		stop.Reason = journal.StopRemoved + " by " + cl.nameOf(l.killedBy)
+		stop.Peer, stop.PeerID = cl.nameOf(l.killedBy), uint32(l.killedBy)
 	}
-	rec.write(journal.Record{Kind: journal.KindStop, Reason: reason})
+	rec.write(stop)
 	log.Info("agent stopped", "node", cl.name)
 	return nil
 }

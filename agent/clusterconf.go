@@ -14,6 +14,7 @@ import (
 	"github.com/quorate/quorate/internal/fsx"
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
+	"github.com/quorate/quorate/scenarios/journal"
 )
 
 // maxEditTries bounds the compare-and-set retries of one configuration
@@ -31,22 +32,21 @@ type confSync struct {
 	key  []byte      // the authkey, for a new transport
 	rnd  engine.Rand // the node's random stream, for an engine restart
 	// dataDir and bundle (--qdevice-bundle, "" for DATA-DIR/qdevice.pem)
-	// locate the qdevice's bundle when a restart adds a device.
+	// locate the qdevice's bundle when a reload or a restart adds a device.
 	dataDir, bundle string
 	// relisten closes the transport and binds one for cfg; nil keeps the
 	// transport (in-memory tests).
 	relisten func(cfg udp.Config) (transport, error)
+
+	// tcfg is the transport configuration of the corosync.conf last
+	// installed: what a Ready.Rebind binds.
+	tcfg udp.Config
 
 	seen    uint64 // store version of the config entry last looked at
 	seeding bool   // a seed CAS is in flight
 	warned  uint64 // store version last warned about
 	restart *plannedRestart
 }
-
-// restartDelay is how long an agent waits before applying a configuration
-// that removes running members (engine.RestartGrace): they must first have
-// left through the total order.
-const restartDelay = engine.RestartGrace
 
 // plannedRestart is what an engine restart the engine planned (Apply)
 // installs when its Ready asks for it.
@@ -98,32 +98,37 @@ func (l *loop) syncConfig() bool {
 		return false
 	}
 	cs.seen = e.Version
+	self := c.Node(uint32(l.cl.selfID))
+	if self == nil {
+		l.applyConfig(c, e.Value) // says why it cannot
+		return false
+	}
+	ecfg, err := engineConfig(c, self)
+	if err != nil {
+		l.log.Error("the cluster's corosync.conf cannot be run; not applied", "node", l.cl.name, "err", err)
+		return false
+	}
 	local := l.cl.conf.ConfigVersion
-	switch {
-	case c.ConfigVersion < local:
+	switch verdict, delay, gone := l.node.PlanInstall(ecfg); verdict {
+	case engine.InstallOlder:
 		if cs.warned != e.Version {
 			cs.warned = e.Version
 			l.log.Warn("local corosync.conf is newer than the cluster's; not replaced", "node", l.cl.name,
 				"local_version", local, "cluster_version", c.ConfigVersion)
 		}
 		return false
-	case c.ConfigVersion == local:
+	case engine.InstallSame:
 		if !bytes.Equal(e.Value, l.cl.raw) && cs.warned != e.Version {
 			cs.warned = e.Version
 			l.log.Warn("local corosync.conf differs from the cluster's at the same config_version", "node", l.cl.name,
 				"config_version", local)
 		}
 		return false
-	}
-	if gone := l.runningRemovals(c); len(gone) > 0 {
-		// Dropping a node that is still in the ring would break the ring
-		// under everyone's feet. delnode removes it through the total
-		// order right after the change is committed (NODELIST_DEL, which
-		// also stops it); apply once that has had time to happen.
+	case engine.InstallAfterRemovals:
 		version, raw := e.Version, slices.Clone(e.Value)
 		l.log.Info("the new configuration removes running members; applying it shortly, once they have left",
-			"node", l.cl.name, "config_version", c.ConfigVersion, "members", gone, "in", restartDelay)
-		time.AfterFunc(restartDelay, func() {
+			"node", l.cl.name, "config_version", c.ConfigVersion, "members", gone, "in", delay)
+		time.AfterFunc(delay, func() {
 			select {
 			case l.tasks <- func() {
 				if cs.seen == version && c.ConfigVersion > l.cl.conf.ConfigVersion {
@@ -154,19 +159,6 @@ func (l *loop) liveReload(c *corosyncconf.Config) bool {
 	}
 	ecfg, err := engineConfig(c, self)
 	return err == nil && l.node.CanReload(ecfg) == nil
-}
-
-// runningRemovals lists the members of the current ring that c leaves
-// out, this node excepted.
-func (l *loop) runningRemovals(c *corosyncconf.Config) []uint32 {
-	_, _, members := l.node.Ring()
-	var out []uint32
-	for _, id := range members {
-		if id != l.cl.selfID && c.Node(uint32(id)) == nil {
-			out = append(out, uint32(id))
-		}
-	}
-	return out
 }
 
 // seedConfig puts the local file into the empty store: only on the lowest
@@ -264,7 +256,8 @@ func (l *loop) restartEngine(rs *engine.Restart) {
 	}
 	cs.restart = nil
 	log := l.log.With("node", l.cl.name, "config_version", pr.c.ConfigVersion)
-	qd, err := l.qdeviceFor(pr.c)
+	bundle, _ := l.node.QdeviceBundle()
+	qd, err := l.qdeviceFor(pr.c, bundle)
 	if err != nil {
 		log.Error("the quorum device of the new configuration cannot be used; keeping the running engine", "err", err)
 		return
@@ -286,28 +279,51 @@ func (l *loop) restartEngine(rs *engine.Restart) {
 	l.abortPending(store.ErrIndeterminate)
 	node.ReloadAt(rs.ReloadAt)
 	l.node = node
+	if transportChanged(l.cl, pr.tcfg) {
+		// A new engine starts from the configuration: its links are
+		// bound as at the agent's start.
+		l.relisten(pr.tcfg)
+	}
 	l.installConfig(pr.c, pr.raw, pr.self, pr.tcfg)
 }
 
-// installConfig makes c the configuration the agent shows and binds the
-// links it needs.
-func (l *loop) installConfig(c *corosyncconf.Config, raw []byte, self *corosyncconf.Node, tcfg udp.Config) {
-	if cs := l.cc; cs.relisten != nil && transportChanged(l.cl, tcfg) {
-		tr, err := cs.relisten(tcfg)
-		if err != nil {
-			l.log.Error("cannot bind the links of the new configuration", "node", l.cl.name, "err", err)
-		} else {
-			l.tr = tr
-		}
+// relisten binds the links of tcfg (Ready.Rebind, or an engine restart).
+func (l *loop) relisten(tcfg udp.Config) {
+	cs := l.cc
+	if cs.relisten == nil {
+		return
 	}
+	tr, err := cs.relisten(tcfg)
+	if err != nil {
+		l.log.Error("cannot bind the links of the new configuration", "node", l.cl.name, "err", err)
+		return
+	}
+	l.tr = tr
+}
+
+// rebind performs the engine's Ready.Rebind: the reload changed this
+// node's addresses or a peer's, so the links are bound anew to those of
+// the configuration installed.
+func (l *loop) rebind(rb engine.Rebind) {
+	l.log.Info("rebinding the links to the new addresses", "node", l.cl.name, "config_version", rb.ConfigVersion)
+	l.relisten(l.cc.tcfg)
+}
+
+// installConfig makes c the configuration the agent shows; the links it
+// needs are bound when the engine asks (Ready.Rebind).
+func (l *loop) installConfig(c *corosyncconf.Config, raw []byte, self *corosyncconf.Node, tcfg udp.Config) {
+	l.cc.tcfg = tcfg
 	l.cl = newCluster(c, self, tcfg)
 	l.cl.raw = slices.Clone(raw)
 	l.configBumps = 0
+	l.rec.write(journal.Record{Kind: journal.KindConfig, Config: journalConfig(c, l.cl),
+		Reason: fmt.Sprintf("config_version %d installed", c.ConfigVersion)})
 }
 
 // transportChanged reports whether the new transport configuration adds a
 // peer or changes an address; a removed peer needs no new sockets, as the
-// engine drops its packets.
+// engine drops its packets. Only an engine restart asks it; a live reload
+// has the engine's own verdict (Ready.Rebind).
 func transportChanged(cl *cluster, tc udp.Config) bool {
 	if tc.Local != cl.local {
 		return true

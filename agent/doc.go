@@ -61,11 +61,14 @@
 // a compare-and-set on the version read and redone on the newer text when
 // a concurrent change won, so that no change is lost. add and delnode use
 // it; so can any command that must change the file cluster-wide. An agent
-// that sees a delivered copy with a higher totem.config_version than its
-// file rewrites the file atomically and applies it with engine.Node.Reload;
-// a change Reload refuses with engine.ErrRestartRequired makes it restart
-// the engine in-process from its persisted state after restartDelay. New
-// peers get new UDP sockets (the transport is rebound).
+// that sees a delivered copy asks the engine whether and when to take it
+// (engine.Node.PlanInstall: a higher totem.config_version, after
+// engine.RestartGrace when it removes running members), rewrites the file
+// atomically and applies it with engine.Node.Apply: live, or by a restart
+// in-process from its persisted state when the engine's Ready.Restart says
+// the node's turn has come. What the change needs of the agent the engine
+// asks in its Ready: new sockets (Rebind), the qdevice's stream and bundle
+// (Device).
 //
 // # Joining
 //

@@ -73,7 +73,7 @@ func joinCluster(t *testing.T) ([]*joinAgent, int) {
 }
 
 // journalRecords reads an agent's journal.
-func journalRecords(t *testing.T, a *joinAgent) []journal.Record {
+func journalRecords(t *testing.T, a *testAgent) []journal.Record {
 	t.Helper()
 	j, err := journal.ReadFile(filepath.Join(a.data, journalFile))
 	if err != nil {
@@ -97,7 +97,7 @@ func TestLiveConfigChanges(t *testing.T) {
 	alpha := &as[0].testAgent
 	marks := make([]int, len(as))
 	for i, a := range as {
-		marks[i] = len(journalRecords(t, a))
+		marks[i] = len(journalRecords(t, &a.testAgent))
 	}
 	version := uint64(3)
 	install := func(what string, edit func(string) string) {
@@ -224,7 +224,7 @@ func TestLiveConfigChanges(t *testing.T) {
 	})
 	time.Sleep(time.Second)
 	for i, a := range as {
-		recs := journalRecords(t, a)[marks[i]:]
+		recs := journalRecords(t, &a.testAgent)[marks[i]:]
 		var memberships, inquorate int
 		for _, r := range recs {
 			switch {
@@ -246,7 +246,7 @@ func TestLiveConfigChanges(t *testing.T) {
 	// A change corosync reads only at start (link_mode) restarts the
 	// engines one at a time: the others keep quorum throughout.
 	for i, a := range as {
-		marks[i] = len(journalRecords(t, a))
+		marks[i] = len(journalRecords(t, &a.testAgent))
 	}
 	install("link_mode active", func(s string) string {
 		s = regexp.MustCompile(`\n *link_mode: *\w+`).ReplaceAllString(s, "")
@@ -270,7 +270,7 @@ func TestLiveConfigChanges(t *testing.T) {
 	var spans []span
 	for i, a := range as {
 		var open *time.Time
-		for _, r := range journalRecords(t, a)[marks[i]:] {
+		for _, r := range journalRecords(t, &a.testAgent)[marks[i]:] {
 			if r.Kind != journal.KindQuorum || r.Quorate == nil {
 				continue
 			}

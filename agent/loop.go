@@ -278,6 +278,10 @@ func (l *loop) flushOnce() (more bool, err error) {
 		l.disk = *rd.Persist
 		l.log.Debug("persisted", "node", l.cl.name, "ring_seq", rd.Persist.RingSeq, "store_version", rd.Persist.Store.Version)
 	}
+	if rd.Rebind != nil && l.cc != nil {
+		// Before the batch's datagrams: they go to the new addresses.
+		l.rebind(*rd.Rebind)
+	}
 	for _, d := range rd.Outbox {
 		l.tr.Send(d)
 	}
@@ -293,6 +297,10 @@ func (l *loop) flushOnce() (more bool, err error) {
 	}
 	for _, d := range rd.Deliver {
 		l.deliver(d)
+	}
+	if rd.Device != nil && l.cc != nil {
+		// Before the stream operations: a device set up live dials next.
+		l.deviceChange(*rd.Device)
 	}
 	if l.qdev != nil {
 		for _, op := range rd.Arbiter {

@@ -19,6 +19,7 @@ import (
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/qnetd"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
+	"github.com/quorate/quorate/scenarios/journal"
 )
 
 // testQnetd is an in-process qnetd on 127.0.0.1 that can be stopped and
@@ -334,8 +335,10 @@ func TestQdeviceEpochs(t *testing.T) {
 // TestQdeviceSetupClusterWide adds a quorum device to a running two-node
 // cluster through one agent's admin socket, as `quorate qdevice setup`
 // does: the bundle travels in the store, every agent writes the new
-// corosync.conf, installs the bundle and restarts its engine with the
-// device (total votes 3); `remove` undoes it on every node.
+// corosync.conf, installs the bundle and takes the device live, as
+// corosync 3 does (total votes 3); `remove` undoes it on every node. The
+// journals record no membership change and no node inquorate from the
+// setup to the end, and no engine restarts.
 func TestQdeviceSetupClusterWide(t *testing.T) {
 	skipShort(t)
 	c, q := qdeviceCluster(t)
@@ -363,6 +366,10 @@ func TestQdeviceSetupClusterWide(t *testing.T) {
 
 	host, portS, _ := strings.Cut(q.addr, ":")
 	port, _ := strconv.Atoi(portS)
+	marks := make([]int, len(c.agents))
+	for i, a := range c.agents {
+		marks[i] = len(journalRecords(t, a))
+	}
 	setup := Request{Cmd: CmdQdeviceSetup, Host: host, Port: port, Bundle: bundle}
 	if resp, _ := ask(alpha, Request{Cmd: CmdQdeviceSetup, Host: host, Port: port, Bundle: []byte("garbage")}); resp == nil ||
 		resp.OK || !resp.BadRequest {
@@ -414,5 +421,25 @@ func TestQdeviceSetupClusterWide(t *testing.T) {
 	})
 	if e, err := ask(alpha, Request{Cmd: CmdCfsGet, Path: BundleKey}); err != nil || e.OK {
 		t.Errorf("bundle still in the store: %+v %v", e, err)
+	}
+	for i, a := range c.agents {
+		var memberships, inquorate int
+		recs := journalRecords(t, a)[marks[i]:]
+		for _, r := range recs {
+			switch {
+			case r.Kind == journal.KindMembership:
+				memberships++
+			case r.Kind == journal.KindQuorum && r.Quorate != nil && !*r.Quorate:
+				inquorate++
+			}
+		}
+		t.Logf("%s: %d journal records from the setup on, %d membership changes, %d inquorate", a.name, len(recs), memberships, inquorate)
+		if memberships != 0 || inquorate != 0 || len(recs) == 0 {
+			t.Errorf("%s: %d membership changes and %d inquorate records in %d records: the device was not set up live",
+				a.name, memberships, inquorate, len(recs))
+		}
+		if strings.Contains(a.log.String(), "engine restarted") {
+			t.Errorf("%s restarted its engine for the quorum device", a.name)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/quorate/quorate/engine"
 	"github.com/quorate/quorate/engine/store"
 	"github.com/quorate/quorate/internal/fsx"
 	"github.com/quorate/quorate/qnetd"
@@ -16,19 +17,19 @@ import (
 )
 
 // BundleKey is where the replicated store keeps the cluster's qdevice
-// client bundle, as pmxcfs keeps secrets under /etc/pve/priv: every node
-// needs it to connect to qnetd, and a node that was down during `quorate
-// qdevice setup` finds it there when it comes back.
-const BundleKey = "priv/qdevice.pem"
+// client bundle (engine.QdeviceBundleKey): the engine hands it to the
+// agent in Ready.Device when a reload adds the device.
+const BundleKey = engine.QdeviceBundleKey
 
 // `quorate qdevice setup` and `remove` on a running cluster are one
 // cluster-wide change, as pvecm qdevice setup is: the bundle goes into the
 // store, then the quorum.device section into the cluster's corosync.conf
-// (config_version + 1). Every agent then writes the new file and, because
-// a quorum device cannot be added to or removed from a running votequorum,
-// restarts its engine in-process (restartEngine), installing the bundle
-// from the store into its data directory and starting the qdevice's
-// stream to qnetd.
+// (config_version + 1). Every agent then writes the new file and reloads
+// it, and the engine takes the device live as corosync 3 does (no
+// membership change): its qdevice registers with votequorum, and its
+// Ready.Device hands the agent the bundle from the store to install in
+// the data directory and asks it to start the stream to qnetd
+// (deviceChange). The removal stops the stream and drops the bundle.
 
 // qdeviceSetup is the admin request CmdQdeviceSetup: it answers once the
 // cluster's corosync.conf carries the device.
@@ -122,30 +123,63 @@ func configVersionOf(b []byte) uint64 {
 	return c.ConfigVersion
 }
 
-// qdeviceFor prepares the qdevice of configuration c for an engine
-// restart: nil without a device (a bundle installed from the store is
-// removed then), else a client whose bundle is the data directory's, first
-// written from the store's copy when that differs.
-func (l *loop) qdeviceFor(c *corosyncconf.Config) (*qdevice, error) {
+// qdeviceFor prepares the qdevice of configuration c: nil without a
+// device (a bundle installed from the store is removed then), else a
+// client whose bundle is the data directory's, first written from bundle
+// (the store's copy, which the engine hands over) when that differs.
+func (l *loop) qdeviceFor(c *corosyncconf.Config, bundle []byte) (*qdevice, error) {
 	cs := l.cc
-	local := filepath.Join(cs.dataDir, BundleFile)
 	if c.Quorum.Device == nil {
-		if cs.bundle == "" {
-			if err := os.Remove(local); err == nil {
-				l.log.Info("quorum device gone: removed its bundle", "node", l.cl.name, "bundle", local)
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				l.log.Warn("cannot remove the qdevice bundle", "node", l.cl.name, "err", err)
-			}
-		}
+		l.dropInstalledBundle()
 		return nil, nil
 	}
-	if e, ok := l.node.ReadLocal(BundleKey); ok && cs.bundle == "" {
-		if cur, err := os.ReadFile(local); err != nil || !bytes.Equal(cur, e.Value) {
-			if err := fsx.WriteFileAtomic(local, e.Value, 0o600); err != nil {
+	if bundle != nil && cs.bundle == "" {
+		local := filepath.Join(cs.dataDir, BundleFile)
+		if cur, err := os.ReadFile(local); err != nil || !bytes.Equal(cur, bundle) {
+			if err := fsx.WriteFileAtomic(local, bundle, 0o600); err != nil {
 				return nil, fmt.Errorf("install the qdevice bundle from the store: %w", err)
 			}
 			l.log.Info("installed the qdevice bundle from the store", "node", l.cl.name, "bundle", local)
 		}
 	}
 	return loadQdevice(l.ctx, c, l.cl.selfID, l.cl.name, cs.bundle, cs.dataDir, l.log)
+}
+
+// dropInstalledBundle removes the bundle installed from the store once the
+// device is gone (one given with --qdevice-bundle is the operator's).
+func (l *loop) dropInstalledBundle() {
+	cs := l.cc
+	if cs.bundle != "" {
+		return
+	}
+	local := filepath.Join(cs.dataDir, BundleFile)
+	if err := os.Remove(local); err == nil {
+		l.log.Info("quorum device gone: removed its bundle", "node", l.cl.name, "bundle", local)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		l.log.Warn("cannot remove the qdevice bundle", "node", l.cl.name, "err", err)
+	}
+}
+
+// deviceChange performs the engine's Ready.Device: a live reload added
+// the quorum device (its client registered with votequorum; the stream to
+// qnetd it is about to dial needs the bundle and the address of the
+// configuration now installed) or removed it (the stream closes).
+func (l *loop) deviceChange(dc engine.DeviceChange) {
+	log := l.log.With("node", l.cl.name, "config_version", dc.ConfigVersion)
+	if l.qdev != nil {
+		l.qdev.close()
+		l.qdev = nil
+	}
+	if !dc.Start {
+		l.dropInstalledBundle()
+		log.Info("quorum device removed live: corosync-qdevice stopped")
+		return
+	}
+	qd, err := l.qdeviceFor(l.cl.conf, dc.Bundle)
+	if err != nil {
+		log.Error("the quorum device of the new configuration cannot be used; the node does not vote for it", "err", err)
+		return
+	}
+	l.qdev = qd
+	log.Info("quorum device added live: corosync-qdevice started", "qnetd", qd.addr)
 }

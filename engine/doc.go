@@ -25,8 +25,13 @@
 //
 // A running node changes its nodelist in two ways: a delivered NODELIST_DEL
 // (pvecm delnode, RemoveNode) drops a node on every member at the same
-// point of the total order, and Reload applies a new configuration as
-// corosync-cfgtool -R does (nodes added or removed, votes, timers). What
-// Reload cannot change it refuses with ErrRestartRequired, and the driver
-// restarts the node from its persisted State instead.
+// point of the total order, and Apply (Reload) installs a new configuration
+// as corosync-cfgtool -R does (nodes added or removed, votes, timers,
+// links and addresses, the quorum device). What a running node cannot
+// change the engine plans as a rolling restart and asks for in
+// Ready.Restart at the node's turn. The driver work a change needs is
+// decided here too and handed over as typed Ready fields, performed before
+// the rest of the batch: Rebind (bind the sockets to new addresses) and
+// Device (start or stop the qdevice's stream to qnetd, with the bundle the
+// store holds).
 package engine

@@ -47,6 +47,11 @@ type Config struct {
 	// ConfigVersion is totem.config_version (0: none), checked against the
 	// cluster's when the node first joins a ring of several members.
 	ConfigVersion uint64
+	// Addrs are the nodelist's addresses per node and link (empty when
+	// the driver owns the addressing, as the simulator without a
+	// corosync.conf does): a reload that changes them asks the driver to
+	// rebind (Ready.Rebind).
+	Addrs []NodeAddr
 }
 
 // Services share Totem's total order; the first byte of every payload says
@@ -158,6 +163,10 @@ type Ready struct {
 	// Persist, when set, must be written durably before anything in
 	// Outbox is sent.
 	Persist *State
+	// Rebind, when set, asks the driver to bind its sockets and peer
+	// addresses to the reloaded configuration's before it sends Outbox
+	// (see Rebind).
+	Rebind *Rebind
 	// Outbox holds datagrams to send, in order. The driver owns them.
 	Outbox []wire.Datagram
 	// Deliver is the node's totally ordered output: agreed messages of
@@ -182,6 +191,10 @@ type Ready struct {
 	// with a newer configuration after performing this Ready: the node's
 	// turn in a rolling restart has come (see Apply).
 	Restart *Restart
+	// Device, when set, asks the driver to start or stop the node's
+	// qdevice daemon, before it performs Arbiter: a configuration reload
+	// added or removed the quorum device (see DeviceChange).
+	Device *DeviceChange
 	// Deadline is when Advance is due at the latest; 0 means no timer.
 	Deadline Instant
 }
@@ -214,6 +227,8 @@ type Node struct {
 	// a rolling restart (restart.go).
 	planned  *plannedRestart
 	restart  *Restart
+	device   *DeviceChange
+	rebind   *Rebind
 	reloadAt Instant
 }
 
@@ -552,6 +567,8 @@ func (n *Node) Ready() Ready {
 		QuorumChanged: n.qdirty,
 		Stop:          n.stop,
 		Restart:       n.restart,
+		Device:        n.device,
+		Rebind:        n.rebind,
 		Deadline:      n.deadline(),
 	}
 }
@@ -577,6 +594,8 @@ func (n *Node) Ack(rd Ready) {
 	n.events = n.events[:0]
 	n.qdirty = false
 	n.restart = nil
+	n.device = nil
+	n.rebind = nil
 }
 
 // Put writes key through the total order; the result comes in Ready.Results.

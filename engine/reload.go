@@ -33,11 +33,18 @@ var ErrBadNodelist = errors.New("engine: node id 0 or duplicate in the nodelist"
 // the configuration is created and comes up with its pongs, a link removed
 // is dropped, priorities and heartbeat timers change in place; the links
 // that stay keep their state, so neither the ring nor votequorum sees a
-// change. Addresses are the driver's: it rebinds its sockets.
+// change. Addresses are the driver's sockets: a changed address asks it to
+// rebind them (Ready.Rebind).
+//
+// A quorum device added or removed is set up or stopped live, as pvecm
+// qdevice setup and remove do on corosync 3 (quorum.Reload): votequorum
+// registers or unregisters the node's device without a membership change,
+// and Ready.Device asks the driver to start or stop the daemon's stream to
+// qnetd.
 //
 // What a running node cannot change is refused with ErrRestartRequired
-// before anything changes: its own node id, the link mode, the presence of
-// a quorum device, and votequorum's startup-only options (wait_for_all,
+// before anything changes: its own node id, the link mode, and
+// votequorum's startup-only options (wait_for_all,
 // last_man_standing, auto_tie_breaker). A configuration the layers refuse
 // (votequorum's or Totem's validation) is returned as is and also changes
 // nothing.
@@ -60,12 +67,15 @@ func (n *Node) Reload(now Instant, cfg Config) error {
 		n.collect(now)
 		return err
 	}
+	n.noteDeviceChange(n.cfg.Quorum.Device != nil, cfg)
+	n.noteRebind(n.cfg.Addrs, cfg)
 	n.qdirty = true
 	old := n.cfg.Nodes
 	n.cfg.Nodes = slices.Sorted(slices.Values(cfg.Nodes))
 	n.cfg.Totem = cfg.Totem
 	n.cfg.Quorum = cfg.Quorum
 	n.cfg.ConfigVersion = cfg.ConfigVersion
+	n.cfg.Addrs = slices.Clone(cfg.Addrs)
 	n.sync.version = cfg.ConfigVersion
 	n.cfg.Links = slices.Clone(cfg.Links)
 	n.cfg.PingInterval, n.cfg.PingTimeout, n.cfg.PongCount = cfg.PingInterval, cfg.PingTimeout, cfg.PongCount
@@ -108,7 +118,13 @@ func (n *Node) CanReload(cfg Config) error {
 		return err
 	}
 	peers := slices.DeleteFunc(slices.Sorted(slices.Values(cfg.Nodes)), func(id wire.NodeID) bool { return id == cfg.NodeID })
-	return cfg.linkConfig(tm, peers).Validate()
+	if err := cfg.linkConfig(tm, peers).Validate(); err != nil {
+		return err
+	}
+	qc := cfg.Quorum
+	qc.Self = cfg.NodeID
+	_, err = n.q.CanReload(qc)
+	return err
 }
 
 // reloadable checks that cfg differs from the running configuration only
@@ -131,8 +147,6 @@ func (n *Node) reloadable(cfg Config) error {
 	switch {
 	case cfg.LinkMode != cur.LinkMode:
 		return restart("link_mode changed from %s to %s", cur.LinkMode, cfg.LinkMode)
-	case (cfg.Quorum.Device == nil) != (cur.Quorum.Device == nil):
-		return restart("a quorum device was added or removed")
 	case cfg.Quorum.WaitForAll != cur.Quorum.WaitForAll || cfg.Quorum.WaitForAllSet != cur.Quorum.WaitForAllSet:
 		return restart("quorum.wait_for_all changed")
 	case cfg.Quorum.LastManStanding != cur.Quorum.LastManStanding || cfg.Quorum.LastManStandingWindow != cur.Quorum.LastManStandingWindow:
@@ -152,10 +166,10 @@ const RestartGrace = 2 * time.Second
 
 // RestartDelay is when the driver restarts this node for cfg, a change
 // Reload refused with ErrRestartRequired (what corosync reads only at
-// start: node id, link mode, crypto, the quorum device): never all members
-// at once, which would leave every node alone and inquorate, but one at a
-// time in node id order over the current ring, so that the others keep
-// quorum. The k-th member (from 0) waits RestartGrace plus k slots; a slot
+// start: node id, link mode, crypto, votequorum's startup-only options):
+// never all members at once, which would leave every node alone and
+// inquorate, but one at a time in node id order over the current ring, so
+// that the others keep quorum. The k-th member (from 0) waits RestartGrace plus k slots; a slot
 // is long enough for the ring to notice a member gone and take it back
 // after its restart: two token timeouts and two consensus timeouts of the
 // new configuration, plus a second for the restart itself. A node outside
@@ -175,7 +189,7 @@ func (n *Node) RestartDelay(cfg Config) time.Duration {
 // corosync.conf change (quorum.md §2.8). A member restarted into a ring of
 // members still running the old configuration adopts their expected votes
 // (a quorate sender's NODEINFO, quorum.md §1.3), so without it the cluster
-// would keep the old expected votes (a removed quorum device's vote) after
+// would keep the old expected votes (a removed node's vote) after
 // the last restart; the reload recomputes them from the nodelist. It is one
 // slot (see RestartDelay) after the last member's turn.
 func (n *Node) ReloadAfterRestart(cfg Config) time.Duration {

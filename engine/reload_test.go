@@ -235,7 +235,7 @@ func TestReloadRefusals(t *testing.T) {
 		{"link mode", func(c *Config) { c.LinkMode = links.ModeActive }, true, nil},
 		{"no links", func(c *Config) { c.Links = nil }, false, links.ErrNoLinks},
 		{"bad link priority", func(c *Config) { c.Links = []links.LinkConfig{{Number: 0, Priority: 300}} }, false, links.ErrPriority},
-		{"quorum device added", func(c *Config) { c.Quorum.Device = &quorum.DeviceConfig{Votes: 1} }, true, nil},
+		{"quorum device with two_node", func(c *Config) { c.Quorum.TwoNode, c.Quorum.Device = true, &quorum.DeviceConfig{Votes: 1} }, false, quorum.ErrTwoNodeDevice},
 		{"wait_for_all", func(c *Config) { c.Quorum.WaitForAll = true }, true, nil},
 		{"last_man_standing", func(c *Config) { c.Quorum.LastManStanding = true }, true, nil},
 		{"auto_tie_breaker", func(c *Config) { c.Quorum.AutoTieBreaker = true }, true, nil},

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"github.com/quorate/quorate/engine/quorum"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -244,8 +245,8 @@ type gen struct {
 	faults []Fault
 	t      time.Duration // time of the last fault
 	// added are the config family's nodes outside the initial nodelist
-	// (cluster.new_nodes); settle is when the rolling restarts its
-	// quorum device changes start are over at the latest.
+	// (cluster.new_nodes); settle is when the quorum device changes
+	// are over at the latest.
 	added  []string
 	settle time.Duration
 }
@@ -518,7 +519,7 @@ func (g *gen) configOptions() {
 	o.LMSWindow, o.ATBNode, o.ATBList = 10*time.Second, "lowest", nil
 	o.Coef = 650 * time.Millisecond
 	// The workload is not this family's subject: a light one keeps the
-	// long runs of its rolling restarts cheap.
+	// long runs cheap.
 	o.Workload.Rate = min(o.Workload.Rate, 40)
 }
 
@@ -555,8 +556,8 @@ func (g *gen) conf(version int, link1 bool) string {
 // partitions and loss. Each goes through a random node and is refused
 // when that node cannot commit it (down, inquorate, an add while a device
 // is configured, a node already removed): the refusal is part of what is
-// tested. A device change restarts every member one at a time; the run
-// lasts until those restarts are over, then quiet.
+// tested. A device change is live (no restart); the run lasts until the
+// qdevices have had their timeout to connect and vote, then quiet.
 func (g *gen) membership(step func() time.Duration, wait func(time.Duration)) {
 	o := &g.o
 	all := slices.Clone(g.nodes)
@@ -564,16 +565,12 @@ func (g *gen) membership(step func() time.Duration, wait func(time.Duration)) {
 		g.added = append(g.added, fmt.Sprintf("n%d", len(g.nodes)+i+1))
 	}
 	next, device := 0, false
-	// The span of a rolling restart of every member, and the reload
-	// after it (engine.Node.RestartDelay and ReloadAfterRestart).
 	n := len(g.nodes) + len(g.added)
 	eff := effectiveToken(o.Token, o.Coef, n)
 	cons := o.Consensus
 	if cons == 0 {
 		cons = eff * 12 / 10
 	}
-	slot := 2*(eff+cons) + time.Second
-	span := 2*time.Second + time.Duration(n+1)*slot
 	// A membership change comes only once the cluster has settled from
 	// the fault before it, and the next fault only once the change is
 	// done (an added node in the ring, a removed one gone), as pvecm add
@@ -606,18 +603,15 @@ func (g *gen) membership(step func() time.Duration, wait func(time.Duration)) {
 			v := all[g.r.IntN(len(all))]
 			op(func(at time.Duration) { g.fault(Fault{At: at, Action: "delnode", Node: v, On: other(v)}) })
 		case 3:
-			if span > 100*time.Second {
-				// A rolling restart of slow timers over many nodes
-				// would dwarf the rest of the run: not this time.
-				continue
-			}
 			op(func(at time.Duration) {
 				if device {
 					g.fault(Fault{At: at, Action: "qdevice_remove", On: g.node()})
 				} else {
 					g.fault(Fault{At: at, Action: "qdevice_setup", On: g.node(), Force: true})
 				}
-				g.settle = max(g.settle, at+span)
+				// Live: the qdevices connect and vote within their
+				// timeout (quorum.device.timeout, 10 s by default).
+				g.settle = max(g.settle, at+quorum.DefaultDeviceTimeout)
 			})
 			device = !device
 		case 4:

@@ -47,12 +47,17 @@ func (r *run) operator(f scenarios.Fault) *host {
 // must pass corosyncconf.CheckEdit against the current one, and every
 // running member of on's ring must be able to take it (live or by a
 // restart); otherwise the action is refused and nothing changes. Members
-// apply it at once, or after the engine's RestartGrace when delay (a
-// delnode: the removed node leaves through the total order first); hosts
+// apply it when their engine says (Node.PlanInstall, as the agents ask
+// it): at once, or after RestartGrace when it leaves out running members
+// (a delnode: the removed node leaves through the total order first); hosts
 // that are down start from it; a member cut off from on takes it when it
 // next shares a ring with a member that has it (the store's copy reaches
 // it with the merge). It returns the new configuration, nil when refused.
-func (r *run) commit(f scenarios.Fault, on *host, text []byte, delay bool) *corosyncconf.Config {
+//
+// first, when set, runs once the change is accepted and before any member
+// takes it: delnode's NODELIST_DEL, which the agent multicasts from its
+// edit's callback, before its own store delivers the new file.
+func (r *run) commit(f scenarios.Fault, on *host, text []byte, first func()) *corosyncconf.Config {
 	nc, err := corosyncconf.CheckEdit(r.conf, confName, text)
 	if err != nil {
 		r.refused(f, on, err.Error())
@@ -78,6 +83,9 @@ func (r *run) commit(f scenarios.Fault, on *host, text []byte, delay bool) *coro
 		cfgs[i] = &cfg
 	}
 	r.conf, r.confText = nc, text
+	if first != nil {
+		first()
+	}
 	for i, h := range r.hosts {
 		if cfgs[i] == nil {
 			continue
@@ -86,9 +94,10 @@ func (r *run) commit(f scenarios.Fault, on *host, text []byte, delay bool) *coro
 		if !h.up || !slices.Contains(members, h.id) {
 			continue
 		}
-		if delay {
-			r.k.Schedule(r.k.Now().Add(engine.RestartGrace), Event{Kind: evConfApply, Node: int32(i)})
-		} else {
+		switch verdict, delay, _ := h.node.PlanInstall(h.cfg); verdict {
+		case engine.InstallAfterRemovals:
+			r.k.Schedule(r.k.Now().Add(delay), Event{Kind: evConfApply, Node: int32(i)})
+		case engine.InstallNow:
 			r.catchUp(h)
 		}
 	}
@@ -100,7 +109,10 @@ func (r *run) commit(f scenarios.Fault, on *host, text []byte, delay bool) *coro
 // when it can take it, else the engine plans a restart at its turn (one
 // member at a time), which its Ready requests when due.
 func (r *run) catchUp(h *host) {
-	if !h.up || h.node.RestartPlanned() >= h.cfg.ConfigVersion || h.node.ConfigVersion() >= h.cfg.ConfigVersion {
+	if !h.up {
+		return
+	}
+	if v, _, _ := h.node.PlanInstall(h.cfg); v == engine.InstallOlder || v == engine.InstallSame {
 		return
 	}
 	now := r.k.Now()
@@ -120,7 +132,10 @@ func (r *run) catchUp(h *host) {
 // cluster's configuration takes it once it shares the ring with a member
 // that has it, as the store's synchronisation brings it the newer copy.
 func (r *run) mergeCatchUp(h *host, members []wire.NodeID) {
-	if r.conf == nil || !h.up || h.node.RestartPlanned() >= h.cfg.ConfigVersion || h.node.ConfigVersion() >= h.cfg.ConfigVersion {
+	if r.conf == nil || !h.up {
+		return
+	}
+	if v, _, _ := h.node.PlanInstall(h.cfg); v == engine.InstallOlder || v == engine.InstallSame {
 		return
 	}
 	for _, id := range members {
@@ -168,7 +183,7 @@ func (r *run) addNode(f scenarios.Fault) {
 		r.refused(f, on, err.Error())
 		return
 	}
-	if r.commit(f, on, text, false) == nil {
+	if r.commit(f, on, text, nil) == nil {
 		return
 	}
 	h.outside = false
@@ -200,13 +215,12 @@ func (r *run) delnodeConf(f scenarios.Fault) {
 		r.refused(f, on, err.Error())
 		return
 	}
-	if r.commit(f, on, text, true) == nil {
-		return
-	}
-	if err := on.node.RemoveNode(r.k.Now(), gone.id); err != nil {
-		panic("sim: a checked delnode was refused: " + err.Error())
-	}
-	r.flush(on)
+	r.commit(f, on, text, func() {
+		if err := on.node.RemoveNode(r.k.Now(), gone.id); err != nil {
+			panic("sim: a checked delnode was refused: " + err.Error())
+		}
+		r.flush(on)
+	})
 }
 
 // qdeviceSetup is `quorate qdevice setup` on f.On: the quorum.device
@@ -223,7 +237,7 @@ func (r *run) qdeviceSetup(f scenarios.Fault) {
 		r.refused(f, on, err.Error())
 		return
 	}
-	r.commit(f, on, text, false)
+	r.commit(f, on, text, nil)
 }
 
 // qdeviceRemove is `quorate qdevice remove` on f.On.
@@ -237,7 +251,7 @@ func (r *run) qdeviceRemove(f scenarios.Fault) {
 		r.refused(f, on, err.Error())
 		return
 	}
-	r.commit(f, on, text, false)
+	r.commit(f, on, text, nil)
 }
 
 // separate is the documented separation of a node without reinstalling

@@ -252,7 +252,7 @@ func (r *run) editConf(f scenarios.Fault) {
 	if on == nil {
 		return
 	}
-	r.commit(f, on, []byte(f.ConfText), false)
+	r.commit(f, on, []byte(f.ConfText), nil)
 }
 
 // confRestart restarts a node's engine in-process from its persisted

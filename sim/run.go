@@ -411,6 +411,8 @@ func (r *run) flush(h *host) {
 		h.disk = *rd.Persist
 		r.trace.Begin(r.k.Now(), "persist").Str("node", h.name).Uint("ring_seq", rd.Persist.RingSeq).End()
 	}
+	// rd.Rebind needs nothing here: the simulated network routes by node
+	// id and link, whatever the addresses.
 	r.charge(h, len(rd.Outbox))
 	for _, d := range rd.Outbox {
 		r.send(d)
@@ -423,6 +425,12 @@ func (r *run) flush(h *host) {
 	}
 	for _, res := range rd.Results {
 		r.kvResult(h, res)
+	}
+	if dc := rd.Device; dc != nil {
+		// A live reload started or stopped the node's qdevice; the
+		// simulated qnetd host needs no bundle, and the stream follows
+		// the engine's own operations below.
+		r.trace.Begin(r.k.Now(), "qdevice").Str("node", h.name).Bool("start", dc.Start).Uint("config_version", dc.ConfigVersion).End()
 	}
 	r.streamOps(h, rd.Arbiter)
 	if rd.QuorumChanged {

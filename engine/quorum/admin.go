@@ -132,26 +132,44 @@ func (q *Quorum) onNodelistDel(now wire.Instant, m NodelistDel) {
 
 // Reload is a configuration reload (`corosync-cfgtool -R`,
 // votequorum_refresh_config, spec §2.8). Only the nodelist and its votes,
-// quorum.expected_votes, two_node and quorum.device.votes take effect;
-// the read-only keys (wait_for_all, last_man_standing, auto_tie_breaker…)
-// and the presence of a quorum device keep their startup values. The node
-// re-announces itself and, if its votes or expected votes changed,
-// multicasts the RECONFIGUREs that make every member adopt them. A
-// configuration corosync would refuse is an error and changes nothing.
+// quorum.expected_votes, two_node, the quorum device and its votes take
+// effect; the read-only keys (wait_for_all, last_man_standing,
+// auto_tie_breaker…) keep their startup values. The node re-announces
+// itself and, if its votes or expected votes changed, multicasts the
+// RECONFIGUREs that make every member adopt them. A configuration corosync
+// would refuse is an error and changes nothing.
+//
+// A quorum device that appears in the configuration is set up live, as
+// pvecm qdevice setup does on corosync 3: votequorum reads
+// quorum.device.model at run time, and the node's corosync-qdevice starts
+// and registers (votequorum_qdevice_register), connects to qnetd and votes
+// once the arbiter decided -- no membership change. A device that leaves
+// the configuration is stopped first, as pvecm qdevice remove stops
+// corosync-qdevice before it reloads: it unregisters
+// (message_handler_req_lib_votequorum_qdevice_unregister: the registered,
+// alive, cast-vote and master-wins flags cleared, NODEINFO and
+// QDEVICE_REG unregister multicast), then the reload drops its votes from
+// expected votes.
 func (q *Quorum) Reload(now wire.Instant, cfg Config) error {
-	if cfg.Self != q.s.self {
-		return fmt.Errorf("%w: node id changed from %d to %d", ErrBadNode, q.s.self, cfg.Self)
-	}
-	probe := cfg
-	probe.Device, probe.AutoTieBreaker, probe.LastManStanding = nil, false, false
-	probe.TwoNode = false
-	if _, err := probe.validate(); err != nil {
+	dev, err := q.CanReload(cfg)
+	if err != nil {
 		return err
+	}
+	if dev == nil && q.s.device != nil {
+		q.deviceUnregister(now)
+	}
+	adding := dev != nil && q.s.device == nil
+	if adding {
+		q.devCanOperate = true
+		q.s.device = dev
 	}
 	oldVotes, oldExpected := q.us().votes, q.us().expected
 	if err := q.readRuntimeConfig(now, cfg); err != nil {
-		return err
+		// Checked by CanReload: the probe ran the same rules.
+		panic("quorum: a checked reload was refused: " + err.Error())
 	}
+	q.s.device = dev
+	q.cfg.Device = dev
 	q.sendNodeInfo(q.s.self)
 	q.sendNodeInfo(0)
 	if us := q.us(); us.votes != oldVotes {
@@ -160,7 +178,67 @@ func (q *Quorum) Reload(now wire.Instant, cfg Config) error {
 	if us := q.us(); us.expected != oldExpected {
 		q.multicast(Reconfigure{NodeID: q.s.self, Value: uint32(us.expected), Param: ParamExpectedVotes})
 	}
+	if adding {
+		c := newClient(q, *dev, q.s.self, nodeIDs(q.s.nodes), q.s.wfa)
+		// The daemon starts on a running node: it learns the current ring
+		// from votequorum at once, as its node list callback does.
+		c.ring, c.members, c.haveRing, c.quorate = q.ring, slices.Clone(q.members), q.haveRing, q.quorate
+		q.client = c
+		q.event(now, Event{Kind: EventDeviceSetup, Detail: "quorum device configured: corosync-qdevice started"})
+		c.register(now)
+	}
 	return nil
+}
+
+// CanReload reports whether Reload would take cfg (nil error), changing
+// nothing; it returns the quorum device's settings with their defaults
+// filled in (nil without a device). A device added at run time must fit
+// the startup-only options as at startup (no last_man_standing, no
+// auto_tie_breaker, no two_node, ffsplit's one vote per node).
+func (q *Quorum) CanReload(cfg Config) (*DeviceConfig, error) {
+	if cfg.Self != q.s.self {
+		return nil, fmt.Errorf("%w: node id changed from %d to %d", ErrBadNode, q.s.self, cfg.Self)
+	}
+	probe := cfg
+	probe.Device, probe.AutoTieBreaker, probe.LastManStanding = nil, false, false
+	probe.TwoNode = false
+	if _, err := probe.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Device == nil {
+		return nil, nil
+	}
+	probe = cfg
+	probe.LastManStanding = q.s.lms
+	dev, err := probe.deviceSettings(q.s.atb)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := InitialExpected(probe); err != nil {
+		return nil, err
+	}
+	return dev, nil
+}
+
+// deviceUnregister stops the node's corosync-qdevice, which unregisters
+// its device from votequorum (qdevice_votequorum_destroy →
+// votequorum_qdevice_unregister).
+func (q *Quorum) deviceUnregister(now wire.Instant) {
+	if c := q.client; c != nil && !c.stopped && c.state != connDown {
+		q.rd.Arbiter = append(q.rd.Arbiter, StreamOp{Hangup: true})
+	}
+	q.client = nil
+	q.regPending = false
+	q.devDeadline, q.syncWaitPoll = 0, false
+	us := q.us()
+	if us.flags&FlagQdeviceRegistered != 0 {
+		us.flags &^= FlagQdeviceRegistered | FlagQdeviceAlive | FlagQdeviceCastVote | FlagQdeviceMasterWins
+		q.masterWins = false
+		q.sendNodeInfo(q.s.self)
+		q.multicast(QdeviceReg{Op: QdeviceUnregister, Name: q.devName})
+	}
+	q.event(now, Event{Kind: EventDeviceSetup, Detail: "quorum device removed: corosync-qdevice stopped"})
+	q.recalculate(now, false, false)
 }
 
 // readRuntimeConfig is votequorum_readconfig(VOTEQUORUM_READCONFIG_RUNTIME).
@@ -168,13 +246,10 @@ func (q *Quorum) readRuntimeConfig(now wire.Instant, cfg Config) error {
 	warn := func(s string) { q.event(now, Event{Kind: EventConfigWarning, Detail: s}) }
 	twoNode := cfg.TwoNode
 	atb := q.s.atbInitial
-	haveDevice := q.s.device != nil
+	haveDevice := cfg.Device != nil
 	devVotes := -1
 	if haveDevice {
-		devVotes = q.cfg.Device.Votes
-		if cfg.Device != nil {
-			devVotes = cfg.Device.Votes
-		}
+		devVotes = cfg.Device.Votes
 		if devVotes == 0 {
 			devVotes = -1
 		}
@@ -255,14 +330,7 @@ func (q *Quorum) readRuntimeConfig(now wire.Instant, cfg Config) error {
 	q.s.twoNode, q.s.wfa, q.s.atb = twoNode, wfa, atb
 	q.s.nodes = slices.Clone(cfg.Nodes)
 	slices.SortFunc(q.s.nodes, func(a, b NodeConfig) int { return cmpID(a.ID, b.ID) })
-	dev := q.cfg.Device
-	if dev != nil && cfg.Device != nil {
-		d := *dev
-		d.Votes = cfg.Device.Votes
-		dev = &d
-	}
 	q.cfg = cfg
-	q.cfg.Device = dev
 	if q.client != nil {
 		q.client.configChanged(now, nodeIDs(q.s.nodes))
 	}

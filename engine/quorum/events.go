@@ -46,6 +46,10 @@ const (
 	EventArbiterVote
 	// EventArbiterClient: the arbiter accepted or dropped a client (Detail).
 	EventArbiterClient
+	// EventDeviceSetup: a configuration reload added the quorum device
+	// (the node's corosync-qdevice started) or removed it (stopped); Detail
+	// says which.
+	EventDeviceSetup
 )
 
 var eventKindNames = [...]string{
@@ -62,6 +66,7 @@ var eventKindNames = [...]string{
 	EventConfigWarning:   "config_warning",
 	EventArbiterVote:     "arbiter_vote",
 	EventArbiterClient:   "arbiter_client",
+	EventDeviceSetup:     "qdevice_setup",
 }
 
 // String returns the event's name as it appears in traces.

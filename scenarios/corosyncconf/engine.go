@@ -1,6 +1,7 @@
 package corosyncconf
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -107,8 +108,17 @@ func (c *Config) EngineConfig(self uint32) (engine.Config, error) {
 	}
 	for _, n := range c.Nodes {
 		cfg.Nodes = append(cfg.Nodes, wire.NodeID(n.NodeID))
+		for _, l := range c.LinkNumbers() {
+			if a := n.RingAddrs[l]; a != "" {
+				cfg.Addrs = append(cfg.Addrs, engine.NodeAddr{Node: wire.NodeID(n.NodeID), Link: wire.LinkNo(l),
+					Addr: a, Port: c.Interface(l).MCastPort})
+			}
+		}
 	}
 	slices.Sort(cfg.Nodes)
+	slices.SortFunc(cfg.Addrs, func(a, b engine.NodeAddr) int {
+		return cmp.Or(cmp.Compare(a.Node, b.Node), cmp.Compare(a.Link, b.Link))
+	})
 	for _, in := range c.Interfaces {
 		cfg.Links = append(cfg.Links, links.LinkConfig{
 			Number:       wire.LinkNo(in.LinkNumber),

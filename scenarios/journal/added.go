@@ -19,10 +19,11 @@ import (
 // the earliest configuration as an inline corosync.conf; its own keys
 // (nodes, totem, quorum, links) say the same.
 
-// addedYAML writes cluster.corosync_conf (the earliest configuration) and
+// addedYAML writes cluster.corosync_conf (the earliest configuration,
+// which the replay's add_node, delnode and qdevice actions edit) and
 // cluster.new_nodes.
 func (im *importer) addedYAML(b *strings.Builder, c *Config) {
-	b.WriteString("  # the cluster's corosync.conf at the earliest start record, which add_node edits\n")
+	b.WriteString("  # the cluster's corosync.conf at the earliest start record, which the cluster changes below edit\n")
 	b.WriteString("  corosync_conf: |\n")
 	for _, line := range strings.Split(strings.TrimRight(c.corosyncConf(im.cluster), "\n"), "\n") {
 		if line == "" {
@@ -30,6 +31,9 @@ func (im *importer) addedYAML(b *strings.Builder, c *Config) {
 			continue
 		}
 		b.WriteString("    " + line + "\n")
+	}
+	if len(im.added) == 0 {
+		return
 	}
 	b.WriteString("  new_nodes:   # joined later (pvecm add): a later start record lists them\n")
 	for _, a := range im.added {
@@ -136,6 +140,28 @@ func (c *Config) corosyncConf(cluster string) string {
 	yes("wait_for_all", c.WaitForAll)
 	yes("last_man_standing", c.LastManStanding)
 	yes("auto_tie_breaker", c.AutoTieBreaker)
+	if c.Device {
+		// The qnetd host is the simulator's; pvecm qdevice setup writes
+		// the same keys.
+		alg := c.deviceAlgorithm()
+		fmt.Fprintf(&b, "  device {\n    model: net\n")
+		if alg == "ffsplit" {
+			b.WriteString("    votes: 1\n")
+		}
+		fmt.Fprintf(&b, "    net {\n      algorithm: %s\n      host: qnetd\n      tls: on\n    }\n  }\n", alg)
+	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// deviceAlgorithm is the quorum device's algorithm as recorded, or, from
+// a journal that predates the field, pvecm's choice for the node count.
+func (c *Config) deviceAlgorithm() string {
+	if c.DeviceAlgorithm != "" {
+		return c.DeviceAlgorithm
+	}
+	if len(c.Nodes)%2 == 1 {
+		return "lms"
+	}
+	return "ffsplit"
 }

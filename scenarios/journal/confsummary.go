@@ -18,6 +18,9 @@ func ConfigOf(c *corosyncconf.Config, name func(*corosyncconf.Node) string) *Con
 		LastManStanding: c.Quorum.LastManStanding, AutoTieBreaker: c.Quorum.AutoTieBreaker,
 		Device: c.Quorum.Device != nil,
 	}
+	if d := c.Quorum.Device; d != nil {
+		jc.DeviceAlgorithm = d.Net.Algorithm
+	}
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
 		jn := ConfigNode{Name: name(n), ID: n.NodeID, Votes: int(n.QuorumVotes), Addrs: map[string]string{}}

@@ -60,6 +60,9 @@ type importer struct {
 	// appear: the replay joins each with an add_node when its agent
 	// first starts.
 	added []addedNode
+	// changes are the cluster's configuration changes after the earliest
+	// start record, in config_version order (confchanges.go).
+	changes []confChange
 }
 
 // addedNode is a node that joined the cluster after the earliest start
@@ -119,6 +122,7 @@ func ImportWith(js []*Journal, name string, o Options) (*Imported, error) {
 	im.split()
 	im.findEnd()
 	im.crashes()
+	im.findConfChanges()
 	y := im.yaml(cmp.Or(name, "trace-"+im.cluster), js)
 	sc, err := scenarios.Parse(cmp.Or(name, "trace-"+im.cluster)+".yaml", y)
 	if err != nil && o.Cluster != nil {
@@ -492,7 +496,7 @@ func (im *importer) yaml(name string, js []*Journal) []byte {
 		}
 		b.WriteString("\n")
 	}
-	if len(im.added) > 0 {
+	if len(im.added) > 0 || len(im.changes) > 0 {
 		im.addedYAML(&b, c)
 	}
 	fmt.Fprintf(&b, "  totem:\n    token: %s\n    token_coefficient: %s\n", dur(time.Duration(c.Token)), dur(time.Duration(c.TokenCoefficient)))
@@ -512,7 +516,7 @@ func (im *importer) yaml(name string, js []*Journal) []byte {
 		fmt.Fprintf(&b, "    two_node: %t\n    wait_for_all: %t\n    last_man_standing: %t\n    auto_tie_breaker: %t\n",
 			c.TwoNode, c.WaitForAll, c.LastManStanding, c.AutoTieBreaker)
 		if c.Device {
-			b.WriteString("    # the file configures a quorum device; the agent casts no device vote, so neither does this scenario\n")
+			fmt.Fprintf(&b, "    device: {algorithm: %s}   # the simulator's qnetd stands for the recorded one\n", c.deviceAlgorithm())
 		}
 	}
 	fmt.Fprintf(&b, "network:\n  link_mode: %s\n  links:\n", cmp.Or(c.LinkMode, "passive"))
@@ -531,6 +535,7 @@ func (im *importer) yaml(name string, js []*Journal) []byte {
 	}
 	faults := append(im.nodeFaults(), im.linkFaults()...)
 	faults = append(faults, im.addFaults()...)
+	faults = append(faults, im.confFaults()...)
 	for _, x := range im.opts.Extra {
 		at := im.rel(x.At)
 		f := fault{at: at, seq: 5, line: fmt.Sprintf("{at: %s, %s}", dur(at), x.Fields)}
@@ -575,6 +580,9 @@ func (im *importer) nodeFaults() []fault {
 					notes: []string{fmt.Sprintf("%s: agent started again (%s:%d)", sn, s.first.File, s.first.Line)}})
 			}
 			switch {
+			case removed(s):
+				// delnode (confFaults) stops it, as the member's
+				// NODELIST_DEL stopped the agent.
 			case s.stop != nil && (i < len(ss)-1 || !s.stop.Time.After(im.end)):
 				at := im.rel(s.stop.Time)
 				out = append(out, fault{at: at, seq: 0,

@@ -126,9 +126,9 @@ func parseLine(line []byte) (Record, error) {
 		return r, errors.New("record without a time")
 	case r.Node == "" || r.NodeID == 0:
 		return r, errors.New("record without node and node_id")
-	case r.Kind == KindStart && r.Config == nil:
-		return r, errors.New("start record without config")
-	case r.Kind == KindStart && r.Config.Format != FormatVersion:
+	case (r.Kind == KindStart || r.Kind == KindConfig) && r.Config == nil:
+		return r, fmt.Errorf("%s record without config", r.Kind)
+	case (r.Kind == KindStart || r.Kind == KindConfig) && r.Config.Format != FormatVersion:
 		return r, fmt.Errorf("journal format %d, this build reads %d", r.Config.Format, FormatVersion)
 	case (r.Kind == KindLinkUp || r.Kind == KindLinkDown) && (r.Peer == "" || r.Link == nil):
 		return r, fmt.Errorf("%s record without peer and link", r.Kind)

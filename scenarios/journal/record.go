@@ -18,11 +18,21 @@ const (
 	KindActiveLink Kind = "active_link" // traffic to Peer moved to Active (-1: no link)
 	KindMembership Kind = "membership"  // Totem installed ring Ring with Members
 	KindQuorum     Kind = "quorum"      // votequorum's verdict or numbers changed
+	// KindConfig: the agent installed a newer cluster corosync.conf (live
+	// or by its engine's restart): Config is set. Added nodes, removed
+	// nodes and a quorum device set up or removed show in the sequence of
+	// these records, which trace import replays.
+	KindConfig Kind = "config"
 )
+
+// StopRemoved begins the Reason of the stop record of an agent that a
+// member removed from the nodelist (delnode's NODELIST_DEL); Peer names
+// that member.
+const StopRemoved = "removed from the nodelist"
 
 func (k Kind) valid() bool {
 	switch k {
-	case KindStart, KindStop, KindLinkUp, KindLinkDown, KindActiveLink, KindMembership, KindQuorum:
+	case KindStart, KindStop, KindLinkUp, KindLinkDown, KindActiveLink, KindMembership, KindQuorum, KindConfig:
 		return true
 	}
 	return false
@@ -83,8 +93,10 @@ type Config struct {
 	WaitForAll      bool `json:"wait_for_all,omitempty"`
 	LastManStanding bool `json:"last_man_standing,omitempty"`
 	AutoTieBreaker  bool `json:"auto_tie_breaker,omitempty"`
-	// Device is true when the file configures a quorum device.
-	Device bool `json:"device,omitempty"`
+	// Device is true when the file configures a quorum device;
+	// DeviceAlgorithm is its quorum.device.net.algorithm.
+	Device          bool   `json:"device,omitempty"`
+	DeviceAlgorithm string `json:"device_algorithm,omitempty"`
 }
 
 // ConfigNode is one nodelist entry; Addrs maps link numbers ("0") to the
