@@ -166,7 +166,11 @@ func TestSoakFidelityLoss(t *testing.T) {
 	}
 	var table strings.Builder
 	table.WriteString("| case | who | totem ring of N ms | all quorate ms | new rings/min | link downs/min | quorate share |\n|---|---|---|---|---|---|---|\n")
+	only := os.Getenv("QUORATE_LOSS_CASES") // e.g. "N=5, 5 %": run the cases whose name contains it
 	for _, c := range lossCases() {
+		if only != "" && !strings.Contains(c.name, only) {
+			continue
+		}
 		sc, err := scenarios.Parse("loss.yaml", []byte(lossScenario(c.n, c.loss)))
 		if err != nil {
 			t.Fatal(err)
@@ -187,6 +191,7 @@ func TestSoakFidelityLoss(t *testing.T) {
 				allq = append(allq, f.allQuorate)
 			}
 			rings, downs, shares = append(rings, f.ringsPerMin), append(downs, f.downsPerMin), append(shares, f.quorateShare)
+			t.Logf("%s seed %d: ring %.0f, all quorate %.0f, rings/min %.1f, downs/min %.0f, share %.2f", c.name, seed, f.fullRing, f.allQuorate, f.ringsPerMin, f.downsPerMin, f.quorateShare)
 		}
 		d := reports.Summarize(downs)
 		r := reports.Summarize(rings)
