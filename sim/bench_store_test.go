@@ -33,6 +33,7 @@ workload: {kind: kv, rate: %d/s, keys: 8, read_mode: ordered, timeout: 5s}
 			if err != nil {
 				b.Fatal(err)
 			}
+			defer TuneCollector()() // as the quorate commands run
 			var ok int64
 			cpu0 := cpuSeconds()
 			for i := 0; i < b.N; i++ {

@@ -36,6 +36,7 @@ func benchTotem(b *testing.B, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer TuneCollector()() // as the quorate commands run
 	var events, deliveries uint64
 	cpu0 := cpuSeconds()
 	for i := 0; i < b.N; i++ {
@@ -84,6 +85,7 @@ func BenchmarkFormation384Default(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer TuneCollector()() // as the quorate commands run
 	var formed float64
 	cpu0 := cpuSeconds()
 	for i := 0; i < b.N; i++ {

@@ -19,8 +19,11 @@ import (
 var ErrMemoryLimit = errors.New("sim: over the memory limit")
 
 // memCheckEvery is how many kernel events pass between two looks at the
-// process's memory (a look costs about a microsecond).
-const memCheckEvery = 1 << 15
+// process's memory (a look costs about a microsecond, an event one to
+// several hundred). It was 32,768: at 384 nodes an event can allocate
+// tens of kilobytes (a join to every peer), and a run went from under the
+// limit to several gigabytes over it between two looks.
+const memCheckEvery = 1 << 10
 
 // figure is one thing a run keeps that grows with its length.
 type figure struct {

@@ -136,6 +136,8 @@ type run struct {
 	conf     *corosyncconf.Config
 	confText []byte
 	clients  []*client
+	// wlBuf is the workload payload being multicast (sim/workload.go).
+	wlBuf []byte
 	// refusals counts the operator actions the cluster refused.
 	refusals int64
 	// recorded holds each node's final store in a Recording (nil in a
@@ -216,7 +218,7 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		conf:          sc.Cluster.Conf,
 		confText:      sc.Cluster.CorosyncConfSource,
 	}
-	r.trace.verify = opt.verify
+	r.trace.setVerify(opt.verify)
 	topo, err := topology(sc)
 	if err != nil {
 		return nil, err

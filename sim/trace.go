@@ -3,6 +3,7 @@ package sim
 import (
 	"bufio"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"hash"
 	"io"
@@ -12,75 +13,215 @@ import (
 	"github.com/quorate/quorate/engine/wire"
 )
 
-// TraceFormat is the version of the trace.jsonl layout. A change of layout
-// changes every hash, so it is bumped on purpose, never by accident.
-const TraceFormat = 2
+// TraceFormat is the version of the trace.jsonl layout and of what its hash
+// covers. A change of either changes every hash, so it is bumped on purpose,
+// never by accident. Format 3: the hash covers the binary record of each
+// line instead of its JSON text (the lines themselves are format 2's).
+const TraceFormat = 3
 
 // Trace records every externally visible event and every packet fate of a
-// run as JSON lines, and keeps a running SHA-256 over them. The hash is the
-// run's fingerprint: same scenario, same seed, same hash, on any GOMAXPROCS.
+// run, and keeps a running SHA-256 over them. The hash is the run's
+// fingerprint: same scenario, same seed, same hash, on any GOMAXPROCS.
+//
+// The hash is taken over a compact binary encoding of each line (see
+// binary below), not over its JSON text: a run under load traces every
+// packet, and formatting decimal JSON for each and hashing twice the bytes
+// cost about a fifth of a run's CPU. The JSON lines (trace.jsonl) are built
+// only when someone reads them: a writer (--out) or a replay comparing them.
+// Both encodings are made from the same calls, so a JSON line and its binary
+// record say the same thing, and the hash of a run does not depend on
+// whether its trace was written.
 //
 // Lines are built by hand with strconv appends (no reflection, no maps) so
 // that recording every packet stays cheap, and so that key order is fixed.
 type Trace struct {
 	h     hash.Hash
 	w     *bufio.Writer // nil: hash only
-	buf   []byte
+	text  bool          // build the JSON lines: w or verify is set
+	buf   []byte        // the JSON line being built, when text
 	lines uint64
 	// verify, when set, is called with every finished line (for replay).
 	verify func(line []byte)
+	// bin[:bn] are binary records not hashed yet. An array with an index,
+	// not a slice appended to: storing a slice header into the heap
+	// object costs a write barrier per field while the collector runs.
+	bn  int
+	bin [hashChunk]byte
 }
+
+// The binary record of a line, what the hash covers: the kind as a string,
+// the instant as a zig-zag varint, then each field as a type byte, its key
+// as a string and its value (varint, zig-zag varint, one byte for a bool, a
+// string, or two varints for a hex pair), and a zero byte ending the line.
+// Strings are a varint length and the bytes. The encoding is a prefix code,
+// so two different traces never hash the same bytes.
+const (
+	binEnd byte = iota
+	binInt
+	binUint
+	binBool
+	binStr
+	binHexPair
+)
+
+// hashChunk is how many bytes of binary records are gathered before they
+// are hashed: one call to the hash per chunk instead of one per line. The
+// hash is a stream, so where the chunks end does not change it.
+const hashChunk = 16 << 10
 
 // NewTrace returns a trace that writes to w (nil: only hash).
 func NewTrace(w io.Writer) *Trace {
-	t := &Trace{h: sha256.New(), buf: make([]byte, 0, 256)}
+	t := &Trace{h: sha256.New()}
 	if w != nil {
 		t.w = bufio.NewWriterSize(w, 1<<16)
+		t.text = true
+		t.buf = make([]byte, 0, 256)
 	}
 	return t
+}
+
+// setVerify makes the trace call fn with every finished JSON line.
+func (t *Trace) setVerify(fn func(line []byte)) {
+	t.verify = fn
+	if fn != nil && !t.text {
+		t.text = true
+		t.buf = make([]byte, 0, 256)
+	}
 }
 
 // Lines is the number of lines hashed so far.
 func (t *Trace) Lines() uint64 { return t.lines }
 
-// Sum returns the hex SHA-256 of every line so far.
-func (t *Trace) Sum() string { return hex.EncodeToString(t.h.Sum(nil)) }
+// Sum returns the hex SHA-256 of every line's binary record so far.
+func (t *Trace) Sum() string {
+	t.hashPending()
+	return hex.EncodeToString(t.h.Sum(nil))
+}
+
+func (t *Trace) hashPending() {
+	if t.bn > 0 {
+		t.h.Write(t.bin[:t.bn])
+		t.bn = 0
+	}
+}
+
+// room makes sure n more bytes fit in bin.
+func (t *Trace) room(n int) {
+	if t.bn+n > len(t.bin) {
+		t.hashPending()
+	}
+}
+
+func (t *Trace) binByte(b byte) {
+	t.room(1)
+	t.bin[t.bn] = b
+	t.bn++
+}
+
+func (t *Trace) binUvarint(v uint64) {
+	t.room(binary.MaxVarintLen64)
+	t.bn += binary.PutUvarint(t.bin[t.bn:], v)
+}
+
+func (t *Trace) binVarint(v int64) {
+	t.room(binary.MaxVarintLen64)
+	t.bn += binary.PutVarint(t.bin[t.bn:], v)
+}
+
+func (t *Trace) binString(s string) {
+	t.binUvarint(uint64(len(s)))
+	if len(s) > len(t.bin)/2 {
+		// A long string (the header's scenario source) goes to the
+		// hash directly, after what is pending.
+		t.hashPending()
+		io.WriteString(t.h, s)
+		return
+	}
+	t.room(len(s))
+	t.bn += copy(t.bin[t.bn:], s)
+}
+
+func (t *Trace) binKey(typ byte, key string) {
+	t.binByte(typ)
+	t.binString(key)
+}
+
+// field writes a field's type byte and key, and leaves room for two
+// varints after them: one bounds check per field on the path every packet
+// takes. A key is a literal; under 128 bytes its length is one varint byte.
+func (t *Trace) field(typ byte, key string) {
+	if len(key) >= 0x80 {
+		t.binKey(typ, key)
+		t.room(2 * binary.MaxVarintLen64)
+		return
+	}
+	if t.bn+2+len(key)+2*binary.MaxVarintLen64 > len(t.bin) {
+		t.hashPending()
+	}
+	t.bin[t.bn] = typ
+	t.bin[t.bn+1] = byte(len(key))
+	t.bn += 2 + copy(t.bin[t.bn+2:], key)
+}
 
 // Begin starts a line for an event of kind k at instant at.
 func (t *Trace) Begin(at wire.Instant, k string) *Trace {
-	t.buf = append(t.buf[:0], `{"t":`...)
-	t.buf = strconv.AppendInt(t.buf, int64(at), 10)
-	t.buf = append(t.buf, `,"k":"`...)
-	t.buf = append(t.buf, k...)
-	t.buf = append(t.buf, '"')
+	t.binString(k)
+	t.binVarint(int64(at))
+	if t.text {
+		t.buf = append(t.buf[:0], `{"t":`...)
+		t.buf = strconv.AppendInt(t.buf, int64(at), 10)
+		t.buf = append(t.buf, `,"k":"`...)
+		t.buf = append(t.buf, k...)
+		t.buf = append(t.buf, '"')
+	}
 	return t
 }
 
 // Int adds an integer field.
 func (t *Trace) Int(key string, v int64) *Trace {
-	t.key(key)
-	t.buf = strconv.AppendInt(t.buf, v, 10)
+	t.field(binInt, key)
+	t.bn += binary.PutVarint(t.bin[t.bn:], v)
+	if t.text {
+		t.key(key)
+		t.buf = strconv.AppendInt(t.buf, v, 10)
+	}
 	return t
 }
 
 // Uint adds an unsigned integer field.
 func (t *Trace) Uint(key string, v uint64) *Trace {
-	t.key(key)
-	t.buf = strconv.AppendUint(t.buf, v, 10)
+	t.field(binUint, key)
+	t.bn += binary.PutUvarint(t.bin[t.bn:], v)
+	if t.text {
+		t.key(key)
+		t.buf = strconv.AppendUint(t.buf, v, 10)
+	}
 	return t
 }
 
 // Bool adds a boolean field.
 func (t *Trace) Bool(key string, v bool) *Trace {
-	t.key(key)
-	t.buf = strconv.AppendBool(t.buf, v)
+	t.binKey(binBool, key)
+	b := byte(0)
+	if v {
+		b = 1
+	}
+	t.binByte(b)
+	if t.text {
+		t.key(key)
+		t.buf = strconv.AppendBool(t.buf, v)
+	}
 	return t
 }
 
 // Str adds a string field.
 func (t *Trace) Str(key, v string) *Trace {
-	t.key(key)
-	t.buf = appendJSONString(t.buf, v)
+	t.binKey(binStr, key)
+	t.binString(v)
+	if t.text {
+		t.key(key)
+		t.buf = appendJSONString(t.buf, v)
+	}
 	return t
 }
 
@@ -88,29 +229,33 @@ func (t *Trace) Str(key, v string) *Trace {
 // as a ring id prints (the same bytes as Str with fmt's %x.%x, without
 // fmt: one goes into the trace with every delivery).
 func (t *Trace) HexPair(key string, a, b uint64) *Trace {
-	t.key(key)
-	t.buf = append(t.buf, '"')
-	t.buf = strconv.AppendUint(t.buf, a, 16)
-	t.buf = append(t.buf, '.')
-	t.buf = strconv.AppendUint(t.buf, b, 16)
-	t.buf = append(t.buf, '"')
+	t.field(binHexPair, key)
+	t.bn += binary.PutUvarint(t.bin[t.bn:], a)
+	t.bn += binary.PutUvarint(t.bin[t.bn:], b)
+	if t.text {
+		t.key(key)
+		t.buf = append(t.buf, '"')
+		t.buf = strconv.AppendUint(t.buf, a, 16)
+		t.buf = append(t.buf, '.')
+		t.buf = strconv.AppendUint(t.buf, b, 16)
+		t.buf = append(t.buf, '"')
+	}
 	return t
 }
 
 // End finishes the line, hashes it and writes it.
 func (t *Trace) End() {
-	t.buf = append(t.buf, '}', '\n')
-	t.emit(t.buf)
-}
-
-func (t *Trace) emit(line []byte) {
-	t.h.Write(line)
+	t.binByte(binEnd)
 	t.lines++
+	if !t.text {
+		return
+	}
+	t.buf = append(t.buf, '}', '\n')
 	if t.w != nil {
-		t.w.Write(line)
+		t.w.Write(t.buf)
 	}
 	if t.verify != nil {
-		t.verify(line)
+		t.verify(t.buf)
 	}
 }
 

@@ -24,9 +24,14 @@ const workloadHeader = 4 + 4 + 8
 // the origin's counter below.
 func workloadID(origin wire.NodeID, n uint64) uint64 { return uint64(origin)<<40 | n }
 
-// encodeWorkload builds a workload payload of the given size.
-func encodeWorkload(origin wire.NodeID, n uint64, size int) []byte {
-	b := make([]byte, max(size, workloadHeader))
+// encodeWorkload builds a workload payload of the given size in buf when
+// it is that long (reused: the engine copies what it multicasts; only the
+// header is ever written, so the rest stays zero) and returns it.
+func encodeWorkload(buf []byte, origin wire.NodeID, n uint64, size int) []byte {
+	b := buf
+	if len(b) != max(size, workloadHeader) {
+		b = make([]byte, max(size, workloadHeader))
+	}
 	binary.BigEndian.PutUint32(b[0:], workloadMagic)
 	binary.BigEndian.PutUint32(b[4:], uint32(origin))
 	binary.BigEndian.PutUint64(b[8:], n)
@@ -75,6 +80,14 @@ func (r *run) startWorkload() error {
 	return nil
 }
 
+// workloadPayload encodes the payload of a workload multicast into the
+// run's one buffer: Node.Multicast copies it, so one allocation serves the
+// whole run instead of one per message.
+func (r *run) workloadPayload(origin wire.NodeID, n uint64) []byte {
+	r.wlBuf = encodeWorkload(r.wlBuf, origin, n, r.sc.Workload.Size)
+	return r.wlBuf
+}
+
 // clientOp is one multicast of client i; it schedules the next.
 func (r *run) clientOp(i int32) {
 	c := r.clients[i]
@@ -87,7 +100,7 @@ func (r *run) clientOp(i int32) {
 	c.counter++
 	id := workloadID(h.id, c.counter)
 	r.ops++
-	if err := h.node.Multicast(now, encodeWorkload(h.id, c.counter, r.sc.Workload.Size)); err != nil {
+	if err := h.node.Multicast(now, r.workloadPayload(h.id, c.counter)); err != nil {
 		r.trace.Begin(now, "mcast_refused").Str("node", h.name).Str("why", err.Error()).End()
 		r.flush(h)
 		return

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quorate/quorate/sim"
 )
 
 // heaviest is the library scenario that takes longest per seed
@@ -45,6 +47,7 @@ func benchSweep(b *testing.B, file string, n, parallel int) {
 	for i := range all {
 		all[i] = uint64(i + 1)
 	}
+	defer sim.TuneCollector()() // as quorate sweep runs
 	start := time.Now()
 	runs := 0
 	for b.Loop() {

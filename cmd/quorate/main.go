@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/quorate/quorate/sim"
 )
 
 // Exit codes of every command (docs/ops.md §6, scenario-format.md): 0 done;
@@ -124,7 +126,7 @@ func newRoot() *cobra.Command {
 	})
 	// One command per line: the simulator's, then the agent and its
 	// pvecm-style management commands.
-	root.AddCommand(
+	simCmds := []*cobra.Command{
 		newRunCmd(),
 		newLabCmd(),
 		newReplayCmd(),
@@ -133,6 +135,14 @@ func newRoot() *cobra.Command {
 		newSwarmCmd(),
 		newRegressCmd(),
 		newShrinkCmd(),
+	}
+	for _, c := range simCmds {
+		// Simulations allocate fast and keep little: sim.CollectorPercent
+		// says why the collector's target is raised for them.
+		c.PreRun = func(*cobra.Command, []string) { sim.TuneCollector() }
+	}
+	root.AddCommand(simCmds...)
+	root.AddCommand(
 		newReportCmd(),
 		newTraceCmd(),
 		newAgentCmd(),
