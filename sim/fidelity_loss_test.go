@@ -133,7 +133,9 @@ func lossScenario(n int, loss float64) string {
 
 // lossCase is one case of the reference with its figures: the medians of
 // the real runs (link downs per minute, new rings per minute) and the
-// quorate share of every real run.
+// quorate share of every real run. Corosync's runs of one case do not
+// always agree: where some were quorate and others never (mixed), the
+// suite asks the same of the seeds.
 type lossCase struct {
 	name       string
 	n          int
@@ -142,18 +144,18 @@ type lossCase struct {
 	ring, allQ string  // reference times to a ring of N and to all quorate, as reported
 	rings      string  // reference new rings per minute, as reported
 	share      string  // reference quorate shares
-	quorateRef bool    // Corosync was quorate all the steady time
-	neverRef   bool    // Corosync was never quorate
-	knownShare string  // why the quorate figure is not asserted
+	quorateRef bool    // Corosync was quorate all the steady time in every run
+	neverRef   bool    // Corosync was never quorate in any run
+	mixedRef   string  // Corosync was all quorate in some runs only: which
 }
 
 func lossCases() []lossCase {
 	return []lossCase{
 		{name: "N=5, 2 %", n: 5, loss: 0.02, downs: 30, ring: "5311 / 6426 / 7541", allQ: "5331 / 7040 / 8749", rings: "2.0 / 2.5 / 3.0", share: "1.0 / 1.0", quorateRef: true},
-		{name: "N=5, 5 %", n: 5, loss: 0.05, downs: 56.5, ring: "10286 / 15676 / 21065", allQ: "never (2/2)", rings: "4.5 / 5.5 / 6.5", share: "0 / 0", neverRef: true,
-			knownShare: "see Differences: some seeds complete a synchronisation in a ring of 5"},
-		{name: "N=16, 1 %", n: 16, loss: 0.01, downs: 77, ring: "20714", allQ: "23898", rings: "0.5", share: "0.98", quorateRef: true,
-			knownShare: "see Differences: Totem stalls in a ring of 16 before its synchronisation completes"},
+		{name: "N=5, 5 %", n: 5, loss: 0.05, downs: 56.5, ring: "4540 / 9532 / 21065 (5 runs)", allQ: "23040 (4 of 5 runs never)", rings: "4.5 / 5.5 / 6.5", share: "0 / 0 / 0 / 0 / 1.0",
+			mixedRef: "all quorate in 1 of 5 runs"},
+		{name: "N=16, 1 %", n: 16, loss: 0.01, downs: 77, ring: "20714 / 116784 (1 never: the storm)", allQ: "23898 (2 of 3 runs never)", rings: "0.5", share: "0.98 / 0 / 0",
+			mixedRef: "all quorate in 1 of 3 runs (one of the others collapsed into the JOIN storm)"},
 		{name: "N=16, 2 %", n: 16, loss: 0.02, downs: 174, ring: "58844 (1 never)", allQ: "never (2/2)", rings: "3.0 / 3.5 / 4.0", share: "0 / 0", neverRef: true},
 	}
 }
@@ -166,7 +168,11 @@ func TestSoakFidelityLoss(t *testing.T) {
 	}
 	var table strings.Builder
 	table.WriteString("| case | who | totem ring of N ms | all quorate ms | new rings/min | link downs/min | quorate share |\n|---|---|---|---|---|---|---|\n")
+	only := os.Getenv("QUORATE_LOSS_CASES") // e.g. "N=5, 5 %": run the cases whose name contains it
 	for _, c := range lossCases() {
+		if only != "" && !strings.Contains(c.name, only) {
+			continue
+		}
 		sc, err := scenarios.Parse("loss.yaml", []byte(lossScenario(c.n, c.loss)))
 		if err != nil {
 			t.Fatal(err)
@@ -187,6 +193,7 @@ func TestSoakFidelityLoss(t *testing.T) {
 				allq = append(allq, f.allQuorate)
 			}
 			rings, downs, shares = append(rings, f.ringsPerMin), append(downs, f.downsPerMin), append(shares, f.quorateShare)
+			t.Logf("%s seed %d: ring %.0f, all quorate %.0f, rings/min %.1f, downs/min %.0f, share %.2f", c.name, seed, f.fullRing, f.allQuorate, f.ringsPerMin, f.downsPerMin, f.quorateShare)
 		}
 		d := reports.Summarize(downs)
 		r := reports.Summarize(rings)
@@ -194,13 +201,13 @@ func TestSoakFidelityLoss(t *testing.T) {
 		if diff := (d.Median - c.downs) / c.downs * 100; diff > fidelityTolerance || diff < -fidelityTolerance {
 			t.Errorf("%s: link downs/min median %.0f is %+.0f%% from Corosync's %.0f", c.name, d.Median, diff, c.downs)
 		}
-		if c.knownShare == "" {
-			switch {
-			case c.neverRef && (s.Max > 0 || neverAll != lossSeeds):
-				t.Errorf("%s: quorate in some seed (share up to %.2f, %d of %d seeds never all quorate); Corosync never was", c.name, s.Max, neverAll, lossSeeds)
-			case c.quorateRef && s.Min < 0.9:
-				t.Errorf("%s: quorate share down to %.2f; Corosync was quorate all the steady time", c.name, s.Min)
-			}
+		switch {
+		case c.neverRef && (s.Max > 0 || neverAll != lossSeeds):
+			t.Errorf("%s: quorate in some seed (share up to %.2f, %d of %d seeds never all quorate); Corosync never was", c.name, s.Max, neverAll, lossSeeds)
+		case c.quorateRef && s.Min < 0.9:
+			t.Errorf("%s: quorate share down to %.2f; Corosync was quorate all the steady time", c.name, s.Min)
+		case c.mixedRef != "" && (neverAll == 0 || neverAll == lossSeeds):
+			t.Errorf("%s: %d of %d seeds never all quorate; Corosync was %s", c.name, neverAll, lossSeeds, c.mixedRef)
 		}
 		fmt.Fprintf(&table, "| %s | Corosync | %s | %s | %s | %.0f | %s |\n", c.name, c.ring, c.allQ, c.rings, c.downs, c.share)
 		fmt.Fprintf(&table, "| %s | simulated | %s | %s | %.1f / %.1f / %.1f | %.0f / %.0f / %.0f | %.2f / %.2f / %.2f |\n", c.name,

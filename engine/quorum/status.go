@@ -62,6 +62,14 @@ type Status struct {
 	Self    wire.NodeID
 	Ring    RingID
 	Members []wire.NodeID // the current configuration ("Nodes:" is its length)
+	// Quorate is the verdict votequorum last gave the quorum service
+	// (corosync-quorumtool's "Quorate:", the log's "Members[N]"): it
+	// changes outside a synchronisation, or when one completes. While a
+	// configuration synchronises, votequorum's own recalculation may
+	// already say otherwise (the "Quorate" flag), but corosync passes it on
+	// only when the synchronisation activates (are_we_quorate's
+	// quorum_callback waits for sync_in_progress to end), so a ring whose
+	// synchronisation never completes never shows its verdict.
 	Quorate bool
 
 	ExpectedVotes   int // Expected votes
@@ -94,7 +102,7 @@ func (q *Quorum) Status() Status {
 		Self:          q.s.self,
 		Ring:          q.ring,
 		Members:       slices.Clone(q.members),
-		Quorate:       q.quorate,
+		Quorate:       q.reportedQ,
 		ExpectedVotes: us.expected,
 		Quorum:        q.quorum,
 		Syncing:       q.syncing,
