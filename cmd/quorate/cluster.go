@@ -207,9 +207,12 @@ func newJoinTokenCmd() *cobra.Command {
 	c := adminCmd("join-token [--ttl DURATION]", "Issue a single-use token for quorate add",
 		`Issue a join token on this cluster node: a random id and secret, of which
 only a derived key is kept in the replicated store, with an expiry (--ttl,
-default 1h, at most 168h). quorate add --token TOKEN proves knowledge of it
-to any member's join listener; the first successful join consumes it.
-Needs quorum. Keep the token secret until used.`,
+default 1h, at most 168h). quorate add --join-token TOKEN proves knowledge
+of it to any member's join listener; the first successful join consumes it.
+Needs quorum. Keep the token secret until used.
+
+The token alone goes to standard output, so that TOKEN=$(quorate
+join-token) captures it; its expiry goes to standard error.`,
 		exactArgs(0), func(cmd *cobra.Command, socket string, _ []string) error {
 			if ttl < time.Second && ttl != 0 {
 				return badInput(fmt.Errorf("join-token: --ttl %v: at least 1s", ttl))
@@ -218,7 +221,8 @@ Needs quorum. Keep the token secret until used.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s\nValid until %s, for one quorate add --token.\n", resp.Token, resp.Expires)
+			fmt.Fprintln(cmd.OutOrStdout(), resp.Token)
+			fmt.Fprintf(cmd.ErrOrStderr(), "Valid until %s, for one quorate add --join-token.\n", resp.Expires)
 			return nil
 		})
 	c.Flags().DurationVar(&ttl, "ttl", agent.DefaultTokenTTL, "how long the token stays valid")

@@ -62,7 +62,15 @@ func TestCreateJoinTokenAdd(t *testing.T) {
 	for deadline := time.Now().Add(agentWait); token == ""; {
 		code, out, errOut := capture(t, "join-token", "--ttl", "10m", "--admin", admin)
 		if code == 0 {
-			token = strings.Fields(out)[0]
+			// The token alone on standard output, so that
+			// TOKEN=$(quorate join-token) works; the expiry on stderr.
+			token = strings.TrimSpace(out)
+			if strings.ContainsAny(token, " \n") || !strings.HasPrefix(token, "qjt1.") {
+				t.Fatalf("join-token: standard output %q is not one token", out)
+			}
+			if !strings.Contains(errOut, "quorate add --join-token") {
+				t.Errorf("join-token: standard error %q does not say how to use it", errOut)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
