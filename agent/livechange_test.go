@@ -225,15 +225,7 @@ func TestLiveConfigChanges(t *testing.T) {
 	time.Sleep(time.Second)
 	for i, a := range as {
 		recs := journalRecords(t, &a.testAgent)[marks[i]:]
-		var memberships, inquorate int
-		for _, r := range recs {
-			switch {
-			case r.Kind == journal.KindMembership:
-				memberships++
-			case r.Kind == journal.KindQuorum && r.Quorate != nil && !*r.Quorate:
-				inquorate++
-			}
-		}
+		memberships, inquorate := disruptions(recs)
 		t.Logf("%s: %d journal records during the changes, %d membership changes, %d inquorate", a.name, len(recs), memberships, inquorate)
 		if memberships != 0 || inquorate != 0 {
 			t.Errorf("%s: %d membership changes and %d inquorate records during live changes", a.name, memberships, inquorate)
@@ -335,4 +327,18 @@ func TestStaleConfigVersionStops(t *testing.T) {
 			}
 		}
 	})
+}
+
+// disruptions counts the membership changes and the inquorate verdicts in
+// a node's journal records: a live change must have neither.
+func disruptions(recs []journal.Record) (memberships, inquorate int) {
+	for _, r := range recs {
+		switch {
+		case r.Kind == journal.KindMembership:
+			memberships++
+		case r.Kind == journal.KindQuorum && r.Quorate != nil && !*r.Quorate:
+			inquorate++
+		}
+	}
+	return memberships, inquorate
 }

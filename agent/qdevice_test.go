@@ -19,7 +19,6 @@ import (
 	"github.com/quorate/quorate/netmodel/udp"
 	"github.com/quorate/quorate/qnetd"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
-	"github.com/quorate/quorate/scenarios/journal"
 )
 
 // testQnetd is an in-process qnetd on 127.0.0.1 that can be stopped and
@@ -423,16 +422,8 @@ func TestQdeviceSetupClusterWide(t *testing.T) {
 		t.Errorf("bundle still in the store: %+v %v", e, err)
 	}
 	for i, a := range c.agents {
-		var memberships, inquorate int
 		recs := journalRecords(t, a)[marks[i]:]
-		for _, r := range recs {
-			switch {
-			case r.Kind == journal.KindMembership:
-				memberships++
-			case r.Kind == journal.KindQuorum && r.Quorate != nil && !*r.Quorate:
-				inquorate++
-			}
-		}
+		memberships, inquorate := disruptions(recs)
 		t.Logf("%s: %d journal records from the setup on, %d membership changes, %d inquorate", a.name, len(recs), memberships, inquorate)
 		if memberships != 0 || inquorate != 0 || len(recs) == 0 {
 			t.Errorf("%s: %d membership changes and %d inquorate records in %d records: the device was not set up live",
