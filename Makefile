@@ -120,7 +120,7 @@ lint:
 # fuzz: a short run of every fuzz target over untrusted bytes; what a run
 # finds lands in the package's testdata/fuzz/ and then runs in make test.
 FUZZ_TARGETS = \
-	./engine/wire:FuzzDecodeFrame ./engine/links:FuzzReceive ./engine:FuzzDecodeSyncMessage \
+	./engine/wire:FuzzDecodeFrame ./engine/links:FuzzReceive ./engine/links:FuzzReassemble ./engine:FuzzDecodeSyncMessage \
 	./engine/totem:FuzzDecode ./engine/totem:FuzzStep \
 	./engine/quorum:FuzzDecode ./engine/store:FuzzDecode ./engine/store:FuzzDecodeSnapshot \
 	./netmodel/udp:FuzzOpen ./scenarios:FuzzParse ./scenarios/corosyncconf:FuzzParse \

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -44,6 +45,25 @@ func TestClusterLifecycle(t *testing.T) {
 	if m := mustCall(t, bravo, Request{Cmd: CmdMembers}).Members; m.State != "OPERATIONAL" || len(m.Members) != 3 {
 		t.Errorf("members on bravo: %+v", m)
 	}
+
+	t.Run("a value larger than a datagram", func(t *testing.T) {
+		// 300 KiB: a Totem message of five link-layer fragments, each
+		// one sealed UDP datagram. Without fragmentation the datagram
+		// was dropped as oversized and retransmitted for ever, and every
+		// later write waited behind it.
+		big := bytes.Repeat([]byte("0123456789abcdef"), 300<<10/16)
+		mustCall(t, alpha, Request{Cmd: CmdCfsPut, Path: "big", Value: big})
+		for _, a := range []*testAgent{bravo, charlie} {
+			waitFor(t, a.name+" reads the 300 KiB value", func() (bool, string) {
+				resp, err := ask(a, Request{Cmd: CmdCfsGet, Path: "big"})
+				if err != nil || !resp.OK || resp.Entry == nil {
+					return false, fmt.Sprint(resp, err)
+				}
+				return bytes.Equal(resp.Entry.Value, big), fmt.Sprintf("%d bytes", len(resp.Entry.Value))
+			})
+		}
+		mustCall(t, bravo, Request{Cmd: CmdCfsPut, Path: "after-big", Value: []byte("1")})
+	})
 
 	t.Run("latency metrics", func(t *testing.T) {
 		// A store write and a short load run show up in alpha's latency

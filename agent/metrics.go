@@ -27,6 +27,8 @@ func linkCounters(s links.Stats) []named {
 		{"data_sent", s.DataSent}, {"data_received", s.DataReceived},
 		{"data_duplicate", s.DataDuplicates}, {"data_no_link", s.DataNoLink},
 		{"data_unreachable", s.DataUnreachable}, {"rejected", s.Rejected},
+		{"data_too_large", s.DataTooLarge}, {"data_reassembled", s.DataReassembled},
+		{"fragments_evicted", s.FragmentsEvicted}, {"fragments_discarded", s.FragmentsDiscarded},
 	}
 }
 

@@ -46,7 +46,26 @@ type peer struct {
 	rxInc  uint64 // peer incarnation the dedup window belongs to
 	rxHigh uint64 // highest data sequence received
 	rxSeen [dedupWindow / 64]uint64
+
+	// frags are the packets being reassembled from fragments, oldest
+	// first, at most maxAssemblies.
+	frags []assembly
 }
+
+// assembly is one fragmented packet being put back together.
+type assembly struct {
+	inc, seq uint64
+	count    int
+	got      int
+	size     int
+	parts    [][]byte // copies: the driver may reuse the frame's buffer
+}
+
+// maxAssemblies bounds the packets a peer may have half-received: knet
+// keeps a few defragmentation buffers per host and drops the oldest. A
+// packet whose fragment was lost is never completed; Totem retransmits
+// the message, as a new packet.
+const maxAssemblies = 4
 
 // Layer is the knet-style link layer of one node: per peer and link it runs
 // the ping/pong heartbeat, decides which links are up, and picks the link(s)
@@ -74,6 +93,11 @@ type Stats struct {
 	PingsSent, PongsSent, PongsReceived, PongsDiscarded uint64
 	DataSent, DataReceived, DataDuplicates, DataNoLink  uint64
 	DataUnreachable                                     uint64 // data from a peer with no usable link, discarded
+	// DataTooLarge counts packets over wire.MaxPacket, not sent;
+	// DataReassembled packets put back together from fragments;
+	// FragmentsEvicted fragments of half-received packets dropped for
+	// newer ones; FragmentsDiscarded duplicate or inconsistent fragments.
+	DataTooLarge, DataReassembled, FragmentsEvicted, FragmentsDiscarded uint64
 	// TransportErrors counts the ICMP errors reported for up links
 	// (Unreachable); the others are ignored, as knet ignores them.
 	TransportErrors uint64
@@ -291,14 +315,35 @@ func (l *Layer) reselect(p *peer) {
 		// knet clears the host's defragmentation and dedup buffers when it
 		// becomes unreachable.
 		p.rxInc, p.rxHigh, p.rxSeen = 0, 0, [dedupWindow / 64]uint64{}
+		p.frags = nil
 	}
 	l.events = append(l.events, wire.Event{Kind: wire.EventActiveLink, Peer: p.id, Active: best})
 }
 
 func (l *Layer) emit(to wire.NodeID, n wire.LinkNo, typ wire.FrameType, stamp uint64, payload []byte) {
-	f := wire.Frame{Type: typ, Link: n, From: l.cfg.Self, To: to, Incarnation: l.incarnation, Stamp: stamp, Payload: payload}
-	b := wire.AppendFrame(make([]byte, 0, wire.FrameHeaderLen+len(payload)), f)
-	l.out = append(l.out, wire.Datagram{From: l.cfg.Self, To: to, Link: n, Payload: b})
+	l.emitFrame(wire.Frame{Type: typ, Link: n, From: l.cfg.Self, To: to, Incarnation: l.incarnation, Stamp: stamp, Payload: payload})
+}
+
+func (l *Layer) emitFrame(f wire.Frame) {
+	b := wire.AppendFrame(make([]byte, 0, wire.FrameHeaderLen+len(f.Payload)), f)
+	l.out = append(l.out, wire.Datagram{From: l.cfg.Self, To: f.To, Link: f.Link, Payload: b})
+}
+
+// emitData queues one data packet on link n: one frame, or, when it is
+// larger than wire.FragmentSize, one frame per fragment, all with the
+// packet's sequence number. It returns the number of frames.
+func (l *Layer) emitData(to wire.NodeID, n wire.LinkNo, seq uint64, payload []byte) int {
+	if len(payload) <= wire.FragmentSize {
+		l.emit(to, n, wire.FrameData, seq, payload)
+		return 1
+	}
+	count := (len(payload) + wire.FragmentSize - 1) / wire.FragmentSize
+	for i := range count {
+		piece := payload[i*wire.FragmentSize : min((i+1)*wire.FragmentSize, len(payload))]
+		l.emitFrame(wire.Frame{Type: wire.FrameData, Link: n, From: l.cfg.Self, To: to, Incarnation: l.incarnation,
+			Stamp: seq, FragIndex: uint8(i), FragCount: uint8(count), Payload: piece})
+	}
+	return count
 }
 
 // Outbox returns the datagrams produced since the last Clear, in send order.

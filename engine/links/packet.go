@@ -21,17 +21,24 @@ func (l *Layer) Send(to wire.NodeID, payload []byte) int {
 		l.stats.DataNoLink++
 		return 0
 	}
+	if len(payload) > wire.MaxPacket {
+		// Nothing above sends this much (Totem's messages are at most
+		// 1 MiB); counted rather than cut into more fragments than a
+		// receiver reassembles.
+		l.stats.DataTooLarge++
+		return 0
+	}
 	p.txSeq++
-	n := 0
+	sends, n := 0, 0
 	switch l.cfg.Mode {
 	case ModePassive:
-		l.emit(to, wire.LinkNo(p.active), wire.FrameData, p.txSeq, payload)
-		n = 1
+		n += l.emitData(to, wire.LinkNo(p.active), p.txSeq, payload)
+		sends = 1
 	case ModeActive:
 		for j := range p.links {
 			if p.links[j].connected {
-				l.emit(to, p.links[j].number, wire.FrameData, p.txSeq, payload)
-				n++
+				n += l.emitData(to, p.links[j].number, p.txSeq, payload)
+				sends++
 			}
 		}
 	case ModeRR:
@@ -40,14 +47,14 @@ func (l *Layer) Send(to wire.NodeID, payload []byte) int {
 		for k := 0; k < len(p.links); k++ {
 			j := (p.rrNext + k) % len(p.links)
 			if p.links[j].connected {
-				l.emit(to, p.links[j].number, wire.FrameData, p.txSeq, payload)
+				n += l.emitData(to, p.links[j].number, p.txSeq, payload)
 				p.rrNext = (j + 1) % len(p.links)
-				n = 1
+				sends = 1
 				break
 			}
 		}
 	}
-	l.stats.DataSent += uint64(n)
+	l.stats.DataSent += uint64(sends)
 	return n
 }
 
@@ -103,12 +110,19 @@ func (l *Layer) Receive(now wire.Instant, n wire.LinkNo, from wire.NodeID, b []b
 			l.stats.DataUnreachable++
 			return nil, false
 		}
+		payload := f.Payload
+		if f.FragCount > 0 {
+			var done bool
+			if payload, done = p.reassemble(f, &l.stats); !done {
+				return nil, false
+			}
+		}
 		if !p.accept(f.Incarnation, f.Stamp) {
 			l.stats.DataDuplicates++
 			return nil, false
 		}
 		l.stats.DataReceived++
-		return f.Payload, true
+		return payload, true
 	}
 	return nil, false
 }
@@ -187,4 +201,46 @@ func (p *peer) accept(inc, seq uint64) bool {
 	}
 	p.rxSeen[w] |= bit
 	return true
+}
+
+// reassemble files one fragment of a packet and returns the whole packet
+// once its last fragment is in. Fragments may come in any order, on any
+// link, and twice; the packet's sequence number then goes through the
+// duplicate filter like any other.
+func (p *peer) reassemble(f wire.Frame, st *Stats) ([]byte, bool) {
+	k := -1
+	for i := range p.frags {
+		if p.frags[i].inc == f.Incarnation && p.frags[i].seq == f.Stamp {
+			k = i
+			break
+		}
+	}
+	if k < 0 {
+		if len(p.frags) == maxAssemblies {
+			st.FragmentsEvicted += uint64(p.frags[0].got)
+			p.frags = append(p.frags[:0], p.frags[1:]...)
+		}
+		p.frags = append(p.frags, assembly{inc: f.Incarnation, seq: f.Stamp, count: int(f.FragCount),
+			parts: make([][]byte, f.FragCount)})
+		k = len(p.frags) - 1
+	}
+	a := &p.frags[k]
+	idx := int(f.FragIndex)
+	if a.count != int(f.FragCount) || a.parts[idx] != nil {
+		st.FragmentsDiscarded++ // a duplicate, or a count that disagrees
+		return nil, false
+	}
+	a.parts[idx] = append([]byte(nil), f.Payload...)
+	a.got++
+	a.size += len(f.Payload)
+	if a.got < a.count {
+		return nil, false
+	}
+	whole := make([]byte, 0, a.size)
+	for _, part := range a.parts {
+		whole = append(whole, part...)
+	}
+	p.frags = append(p.frags[:k], p.frags[k+1:]...)
+	st.DataReassembled++
+	return whole, true
 }

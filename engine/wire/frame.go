@@ -16,7 +16,9 @@ import (
 //	2      1    version (1)
 //	3      1    frame type
 //	4      1    link number the sender used
-//	5      3    reserved, zero
+//	5      1    data: fragment index; otherwise zero
+//	6      1    data: fragment count (0: not fragmented); otherwise zero
+//	7      1    reserved, zero
 //	8      4    sender node id
 //	12     4    destination node id
 //	16     8    sender incarnation (random per process start)
@@ -29,6 +31,17 @@ const (
 	FrameHeaderLen = 32
 	// MaxFrame is the largest frame accepted (knet's 64 KiB packet limit).
 	MaxFrame = 64 << 10
+	// FragmentSize is the largest payload one data frame carries. A larger
+	// packet is sent as fragments of this size, as knet fragments what
+	// exceeds its MTU, so that every frame fits a UDP datagram after
+	// sealing (65,507 bytes less the AEAD's header and tag; netmodel/udp
+	// checks it) and a Totem message of up to 1 MiB -- a pmxcfs-sized
+	// store value -- still crosses the network.
+	FragmentSize = 60 << 10
+	// MaxPacket is the largest data packet a peer may reassemble from
+	// fragments, and MaxFragments the most fragments it may be cut into.
+	MaxPacket    = 2 << 20
+	MaxFragments = (MaxPacket + FragmentSize - 1) / FragmentSize
 )
 
 // FrameType is the kind of a link-layer frame.
@@ -48,9 +61,12 @@ type Frame struct {
 	From, To    NodeID
 	Incarnation uint64
 	// Stamp is the ping timestamp (ping, pong) or the per-peer sequence
-	// number (data).
-	Stamp   uint64
-	Payload []byte // data only; aliases the decoded buffer
+	// number (data; every fragment of a packet carries the packet's).
+	Stamp uint64
+	// FragIndex and FragCount place a data frame's payload in its packet:
+	// FragCount 0 for a whole packet, else 2..MaxFragments pieces.
+	FragIndex, FragCount uint8
+	Payload              []byte // data only; aliases the decoded buffer
 }
 
 // Decoding errors. They are reported in events, never returned to a user.
@@ -63,12 +79,16 @@ var (
 	ErrBadLink      = errors.New("wire: link number out of range")
 	ErrTrailing     = errors.New("wire: control frame with trailing bytes")
 	ErrReserved     = errors.New("wire: reserved bytes not zero")
+	ErrBadFragment  = errors.New("wire: fragment index or count out of range")
 )
 
 // AppendFrame appends the encoding of f to dst and returns the result.
 func AppendFrame(dst []byte, f Frame) []byte {
 	var h [FrameHeaderLen]byte
 	h[0], h[1], h[2], h[3], h[4] = frameMagic0, frameMagic1, frameVersion, byte(f.Type), byte(f.Link)
+	if f.Type == FrameData {
+		h[5], h[6] = f.FragIndex, f.FragCount
+	}
 	binary.BigEndian.PutUint32(h[8:], uint32(f.From))
 	binary.BigEndian.PutUint32(h[12:], uint32(f.To))
 	binary.BigEndian.PutUint64(h[16:], f.Incarnation)
@@ -95,12 +115,20 @@ func DecodeFrame(b []byte) (Frame, error) {
 	if b[2] != frameVersion {
 		return f, ErrBadVersion
 	}
-	if b[5]|b[6]|b[7] != 0 {
-		return f, ErrReserved
-	}
 	f.Type = FrameType(b[3])
 	if f.Type < FramePing || f.Type > FrameData {
 		return f, ErrBadFrameType
+	}
+	if b[7] != 0 || (f.Type != FrameData && b[5]|b[6] != 0) {
+		return f, ErrReserved
+	}
+	if f.Type == FrameData {
+		f.FragIndex, f.FragCount = b[5], b[6]
+		if (f.FragCount == 0 && f.FragIndex != 0) || f.FragCount == 1 ||
+			f.FragCount > MaxFragments || (f.FragCount > 0 && f.FragIndex >= f.FragCount) ||
+			(f.FragCount > 0 && len(b)-FrameHeaderLen > FragmentSize) {
+			return f, ErrBadFragment
+		}
 	}
 	if b[4] >= MaxLinks {
 		return f, ErrBadLink

@@ -11,6 +11,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		{Type: FramePong, Link: 7, From: 65535, To: 1, Incarnation: 1 << 63, Stamp: 1},
 		{Type: FrameData, Link: 3, From: 3, To: 4, Incarnation: 7, Stamp: 99, Payload: []byte("totem")},
 		{Type: FrameData, Link: 1, From: 3, To: 4, Incarnation: 7, Stamp: 100, Payload: []byte{}},
+		{Type: FrameData, Link: 1, From: 3, To: 4, Incarnation: 7, Stamp: 101, FragIndex: 2, FragCount: 3, Payload: []byte("piece")},
 	}
 	for _, f := range frames {
 		b := AppendFrame(nil, f)
@@ -19,7 +20,8 @@ func TestFrameRoundTrip(t *testing.T) {
 			t.Fatalf("decode %+v: %v", f, err)
 		}
 		if g.Type != f.Type || g.Link != f.Link || g.From != f.From || g.To != f.To ||
-			g.Incarnation != f.Incarnation || g.Stamp != f.Stamp || !bytes.Equal(g.Payload, f.Payload) {
+			g.Incarnation != f.Incarnation || g.Stamp != f.Stamp || !bytes.Equal(g.Payload, f.Payload) ||
+			g.FragIndex != f.FragIndex || g.FragCount != f.FragCount {
 			t.Fatalf("round trip: got %+v, want %+v", g, f)
 		}
 	}
@@ -27,6 +29,11 @@ func TestFrameRoundTrip(t *testing.T) {
 
 func TestDecodeFrameRejects(t *testing.T) {
 	good := AppendFrame(nil, Frame{Type: FramePing, From: 1, To: 2})
+	data := func(idx, count byte, n int) []byte {
+		b := AppendFrame(nil, Frame{Type: FrameData, From: 1, To: 2, Stamp: 1, Payload: make([]byte, n)})
+		b[5], b[6] = idx, count
+		return b
+	}
 	mod := func(i int, v byte) []byte {
 		b := bytes.Clone(good)
 		b[i] = v
@@ -45,7 +52,13 @@ func TestDecodeFrameRejects(t *testing.T) {
 		{"type zero", mod(3, 0), ErrBadFrameType},
 		{"type high", mod(3, 4), ErrBadFrameType},
 		{"link 8", mod(4, 8), ErrBadLink},
-		{"reserved", mod(6, 1), ErrReserved},
+		{"reserved", mod(7, 1), ErrReserved},
+		{"fragment fields on a ping", mod(6, 2), ErrReserved},
+		{"fragment index without a count", data(1, 0, 1), ErrBadFragment},
+		{"a count of one", data(0, 1, 1), ErrBadFragment},
+		{"index past the count", data(3, 3, 1), ErrBadFragment},
+		{"more fragments than a packet may have", data(0, MaxFragments+1, 1), ErrBadFragment},
+		{"a fragment over FragmentSize", data(0, 2, FragmentSize+1), ErrBadFragment},
 		{"ping with trailing bytes", append(bytes.Clone(good), 0), ErrTrailing},
 	}
 	for _, tt := range tests {

@@ -170,3 +170,13 @@ func TestOpenRejects(t *testing.T) {
 		t.Errorf("sender rewritten to 3: %v, want ErrAuthentication", err)
 	}
 }
+
+// TestFragmentsFitADatagram: the link layer cuts larger packets into
+// fragments of wire.FragmentSize so that each frame, once sealed, is one
+// UDP datagram; a larger fragment would be dropped here as oversized and
+// its packet never delivered.
+func TestFragmentsFitADatagram(t *testing.T) {
+	if frame := wire.FrameHeaderLen + wire.FragmentSize; frame > MaxPayload {
+		t.Fatalf("a full fragment frame is %d bytes, over the %d a sealed datagram carries", frame, MaxPayload)
+	}
+}
