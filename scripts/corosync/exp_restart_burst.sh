@@ -18,7 +18,10 @@
 # packets, dropped at the receiver by an nftables input rule in each
 # namespace, from the nodes' start) and LOSS_END_MS (the scenario offset of
 # a `set_loss ... loss: 0` fault: the rule is removed then; without it the
-# loss stays to the end of the repetition).
+# loss stays to the end of the repetition), CPG_RATE and CPG_SIZE (a CPG
+# workload: every running node multicasts CPG_SIZE-byte agreed messages at
+# CPG_RATE per second with cpgrate.c, restarted with its daemon, as the
+# simulator's `workload: {kind: multicast}`).
 #
 # It uses the shared reference harness (HARNESS, default
 # /work/shared/corosync-harness, for net_up/write_confs/start_node/...),
@@ -43,7 +46,7 @@ export RUN
 . "$HARNESS/lib.sh"
 N=${N:-4}
 mkdir -p "$OUTDIR"
-trap 'stop_all $N; net_down; rm -rf "$RUN"' EXIT
+trap 'pkill -f "$RUN.cpgrate"; stop_all $N; net_down; rm -rf "$RUN" "$RUN.cpgrate"' EXIT
 
 # The schedule, "MS:kill|start:NODE ..." in ms after the scenario's start;
 # by default that of random-crash-795 (testdata/regress). The faults are
@@ -68,6 +71,17 @@ EOF
 }
 loss_off() { nsx "$1" nft delete table inet rbloss 2>/dev/null; }
 LOSS_PER100K=${LOSS_PER100K:-0}
+CPG_RATE=${CPG_RATE:-}
+CPG_SIZE=${CPG_SIZE:-512}
+if [ -n "$CPG_RATE" ]; then
+  gcc -O2 -o "$RUN.cpgrate" "$(dirname "$SELF")/cpgrate.c" -lcpg || exit 1
+fi
+start_one() {  # start_one I: the daemon, and its CPG sender when CPG_RATE is set
+  start_node "$1"
+  if [ -n "$CPG_RATE" ]; then
+    nsx "$1" "$RUN.cpgrate" "$CPG_RATE" "$CPG_SIZE" > "$RUN/cpgrate.$1.log" 2>&1 &
+  fi
+}
 LOSS_END_MS=${LOSS_END_MS:-}
 if [ -n "$LOSS_END_MS" ]; then FAULTS="$FAULTS $LOSS_END_MS:lossoff:all"; fi
 
@@ -99,7 +113,7 @@ for ((r=1;r<=REPS;r++)); do
   sleep 0.5
   if [ "$LOSS_PER100K" -gt 0 ]; then for ((i=1;i<=N;i++)); do loss_on $i; done; fi
   tb=$(now)
-  for ((i=1;i<=N;i++)); do start_node $i; done
+  for ((i=1;i<=N;i++)); do start_one $i; done
   if ! wait_ring_of $N "$tb" 60; then echo "rep=$r no initial ring of $N" | tee -a "$OUTDIR/summary.txt"; continue; fi
   sleep 2
   if [ "$JITTER_MS" -gt 0 ]; then
@@ -119,7 +133,7 @@ for ((r=1;r<=REPS;r++)); do
     tf=$(now)
     case $act in
       kill) kill_node "$node" KILL ;;
-      start) start_node "$node" ;;
+      start) start_one "$node" ;;
       lossoff) for ((i=1;i<=N;i++)); do loss_off $i; done ;;
     esac
     echo "$tf $act $node" >> "$OUTDIR/rep$r.faults"
@@ -135,6 +149,7 @@ for ((r=1;r<=REPS;r++)); do
   sleep 10  # a later change would show up in the logs
   mkdir -p "$OUTDIR/rep$r"
   for ((i=1;i<=N;i++)); do cp "$RUN/n$i/corosync.log" "$OUTDIR/rep$r/node$i.log"; done
+  pkill -f "$RUN.cpgrate" 2>/dev/null
   echo "rep=$r t0=$t0 last_restart=$tlast wait=$st" | tee -a "$OUTDIR/summary.txt"
 done
 echo "logs in $OUTDIR"
