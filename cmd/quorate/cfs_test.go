@@ -29,6 +29,33 @@ func TestMain(m *testing.M) {
 }
 
 // procAgent is one `quorate agent` process.
+// newProcAgents prepares alpha, bravo and charlie of threeNodeConf as
+// agent processes, each with its admin socket, data directory and log in
+// dir; start runs them.
+func newProcAgents(t *testing.T, dir string) []*procAgent {
+	t.Helper()
+	conf := threeNodeConf(t, dir)
+	var ps []*procAgent
+	for i, name := range []string{"alpha", "bravo", "charlie"} {
+		ps = append(ps, &procAgent{
+			runningAgent: runningAgent{name: name, admin: filepath.Join(dir, name+".sock")},
+			id:           wire.NodeID(i + 1), conf: conf,
+			data: filepath.Join(dir, name), logPath: filepath.Join(dir, name+".log"),
+		})
+	}
+	return ps
+}
+
+// logProcAgents prints every agent's log when the test failed.
+func logProcAgents(t *testing.T, ps []*procAgent) {
+	if t.Failed() {
+		for _, p := range ps {
+			b, _ := os.ReadFile(p.logPath)
+			t.Logf("log of %s:\n%s", p.name, b)
+		}
+	}
+}
+
 type procAgent struct {
 	runningAgent
 	id         wire.NodeID
@@ -101,25 +128,12 @@ func TestCfsKill9(t *testing.T) {
 		t.Skip("socket test skipped under -short")
 	}
 	dir := t.TempDir()
-	conf := threeNodeConf(t, dir)
-	var ps []*procAgent
-	for i, name := range []string{"alpha", "bravo", "charlie"} {
-		ps = append(ps, &procAgent{
-			runningAgent: runningAgent{name: name, admin: filepath.Join(dir, name+".sock")},
-			id:           wire.NodeID(i + 1), conf: conf,
-			data: filepath.Join(dir, name), logPath: filepath.Join(dir, name+".log"),
-		})
-	}
+	ps := newProcAgents(t, dir)
 	t.Cleanup(func() {
 		for _, p := range ps {
 			p.kill(t, syscall.SIGTERM)
 		}
-		if t.Failed() {
-			for _, p := range ps {
-				b, _ := os.ReadFile(p.logPath)
-				t.Logf("log of %s:\n%s", p.name, b)
-			}
-		}
+		logProcAgents(t, ps)
 	})
 	alpha, bravo, charlie := ps[0], ps[1], ps[2]
 	begin := time.Now()

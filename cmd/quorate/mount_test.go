@@ -17,7 +17,6 @@ import (
 
 	"github.com/quorate/quorate/agent"
 	"github.com/quorate/quorate/engine/clusterlog"
-	"github.com/quorate/quorate/engine/wire"
 )
 
 // startMounted runs p's agent process with --mount dir.
@@ -87,15 +86,7 @@ func TestMount(t *testing.T) {
 		t.Skipf("the mount test needs root and /dev/fuse (euid %d, /dev/fuse: %v)", os.Geteuid(), err)
 	}
 	dir := t.TempDir()
-	conf := threeNodeConf(t, dir)
-	var ps []*procAgent
-	for i, name := range []string{"alpha", "bravo", "charlie"} {
-		ps = append(ps, &procAgent{
-			runningAgent: runningAgent{name: name, admin: filepath.Join(dir, name+".sock")},
-			id:           wire.NodeID(i + 1), conf: conf,
-			data: filepath.Join(dir, name), logPath: filepath.Join(dir, name+".log"),
-		})
-	}
+	ps := newProcAgents(t, dir)
 	alpha, bravo, charlie := ps[0], ps[1], ps[2]
 	ma, mb := filepath.Join(dir, "pve-alpha"), filepath.Join(dir, "pve-bravo")
 	t.Cleanup(func() {
@@ -108,12 +99,7 @@ func TestMount(t *testing.T) {
 				syscall.Unmount(m, syscall.MNT_DETACH)
 			}
 		}
-		if t.Failed() {
-			for _, p := range ps {
-				b, _ := os.ReadFile(p.logPath)
-				t.Logf("log of %s:\n%s", p.name, b)
-			}
-		}
+		logProcAgents(t, ps)
 	})
 	startMounted(t, alpha, ma)
 	startMounted(t, bravo, mb)

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/quorate/quorate/client"
-	"github.com/quorate/quorate/engine/wire"
 )
 
 // quorumLoss is how long a node of threeNodeConf takes to see that it is
@@ -44,15 +43,7 @@ func TestApplicationAPI(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", example, "../../client/example/onlyquorate").CombinedOutput(); err != nil {
 		t.Fatalf("build the example: %v\n%s", err, out)
 	}
-	conf := threeNodeConf(t, dir)
-	var ps []*procAgent
-	for i, name := range []string{"alpha", "bravo", "charlie"} {
-		ps = append(ps, &procAgent{
-			runningAgent: runningAgent{name: name, admin: filepath.Join(dir, name+".sock")},
-			id:           wire.NodeID(i + 1), conf: conf,
-			data: filepath.Join(dir, name), logPath: filepath.Join(dir, name+".log"),
-		})
-	}
+	ps := newProcAgents(t, dir)
 	alpha, bravo, charlie := ps[0], ps[1], ps[2]
 	t.Cleanup(func() {
 		for _, p := range ps {
@@ -61,12 +52,7 @@ func TestApplicationAPI(t *testing.T) {
 			}
 			p.kill(t, syscall.SIGTERM)
 		}
-		if t.Failed() {
-			for _, p := range ps {
-				b, _ := os.ReadFile(p.logPath)
-				t.Logf("log of %s:\n%s", p.name, b)
-			}
-		}
+		logProcAgents(t, ps)
 	})
 	for _, p := range ps {
 		p.start(t)
