@@ -52,13 +52,15 @@ type peer struct {
 	frags []assembly
 }
 
-// assembly is one fragmented packet being put back together.
+// assembly is one fragmented packet being put back together in buf, each
+// fragment copied to its place (the driver may reuse the frame's buffer):
+// every fragment but the last is exactly wire.FragmentSize.
 type assembly struct {
 	inc, seq uint64
 	count    int
-	got      int
-	size     int
-	parts    [][]byte // copies: the driver may reuse the frame's buffer
+	have     uint64 // bit i: fragment i is in (wire.MaxFragments < 64)
+	buf      []byte // count × FragmentSize; cut to the packet's length when complete
+	size     int    // bytes filed so far
 }
 
 // maxAssemblies bounds the packets a peer may have half-received: knet

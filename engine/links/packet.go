@@ -1,6 +1,7 @@
 package links
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/quorate/quorate/engine/wire"
@@ -208,6 +209,11 @@ func (p *peer) accept(inc, seq uint64) bool {
 // link, and twice; the packet's sequence number then goes through the
 // duplicate filter like any other.
 func (p *peer) reassemble(f wire.Frame, st *Stats) ([]byte, bool) {
+	idx, count := int(f.FragIndex), int(f.FragCount)
+	if idx < count-1 && len(f.Payload) != wire.FragmentSize {
+		st.FragmentsDiscarded++ // only the last fragment may be short
+		return nil, false
+	}
 	k := -1
 	for i := range p.frags {
 		if p.frags[i].inc == f.Incarnation && p.frags[i].seq == f.Stamp {
@@ -217,29 +223,25 @@ func (p *peer) reassemble(f wire.Frame, st *Stats) ([]byte, bool) {
 	}
 	if k < 0 {
 		if len(p.frags) == maxAssemblies {
-			st.FragmentsEvicted += uint64(p.frags[0].got)
+			st.FragmentsEvicted += uint64(bits.OnesCount64(p.frags[0].have))
 			p.frags = append(p.frags[:0], p.frags[1:]...)
 		}
-		p.frags = append(p.frags, assembly{inc: f.Incarnation, seq: f.Stamp, count: int(f.FragCount),
-			parts: make([][]byte, f.FragCount)})
+		p.frags = append(p.frags, assembly{inc: f.Incarnation, seq: f.Stamp, count: count,
+			buf: make([]byte, count*wire.FragmentSize)})
 		k = len(p.frags) - 1
 	}
 	a := &p.frags[k]
-	idx := int(f.FragIndex)
-	if a.count != int(f.FragCount) || a.parts[idx] != nil {
+	if a.count != count || a.have&(1<<idx) != 0 {
 		st.FragmentsDiscarded++ // a duplicate, or a count that disagrees
 		return nil, false
 	}
-	a.parts[idx] = append([]byte(nil), f.Payload...)
-	a.got++
+	copy(a.buf[idx*wire.FragmentSize:], f.Payload)
+	a.have |= 1 << idx
 	a.size += len(f.Payload)
-	if a.got < a.count {
+	if bits.OnesCount64(a.have) < a.count {
 		return nil, false
 	}
-	whole := make([]byte, 0, a.size)
-	for _, part := range a.parts {
-		whole = append(whole, part...)
-	}
+	whole := a.buf[:a.size]
 	p.frags = append(p.frags[:k], p.frags[k+1:]...)
 	st.DataReassembled++
 	return whole, true
