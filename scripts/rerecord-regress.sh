@@ -9,6 +9,10 @@
 # point (say why in the commit); `quorate regress DIR` must pass afterwards.
 set -euo pipefail
 DIR=${1:-testdata/regress}
+if ! compgen -G "$DIR/*.jsonl" >/dev/null; then
+  echo "rerecord-regress.sh: no recorded traces (*.jsonl) in $DIR" >&2
+  exit 2
+fi
 Q=${QUORATE:-$(mktemp -d)/quorate}
 [ -x "$Q" ] || go build -o "$Q" ./cmd/quorate
 for tr in "$DIR"/*.jsonl; do
