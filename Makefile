@@ -105,8 +105,10 @@ lab-fidelity: build
 # other soak tests.
 SOAK_SEEDS    ?= 1-11112
 SOAK_PARALLEL ?= $(shell nproc 2>/dev/null || echo 2)
+# SOAK_FLAGS=--guided weights the draws toward the cells not reached yet.
+SOAK_FLAGS    ?=
 soak: build
-	$(BIN) swarm --seeds $(SOAK_SEEDS) --parallel $(SOAK_PARALLEL) --out out/soak
+	$(BIN) swarm $(SOAK_FLAGS) --seeds $(SOAK_SEEDS) --parallel $(SOAK_PARALLEL) --out out/soak
 	QUORATE_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'TestSoak(Liveness|FidelityLoss)' ./...
 
 # swarm-guided: the plain and the guided swarm over the same seeds, and

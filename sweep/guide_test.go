@@ -115,3 +115,30 @@ func TestGuideStateOrder(t *testing.T) {
 		t.Fatalf("guide after one run: %d of %d missing, aimed[3] %d, tried %v fired %v", len(gd.Missing), all, gd.Aimed[3], gd.Tried, gd.Fired)
 	}
 }
+
+// TestSwarmGuidedShards: each shard of a guided swarm guides itself; the
+// shards merge into a guided sweep, and a guided shard does not merge
+// with a plain one.
+func TestSwarmGuidedShards(t *testing.T) {
+	seeds := []uint64{1, 2}
+	shard := func(i int, guided bool) *Sweep {
+		t.Helper()
+		sw, err := Swarm(SwarmConfig{Families: []string{"cold-start"}, Seeds: seeds, Parallel: 1, Guided: guided,
+			Shard: Shard{Index: i, Count: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sw
+	}
+	g1, g2, p2 := shard(1, true), shard(2, true), shard(2, false)
+	merged, err := Merge([]*Sweep{g1, g2}, []string{"g1", "g2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged.Scenario != SwarmGuidedScenario || merged.GuidedRound != DefaultRound || len(merged.Runs) != 2 {
+		t.Fatalf("merged guided shards: scenario %q, round %d, %d runs", merged.Scenario, merged.GuidedRound, len(merged.Runs))
+	}
+	if _, err := Merge([]*Sweep{g1, p2}, []string{"g1", "p2"}); err == nil || !strings.Contains(err.Error(), "swarm-guided") {
+		t.Fatalf("a guided and a plain shard merged: %v", err)
+	}
+}
