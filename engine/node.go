@@ -159,6 +159,23 @@ func (c Config) linkConfig(tm totem.Timers, peers []wire.NodeID) links.Config {
 }
 
 // Ready is the work a node has for its driver, in the order to perform it.
+//
+// Who owns what, and until when (as etcd-io/raft documents its Ready):
+//
+//   - The slices of Ready themselves (Outbox, Deliver, Events, Results,
+//     Arbiter) belong to the node and are reused after Ack: the driver
+//     reads them between Ready and Ack and copies what it keeps.
+//   - The bytes a datagram or a delivery points at (Outbox[i].Payload,
+//     Deliver[i].Payload) are immutable: the node never writes to them
+//     again once they appear in a Ready, and may share them with its own
+//     state (a multicast's bytes stay in Totem's queues for retransmission)
+//     and between several datagrams. The driver may keep them as long as it
+//     likes, without copying, but must never modify them; a transport that
+//     needs to change bytes in place (sealing, padding) works on its own
+//     copy.
+//   - The bytes a driver passes to Step belong to the driver again when
+//     Step returns; with StepShared they are handed over for good and the
+//     driver must never modify or reuse them.
 type Ready struct {
 	// Persist, when set, must be written durably before anything in
 	// Outbox is sent.
@@ -167,11 +184,14 @@ type Ready struct {
 	// addresses to the reloaded configuration's before it sends Outbox
 	// (see Rebind).
 	Rebind *Rebind
-	// Outbox holds datagrams to send, in order. The driver owns them.
+	// Outbox holds datagrams to send, in order. The slice is the node's
+	// until Ack; each datagram's bytes are immutable and the driver may
+	// keep them (see above).
 	Outbox []wire.Datagram
 	// Deliver is the node's totally ordered output: agreed messages of
 	// every service and configuration changes, in extended-virtual-synchrony
-	// order.
+	// order. A delivery's Payload (and Members) are shared with the node's
+	// state: read-only for the driver, valid for as long as it keeps them.
 	Deliver []Delivery
 	// Arbiter holds the qdevice's operations on its stream to the qnetd
 	// arbiter, in order (empty without a quorum device).
@@ -279,11 +299,31 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 func (n *Node) ID() wire.NodeID { return n.cfg.NodeID }
 
 // Step hands the node a datagram that arrived on link from node `from`.
-// Malformed or unexpected input is dropped and reported as an event.
+// Malformed or unexpected input is dropped and reported as an event. The
+// node does not keep b once Step returns (what it files it copies), so a
+// driver may read the next datagram into the same buffer.
 func (n *Node) Step(now Instant, link wire.LinkNo, from wire.NodeID, b []byte) {
+	n.step(now, link, from, b, false)
+}
+
+// StepShared is Step for a datagram whose bytes the driver never modifies
+// again, and does not reuse: the node may keep b, or parts of it, for as
+// long as it likes (Totem files a multicast as received, and its payload
+// comes out in Ready.Deliver), saving a copy of every message. The
+// simulator's packets are such buffers; a driver that reads into a reused
+// buffer must call Step.
+func (n *Node) StepShared(now Instant, link wire.LinkNo, from wire.NodeID, b []byte) {
+	n.step(now, link, from, b, true)
+}
+
+func (n *Node) step(now Instant, link wire.LinkNo, from wire.NodeID, b []byte, shared bool) {
 	n.links.Advance(now)
 	if payload, ok := n.links.Receive(now, link, from, b); ok {
-		n.ring.Step(now, from, payload)
+		if shared {
+			n.ring.StepShared(now, from, payload)
+		} else {
+			n.ring.Step(now, from, payload)
+		}
 	}
 	n.collect(now)
 }
@@ -304,7 +344,7 @@ func (n *Node) Advance(now Instant) {
 // Multicast queues an application message for agreed delivery to every
 // member of the ring, this node included.
 func (n *Node) Multicast(now Instant, payload []byte) error {
-	err := n.ring.Multicast(now, append([]byte{ServiceApp}, payload...))
+	err := n.ring.MulticastOwned(now, append([]byte{ServiceApp}, payload...))
 	n.collect(now)
 	return err
 }
@@ -318,7 +358,7 @@ func (n *Node) LogCluster(now Instant, e clusterlog.Entry) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	err := n.ring.Multicast(now, append([]byte{ServiceLog}, e.Encode()...))
+	err := n.ring.MulticastOwned(now, append([]byte{ServiceLog}, e.Encode()...))
 	n.collect(now)
 	return err
 }
@@ -374,7 +414,7 @@ func (n *Node) collect(now Instant) {
 		}
 		for _, m := range sr.Multicast {
 			// Store messages stay under Totem's limit (values are capped).
-			_ = n.ring.Multicast(now, append([]byte{ServiceStore}, m...))
+			_ = n.ring.MulticastOwned(now, append([]byte{ServiceStore}, m...))
 		}
 		if !qsent && len(sr.Multicast) == 0 && !n.syncSent {
 			return
@@ -407,7 +447,7 @@ func (n *Node) drainQuorum(now Instant) bool {
 	for _, m := range qr.Multicast {
 		// A refusal (oversize, closed) cannot happen for votequorum's
 		// small messages; Totem counts it if it does.
-		_ = n.ring.Multicast(now, append([]byte{ServiceQuorum}, m...))
+		_ = n.ring.MulticastOwned(now, append([]byte{ServiceQuorum}, m...))
 	}
 	if len(qr.Multicast) > 0 {
 		n.syncSent = true // Totem has new output: collect goes round again
@@ -483,7 +523,7 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 
 // syncMulticast sends one synchronisation message through Totem.
 func (n *Node) syncMulticast(now Instant, m SyncMessage) {
-	_ = n.ring.Multicast(now, append([]byte{ServiceSync}, m.Encode()...))
+	_ = n.ring.MulticastOwned(now, append([]byte{ServiceSync}, m.Encode()...))
 	n.syncSent = true
 }
 

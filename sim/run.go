@@ -513,7 +513,8 @@ func (r *run) deliver(slot int32) {
 	r.cur = h
 	r.trace.Begin(r.k.Now(), "recv").Uint("id", p.id).End()
 	r.charge(h, 1)
-	h.node.Step(r.k.Now(), p.d.Link, p.d.From, p.d.Payload)
+	// A packet in flight is never modified or reused: the node may keep it.
+	h.node.StepShared(r.k.Now(), p.d.Link, p.d.From, p.d.Payload)
 	r.flush(h)
 }
 

@@ -104,11 +104,14 @@ type Ring struct {
 	pending             []Mcast // new application messages
 	retransQ            []Mcast // encapsulated old-ring messages (RECOVERY)
 
-	lastToken     []byte      // copy of the last token sent, for retransmission
-	lastTokenTo   wire.NodeID // where it went
-	deadline      [numTimers]wire.Instant
-	selfq         []looped // messages to self (corosync's loopback), in order
-	encBuf        []byte
+	lastToken   []byte      // copy of the last token sent, for retransmission
+	lastTokenTo wire.NodeID // where it went
+	deadline    [numTimers]wire.Instant
+	selfq       []looped // messages to self (corosync's loopback), in order
+	encBuf      []byte
+	// rawShared: the datagram being stepped is immutable and may be kept
+	// (StepShared), so handleMcast files it without a copy.
+	rawShared     bool
 	rd            Ready
 	stats         Stats
 	bugDeliverGap bool // test-only canary: deliver across gaps
@@ -175,8 +178,24 @@ func (r *Ring) Reload(c Config) error {
 }
 
 // Step processes one datagram received from node from. Malformed, forged or
-// out-of-place input is dropped and counted; Step never fails.
+// out-of-place input is dropped and counted; Step never fails. The ring
+// does not keep b: what it files (a multicast for the sort queue) it
+// copies, so the caller may reuse b once Step returns.
 func (r *Ring) Step(now wire.Instant, from wire.NodeID, b []byte) {
+	r.step(now, from, b, false)
+}
+
+// StepShared is Step for a buffer the caller never modifies again: the
+// ring may keep b, or parts of it, for as long as it likes (a multicast
+// stays in the sort queue until every member has it, and its payload goes
+// out in Ready.Deliver) instead of copying it. A driver whose buffers are
+// immutable once received (the simulator's in-flight packets) saves a copy
+// of every message; one that reuses its read buffer must call Step.
+func (r *Ring) StepShared(now wire.Instant, from wire.NodeID, b []byte) {
+	r.step(now, from, b, true)
+}
+
+func (r *Ring) step(now wire.Instant, from wire.NodeID, b []byte, shared bool) {
 	r.now = now
 	m, err := Decode(b)
 	if err != nil {
@@ -187,7 +206,9 @@ func (r *Ring) Step(now wire.Instant, from wire.NodeID, b []byte) {
 		r.drop(DropForged, from, reason)
 		return
 	}
+	r.rawShared = shared
 	r.handle(m, b)
+	r.rawShared = false
 	r.drain()
 }
 
@@ -326,13 +347,25 @@ func (r *Ring) disarm(ts ...timer) {
 
 // Multicast queues payload for agreed delivery on the ring. It is sent when
 // this node next holds the token in OPERATIONAL state, and delivered to
-// every member (this node included) in total order.
+// every member (this node included) in total order. The ring keeps a copy
+// of payload; the caller may reuse its buffer.
 func (r *Ring) Multicast(now wire.Instant, payload []byte) error {
 	r.now = now
 	if len(payload) > MaxPayload {
 		return ErrTooLarge
 	}
-	r.pending = append(r.pending, Mcast{Sender: r.self, Origin: r.self, Payload: slices.Clone(payload)})
+	return r.MulticastOwned(now, slices.Clone(payload))
+}
+
+// MulticastOwned is Multicast for a payload the caller hands over: the
+// ring keeps payload itself, without a copy, and the caller must never
+// modify it afterwards (it is sent, retransmitted and delivered as is).
+func (r *Ring) MulticastOwned(now wire.Instant, payload []byte) error {
+	r.now = now
+	if len(payload) > MaxPayload {
+		return ErrTooLarge
+	}
+	r.pending = append(r.pending, Mcast{Sender: r.self, Origin: r.self, Payload: payload})
 	r.holdCancelSend()
 	r.drain()
 	return nil

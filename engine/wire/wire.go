@@ -44,9 +44,10 @@ const NoLink = -1
 
 // Datagram is one UDP packet between two nodes on one link.
 //
-// The engine fills From, To and Link; the driver owns the datagram once it has
-// been returned in a Ready batch and must not expect the engine to keep
-// Payload alive or unchanged afterwards.
+// The engine fills From, To and Link. Payload is immutable once the datagram
+// has been returned in a Ready batch: the engine never writes to it again
+// and may share its bytes with other datagrams and its own state; the
+// driver may keep it as long as it likes and must never modify it.
 type Datagram struct {
 	From    NodeID
 	To      NodeID

@@ -288,7 +288,7 @@ func (t *Transport) Stats() Stats { return t.stats.snapshot() }
 // Config.Delay in queue order, and returns at once. Loss is
 // silent and counted in Stats.Dropped: an unknown peer or link, an
 // oversized payload, a full queue, a DropFilter hit, or a closed transport.
-// The transport owns d.Payload after the call.
+// The transport may keep d.Payload after the call and never modifies it.
 func (t *Transport) Send(d wire.Datagram) {
 	if t.closed.Load() {
 		t.stats.dropped[DropClosed].Add(1)
