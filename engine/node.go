@@ -303,27 +303,25 @@ func (n *Node) ID() wire.NodeID { return n.cfg.NodeID }
 // node does not keep b once Step returns (what it files it copies), so a
 // driver may read the next datagram into the same buffer.
 func (n *Node) Step(now Instant, link wire.LinkNo, from wire.NodeID, b []byte) {
-	n.step(now, link, from, b, false)
-}
-
-// StepShared is Step for a datagram whose bytes the driver never modifies
-// again, and does not reuse: the node may keep b, or parts of it, for as
-// long as it likes (Totem files a multicast as received, and its payload
-// comes out in Ready.Deliver), saving a copy of every message. The
-// simulator's packets are such buffers; a driver that reads into a reused
-// buffer must call Step.
-func (n *Node) StepShared(now Instant, link wire.LinkNo, from wire.NodeID, b []byte) {
-	n.step(now, link, from, b, true)
-}
-
-func (n *Node) step(now Instant, link wire.LinkNo, from wire.NodeID, b []byte, shared bool) {
 	n.links.Advance(now)
 	if payload, ok := n.links.Receive(now, link, from, b); ok {
-		if shared {
-			n.ring.StepShared(now, from, payload)
-		} else {
-			n.ring.Step(now, from, payload)
-		}
+		n.ring.Step(now, from, payload)
+	}
+	n.collect(now)
+}
+
+// StepShared hands the node a datagram as another node's Ready put it in
+// its Outbox (a header and a payload apart, see wire.Datagram), arrived
+// on d.Link from d.From, whose bytes the driver never modifies again and
+// does not reuse: the node may keep them, or parts of them, for as long as
+// it likes (Totem files a multicast as received, and its payload comes out
+// in Ready.Deliver), saving a copy of every message. The simulator's
+// packets in flight are such buffers; a driver that reads into a reused
+// buffer must call Step.
+func (n *Node) StepShared(now Instant, d wire.Datagram) {
+	n.links.Advance(now)
+	if payload, ok := n.links.ReceiveDatagram(now, d); ok {
+		n.ring.StepShared(now, d.From, payload)
 	}
 	n.collect(now)
 }
