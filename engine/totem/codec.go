@@ -203,7 +203,20 @@ var (
 // Decode parses one totem message. It never panics; it rejects anything
 // that Append would not produce (so decode∘encode is the identity). Byte
 // slices in the result (Mcast.Payload) alias b.
-func Decode(b []byte) (Message, error) {
+func Decode(b []byte) (Message, error) { return decode(b, nil) }
+
+// decodeScratch holds the structs a ring decodes its received tokens and
+// multicasts into, instead of new ones per datagram: the ring handles a
+// received message before the next one and keeps nothing of it by pointer
+// (a multicast is filed by value, a token forwarded as a new encoding).
+type decodeScratch struct {
+	tok Token
+	mc  Mcast
+}
+
+// decode is Decode, into s's structs for a token or a multicast when s is
+// not nil (the result is then valid until the next decode into s).
+func decode(b []byte, s *decodeScratch) (Message, error) {
 	if len(b) < headerLen {
 		return nil, ErrShort
 	}
@@ -218,9 +231,19 @@ func Decode(b []byte) (Message, error) {
 	encap := b[4]
 	switch MsgType(b[3]) {
 	case MsgOrfToken:
-		m = &Token{Sender: sender}
+		if s != nil {
+			s.tok = Token{Sender: sender, RTR: s.tok.RTR[:0]}
+			m = &s.tok
+		} else {
+			m = &Token{Sender: sender}
+		}
 	case MsgMcast:
-		m = &Mcast{Sender: sender, Encapsulated: encap == encapYes}
+		if s != nil {
+			s.mc = Mcast{Sender: sender, Encapsulated: encap == encapYes}
+			m = &s.mc
+		} else {
+			m = &Mcast{Sender: sender, Encapsulated: encap == encapYes}
+		}
 	case MsgMergeDetect:
 		m = &MergeDetect{Sender: sender}
 	case MsgJoin:

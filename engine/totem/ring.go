@@ -111,8 +111,14 @@ type Ring struct {
 	encBuf      []byte
 	// rawShared: the datagram being stepped is immutable and may be kept
 	// (StepShared), so handleMcast files it without a copy.
-	rawShared     bool
-	rd            Ready
+	rawShared bool
+	rd        Ready
+	// spare is the batch handed out before the last Ack: its slices are
+	// reused for the batch after next (Ready's contract), so a busy ring
+	// does not grow new ones for every batch.
+	spare Ready
+	// scratch is what Step decodes tokens and multicasts into.
+	scratch       decodeScratch
 	stats         Stats
 	bugDeliverGap bool // test-only canary: deliver across gaps
 	// delivRing and delivSeq are the ring and seq of the last message
@@ -197,7 +203,7 @@ func (r *Ring) StepShared(now wire.Instant, from wire.NodeID, b []byte) {
 
 func (r *Ring) step(now wire.Instant, from wire.NodeID, b []byte, shared bool) {
 	r.now = now
-	m, err := Decode(b)
+	m, err := decode(b, &r.scratch)
 	if err != nil {
 		r.drop(DropMalformed, from, err.Error())
 		return
@@ -379,7 +385,9 @@ func (r *Ring) MulticastOwned(now wire.Instant, payload []byte) error {
 func (r *Ring) Backlog() int { return len(r.pending) }
 
 // Ready returns the work accumulated since the last Ack. Calling it twice
-// without Ack returns the same batch (plus anything new).
+// without Ack returns the same batch (plus anything new). Its slices are
+// the ring's: valid until the second Ack after this call, reused then;
+// the bytes they point at (payloads) are immutable and never reused.
 func (r *Ring) Ready() Ready {
 	rd := r.rd
 	for _, d := range r.deadline {
@@ -390,8 +398,17 @@ func (r *Ring) Ready() Ready {
 	return rd
 }
 
-// Ack tells the ring the driver has performed the last Ready batch.
-func (r *Ring) Ack() { r.rd = Ready{} }
+// Ack tells the ring the driver has performed the last Ready batch. The
+// batch's slices stay valid until the next Ack (a driver may read them
+// while the ring fills the next batch); the ring reuses them after that.
+func (r *Ring) Ack() {
+	old := r.rd
+	clear(r.spare.Sends)
+	clear(r.spare.Deliver)
+	clear(r.spare.Events)
+	r.rd = Ready{Sends: r.spare.Sends[:0], Deliver: r.spare.Deliver[:0], Events: r.spare.Events[:0]}
+	r.spare = Ready{Sends: old.Sends, Deliver: old.Deliver, Events: old.Events}
+}
 
 // State returns the current membership state.
 func (r *Ring) State() State { return r.state }
