@@ -342,9 +342,19 @@ func (n *Node) Advance(now Instant) {
 // Multicast queues an application message for agreed delivery to every
 // member of the ring, this node included.
 func (n *Node) Multicast(now Instant, payload []byte) error {
-	err := n.ring.MulticastOwned(now, append([]byte{ServiceApp}, payload...))
+	err := n.submit(now, ServiceApp, payload)
 	n.collect(now)
 	return err
+}
+
+// submit queues body for agreed delivery as a message of service svc:
+// one buffer with room for Totem's header, the service byte and a copy of
+// body, handed to Totem, which encodes the message in it (no further copy).
+func (n *Node) submit(now Instant, svc byte, body []byte) error {
+	buf := make([]byte, totem.McastHeadroom+1+len(body))
+	buf[totem.McastHeadroom] = svc
+	copy(buf[totem.McastHeadroom+1:], body)
+	return n.ring.MulticastFramed(now, buf)
 }
 
 // LogCluster multicasts a cluster log entry: every member, this node
@@ -356,7 +366,7 @@ func (n *Node) LogCluster(now Instant, e clusterlog.Entry) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	err := n.ring.MulticastOwned(now, append([]byte{ServiceLog}, e.Encode()...))
+	err := n.submit(now, ServiceLog, e.Encode())
 	n.collect(now)
 	return err
 }
@@ -412,7 +422,7 @@ func (n *Node) collect(now Instant) {
 		}
 		for _, m := range sr.Multicast {
 			// Store messages stay under Totem's limit (values are capped).
-			_ = n.ring.MulticastOwned(now, append([]byte{ServiceStore}, m...))
+			_ = n.submit(now, ServiceStore, m)
 		}
 		if !qsent && len(sr.Multicast) == 0 && !n.syncSent {
 			return
@@ -445,7 +455,7 @@ func (n *Node) drainQuorum(now Instant) bool {
 	for _, m := range qr.Multicast {
 		// A refusal (oversize, closed) cannot happen for votequorum's
 		// small messages; Totem counts it if it does.
-		_ = n.ring.MulticastOwned(now, append([]byte{ServiceQuorum}, m...))
+		_ = n.submit(now, ServiceQuorum, m)
 	}
 	if len(qr.Multicast) > 0 {
 		n.syncSent = true // Totem has new output: collect goes round again
@@ -521,7 +531,7 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 
 // syncMulticast sends one synchronisation message through Totem.
 func (n *Node) syncMulticast(now Instant, m SyncMessage) {
-	_ = n.ring.MulticastOwned(now, append([]byte{ServiceSync}, m.Encode()...))
+	_ = n.submit(now, ServiceSync, m.Encode())
 	n.syncSent = true
 }
 

@@ -17,6 +17,9 @@ type Rand interface{ Uint64() uint64 }
 // Errors returned by Multicast.
 var (
 	ErrTooLarge = errors.New("totem: message too large")
+	// ErrNoHeadroom: MulticastFramed was given a buffer shorter than
+	// McastHeadroom.
+	ErrNoHeadroom = errors.New("totem: no room for the message header")
 )
 
 // Ready is the batch of work the ring hands to its driver. Perform it in
@@ -372,6 +375,25 @@ func (r *Ring) MulticastOwned(now wire.Instant, payload []byte) error {
 		return ErrTooLarge
 	}
 	r.pending = append(r.pending, Mcast{Sender: r.self, Origin: r.self, Payload: payload})
+	r.holdCancelSend()
+	r.drain()
+	return nil
+}
+
+// MulticastFramed is MulticastOwned for a payload with room in front of
+// it: the payload is buf[McastHeadroom:], and the ring writes the
+// message's header into buf[:McastHeadroom] when it sends it, so that the
+// payload is never copied (buf becomes the message's encoding). The caller
+// hands buf over and must never touch it again.
+func (r *Ring) MulticastFramed(now wire.Instant, buf []byte) error {
+	r.now = now
+	if len(buf) < McastHeadroom {
+		return ErrNoHeadroom
+	}
+	if len(buf)-McastHeadroom > MaxPayload {
+		return ErrTooLarge
+	}
+	r.pending = append(r.pending, Mcast{Sender: r.self, Origin: r.self, Payload: buf[McastHeadroom:], frame: buf})
 	r.holdCancelSend()
 	r.drain()
 	return nil
