@@ -330,7 +330,7 @@ func (n *Node) StepShared(now Instant, d wire.Datagram) {
 func (n *Node) Advance(now Instant) {
 	n.links.Advance(now)
 	n.ring.Advance(now)
-	if d := n.q.Ready().Deadline; d != 0 && d <= now {
+	if d := n.q.Deadline(); d != 0 && d <= now {
 		n.qdirty = true
 	}
 	n.q.Advance(now)
@@ -623,7 +623,9 @@ func (n *Node) Ready() Ready {
 
 func (n *Node) deadline() Instant {
 	d := n.links.Deadline()
-	for _, t := range []Instant{n.ring.Ready().Deadline, n.q.Ready().Deadline, n.st.Ready().Deadline, n.restartDeadline()} {
+	// The store's Ready, not only its deadline: it queues the node's
+	// stability confirmation as a side effect, which later batches send.
+	for _, t := range [...]Instant{n.ring.Deadline(), n.q.Deadline(), n.st.Ready().Deadline, n.restartDeadline()} {
 		if t != 0 && t < d {
 			d = t
 		}

@@ -412,12 +412,20 @@ func (r *Ring) Backlog() int { return len(r.pending) }
 // the bytes they point at (payloads) are immutable and never reused.
 func (r *Ring) Ready() Ready {
 	rd := r.rd
+	rd.Deadline = r.Deadline()
+	return rd
+}
+
+// Deadline is Ready().Deadline without the rest of the batch: the next
+// timer, 0 for none.
+func (r *Ring) Deadline() wire.Instant {
+	var next wire.Instant
 	for _, d := range r.deadline {
-		if d != 0 && (rd.Deadline == 0 || d < rd.Deadline) {
-			rd.Deadline = d
+		if d != 0 && (next == 0 || d < next) {
+			next = d
 		}
 	}
-	return rd
+	return next
 }
 
 // Ack tells the ring the driver has performed the last Ready batch. The
