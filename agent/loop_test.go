@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -37,7 +36,7 @@ func (m memTransport) Send(d wire.Datagram) {
 	}
 	m.net.mu.Unlock()
 	if dst != nil {
-		dst.receive(d.Link, d.From, slices.Clone(d.Payload))
+		dst.receive(d.Link, d.From, d.AppendTo(nil))
 	}
 }
 

@@ -88,7 +88,18 @@ type Layer struct {
 	out    []wire.Datagram
 	events []wire.Event
 	stats  Stats
+	// headers is where frame headers are written: each datagram's Header
+	// is a FrameHeaderLen piece of it, never written again once handed
+	// out, and a full slab is left to the datagrams that still hold its
+	// pieces (the garbage collector frees it after the last). One
+	// allocation serves headerSlab frames, and a frame's payload is the
+	// upper layer's buffer itself, shared by the frames to every peer.
+	headers []byte
 }
+
+// headerSlab is how many frame headers one allocation of Layer.headers
+// holds (8 KiB).
+const headerSlab = 256
 
 // Stats counts what the layer did; all counters only grow.
 type Stats struct {
@@ -326,9 +337,22 @@ func (l *Layer) emit(to wire.NodeID, n wire.LinkNo, typ wire.FrameType, stamp ui
 	l.emitFrame(wire.Frame{Type: typ, Link: n, From: l.cfg.Self, To: to, Incarnation: l.incarnation, Stamp: stamp, Payload: payload})
 }
 
+// emitFrame queues f as a datagram: its header written into the layer's
+// header slab, its payload the caller's bytes as they are (immutable, as
+// the bytes of every datagram; see wire.Datagram).
 func (l *Layer) emitFrame(f wire.Frame) {
-	b := wire.AppendFrame(make([]byte, 0, wire.FrameHeaderLen+len(f.Payload)), f)
-	l.out = append(l.out, wire.Datagram{From: l.cfg.Self, To: f.To, Link: f.Link, Payload: b})
+	if cap(l.headers)-len(l.headers) < wire.FrameHeaderLen {
+		l.headers = make([]byte, 0, headerSlab*wire.FrameHeaderLen)
+	}
+	at := len(l.headers)
+	l.headers = l.headers[:at+wire.FrameHeaderLen]
+	h := l.headers[at : at+wire.FrameHeaderLen : at+wire.FrameHeaderLen]
+	wire.PutFrameHeader(h, f)
+	var payload []byte
+	if f.Type == wire.FrameData {
+		payload = f.Payload
+	}
+	l.out = append(l.out, wire.Datagram{From: l.cfg.Self, To: f.To, Link: f.Link, Header: h, Payload: payload})
 }
 
 // emitData queues one data packet on link n: one frame, or, when it is

@@ -106,10 +106,9 @@ type link struct {
 
 // outgoing is a datagram waiting in a link's send queue.
 type outgoing struct {
-	to      wire.NodeID
-	addr    netip.AddrPort
-	payload []byte
-	due     time.Time // zero: send at once
+	d    wire.Datagram // its bytes are immutable (engine.Ready): kept, not copied
+	addr netip.AddrPort
+	due  time.Time // zero: send at once
 }
 
 // hooks are seams for this package's tests.
@@ -288,7 +287,7 @@ func (t *Transport) Stats() Stats { return t.stats.snapshot() }
 // Config.Delay in queue order, and returns at once. Loss is
 // silent and counted in Stats.Dropped: an unknown peer or link, an
 // oversized payload, a full queue, a DropFilter hit, or a closed transport.
-// The transport owns d.Payload after the call.
+// The transport may keep d.Payload after the call and never modifies it.
 func (t *Transport) Send(d wire.Datagram) {
 	if t.closed.Load() {
 		t.stats.dropped[DropClosed].Add(1)
@@ -298,7 +297,7 @@ func (t *Transport) Send(d wire.Datagram) {
 		t.stats.dropped[DropFiltered].Add(1)
 		return
 	}
-	if len(d.Payload) > MaxPayload {
+	if d.Len() > MaxPayload {
 		t.stats.dropped[DropOversized].Add(1)
 		return
 	}
@@ -308,7 +307,7 @@ func (t *Transport) Send(d wire.Datagram) {
 		t.stats.dropped[DropNoRoute].Add(1)
 		return
 	}
-	o := outgoing{to: d.To, addr: p.Addrs[d.Link], payload: d.Payload}
+	o := outgoing{d: d, addr: p.Addrs[d.Link]}
 	if t.cfg.Delay != nil {
 		if delay := t.cfg.Delay(d.Link); delay > 0 {
 			o.due = time.Now().Add(delay)
@@ -335,7 +334,9 @@ func (t *Transport) Send(d wire.Datagram) {
 // writeOne seals o into buf and writes it on link l, counting the
 // outcome; l.mu is held. It returns buf for reuse.
 func (t *Transport) writeOne(l *link, buf []byte, o outgoing) []byte {
-	pkt, err := t.sealer.Seal(buf, o.to, l.no, o.payload)
+	d := o.d
+	d.Link = l.no
+	pkt, err := t.sealer.SealDatagram(buf, d)
 	if err != nil { // Send checked link and size; cannot happen
 		panic("udp: seal after Send's checks: " + err.Error())
 	}
