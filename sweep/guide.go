@@ -124,13 +124,19 @@ func swarmGuided(cfg SwarmConfig, fams []string, points []*Point, seeds []uint64
 	doneBefore, failedBefore := 0, 0
 	for r0, k := 0, 0; r0 < len(seeds); r0, k = r0+round, k+1 {
 		rs := seeds[r0:min(r0+round, len(seeds))]
-		gd := st.guide()
+		// The first round has no coverage to aim at: it is the plain
+		// draw (aiming at every cell at once fires most faults on events
+		// whose rate nothing has measured yet, and many never come).
+		var gd *scenarios.Guide
+		if k > 0 {
+			gd = st.guide()
+		}
 		var prog func(done, total, failed int)
 		if cfg.Progress != nil {
 			prog = func(done, _, failed int) { cfg.Progress(doneBefore+done, total, failedBefore+failed) }
 		}
 		one := func(p *Point, seed uint64) (Record, error) {
-			return swarmOne(cfg, p.Name, seed, &guided{guide: gd, round: k, reached: len(st.universe) - len(gd.Missing)})
+			return swarmOne(cfg, p.Name, seed, &guided{guide: gd, round: k, reached: st.reachedCount()})
 		}
 		out, err := runAll(prog, points, rs, parallel, one)
 		if err != nil {
@@ -149,9 +155,20 @@ func swarmGuided(cfg SwarmConfig, fams []string, points []*Point, seeds []uint64
 	return recs, nil
 }
 
+// reachedCount is how many cells of the universe the runs reached.
+func (g *guideState) reachedCount() int {
+	n := 0
+	for _, c := range g.universe {
+		if g.reached[c] {
+			n++
+		}
+	}
+	return n
+}
+
 // guided is what one run of a guided swarm is drawn against.
 type guided struct {
-	guide   *scenarios.Guide
+	guide   *scenarios.Guide // nil in the first round: the plain draw
 	round   int
 	reached int // cells reached before the round
 }
@@ -159,6 +176,15 @@ type guided struct {
 // draw draws the guided scenario of fam and seed; its description says
 // what it was drawn against, and its YAML reproduces it by itself.
 func (gd *guided) draw(fam string, seed uint64) (*scenarios.Scenario, []scenarios.Cell, error) {
+	if gd.guide == nil {
+		s, _, err := scenarios.RandomScenario(fam, seed)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.Description = fmt.Sprintf("random %s schedule drawn from seed %d, guided (round %d: the plain draw, no coverage yet)",
+			fam, seed, gd.round)
+		return s, nil, nil
+	}
 	s, aims, err := scenarios.RandomGuided(fam, seed, gd.guide)
 	if err != nil {
 		return nil, nil, err

@@ -51,8 +51,8 @@ check) and .jsonl (its trace): "quorate regress DIR/regress" runs them.
 quorum x store state) the swarm has not reached yet: which fault kinds a
 schedule draws, which protocol states and events fire them (when:), and a
 quorum device where qnetd outages are still to cover. It draws in rounds of
---round seeds (default 5): every run of a round is drawn against the
-coverage of the rounds before it, so the scenarios and the results are the
+--round seeds (default 5; the first round is the plain draw): every run of
+a round is drawn against the coverage of the rounds before it, so the scenarios and the results are the
 same whatever --parallel is. A guided run depends on the runs before it:
 its written scenario reproduces it (quorate run), or the whole swarm does.
 With --shard, each shard guides itself from its own runs.
