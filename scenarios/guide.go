@@ -210,19 +210,23 @@ func (g *gen) casePull(kinds ...string) float64 {
 	return w
 }
 
-// guidedTriggers fires the faults of a guided draw on the events that aim
-// at the cells still missing: for every fault it may fire on an event,
+// guidedTriggersDraw fires the faults of a guided draw on the events that
+// aim at the cells still missing: for every fault it may fire on an event,
 // the choice between its drawn time and each event is weighted by the
 // pull of the missing cells each lands on (the time: a calm, operational
-// node), times how often the event came in earlier rounds. A fault naming a node fires on that node's own event. What each
-// fault aims at is recorded in g.aims.
+// node), times how often the event came in earlier rounds. A fault naming
+// a node fires on that node's own event. What each fault aims at is
+// recorded in g.aims. A fault right after one of the config family's
+// membership changes keeps its time: the change is left to complete
+// (see membership), which a fault fired by its answer would not.
 func (g *gen) guidedTriggersDraw() {
 	gd := g.guide
 	var out []Fault
 	device := g.o.Device != nil
 	for i := range g.faults {
 		f := g.faults[i]
-		if i+1 >= len(g.faults) || !slices.Contains(guidedTriggerable, f.Action) || g.faults[i+1].At <= f.At {
+		afterChange := i > 0 && slices.Contains([]string{"add_node", "delnode", "qdevice_setup", "qdevice_remove"}, g.faults[i-1].Action)
+		if i+1 >= len(g.faults) || afterChange || !slices.Contains(guidedTriggerable, f.Action) || g.faults[i+1].At <= f.At {
 			g.aims = append(g.aims, gd.aim(f.Action, timedAim)...)
 			out = append(out, f)
 			continue
