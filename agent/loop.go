@@ -28,6 +28,10 @@ const inboxLen = 4096
 // performs the node's output.
 const inboxBatch = 32
 
+// spareLen bounds the sent datagrams' buffers waiting to go back to the
+// node (loop.release): about one Ready batch of a flood.
+const spareLen = 256
+
 // inbound is one authenticated datagram from the transport.
 type inbound struct {
 	link    wire.LinkNo
@@ -52,6 +56,9 @@ type call struct {
 type transport interface {
 	Send(d wire.Datagram)
 	Stats() udp.Stats
+	// Recycle takes back a received payload once the node has taken it
+	// (udp.Transport.Recycle).
+	Recycle(payload []byte)
 }
 
 // loop owns the engine.Node. Every field is touched by the loop goroutine
@@ -66,7 +73,11 @@ type loop struct {
 
 	in      chan inbound
 	inDrops atomic.Uint64
-	calls   chan call
+	// spare carries the buffers of datagrams the transport has written
+	// (udp.Config.Release) back to the loop, which hands them to the node
+	// for its next frames; nil in tests that do without.
+	spare chan []byte
+	calls chan call
 	// tasks are functions other goroutines (the join server) run in the
 	// loop; stopped is closed when the loop returns.
 	tasks   chan func()
@@ -125,6 +136,28 @@ func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
 	}
 }
 
+// release is the transport's udp.Config.Release: the buffer of a datagram
+// it has written goes back to the loop, never blocking (a full channel
+// leaves the buffer to the garbage collector).
+func (l *loop) release(b []byte) {
+	select {
+	case l.spare <- b:
+	default:
+	}
+}
+
+// recycle hands the node the buffers the transport released.
+func (l *loop) recycle() {
+	for {
+		select {
+		case b := <-l.spare:
+			l.node.Recycle(b)
+		default:
+			return
+		}
+	}
+}
+
 // inbound hands one datagram (or ICMP report) to the node.
 func (l *loop) inbound(m inbound) {
 	if m.icmp {
@@ -132,6 +165,8 @@ func (l *loop) inbound(m inbound) {
 		return
 	}
 	l.node.Step(l.now(), m.link, m.from, m.payload)
+	// The node keeps copies of what it stores, never the datagram.
+	l.tr.Recycle(m.payload)
 }
 
 // unreachable is the transport's ICMP callback (udp.Config.Unreachable):
@@ -285,6 +320,7 @@ func (l *loop) flushOnce() (more bool, err error) {
 	for _, d := range rd.Outbox {
 		l.tr.Send(d)
 	}
+	l.recycle()
 	for _, e := range rd.Events {
 		l.logEvent(e)
 		l.rec.event(l.cl, e)

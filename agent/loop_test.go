@@ -35,13 +35,32 @@ func (m memTransport) Send(d wire.Datagram) {
 	if m.net.cut[d.From] || m.net.cut[d.To] {
 		dst = nil
 	}
+	src := m.net.up[d.From]
 	m.net.mu.Unlock()
 	if dst != nil {
 		dst.receive(d.Link, d.From, slices.Clone(d.Payload))
 	}
+	// Done with the datagram, as the UDP transport is after its write:
+	// the buffer goes back to the sender's node (udp.Config.Release),
+	// scribbled over, so that a node still using it would go wrong.
+	scribble(d.Payload)
+	if src != nil {
+		src.release(d.Payload)
+	}
 }
 
 func (m memTransport) Stats() udp.Stats { return udp.Stats{} }
+
+// Recycle scribbles over a received payload the loop hands back, so that
+// a node that kept it would see garbage.
+func (m memTransport) Recycle(payload []byte) { scribble(payload) }
+
+// scribble overwrites b.
+func scribble(b []byte) {
+	for i := range b {
+		b[i] = 0xa5
+	}
+}
 
 // memNode is one loop of the in-memory cluster with its persisted state.
 type memNode struct {
@@ -73,7 +92,7 @@ func startMem(t *testing.T, conf *corosyncconf.Config, net *memNet, n *memNode, 
 	n.l = &loop{
 		log:  slog.New(slog.NewTextHandler(n.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		node: node, tr: memTransport{net}, start: time.Now(), cl: newCluster(conf, self, tcfg),
-		in: make(chan inbound, inboxLen), calls: make(chan call),
+		in: make(chan inbound, inboxLen), calls: make(chan call), spare: make(chan []byte, spareLen),
 		persist: func(st engine.State) error { n.disk = st; return nil }, disk: n.disk,
 	}
 	if tweak != nil {
@@ -249,3 +268,4 @@ type countingTransport struct{ n *int }
 
 func (c countingTransport) Send(wire.Datagram) { *c.n++ }
 func (c countingTransport) Stats() udp.Stats   { return udp.Stats{} }
+func (c countingTransport) Recycle([]byte)     {}

@@ -304,7 +304,7 @@ func (n *Node) Advance(now Instant) {
 // Multicast queues an application message for agreed delivery to every
 // member of the ring, this node included.
 func (n *Node) Multicast(now Instant, payload []byte) error {
-	err := n.ring.Multicast(now, append([]byte{ServiceApp}, payload...))
+	err := n.ring.MulticastOwned(now, append([]byte{ServiceApp}, payload...))
 	n.collect(now)
 	return err
 }
@@ -318,7 +318,7 @@ func (n *Node) LogCluster(now Instant, e clusterlog.Entry) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	err := n.ring.Multicast(now, append([]byte{ServiceLog}, e.Encode()...))
+	err := n.ring.MulticastOwned(now, append([]byte{ServiceLog}, e.Encode()...))
 	n.collect(now)
 	return err
 }
@@ -374,7 +374,7 @@ func (n *Node) collect(now Instant) {
 		}
 		for _, m := range sr.Multicast {
 			// Store messages stay under Totem's limit (values are capped).
-			_ = n.ring.Multicast(now, append([]byte{ServiceStore}, m...))
+			_ = n.ring.MulticastOwned(now, append([]byte{ServiceStore}, m...))
 		}
 		if !qsent && len(sr.Multicast) == 0 && !n.syncSent {
 			return
@@ -407,7 +407,7 @@ func (n *Node) drainQuorum(now Instant) bool {
 	for _, m := range qr.Multicast {
 		// A refusal (oversize, closed) cannot happen for votequorum's
 		// small messages; Totem counts it if it does.
-		_ = n.ring.Multicast(now, append([]byte{ServiceQuorum}, m...))
+		_ = n.ring.MulticastOwned(now, append([]byte{ServiceQuorum}, m...))
 	}
 	if len(qr.Multicast) > 0 {
 		n.syncSent = true // Totem has new output: collect goes round again
@@ -483,7 +483,7 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 
 // syncMulticast sends one synchronisation message through Totem.
 func (n *Node) syncMulticast(now Instant, m SyncMessage) {
-	_ = n.ring.Multicast(now, append([]byte{ServiceSync}, m.Encode()...))
+	_ = n.ring.MulticastOwned(now, append([]byte{ServiceSync}, m.Encode()...))
 	n.syncSent = true
 }
 
@@ -582,6 +582,13 @@ func (n *Node) deadline() Instant {
 	}
 	return d
 }
+
+// Recycle hands back the payload buffer of a datagram from an earlier
+// Ready.Outbox once the driver is done with it (written or dropped): a
+// later datagram may be built in it, which spares the garbage collector a
+// buffer per packet. The driver must not touch b afterwards. Optional; the
+// datagrams' bytes are the same either way.
+func (n *Node) Recycle(b []byte) { n.links.Recycle(b) }
 
 // Ack tells the node the driver has performed everything in rd.
 func (n *Node) Ack(rd Ready) {

@@ -88,6 +88,30 @@ type Layer struct {
 	out    []wire.Datagram
 	events []wire.Event
 	stats  Stats
+	// spare holds datagram buffers the driver handed back (Recycle),
+	// for the frames emitted next.
+	spare [][]byte
+}
+
+// Bounds of the buffers Recycle keeps: smaller ones cost little to
+// allocate again, larger ones would pin memory, and the list is short
+// because a driver hands back each batch's buffers before the next.
+const (
+	spareMinCap = 512
+	spareMaxCap = wire.FrameHeaderLen + wire.FragmentSize
+	spareMax    = 64
+)
+
+// Recycle hands the layer back the payload buffer of a datagram of an
+// earlier Outbox that the driver is done with (written to the network or
+// dropped): the layer may build a later frame in it. The driver must not
+// touch b afterwards. Optional: a driver that keeps its datagrams (the
+// simulator's network holds them in flight) never calls it. The bytes of a
+// frame do not depend on whether its buffer was recycled.
+func (l *Layer) Recycle(b []byte) {
+	if c := cap(b); c >= spareMinCap && c <= spareMaxCap && len(l.spare) < spareMax {
+		l.spare = append(l.spare, b[:0])
+	}
 }
 
 // Stats counts what the layer did; all counters only grow.
@@ -327,7 +351,18 @@ func (l *Layer) emit(to wire.NodeID, n wire.LinkNo, typ wire.FrameType, stamp ui
 }
 
 func (l *Layer) emitFrame(f wire.Frame) {
-	b := wire.AppendFrame(make([]byte, 0, wire.FrameHeaderLen+len(f.Payload)), f)
+	size := wire.FrameHeaderLen
+	if f.Type == wire.FrameData {
+		size += len(f.Payload)
+	}
+	var buf []byte
+	if k := len(l.spare) - 1; k >= 0 && size >= spareMinCap/2 && cap(l.spare[k]) >= size {
+		buf, l.spare[k] = l.spare[k], nil
+		l.spare = l.spare[:k]
+	} else {
+		buf = make([]byte, 0, size)
+	}
+	b := wire.AppendFrame(buf, f)
 	l.out = append(l.out, wire.Datagram{From: l.cfg.Self, To: f.To, Link: f.Link, Payload: b})
 }
 

@@ -328,11 +328,24 @@ func (r *Ring) disarm(ts ...timer) {
 // this node next holds the token in OPERATIONAL state, and delivered to
 // every member (this node included) in total order.
 func (r *Ring) Multicast(now wire.Instant, payload []byte) error {
+	if len(payload) > MaxPayload {
+		r.now = now
+		return ErrTooLarge
+	}
+	return r.MulticastOwned(now, slices.Clone(payload))
+}
+
+// MulticastOwned is Multicast for a payload the caller built for this call
+// alone: the ring keeps payload itself instead of a copy, and the caller
+// must not touch it afterwards. It spares a copy per message to a caller
+// that already copies (engine.Node prefixes every payload with its
+// service byte).
+func (r *Ring) MulticastOwned(now wire.Instant, payload []byte) error {
 	r.now = now
 	if len(payload) > MaxPayload {
 		return ErrTooLarge
 	}
-	r.pending = append(r.pending, Mcast{Sender: r.self, Origin: r.self, Payload: slices.Clone(payload)})
+	r.pending = append(r.pending, Mcast{Sender: r.self, Origin: r.self, Payload: payload})
 	r.holdCancelSend()
 	r.drain()
 	return nil

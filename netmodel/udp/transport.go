@@ -59,6 +59,12 @@ type Config struct {
 	// the reason. It is called from the readers and must not block; the
 	// agent logs auth failures per peer with it.
 	Rejected func(link wire.LinkNo, src netip.AddrPort, peer wire.NodeID, r Reason)
+	// Release, if set, is called with the payload of every datagram
+	// passed to Send once the transport is done with it (written, or
+	// dropped), so that the caller may build a later datagram in it
+	// (engine.Node.Recycle). It is called from Send's goroutine or a
+	// link's writer and must not block.
+	Release func(payload []byte)
 }
 
 // queueLen bounds each link's send queue. A full queue drops the datagram
@@ -78,6 +84,9 @@ type Transport struct {
 	maxPacket int
 	onReject  func(Reason) // test hook, see listen
 	stats     counters
+	// rxSpare holds payload buffers handed back by the receiver
+	// (Recycle), for the next packets the readers accept.
+	rxSpare   chan []byte
 	closed    atomic.Bool
 	done      chan struct{}
 	closeOnce sync.Once
@@ -137,6 +146,7 @@ func listen(cfg Config, recv func(link wire.LinkNo, from wire.NodeID, payload []
 	t := &Transport{
 		cfg: cfg, recv: recv, maxPacket: MaxPacket, onReject: h.onReject,
 		peers: make(map[wire.NodeID]*Peer), done: make(chan struct{}),
+		rxSpare: make(chan []byte, rxSpareLen),
 	}
 	if h.maxPacket > 0 && h.maxPacket < MaxPacket {
 		t.maxPacket = h.maxPacket
@@ -291,21 +301,21 @@ func (t *Transport) Stats() Stats { return t.stats.snapshot() }
 // The transport owns d.Payload after the call.
 func (t *Transport) Send(d wire.Datagram) {
 	if t.closed.Load() {
-		t.stats.dropped[DropClosed].Add(1)
+		t.drop(DropClosed, d.Payload)
 		return
 	}
 	if t.cfg.DropFilter != nil && t.cfg.DropFilter(d) {
-		t.stats.dropped[DropFiltered].Add(1)
+		t.drop(DropFiltered, d.Payload)
 		return
 	}
 	if len(d.Payload) > MaxPayload {
-		t.stats.dropped[DropOversized].Add(1)
+		t.drop(DropOversized, d.Payload)
 		return
 	}
 	p := t.peers[d.To]
 	if d.From != t.cfg.Self || p == nil || int(d.Link) >= len(t.links) ||
 		t.links[d.Link] == nil || !p.Addrs[d.Link].IsValid() {
-		t.stats.dropped[DropNoRoute].Add(1)
+		t.drop(DropNoRoute, d.Payload)
 		return
 	}
 	o := outgoing{to: d.To, addr: p.Addrs[d.Link], payload: d.Payload}
@@ -328,7 +338,20 @@ func (t *Transport) Send(d wire.Datagram) {
 	case l.queue <- o:
 		l.pending++
 	default:
-		t.stats.dropped[DropQueueFull].Add(1)
+		t.drop(DropQueueFull, o.payload)
+	}
+}
+
+// drop counts a datagram dropped for reason r and releases its payload.
+func (t *Transport) drop(r Drop, payload []byte) {
+	t.stats.dropped[r].Add(1)
+	t.release(payload)
+}
+
+// release hands a payload the transport is done with to Config.Release.
+func (t *Transport) release(payload []byte) {
+	if t.cfg.Release != nil {
+		t.cfg.Release(payload)
 	}
 }
 
@@ -339,6 +362,8 @@ func (t *Transport) writeOne(l *link, buf []byte, o outgoing) []byte {
 	if err != nil { // Send checked link and size; cannot happen
 		panic("udp: seal after Send's checks: " + err.Error())
 	}
+	// Sealed into buf: the payload is no longer needed.
+	t.release(o.payload)
 	if err := t.sendTo(l, pkt, o.addr); err != nil {
 		if !t.closed.Load() {
 			t.stats.sendErrors.Add(1)
@@ -486,12 +511,51 @@ func (t *Transport) accept(l *link, pkt []byte, src netip.AddrPort) (wire.NodeID
 	if !w.check(h.Epoch, h.Counter) {
 		return 0, nil, RejectReplayed
 	}
-	_, payload, err := t.sealer.Open(make([]byte, 0, len(pkt)-Overhead), pkt)
+	buf := t.rxBuffer(len(pkt) - Overhead)
+	_, payload, err := t.sealer.Open(buf, pkt)
 	if err != nil {
+		t.Recycle(buf)
 		return 0, nil, RejectAuth
 	}
 	w.commit(h.Epoch, h.Counter)
 	return id, payload, accepted
+}
+
+// Received payloads up to rxBufferSize bytes are read into buffers of that
+// capacity, so that any of them can take the next packet; rxSpareLen bounds
+// the buffers kept for reuse (128 KiB).
+const (
+	rxBufferSize = 2048
+	rxSpareLen   = 64
+)
+
+// rxBuffer returns an empty buffer for a received payload of n bytes: one
+// handed back through Recycle if there is one, else a new one.
+func (t *Transport) rxBuffer(n int) []byte {
+	if n > rxBufferSize {
+		return make([]byte, 0, n)
+	}
+	select {
+	case b := <-t.rxSpare:
+		return b
+	default:
+		return make([]byte, 0, rxBufferSize)
+	}
+}
+
+// Recycle hands back a payload that the receive callback got and is done
+// with, so that a later packet is read into it instead of a new buffer:
+// the agent's loop does so once the node has taken the datagram (the
+// engine keeps copies of what it stores). The caller must not touch
+// payload afterwards. Optional; safe for concurrent use.
+func (t *Transport) Recycle(payload []byte) {
+	if cap(payload) != rxBufferSize {
+		return
+	}
+	select {
+	case t.rxSpare <- payload[:0]:
+	default:
+	}
 }
 
 // Close stops the readers and writers, closes the sockets and waits for the

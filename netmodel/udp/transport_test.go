@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -371,5 +373,64 @@ func TestListenErrors(t *testing.T) {
 	_, err := Listen(cfg, func(wire.LinkNo, wire.NodeID, []byte) {})
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		t.Errorf("port in use: %v", err)
+	}
+}
+
+// TestReleaseAndRecycle: every payload passed to Send comes back through
+// Config.Release once written or dropped, and a payload the receiver hands
+// back through Recycle is read into again, overwritten by the next packet,
+// with no trace of what it held before.
+func TestReleaseAndRecycle(t *testing.T) {
+	skipShort(t)
+	var mu sync.Mutex
+	released := map[*byte]bool{}
+	rx := make(chan []byte, 16)
+	nodes := cluster(t, 2, testKey(1), func(i int, cfg *Config, _ *hooks) {
+		if i == 0 {
+			cfg.Release = func(p []byte) {
+				mu.Lock()
+				released[&p[:1][0]] = true
+				mu.Unlock()
+			}
+		}
+	})
+	a, b := nodes[0], nodes[1]
+	// b's own receive path, recycling every payload after reading it.
+	b.Close()
+	bcfg := b.cfg
+	tr, err := Listen(bcfg, func(_ wire.LinkNo, _ wire.NodeID, p []byte) { rx <- p })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+
+	sent := make([][]byte, 0, 8)
+	for i := range 8 {
+		p := []byte(strings.Repeat(string(rune('a'+i)), 100-10*i))
+		sent = append(sent, p)
+		a.Send(wire.Datagram{From: 1, To: 2, Link: 0, Payload: p})
+		got := <-rx
+		if string(got) != string(p) {
+			t.Fatalf("packet %d: got %q, want %q", i, got, p)
+		}
+		if i > 0 && cap(got) != rxBufferSize {
+			t.Fatalf("packet %d read into a buffer of %d bytes, want %d", i, cap(got), rxBufferSize)
+		}
+		tr.Recycle(got)
+	}
+	if s := tr.Stats(); s.Received != 8 {
+		t.Fatalf("received %d", s.Received)
+	}
+	a.Send(wire.Datagram{From: 1, To: 9, Link: 0, Payload: []byte("no route")})
+	sent = append(sent, []byte("x"))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(released) != len(sent) {
+		t.Fatalf("%d payloads released, want %d (8 written, 1 dropped)", len(released), len(sent))
+	}
+	for i, p := range sent[:8] {
+		if !released[&p[:1][0]] {
+			t.Fatalf("payload %d written but not released", i)
+		}
 	}
 }
