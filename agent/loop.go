@@ -55,6 +55,9 @@ type call struct {
 // put an in-memory network in its place.
 type transport interface {
 	Send(d wire.Datagram)
+	// SendBatch sends a Ready batch's datagrams as Send one after the
+	// other would, with fewer system calls (udp.Transport.SendBatch).
+	SendBatch(ds []wire.Datagram)
 	Stats() udp.Stats
 	// Recycle takes back a received payload once the node has taken it
 	// (udp.Transport.Recycle).
@@ -317,9 +320,7 @@ func (l *loop) flushOnce() (more bool, err error) {
 		// Before the batch's datagrams: they go to the new addresses.
 		l.rebind(*rd.Rebind)
 	}
-	for _, d := range rd.Outbox {
-		l.tr.Send(d)
-	}
+	l.tr.SendBatch(rd.Outbox)
 	l.recycle()
 	for _, e := range rd.Events {
 		l.logEvent(e)

@@ -86,7 +86,12 @@ type Transport struct {
 	stats     counters
 	// rxSpare holds payload buffers handed back by the receiver
 	// (Recycle), for the next packets the readers accept.
-	rxSpare   chan []byte
+	rxSpare chan []byte
+	// groups is SendBatch's scratch space; guarded by every link's mu.
+	groups []group
+	// noGSO is set once the kernel refused a segmented write.
+	noGSO     atomic.Bool
+	writeSegs func(conn *net.UDPConn, buf []byte, seg int, addr netip.AddrPort) error
 	closed    atomic.Bool
 	done      chan struct{}
 	closeOnce sync.Once
@@ -125,6 +130,8 @@ type outgoing struct {
 type hooks struct {
 	maxPacket int          // receive size limit instead of MaxPacket, if > 0
 	onReject  func(Reason) // called by a reader after counting a rejection
+	// writeSegments replaces the segmented write, if set.
+	writeSegments func(conn *net.UDPConn, buf []byte, seg int, addr netip.AddrPort) error
 }
 
 // Listen binds one UDP socket per configured link of cfg and starts, per
@@ -146,7 +153,10 @@ func listen(cfg Config, recv func(link wire.LinkNo, from wire.NodeID, payload []
 	t := &Transport{
 		cfg: cfg, recv: recv, maxPacket: MaxPacket, onReject: h.onReject,
 		peers: make(map[wire.NodeID]*Peer), done: make(chan struct{}),
-		rxSpare: make(chan []byte, rxSpareLen),
+		rxSpare: make(chan []byte, rxSpareLen), writeSegs: writeSegments,
+	}
+	if h.writeSegments != nil {
+		t.writeSegs = h.writeSegments
 	}
 	if h.maxPacket > 0 && h.maxPacket < MaxPacket {
 		t.maxPacket = h.maxPacket
@@ -334,12 +344,7 @@ func (t *Transport) Send(d wire.Datagram) {
 		l.buf = t.writeOne(l, l.buf[:0], o)
 		return
 	}
-	select {
-	case l.queue <- o:
-		l.pending++
-	default:
-		t.drop(DropQueueFull, o.payload)
-	}
+	t.enqueue(l, o)
 }
 
 // drop counts a datagram dropped for reason r and releases its payload.
@@ -352,6 +357,196 @@ func (t *Transport) drop(r Drop, payload []byte) {
 func (t *Transport) release(payload []byte) {
 	if t.cfg.Release != nil {
 		t.cfg.Release(payload)
+	}
+}
+
+// Bounds of one segmented write (UDP_SEGMENT): the kernel takes at most 64
+// segments and one IP datagram's worth of bytes.
+const (
+	maxSegments = 64
+	maxGSOBytes = 60000
+	// maxGSOSegment bounds the packets written segmented: a segment must
+	// fit the path's MTU, and 1452 bytes fit an IPv6 datagram on an
+	// Ethernet MTU of 1500; larger packets go one by one.
+	maxGSOSegment = 1452
+)
+
+// group is a run of sealed packets of one size to one peer on one link,
+// written together by SendBatch.
+type group struct {
+	l    *link
+	to   wire.NodeID
+	addr netip.AddrPort
+	size int // of each sealed packet
+	n    int
+	buf  []byte
+}
+
+// SendBatch sends ds as Send would send them one after the other, with
+// fewer system calls: of the datagrams Send would write at once (nothing
+// queued on the link, no Config.Delay), equal-sized ones to one peer on
+// one link are sealed into one buffer and written with one call that the
+// kernel cuts into the datagrams (UDP generic segmentation offload, which QUIC stacks
+// use; knet writes each packet). The runs gathered at a time all have one
+// size; a datagram of another size first flushes them, in the order of
+// their first datagrams. So each peer receives its datagrams in the order
+// of ds, and a datagram never overtakes one of another size sent before
+// it (Totem's token leaves after the messages it announces); it may
+// overtake equal-sized ones to other peers. Where the kernel cannot
+// segment, the packets are written one by one from then on.
+func (t *Transport) SendBatch(ds []wire.Datagram) {
+	if t.noGSO.Load() || len(ds) < 2 {
+		for _, d := range ds {
+			t.Send(d)
+		}
+		return
+	}
+	// Every link locked, in link order, for the whole batch, so that no
+	// Send slips in between.
+	for _, l := range t.links {
+		if l != nil {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+		}
+	}
+	groups := t.groups[:0]
+	for _, d := range ds {
+		l, addr, ok := t.route(d)
+		if !ok {
+			continue
+		}
+		if t.cfg.Delay != nil {
+			if delay := t.cfg.Delay(d.Link); delay > 0 || l.pending > 0 {
+				// As Send: behind the link's queue, or after its delay.
+				o := outgoing{to: d.To, addr: addr, payload: d.Payload}
+				if delay > 0 {
+					o.due = time.Now().Add(delay)
+				}
+				t.enqueue(l, o)
+				continue
+			}
+		}
+		if l.pending > 0 {
+			t.enqueue(l, outgoing{to: d.To, addr: addr, payload: d.Payload})
+			continue
+		}
+		size := len(d.Payload) + Overhead
+		if len(groups) > 0 && groups[0].size != size {
+			groups = t.flushGroups(groups)
+		}
+		k := -1
+		for j := range groups {
+			if groups[j].l == l && groups[j].to == d.To {
+				k = j
+				break
+			}
+		}
+		if k >= 0 && (groups[k].n == maxSegments || len(groups[k].buf)+size > maxGSOBytes) {
+			groups = t.flushGroups(groups)
+			k = -1
+		}
+		if k < 0 {
+			var buf []byte
+			if n := len(groups); n < cap(groups) {
+				buf = groups[:n+1][n].buf[:0] // reuse the buffer of an earlier batch
+			}
+			groups = append(groups, group{l: l, to: d.To, addr: addr, size: size, buf: buf})
+			k = len(groups) - 1
+		}
+		g := &groups[k]
+		pkt, err := t.sealer.Seal(g.buf, d.To, l.no, d.Payload)
+		if err != nil { // route checked link and size; cannot happen
+			panic("udp: seal after SendBatch's checks: " + err.Error())
+		}
+		g.buf = pkt
+		g.n++
+		t.release(d.Payload)
+	}
+	t.groups = t.flushGroups(groups)
+}
+
+// enqueue puts o in link l's queue for its writer, or drops it when the
+// queue is full; l.mu is held.
+func (t *Transport) enqueue(l *link, o outgoing) {
+	select {
+	case l.queue <- o:
+		l.pending++
+	default:
+		t.drop(DropQueueFull, o.payload)
+	}
+}
+
+// route runs Send's checks on d and returns its link and the peer's
+// address, or counts and releases a datagram that cannot go.
+func (t *Transport) route(d wire.Datagram) (*link, netip.AddrPort, bool) {
+	switch {
+	case t.closed.Load():
+		t.drop(DropClosed, d.Payload)
+		return nil, netip.AddrPort{}, false
+	case t.cfg.DropFilter != nil && t.cfg.DropFilter(d):
+		t.drop(DropFiltered, d.Payload)
+		return nil, netip.AddrPort{}, false
+	case len(d.Payload) > MaxPayload:
+		t.drop(DropOversized, d.Payload)
+		return nil, netip.AddrPort{}, false
+	}
+	p := t.peers[d.To]
+	if d.From != t.cfg.Self || p == nil || int(d.Link) >= len(t.links) ||
+		t.links[d.Link] == nil || !p.Addrs[d.Link].IsValid() {
+		t.drop(DropNoRoute, d.Payload)
+		return nil, netip.AddrPort{}, false
+	}
+	return t.links[d.Link], p.Addrs[d.Link], true
+}
+
+// flushGroups writes every group in the order of their first packets and
+// returns groups emptied, their buffers kept for reuse. The links are
+// locked.
+func (t *Transport) flushGroups(groups []group) []group {
+	for i := range groups {
+		t.writeGroup(&groups[i])
+	}
+	for i := range groups {
+		groups[i] = group{buf: groups[i].buf[:0]}
+	}
+	return groups[:0]
+}
+
+// writeGroup writes g's packets: with one segmented write when there are
+// several and the kernel can segment, else one by one.
+func (t *Transport) writeGroup(g *group) {
+	if g.n == 0 {
+		return
+	}
+	if g.n > 1 && g.size <= maxGSOSegment && !t.noGSO.Load() {
+		var err error
+		for range sendAttempts {
+			if err = t.writeSegs(g.l.conn, g.buf, g.size, g.addr); err == nil || !peerErrno(err) || t.closed.Load() {
+				break
+			}
+			t.socketErrors(g.l)
+		}
+		switch {
+		case err == nil:
+			t.stats.sent.Add(uint64(g.n))
+			return
+		case gsoUnsupported(err):
+			t.noGSO.Store(true) // and write them one by one below
+		default:
+			if !t.closed.Load() {
+				t.stats.sendErrors.Add(uint64(g.n))
+			}
+			return
+		}
+	}
+	for off := 0; off < len(g.buf); off += g.size {
+		if err := t.sendTo(g.l, g.buf[off:off+g.size], g.addr); err != nil {
+			if !t.closed.Load() {
+				t.stats.sendErrors.Add(1)
+			}
+			continue
+		}
+		t.stats.sent.Add(1)
 	}
 }
 
