@@ -178,7 +178,7 @@ func Run(ctx context.Context, opt Options) error {
 	defer rec.close()
 	l := &loop{
 		log: log, node: node, start: start, cl: cl, rec: rec,
-		in: make(chan inbound, inboxLen), calls: make(chan call), spare: make(chan []byte, spareLen),
+		in: make(chan inbound, inboxLen), calls: make(chan call),
 		tasks: make(chan func()), stopped: make(chan struct{}),
 		persist: db.Persist, disk: persisted,
 		qdev: qdev, join: &joinStats{}, delays: delays,
@@ -200,7 +200,6 @@ func Run(ctx context.Context, opt Options) error {
 		return strconv.FormatUint(uint64(id), 10)
 	})
 	tcfg.Rejected = l.rejects.rejected
-	tcfg.Release = l.release
 	tr, err := udp.Listen(tcfg, l.receive)
 	switch {
 	case errors.Is(err, udp.ErrConfig), errors.Is(err, udp.ErrKeyTooShort), errors.Is(err, udp.ErrKeyTooLong):
@@ -219,7 +218,6 @@ func Run(ctx context.Context, opt Options) error {
 			cfg.Delay = opt.Delay
 			cfg.Unreachable = l.unreachable
 			cfg.Rejected = l.rejects.rejected
-			cfg.Release = l.release
 			cur.Close()
 			nt, err := udp.Listen(cfg, l.receive)
 			if err != nil {

@@ -30,8 +30,7 @@
 //     its ring id or its store must not speak.
 //  2. Outbox: the batch's datagrams go to the UDP transport (SendBatch,
 //     one segmented write per run of equal-sized datagrams to a peer),
-//     which never blocks; the buffers it has written go back to the node
-//     (engine.Node.Recycle) for its next frames.
+//     which never blocks.
 //  3. Events: one slog line per event (link up/down, active link,
 //     membership, quorum, Totem state changes), and for the kinds an
 //     incident is rebuilt from (links, active link, membership) a

@@ -28,10 +28,6 @@ const inboxLen = 4096
 // performs the node's output.
 const inboxBatch = 32
 
-// spareLen bounds the sent datagrams' buffers waiting to go back to the
-// node (loop.release): about one Ready batch of a flood.
-const spareLen = 256
-
 // inbound is one authenticated datagram from the transport.
 type inbound struct {
 	link    wire.LinkNo
@@ -76,11 +72,7 @@ type loop struct {
 
 	in      chan inbound
 	inDrops atomic.Uint64
-	// spare carries the buffers of datagrams the transport has written
-	// (udp.Config.Release) back to the loop, which hands them to the node
-	// for its next frames; nil in tests that do without.
-	spare chan []byte
-	calls chan call
+	calls   chan call
 	// tasks are functions other goroutines (the join server) run in the
 	// loop; stopped is closed when the loop returns.
 	tasks   chan func()
@@ -136,28 +128,6 @@ func (l *loop) receive(link wire.LinkNo, from wire.NodeID, payload []byte) {
 	case l.in <- inbound{link: link, from: from, payload: payload}:
 	default:
 		l.inDrops.Add(1)
-	}
-}
-
-// release is the transport's udp.Config.Release: the buffer of a datagram
-// it has written goes back to the loop, never blocking (a full channel
-// leaves the buffer to the garbage collector).
-func (l *loop) release(b []byte) {
-	select {
-	case l.spare <- b:
-	default:
-	}
-}
-
-// recycle hands the node the buffers the transport released.
-func (l *loop) recycle() {
-	for {
-		select {
-		case b := <-l.spare:
-			l.node.Recycle(b)
-		default:
-			return
-		}
 	}
 }
 
@@ -321,7 +291,6 @@ func (l *loop) flushOnce() (more bool, err error) {
 		l.rebind(*rd.Rebind)
 	}
 	l.tr.SendBatch(rd.Outbox)
-	l.recycle()
 	for _, e := range rd.Events {
 		l.logEvent(e)
 		l.rec.event(l.cl, e)

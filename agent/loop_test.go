@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -35,17 +34,9 @@ func (m memTransport) Send(d wire.Datagram) {
 	if m.net.cut[d.From] || m.net.cut[d.To] {
 		dst = nil
 	}
-	src := m.net.up[d.From]
 	m.net.mu.Unlock()
 	if dst != nil {
-		dst.receive(d.Link, d.From, slices.Clone(d.Payload))
-	}
-	// Done with the datagram, as the UDP transport is after its write:
-	// the buffer goes back to the sender's node (udp.Config.Release),
-	// scribbled over, so that a node still using it would go wrong.
-	scribble(d.Payload)
-	if src != nil {
-		src.release(d.Payload)
+		dst.receive(d.Link, d.From, d.AppendTo(nil))
 	}
 }
 
@@ -98,7 +89,7 @@ func startMem(t *testing.T, conf *corosyncconf.Config, net *memNet, n *memNode, 
 	n.l = &loop{
 		log:  slog.New(slog.NewTextHandler(n.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		node: node, tr: memTransport{net}, start: time.Now(), cl: newCluster(conf, self, tcfg),
-		in: make(chan inbound, inboxLen), calls: make(chan call), spare: make(chan []byte, spareLen),
+		in: make(chan inbound, inboxLen), calls: make(chan call),
 		persist: func(st engine.State) error { n.disk = st; return nil }, disk: n.disk,
 	}
 	if tweak != nil {

@@ -159,6 +159,23 @@ func (c Config) linkConfig(tm totem.Timers, peers []wire.NodeID) links.Config {
 }
 
 // Ready is the work a node has for its driver, in the order to perform it.
+//
+// Who owns what, and until when (as etcd-io/raft documents its Ready):
+//
+//   - The slices of Ready themselves (Outbox, Deliver, Events, Results,
+//     Arbiter) belong to the node and are reused after Ack: the driver
+//     reads them between Ready and Ack and copies what it keeps.
+//   - The bytes a datagram or a delivery points at (Outbox[i].Payload,
+//     Deliver[i].Payload) are immutable: the node never writes to them
+//     again once they appear in a Ready, and may share them with its own
+//     state (a multicast's bytes stay in Totem's queues for retransmission)
+//     and between several datagrams. The driver may keep them as long as it
+//     likes, without copying, but must never modify them; a transport that
+//     needs to change bytes in place (sealing, padding) works on its own
+//     copy.
+//   - The bytes a driver passes to Step belong to the driver again when
+//     Step returns; with StepShared they are handed over for good and the
+//     driver must never modify or reuse them.
 type Ready struct {
 	// Persist, when set, must be written durably before anything in
 	// Outbox is sent.
@@ -167,11 +184,14 @@ type Ready struct {
 	// addresses to the reloaded configuration's before it sends Outbox
 	// (see Rebind).
 	Rebind *Rebind
-	// Outbox holds datagrams to send, in order. The driver owns them.
+	// Outbox holds datagrams to send, in order. The slice is the node's
+	// until Ack; each datagram's bytes are immutable and the driver may
+	// keep them (see above).
 	Outbox []wire.Datagram
 	// Deliver is the node's totally ordered output: agreed messages of
 	// every service and configuration changes, in extended-virtual-synchrony
-	// order.
+	// order. A delivery's Payload (and Members) are shared with the node's
+	// state: read-only for the driver, valid for as long as it keeps them.
 	Deliver []Delivery
 	// Arbiter holds the qdevice's operations on its stream to the qnetd
 	// arbiter, in order (empty without a quorum device).
@@ -279,7 +299,9 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 func (n *Node) ID() wire.NodeID { return n.cfg.NodeID }
 
 // Step hands the node a datagram that arrived on link from node `from`.
-// Malformed or unexpected input is dropped and reported as an event.
+// Malformed or unexpected input is dropped and reported as an event. The
+// node does not keep b once Step returns (what it files it copies), so a
+// driver may read the next datagram into the same buffer.
 func (n *Node) Step(now Instant, link wire.LinkNo, from wire.NodeID, b []byte) {
 	n.links.Advance(now)
 	if payload, ok := n.links.Receive(now, link, from, b); ok {
@@ -288,11 +310,27 @@ func (n *Node) Step(now Instant, link wire.LinkNo, from wire.NodeID, b []byte) {
 	n.collect(now)
 }
 
+// StepShared hands the node a datagram as another node's Ready put it in
+// its Outbox (a header and a payload apart, see wire.Datagram), arrived
+// on d.Link from d.From, whose bytes the driver never modifies again and
+// does not reuse: the node may keep them, or parts of them, for as long as
+// it likes (Totem files a multicast as received, and its payload comes out
+// in Ready.Deliver), saving a copy of every message. The simulator's
+// packets in flight are such buffers; a driver that reads into a reused
+// buffer must call Step.
+func (n *Node) StepShared(now Instant, d wire.Datagram) {
+	n.links.Advance(now)
+	if payload, ok := n.links.ReceiveDatagram(now, d); ok {
+		n.ring.StepShared(now, d.From, payload)
+	}
+	n.collect(now)
+}
+
 // Advance fires every timer whose deadline is at or before now.
 func (n *Node) Advance(now Instant) {
 	n.links.Advance(now)
 	n.ring.Advance(now)
-	if d := n.q.Ready().Deadline; d != 0 && d <= now {
+	if d := n.q.Deadline(); d != 0 && d <= now {
 		n.qdirty = true
 	}
 	n.q.Advance(now)
@@ -304,9 +342,19 @@ func (n *Node) Advance(now Instant) {
 // Multicast queues an application message for agreed delivery to every
 // member of the ring, this node included.
 func (n *Node) Multicast(now Instant, payload []byte) error {
-	err := n.ring.MulticastOwned(now, append([]byte{ServiceApp}, payload...))
+	err := n.submit(now, ServiceApp, payload)
 	n.collect(now)
 	return err
+}
+
+// submit queues body for agreed delivery as a message of service svc:
+// one buffer with room for Totem's header, the service byte and a copy of
+// body, handed to Totem, which encodes the message in it (no further copy).
+func (n *Node) submit(now Instant, svc byte, body []byte) error {
+	buf := make([]byte, totem.McastHeadroom+1+len(body))
+	buf[totem.McastHeadroom] = svc
+	copy(buf[totem.McastHeadroom+1:], body)
+	return n.ring.MulticastFramed(now, buf)
 }
 
 // LogCluster multicasts a cluster log entry: every member, this node
@@ -318,7 +366,7 @@ func (n *Node) LogCluster(now Instant, e clusterlog.Entry) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	err := n.ring.MulticastOwned(now, append([]byte{ServiceLog}, e.Encode()...))
+	err := n.submit(now, ServiceLog, e.Encode())
 	n.collect(now)
 	return err
 }
@@ -374,7 +422,7 @@ func (n *Node) collect(now Instant) {
 		}
 		for _, m := range sr.Multicast {
 			// Store messages stay under Totem's limit (values are capped).
-			_ = n.ring.MulticastOwned(now, append([]byte{ServiceStore}, m...))
+			_ = n.submit(now, ServiceStore, m)
 		}
 		if !qsent && len(sr.Multicast) == 0 && !n.syncSent {
 			return
@@ -407,7 +455,7 @@ func (n *Node) drainQuorum(now Instant) bool {
 	for _, m := range qr.Multicast {
 		// A refusal (oversize, closed) cannot happen for votequorum's
 		// small messages; Totem counts it if it does.
-		_ = n.ring.MulticastOwned(now, append([]byte{ServiceQuorum}, m...))
+		_ = n.submit(now, ServiceQuorum, m)
 	}
 	if len(qr.Multicast) > 0 {
 		n.syncSent = true // Totem has new output: collect goes round again
@@ -483,7 +531,7 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 
 // syncMulticast sends one synchronisation message through Totem.
 func (n *Node) syncMulticast(now Instant, m SyncMessage) {
-	_ = n.ring.MulticastOwned(now, append([]byte{ServiceSync}, m.Encode()...))
+	_ = n.submit(now, ServiceSync, m.Encode())
 	n.syncSent = true
 }
 
@@ -575,20 +623,15 @@ func (n *Node) Ready() Ready {
 
 func (n *Node) deadline() Instant {
 	d := n.links.Deadline()
-	for _, t := range []Instant{n.ring.Ready().Deadline, n.q.Ready().Deadline, n.st.Ready().Deadline, n.restartDeadline()} {
+	// The store's Ready, not only its deadline: it queues the node's
+	// stability confirmation as a side effect, which later batches send.
+	for _, t := range [...]Instant{n.ring.Deadline(), n.q.Deadline(), n.st.Ready().Deadline, n.restartDeadline()} {
 		if t != 0 && t < d {
 			d = t
 		}
 	}
 	return d
 }
-
-// Recycle hands back the payload buffer of a datagram from an earlier
-// Ready.Outbox once the driver is done with it (written or dropped): a
-// later datagram may be built in it, which spares the garbage collector a
-// buffer per packet. The driver must not touch b afterwards. Optional; the
-// datagrams' bytes are the same either way.
-func (n *Node) Recycle(b []byte) { n.links.Recycle(b) }
 
 // Ack tells the node the driver has performed everything in rd.
 func (n *Node) Ack(rd Ready) {

@@ -87,7 +87,6 @@ func (tn *testNet) flush() {
 			if tn.drop != nil && tn.drop(tn.now, d) {
 				continue
 			}
-			d.Payload = slices.Clone(d.Payload)
 			tn.queue = append(tn.queue, flightDG{at: tn.now.Add(time.Millisecond), d: d})
 		}
 		n.Ack(rd)
@@ -122,7 +121,7 @@ func (tn *testNet) run(d time.Duration) {
 			f := tn.queue[0]
 			tn.queue = tn.queue[1:]
 			if n := tn.nodes[f.d.To]; n != nil {
-				n.Step(tn.now, f.d.Link, f.d.From, f.d.Payload)
+				n.StepShared(tn.now, f.d)
 			}
 		} else {
 			for _, n := range tn.nodes {

@@ -16,8 +16,8 @@ import "github.com/quorate/quorate/engine/wire"
 type Transport interface {
 	// Send hands d to the network and returns at once; it never blocks.
 	// d.From must be the node that owns the transport. Loss is silent: Send
-	// has no error. The transport owns d.Payload after the call; the caller
-	// must not modify it.
+	// has no error. d.Payload is immutable (engine.Ready): the transport may
+	// keep it after the call, and neither it nor the caller modifies it.
 	Send(d wire.Datagram)
 	// Close releases the transport. Send after Close drops the datagram.
 	Close() error

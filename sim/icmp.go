@@ -12,7 +12,7 @@ package sim
 // process is gone.
 func (r *run) portUnreachable(p inflight) {
 	back := p.d
-	back.From, back.To, back.Payload = p.d.To, p.d.From, nil
+	back.From, back.To, back.Header, back.Payload = p.d.To, p.d.From, nil, nil
 	at := r.k.Now().Add(r.k.Now().Sub(p.sent))
 	slot := r.alloc(inflight{d: back, id: p.id, sent: r.k.Now()})
 	r.k.Schedule(at, Event{Kind: evICMP, Ref: slot})

@@ -460,8 +460,8 @@ func (r *run) send(d wire.Datagram) {
 	r.pktID++
 	r.counts.Sent++
 	r.trace.Begin(r.k.Now(), "send").Uint("id", r.pktID).Uint("from", uint64(d.From)).
-		Uint("to", uint64(d.To)).Uint("l", uint64(d.Link)).Int("len", int64(len(d.Payload))).
-		Uint("crc", uint64(crc32.Checksum(d.Payload, castagnoli()))).End()
+		Uint("to", uint64(d.To)).Uint("l", uint64(d.Link)).Int("len", int64(d.Len())).
+		Uint("crc", uint64(crc32.Update(crc32.Checksum(d.Header, castagnoli()), castagnoli(), d.Payload))).End()
 	arr, n, v := r.net.Route(r.k.Now(), d)
 	if v.Dropped() {
 		r.drop(r.pktID, v.String())
@@ -514,7 +514,8 @@ func (r *run) deliver(slot int32) {
 	r.cur = h
 	r.trace.Begin(r.k.Now(), "recv").Uint("id", p.id).End()
 	r.charge(h, 1)
-	h.node.Step(r.k.Now(), p.d.Link, p.d.From, p.d.Payload)
+	// A packet in flight is never modified or reused: the node may keep it.
+	h.node.StepShared(r.k.Now(), p.d)
 	r.flush(h)
 }
 

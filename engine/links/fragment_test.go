@@ -75,13 +75,13 @@ func TestFragmentation(t *testing.T) {
 				t.Fatalf("%d datagrams for a packet of %d bytes, want %d", len(out), len(big), 4*copies)
 			}
 			for _, d := range out {
-				if len(d.Payload) > wire.FrameHeaderLen+wire.FragmentSize {
-					t.Fatalf("a frame of %d bytes: fragments must fit one datagram", len(d.Payload))
+				if d.Len() > wire.FrameHeaderLen+wire.FragmentSize {
+					t.Fatalf("a frame of %d bytes: fragments must fit one datagram", d.Len())
 				}
 			}
 			var got [][]byte
 			for _, d := range tc.order(out) {
-				if p, ok := rx.Receive(0, d.Link, d.From, d.Payload); ok {
+				if p, ok := rx.Receive(0, d.Link, d.From, d.Bytes()); ok {
 					got = append(got, p)
 				}
 			}
@@ -95,7 +95,7 @@ func TestFragmentation(t *testing.T) {
 			tx.Clear()
 			tx.Send(2, []byte("after"))
 			for _, d := range tx.Outbox() {
-				if p, ok := rx.Receive(0, d.Link, d.From, d.Payload); ok && string(p) != "after" {
+				if p, ok := rx.Receive(0, d.Link, d.From, d.Bytes()); ok && string(p) != "after" {
 					t.Fatalf("delivered %q after the fragmented packet", p)
 				}
 			}
@@ -112,7 +112,7 @@ func TestFragmentsBounded(t *testing.T) {
 		tx.Clear()
 		tx.Send(2, packet(wire.FragmentSize+1, uint64(i)))
 		d := tx.Outbox()[0] // only the first fragment of each
-		if _, ok := rx.Receive(0, d.Link, d.From, d.Payload); ok {
+		if _, ok := rx.Receive(0, d.Link, d.From, d.Bytes()); ok {
 			t.Fatal("a packet was delivered from one of its two fragments")
 		}
 	}

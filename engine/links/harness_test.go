@@ -91,7 +91,7 @@ func (nt *net) runUntil(end wire.Instant) {
 			if !nt.cut[f.d.Link] {
 				l := nt.layer(f.d.To)
 				l.Advance(nt.now)
-				if p, ok := l.Receive(nt.now, f.d.Link, f.d.From, f.d.Payload); ok {
+				if p, ok := l.ReceiveDatagram(nt.now, f.d); ok {
 					nt.data = append(nt.data, stamped{at: nt.now, node: f.d.To, data: string(p)})
 				}
 			}

@@ -88,31 +88,18 @@ type Layer struct {
 	out    []wire.Datagram
 	events []wire.Event
 	stats  Stats
-	// spare holds datagram buffers the driver handed back (Recycle),
-	// for the frames emitted next.
-	spare [][]byte
+	// headers is where frame headers are written: each datagram's Header
+	// is a FrameHeaderLen piece of it, never written again once handed
+	// out, and a full slab is left to the datagrams that still hold its
+	// pieces (the garbage collector frees it after the last). One
+	// allocation serves headerSlab frames, and a frame's payload is the
+	// upper layer's buffer itself, shared by the frames to every peer.
+	headers []byte
 }
 
-// Bounds of the buffers Recycle keeps: smaller ones cost little to
-// allocate again, larger ones would pin memory, and the list is short
-// because a driver hands back each batch's buffers before the next.
-const (
-	spareMinCap = 512
-	spareMaxCap = wire.FrameHeaderLen + wire.FragmentSize
-	spareMax    = 64
-)
-
-// Recycle hands the layer back the payload buffer of a datagram of an
-// earlier Outbox that the driver is done with (written to the network or
-// dropped): the layer may build a later frame in it. The driver must not
-// touch b afterwards. Optional: a driver that keeps its datagrams (the
-// simulator's network holds them in flight) never calls it. The bytes of a
-// frame do not depend on whether its buffer was recycled.
-func (l *Layer) Recycle(b []byte) {
-	if c := cap(b); c >= spareMinCap && c <= spareMaxCap && len(l.spare) < spareMax {
-		l.spare = append(l.spare, b[:0])
-	}
-}
+// headerSlab is how many frame headers one allocation of Layer.headers
+// holds (8 KiB).
+const headerSlab = 256
 
 // Stats counts what the layer did; all counters only grow.
 type Stats struct {
@@ -350,20 +337,22 @@ func (l *Layer) emit(to wire.NodeID, n wire.LinkNo, typ wire.FrameType, stamp ui
 	l.emitFrame(wire.Frame{Type: typ, Link: n, From: l.cfg.Self, To: to, Incarnation: l.incarnation, Stamp: stamp, Payload: payload})
 }
 
+// emitFrame queues f as a datagram: its header written into the layer's
+// header slab, its payload the caller's bytes as they are (immutable, as
+// the bytes of every datagram; see wire.Datagram).
 func (l *Layer) emitFrame(f wire.Frame) {
-	size := wire.FrameHeaderLen
+	if cap(l.headers)-len(l.headers) < wire.FrameHeaderLen {
+		l.headers = make([]byte, 0, headerSlab*wire.FrameHeaderLen)
+	}
+	at := len(l.headers)
+	l.headers = l.headers[:at+wire.FrameHeaderLen]
+	h := l.headers[at : at+wire.FrameHeaderLen : at+wire.FrameHeaderLen]
+	wire.PutFrameHeader(h, f)
+	var payload []byte
 	if f.Type == wire.FrameData {
-		size += len(f.Payload)
+		payload = f.Payload
 	}
-	var buf []byte
-	if k := len(l.spare) - 1; k >= 0 && size >= spareMinCap/2 && cap(l.spare[k]) >= size {
-		buf, l.spare[k] = l.spare[k], nil
-		l.spare = l.spare[:k]
-	} else {
-		buf = make([]byte, 0, size)
-	}
-	b := wire.AppendFrame(buf, f)
-	l.out = append(l.out, wire.Datagram{From: l.cfg.Self, To: f.To, Link: f.Link, Payload: b})
+	l.out = append(l.out, wire.Datagram{From: l.cfg.Self, To: f.To, Link: f.Link, Header: h, Payload: payload})
 }
 
 // emitData queues one data packet on link n: one frame, or, when it is

@@ -163,7 +163,7 @@ func TestDuplicatesDiscarded(t *testing.T) {
 	}
 	// Data from a peer with no usable link is discarded (knet 1.25).
 	tx.Send(2, []byte("early"))
-	if _, ok := rx.Receive(0, 0, 1, tx.Outbox()[0].Payload); ok || rx.Stats().DataUnreachable != 1 {
+	if _, ok := rx.Receive(0, 0, 1, tx.Outbox()[0].Bytes()); ok || rx.Stats().DataUnreachable != 1 {
 		t.Fatal("data from an unreachable peer was delivered")
 	}
 	tx.Clear()
@@ -172,13 +172,13 @@ func TestDuplicatesDiscarded(t *testing.T) {
 	tx.Send(2, []byte("b"))
 	var got []string
 	for _, d := range tx.Outbox() {
-		if p, ok := rx.Receive(0, d.Link, d.From, d.Payload); ok {
+		if p, ok := rx.Receive(0, d.Link, d.From, d.Bytes()); ok {
 			got = append(got, string(p))
 		}
 	}
 	// Replay one datagram again, as network duplication would.
 	d := tx.Outbox()[0]
-	if _, ok := rx.Receive(0, d.Link, d.From, d.Payload); ok {
+	if _, ok := rx.Receive(0, d.Link, d.From, d.Bytes()); ok {
 		t.Fatal("a duplicated datagram was delivered twice")
 	}
 	if len(got) != 2 || got[0] != "a" || got[1] != "b" {
@@ -193,7 +193,7 @@ func TestDuplicatesDiscarded(t *testing.T) {
 	tx2.incarnation = 99
 	tx2.Send(2, []byte("c"))
 	d = tx2.Outbox()[0]
-	if p, ok := rx.Receive(0, d.Link, d.From, d.Payload); !ok || string(p) != "c" {
+	if p, ok := rx.Receive(0, d.Link, d.From, d.Bytes()); !ok || string(p) != "c" {
 		t.Fatal("data from a restarted sender was dropped")
 	}
 }

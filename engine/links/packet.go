@@ -64,8 +64,24 @@ func (l *Layer) Send(to wire.NodeID, payload []byte) int {
 // data frame is returned for the layer above (ok true) unless it is a
 // duplicate. Anything malformed or inconsistent is dropped, counted and
 // reported as an EventPacketRejected; it is never an error.
+//
+// The returned payload aliases b, or is a buffer of the layer's own that
+// it never uses again (a reassembled packet): it is the caller's.
 func (l *Layer) Receive(now wire.Instant, n wire.LinkNo, from wire.NodeID, b []byte) (payload []byte, ok bool) {
 	f, err := wire.DecodeFrame(b)
+	return l.receive(now, n, from, f, err)
+}
+
+// ReceiveDatagram is Receive for a datagram as the link layer sends it,
+// a header and a payload apart (wire.DecodeDatagram): d arrived on d.Link
+// claiming to come from d.From. The returned payload aliases d.Payload, or
+// is a reassembled packet that is the caller's.
+func (l *Layer) ReceiveDatagram(now wire.Instant, d wire.Datagram) (payload []byte, ok bool) {
+	f, err := wire.DecodeDatagram(d)
+	return l.receive(now, d.Link, d.From, f, err)
+}
+
+func (l *Layer) receive(now wire.Instant, n wire.LinkNo, from wire.NodeID, f wire.Frame, err error) (payload []byte, ok bool) {
 	if err != nil {
 		l.reject(from, n, err.Error())
 		return nil, false

@@ -257,6 +257,10 @@ func (q *Quorum) Ready() Ready {
 	return q.rd
 }
 
+// Deadline is Ready().Deadline without the rest of the batch: the next
+// timer, 0 for none.
+func (q *Quorum) Deadline() wire.Instant { return q.deadline() }
+
 // Ack tells the node the driver has performed everything Ready returned.
 func (q *Quorum) Ack() { q.rd = Ready{} }
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/quorate/quorate/engine/wire"
@@ -75,7 +76,13 @@ type cluster struct {
 	traceAll bool                             // also print sends
 	lastHeal wire.Instant
 	steps    int // processed datagrams and timer firings
-	budget   int // 0 = unlimited; beyond it the cluster stops (livelock guard)
+	// input is how datagrams are handed to Step (TestStepBufferOwnership).
+	input   inputMode
+	scratch []byte
+	// kept: with inputShared, the last byte of every buffer passed to
+	// StepShared, to recognise a delivery that kept it without a copy.
+	kept   map[*byte]bool
+	budget int // 0 = unlimited; beyond it the cluster stops (livelock guard)
 }
 
 func newCluster(n int, cfg Config, seed uint64) *cluster {
@@ -210,6 +217,15 @@ func (c *cluster) route(i, j int, payload []byte) {
 	}
 }
 
+// inputMode is how the test network hands a datagram to a ring.
+type inputMode int
+
+const (
+	inputPlain  inputMode = iota // Step with the in-flight buffer
+	inputReused                  // Step with a scratch buffer overwritten after each call
+	inputShared                  // StepShared with the in-flight buffer
+)
+
 // next returns the earliest pending instant (arrival or timer), 0 if none.
 func (c *cluster) next() wire.Instant {
 	var t wire.Instant
@@ -244,7 +260,23 @@ func (c *cluster) stepOnce(limit wire.Instant) bool {
 		if nd.ring == nil {
 			continue
 		}
-		nd.ring.Step(c.now, a.from, a.payload)
+		switch c.input {
+		case inputReused:
+			// A driver that reads every datagram into one buffer: the
+			// ring must not keep it, so it is scribbled over at once.
+			c.scratch = append(c.scratch[:0], a.payload...)
+			nd.ring.Step(c.now, a.from, c.scratch)
+			for k := range c.scratch {
+				c.scratch[k] = 0xff
+			}
+		case inputShared:
+			if len(a.payload) > 0 {
+				c.kept[&a.payload[len(a.payload)-1]] = true
+			}
+			nd.ring.StepShared(c.now, a.from, a.payload)
+		default:
+			nd.ring.Step(c.now, a.from, a.payload)
+		}
 		c.collect(a.to)
 	}
 	for i, nd := range c.nodes {
@@ -350,4 +382,49 @@ func (c *cluster) status() string {
 // testConfig is a fast configuration for simulations: T = 200ms + (N−2) × 50ms.
 func testConfig() Config {
 	return Config{Token: 200 * time.Millisecond, TokenCoefficient: 50 * time.Millisecond}
+}
+
+// TestStepBufferOwnership: Step never keeps the caller's buffer (a driver
+// reusing its read buffer still delivers every payload intact and in
+// total order), and StepShared keeps it without a copy (a delivered
+// payload of another node's multicast is the received buffer itself).
+func TestStepBufferOwnership(t *testing.T) {
+	for _, mode := range []inputMode{inputReused, inputShared} {
+		c := newCluster(4, testConfig(), 7)
+		c.input, c.kept = mode, map[*byte]bool{}
+		for i := range c.nodes {
+			c.start(i)
+		}
+		c.stabilize(10 * time.Second)
+		for k := range 40 {
+			c.multicast(k%len(c.nodes), "")
+			c.runFor(3 * time.Millisecond)
+		}
+		c.runFor(2 * time.Second)
+		if errs := c.check(); len(errs) > 0 {
+			t.Fatalf("mode %d: %s", mode, strings.Join(errs, "\n"))
+		}
+		foreign, aliased := 0, 0
+		for _, nd := range c.nodes {
+			for _, r := range nd.hist {
+				d := r.d
+				if d.Kind != DeliverMessage || d.Sender == nd.id || len(d.Payload) == 0 {
+					continue
+				}
+				foreign++
+				if c.kept[&d.Payload[len(d.Payload)-1]] {
+					aliased++
+				}
+			}
+		}
+		if foreign < 40*3 {
+			t.Fatalf("mode %d: %d deliveries of other nodes' messages, want at least %d", mode, foreign, 40*3)
+		}
+		if mode == inputShared && aliased != foreign {
+			t.Errorf("StepShared: %d of %d deliveries are the received buffer, want all (a copy was made)", aliased, foreign)
+		}
+		if mode == inputReused && aliased != 0 {
+			t.Errorf("Step: %d deliveries alias a buffer handed to StepShared", aliased)
+		}
+	}
 }

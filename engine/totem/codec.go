@@ -100,6 +100,48 @@ type Mcast struct {
 	ThisSeqno    uint32
 	Guarantee    uint8
 	Payload      []byte
+	// frame, for a message queued by MulticastFramed, is the buffer whose
+	// last bytes are Payload and whose first McastHeadroom bytes are free
+	// for the header: the message is encoded in it, without copying
+	// Payload. Never encoded, never decoded.
+	frame []byte
+}
+
+// McastHeadroom is the length of an Mcast's encoding before its payload
+// (the common header and the Mcast's fixed fields): the room
+// MulticastFramed needs in front of a payload.
+const McastHeadroom = headerLen + ringIDLen + 4 + 4 + 4 + 1 + 4
+
+// appendMcastHeader appends the encoding of m up to its payload: Append
+// for *Mcast, called on the concrete type so that m does not escape.
+func appendMcastHeader(dst []byte, m *Mcast) []byte {
+	encap := byte(encapNo)
+	if m.Encapsulated {
+		encap = encapYes
+	}
+	dst = binary.BigEndian.AppendUint16(dst, Magic)
+	dst = append(dst, Version, byte(MsgMcast), encap)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(m.Sender))
+	dst = appendRingID(dst, m.RingID)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(m.Origin))
+	dst = binary.BigEndian.AppendUint32(dst, m.Seq)
+	dst = binary.BigEndian.AppendUint32(dst, m.ThisSeqno)
+	dst = append(dst, m.Guarantee)
+	return binary.BigEndian.AppendUint32(dst, uint32(len(m.Payload)))
+}
+
+// encodeMcast returns a new encoding of m (the same bytes as Append): in
+// m's frame when it has one, which it then gives up, else in a buffer of
+// exactly the right size.
+func encodeMcast(m *Mcast) []byte {
+	if f := m.frame; f != nil && len(f) == McastHeadroom+len(m.Payload) {
+		m.frame = nil
+		h := appendMcastHeader(f[:0], m)
+		assert(len(h) == McastHeadroom, "an Mcast header is McastHeadroom bytes")
+		return f
+	}
+	m.frame = nil
+	return append(appendMcastHeader(make([]byte, 0, McastHeadroom+len(m.Payload)), m), m.Payload...)
 }
 
 // MergeDetect is multicast by an idle ring's representative (spec §4.5).
@@ -203,7 +245,20 @@ var (
 // Decode parses one totem message. It never panics; it rejects anything
 // that Append would not produce (so decode∘encode is the identity). Byte
 // slices in the result (Mcast.Payload) alias b.
-func Decode(b []byte) (Message, error) {
+func Decode(b []byte) (Message, error) { return decode(b, nil) }
+
+// decodeScratch holds the structs a ring decodes its received tokens and
+// multicasts into, instead of new ones per datagram: the ring handles a
+// received message before the next one and keeps nothing of it by pointer
+// (a multicast is filed by value, a token forwarded as a new encoding).
+type decodeScratch struct {
+	tok Token
+	mc  Mcast
+}
+
+// decode is Decode, into s's structs for a token or a multicast when s is
+// not nil (the result is then valid until the next decode into s).
+func decode(b []byte, s *decodeScratch) (Message, error) {
 	if len(b) < headerLen {
 		return nil, ErrShort
 	}
@@ -218,9 +273,19 @@ func Decode(b []byte) (Message, error) {
 	encap := b[4]
 	switch MsgType(b[3]) {
 	case MsgOrfToken:
-		m = &Token{Sender: sender}
+		if s != nil {
+			s.tok = Token{Sender: sender, RTR: s.tok.RTR[:0]}
+			m = &s.tok
+		} else {
+			m = &Token{Sender: sender}
+		}
 	case MsgMcast:
-		m = &Mcast{Sender: sender, Encapsulated: encap == encapYes}
+		if s != nil {
+			s.mc = Mcast{Sender: sender, Encapsulated: encap == encapYes}
+			m = &s.mc
+		} else {
+			m = &Mcast{Sender: sender, Encapsulated: encap == encapYes}
+		}
 	case MsgMergeDetect:
 		m = &MergeDetect{Sender: sender}
 	case MsgJoin:
@@ -236,7 +301,22 @@ func Decode(b []byte) (Message, error) {
 		return nil, ErrBadField
 	}
 	r := reader{wire.NewReader(b[headerLen:], ErrShort)}
-	m.decodeBody(&r)
+	// Called on the concrete types, so that the reader stays on the stack
+	// (through the interface it would escape: one allocation per message).
+	switch m := m.(type) {
+	case *Token:
+		m.decodeBody(&r)
+	case *Mcast:
+		m.decodeBody(&r)
+	case *MergeDetect:
+		m.decodeBody(&r)
+	case *Join:
+		m.decodeBody(&r)
+	case *CommitToken:
+		m.decodeBody(&r)
+	case *HoldCancel:
+		m.decodeBody(&r)
+	}
 	if r.Err != nil {
 		return nil, r.Err
 	}

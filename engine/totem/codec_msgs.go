@@ -2,6 +2,7 @@ package totem
 
 import (
 	"encoding/binary"
+	"slices"
 )
 
 func (m *Token) appendBody(b []byte) []byte {
@@ -41,7 +42,7 @@ func (m *Token) decodeBody(r *reader) {
 		r.Err = ErrShort
 		return
 	}
-	m.RTR = make([]RTRItem, n)
+	m.RTR = slices.Grow(m.RTR[:0], n)[:n] // new, or a reused decode's
 	for i := range m.RTR {
 		m.RTR[i] = RTRItem{RingID: r.ringID(), Seq: r.U32()}
 	}

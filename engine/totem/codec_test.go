@@ -3,6 +3,7 @@ package totem
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -110,4 +111,46 @@ func FuzzStep(f *testing.F) {
 		c.collect(0)
 		c.runFor(500 * time.Millisecond)
 	})
+}
+
+// TestEncodeMcastFramed: a multicast encoded in the buffer it was queued
+// in (MulticastFramed) or in a new one is byte for byte Append's encoding,
+// the framed one without copying its payload; a buffer without room for
+// the header is refused.
+func TestEncodeMcastFramed(t *testing.T) {
+	for _, n := range []int{0, 1, 1025, MaxPayload} {
+		for _, encap := range []bool{false, true} {
+			payload := bytes.Repeat([]byte{byte(n), 0xa5}, n/2+1)[:n]
+			m := Mcast{Sender: 3, Encapsulated: encap, RingID: RingID{Rep: 2, Seq: 1 << 40}, Origin: 4,
+				Seq: 77, ThisSeqno: 12, Guarantee: 1}
+			want := Append(nil, &Mcast{Sender: m.Sender, Encapsulated: encap, RingID: m.RingID, Origin: m.Origin,
+				Seq: m.Seq, ThisSeqno: m.ThisSeqno, Guarantee: m.Guarantee, Payload: payload})
+			plain := m
+			plain.Payload = payload
+			if got := encodeMcast(&plain); !bytes.Equal(got, want) {
+				t.Fatalf("size %d encap %v: unframed encoding differs from Append", n, encap)
+			}
+			buf := make([]byte, McastHeadroom+n)
+			copy(buf[McastHeadroom:], payload)
+			framed := m
+			framed.Payload, framed.frame = buf[McastHeadroom:], buf
+			got := encodeMcast(&framed)
+			if !bytes.Equal(got, want) || &got[0] != &buf[0] || framed.frame != nil {
+				t.Fatalf("size %d encap %v: framed encoding differs from Append, or was not made in place", n, encap)
+			}
+		}
+	}
+	r, err := New(Config{Self: 1, Nodes: []wire.NodeID{1, 2}}, 0, 0, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.MulticastFramed(0, make([]byte, McastHeadroom-1)); !errors.Is(err, ErrNoHeadroom) {
+		t.Fatalf("short buffer: %v, want ErrNoHeadroom", err)
+	}
+	if err := r.MulticastFramed(0, make([]byte, McastHeadroom+MaxPayload+1)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("oversized: %v, want ErrTooLarge", err)
+	}
+	if r.Backlog() != 0 {
+		t.Fatalf("refused messages queued: backlog %d", r.Backlog())
+	}
 }

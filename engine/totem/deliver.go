@@ -30,7 +30,9 @@ func (r *Ring) handleMcast(m *Mcast, raw []byte) {
 		r.drop(DropDuplicate, m.Sender, "")
 		return
 	}
-	raw = slices.Clone(raw)
+	if !r.rawShared {
+		raw = slices.Clone(raw) // the caller may reuse its buffer (Step)
+	}
 	stored := *m
 	if len(m.Payload) > 0 {
 		stored.Payload = raw[len(raw)-len(m.Payload):]

@@ -17,6 +17,9 @@ type Rand interface{ Uint64() uint64 }
 // Errors returned by Multicast.
 var (
 	ErrTooLarge = errors.New("totem: message too large")
+	// ErrNoHeadroom: MulticastFramed was given a buffer shorter than
+	// McastHeadroom.
+	ErrNoHeadroom = errors.New("totem: no room for the message header")
 )
 
 // Ready is the batch of work the ring hands to its driver. Perform it in
@@ -104,12 +107,21 @@ type Ring struct {
 	pending             []Mcast // new application messages
 	retransQ            []Mcast // encapsulated old-ring messages (RECOVERY)
 
-	lastToken     []byte      // copy of the last token sent, for retransmission
-	lastTokenTo   wire.NodeID // where it went
-	deadline      [numTimers]wire.Instant
-	selfq         []looped // messages to self (corosync's loopback), in order
-	encBuf        []byte
-	rd            Ready
+	lastToken   []byte      // copy of the last token sent, for retransmission
+	lastTokenTo wire.NodeID // where it went
+	deadline    [numTimers]wire.Instant
+	selfq       []looped // messages to self (corosync's loopback), in order
+	encBuf      []byte
+	// rawShared: the datagram being stepped is immutable and may be kept
+	// (StepShared), so handleMcast files it without a copy.
+	rawShared bool
+	rd        Ready
+	// spare is the batch handed out before the last Ack: its slices are
+	// reused for the batch after next (Ready's contract), so a busy ring
+	// does not grow new ones for every batch.
+	spare Ready
+	// scratch is what Step decodes tokens and multicasts into.
+	scratch       decodeScratch
 	stats         Stats
 	bugDeliverGap bool // test-only canary: deliver across gaps
 	// delivRing and delivSeq are the ring and seq of the last message
@@ -175,10 +187,26 @@ func (r *Ring) Reload(c Config) error {
 }
 
 // Step processes one datagram received from node from. Malformed, forged or
-// out-of-place input is dropped and counted; Step never fails.
+// out-of-place input is dropped and counted; Step never fails. The ring
+// does not keep b: what it files (a multicast for the sort queue) it
+// copies, so the caller may reuse b once Step returns.
 func (r *Ring) Step(now wire.Instant, from wire.NodeID, b []byte) {
+	r.step(now, from, b, false)
+}
+
+// StepShared is Step for a buffer the caller never modifies again: the
+// ring may keep b, or parts of it, for as long as it likes (a multicast
+// stays in the sort queue until every member has it, and its payload goes
+// out in Ready.Deliver) instead of copying it. A driver whose buffers are
+// immutable once received (the simulator's in-flight packets) saves a copy
+// of every message; one that reuses its read buffer must call Step.
+func (r *Ring) StepShared(now wire.Instant, from wire.NodeID, b []byte) {
+	r.step(now, from, b, true)
+}
+
+func (r *Ring) step(now wire.Instant, from wire.NodeID, b []byte, shared bool) {
 	r.now = now
-	m, err := Decode(b)
+	m, err := decode(b, &r.scratch)
 	if err != nil {
 		r.drop(DropMalformed, from, err.Error())
 		return
@@ -187,7 +215,9 @@ func (r *Ring) Step(now wire.Instant, from wire.NodeID, b []byte) {
 		r.drop(DropForged, from, reason)
 		return
 	}
+	r.rawShared = shared
 	r.handle(m, b)
+	r.rawShared = false
 	r.drain()
 }
 
@@ -326,26 +356,44 @@ func (r *Ring) disarm(ts ...timer) {
 
 // Multicast queues payload for agreed delivery on the ring. It is sent when
 // this node next holds the token in OPERATIONAL state, and delivered to
-// every member (this node included) in total order.
+// every member (this node included) in total order. The ring keeps a copy
+// of payload; the caller may reuse its buffer.
 func (r *Ring) Multicast(now wire.Instant, payload []byte) error {
+	r.now = now
 	if len(payload) > MaxPayload {
-		r.now = now
 		return ErrTooLarge
 	}
 	return r.MulticastOwned(now, slices.Clone(payload))
 }
 
-// MulticastOwned is Multicast for a payload the caller built for this call
-// alone: the ring keeps payload itself instead of a copy, and the caller
-// must not touch it afterwards. It spares a copy per message to a caller
-// that already copies (engine.Node prefixes every payload with its
-// service byte).
+// MulticastOwned is Multicast for a payload the caller hands over: the
+// ring keeps payload itself, without a copy, and the caller must never
+// modify it afterwards (it is sent, retransmitted and delivered as is).
 func (r *Ring) MulticastOwned(now wire.Instant, payload []byte) error {
 	r.now = now
 	if len(payload) > MaxPayload {
 		return ErrTooLarge
 	}
 	r.pending = append(r.pending, Mcast{Sender: r.self, Origin: r.self, Payload: payload})
+	r.holdCancelSend()
+	r.drain()
+	return nil
+}
+
+// MulticastFramed is MulticastOwned for a payload with room in front of
+// it: the payload is buf[McastHeadroom:], and the ring writes the
+// message's header into buf[:McastHeadroom] when it sends it, so that the
+// payload is never copied (buf becomes the message's encoding). The caller
+// hands buf over and must never touch it again.
+func (r *Ring) MulticastFramed(now wire.Instant, buf []byte) error {
+	r.now = now
+	if len(buf) < McastHeadroom {
+		return ErrNoHeadroom
+	}
+	if len(buf)-McastHeadroom > MaxPayload {
+		return ErrTooLarge
+	}
+	r.pending = append(r.pending, Mcast{Sender: r.self, Origin: r.self, Payload: buf[McastHeadroom:], frame: buf})
 	r.holdCancelSend()
 	r.drain()
 	return nil
@@ -359,19 +407,38 @@ func (r *Ring) MulticastOwned(now wire.Instant, payload []byte) error {
 func (r *Ring) Backlog() int { return len(r.pending) }
 
 // Ready returns the work accumulated since the last Ack. Calling it twice
-// without Ack returns the same batch (plus anything new).
+// without Ack returns the same batch (plus anything new). Its slices are
+// the ring's: valid until the second Ack after this call, reused then;
+// the bytes they point at (payloads) are immutable and never reused.
 func (r *Ring) Ready() Ready {
 	rd := r.rd
-	for _, d := range r.deadline {
-		if d != 0 && (rd.Deadline == 0 || d < rd.Deadline) {
-			rd.Deadline = d
-		}
-	}
+	rd.Deadline = r.Deadline()
 	return rd
 }
 
-// Ack tells the ring the driver has performed the last Ready batch.
-func (r *Ring) Ack() { r.rd = Ready{} }
+// Deadline is Ready().Deadline without the rest of the batch: the next
+// timer, 0 for none.
+func (r *Ring) Deadline() wire.Instant {
+	var next wire.Instant
+	for _, d := range r.deadline {
+		if d != 0 && (next == 0 || d < next) {
+			next = d
+		}
+	}
+	return next
+}
+
+// Ack tells the ring the driver has performed the last Ready batch. The
+// batch's slices stay valid until the next Ack (a driver may read them
+// while the ring fills the next batch); the ring reuses them after that.
+func (r *Ring) Ack() {
+	old := r.rd
+	clear(r.spare.Sends)
+	clear(r.spare.Deliver)
+	clear(r.spare.Events)
+	r.rd = Ready{Sends: r.spare.Sends[:0], Deliver: r.spare.Deliver[:0], Events: r.spare.Events[:0]}
+	r.spare = Ready{Sends: old.Sends, Deliver: old.Deliver, Events: old.Events}
+}
 
 // State returns the current membership state.
 func (r *Ring) State() State { return r.state }

@@ -273,7 +273,10 @@ func (r *Ring) tokenMcast(t *Token, allowed int) int {
 		m.ThisSeqno = r.globalSeqno
 		r.globalSeqno++
 		m.RingID = r.ringID
-		raw := r.encode(&m)
+		raw := encodeMcast(&m)
+		if len(m.Payload) > 0 {
+			m.Payload = raw[len(raw)-len(m.Payload):] // the same bytes, in raw
+		}
 		q.add(m.Seq, &item{m: m, raw: raw})
 		r.multicast(raw, nil)
 		r.stats.McastTx++

@@ -85,14 +85,7 @@ var (
 // AppendFrame appends the encoding of f to dst and returns the result.
 func AppendFrame(dst []byte, f Frame) []byte {
 	var h [FrameHeaderLen]byte
-	h[0], h[1], h[2], h[3], h[4] = frameMagic0, frameMagic1, frameVersion, byte(f.Type), byte(f.Link)
-	if f.Type == FrameData {
-		h[5], h[6] = f.FragIndex, f.FragCount
-	}
-	binary.BigEndian.PutUint32(h[8:], uint32(f.From))
-	binary.BigEndian.PutUint32(h[12:], uint32(f.To))
-	binary.BigEndian.PutUint64(h[16:], f.Incarnation)
-	binary.BigEndian.PutUint64(h[24:], f.Stamp)
+	PutFrameHeader(h[:], f)
 	dst = append(dst, h[:]...)
 	if f.Type == FrameData {
 		dst = append(dst, f.Payload...)
@@ -100,13 +93,49 @@ func AppendFrame(dst []byte, f Frame) []byte {
 	return dst
 }
 
+// PutFrameHeader writes f's header into h[:FrameHeaderLen], for a driver
+// that sends the header and the payload from separate buffers (a payload
+// shared by the frames to every peer). f.Payload is not read.
+func PutFrameHeader(h []byte, f Frame) {
+	_ = h[FrameHeaderLen-1]
+	h[0], h[1], h[2], h[3], h[4] = frameMagic0, frameMagic1, frameVersion, byte(f.Type), byte(f.Link)
+	h[5], h[6], h[7] = 0, 0, 0
+	if f.Type == FrameData {
+		h[5], h[6] = f.FragIndex, f.FragCount
+	}
+	binary.BigEndian.PutUint32(h[8:], uint32(f.From))
+	binary.BigEndian.PutUint32(h[12:], uint32(f.To))
+	binary.BigEndian.PutUint64(h[16:], f.Incarnation)
+	binary.BigEndian.PutUint64(h[24:], f.Stamp)
+}
+
 // DecodeFrame parses b. The returned Payload aliases b.
 func DecodeFrame(b []byte) (Frame, error) {
-	var f Frame
 	if len(b) < FrameHeaderLen {
-		return f, ErrShortFrame
+		return Frame{}, ErrShortFrame
 	}
-	if len(b) > MaxFrame {
+	return decodeFrame(b[:FrameHeaderLen], b[FrameHeaderLen:])
+}
+
+// DecodeDatagram parses the frame d carries: d.Header followed by
+// d.Payload, without joining them when the header is exactly a frame
+// header (as the link layer sends it). The returned Payload aliases
+// d.Payload (or, for a datagram cut elsewhere, a copy of its bytes).
+func DecodeDatagram(d Datagram) (Frame, error) {
+	switch len(d.Header) {
+	case 0:
+		return DecodeFrame(d.Payload)
+	case FrameHeaderLen:
+		return decodeFrame(d.Header, d.Payload)
+	}
+	return DecodeFrame(d.Bytes())
+}
+
+// decodeFrame parses a frame whose header is h (FrameHeaderLen bytes) and
+// whose payload, if any, is rest.
+func decodeFrame(b, rest []byte) (Frame, error) {
+	var f Frame
+	if FrameHeaderLen+len(rest) > MaxFrame {
 		return f, ErrLongFrame
 	}
 	if b[0] != frameMagic0 || b[1] != frameMagic1 {
@@ -126,7 +155,7 @@ func DecodeFrame(b []byte) (Frame, error) {
 		f.FragIndex, f.FragCount = b[5], b[6]
 		if (f.FragCount == 0 && f.FragIndex != 0) || f.FragCount == 1 ||
 			f.FragCount > MaxFragments || (f.FragCount > 0 && f.FragIndex >= f.FragCount) ||
-			(f.FragCount > 0 && len(b)-FrameHeaderLen > FragmentSize) {
+			(f.FragCount > 0 && len(rest) > FragmentSize) {
 			return f, ErrBadFragment
 		}
 	}
@@ -139,8 +168,8 @@ func DecodeFrame(b []byte) (Frame, error) {
 	f.Incarnation = binary.BigEndian.Uint64(b[16:])
 	f.Stamp = binary.BigEndian.Uint64(b[24:])
 	if f.Type == FrameData {
-		f.Payload = b[FrameHeaderLen:]
-	} else if len(b) != FrameHeaderLen {
+		f.Payload = rest
+	} else if len(rest) != 0 {
 		return f, ErrTrailing
 	}
 	return f, nil

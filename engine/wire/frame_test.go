@@ -27,6 +27,32 @@ func TestFrameRoundTrip(t *testing.T) {
 	}
 }
 
+// TestFrameHeaderApart: a frame sent as a header written by
+// PutFrameHeader followed by its payload in another buffer carries the
+// same bytes as AppendFrame's, and decodes to the frame with its payload
+// aliasing the payload buffer, not a copy.
+func TestFrameHeaderApart(t *testing.T) {
+	f := Frame{Type: FrameData, Link: 2, From: 3, To: 4, Incarnation: 7, Stamp: 101, FragIndex: 1, FragCount: 3, Payload: []byte("piece")}
+	h := bytes.Repeat([]byte{0xee}, FrameHeaderLen) // stale bytes are overwritten
+	PutFrameHeader(h, f)
+	d := Datagram{Header: h, Payload: f.Payload}
+	if whole := AppendFrame(nil, f); !bytes.Equal(d.Bytes(), whole) || d.Len() != len(whole) {
+		t.Fatalf("header apart: % x, AppendFrame: % x", d.Bytes(), whole)
+	}
+	g, err := DecodeDatagram(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Stamp != f.Stamp || g.FragIndex != 1 || g.FragCount != 3 || &g.Payload[0] != &f.Payload[0] {
+		t.Fatalf("decoded %+v (payload aliased: %v)", g, len(g.Payload) > 0 && &g.Payload[0] == &f.Payload[0])
+	}
+	ping := Frame{Type: FramePing, From: 1, To: 2, Stamp: 9}
+	PutFrameHeader(h, ping)
+	if !bytes.Equal(h, AppendFrame(nil, ping)) {
+		t.Fatalf("ping header % x", h)
+	}
+}
+
 func TestDecodeFrameRejects(t *testing.T) {
 	good := AppendFrame(nil, Frame{Type: FramePing, From: 1, To: 2})
 	data := func(idx, count byte, n int) []byte {
@@ -77,6 +103,19 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, err := DecodeFrame(b)
+		// The same bytes cut into a header and a payload anywhere (as the
+		// link layer sends them, or otherwise) decode the same.
+		for _, k := range []int{0, min(FrameHeaderLen, len(b)), len(b) / 2, len(b)} {
+			g, gerr := DecodeDatagram(Datagram{Header: b[:k], Payload: b[k:]})
+			if (gerr == nil) != (err == nil) || (err != nil && gerr.Error() != err.Error()) {
+				t.Fatalf("cut at %d: error %v, whole: %v", k, gerr, err)
+			}
+			if err == nil && (g.Type != fr.Type || g.Link != fr.Link || g.From != fr.From || g.To != fr.To ||
+				g.Incarnation != fr.Incarnation || g.Stamp != fr.Stamp || g.FragIndex != fr.FragIndex ||
+				g.FragCount != fr.FragCount || !bytes.Equal(g.Payload, fr.Payload)) {
+				t.Fatalf("cut at %d: %+v, whole: %+v", k, g, fr)
+			}
+		}
 		if err != nil {
 			return
 		}

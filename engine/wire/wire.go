@@ -44,12 +44,36 @@ const NoLink = -1
 
 // Datagram is one UDP packet between two nodes on one link.
 //
-// The engine fills From, To and Link; the driver owns the datagram once it has
-// been returned in a Ready batch and must not expect the engine to keep
-// Payload alive or unchanged afterwards.
+// The engine fills From, To and Link. The datagram's bytes are Header
+// followed by Payload: the link layer writes each frame's header apart
+// and shares the payload (one encoding of a Totem message) between the
+// datagrams to every peer instead of copying it into each; Header is nil
+// when Payload holds every byte. Both are immutable once the datagram has
+// been returned in a Ready batch: the engine never writes to them again
+// and may share them with other datagrams and its own state; the driver
+// may keep them as long as it likes and must never modify them. Len and
+// AppendTo give the bytes on the wire.
 type Datagram struct {
 	From    NodeID
 	To      NodeID
 	Link    LinkNo
+	Header  []byte
 	Payload []byte
+}
+
+// Len is the number of bytes the datagram carries (Header and Payload).
+func (d Datagram) Len() int { return len(d.Header) + len(d.Payload) }
+
+// AppendTo appends the datagram's bytes, Header then Payload, to dst.
+func (d Datagram) AppendTo(dst []byte) []byte {
+	return append(append(dst, d.Header...), d.Payload...)
+}
+
+// Bytes returns the datagram's bytes in one slice: Payload itself when
+// there is no Header, else a new slice holding both.
+func (d Datagram) Bytes() []byte {
+	if len(d.Header) == 0 {
+		return d.Payload
+	}
+	return d.AppendTo(make([]byte, 0, d.Len()))
 }

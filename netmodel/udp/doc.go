@@ -49,9 +49,8 @@
 // equal-sized datagrams to one peer on one link with one segmented write
 // (UDP_SEGMENT): a Totem node that holds the token sends the same message
 // sizes to every other member, so a visit of the token costs a system call
-// per peer instead of one per packet. The buffers of sent datagrams go back
-// to the caller through Config.Release, and the receive callback may hand
-// its payloads back with Recycle, so that a flood allocates few buffers.
+// per peer instead of one per packet. The receive callback may hand its
+// payloads back with Recycle, so that a flood allocates few buffers.
 //
 // # Wire format
 //

@@ -65,6 +65,35 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSealDatagramHeaderApart: a datagram whose bytes are a header and a
+// payload apart (as the link layer emits it) seals into the same packet
+// as its joined bytes with the same counter, into a dst with other bytes
+// before it, and leaves its header and payload untouched.
+func TestSealDatagramHeaderApart(t *testing.T) {
+	key := testKey(3)
+	for _, n := range []int{0, 1, 1000, MaxPayload - wire.FrameHeaderLen} {
+		hdr := bytes.Repeat([]byte{0x51}, wire.FrameHeaderLen)
+		payload := bytes.Repeat([]byte{byte(n), 9}, n/2+1)[:n]
+		d := wire.Datagram{From: 1, To: 2, Link: 3, Header: hdr, Payload: payload}
+		prefix := []byte("kept")
+		apart, err := mustSealer(t, key, 1, nil, 5, 77).SealDatagram(append([]byte(nil), prefix...), d)
+		if err != nil {
+			t.Fatalf("size %d: %v", n, err)
+		}
+		joined := mustSeal(t, mustSealer(t, key, 1, nil, 5, 77), 2, 3, d.Bytes())
+		if !bytes.Equal(apart[:len(prefix)], prefix) || !bytes.Equal(apart[len(prefix):], joined) {
+			t.Fatalf("size %d: sealed apart differs from sealed joined", n)
+		}
+		if !bytes.Equal(hdr, bytes.Repeat([]byte{0x51}, wire.FrameHeaderLen)) || !bytes.Equal(payload, bytes.Repeat([]byte{byte(n), 9}, n/2+1)[:n]) {
+			t.Fatalf("size %d: the datagram's bytes were modified", n)
+		}
+	}
+	big := wire.Datagram{From: 1, To: 2, Header: make([]byte, wire.FrameHeaderLen), Payload: make([]byte, MaxPayload)}
+	if _, err := mustSealer(t, key, 1, nil, 5, 77).SealDatagram(nil, big); !errors.Is(err, ErrOversized) {
+		t.Errorf("oversized: %v, want ErrOversized", err)
+	}
+}
+
 func TestSealCountersPerLink(t *testing.T) {
 	a := mustSealer(t, testKey(1), 1, nil, 1, 100)
 	for i := range 3 {

@@ -59,12 +59,6 @@ type Config struct {
 	// the reason. It is called from the readers and must not block; the
 	// agent logs auth failures per peer with it.
 	Rejected func(link wire.LinkNo, src netip.AddrPort, peer wire.NodeID, r Reason)
-	// Release, if set, is called with the payload of every datagram
-	// passed to Send once the transport is done with it (written, or
-	// dropped), so that the caller may build a later datagram in it
-	// (engine.Node.Recycle). It is called from Send's goroutine or a
-	// link's writer and must not block.
-	Release func(payload []byte)
 }
 
 // queueLen bounds each link's send queue. A full queue drops the datagram
@@ -120,10 +114,9 @@ type link struct {
 
 // outgoing is a datagram waiting in a link's send queue.
 type outgoing struct {
-	to      wire.NodeID
-	addr    netip.AddrPort
-	payload []byte
-	due     time.Time // zero: send at once
+	d    wire.Datagram // its bytes are immutable (engine.Ready): kept, not copied
+	addr netip.AddrPort
+	due  time.Time // zero: send at once
 }
 
 // hooks are seams for this package's tests.
@@ -308,33 +301,18 @@ func (t *Transport) Stats() Stats { return t.stats.snapshot() }
 // Config.Delay in queue order, and returns at once. Loss is
 // silent and counted in Stats.Dropped: an unknown peer or link, an
 // oversized payload, a full queue, a DropFilter hit, or a closed transport.
-// The transport owns d.Payload after the call.
+// The transport may keep d.Payload after the call and never modifies it.
 func (t *Transport) Send(d wire.Datagram) {
-	if t.closed.Load() {
-		t.drop(DropClosed, d.Payload)
+	l, addr, ok := t.route(d)
+	if !ok {
 		return
 	}
-	if t.cfg.DropFilter != nil && t.cfg.DropFilter(d) {
-		t.drop(DropFiltered, d.Payload)
-		return
-	}
-	if len(d.Payload) > MaxPayload {
-		t.drop(DropOversized, d.Payload)
-		return
-	}
-	p := t.peers[d.To]
-	if d.From != t.cfg.Self || p == nil || int(d.Link) >= len(t.links) ||
-		t.links[d.Link] == nil || !p.Addrs[d.Link].IsValid() {
-		t.drop(DropNoRoute, d.Payload)
-		return
-	}
-	o := outgoing{to: d.To, addr: p.Addrs[d.Link], payload: d.Payload}
+	o := outgoing{d: d, addr: addr}
 	if t.cfg.Delay != nil {
 		if delay := t.cfg.Delay(d.Link); delay > 0 {
 			o.due = time.Now().Add(delay)
 		}
 	}
-	l := t.links[d.Link]
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if o.due.IsZero() && l.pending == 0 {
@@ -347,18 +325,8 @@ func (t *Transport) Send(d wire.Datagram) {
 	t.enqueue(l, o)
 }
 
-// drop counts a datagram dropped for reason r and releases its payload.
-func (t *Transport) drop(r Drop, payload []byte) {
-	t.stats.dropped[r].Add(1)
-	t.release(payload)
-}
-
-// release hands a payload the transport is done with to Config.Release.
-func (t *Transport) release(payload []byte) {
-	if t.cfg.Release != nil {
-		t.cfg.Release(payload)
-	}
-}
+// drop counts a datagram dropped for reason r.
+func (t *Transport) drop(r Drop) { t.stats.dropped[r].Add(1) }
 
 // Bounds of one segmented write (UDP_SEGMENT): the kernel takes at most 64
 // segments and one IP datagram's worth of bytes.
@@ -418,7 +386,7 @@ func (t *Transport) SendBatch(ds []wire.Datagram) {
 		if t.cfg.Delay != nil {
 			if delay := t.cfg.Delay(d.Link); delay > 0 || l.pending > 0 {
 				// As Send: behind the link's queue, or after its delay.
-				o := outgoing{to: d.To, addr: addr, payload: d.Payload}
+				o := outgoing{d: d, addr: addr}
 				if delay > 0 {
 					o.due = time.Now().Add(delay)
 				}
@@ -427,10 +395,10 @@ func (t *Transport) SendBatch(ds []wire.Datagram) {
 			}
 		}
 		if l.pending > 0 {
-			t.enqueue(l, outgoing{to: d.To, addr: addr, payload: d.Payload})
+			t.enqueue(l, outgoing{d: d, addr: addr})
 			continue
 		}
-		size := len(d.Payload) + Overhead
+		size := d.Len() + Overhead
 		if len(groups) > 0 && groups[0].size != size {
 			groups = t.flushGroups(groups)
 		}
@@ -454,13 +422,13 @@ func (t *Transport) SendBatch(ds []wire.Datagram) {
 			k = len(groups) - 1
 		}
 		g := &groups[k]
-		pkt, err := t.sealer.Seal(g.buf, d.To, l.no, d.Payload)
+		d.Link = l.no
+		pkt, err := t.sealer.SealDatagram(g.buf, d)
 		if err != nil { // route checked link and size; cannot happen
 			panic("udp: seal after SendBatch's checks: " + err.Error())
 		}
 		g.buf = pkt
 		g.n++
-		t.release(d.Payload)
 	}
 	t.groups = t.flushGroups(groups)
 }
@@ -472,28 +440,28 @@ func (t *Transport) enqueue(l *link, o outgoing) {
 	case l.queue <- o:
 		l.pending++
 	default:
-		t.drop(DropQueueFull, o.payload)
+		t.drop(DropQueueFull)
 	}
 }
 
 // route runs Send's checks on d and returns its link and the peer's
-// address, or counts and releases a datagram that cannot go.
+// address, or counts a datagram that cannot go.
 func (t *Transport) route(d wire.Datagram) (*link, netip.AddrPort, bool) {
 	switch {
 	case t.closed.Load():
-		t.drop(DropClosed, d.Payload)
+		t.drop(DropClosed)
 		return nil, netip.AddrPort{}, false
 	case t.cfg.DropFilter != nil && t.cfg.DropFilter(d):
-		t.drop(DropFiltered, d.Payload)
+		t.drop(DropFiltered)
 		return nil, netip.AddrPort{}, false
-	case len(d.Payload) > MaxPayload:
-		t.drop(DropOversized, d.Payload)
+	case d.Len() > MaxPayload:
+		t.drop(DropOversized)
 		return nil, netip.AddrPort{}, false
 	}
 	p := t.peers[d.To]
 	if d.From != t.cfg.Self || p == nil || int(d.Link) >= len(t.links) ||
 		t.links[d.Link] == nil || !p.Addrs[d.Link].IsValid() {
-		t.drop(DropNoRoute, d.Payload)
+		t.drop(DropNoRoute)
 		return nil, netip.AddrPort{}, false
 	}
 	return t.links[d.Link], p.Addrs[d.Link], true
@@ -553,12 +521,12 @@ func (t *Transport) writeGroup(g *group) {
 // writeOne seals o into buf and writes it on link l, counting the
 // outcome; l.mu is held. It returns buf for reuse.
 func (t *Transport) writeOne(l *link, buf []byte, o outgoing) []byte {
-	pkt, err := t.sealer.Seal(buf, o.to, l.no, o.payload)
+	d := o.d
+	d.Link = l.no
+	pkt, err := t.sealer.SealDatagram(buf, d)
 	if err != nil { // Send checked link and size; cannot happen
 		panic("udp: seal after Send's checks: " + err.Error())
 	}
-	// Sealed into buf: the payload is no longer needed.
-	t.release(o.payload)
 	if err := t.sendTo(l, pkt, o.addr); err != nil {
 		if !t.closed.Load() {
 			t.stats.sendErrors.Add(1)
