@@ -15,6 +15,12 @@ import (
 // overlapping operations and unknown outcomes (bounded or not); with
 // corrupt set, one output is changed, which usually makes it illegal.
 func randomHistory(r *rand.Rand, corrupt bool) []*kvOp {
+	return randomHistoryUnknown(r, corrupt, 8)
+}
+
+// randomHistoryUnknown is randomHistory with one operation in oneIn of
+// unknown outcome.
+func randomHistoryUnknown(r *rand.Rand, corrupt bool, oneIn int) []*kvOp {
 	n := 3 + r.IntN(25)
 	type ev struct {
 		op    *kvOp
@@ -40,7 +46,7 @@ func randomHistory(r *rand.Rand, corrupt bool) []*kvOp {
 		}
 		point := call + r.Int64N(ret-call+1)
 		op.limit = op.ret
-		if r.IntN(8) == 0 {
+		if r.IntN(oneIn) == 0 {
 			// Unknown: it may take effect up to its limit, or not at all.
 			op.unknown = true
 			op.limit = op.ret + wire.Instant(r.IntN(12))
@@ -110,6 +116,52 @@ func TestSegmentedMatchesPorcupine(t *testing.T) {
 		t.Fatalf("%d legal, %d illegal, %d cut histories: the generator does not exercise the check", legal, illegal, cut)
 	}
 	t.Logf("%d legal, %d illegal, %d histories cut into more than one segment per key", legal, illegal, cut)
+}
+
+// TestReduceUnknownMatchesPorcupine: on histories where half the
+// operations have unknown outcomes, porcupine gives the same verdict on
+// each key's operations with and without reduceUnknown, and the reduction
+// does drop or merge operations in most of them.
+func TestReduceUnknownMatchesPorcupine(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	model := kvModel(false, nil)
+	var reduced, failedCAS, illegal int
+	for i := range 8000 {
+		ops := randomHistoryUnknown(r, i%2 == 1, 2)
+		for key := range uint32(2) {
+			var part []*kvOp
+			for _, op := range ops {
+				if op.key == key {
+					part = append(part, op)
+				}
+			}
+			if len(part) == 0 {
+				continue
+			}
+			want := porcupine.CheckOperations(model, segmentOps(part, 0))
+			small := reduceUnknown(part)
+			got := len(small) == 0 || porcupine.CheckOperations(model, segmentOps(small, 0))
+			if got != want {
+				for _, op := range part {
+					t.Logf("%+v", *op)
+				}
+				t.Fatalf("history %d key %d: %v with the reduction, %v without", i, key, got, want)
+			}
+			if len(small) < len(part) || slices.ContainsFunc(small, func(op *kvOp) bool { return op.value == valPhantom }) {
+				reduced++
+			}
+			if !want {
+				illegal++
+			}
+			if slices.ContainsFunc(part, func(op *kvOp) bool { return op.kind == kvCAS && !op.unknown && !op.ok && op.expect != valUnknown }) {
+				failedCAS++
+			}
+		}
+	}
+	if reduced < 4000 || illegal < 1000 || failedCAS < 2000 {
+		t.Fatalf("%d reduced, %d illegal, %d with a failed cas: the generator does not exercise the reduction", reduced, illegal, failedCAS)
+	}
+	t.Logf("%d key histories reduced, %d illegal, %d with a failed cas", reduced, illegal, failedCAS)
 }
 
 // TestSegmentedFindsTheFailingSegment: a stale read late in a long legal
