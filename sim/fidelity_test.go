@@ -27,13 +27,18 @@ func fidelityCluster(n int, token string, extra string) string {
 // fidelityClusterBoot boots node i at (i-1) x stagger, as the harness's
 // start loop launches one daemon after the other.
 func fidelityClusterBoot(n int, token string, extra string, stagger time.Duration) string {
+	return fidelityClusterAt(n, token, extra, func(i int) time.Duration { return time.Duration(i-1) * stagger })
+}
+
+// fidelityClusterAt boots node i (from 1) at bootAt(i).
+func fidelityClusterAt(n int, token string, extra string, bootAt func(i int) time.Duration) string {
 	var b strings.Builder
 	b.WriteString("cluster:\n  nodes: [")
 	for i := 1; i <= n; i++ {
 		if i > 1 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "{name: n%d, boot_at: %dus}", i, (time.Duration(i-1) * stagger).Microseconds())
+		fmt.Fprintf(&b, "{name: n%d, boot_at: %dus}", i, bootAt(i).Microseconds())
 	}
 	b.WriteString("]\n")
 	if token != "" {
@@ -46,6 +51,15 @@ func fidelityClusterBoot(n int, token string, extra string, stagger time.Duratio
 `)
 	b.WriteString(extra)
 	return b.String()
+}
+
+// fidelityClusterPhased boots node i at a uniform instant in [0, 1.4 s)
+// drawn from the seed (see crashCase).
+func fidelityClusterPhased(n int, token string, seed uint64, extra string) string {
+	rnd := NewStreams(seed).Rand("fidelity/phase")
+	return fidelityClusterAt(n, token, extra, func(int) time.Duration {
+		return time.Duration(rnd.Int64N(int64(1400 * time.Millisecond)))
+	})
 }
 
 type fidelityCase struct {
@@ -118,9 +132,17 @@ func shift(seed uint64, label string) float64 {
 
 const crashAt, restartAt = 10000.0, 25000.0
 
+// crashCase boots each node at its own instant in [0, 1.4 s), drawn from
+// the seed: the reference's daemons had run for minutes before each kill,
+// and knet's heartbeat thread sleeps 200 ms between passes plus its own
+// scheduling delay, so their ping cycles had drifted apart (in 22 kill -9
+// repetitions the four survivors' "no active links" fell up to 1.2 s apart,
+// scripts/corosync/exp_kill9.sh). The simulated passes are exact (no drift),
+// and nodes booted together would ping the victim in the same pass for
+// ever.
 func crashCase(n int, token string) func(uint64) string {
 	return func(seed uint64) string {
-		return fidelityCluster(n, token, fmt.Sprintf("faults:\n  - {at: %.0fms, action: crash, node: n2}\n  - {at: %.0fms, action: restart, node: n2}\n",
+		return fidelityClusterPhased(n, token, seed, fmt.Sprintf("faults:\n  - {at: %.0fms, action: crash, node: n2}\n  - {at: %.0fms, action: restart, node: n2}\n",
 			crashAt+shift(seed, "crash"), restartAt+shift(seed, "restart")))
 	}
 }
@@ -235,12 +257,11 @@ func fidelityCases() []fidelityCase {
 		n                      int
 		tok                    string
 		detect, rejoin, nolink float64
-	}{{3, "", 8008, 3317, 736}, {3, "1000ms", 3521, 2290, 516}, {5, "", 10568, 5252, 1466}, {5, "1000ms", 6017, 2513, 920}} {
+	}{{3, "", 8008, 3317, 736}, {3, "1000ms", 3521, 2290, 516}, {5, "", 10568, 5252, 1231}, {5, "1000ms", 6017, 2513, 920}} {
 		label := fmt.Sprintf("N=%d %s", c.n, map[string]string{"": "default", "1000ms": "token 1000"}[c.tok])
 		cs = append(cs,
 			fidelityCase{name: "(b) crash, survivors' new ring: " + label, corosync: c.detect, src: crashCase(c.n, c.tok), measure: crashDetect(c.n)},
-			fidelityCase{name: "(b) crash, no active links to the victim (last survivor): " + label, corosync: c.nolink, src: crashCase(c.n, c.tok), measure: crashNoLinks(c.n),
-				known: map[string]string{"N=5 default": noLinksNote}[label]},
+			fidelityCase{name: "(b) crash, no active links to the victim (last survivor): " + label, corosync: c.nolink, src: crashCase(c.n, c.tok), measure: crashNoLinks(c.n)},
 			fidelityCase{name: "(b) restart, all in one ring: " + label, corosync: c.rejoin, adjust: init, src: crashCase(c.n, c.tok), measure: crashRejoin(c.n)})
 	}
 	// The default-token detection figures pool the reference's three
@@ -293,9 +314,6 @@ const fidelityTolerance = 20.0
 
 // coldNote explains the five-node default-token cold start: see docs/fidelity.md.
 const coldNote = "bimodal in both (Corosync 5536 / 5988 / 9744): when a first ping finds its peer not yet listening, that link comes up one ping period (1.4 s) later, the others form a partial ring and merge; how often that happens depends on the launch stagger, which the harness did not record"
-
-// noLinksNote explains the five-node default-token kill -9 figure: see docs/fidelity.md.
-const noLinksNote = "five repetitions in the reference (1044 / 1466 / 9430, one of them with two membership changes); every survivor's links go down at the first packet after the kill that draws ICMP port unreachable, a ping at the latest (every 1.4 s), plus one heartbeat pass, so the slowest of four survivors needs at most about 1.6 s: our median is 923 ms and our maximum 1431 ms, below the reference's median"
 
 func TestFidelity(t *testing.T) {
 	var table strings.Builder
