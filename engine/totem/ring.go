@@ -231,7 +231,10 @@ func (r *Ring) checkSender(from wire.NodeID, m Message) string {
 	}
 	switch m := m.(type) {
 	case *Mcast:
-		if !setHas(r.nodes, m.Sender) || !setHas(r.nodes, m.Origin) {
+		// from is a configured peer (above): a sender or origin equal to
+		// it, or the origin equal to a known sender, needs no search.
+		if (m.Sender != from && !setHas(r.nodes, m.Sender)) ||
+			(m.Origin != from && m.Origin != m.Sender && !setHas(r.nodes, m.Origin)) {
 			return "mcast origin unknown"
 		}
 		return ""
