@@ -4,7 +4,7 @@ BIN     := bin/quorate
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: bench-side-by-side all build demo test test-short test-loaded bench soak study lab-fidelity lint fuzz setup clean image
+.PHONY: bench-side-by-side all build demo test test-short test-loaded bench soak swarm-guided study lab-fidelity lint fuzz setup clean image
 
 # Every go test has an explicit -timeout. ./sim alone takes about 200 s on
 # an idle 2-core machine and several times that on a busy one; TEST_TIMEOUT
@@ -105,9 +105,16 @@ lab-fidelity: build
 # other soak tests.
 SOAK_SEEDS    ?= 1-11112
 SOAK_PARALLEL ?= $(shell nproc 2>/dev/null || echo 2)
+# SOAK_FLAGS=--guided weights the draws toward the cells not reached yet.
+SOAK_FLAGS    ?=
 soak: build
-	$(BIN) swarm --seeds $(SOAK_SEEDS) --parallel $(SOAK_PARALLEL) --out out/soak
+	$(BIN) swarm $(SOAK_FLAGS) --seeds $(SOAK_SEEDS) --parallel $(SOAK_PARALLEL) --out out/soak
 	QUORATE_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'TestSoak(Liveness|FidelityLoss)' ./...
+
+# swarm-guided: the plain and the guided swarm over the same seeds, and
+# the coverage cells each reached (docs/reliability.md, "Guided swarm").
+swarm-guided: build
+	QUORATE=$(BIN) sh scripts/swarm-guided.sh
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

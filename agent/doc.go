@@ -28,7 +28,9 @@
 //     returns) before anything of the batch is sent or any Result is
 //     reported; a failed write stops the agent, as a node that cannot keep
 //     its ring id or its store must not speak.
-//  2. Outbox: each datagram goes to the UDP transport, which never blocks.
+//  2. Outbox: the batch's datagrams go to the UDP transport (SendBatch,
+//     one segmented write per run of equal-sized datagrams to a peer),
+//     which never blocks.
 //  3. Events: one slog line per event (link up/down, active link,
 //     membership, quorum, Totem state changes), and for the kinds an
 //     incident is rebuilt from (links, active link, membership) a

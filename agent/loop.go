@@ -51,7 +51,13 @@ type call struct {
 // put an in-memory network in its place.
 type transport interface {
 	Send(d wire.Datagram)
+	// SendBatch sends a Ready batch's datagrams as Send one after the
+	// other would, with fewer system calls (udp.Transport.SendBatch).
+	SendBatch(ds []wire.Datagram)
 	Stats() udp.Stats
+	// Recycle takes back a received payload once the node has taken it
+	// (udp.Transport.Recycle).
+	Recycle(payload []byte)
 }
 
 // loop owns the engine.Node. Every field is touched by the loop goroutine
@@ -132,6 +138,8 @@ func (l *loop) inbound(m inbound) {
 		return
 	}
 	l.node.Step(l.now(), m.link, m.from, m.payload)
+	// The node keeps copies of what it stores, never the datagram.
+	l.tr.Recycle(m.payload)
 }
 
 // unreachable is the transport's ICMP callback (udp.Config.Unreachable):
@@ -282,9 +290,7 @@ func (l *loop) flushOnce() (more bool, err error) {
 		// Before the batch's datagrams: they go to the new addresses.
 		l.rebind(*rd.Rebind)
 	}
-	for _, d := range rd.Outbox {
-		l.tr.Send(d)
-	}
+	l.tr.SendBatch(rd.Outbox)
 	for _, e := range rd.Events {
 		l.logEvent(e)
 		l.rec.event(l.cl, e)

@@ -42,6 +42,23 @@ func (m memTransport) Send(d wire.Datagram) {
 
 func (m memTransport) Stats() udp.Stats { return udp.Stats{} }
 
+func (m memTransport) SendBatch(ds []wire.Datagram) {
+	for _, d := range ds {
+		m.Send(d)
+	}
+}
+
+// Recycle scribbles over a received payload the loop hands back, so that
+// a node that kept it would see garbage.
+func (m memTransport) Recycle(payload []byte) { scribble(payload) }
+
+// scribble overwrites b.
+func scribble(b []byte) {
+	for i := range b {
+		b[i] = 0xa5
+	}
+}
+
 // memNode is one loop of the in-memory cluster with its persisted state.
 type memNode struct {
 	name   string
@@ -248,3 +265,9 @@ type countingTransport struct{ n *int }
 
 func (c countingTransport) Send(wire.Datagram) { *c.n++ }
 func (c countingTransport) Stats() udp.Stats   { return udp.Stats{} }
+func (c countingTransport) Recycle([]byte)     {}
+func (c countingTransport) SendBatch(ds []wire.Datagram) {
+	for _, d := range ds {
+		c.Send(d)
+	}
+}

@@ -237,7 +237,7 @@ func (b *builder) cluster(r *rawCluster) {
 		switch {
 		case !b.has(p + ".name"):
 			b.errf(p+".name", "required: every node needs a name")
-		case !nameRE.MatchString(rn.Name):
+		case !nameRE().MatchString(rn.Name):
 			b.errf(p+".name", "%q is not a valid node name (letters, digits, '_', '.', '-'; starting with a letter or digit)", rn.Name)
 		case b.names[rn.Name]:
 			b.errf(p+".name", "node %q is listed twice", rn.Name)

@@ -44,7 +44,7 @@ func (b *builder) newNodes(rs []rawNewNode) {
 		switch {
 		case !b.has(p + ".name"):
 			b.errf(p+".name", "required: every node needs a name")
-		case !nameRE.MatchString(rn.Name) || strings.Contains(rn.Name, "_"):
+		case !nameRE().MatchString(rn.Name) || strings.Contains(rn.Name, "_"):
 			b.errf(p+".name", "%q is not a valid node name for pvecm add (letters, digits, '.', '-'; starting and ending with a letter or digit)", rn.Name)
 		case b.names[rn.Name]:
 			b.errf(p+".name", "node %q is listed twice", rn.Name)

@@ -99,7 +99,7 @@ func (b *builder) confNodes(cfg *corosyncconf.Config) {
 		if name == "" {
 			name = cn.RingAddrs[0]
 		}
-		if !nameRE.MatchString(name) {
+		if !nameRE().MatchString(name) {
 			name = "node" + strconv.FormatUint(uint64(cn.NodeID), 10)
 		}
 		n := Node{Name: name, ID: cn.NodeID, Votes: int(cn.QuorumVotes),

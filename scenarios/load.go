@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
@@ -103,8 +104,8 @@ func parseYAML(c *collector, src []byte) (*yaml.Node, bool) {
 }
 
 var (
-	yamlLineRE    = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
-	typeErrLineRE = regexp.MustCompile(`^line (\d+): `)
+	yamlLineRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: (?:line (\d+): )?`) })
+	typeErrLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^line (\d+): `) })
 )
 
 // addYAMLError reports a yaml.v3 error (a syntax error, a broken alias) at
@@ -130,12 +131,12 @@ func addYAMLMessage(c *collector, msg string) {
 		return
 	}
 	line := 1
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(msg); m != nil {
 		if m[1] != "" {
 			line, _ = strconv.Atoi(m[1])
 		}
 		msg = msg[len(m[0]):]
-	} else if m := typeErrLineRE.FindStringSubmatch(msg); m != nil {
+	} else if m := typeErrLineRE().FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
 	}

@@ -64,12 +64,39 @@ func Random(family string, seed uint64) (string, error) {
 // RandomScenario draws the scenario of family and seed as a value, with the
 // options its cluster was drawn from. Its YAML (Encode) loads back to it.
 func RandomScenario(family string, seed uint64) (*Scenario, *Options, error) {
+	s, o, _, err := draw(family, seed, nil)
+	return s, o, err
+}
+
+// RandomGuided draws the scenario of family and seed against the coverage
+// state guide (see Guide): its fault kinds, the events that fire them and
+// the options that make cells reachable (a quorum device for qnetd
+// outages) are weighted toward the cells guide misses. It returns the
+// cells its faults aimed at, for the next round's Guide. The same family,
+// seed and guide always give the same scenario; a nil guide is the plain
+// draw (RandomScenario). The scenario's YAML reproduces it by itself.
+func RandomGuided(family string, seed uint64, guide *Guide) (*Scenario, []Cell, error) {
+	if guide == nil {
+		guide = &Guide{}
+	}
+	s, _, aims, err := draw(family, seed, guide)
+	return s, aims, err
+}
+
+func draw(family string, seed uint64, guide *Guide) (*Scenario, *Options, []Cell, error) {
 	if !slices.Contains(Families, family) {
-		return nil, nil, fmt.Errorf("scenarios: unknown family %q (families: %s)", family, strings.Join(Families, ", "))
+		return nil, nil, nil, fmt.Errorf("scenarios: unknown family %q (families: %s)", family, strings.Join(Families, ", "))
 	}
 	g := &gen{r: rand.New(rand.NewPCG(seed, 0x51554f52415445)), family: family,
-		w: rand.New(rand.NewPCG(seed, 0x5748454e))}
-	g.o = DrawOptions(g.r, family == "store")
+		w: rand.New(rand.NewPCG(seed, 0x5748454e)), guide: guide}
+	device := 3
+	if guide != nil {
+		// Draw a quorum device more often while the qnetd outages it
+		// makes possible still have cells to reach.
+		device += int(6 * guide.kindPull("qnetd_down"))
+		g.w = rand.New(rand.NewPCG(seed, 0x4755494445))
+	}
+	g.o = drawOptions(g.r, family == "store", device)
 	if family == "config" {
 		g.configOptions()
 	}
@@ -79,19 +106,23 @@ func RandomScenario(family string, seed uint64) (*Scenario, *Options, error) {
 		// (the one mapping of configuration) and return what it loaded.
 		src, err := Encode(s)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if s, err = Parse(s.Name+".yaml", src); err != nil {
-			return nil, nil, fmt.Errorf("scenarios: family %s seed %d: %w", family, seed, err)
+			return nil, nil, nil, fmt.Errorf("scenarios: family %s seed %d: %w", family, seed, err)
 		}
 	}
-	return s, &g.o, nil
+	return s, &g.o, g.aims, nil
 }
 
 // DrawOptions draws a cluster configuration. store asks for a kv workload
 // with ordered reads (the linearizability checker's subject); otherwise the
 // workload is multicast.
-func DrawOptions(r *rand.Rand, store bool) Options {
+func DrawOptions(r *rand.Rand, store bool) Options { return drawOptions(r, store, 3) }
+
+// drawOptions is DrawOptions with a quorum device in device of ten
+// clusters that may have one (3: the plain draw).
+func drawOptions(r *rand.Rand, store bool, device int) Options {
 	o := Options{}
 	switch p := r.IntN(100); {
 	case p < 8:
@@ -145,7 +176,7 @@ func DrawOptions(r *rand.Rand, store bool) Options {
 		// partition quorate (corosync counts on fencing), and the
 		// simulator always judges the store's linearizability.
 		o.TwoNode = true
-	case k < 3 && !store:
+	case k < device && !store:
 		o.Device = drawDevice(r, o.Nodes)
 	}
 	if o.Device == nil {
@@ -240,6 +271,10 @@ type gen struct {
 	// without triggers.
 	w      *rand.Rand
 	family string
+	// guide, when set, weights the draws toward the cells it misses;
+	// aims are the cells the drawn faults aimed at.
+	guide  *Guide
+	aims   []Cell
 	o      Options
 	nodes  []string
 	faults []Fault
@@ -312,8 +347,9 @@ func (g *gen) scenario(seed uint64) *Scenario {
 			}
 		}
 	case "partition":
+		kinds := []string{"partition", "isolate", "drop"}
 		for t < start+window {
-			switch g.r.IntN(3) {
+			switch g.pick(3, func(i int) float64 { return g.casePull(kinds[i], "heal") }) {
 			case 0:
 				g.fault(Fault{At: step(), Action: "partition", Groups: g.split()})
 			case 1:
@@ -380,8 +416,19 @@ func (g *gen) scenario(seed uint64) *Scenario {
 			g.fault(Fault{At: step(), Action: "power_off"})
 			g.fault(Fault{At: step(), Action: "cold_start", Boot: g.boot(3000)})
 		}
+		// The plain draw's four cases; a guided one adds isolations,
+		// one-way drops and, with a quorum device, qnetd outages.
+		cases := [][]string{{"crash", "restart"}, {"partition", "heal"}, {"set_loss"}, {"switch_down", "switch_up"},
+			{"isolate", "heal"}, {"drop", "heal"}, {"qnetd_down", "qnetd_up"}}
+		n := 4
+		if g.guide != nil {
+			n = 6
+			if o.Device != nil {
+				n = 7
+			}
+		}
 		for t < start+window {
-			switch g.r.IntN(4) {
+			switch g.pick(n, func(i int) float64 { return g.casePull(cases[i]...) }) {
 			case 0:
 				v := g.node()
 				g.fault(Fault{At: step(), Action: "crash", Node: v})
@@ -391,17 +438,32 @@ func (g *gen) scenario(seed uint64) *Scenario {
 				g.fault(Fault{At: step(), Action: "heal"})
 			case 2:
 				g.fault(Fault{At: step(), Action: "set_loss", Link: g.r.IntN(o.Links), Loss: g.loss()})
-			default:
+			case 3:
 				if o.Links >= 2 {
 					sw := fmt.Sprintf("sw%d", g.r.IntN(o.Links))
 					g.fault(Fault{At: step(), Action: "switch_down", Switch: sw})
 					g.fault(Fault{At: step(), Action: "switch_up", Switch: sw})
 				}
+			case 4:
+				g.fault(Fault{At: step(), Action: "isolate", Node: g.node()})
+				g.fault(Fault{At: step(), Action: "heal"})
+			case 5:
+				if a, b := g.node(), g.node(); a != b {
+					g.fault(Fault{At: step(), Action: "drop", From: []string{a}, To: []string{b}})
+					g.fault(Fault{At: step(), Action: "heal"})
+				}
+			default:
+				g.fault(Fault{At: step(), Action: "qnetd_down"})
+				g.fault(Fault{At: step(), Action: "qnetd_up"})
 			}
 		}
 		g.fault(Fault{At: step(), Action: "heal"})
 	}
-	g.triggers()
+	if g.guide != nil {
+		g.guidedTriggersDraw()
+	} else {
+		g.triggers()
+	}
 	// Every schedule ends lossless, so that liveness is judged.
 	if o.Loss > 0 || g.family == "loss" || g.family == "mixed" || g.family == "store" || g.family == "config" {
 		for l := range o.Links {

@@ -241,7 +241,7 @@ func (b *builder) network(r *rawNetwork) {
 		l.Switch = fmt.Sprintf("link%d", l.Number)
 		if b.has(p + ".switch") {
 			l.Switch = rl.Switch
-			if !nameRE.MatchString(l.Switch) {
+			if !nameRE().MatchString(l.Switch) {
 				b.errf(p+".switch", "%q is not a valid switch name (letters, digits, '_', '.', '-')", l.Switch)
 			}
 		}
@@ -343,7 +343,7 @@ func (b *builder) workload(r *rawWorkload) *Workload {
 		switch {
 		case !b.has(gp + ".name"):
 			b.errf(gp+".name", "required: every guest needs a name")
-		case !nameRE.MatchString(g.Name):
+		case !nameRE().MatchString(g.Name):
 			b.errf(gp+".name", "%q is not a valid guest name (letters, digits, '_', '.', '-')", g.Name)
 		case b.guests[g.Name]:
 			b.errf(gp+".name", "guest %q is listed twice", g.Name)

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,17 +26,17 @@ var (
 )
 
 // bareNumberRE matches a number written without a unit.
-var bareNumberRE = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]*)?$`)
+var bareNumberRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]*)?$`) })
 
 // nameRE is what node, switch and guest names look like.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`) })
 
 // parseDuration reads a Go duration string. A bare number is refused with a
 // hint, because corosync.conf counts milliseconds and a scenario must not
 // silently read `token: 3000` as 3000 nanoseconds (or seconds).
 func parseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if bareNumberRE.MatchString(s) && s != "0" {
+	if bareNumberRE().MatchString(s) && s != "0" {
 		return 0, bareNumber(s)
 	}
 	d, err := time.ParseDuration(s)

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/quorate/quorate/engine"
@@ -163,7 +164,7 @@ type run struct {
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every
 // packet's payload is fingerprinted in the trace.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // ErrAssertion marks a run stopped by a broken engine invariant.
 var ErrAssertion = errors.New("sim: engine assertion failed")
@@ -460,7 +461,7 @@ func (r *run) send(d wire.Datagram) {
 	r.counts.Sent++
 	r.trace.Begin(r.k.Now(), "send").Uint("id", r.pktID).Uint("from", uint64(d.From)).
 		Uint("to", uint64(d.To)).Uint("l", uint64(d.Link)).Int("len", int64(d.Len())).
-		Uint("crc", uint64(crc32.Update(crc32.Checksum(d.Header, castagnoli), castagnoli, d.Payload))).End()
+		Uint("crc", uint64(crc32.Update(crc32.Checksum(d.Header, castagnoli()), castagnoli(), d.Payload))).End()
 	arr, n, v := r.net.Route(r.k.Now(), d)
 	if v.Dropped() {
 		r.drop(r.pktID, v.String())

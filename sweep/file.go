@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/quorate/quorate/reports"
+	"github.com/quorate/quorate/scenarios"
 )
 
 // Format is the version of sweep.json this package writes and reads.
@@ -37,6 +38,9 @@ type Sweep struct {
 	// what the sweep's faults met, in protocol terms; absent in files
 	// written before it was kept.
 	Coverage []reports.CoverageCell `json:"coverage,omitempty"`
+	// GuidedRound is a guided swarm's round (seeds drawn against one
+	// coverage state); 0 for any other sweep.
+	GuidedRound int `json:"guided_round,omitempty"`
 }
 
 // Record is one run's key figures.
@@ -60,6 +64,10 @@ type Record struct {
 	// coverage is the run's coverage cells, summed into Sweep.Coverage
 	// (not kept per run: 100,000 runs would make the file huge).
 	coverage []reports.CoverageCell
+	// aims are the cells a guided draw aimed at (scenarios.RandomGuided).
+	aims []scenarios.Cell
+	// tries are its faults fired on an event, and which fired.
+	tries []triggerTry
 }
 
 // WriteFile writes the sweep as indented JSON.
@@ -216,6 +224,7 @@ func Merge(parts []*Sweep, names []string) (*Sweep, error) {
 		Seeds:        FormatSeeds(want),
 		Grid:         first.Grid,
 		Points:       first.Points,
+		GuidedRound:  first.GuidedRound,
 	}
 	// Index every run, then lay them out in point order and seed order.
 	type key struct {

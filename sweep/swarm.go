@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -30,6 +31,14 @@ type SwarmConfig struct {
 	// "quorate regress DIR/regress" runs.
 	Out      string
 	Progress func(done, total, failed int)
+	// Guided weights each seed's draws toward the coverage cells the
+	// swarm has not reached yet (scenarios.RandomGuided), in rounds of
+	// Round seeds (DefaultRound when < 1): the runs of a round are drawn
+	// against the coverage of the rounds before it, so the result does
+	// not depend on Parallel. Its sweep.json names scenario
+	// SwarmGuidedScenario.
+	Guided bool
+	Round  int
 }
 
 // SwarmScenario is the scenario name a swarm's sweep.json carries.
@@ -53,12 +62,21 @@ func Swarm(cfg SwarmConfig) (*Sweep, error) {
 	if len(cfg.Seeds) == 0 {
 		return nil, inputErr("no seeds to run")
 	}
+	if cfg.Round < 0 || (cfg.Round > 0 && !cfg.Guided) {
+		return nil, inputErr("a round of %d seeds: rounds are for a guided swarm, of at least one seed", cfg.Round)
+	}
 	gen, err := generatorHash()
 	if err != nil {
 		return nil, err
 	}
 	sw := &Sweep{Format: Format, Scenario: SwarmScenario, File: "", SourceSHA256: gen,
 		Seeds: FormatSeeds(cfg.Seeds)}
+	if cfg.Guided {
+		cfg.Round = cmp.Or(cfg.Round, DefaultRound)
+		sw.Scenario, sw.GuidedRound = SwarmGuidedScenario, cfg.Round
+		// The round size decides every draw after the first round.
+		sw.SourceSHA256 = sha([]byte(fmt.Sprintf("%s guided round %d", gen, cfg.Round)))
+	}
 	for _, f := range fams {
 		sw.Points = append(sw.Points, &Point{Name: f})
 	}
@@ -70,8 +88,13 @@ func Swarm(cfg SwarmConfig) (*Sweep, error) {
 	if sw.Parallel < 1 {
 		sw.Parallel = runtime.GOMAXPROCS(0)
 	}
-	one := func(p *Point, seed uint64) (Record, error) { return swarmOne(cfg, p.Name, seed) }
-	if sw.Runs, err = runAll(cfg.Progress, sw.Points, cfg.Shard.Seeds(cfg.Seeds), sw.Parallel, one); err != nil {
+	if cfg.Guided {
+		sw.Runs, err = swarmGuided(cfg, fams, sw.Points, cfg.Shard.Seeds(cfg.Seeds), sw.Parallel)
+	} else {
+		one := func(p *Point, seed uint64) (Record, error) { return swarmOne(cfg, p.Name, seed, nil) }
+		sw.Runs, err = runAll(cfg.Progress, sw.Points, cfg.Shard.Seeds(cfg.Seeds), sw.Parallel, one)
+	}
+	if err != nil {
 		return nil, err
 	}
 	sw.Coverage = sumCoverage(sw.Runs)
@@ -99,11 +122,33 @@ func generatorHash() (string, error) {
 	return sha(all), nil
 }
 
-// swarmOne draws and runs one seed of one family; a failure is shrunk and
-// written out when cfg.Out is set.
-func swarmOne(cfg SwarmConfig, fam string, seed uint64) (Record, error) {
+// swarmOne draws and runs one seed of one family, guided when gd is not
+// nil; a failure is shrunk and written out when cfg.Out is set.
+func swarmOne(cfg SwarmConfig, fam string, seed uint64, gd *guided) (Record, error) {
 	name := fmt.Sprintf("%s-seed%d", fam, seed)
-	src, err := scenarios.Random(fam, seed)
+	var (
+		src  string
+		aims []scenarios.Cell
+		err  error
+	)
+	cmd := "quorate swarm --family " + fam + " --seeds " + strconv.FormatUint(seed, 10)
+	dir := filepath.Join(cfg.Out, "failures", name)
+	if gd == nil {
+		src, err = scenarios.Random(fam, seed)
+	} else {
+		var s *scenarios.Scenario
+		if s, aims, err = gd.draw(fam, seed); err == nil {
+			var b []byte
+			b, err = scenarios.Encode(s)
+			src = string(b)
+		}
+		// A guided draw depends on the runs before it: the scenario
+		// written with the failure reproduces it, or the whole swarm.
+		cmd = guidedReproduce(cfg)
+		if cfg.Out != "" {
+			cmd = "quorate run " + shellQuote(filepath.Join(dir, "scenario.yaml"))
+		}
+	}
 	if err != nil {
 		return Record{}, err
 	}
@@ -111,12 +156,15 @@ func swarmOne(cfg SwarmConfig, fam string, seed uint64) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("family %s seed %d: the generator drew an invalid scenario: %w", fam, seed, err)
 	}
-	cmd := "quorate swarm --family " + fam + " --seeds " + strconv.FormatUint(seed, 10)
 	res, err := sim.Run(sc, sim.Options{Seed: seed, SeedSet: true, Command: cmd})
 	if err != nil {
 		return Record{}, fmt.Errorf("family %s seed %d: %w", fam, seed, err)
 	}
 	rec := newRecord(fam, res)
+	rec.aims = aims
+	if gd != nil {
+		rec.tries = triggerTries(sc, res)
+	}
 	if rec.OK {
 		return rec, nil
 	}
@@ -124,7 +172,6 @@ func swarmOne(cfg SwarmConfig, fam string, seed uint64) (Record, error) {
 	if cfg.Out == "" {
 		return rec, nil
 	}
-	dir := filepath.Join(cfg.Out, "failures", name)
 	if err := writeRun(dir, sc, []byte(src), seed, cmd); err != nil {
 		return rec, err
 	}
@@ -199,4 +246,19 @@ func writeRegression(dir, name string, src []byte, seed uint64) error {
 		return fmt.Errorf("--out: %w", err)
 	}
 	return nil
+}
+
+// guidedReproduce is the command that runs a guided swarm again: its runs
+// depend on the rounds before them, so the whole of it (the shard).
+func guidedReproduce(cfg SwarmConfig) string {
+	var b strings.Builder
+	b.WriteString("quorate swarm --guided --round " + strconv.Itoa(cfg.Round))
+	if len(cfg.Families) > 0 {
+		b.WriteString(" --family " + strings.Join(cfg.Families, ","))
+	}
+	b.WriteString(" --seeds " + FormatSeeds(cfg.Seeds))
+	if !cfg.Shard.Whole() {
+		b.WriteString(" --shard " + cfg.Shard.String())
+	}
+	return b.String()
 }

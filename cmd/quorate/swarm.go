@@ -22,6 +22,8 @@ func newSwarmCmd() *cobra.Command {
 		shard    string
 		out      string
 		format   string
+		guided   bool
+		round    int
 	)
 	c := &cobra.Command{
 		Use:   "swarm --seeds 1-100000 [--family F]",
@@ -45,6 +47,16 @@ and, shrunk with the rules of "quorate shrink", the regression case
 DIR/regress/<family>-seed<N>.yaml with its .expect (fail and the failing
 check) and .jsonl (its trace): "quorate regress DIR/regress" runs them.
 
+--guided weights the draws toward the coverage cells (fault kind x Totem x
+quorum x store state) the swarm has not reached yet: which fault kinds a
+schedule draws, which protocol states and events fire them (when:), and a
+quorum device where qnetd outages are still to cover. It draws in rounds of
+--round seeds (default 5; the first round is the plain draw): every run of
+a round is drawn against the coverage of the rounds before it, so the scenarios and the results are the
+same whatever --parallel is. A guided run depends on the runs before it:
+its written scenario reproduces it (quorate run), or the whole swarm does.
+With --shard, each shard guides itself from its own runs.
+
 Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,7 +66,16 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 			if !cmd.Flags().Changed("seeds") {
 				return badInput(errors.New("swarm: --seeds is required (e.g. --seeds 1-100000)"))
 			}
-			cfg := sweep.SwarmConfig{Parallel: parallel, Out: out}
+			cfg := sweep.SwarmConfig{Parallel: parallel, Out: out, Guided: guided}
+			if cmd.Flags().Changed("round") {
+				if !guided {
+					return badInput(errors.New("--round: rounds are for a guided swarm; add --guided"))
+				}
+				if round < 1 {
+					return badInput(fmt.Errorf("--round %d: a round is at least 1 seed", round))
+				}
+				cfg.Round = round
+			}
 			for _, f := range families {
 				for _, name := range strings.Split(f, ",") {
 					name = strings.TrimSpace(name)
@@ -98,6 +119,8 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 	c.Flags().StringVar(&shard, "shard", "", "run only shard I of N of the seeds (I/N, 1-based); merge the shards with quorate merge")
 	c.Flags().StringVar(&out, "out", "", "directory for sweep.json, failures/ and regress/")
 	c.Flags().StringVar(&format, "format", "table", "report format: table or json")
+	c.Flags().BoolVar(&guided, "guided", false, "weight the draws toward the coverage cells not reached yet, in rounds")
+	c.Flags().IntVar(&round, "round", sweep.DefaultRound, "with --guided: seeds drawn against one coverage state")
 	return c
 }
 

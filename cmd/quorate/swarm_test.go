@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +26,10 @@ func TestSwarmBadInput(t *testing.T) {
 		{"no workers", []string{"swarm", "--seeds", "1-4", "--parallel", "0"}, "need at least 1 worker"},
 		{"bad format", []string{"swarm", "--seeds", "1", "--format", "xml"}, "--format must be table or json"},
 		{"a file", []string{"swarm", "--seeds", "1", "x.yaml"}, ""},
+		{"round without guided", []string{"swarm", "--seeds", "1", "--round", "3"}, "--round: rounds are for a guided swarm; add --guided"},
+		{"empty round", []string{"swarm", "--seeds", "1", "--guided", "--round", "0"}, "--round 0: a round is at least 1 seed"},
+		{"bad round", []string{"swarm", "--seeds", "1", "--guided", "--round", "x"}, "invalid argument \"x\" for \"--round\""},
+		{"guided with a value", []string{"swarm", "--seeds", "1", "--guided=maybe"}, "--guided"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := capture(t, tc.args...)
@@ -63,4 +69,56 @@ func TestSwarmShardsMerge(t *testing.T) {
 	if machineFree(t, merged) != machineFree(t, whole) {
 		t.Fatalf("the merged shards differ from the whole swarm\nmerged: %s\nwhole:  %s", machineFree(t, merged), machineFree(t, whole))
 	}
+}
+
+// TestSwarmGuidedParallel: a guided swarm with one worker and with two
+// prints the same summary and writes the same sweep.json, but for the
+// wall times and the number of workers.
+func TestSwarmGuidedParallel(t *testing.T) {
+	dir := t.TempDir()
+	var sums, files []string
+	for _, p := range []string{"1", "2"} {
+		out := filepath.Join(dir, "p"+p)
+		code, stdout, stderr := capture(t, "swarm", "--guided", "--round", "2", "--family", "cold-start,crash",
+			"--seeds", "1-4", "--parallel", p, "--format", "json", "--out", out)
+		if code != exitOK {
+			t.Fatalf("--parallel %s: exit %d\n%s%s", p, code, stdout, stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(out, "sweep.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		if v["scenario"] != "swarm-guided" || v["guided_round"] != 2.0 {
+			t.Fatalf("sweep.json does not say it is guided: scenario %v, guided_round %v", v["scenario"], v["guided_round"])
+		}
+		delete(v, "parallel")
+		delete(v, "timing")
+		b, _ = json.Marshal(v)
+		sums, files = append(sums, stripParallel(t, machineFree(t, stdout))), append(files, machineFree(t, string(b)))
+	}
+	if sums[0] != sums[1] {
+		t.Fatalf("the summaries of --parallel 1 and 2 differ:\n%s\n%s", sums[0], sums[1])
+	}
+	if files[0] != files[1] {
+		t.Fatalf("the sweep.json of --parallel 1 and 2 differ:\n%s\n%s", files[0], files[1])
+	}
+}
+
+// stripParallel drops what depends on the number of workers from a
+// summary in JSON: the workers and the throughput.
+func stripParallel(t *testing.T, js string) string {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal([]byte(js), &v); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"parallel", "timing", "seeds_per_hour"} {
+		delete(v, k)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -31,9 +31,7 @@
 //			n.Advance(now())
 //		}
 //		rd := n.Ready()
-//		for _, d := range rd.Outbox {
-//			tr.Send(d) // writes or queues; loss is silent and counted
-//		}
+//		tr.SendBatch(rd.Outbox) // writes or queues; loss is silent and counted
 //		n.Ack(rd)
 //	}
 //
@@ -46,6 +44,13 @@
 // kept on each link. Config.Delay adds a per-packet delay in that writer:
 // the test kernels have no netem, so real-mode tests and the agent delay
 // traffic here instead.
+//
+// SendBatch sends a whole Ready batch as Send would, but writes each run of
+// equal-sized datagrams to one peer on one link with one segmented write
+// (UDP_SEGMENT): a Totem node that holds the token sends the same message
+// sizes to every other member, so a visit of the token costs a system call
+// per peer instead of one per packet. The receive callback may hand its
+// payloads back with Recycle, so that a flood allocates few buffers.
 //
 // # Wire format
 //

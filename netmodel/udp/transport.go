@@ -78,6 +78,14 @@ type Transport struct {
 	maxPacket int
 	onReject  func(Reason) // test hook, see listen
 	stats     counters
+	// rxSpare holds payload buffers handed back by the receiver
+	// (Recycle), for the next packets the readers accept.
+	rxSpare chan []byte
+	// groups is SendBatch's scratch space; guarded by every link's mu.
+	groups []group
+	// noGSO is set once the kernel refused a segmented write.
+	noGSO     atomic.Bool
+	writeSegs func(conn *net.UDPConn, buf []byte, seg int, addr netip.AddrPort) error
 	closed    atomic.Bool
 	done      chan struct{}
 	closeOnce sync.Once
@@ -115,6 +123,8 @@ type outgoing struct {
 type hooks struct {
 	maxPacket int          // receive size limit instead of MaxPacket, if > 0
 	onReject  func(Reason) // called by a reader after counting a rejection
+	// writeSegments replaces the segmented write, if set.
+	writeSegments func(conn *net.UDPConn, buf []byte, seg int, addr netip.AddrPort) error
 }
 
 // Listen binds one UDP socket per configured link of cfg and starts, per
@@ -136,6 +146,10 @@ func listen(cfg Config, recv func(link wire.LinkNo, from wire.NodeID, payload []
 	t := &Transport{
 		cfg: cfg, recv: recv, maxPacket: MaxPacket, onReject: h.onReject,
 		peers: make(map[wire.NodeID]*Peer), done: make(chan struct{}),
+		rxSpare: make(chan []byte, rxSpareLen), writeSegs: writeSegments,
+	}
+	if h.writeSegments != nil {
+		t.writeSegs = h.writeSegments
 	}
 	if h.maxPacket > 0 && h.maxPacket < MaxPacket {
 		t.maxPacket = h.maxPacket
@@ -289,31 +303,16 @@ func (t *Transport) Stats() Stats { return t.stats.snapshot() }
 // oversized payload, a full queue, a DropFilter hit, or a closed transport.
 // The transport may keep d.Payload after the call and never modifies it.
 func (t *Transport) Send(d wire.Datagram) {
-	if t.closed.Load() {
-		t.stats.dropped[DropClosed].Add(1)
+	l, addr, ok := t.route(d)
+	if !ok {
 		return
 	}
-	if t.cfg.DropFilter != nil && t.cfg.DropFilter(d) {
-		t.stats.dropped[DropFiltered].Add(1)
-		return
-	}
-	if d.Len() > MaxPayload {
-		t.stats.dropped[DropOversized].Add(1)
-		return
-	}
-	p := t.peers[d.To]
-	if d.From != t.cfg.Self || p == nil || int(d.Link) >= len(t.links) ||
-		t.links[d.Link] == nil || !p.Addrs[d.Link].IsValid() {
-		t.stats.dropped[DropNoRoute].Add(1)
-		return
-	}
-	o := outgoing{d: d, addr: p.Addrs[d.Link]}
+	o := outgoing{d: d, addr: addr}
 	if t.cfg.Delay != nil {
 		if delay := t.cfg.Delay(d.Link); delay > 0 {
 			o.due = time.Now().Add(delay)
 		}
 	}
-	l := t.links[d.Link]
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if o.due.IsZero() && l.pending == 0 {
@@ -323,11 +322,199 @@ func (t *Transport) Send(d wire.Datagram) {
 		l.buf = t.writeOne(l, l.buf[:0], o)
 		return
 	}
+	t.enqueue(l, o)
+}
+
+// drop counts a datagram dropped for reason r.
+func (t *Transport) drop(r Drop) { t.stats.dropped[r].Add(1) }
+
+// Bounds of one segmented write (UDP_SEGMENT): the kernel takes at most 64
+// segments and one IP datagram's worth of bytes.
+const (
+	maxSegments = 64
+	maxGSOBytes = 60000
+	// maxGSOSegment bounds the packets written segmented: a segment must
+	// fit the path's MTU, and 1452 bytes fit an IPv6 datagram on an
+	// Ethernet MTU of 1500; larger packets go one by one.
+	maxGSOSegment = 1452
+)
+
+// group is a run of sealed packets of one size to one peer on one link,
+// written together by SendBatch.
+type group struct {
+	l    *link
+	to   wire.NodeID
+	addr netip.AddrPort
+	size int // of each sealed packet
+	n    int
+	buf  []byte
+}
+
+// SendBatch sends ds as Send would send them one after the other, with
+// fewer system calls: of the datagrams Send would write at once (nothing
+// queued on the link, no Config.Delay), equal-sized ones to one peer on
+// one link are sealed into one buffer and written with one call that the
+// kernel cuts into the datagrams (UDP generic segmentation offload, which QUIC stacks
+// use; knet writes each packet). The runs gathered at a time all have one
+// size; a datagram of another size first flushes them, in the order of
+// their first datagrams. So each peer receives its datagrams in the order
+// of ds, and a datagram never overtakes one of another size sent before
+// it (Totem's token leaves after the messages it announces); it may
+// overtake equal-sized ones to other peers. Where the kernel cannot
+// segment, the packets are written one by one from then on.
+func (t *Transport) SendBatch(ds []wire.Datagram) {
+	if t.noGSO.Load() || len(ds) < 2 {
+		for _, d := range ds {
+			t.Send(d)
+		}
+		return
+	}
+	// Every link locked, in link order, for the whole batch, so that no
+	// Send slips in between.
+	for _, l := range t.links {
+		if l != nil {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+		}
+	}
+	groups := t.groups[:0]
+	for _, d := range ds {
+		l, addr, ok := t.route(d)
+		if !ok {
+			continue
+		}
+		if t.cfg.Delay != nil {
+			if delay := t.cfg.Delay(d.Link); delay > 0 || l.pending > 0 {
+				// As Send: behind the link's queue, or after its delay.
+				o := outgoing{d: d, addr: addr}
+				if delay > 0 {
+					o.due = time.Now().Add(delay)
+				}
+				t.enqueue(l, o)
+				continue
+			}
+		}
+		if l.pending > 0 {
+			t.enqueue(l, outgoing{d: d, addr: addr})
+			continue
+		}
+		size := d.Len() + Overhead
+		if len(groups) > 0 && groups[0].size != size {
+			groups = t.flushGroups(groups)
+		}
+		k := -1
+		for j := range groups {
+			if groups[j].l == l && groups[j].to == d.To {
+				k = j
+				break
+			}
+		}
+		if k >= 0 && (groups[k].n == maxSegments || len(groups[k].buf)+size > maxGSOBytes) {
+			groups = t.flushGroups(groups)
+			k = -1
+		}
+		if k < 0 {
+			var buf []byte
+			if n := len(groups); n < cap(groups) {
+				buf = groups[:n+1][n].buf[:0] // reuse the buffer of an earlier batch
+			}
+			groups = append(groups, group{l: l, to: d.To, addr: addr, size: size, buf: buf})
+			k = len(groups) - 1
+		}
+		g := &groups[k]
+		d.Link = l.no
+		pkt, err := t.sealer.SealDatagram(g.buf, d)
+		if err != nil { // route checked link and size; cannot happen
+			panic("udp: seal after SendBatch's checks: " + err.Error())
+		}
+		g.buf = pkt
+		g.n++
+	}
+	t.groups = t.flushGroups(groups)
+}
+
+// enqueue puts o in link l's queue for its writer, or drops it when the
+// queue is full; l.mu is held.
+func (t *Transport) enqueue(l *link, o outgoing) {
 	select {
 	case l.queue <- o:
 		l.pending++
 	default:
-		t.stats.dropped[DropQueueFull].Add(1)
+		t.drop(DropQueueFull)
+	}
+}
+
+// route runs Send's checks on d and returns its link and the peer's
+// address, or counts a datagram that cannot go.
+func (t *Transport) route(d wire.Datagram) (*link, netip.AddrPort, bool) {
+	switch {
+	case t.closed.Load():
+		t.drop(DropClosed)
+		return nil, netip.AddrPort{}, false
+	case t.cfg.DropFilter != nil && t.cfg.DropFilter(d):
+		t.drop(DropFiltered)
+		return nil, netip.AddrPort{}, false
+	case d.Len() > MaxPayload:
+		t.drop(DropOversized)
+		return nil, netip.AddrPort{}, false
+	}
+	p := t.peers[d.To]
+	if d.From != t.cfg.Self || p == nil || int(d.Link) >= len(t.links) ||
+		t.links[d.Link] == nil || !p.Addrs[d.Link].IsValid() {
+		t.drop(DropNoRoute)
+		return nil, netip.AddrPort{}, false
+	}
+	return t.links[d.Link], p.Addrs[d.Link], true
+}
+
+// flushGroups writes every group in the order of their first packets and
+// returns groups emptied, their buffers kept for reuse. The links are
+// locked.
+func (t *Transport) flushGroups(groups []group) []group {
+	for i := range groups {
+		t.writeGroup(&groups[i])
+	}
+	for i := range groups {
+		groups[i] = group{buf: groups[i].buf[:0]}
+	}
+	return groups[:0]
+}
+
+// writeGroup writes g's packets: with one segmented write when there are
+// several and the kernel can segment, else one by one.
+func (t *Transport) writeGroup(g *group) {
+	if g.n == 0 {
+		return
+	}
+	if g.n > 1 && g.size <= maxGSOSegment && !t.noGSO.Load() {
+		var err error
+		for range sendAttempts {
+			if err = t.writeSegs(g.l.conn, g.buf, g.size, g.addr); err == nil || !peerErrno(err) || t.closed.Load() {
+				break
+			}
+			t.socketErrors(g.l)
+		}
+		switch {
+		case err == nil:
+			t.stats.sent.Add(uint64(g.n))
+			return
+		case gsoUnsupported(err):
+			t.noGSO.Store(true) // and write them one by one below
+		default:
+			if !t.closed.Load() {
+				t.stats.sendErrors.Add(uint64(g.n))
+			}
+			return
+		}
+	}
+	for off := 0; off < len(g.buf); off += g.size {
+		if err := t.sendTo(g.l, g.buf[off:off+g.size], g.addr); err != nil {
+			if !t.closed.Load() {
+				t.stats.sendErrors.Add(1)
+			}
+			continue
+		}
+		t.stats.sent.Add(1)
 	}
 }
 
@@ -487,12 +674,51 @@ func (t *Transport) accept(l *link, pkt []byte, src netip.AddrPort) (wire.NodeID
 	if !w.check(h.Epoch, h.Counter) {
 		return 0, nil, RejectReplayed
 	}
-	_, payload, err := t.sealer.Open(make([]byte, 0, len(pkt)-Overhead), pkt)
+	buf := t.rxBuffer(len(pkt) - Overhead)
+	_, payload, err := t.sealer.Open(buf, pkt)
 	if err != nil {
+		t.Recycle(buf)
 		return 0, nil, RejectAuth
 	}
 	w.commit(h.Epoch, h.Counter)
 	return id, payload, accepted
+}
+
+// Received payloads up to rxBufferSize bytes are read into buffers of that
+// capacity, so that any of them can take the next packet; rxSpareLen bounds
+// the buffers kept for reuse (128 KiB).
+const (
+	rxBufferSize = 2048
+	rxSpareLen   = 64
+)
+
+// rxBuffer returns an empty buffer for a received payload of n bytes: one
+// handed back through Recycle if there is one, else a new one.
+func (t *Transport) rxBuffer(n int) []byte {
+	if n > rxBufferSize {
+		return make([]byte, 0, n)
+	}
+	select {
+	case b := <-t.rxSpare:
+		return b
+	default:
+		return make([]byte, 0, rxBufferSize)
+	}
+}
+
+// Recycle hands back a payload that the receive callback got and is done
+// with, so that a later packet is read into it instead of a new buffer:
+// the agent's loop does so once the node has taken the datagram (the
+// engine keeps copies of what it stores). The caller must not touch
+// payload afterwards. Optional; safe for concurrent use.
+func (t *Transport) Recycle(payload []byte) {
+	if cap(payload) != rxBufferSize {
+		return
+	}
+	select {
+	case t.rxSpare <- payload[:0]:
+	default:
+	}
 }
 
 // Close stops the readers and writers, closes the sockets and waits for the

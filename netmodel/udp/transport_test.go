@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -371,5 +373,140 @@ func TestListenErrors(t *testing.T) {
 	_, err := Listen(cfg, func(wire.LinkNo, wire.NodeID, []byte) {})
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		t.Errorf("port in use: %v", err)
+	}
+}
+
+// TestRecycle: a payload the receiver hands back through Recycle is read
+// into again, overwritten by the next packet with no trace of what it held
+// before.
+func TestRecycle(t *testing.T) {
+	skipShort(t)
+	rx := make(chan []byte, 16)
+	nodes := cluster(t, 2, testKey(1), nil)
+	a, b := nodes[0], nodes[1]
+	// b's own receive path, recycling every payload after reading it.
+	b.Close()
+	tr, err := Listen(b.cfg, func(_ wire.LinkNo, _ wire.NodeID, p []byte) { rx <- p })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	var first *byte
+	for i := range 8 {
+		p := []byte(strings.Repeat(string(rune('a'+i)), 100-10*i))
+		a.Send(wire.Datagram{From: 1, To: 2, Link: 0, Payload: p})
+		got := <-rx
+		if string(got) != string(p) {
+			t.Fatalf("packet %d: got %q, want %q", i, got, p)
+		}
+		if cap(got) != rxBufferSize {
+			t.Fatalf("packet %d read into a buffer of %d bytes, want %d", i, cap(got), rxBufferSize)
+		}
+		if i == 0 {
+			first = &got[:1][0]
+		} else if &got[:1][0] != first {
+			t.Fatalf("packet %d not read into the buffer handed back", i)
+		}
+		tr.Recycle(got)
+	}
+	if s := tr.Stats(); s.Received != 8 {
+		t.Fatalf("received %d", s.Received)
+	}
+}
+
+// TestSendBatch: a batch of datagrams to two peers on two links, runs of
+// equal-sized ones interleaved between the peers (as a Totem node's
+// messages to each member) and datagrams of other sizes between them (the
+// token), reaches every peer complete and in the batch's order, with
+// segmented writes and with the kernel's segmentation off (written one by
+// one), and with a delay on one link, whose datagrams then wait in its
+// queue.
+func TestSendBatch(t *testing.T) {
+	skipShort(t)
+	for _, tc := range []struct {
+		name  string
+		noGSO bool
+		delay bool
+		eio   bool
+	}{{"segmented", false, false, false}, {"one by one", true, false, false}, {"link 1 delayed", false, true, false},
+		{"kernel refuses to segment", false, false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			refused := 0 // segmented writes tried
+			nodes := cluster(t, 3, testKey(1), func(i int, cfg *Config, h *hooks) {
+				if i != 0 {
+					return
+				}
+				h.writeSegments = func(c *net.UDPConn, b []byte, seg int, ap netip.AddrPort) error {
+					refused++
+					if tc.eio {
+						return syscall.EIO
+					}
+					return writeSegments(c, b, seg, ap)
+				}
+				if tc.delay {
+					cfg.Delay = func(l wire.LinkNo) time.Duration { return time.Duration(l) * 20 * time.Millisecond }
+				}
+			})
+			a := nodes[0]
+			a.noGSO.Store(tc.noGSO)
+			var ds []wire.Datagram
+			want := map[wire.NodeID][]string{}
+			add := func(to wire.NodeID, link wire.LinkNo, size int) {
+				p := fmt.Sprintf("%d/%d/%d/", len(ds), to, link)
+				p += strings.Repeat("x", size-len(p))
+				// A header apart from the payload, as the engine's frames.
+				ds = append(ds, wire.Datagram{From: 1, To: to, Link: link, Header: []byte(p[:12]), Payload: []byte(p[12:])})
+				want[to] = append(want[to], p)
+			}
+			for round := range 3 {
+				for range 70 { // more than one write's segments
+					add(2, 0, 1000)
+					add(3, 0, 1000)
+				}
+				add(2, 1, 1000)
+				add(3, 1, 300+round)
+				add(2, 0, 100) // the token
+			}
+			a.SendBatch(ds)
+			for _, id := range []wire.NodeID{2, 3} {
+				n := nodes[id-1]
+				got := map[wire.LinkNo][]string{}
+				for range want[id] {
+					m := n.recvMsg(t)
+					got[m.link] = append(got[m.link], m.payload)
+				}
+				// In order per link (the links are separate sockets).
+				for link, ps := range got {
+					var w []string
+					for _, p := range want[id] {
+						if strings.Contains(p, fmt.Sprintf("/%d/%d/", id, link)) {
+							w = append(w, p)
+						}
+					}
+					if !slices.Equal(ps, w) {
+						t.Fatalf("node %d link %d: got %d datagrams %.40q..., want %d in the batch's order", id, link, len(ps), ps, len(w))
+					}
+				}
+				n.expectNoMsg(t)
+			}
+			// A writer counts its packet after the write returns, which may
+			// be after the peer has it.
+			deadline := time.Now().Add(waitTimeout)
+			for a.Stats().Sent != uint64(len(ds)) && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if s := a.Stats(); s.Sent != uint64(len(ds)) || s.DroppedTotal() != 0 || s.SendErrors != 0 {
+				t.Fatalf("stats %+v, want %d sent", s, len(ds))
+			}
+			switch {
+			case tc.eio && (refused != 1 || !a.noGSO.Load()):
+				t.Fatalf("segmented writes tried %d times (segmentation off: %v), want once and off", refused, a.noGSO.Load())
+			case !tc.eio && !tc.noGSO && refused < 6:
+				// Per round at least two runs of 64 and two of 6.
+				t.Fatalf("%d segmented writes, want at least 6", refused)
+			case tc.noGSO && refused != 0:
+				t.Fatalf("%d segmented writes with segmentation off", refused)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // htmlTable is a table as the page template consumes it.
@@ -57,15 +58,15 @@ type page struct {
 }
 
 var (
-	xmlDecl = regexp.MustCompile(`(?s)^\s*<\?xml[^>]*\?>\s*(<!--.*?-->\s*)?`)
-	svgOpen = regexp.MustCompile(`^<svg `)
+	xmlDecl = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)^\s*<\?xml[^>]*\?>\s*(<!--.*?-->\s*)?`) })
+	svgOpen = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^<svg `) })
 )
 
 // inlineSVG makes a standalone SVG document fit for an HTML page: no XML
 // declaration, and a class and label the page's script and readers use.
 func inlineSVG(c Chart) template.HTML {
-	s := xmlDecl.ReplaceAllString(string(c.SVG), "")
-	s = svgOpen.ReplaceAllString(s, `<svg class="chart" data-chart="`+template.HTMLEscapeString(c.Name)+
+	s := xmlDecl().ReplaceAllString(string(c.SVG), "")
+	s = svgOpen().ReplaceAllString(s, `<svg class="chart" data-chart="`+template.HTMLEscapeString(c.Name)+
 		`" role="img" aria-label="`+template.HTMLEscapeString(c.Title)+`" `)
 	// The SVG comes from gonum/plot, which escapes the text it draws.
 	return template.HTML(s)
@@ -89,7 +90,7 @@ func runHTML(b *bytes.Buffer, r *RunReport, cs []Chart) error {
 	if r.History != "" {
 		p.Links = append(p.Links, r.History)
 	}
-	return pageTmpl.Execute(b, p)
+	return pageTmpl().Execute(b, p)
 }
 
 func sweepHTML(b *bytes.Buffer, r *SweepReport, cs []Chart) error {
@@ -102,14 +103,15 @@ func sweepHTML(b *bytes.Buffer, r *SweepReport, cs []Chart) error {
 	for _, t := range ts[1:] {
 		p.Tables = append(p.Tables, t.html())
 	}
-	return pageTmpl.Execute(b, p)
+	return pageTmpl().Execute(b, p)
 }
 
 // pageTmpl is the page: inline CSS, inline SVG, and one small script that
 // counts the charts the browser laid out (a drawn SVG has a non-empty
 // bounding box) and writes the count into the footer, where a headless
 // browser's DOM dump can read it.
-var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+var pageTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -169,3 +171,4 @@ footer{margin-top:2em;color:#777;font-size:.85em}
 {{end}}{{with .Note}}<p class="note">{{.}}</p>
 {{end}}{{end}}
 `))
+})

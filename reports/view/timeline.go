@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/quorate/quorate/reports"
 )
@@ -79,7 +80,7 @@ func (l *lane) close(end float64) []Span {
 	return out
 }
 
-var ringRE = regexp.MustCompile(`\(([0-9a-fA-F]+\.[0-9a-fA-F]+)\)`)
+var ringRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\(([0-9a-fA-F]+\.[0-9a-fA-F]+)\)`) })
 
 // quorateOf reads the quorate=yes|no word of a quorum event's detail.
 func quorateOf(detail string) (q, ok bool) {
@@ -125,7 +126,7 @@ func NodeTimelines(tr *Trace, nodes []string) []NodeTimeline {
 			}
 		case "membership":
 			mc := MemberChange{TMs: e.TMs, Members: splitNodes(e.Nodes)}
-			if m := ringRE.FindStringSubmatch(e.Detail); m != nil {
+			if m := ringRE().FindStringSubmatch(e.Detail); m != nil {
 				mc.RingID = m[1]
 			}
 			out[idx[e.Node]].Changes = append(out[idx[e.Node]].Changes, mc)

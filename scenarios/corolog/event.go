@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Kind is what a log line reports.
@@ -61,20 +62,33 @@ type Event struct {
 	Votes   int
 }
 
+// The patterns of Classify, compiled on first use: every quorate command
+// (the agent among them) links this package, and only the log importers
+// need them.
 var (
-	reStart      = regexp.MustCompile(`^Corosync Cluster Engine (?:\('?)?([0-9][0-9.]*)'?\)?:? ?(?:starting up|started and ready)`)
-	reLocalAddr  = regexp.MustCompile(`^Configured link number (\d+): local addr: ([^,]+), port=\d+`)
-	reJoined     = regexp.MustCompile(`^link: Resetting MTU for link (\d+) because host (\d+) joined`)
-	reLinkUp     = regexp.MustCompile(`^rx: host: (\d+) link: (\d+) is up`)
-	reLinkDown   = regexp.MustCompile(`^link: host: (\d+) link: (\d+) is down`)
-	reNoLinks    = regexp.MustCompile(`^host: host: (\d+) has no active links`)
-	reRing       = regexp.MustCompile(`^A new membership \(([0-9a-fA-F]+\.[0-9a-fA-F]+)\) was formed\.(?: Members(?: joined:((?: \d+)+))?(?: left:((?: \d+)+))?)?\s*$`)
-	reMembers    = regexp.MustCompile(`^Members\[(\d+)\]:((?: \d+)*)\s*$`)
-	reTokenWarn  = regexp.MustCompile(`^Token has not been received in (\d+) ms`)
-	reRetransmit = regexp.MustCompile(`^Retransmit List:((?: [0-9a-fA-F]+)+)\s*$`)
-	reReload     = regexp.MustCompile(`^Config reload requested by node (\d+)`)
-	reExpected   = regexp.MustCompile(`[Ee]xpected[_ ]votes(?: set| changed)?(?: to|:|=)? ?(\d+)`)
-	rePmxMembers = regexp.MustCompile(`^members: (\d+/\d+(?:, \d+/\d+)*)\s*$`)
+	reStart = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^Corosync Cluster Engine (?:\('?)?([0-9][0-9.]*)'?\)?:? ?(?:starting up|started and ready)`)
+	})
+	reLocalAddr = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^Configured link number (\d+): local addr: ([^,]+), port=\d+`)
+	})
+	reJoined = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^link: Resetting MTU for link (\d+) because host (\d+) joined`)
+	})
+	reLinkUp   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^rx: host: (\d+) link: (\d+) is up`) })
+	reLinkDown = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^link: host: (\d+) link: (\d+) is down`) })
+	reNoLinks  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^host: host: (\d+) has no active links`) })
+	reRing     = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^A new membership \(([0-9a-fA-F]+\.[0-9a-fA-F]+)\) was formed\.(?: Members(?: joined:((?: \d+)+))?(?: left:((?: \d+)+))?)?\s*$`)
+	})
+	reMembers    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Members\[(\d+)\]:((?: \d+)*)\s*$`) })
+	reTokenWarn  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Token has not been received in (\d+) ms`) })
+	reRetransmit = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Retransmit List:((?: [0-9a-fA-F]+)+)\s*$`) })
+	reReload     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Config reload requested by node (\d+)`) })
+	reExpected   = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`[Ee]xpected[_ ]votes(?: set| changed)?(?: to|:|=)? ?(\d+)`)
+	})
+	rePmxMembers = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^members: (\d+/\d+(?:, \d+/\d+)*)\s*$`) })
 )
 
 // Classify recognises what l reports; an unrecognised line is KindOther.
@@ -88,7 +102,7 @@ func Classify(l Line) Event {
 		case strings.HasPrefix(m, "node lost quorum"):
 			e.Kind = KindPmxQuorum
 		default:
-			if g := rePmxMembers.FindStringSubmatch(m); g != nil {
+			if g := rePmxMembers().FindStringSubmatch(m); g != nil {
 				e.Kind = KindPmxMembers
 				for _, p := range strings.Split(g[1], ", ") {
 					e.IDs = append(e.IDs, atou(p[:strings.IndexByte(p, '/')]))
@@ -100,7 +114,7 @@ func Classify(l Line) Event {
 	switch l.Subsys {
 	case "MAIN":
 		switch {
-		case reStart.MatchString(m):
+		case reStart().MatchString(m):
 			e.Kind = KindStart
 		case strings.HasPrefix(m, "Node was shut down by a signal"):
 			e.Kind = KindShutdown
@@ -108,15 +122,15 @@ func Classify(l Line) Event {
 			e.Kind = KindExit
 		}
 	case "TOTEM":
-		if g := reLocalAddr.FindStringSubmatch(m); g != nil {
+		if g := reLocalAddr().FindStringSubmatch(m); g != nil {
 			e.Kind, e.Link, e.Addr = KindLocalAddr, atoi(g[1]), strings.TrimSpace(g[2])
-		} else if g := reRing.FindStringSubmatch(m); g != nil {
+		} else if g := reRing().FindStringSubmatch(m); g != nil {
 			e.Kind, e.Ring, e.Joined, e.Left = KindRing, strings.ToLower(g[1]), ids(g[2]), ids(g[3])
-		} else if g := reTokenWarn.FindStringSubmatch(m); g != nil {
+		} else if g := reTokenWarn().FindStringSubmatch(m); g != nil {
 			e.Kind, e.Millis = KindTokenWarning, atoi(g[1])
 		} else if strings.HasPrefix(m, "A processor failed, forming new configuration") {
 			e.Kind = KindTokenLost
-		} else if g := reRetransmit.FindStringSubmatch(m); g != nil {
+		} else if g := reRetransmit().FindStringSubmatch(m); g != nil {
 			e.Kind = KindRetransmit
 			for _, f := range strings.Fields(g[1]) {
 				v, _ := strconv.ParseUint(f, 16, 64)
@@ -126,17 +140,17 @@ func Classify(l Line) Event {
 			e.Kind = KindFailedToReceive
 		}
 	case "KNET":
-		if g := reLinkUp.FindStringSubmatch(m); g != nil {
+		if g := reLinkUp().FindStringSubmatch(m); g != nil {
 			e.Kind, e.Host, e.Link = KindLinkUp, atou(g[1]), atoi(g[2])
-		} else if g := reLinkDown.FindStringSubmatch(m); g != nil {
+		} else if g := reLinkDown().FindStringSubmatch(m); g != nil {
 			e.Kind, e.Host, e.Link = KindLinkDown, atou(g[1]), atoi(g[2])
-		} else if g := reNoLinks.FindStringSubmatch(m); g != nil {
+		} else if g := reNoLinks().FindStringSubmatch(m); g != nil {
 			e.Kind, e.Host = KindNoLinks, atou(g[1])
-		} else if g := reJoined.FindStringSubmatch(m); g != nil {
+		} else if g := reJoined().FindStringSubmatch(m); g != nil {
 			e.Kind, e.Link, e.Host = KindHostJoined, atoi(g[1]), atou(g[2])
 		}
 	case "QUORUM":
-		if g := reMembers.FindStringSubmatch(m); g != nil {
+		if g := reMembers().FindStringSubmatch(m); g != nil {
 			e.Kind, e.IDs = KindMembers, ids(g[2])
 		} else if strings.HasPrefix(m, "This node is within the primary component") {
 			e.Kind, e.Quorate = KindQuorate, true
@@ -144,11 +158,11 @@ func Classify(l Line) Event {
 			e.Kind = KindQuorate
 		}
 	case "CFG":
-		if reReload.MatchString(m) {
+		if reReload().MatchString(m) {
 			e.Kind = KindConfigReload
 		}
 	case "VOTEQ":
-		if g := reExpected.FindStringSubmatch(m); g != nil && !strings.Contains(m, "Waiting for all") {
+		if g := reExpected().FindStringSubmatch(m); g != nil && !strings.Contains(m, "Waiting for all") {
 			e.Kind, e.Votes = KindExpected, atoi(g[1])
 		}
 	}
