@@ -15,6 +15,11 @@ type state struct {
 	epoch   RingRef
 	version uint64
 	entries map[string]Entry
+	// keys are the keys of entries in order, nil when a key was added or
+	// removed since they were last sorted: a write to an existing key (the
+	// common case) needs no new sort for the snapshot Ready persists.
+	// Never modified in place, so copies of a state may share it.
+	keys []string
 }
 
 func newState() state { return state{entries: map[string]Entry{}} }
@@ -32,10 +37,19 @@ func stateOf(snap Snapshot) state {
 // are shared, never copied: nothing in the store modifies a value in place.
 func (st *state) snapshot() Snapshot {
 	snap := Snapshot{Epoch: st.epoch, Version: st.version, Entries: make([]Record, 0, len(st.entries))}
-	for _, k := range slices.Sorted(maps.Keys(st.entries)) {
+	for _, k := range st.sortedKeys() {
 		snap.Entries = append(snap.Entries, Record{Key: k, Entry: st.entries[k]})
 	}
 	return snap
+}
+
+// sortedKeys returns the keys of entries in order (st.keys, sorted again
+// only after a key was added or removed). The caller must not modify it.
+func (st *state) sortedKeys() []string {
+	if st.keys == nil || len(st.keys) != len(st.entries) {
+		st.keys = slices.Sorted(maps.Keys(st.entries))
+	}
+	return st.keys
 }
 
 // digest is a 64-bit FNV-1a hash over the version counter and every entry
@@ -47,7 +61,7 @@ func (st *state) digest() uint64 {
 	h := fnv{h: fnvOffset}
 	h.u64(st.version)
 	h.u64(uint64(len(st.entries)))
-	for _, k := range slices.Sorted(maps.Keys(st.entries)) {
+	for _, k := range st.sortedKeys() {
 		e := st.entries[k]
 		h.bytes([]byte(k))
 		h.u64(e.Version)

@@ -37,7 +37,7 @@ func (r *Ring) handleMcast(m *Mcast, raw []byte) {
 	if len(m.Payload) > 0 {
 		stored.Payload = raw[len(raw)-len(m.Payload):]
 	}
-	q.add(m.Seq, &item{m: stored, raw: raw})
+	q.add(m.Seq, newItem(&r.freeItems, stored, raw))
 	r.stats.McastRx++
 	if seqLT(r.highSeqRecv, m.Seq) {
 		r.highSeqRecv = m.Seq

@@ -15,6 +15,27 @@ type sortQueue struct {
 	base  uint32
 	items map[uint32]*item
 	miss  map[uint32]int
+	// free, when set, is the ring's list of items released for reuse:
+	// release returns its items there (cleared), newItem takes them.
+	// Nothing keeps an item pointer beyond the queue that holds it.
+	free *[]*item
+}
+
+// maxFreeItems bounds a ring's list of released items, so that a burst
+// leaves no more than this many behind.
+const maxFreeItems = 1024
+
+// newItem returns an item holding m and raw: a released one when the
+// ring has one, else a new one.
+func newItem(free *[]*item, m Mcast, raw []byte) *item {
+	if n := len(*free); n > 0 {
+		it := (*free)[n-1]
+		(*free)[n-1] = nil
+		*free = (*free)[:n-1]
+		it.m, it.raw = m, raw
+		return it
+	}
+	return &item{m: m, raw: raw}
 }
 
 func (q *sortQueue) reset(base uint32) {
@@ -54,6 +75,10 @@ func (q *sortQueue) release(to uint32) {
 		return
 	}
 	for s := q.base + 1; seqLTE(s, to); s++ {
+		if it := q.items[s]; it != nil && q.free != nil && len(*q.free) < maxFreeItems {
+			*it = item{}
+			*q.free = append(*q.free, it)
+		}
 		delete(q.items, s)
 		delete(q.miss, s)
 	}

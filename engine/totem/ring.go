@@ -104,6 +104,7 @@ type Ring struct {
 	retransFlgCount, rotation int
 
 	regularQ, recoveryQ sortQueue
+	freeItems           []*item // released by the sort queues, for reuse
 	pending             []Mcast // new application messages
 	retransQ            []Mcast // encapsulated old-ring messages (RECOVERY)
 
@@ -154,6 +155,7 @@ func New(c Config, now wire.Instant, persistedRingSeq uint64, rnd Rand) (*Ring, 
 	r.myTokenSeq = ^uint32(0)
 	r.regularQ.reset(0)
 	r.recoveryQ.reset(0)
+	r.regularQ.free, r.recoveryQ.free = &r.freeItems, &r.freeItems
 	r.enterGather("startup")
 	r.drain()
 	return r, nil
@@ -229,7 +231,10 @@ func (r *Ring) checkSender(from wire.NodeID, m Message) string {
 	}
 	switch m := m.(type) {
 	case *Mcast:
-		if !setHas(r.nodes, m.Sender) || !setHas(r.nodes, m.Origin) {
+		// from is a configured peer (above): a sender or origin equal to
+		// it, or the origin equal to a known sender, needs no search.
+		if (m.Sender != from && !setHas(r.nodes, m.Sender)) ||
+			(m.Origin != from && m.Origin != m.Sender && !setHas(r.nodes, m.Origin)) {
 			return "mcast origin unknown"
 		}
 		return ""

@@ -277,7 +277,7 @@ func (r *Ring) tokenMcast(t *Token, allowed int) int {
 		if len(m.Payload) > 0 {
 			m.Payload = raw[len(raw)-len(m.Payload):] // the same bytes, in raw
 		}
-		q.add(m.Seq, &item{m: m, raw: raw})
+		q.add(m.Seq, newItem(&r.freeItems, m, raw))
 		r.multicast(raw, nil)
 		r.stats.McastTx++
 		r.highSeqRecv = t.Seq
