@@ -188,6 +188,19 @@ func drawOptions(r *rand.Rand, store bool, device int) Options {
 		for _, i := range r.Perm(o.Nodes)[:1+r.IntN(o.Nodes)] {
 			o.ATBList = append(o.ATBList, uint32(i+1))
 		}
+		if store && o.AutoTieBreaker {
+			// Not in the store family, like two_node: with a node list
+			// votequorum denies quorum to a half only when an earlier
+			// listed node was in that half's previous membership, so two
+			// halves that were apart in their previous rings (a cold
+			// start, a node restarted alone, one partition after another)
+			// are both quorate (corosync's check_auto_tie_breaker), and
+			// the store acknowledges writes on both sides, which the
+			// simulator reports as not linearizable (store seeds 369, 505,
+			// 506, 794 and 881, drawn with lists). The list was drawn all
+			// the same so that the draws after it do not move.
+			o.ATBNode, o.ATBList = "lowest", nil
+		}
 	}
 	// Extra votes, but never an odd vote total under auto_tie_breaker with
 	// last_man_standing, which votequorum refuses.
