@@ -459,9 +459,8 @@ func (r *run) flush(h *host) {
 func (r *run) send(d wire.Datagram) {
 	r.pktID++
 	r.counts.Sent++
-	r.trace.Begin(r.k.Now(), "send").Uint("id", r.pktID).Uint("from", uint64(d.From)).
-		Uint("to", uint64(d.To)).Uint("l", uint64(d.Link)).Int("len", int64(d.Len())).
-		Uint("crc", uint64(crc32.Update(crc32.Checksum(d.Header, castagnoli()), castagnoli(), d.Payload))).End()
+	r.trace.Send(r.k.Now(), r.pktID, uint64(d.From), uint64(d.To), uint64(d.Link), int64(d.Len()),
+		uint64(crc32.Update(crc32.Checksum(d.Header, castagnoli()), castagnoli(), d.Payload)))
 	arr, n, v := r.net.Route(r.k.Now(), d)
 	if v.Dropped() {
 		r.drop(r.pktID, v.String())
@@ -512,7 +511,7 @@ func (r *run) deliver(slot int32) {
 	}
 	r.counts.Delivered++
 	r.cur = h
-	r.trace.Begin(r.k.Now(), "recv").Uint("id", p.id).End()
+	r.trace.Recv(r.k.Now(), p.id)
 	r.charge(h, 1)
 	// A packet in flight is never modified or reused: the node may keep it.
 	h.node.StepShared(r.k.Now(), p.d)
