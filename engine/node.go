@@ -407,8 +407,7 @@ func (n *Node) collect(now Instant) {
 		if n.qdirty {
 			// The store must hear votequorum's verdict for the current
 			// ring; a ring still in votequorum's sync is not quorate yet.
-			qs := n.q.Status()
-			n.st.SetQuorate(now, qs.Quorate && !qs.Syncing)
+			n.st.SetQuorate(now, n.q.Quorate() && !n.q.Syncing())
 		}
 		sr := n.st.Ready()
 		n.st.Ack()
@@ -449,7 +448,7 @@ func (n *Node) drainQuorum(now Instant) bool {
 	}
 	// votequorum's activation (its Members[N]) comes before
 	// "Completed service synchronization", as in corosync's log.
-	if completed && n.sync.votequorumDone(n.q.Status().Ring, n) {
+	if completed && n.sync.votequorumDone(n.q.RingID(), n) {
 		n.syncCompleted(now)
 	}
 	for _, m := range qr.Multicast {
@@ -475,7 +474,7 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 		if out.Service == ServiceQuorum {
 			n.q.Deliver(now, d.Sender, out.Payload)
 			n.qdirty = true
-			if n.sync.state == syncProcess && !n.q.Status().Syncing {
+			if n.sync.state == syncProcess && !n.q.Syncing() {
 				// votequorum's barrier may have completed the
 				// synchronisation at this point of the total order.
 				n.drainQuorum(now)
@@ -546,8 +545,7 @@ func (n *Node) syncEvent(detail string, nodes []wire.NodeID) {
 func (n *Node) syncCompleted(now Instant) {
 	r := n.sync.ring
 	n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: r.Rep, Seq: r.Seq}, n.sync.members)
-	qs := n.q.Status()
-	n.st.SetQuorate(now, qs.Quorate && !qs.Syncing)
+	n.st.SetQuorate(now, n.q.Quorate() && !n.q.Syncing())
 	n.qdirty = true
 }
 
@@ -702,6 +700,10 @@ func (n *Node) StoreDigest() uint64 { return n.st.Digest() }
 
 // Quorum returns votequorum's status, as `pvecm status` prints it.
 func (n *Node) Quorum() quorum.Status { return n.q.Status() }
+
+// QuorumNumbers is Quorum's verdict and figures alone, for a driver that
+// reads them whenever Ready.QuorumChanged says they may have moved.
+func (n *Node) QuorumNumbers() quorum.Numbers { return n.q.Numbers() }
 
 // StoreStatus returns the replicated store's phase and configuration.
 func (n *Node) StoreStatus() store.Status { return n.st.Status() }
