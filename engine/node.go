@@ -409,21 +409,27 @@ func (n *Node) collect(now Instant) {
 			// ring; a ring still in votequorum's sync is not quorate yet.
 			n.st.SetQuorate(now, n.q.Quorate() && !n.q.Syncing())
 		}
-		sr := n.st.Ready()
-		n.st.Ack()
-		if sr.Persist != nil {
-			n.disk.Store = *sr.Persist
-			n.persist = &n.disk
+		// The store is idle for most steps: its Ready is built only
+		// when it has something to hand over.
+		stSent := false
+		if n.st.Pending() {
+			sr := n.st.Ready()
+			n.st.Ack()
+			if sr.Persist != nil {
+				n.disk.Store = *sr.Persist
+				n.persist = &n.disk
+			}
+			n.results = append(n.results, sr.Results...)
+			for _, e := range sr.Events {
+				n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String(), Sub: e.Kind.String()})
+			}
+			for _, m := range sr.Multicast {
+				// Store messages stay under Totem's limit (values are capped).
+				_ = n.submit(now, ServiceStore, m)
+			}
+			stSent = len(sr.Multicast) > 0
 		}
-		n.results = append(n.results, sr.Results...)
-		for _, e := range sr.Events {
-			n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String(), Sub: e.Kind.String()})
-		}
-		for _, m := range sr.Multicast {
-			// Store messages stay under Totem's limit (values are capped).
-			_ = n.submit(now, ServiceStore, m)
-		}
-		if !qsent && len(sr.Multicast) == 0 && !n.syncSent {
+		if !qsent && !stSent && !n.syncSent {
 			return
 		}
 		// Bounded: votequorum answers a delivery with at most a few
@@ -621,9 +627,9 @@ func (n *Node) Ready() Ready {
 
 func (n *Node) deadline() Instant {
 	d := n.links.Deadline()
-	// The store's Ready, not only its deadline: it queues the node's
-	// stability confirmation as a side effect, which later batches send.
-	for _, t := range [...]Instant{n.ring.Deadline(), n.q.Deadline(), n.st.Ready().Deadline, n.restartDeadline()} {
+	// The store's Deadline queues the node's stability confirmation as a
+	// side effect, as its Ready does, which later batches send.
+	for _, t := range [...]Instant{n.ring.Deadline(), n.q.Deadline(), n.st.Deadline(), n.restartDeadline()} {
 		if t != 0 && t < d {
 			d = t
 		}
