@@ -170,6 +170,8 @@ type run struct {
 	freeGroups []int32
 	// memNext: the run's memory is looked at when Processed reaches it.
 	memNext uint64
+	// pcrc is the CRC of the last payload sent (sim/crc.go).
+	pcrc payloadCRC
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every
@@ -476,7 +478,7 @@ func (r *run) send(d wire.Datagram) {
 	r.pktID++
 	r.counts.Sent++
 	r.trace.Send(r.k.Now(), r.pktID, uint64(d.From), uint64(d.To), uint64(d.Link), int64(d.Len()),
-		uint64(crc32.Update(crc32.Checksum(d.Header, castagnoli()), castagnoli(), d.Payload)))
+		uint64(r.pcrc.frameCRC(d)))
 	arr, n, v := r.net.Route(r.k.Now(), d)
 	if v.Dropped() {
 		r.drop(r.pktID, v.String())
