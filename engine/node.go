@@ -407,24 +407,29 @@ func (n *Node) collect(now Instant) {
 		if n.qdirty {
 			// The store must hear votequorum's verdict for the current
 			// ring; a ring still in votequorum's sync is not quorate yet.
-			qs := n.q.Status()
-			n.st.SetQuorate(now, qs.Quorate && !qs.Syncing)
+			n.st.SetQuorate(now, n.q.Quorate() && !n.q.Syncing())
 		}
-		sr := n.st.Ready()
-		n.st.Ack()
-		if sr.Persist != nil {
-			n.disk.Store = *sr.Persist
-			n.persist = &n.disk
+		// The store is idle for most steps: its Ready is built only
+		// when it has something to hand over.
+		stSent := false
+		if n.st.Pending() {
+			sr := n.st.Ready()
+			n.st.Ack()
+			if sr.Persist != nil {
+				n.disk.Store = *sr.Persist
+				n.persist = &n.disk
+			}
+			n.results = append(n.results, sr.Results...)
+			for _, e := range sr.Events {
+				n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String(), Sub: e.Kind.String()})
+			}
+			for _, m := range sr.Multicast {
+				// Store messages stay under Totem's limit (values are capped).
+				_ = n.submit(now, ServiceStore, m)
+			}
+			stSent = len(sr.Multicast) > 0
 		}
-		n.results = append(n.results, sr.Results...)
-		for _, e := range sr.Events {
-			n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String(), Sub: e.Kind.String()})
-		}
-		for _, m := range sr.Multicast {
-			// Store messages stay under Totem's limit (values are capped).
-			_ = n.submit(now, ServiceStore, m)
-		}
-		if !qsent && len(sr.Multicast) == 0 && !n.syncSent {
+		if !qsent && !stSent && !n.syncSent {
 			return
 		}
 		// Bounded: votequorum answers a delivery with at most a few
@@ -449,7 +454,7 @@ func (n *Node) drainQuorum(now Instant) bool {
 	}
 	// votequorum's activation (its Members[N]) comes before
 	// "Completed service synchronization", as in corosync's log.
-	if completed && n.sync.votequorumDone(n.q.Status().Ring, n) {
+	if completed && n.sync.votequorumDone(n.q.RingID(), n) {
 		n.syncCompleted(now)
 	}
 	for _, m := range qr.Multicast {
@@ -475,7 +480,7 @@ func (n *Node) route(now Instant, d totem.Delivery) {
 		if out.Service == ServiceQuorum {
 			n.q.Deliver(now, d.Sender, out.Payload)
 			n.qdirty = true
-			if n.sync.state == syncProcess && !n.q.Status().Syncing {
+			if n.sync.state == syncProcess && !n.q.Syncing() {
 				// votequorum's barrier may have completed the
 				// synchronisation at this point of the total order.
 				n.drainQuorum(now)
@@ -546,8 +551,7 @@ func (n *Node) syncEvent(detail string, nodes []wire.NodeID) {
 func (n *Node) syncCompleted(now Instant) {
 	r := n.sync.ring
 	n.st.Configuration(now, store.ConfigRegular, store.RingRef{Rep: r.Rep, Seq: r.Seq}, n.sync.members)
-	qs := n.q.Status()
-	n.st.SetQuorate(now, qs.Quorate && !qs.Syncing)
+	n.st.SetQuorate(now, n.q.Quorate() && !n.q.Syncing())
 	n.qdirty = true
 }
 
@@ -623,9 +627,9 @@ func (n *Node) Ready() Ready {
 
 func (n *Node) deadline() Instant {
 	d := n.links.Deadline()
-	// The store's Ready, not only its deadline: it queues the node's
-	// stability confirmation as a side effect, which later batches send.
-	for _, t := range [...]Instant{n.ring.Deadline(), n.q.Deadline(), n.st.Ready().Deadline, n.restartDeadline()} {
+	// The store's Deadline queues the node's stability confirmation as a
+	// side effect, as its Ready does, which later batches send.
+	for _, t := range [...]Instant{n.ring.Deadline(), n.q.Deadline(), n.st.Deadline(), n.restartDeadline()} {
 		if t != 0 && t < d {
 			d = t
 		}
@@ -702,6 +706,10 @@ func (n *Node) StoreDigest() uint64 { return n.st.Digest() }
 
 // Quorum returns votequorum's status, as `pvecm status` prints it.
 func (n *Node) Quorum() quorum.Status { return n.q.Status() }
+
+// QuorumNumbers is Quorum's verdict and figures alone, for a driver that
+// reads them whenever Ready.QuorumChanged says they may have moved.
+func (n *Node) QuorumNumbers() quorum.Numbers { return n.q.Numbers() }
 
 // StoreStatus returns the replicated store's phase and configuration.
 func (n *Node) StoreStatus() store.Status { return n.st.Status() }

@@ -34,6 +34,15 @@ type Kernel struct {
 	heap      []item
 	cancelled map[uint64]struct{}
 	popped    uint64
+	// taken: heap[0] is the event Next returned last, still in place.
+	// It is removed lazily, so that an event scheduling one follow-up (a
+	// wake-up rearmed, a delivery deferred to a busy node's free instant)
+	// puts it at the root and sifts it down, usually a level or two as it
+	// is due soon, instead of moving the last leaf to the root, sifting
+	// that down the whole height and sifting the new event up again. The
+	// events popped and their order are the same: (time, seq) is a total
+	// order, so any valid heap yields the same sequence.
+	taken bool
 }
 
 // NewKernel returns a kernel at time 0 with room for capacity events.
@@ -47,8 +56,21 @@ func (k *Kernel) Now() wire.Instant { return k.now }
 // Processed is the number of events taken from the queue so far.
 func (k *Kernel) Processed() uint64 { return k.popped }
 
+// Seq is the sequence number of the event scheduled last: it moves with
+// every Schedule, so a caller can tell whether anything was scheduled since.
+func (k *Kernel) Seq() uint64 { return k.seq }
+
+// AddProcessed counts n events the caller ran as part of the one it took,
+// which stood for them (the runner's groups of deferred deliveries).
+func (k *Kernel) AddProcessed(n uint64) { k.popped += n }
+
 // Len is the number of queued events, cancelled ones included.
-func (k *Kernel) Len() int { return len(k.heap) }
+func (k *Kernel) Len() int {
+	if k.taken {
+		return len(k.heap) - 1
+	}
+	return len(k.heap)
+}
 
 // Schedule queues ev at instant at, which is clamped to now: the past
 // cannot be scheduled.
@@ -57,9 +79,28 @@ func (k *Kernel) Schedule(at wire.Instant, ev Event) Timer {
 		at = k.now
 	}
 	k.seq++
+	if k.taken {
+		// at >= now, the time of the root: replacing the root and
+		// sifting it down keeps the heap ordered.
+		k.taken = false
+		k.heap[0] = item{at: at, seq: k.seq, ev: ev}
+		k.down(0)
+		return Timer(k.seq)
+	}
 	k.heap = append(k.heap, item{at: at, seq: k.seq, ev: ev})
 	k.up(len(k.heap) - 1)
 	return Timer(k.seq)
+}
+
+// removeTop removes heap[0].
+func (k *Kernel) removeTop() {
+	k.taken = false
+	last := len(k.heap) - 1
+	k.heap[0] = k.heap[last]
+	k.heap = k.heap[:last]
+	if last > 0 {
+		k.down(0)
+	}
 }
 
 // Cancel stops a scheduled event that has not run yet. Cancelled events
@@ -78,20 +119,19 @@ func (k *Kernel) Cancel(t Timer) {
 // Next removes the earliest event, advances the clock to it and returns it;
 // ok is false when the queue is empty.
 func (k *Kernel) Next() (ev Event, ok bool) {
+	if k.taken {
+		k.removeTop()
+	}
 	for len(k.heap) > 0 {
 		top := k.heap[0]
-		last := len(k.heap) - 1
-		k.heap[0] = k.heap[last]
-		k.heap = k.heap[:last]
-		if last > 0 {
-			k.down(0)
-		}
 		if len(k.cancelled) > 0 {
 			if _, c := k.cancelled[top.seq]; c {
 				delete(k.cancelled, top.seq)
+				k.removeTop()
 				continue
 			}
 		}
+		k.taken = true
 		k.now = top.at
 		k.popped++
 		return top.ev, true
@@ -102,6 +142,9 @@ func (k *Kernel) Next() (ev Event, ok bool) {
 // PeekTime returns the instant of the earliest queued event (cancelled ones
 // included) and whether there is one.
 func (k *Kernel) PeekTime() (wire.Instant, bool) {
+	if k.taken {
+		k.removeTop()
+	}
 	if len(k.heap) == 0 {
 		return 0, false
 	}

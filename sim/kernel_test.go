@@ -68,6 +68,14 @@ func TestKernelMatchesReferenceHeap(t *testing.T) {
 		if uint64(ev.Arg) != want.seq || k.Now() != want.at {
 			t.Fatalf("kernel popped seq %d at %v, reference %d at %v", ev.Arg, k.Now(), want.seq, want.at)
 		}
+		if k.Len() != ref.Len() {
+			t.Fatalf("kernel holds %d events, reference %d", k.Len(), ref.Len())
+		}
+		if r.IntN(4) == 0 && ref.Len() > 0 {
+			if at, ok := k.PeekTime(); !ok || at != (*ref)[0].at {
+				t.Fatalf("kernel's next event at %v (%v), reference %v", at, ok, (*ref)[0].at)
+			}
+		}
 	}
 }
 

@@ -317,10 +317,10 @@ func (o *observer) configVersion(h *host, at wire.Instant) {
 	o.set(stateKey{node: int32(h.idx), kind: stateConfigVersion}, at, int64(h.node.ConfigVersion()))
 }
 
-func (o *observer) quorum(h *host, at wire.Instant) { o.quorumStatus(h, h.node.Quorum(), at) }
+func (o *observer) quorum(h *host, at wire.Instant) { o.quorumStatus(h, h.node.QuorumNumbers(), at) }
 
 // quorumStatus records st as node h's votequorum view at at.
-func (o *observer) quorumStatus(h *host, st quorum.Status, at wire.Instant) {
+func (o *observer) quorumStatus(h *host, st quorum.Numbers, at wire.Instant) {
 	k := func(kind stateKind) stateKey { return stateKey{node: int32(h.idx), kind: kind} }
 	before, known := o.state[k(stateQuorate)].at(at)
 	o.set(k(stateQuorate), at, b2i(st.Quorate))

@@ -211,7 +211,7 @@ func (rc *Recording) Quorum(node string, q QuorumView, at time.Duration) error {
 	if !h.up {
 		return nil
 	}
-	rc.r.obs.quorumStatus(h, quorum.Status{Self: h.id, Quorate: q.Quorate, TotalVotes: q.TotalVotes,
+	rc.r.obs.quorumStatus(h, quorum.Numbers{Quorate: q.Quorate, TotalVotes: q.TotalVotes,
 		ExpectedVotes: q.ExpectedVotes, Quorum: q.Quor}, inst(at))
 	word := "no"
 	if q.Quorate {

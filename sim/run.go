@@ -24,7 +24,7 @@ import (
 // Kernel event kinds of a run.
 const (
 	evWake      EventKind = iota + 1 // Node: host; Arg: wake generation
-	evDeliver                        // Ref: in-flight packet slot
+	evDeliver                        // Ref: in-flight packet slot, Node: its destination host
 	evFault                          // Ref: index into the scenario's faults
 	evBoot                           // Node: host
 	evClient                         // Ref: workload client
@@ -37,6 +37,7 @@ const (
 	evRestart                        // Node: host restarting its engine for a new configuration
 	evICMP                           // Ref: in-flight slot of an ICMP error (d.To is the packet's sender)
 	evConfApply                      // Node: host taking the cluster's newer configuration
+	evDeferred                       // Node: busy host; Ref: its group of deferred deliveries (sim/cpu.go)
 )
 
 // Options tune one run.
@@ -83,6 +84,9 @@ type host struct {
 	// how many packets wait in its receive queue.
 	busyUntil wire.Instant
 	backlog   int
+	// group is 1 + the index of the node's last group of deferred
+	// deliveries while more may join it, else 0.
+	group int32
 	// outside: a machine of cluster.new_nodes not added yet, which has no
 	// cluster service to start; standalone: a node separated from the
 	// cluster, running as a cluster of one.
@@ -160,6 +164,14 @@ type run struct {
 	// that stopped the run, if any.
 	cur       *host
 	violation *invariant.Violation
+	// groups hold the deliveries deferred to busy nodes (sim/cpu.go);
+	// freeGroups are the indexes of groups done with, for reuse.
+	groups     []deferGroup
+	freeGroups []int32
+	// memNext: the run's memory is looked at when Processed reaches it.
+	memNext uint64
+	// pcrc is the CRC of the last payload sent (sim/crc.go).
+	pcrc payloadCRC
 }
 
 // castagnoli is CRC-32C, which the CPU computes at memory speed: every
@@ -301,6 +313,7 @@ func (r *run) loop() (failure string) {
 		}
 	}()
 	end := wire.Instant(r.sc.Duration)
+	r.memNext = (r.k.Processed()/memCheckEvery + 1) * memCheckEvery
 	for {
 		t, ok := r.k.PeekTime()
 		if !ok || t > end {
@@ -308,7 +321,10 @@ func (r *run) loop() (failure string) {
 		}
 		ev, _ := r.k.Next()
 		r.dispatch(ev)
-		if r.opt.MaxMemory > 0 && r.k.Processed()%memCheckEvery == 0 {
+		if r.opt.MaxMemory > 0 && r.k.Processed() >= r.memNext {
+			// A group of deferred deliveries counts as many events as
+			// it holds: every memCheckEvery events, however they come.
+			r.memNext = (r.k.Processed()/memCheckEvery + 1) * memCheckEvery
 			if r.memErr = r.overMemory(); r.memErr != nil {
 				return ""
 			}
@@ -336,7 +352,9 @@ func (r *run) dispatch(ev Event) {
 		if r.queued(ev) {
 			return
 		}
-		r.deliver(ev.Ref)
+		r.deliver(ev.Ref, r.hosts[ev.Node])
+	case evDeferred:
+		r.deliverDeferred(ev)
 	case evFault:
 		r.fault(ev.Ref)
 	case evBoot:
@@ -459,17 +477,19 @@ func (r *run) flush(h *host) {
 func (r *run) send(d wire.Datagram) {
 	r.pktID++
 	r.counts.Sent++
-	r.trace.Begin(r.k.Now(), "send").Uint("id", r.pktID).Uint("from", uint64(d.From)).
-		Uint("to", uint64(d.To)).Uint("l", uint64(d.Link)).Int("len", int64(d.Len())).
-		Uint("crc", uint64(crc32.Update(crc32.Checksum(d.Header, castagnoli()), castagnoli(), d.Payload))).End()
+	r.trace.Send(r.k.Now(), r.pktID, uint64(d.From), uint64(d.To), uint64(d.Link), int64(d.Len()),
+		uint64(r.pcrc.frameCRC(d)))
 	arr, n, v := r.net.Route(r.k.Now(), d)
 	if v.Dropped() {
 		r.drop(r.pktID, v.String())
 		return
 	}
+	// The destination is looked up once per packet: a busy node's
+	// deferred delivery is handled without the packet table or the map.
+	to := int32(r.byID[d.To])
 	for i := range n {
 		slot := r.alloc(inflight{d: d, id: r.pktID, sent: r.k.Now()})
-		r.k.Schedule(arr[i].At, Event{Kind: evDeliver, Ref: slot})
+		r.k.Schedule(arr[i].At, Event{Kind: evDeliver, Node: to, Ref: slot})
 	}
 }
 
@@ -492,11 +512,10 @@ func (r *run) alloc(p inflight) int32 {
 	return int32(len(r.pkts) - 1)
 }
 
-func (r *run) deliver(slot int32) {
+func (r *run) deliver(slot int32, h *host) {
 	p := r.pkts[slot]
 	r.pkts[slot] = inflight{}
 	r.free = append(r.free, slot)
-	h := r.hosts[r.byID[p.d.To]]
 	if !h.up {
 		r.drop(p.id, "node_down")
 		if !h.off {
@@ -512,7 +531,7 @@ func (r *run) deliver(slot int32) {
 	}
 	r.counts.Delivered++
 	r.cur = h
-	r.trace.Begin(r.k.Now(), "recv").Uint("id", p.id).End()
+	r.trace.Recv(r.k.Now(), p.id)
 	r.charge(h, 1)
 	// A packet in flight is never modified or reused: the node may keep it.
 	h.node.StepShared(r.k.Now(), p.d)

@@ -115,19 +115,15 @@ func (r *run) record(h *host, ed engine.Delivery) {
 	d := ed.Delivery
 	now := r.k.Now()
 	dl := check.Delivery{At: now, Ring: check.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, Seq: d.Seq, Sender: d.Sender}
-	t := r.trace.Begin(now, "deliver").Str("node", h.name)
 	switch d.Kind {
 	case totem.DeliverMessage:
 		dl.Kind = check.KindMsg
 		if ed.Service == engine.ServiceApp {
 			dl.ID = decodeWorkload(d.Payload)
 		}
-		t.HexPair("ring", uint64(uint32(dl.Ring.Rep)), dl.Ring.Seq).Uint("seq", uint64(d.Seq)).Uint("from", uint64(d.Sender)).Uint("svc", uint64(ed.Service))
-		if dl.ID != 0 {
-			t.Uint("id", dl.ID)
-			if h.proc.Node == d.Sender {
-				r.opsOK++
-			}
+		r.trace.DeliverMsg(now, h.name, uint64(uint32(dl.Ring.Rep)), dl.Ring.Seq, uint64(d.Seq), uint64(d.Sender), uint64(ed.Service), dl.ID)
+		if dl.ID != 0 && h.proc.Node == d.Sender {
+			r.opsOK++
 		}
 	case totem.DeliverTransitional, totem.DeliverRegular:
 		dl.Kind = check.KindTrans
@@ -135,9 +131,11 @@ func (r *run) record(h *host, ed engine.Delivery) {
 			dl.Kind = check.KindRegular
 		}
 		dl.Members = d.Members
-		t.Str("config", d.Kind.String()).Str("ring", dl.Ring.String()).Str("members", r.names(d.Members))
+		r.trace.Begin(now, "deliver").Str("node", h.name).
+			Str("config", d.Kind.String()).Str("ring", dl.Ring.String()).Str("members", r.names(d.Members)).End()
+	default:
+		r.trace.Begin(now, "deliver").Str("node", h.name).End()
 	}
-	t.End()
 	h.proc.Add(dl)
 	if dl.Kind == check.KindRegular {
 		r.obs.regular(h, dl, now)

@@ -238,6 +238,7 @@ func parseIDs(s string) []wire.NodeID {
 // quorate outside sync, unless two_node is configured (it allows
 // exactly that, fencing decides; spec examples 12b and 33).
 func checkNoSplitBrain(h *harness) {
+	checkAccessors(h)
 	if h.cfgs[0].TwoNode {
 		return
 	}
@@ -254,5 +255,21 @@ func checkNoSplitBrain(h *harness) {
 			return
 		}
 		group = h.group[i]
+	}
+}
+
+// checkAccessors: the node's per-step reads (Quorate, Syncing, RingID,
+// Numbers) say what Status says, at every step of every scenario.
+func checkAccessors(h *harness) {
+	for i, q := range h.nodes {
+		if q == nil {
+			continue
+		}
+		st := q.Status()
+		want := Numbers{Quorate: st.Quorate, TotalVotes: st.TotalVotes, ExpectedVotes: st.ExpectedVotes, Quorum: st.Quorum}
+		if q.Quorate() != st.Quorate || q.Syncing() != st.Syncing || q.RingID() != st.Ring || q.Numbers() != want {
+			h.t.Fatalf("node %d at %v: Quorate %v Syncing %v RingID %v Numbers %+v, Status says %v %v %v %+v",
+				i+1, time.Duration(h.now), q.Quorate(), q.Syncing(), q.RingID(), q.Numbers(), st.Quorate, st.Syncing, st.Ring, want)
+		}
 	}
 }

@@ -243,6 +243,22 @@ func (s *Store) Ready() Ready {
 	return rd
 }
 
+// Pending reports whether Ready has anything to hand over besides its
+// deadline. Like Ready it first queues the node's stability confirmation
+// when one is due, so calling it has the effect calling Ready has: the
+// node asks it after every step and calls Ready only when it says so.
+func (s *Store) Pending() bool {
+	s.announce()
+	return len(s.mcast) > 0 || len(s.results) > 0 || len(s.events) > 0 || s.dirty
+}
+
+// Deadline is Ready().Deadline, with Ready's side effect (see Pending) and
+// without building the rest.
+func (s *Store) Deadline() wire.Instant {
+	s.announce()
+	return s.deadline()
+}
+
 // Ack tells the store the driver has performed the last Ready: persisted,
 // multicast, released and recorded everything in it.
 func (s *Store) Ack() {
