@@ -89,6 +89,12 @@ func New(socket string, log *slog.Logger) *FS {
 // call sends one admin request.
 func (f *FS) call(ctx context.Context, req agent.Request) (*agent.Response, syscall.Errno) {
 	resp, err := agent.Call(ctx, f.socket, req)
+	if err != nil && ctx.Err() != nil {
+		// The kernel interrupted the request: its caller took a signal (a
+		// Go program does for preemption). EINTR lets the call be
+		// restarted; ENOTCONN would say the agent is gone.
+		return nil, syscall.EINTR
+	}
 	if err != nil {
 		f.log.Warn("mount: the agent did not answer", "cmd", req.Cmd, "path", req.Path, "err", err)
 		if errors.Is(err, agent.ErrUnreachable) {
