@@ -16,11 +16,20 @@
 #      the ring more than once);
 #  then restarts the victim and waits until every node logs Members[N].
 #  Lines go to OUTDIR/kill9.txt, the last repetition's logs to OUTDIR.
-#  Run it under `flock /tmp/corosync-harness.lock` with RUN set to a
-#  directory of yours; it tears the namespaces down at the end.
+#  It takes the harness's lock (/tmp/corosync-harness.lock) itself, so
+#  that it never runs beside another experiment on the same namespaces;
+#  set RUN to a directory of yours. It tears the namespaces down at the end.
 set -u
+if [ $# -lt 4 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
+	echo "usage: exp_kill9.sh N TOKEN|default REPS OUTDIR   (root; JITTER_S, RUN)" >&2
+	exit 2
+fi
+if [ "${EXP_KILL9_LOCKED:-}" != 1 ]; then
+	export EXP_KILL9_LOCKED=1
+	exec flock /tmp/corosync-harness.lock "$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" "$@"
+fi
 . /work/shared/corosync-harness/lib.sh
-N=${1:-5}; TOK=${2:-default}; REPS=${3:-8}; OUT=${4:-/tmp/kill9}
+N=$1; TOK=$2; REPS=$3; OUT=$4
 JITTER_S=${JITTER_S:-1.5}
 tokarg=""; [ "$TOK" != default ] && tokarg=$TOK
 mkdir -p "$OUT"; : > "$OUT/kill9.txt"
