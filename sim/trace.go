@@ -17,7 +17,9 @@ import (
 // covers. A change of either changes every hash, so it is bumped on purpose,
 // never by accident. Format 3: the hash covers the binary record of each
 // line instead of its JSON text (the lines themselves are format 2's).
-const TraceFormat = 3
+// Format 4: sent and received packets and delivered messages have compact
+// records of their own (see Send), a third of the bytes to hash.
+const TraceFormat = 4
 
 // Trace records every externally visible event and every packet fate of a
 // run, and keeps a running SHA-256 over them. The hash is the run's
@@ -40,6 +42,10 @@ type Trace struct {
 	text  bool          // build the JSON lines: w or verify is set
 	buf   []byte        // the JSON line being built, when text
 	lines uint64
+	// lastAt is the previous line's instant and lastID the previous
+	// packet's id: the compact records carry their distance from them.
+	lastAt wire.Instant
+	lastID uint64
 	// verify, when set, is called with every finished line (for replay).
 	verify func(line []byte)
 	// bin[:bn] are binary records not hashed yet. An array with an index,
@@ -167,12 +173,9 @@ func (t *Trace) field(typ byte, key string) {
 func (t *Trace) Begin(at wire.Instant, k string) *Trace {
 	t.binString(k)
 	t.binVarint(int64(at))
+	t.lastAt = at
 	if t.text {
-		t.buf = append(t.buf[:0], `{"t":`...)
-		t.buf = strconv.AppendInt(t.buf, int64(at), 10)
-		t.buf = append(t.buf, `,"k":"`...)
-		t.buf = append(t.buf, k...)
-		t.buf = append(t.buf, '"')
+		t.jsonLine(at, k)
 	}
 	return t
 }
@@ -247,15 +250,8 @@ func (t *Trace) HexPair(key string, a, b uint64) *Trace {
 func (t *Trace) End() {
 	t.binByte(binEnd)
 	t.lines++
-	if !t.text {
-		return
-	}
-	t.buf = append(t.buf, '}', '\n')
-	if t.w != nil {
-		t.w.Write(t.buf)
-	}
-	if t.verify != nil {
-		t.verify(t.buf)
+	if t.text {
+		t.jsonEnd()
 	}
 }
 
@@ -317,99 +313,148 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // The three lines a run under load writes for nearly every event, a sent
-// packet, a received one and an ordered delivery, have their binary records
-// written in one pass when no JSON is built: the keys are literals in the
-// order the general calls give them, so the bytes hashed are the same (a
-// test compares both ways). One bounds check per line instead of one per
-// field. recordRoom bounds each: kind, key and value bytes plus varints.
-const recordRoom = 64 + 8*(2+8+binary.MaxVarintLen64)
+// packet, a received one and an ordered delivery, have their own compact
+// binary records (format 4), written in one pass: a zero byte (a general
+// record starts with its kind's length, never 0), a byte naming the line
+// ('s', 'r', 'd'), the instant as a zig-zag varint of its distance from
+// the previous line's, and the values in a fixed order without keys (see
+// Send, Recv, DeliverMsg). About a third of the bytes of the general
+// record, so a third of the hashing. The JSON line is the general one.
+// recordRoom bounds each record: two bytes, the instant, eight varints and
+// a name of at most 32 bytes with its length.
+const recordRoom = 2 + 10*binary.MaxVarintLen64 + 1 + maxFastName
 
-// begin makes room for a fast record and returns the empty slice at the
-// end of what is pending, with the capacity of the rest of bin.
-func (t *Trace) begin() []byte {
+// maxFastName is the longest node name a delivery's compact record
+// carries in the one bounds check; a longer one takes the general path of
+// room checks (the bytes are the same).
+const maxFastName = 32
+
+// begin makes room for a compact record of kind c at instant at and
+// returns it started, at the end of what is pending, with the capacity of
+// the rest of bin.
+func (t *Trace) begin(c byte, at wire.Instant) []byte {
 	if t.bn+recordRoom > len(t.bin) {
 		t.hashPending()
 	}
-	return t.bin[t.bn:t.bn]
+	b := append(t.bin[t.bn:t.bn], 0, c)
+	b = binary.AppendVarint(b, int64(at)-int64(t.lastAt))
+	t.lastAt = at
+	return b
 }
 
-// finish ends a fast record written into b (from begin).
+// finish ends a compact record written into b (from begin).
 func (t *Trace) finish(b []byte) {
-	b = append(b, binEnd)
 	t.bn += len(b)
 	t.lines++
 }
 
-// Send traces a packet handed to the network: the same line as
-// Begin(at, "send").Uint("id", id).Uint("from", from).Uint("to", to).
-// Uint("l", link).Int("len", n).Uint("crc", crc).End().
-func (t *Trace) Send(at wire.Instant, id, from, to, link uint64, n int64, crc uint64) {
-	if t.text {
-		t.Begin(at, "send").Uint("id", id).Uint("from", from).Uint("to", to).
-			Uint("l", link).Int("len", n).Uint("crc", crc).End()
-		return
+// jsonLine starts the JSON text of a line, when text is built.
+func (t *Trace) jsonLine(at wire.Instant, k string) {
+	t.buf = append(t.buf[:0], `{"t":`...)
+	t.buf = strconv.AppendInt(t.buf, int64(at), 10)
+	t.buf = append(t.buf, `,"k":"`...)
+	t.buf = append(t.buf, k...)
+	t.buf = append(t.buf, '"')
+}
+
+func (t *Trace) jsonUint(key string, v uint64) {
+	t.key(key)
+	t.buf = strconv.AppendUint(t.buf, v, 10)
+}
+
+// jsonEnd finishes the JSON text of a line and writes it.
+func (t *Trace) jsonEnd() {
+	t.buf = append(t.buf, '}', '\n')
+	if t.w != nil {
+		t.w.Write(t.buf)
 	}
-	b := append(t.begin(), "\x04send"...)
-	b = binary.AppendVarint(b, int64(at))
-	b = append(b, binUint, 2, 'i', 'd')
-	b = binary.AppendUvarint(b, id)
-	b = append(b, binUint, 4, 'f', 'r', 'o', 'm')
+	if t.verify != nil {
+		t.verify(t.buf)
+	}
+}
+
+// Send traces a packet handed to the network: the JSON line
+// {"t":…,"k":"send","id":…,"from":…,"to":…,"l":…,"len":…,"crc":…}. Its
+// record: 0, 's', the instant, then id as a zig-zag varint of its
+// distance from the previous packet's id (sent or received), from, to and
+// l as varints, len as a zig-zag varint, crc as a varint.
+func (t *Trace) Send(at wire.Instant, id, from, to, link uint64, n int64, crc uint64) {
+	b := t.begin('s', at)
+	b = binary.AppendVarint(b, int64(id-t.lastID))
+	t.lastID = id
 	b = binary.AppendUvarint(b, from)
-	b = append(b, binUint, 2, 't', 'o')
 	b = binary.AppendUvarint(b, to)
-	b = append(b, binUint, 1, 'l')
 	b = binary.AppendUvarint(b, link)
-	b = append(b, binInt, 3, 'l', 'e', 'n')
 	b = binary.AppendVarint(b, n)
-	b = append(b, binUint, 3, 'c', 'r', 'c')
 	b = binary.AppendUvarint(b, crc)
 	t.finish(b)
-}
-
-// Recv traces a packet handed to its node: the same line as
-// Begin(at, "recv").Uint("id", id).End().
-func (t *Trace) Recv(at wire.Instant, id uint64) {
 	if t.text {
-		t.Begin(at, "recv").Uint("id", id).End()
-		return
+		t.jsonLine(at, "send")
+		t.jsonUint("id", id)
+		t.jsonUint("from", from)
+		t.jsonUint("to", to)
+		t.jsonUint("l", link)
+		t.key("len")
+		t.buf = strconv.AppendInt(t.buf, n, 10)
+		t.jsonUint("crc", crc)
+		t.jsonEnd()
 	}
-	b := append(t.begin(), "\x04recv"...)
-	b = binary.AppendVarint(b, int64(at))
-	b = append(b, binUint, 2, 'i', 'd')
-	b = binary.AppendUvarint(b, id)
-	t.finish(b)
 }
 
-// DeliverMsg traces an ordered delivery of a message: the same line as
-// Begin(at, "deliver").Str("node", node).HexPair("ring", rep, seq).
-// Uint("seq", mseq).Uint("from", from).Uint("svc", svc), then
-// Uint("id", id) when id is not 0, and End().
-func (t *Trace) DeliverMsg(at wire.Instant, node string, rep, seq, mseq, from, svc, id uint64) {
-	if t.text || len(node) > 32 {
-		l := t.Begin(at, "deliver").Str("node", node).HexPair("ring", rep, seq).
-			Uint("seq", mseq).Uint("from", from).Uint("svc", svc)
-		if id != 0 {
-			l.Uint("id", id)
-		}
-		l.End()
-		return
+// Recv traces a packet handed to its node: the JSON line
+// {"t":…,"k":"recv","id":…}. Its record: 0, 'r', the instant and id as
+// in Send.
+func (t *Trace) Recv(at wire.Instant, id uint64) {
+	b := t.begin('r', at)
+	b = binary.AppendVarint(b, int64(id-t.lastID))
+	t.lastID = id
+	t.finish(b)
+	if t.text {
+		t.jsonLine(at, "recv")
+		t.jsonUint("id", id)
+		t.jsonEnd()
 	}
-	b := append(t.begin(), "\x07deliver"...)
-	b = binary.AppendVarint(b, int64(at))
-	b = append(b, binStr, 4, 'n', 'o', 'd', 'e', byte(len(node)))
-	b = append(b, node...)
-	b = append(b, binHexPair, 4, 'r', 'i', 'n', 'g')
+}
+
+// DeliverMsg traces an ordered delivery of a message: the JSON line
+// {"t":…,"k":"deliver","node":…,"ring":"rep.seq" (hex),"seq":…,"from":…,
+// "svc":…} with "id":… after svc when id is not 0. Its record: 0, 'd',
+// the instant, node as a string, rep, seq, mseq, from, svc and id as
+// varints (id 0 included).
+func (t *Trace) DeliverMsg(at wire.Instant, node string, rep, seq, mseq, from, svc, id uint64) {
+	b := t.begin('d', at)
+	if len(node) <= maxFastName {
+		b = append(b, byte(len(node)))
+		b = append(b, node...)
+	} else {
+		t.bn += len(b)
+		t.binString(node)
+		t.room(recordRoom)
+		b = t.bin[t.bn:t.bn]
+	}
 	b = binary.AppendUvarint(b, rep)
 	b = binary.AppendUvarint(b, seq)
-	b = append(b, binUint, 3, 's', 'e', 'q')
 	b = binary.AppendUvarint(b, mseq)
-	b = append(b, binUint, 4, 'f', 'r', 'o', 'm')
 	b = binary.AppendUvarint(b, from)
-	b = append(b, binUint, 3, 's', 'v', 'c')
 	b = binary.AppendUvarint(b, svc)
-	if id != 0 {
-		b = append(b, binUint, 2, 'i', 'd')
-		b = binary.AppendUvarint(b, id)
-	}
+	b = binary.AppendUvarint(b, id)
 	t.finish(b)
+	if t.text {
+		t.jsonLine(at, "deliver")
+		t.key("node")
+		t.buf = appendJSONString(t.buf, node)
+		t.key("ring")
+		t.buf = append(t.buf, '"')
+		t.buf = strconv.AppendUint(t.buf, rep, 16)
+		t.buf = append(t.buf, '.')
+		t.buf = strconv.AppendUint(t.buf, seq, 16)
+		t.buf = append(t.buf, '"')
+		t.jsonUint("seq", mseq)
+		t.jsonUint("from", from)
+		t.jsonUint("svc", svc)
+		if id != 0 {
+			t.jsonUint("id", id)
+		}
+		t.jsonEnd()
+	}
 }
