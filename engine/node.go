@@ -382,7 +382,7 @@ func (n *Node) Backlog() int { return n.ring.Backlog() }
 func (n *Node) collect(now Instant) {
 	for round := 0; ; round++ {
 		n.syncSent = false
-		rd := n.ring.Ready()
+		rd := n.ring.Output()
 		n.ring.Ack()
 		if rd.PersistRingSeq != 0 {
 			n.disk.RingSeq = rd.PersistRingSeq
@@ -444,6 +444,9 @@ func (n *Node) collect(now Instant) {
 // total order (before any later delivery of the same batch reaches the
 // store). It reports whether votequorum multicast anything.
 func (n *Node) drainQuorum(now Instant) bool {
+	if !n.q.Pending() {
+		return false // nothing below would act
+	}
 	qr := n.q.Ready()
 	n.q.Ack()
 	n.arbiter = append(n.arbiter, qr.Arbiter...)

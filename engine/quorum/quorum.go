@@ -264,6 +264,13 @@ func (q *Quorum) Deadline() wire.Instant { return q.deadline() }
 // Ack tells the node the driver has performed everything Ready returned.
 func (q *Quorum) Ack() { q.rd = Ready{} }
 
+// Pending reports whether Ready has anything besides its Deadline: most
+// inputs leave votequorum with no output, and the node asks after every
+// one.
+func (q *Quorum) Pending() bool {
+	return len(q.rd.Multicast) > 0 || len(q.rd.Arbiter) > 0 || len(q.rd.Events) > 0
+}
+
 // deadline is the earliest pending timer.
 func (q *Quorum) deadline() wire.Instant {
 	d := earliest(q.lmsDeadline, q.devDeadline)

@@ -424,6 +424,12 @@ func (r *Ring) Ready() Ready {
 	return rd
 }
 
+// Output is Ready without its Deadline (left 0): the batch alone, for a
+// caller that reads the deadline once, later, with Deadline (the node
+// drains its layers several times per input and needs the deadline only
+// when it hands its own Ready over).
+func (r *Ring) Output() Ready { return r.rd }
+
 // Deadline is Ready().Deadline without the rest of the batch: the next
 // timer, 0 for none.
 func (r *Ring) Deadline() wire.Instant {
@@ -440,12 +446,23 @@ func (r *Ring) Deadline() wire.Instant {
 // batch's slices stay valid until the next Ack (a driver may read them
 // while the ring fills the next batch); the ring reuses them after that.
 func (r *Ring) Ack() {
-	old := r.rd
-	clear(r.spare.Sends)
-	clear(r.spare.Deliver)
-	clear(r.spare.Events)
-	r.rd = Ready{Sends: r.spare.Sends[:0], Deliver: r.spare.Deliver[:0], Events: r.spare.Events[:0]}
-	r.spare = Ready{Sends: old.Sends, Deliver: old.Deliver, Events: old.Events}
+	// Each slice of the batch is swapped with its spare only when the
+	// batch used it: an empty one holds nothing a driver reads, so the
+	// ring keeps filling it, and the spare (the last non-empty batch's,
+	// still the driver's until the next Ack) stays where it is.
+	r.rd.PersistRingSeq = 0
+	if len(r.rd.Sends) > 0 {
+		clear(r.spare.Sends)
+		r.rd.Sends, r.spare.Sends = r.spare.Sends[:0], r.rd.Sends
+	}
+	if len(r.rd.Deliver) > 0 {
+		clear(r.spare.Deliver)
+		r.rd.Deliver, r.spare.Deliver = r.spare.Deliver[:0], r.rd.Deliver
+	}
+	if len(r.rd.Events) > 0 {
+		clear(r.spare.Events)
+		r.rd.Events, r.spare.Events = r.spare.Events[:0], r.rd.Events
+	}
 }
 
 // State returns the current membership state.
