@@ -70,6 +70,7 @@ type Ring struct {
 	rnd         Rand
 	self        wire.NodeID
 	nodes       []wire.NodeID // configured nodelist, sorted
+	nodeBits    []uint64      // bitmap of nodes when every id is small (setNodes)
 	now         wire.Instant
 
 	state          State
@@ -149,8 +150,7 @@ func New(c Config, now wire.Instant, persistedRingSeq uint64, rnd Rand) (*Ring, 
 		return nil, configErr("send_join needs a random source.")
 	}
 	r := &Ring{cfg: c, tm: tm, rnd: rnd, self: c.Self, now: now, lastTokenRx: now, bugDeliverGap: canaryDeliverGap}
-	r.nodes = slices.Clone(c.Nodes)
-	slices.Sort(r.nodes)
+	r.setNodes(c.Nodes)
 	r.ringID = RingID{Rep: c.Self, Seq: persistedRingSeq + 1}
 	r.oldRingID = r.ringID
 	r.tokenRingIDSeq = r.ringID.Seq
@@ -178,8 +178,7 @@ func (r *Ring) Reload(c Config) error {
 		return err
 	}
 	r.cfg, r.tm = c, tm
-	r.nodes = slices.Clone(c.Nodes)
-	slices.Sort(r.nodes)
+	r.setNodes(c.Nodes)
 	// A node that left the nodelist (delnode) leaves the membership
 	// lists too: a JOIN naming it would be dropped as forged by every
 	// member that runs the new nodelist, and theirs by this node, so that
@@ -229,15 +228,15 @@ func (r *Ring) step(now wire.Instant, from wire.NodeID, b []byte, shared bool) {
 // checkSender rejects messages whose claimed origin does not match the
 // link-layer sender, or that name nodes outside the nodelist.
 func (r *Ring) checkSender(from wire.NodeID, m Message) string {
-	if from == r.self || !setHas(r.nodes, from) {
+	if from == r.self || !r.configured(from) {
 		return "sender not a configured peer"
 	}
 	switch m := m.(type) {
 	case *Mcast:
 		// from is a configured peer (above): a sender or origin equal to
 		// it, or the origin equal to a known sender, needs no search.
-		if (m.Sender != from && !setHas(r.nodes, m.Sender)) ||
-			(m.Origin != from && m.Origin != m.Sender && !setHas(r.nodes, m.Origin)) {
+		if (m.Sender != from && !r.configured(m.Sender)) ||
+			(m.Origin != from && m.Origin != m.Sender && !r.configured(m.Origin)) {
 			return "mcast origin unknown"
 		}
 		return ""
@@ -245,12 +244,12 @@ func (r *Ring) checkSender(from wire.NodeID, m Message) string {
 		if m.Origin != from || (m.Sender != 0 && m.Sender != from) {
 			return "join sender mismatch"
 		}
-		if !setSubset(m.ProcList, r.nodes) || !setSubset(m.FailedList, r.nodes) {
+		if !r.allConfigured(m.ProcList) || !r.allConfigured(m.FailedList) {
 			return "join names unknown nodes"
 		}
 		return ""
 	case *CommitToken:
-		if !setSubset(m.Addr, r.nodes) {
+		if !r.allConfigured(m.Addr) {
 			return "commit token names unknown nodes"
 		}
 	}
