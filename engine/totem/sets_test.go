@@ -71,3 +71,47 @@ func TestSetSubset(t *testing.T) {
 		t.Fatalf("the cases were %d subsets and %d not: too few of one kind", yes, no)
 	}
 }
+
+// TestConfiguredAgainstSets: the ring's bitmap of configured nodes answers
+// what setHas and setSubset answer over the sorted nodelist, for small
+// ids (the bitmap) and nodelists with an id past maxBitsID (the search),
+// with lists in any order and with duplicates.
+func TestConfiguredAgainstSets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	for round := range 300 {
+		top := uint32(200)
+		if round%3 == 0 {
+			top = maxBitsID + 100
+		}
+		var ids []wire.NodeID
+		for range rng.IntN(20) + 1 {
+			ids = append(ids, wire.NodeID(rng.Uint32N(top)+1))
+		}
+		ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+		rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+		var r Ring
+		r.setNodes(ids)
+		if (r.nodeBits != nil) != (slices.Max(ids) <= maxBitsID) {
+			t.Fatalf("%v: bitmap %v", ids, r.nodeBits != nil)
+		}
+		for range 50 {
+			id := wire.NodeID(rng.Uint32N(top + 70))
+			if rng.IntN(2) == 0 {
+				id = ids[rng.IntN(len(ids))]
+			}
+			if got, want := r.configured(id), setHas(r.nodes, id); got != want {
+				t.Fatalf("%v: configured(%d) = %v, want %v", ids, id, got, want)
+			}
+			list := []wire.NodeID{id}
+			for range rng.IntN(6) {
+				list = append(list, ids[rng.IntN(len(ids))])
+			}
+			if rng.IntN(2) == 0 {
+				slices.Sort(list)
+			}
+			if got, want := r.allConfigured(list), setSubset(list, r.nodes); got != want {
+				t.Fatalf("%v: allConfigured(%v) = %v, want %v", ids, list, got, want)
+			}
+		}
+	}
+}
