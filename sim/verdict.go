@@ -201,13 +201,16 @@ func (r *run) convergedAt(comp []*host, since wire.Instant) (wire.Instant, bool)
 	var ring check.RingRef
 	var at wire.Instant
 	for i, h := range comp {
-		var last *check.Delivery
+		// A copy, not a pointer to the loop's variable: that would move
+		// every delivery of the scan to the heap.
+		var last check.Delivery
+		found := false
 		for d := range h.proc.All() {
 			if d.Kind == check.KindRegular {
-				last = &d
+				last, found = d, true
 			}
 		}
-		if last == nil || !slices.Equal(last.Members, want) {
+		if !found || !slices.Equal(last.Members, want) {
 			return 0, false
 		}
 		if i == 0 {

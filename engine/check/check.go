@@ -184,7 +184,7 @@ func Fail(f string, args ...any) CheckResult { return CheckResult{Detail: fmt.Sp
 // ring ids, transitional ⊆ old ∩ new.
 func CheckIntegrity(h *History) CheckResult {
 	for _, p := range h.Procs {
-		seen := map[uint64]bool{}
+		seen := make(map[uint64]bool, p.ds.Len()) // sized once, not grown
 		var old []wire.NodeID
 		var lastRing RingRef
 		for d := range p.All() {
@@ -229,20 +229,23 @@ func CheckIntegrity(h *History) CheckResult {
 // checkTransitionalSubset: each transitional configuration is a subset of
 // the regular configuration that follows it.
 func checkTransitionalSubset(p *Process) CheckResult {
-	var trans *Delivery
+	// A copy, not a pointer to the loop's variable: that would move every
+	// delivery of the scan to the heap.
+	var trans Delivery
+	haveTrans := false
 	for d := range p.All() {
 		switch d.Kind {
 		case KindTrans:
-			trans = &d
+			trans, haveTrans = d, true
 		case KindRegular:
-			if trans != nil {
+			if haveTrans {
 				for _, m := range trans.Members {
 					if !slices.Contains(d.Members, m) {
 						return Fail("transitional configuration: %s's transitional %v is not inside the new ring %s %v", p, trans.Members, d.Ring, d.Members)
 					}
 				}
 			}
-			trans = nil
+			haveTrans = false
 		}
 	}
 	return Pass()
@@ -290,7 +293,11 @@ func CheckTotalOrder(h *History) CheckResult {
 		}
 		return key{}, false
 	}
-	index := map[key]int{}
+	most := 0
+	for _, p := range h.Procs {
+		most = max(most, p.ds.Len())
+	}
+	index := make(map[key]int, most) // sized once, not grown
 	var succ [][]int
 	var indeg []int
 	node := func(k key) int {
@@ -310,7 +317,10 @@ func CheckTotalOrder(h *History) CheckResult {
 				continue
 			}
 			n := node(k)
-			if prev >= 0 {
+			// Processes that deliver in the same order give the same
+			// edge again: kept once (an edge twice changes no answer of
+			// the sort below, only its work).
+			if prev >= 0 && (len(succ[prev]) == 0 || succ[prev][len(succ[prev])-1] != n) {
 				succ[prev] = append(succ[prev], n)
 				indeg[n]++
 			}
@@ -461,7 +471,7 @@ func CheckGaps(h *History) CheckResult {
 func CheckSelfDelivery(h *History, settle wire.Instant) CheckResult {
 	got := map[*Process]map[uint64]bool{}
 	for _, p := range h.Procs {
-		m := map[uint64]bool{}
+		m := make(map[uint64]bool, p.ds.Len()) // sized once, not grown
 		for d := range p.All() {
 			if d.Kind == KindMsg && d.ID != 0 {
 				m[d.ID] = true
