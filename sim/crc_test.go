@@ -30,7 +30,11 @@ func TestFrameCRC(t *testing.T) {
 		p := bytes(n)
 		payloads++
 		for range 1 + rng.IntN(5) {
-			d := wire.Datagram{Header: bytes(rng.IntN(64)), Payload: p}
+			hl := rng.IntN(64)
+			if rng.IntN(20) == 0 {
+				hl = rng.IntN(4 * minCombine) // past the one-call buffer
+			}
+			d := wire.Datagram{Header: bytes(hl), Payload: p}
 			want := crc32.Update(crc32.Checksum(d.Header, castagnoli()), castagnoli(), d.Payload)
 			if got := c.frameCRC(d); got != want {
 				t.Fatalf("header %d bytes, payload %d: combined %08x, over both %08x", len(d.Header), len(p), got, want)
