@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -43,21 +44,42 @@ func Exec(args []string) {
 }
 
 // sameBuild reports whether two binaries were built by the same toolchain
-// from the same clean revision of the same module with the same flags.
+// from the same clean revision of the same module with the same flags. The
+// revision is the one Go records (vcs.revision, with vcs.modified false) or,
+// where the toolchain records none (GOFLAGS=-buildvcs=false, git
+// worktrees), the commit `make build` links in (-X main.commit=REV, where
+// REV ends in -dirty for a tree with uncommitted changes).
 func sameBuild(a, b *debug.BuildInfo) bool {
 	if a.GoVersion != b.GoVersion || a.Main.Path != b.Main.Path || a.Main.Path == "" {
 		return false
 	}
 	sa, sb := settings(a), settings(b)
-	if sa["vcs.revision"] == "" || sa["vcs.modified"] != "false" || sb["vcs.modified"] != "false" {
+	rev := revision(sa)
+	if rev == "" || rev != revision(sb) {
 		return false
 	}
-	for _, k := range []string{"vcs.revision", "vcs.time", "-ldflags", "-tags", "CGO_ENABLED", "GOARCH", "GOOS"} {
+	for _, k := range []string{"vcs.revision", "vcs.modified", "vcs.time", "-ldflags", "-tags", "CGO_ENABLED", "GOARCH", "GOOS"} {
 		if sa[k] != sb[k] {
 			return false
 		}
 	}
 	return true
+}
+
+// revision is the clean revision a binary was built from, or "".
+func revision(s map[string]string) string {
+	if r := s["vcs.revision"]; r != "" {
+		if s["vcs.modified"] != "false" {
+			return ""
+		}
+		return r
+	}
+	for _, f := range strings.Fields(s["-ldflags"]) {
+		if c, ok := strings.CutPrefix(f, "main.commit="); ok && len(c) == 40 && strings.Trim(c, "0123456789abcdef") == "" {
+			return c
+		}
+	}
+	return ""
 }
 
 func settings(bi *debug.BuildInfo) map[string]string {

@@ -18,6 +18,10 @@ func build(kv ...string) *debug.BuildInfo {
 // agent in the quorate process.
 func TestSameBuild(t *testing.T) {
 	clean := []string{"vcs.revision", "abc", "vcs.time", "2026-12-07T06:00:00Z", "vcs.modified", "false", "-ldflags", "-X main.commit=abc", "GOOS", "linux", "GOARCH", "amd64"}
+	const rev = "12aa06e7e978e3e9f07d248f10070109f5f3b49f"
+	linked := []string{"-ldflags", "-X main.commit=" + rev, "GOOS", "linux"}
+	dirty := []string{"-ldflags", "-X main.commit=" + rev + "-dirty", "GOOS", "linux"}
+	other := []string{"-ldflags", "-X main.commit=0000000000000000000000000000000000000000", "GOOS", "linux"}
 	with := func(k, v string) []string {
 		out := append([]string(nil), clean...)
 		for i := 0; i < len(out); i += 2 {
@@ -41,15 +45,19 @@ func TestSameBuild(t *testing.T) {
 		{"other link flags", build(clean...), build(with("-ldflags", "-X main.commit=def")...), false},
 		{"other build tags", build(clean...), build(with("-tags", "canary")...), false},
 		{"another architecture", build(clean...), build(with("GOARCH", "arm64")...), false},
+		{"no VCS information, one make build", build(linked...), build(linked...), true},
+		{"no VCS information, a dirty make build", build(dirty...), build(dirty...), false},
+		{"no VCS information, other commits", build(linked...), build(other...), false},
+		{"no VCS information, no commit linked in", build("-ldflags", "-s -w"), build("-ldflags", "-s -w"), false},
 	}
 	for _, c := range cases {
 		if got := sameBuild(c.a, c.b); got != c.want {
 			t.Errorf("%s: sameBuild = %v, want %v", c.name, got, c.want)
 		}
 	}
-	other := build(clean...)
-	other.GoVersion = "go1.24.0"
-	if sameBuild(build(clean...), other) {
+	older := build(clean...)
+	older.GoVersion = "go1.24.0"
+	if sameBuild(build(clean...), older) {
 		t.Error("another toolchain: sameBuild = true, want false")
 	}
 }
