@@ -1,6 +1,8 @@
-// Command quorate is the one binary of the project: the simulator's run,
-// replay and report commands, and (as they land) the agent and its
-// pvecm-style management commands.
+// Command quorate is the project's command line: the simulator's run,
+// replay, sweep and report commands, the agent and its pvecm-style
+// management commands. The agent is also built alone as quorate-agent
+// (cmd/quorate-agent), which `quorate agent` runs when it is installed
+// beside this binary from the same build.
 package main
 
 import (
