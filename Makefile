@@ -23,9 +23,12 @@ setup:
 
 # build stamps the commit (COMMIT, below) into `quorate --version` also
 # where the toolchain records no VCS information (GOFLAGS=-buildvcs=false,
-# git worktrees).
+# git worktrees), and builds the daemon binary quorate-agent beside quorate:
+# `quorate agent` runs it when both come from one clean build
+# (docs/ops.md, "The daemon binary").
 build:
 	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN) ./cmd/quorate
+	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN)-agent ./cmd/quorate-agent
 
 # image: the container image of the static quorate binary and the scenario
 # library (no base image), as an OCI layout archive out/image/quorate.oci.tar

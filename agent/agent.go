@@ -280,6 +280,7 @@ func Run(ctx context.Context, opt Options) error {
 	rec.write(journal.Record{Kind: journal.KindStart, Config: journalConfig(conf, cl),
 		Reason: fmt.Sprintf("config %s, seed %#016x, ring_seq %d", conf.File, seed, persisted.RingSeq)})
 	go admin.serve(ctx)
+	go releaseIdleMemory(ctx)
 	if js != nil {
 		log.Info("join listener ready", "node", cl.name, "addr", js.ln.Addr().String())
 		go js.serve(ctx)

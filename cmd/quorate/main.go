@@ -1,16 +1,18 @@
-// Command quorate is the one binary of the project: the simulator's run,
-// replay and report commands, and (as they land) the agent and its
-// pvecm-style management commands.
+// Command quorate is the project's command line: the simulator's run,
+// replay, sweep and report commands, the agent and its pvecm-style
+// management commands. The agent is also built alone as quorate-agent
+// (cmd/quorate-agent), which `quorate agent` runs when it is installed
+// beside this binary from the same build.
 package main
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/quorate/quorate/cmd/internal/agentcmd"
 	"github.com/quorate/quorate/sim"
 )
 
@@ -44,6 +46,12 @@ func badInput(err error) error { return &exitError{code: exitBadInput, err: err}
 var errFailed = &exitError{code: exitFailed, err: errors.New("failed")}
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "agent" {
+		// The daemon binary of the same build, when installed beside
+		// this one, runs the agent with a fraction of the resident
+		// memory (agentcmd's doc); otherwise it runs here.
+		agentcmd.Exec(os.Args[2:])
+	}
 	os.Exit(execute(os.Args[1:]))
 }
 
@@ -61,30 +69,19 @@ func execute(args []string) int {
 		}
 		return ee.code
 	}
+	var ae *agentcmd.Error
+	if errors.As(err, &ae) {
+		fmt.Fprintln(os.Stderr, errorLine(ae.Err))
+		return ae.Code
+	}
 	// cobra's own errors: unknown command, bad arguments.
 	fmt.Fprintln(os.Stderr, errorLine(err))
 	return exitBadInput
 }
 
-// errorLine is how every error is printed: one "quorate" prefix (the
-// command path, "quorate run: ...", when the message names the command),
-// without the package prefixes ("sim: ", "sweep: ") a library error
-// carries.
-func errorLine(err error) string {
-	msg := err.Error()
-	for changed := true; changed; {
-		changed = false
-		for _, p := range []string{"sim: ", "sweep: ", "scenarios: ", "reports: ", "agent: "} {
-			if rest, ok := strings.CutPrefix(msg, p); ok {
-				msg, changed = rest, true
-			}
-		}
-	}
-	if strings.HasPrefix(msg, "quorate ") || strings.HasPrefix(msg, "quorate:") {
-		return msg
-	}
-	return "quorate: " + msg
-}
+// errorLine is how every error is printed (agentcmd.ErrorLine, shared
+// with the daemon binary).
+func errorLine(err error) string { return agentcmd.ErrorLine(err) }
 
 // groupsPrintHelp makes every command that only groups subcommands print
 // its help and exit 0 when run bare, and reject an unknown subcommand as
@@ -145,7 +142,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		newReportCmd(),
 		newTraceCmd(),
-		newAgentCmd(),
+		agentcmd.New(),
 		newKeygenCmd(),
 		newStatusCmd(),
 		newNodesCmd(),

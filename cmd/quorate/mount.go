@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -10,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quorate/quorate/agent/pvefs"
+	"github.com/quorate/quorate/cmd/internal/agentcmd"
 )
 
 // newMountCmd is `quorate mount DIR`: the store as a file system, served
@@ -33,7 +33,7 @@ docs/ops.md). A stale mount left at DIR by a killed process is detached first.
 Exit status: 0 after a signal, 1 when mounting or unmounting failed, 2 for
 bad input.`,
 		exactArgs(1), func(cmd *cobra.Command, socket string, args []string) error {
-			log, err := newLogger(logLevel, "text")
+			log, err := agentcmd.NewLogger(logLevel, "text")
 			if err != nil {
 				return badInput(err)
 			}
@@ -46,24 +46,4 @@ bad input.`,
 		})
 	c.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return c
-}
-
-// serveMount mounts the store of the agent at socket on dir while ctx
-// lasts; it returns a channel that yields the mount's error (nil after a
-// clean unmount) and calls fail when the mount stops by itself.
-func serveMount(ctx context.Context, dir, socket string, log *slog.Logger, fail func()) <-chan error {
-	out := make(chan error, 1)
-	if dir == "" {
-		out <- nil
-		return out
-	}
-	go func() {
-		err := pvefs.New(socket, log).Serve(ctx, dir)
-		if err != nil {
-			log.Error("the store's mount failed; stopping", "dir", dir, "err", err)
-			fail()
-		}
-		out <- err
-	}()
-	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quorate/quorate/agent"
+	"github.com/quorate/quorate/cmd/internal/agentcmd"
 	"github.com/quorate/quorate/internal/fsx"
 	"github.com/quorate/quorate/qnetd"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
@@ -49,7 +50,7 @@ Exit status: 0 after SIGINT or SIGTERM, 1 when the daemon fails (a port in
 use, an unreadable data directory), 2 for bad flags.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			log, err := newLogger(logLevel, logFormat)
+			log, err := agentcmd.NewLogger(logLevel, logFormat)
 			if err != nil {
 				return badInput(err)
 			}

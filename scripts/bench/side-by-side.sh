@@ -132,6 +132,9 @@ quorate_phase() {   # quorate_phase REP: start the agents in the same namespaces
 	for k in $(seq 1 600); do ok=1; for ((i=1;i<=N;i++)); do "$QUORATE" status --admin "$RUN/q$i.sock" >/dev/null 2>&1 || ok=0; done; [ $ok = 1 ] && break; sleep 0.1; done
 	[ $ok = 1 ] || { say "the quorate agents did not become quorate"; tail -20 "$RUN"/q*.log >&2; exit 1; }
 	sleep 2
+	# `quorate agent` runs the daemon binary quorate-agent when it is
+	# installed beside quorate from the same build: say which ran.
+	[ "$rep" = 1 ] && say "# the agents' executable: $(readlink "/proc/${QPIDS[0]}/exe")"
 	RES[quorate,rss_idle]+=" $(rss_max "${QPIDS[@]}")"
 	for c in $CASES; do
 		size=${c%%:*} senders=${c##*:}

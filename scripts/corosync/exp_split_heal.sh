@@ -1,0 +1,113 @@
+#!/bin/bash
+# exp_split_heal.sh REPS OUTDIR
+#
+# Two groups of a healthy Corosync 3 cluster fail each other, and the
+# partition heals while they form their rings: does Corosync merge them, or
+# re-form the two rings again and again? N nodes (default 7) on one knet
+# link, token TOKEN (default 1000) with token_coefficient 0, consensus
+# CONSENSUS (default 1200), knet pings every second with a timeout of 8 s
+# (so that knet keeps the links up through the partition: only Totem sees
+# it), and every node multicasting CPG_RATE (default 50) agreed CPG_SIZE
+# (default 256) byte messages a second with cpgrate.c. Each repetition
+# waits for one ring of N, cuts the bridge between the groups G1 (default
+# "1 7") and the rest with one nftables bridge rule (both directions, one
+# atomic change), and removes it HEAL_MS after the cut (a list, used in
+# turn: the offsets around the consensus timeout, token + consensus after
+# the cut, where the simulator's rings cycle). It records the rings every
+# node installed after the heal and how long until every node logs one
+# ring of N (timeout after SETTLE_S, default 60 s).
+#
+# The simulator's counterpart: docs/fidelity.md ("Two rings that fail each
+# other"). It uses the shared reference harness (HARNESS, default
+# /work/shared/corosync-harness), takes its lock for the whole run and
+# tears everything down at the end.
+set -u
+if [ $# -ne 2 ]; then echo "usage: $0 REPS OUTDIR" >&2; exit 2; fi
+REPS=$1 OUTDIR=$2
+HARNESS=${HARNESS:-/work/shared/corosync-harness}
+LOCK=/tmp/corosync-harness.lock
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+if [ "${SPLIT_HEAL_LOCKED:-}" != 1 ]; then
+  export SPLIT_HEAL_LOCKED=1
+  exec flock "$LOCK" "$SELF" "$REPS" "$OUTDIR"
+fi
+RUN=$(mktemp -d /tmp/split-heal-run.XXXXXX)
+export RUN
+# shellcheck source=/dev/null
+. "$HARNESS/lib.sh"
+N=${N:-7}
+G1=${G1:-"1 7"}
+TOKEN=${TOKEN:-1000}
+CONSENSUS=${CONSENSUS:-1200}
+HEAL_MS=${HEAL_MS:-"2170 2175 2180 2185 2190"}
+CPG_RATE=${CPG_RATE:-50}
+CPG_SIZE=${CPG_SIZE:-256}
+SETTLE_S=${SETTLE_S:-60}
+mkdir -p "$OUTDIR"
+cut_off() { nft delete table bridge splitheal 2>/dev/null; true; }
+trap 'cut_off; pkill -f "$RUN.cpgrate"; stop_all $N; net_down; rm -rf "$RUN" "$RUN.cpgrate"' EXIT
+gcc -O2 -o "$RUN.cpgrate" "$(dirname "$SELF")/cpgrate.c" -lcpg || exit 1
+
+in_g1() { local g; for g in $G1; do [ "$g" = "$1" ] && return 0; done; return 1; }
+ports1="" ports2=""
+for ((i=1;i<=N;i++)); do if in_g1 $i; then ports1="$ports1, \"${NSP}${i}l0\""; else ports2="$ports2, \"${NSP}${i}l0\""; fi; done
+ports1=${ports1#, } ports2=${ports2#, }
+
+wait_ring_of() {   # wait_ring_of K SINCE TIMEOUT_S
+  local k=$1 since=$2 tmo=$3 i j
+  for ((j=0;j<tmo*10;j++)); do
+    local ok=1
+    for ((i=1;i<=N;i++)); do
+      [ -n "$(logts_first "$RUN/n$i/corosync.log" "QUORUM.*Members\[$k\]" "$since")" ] || { ok=0; break; }
+    done
+    [ $ok = 1 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+set -- $HEAL_MS
+for ((r=1;r<=REPS;r++)); do
+  heal=${1:-2180}; shift; set -- "$@" "$heal"
+  stop_all $N; net_down; cut_off; rm -rf "${RUN:?}"/*
+  net_up $N; write_confs $N "$TOKEN" 1
+  for ((i=1;i<=N;i++)); do
+    sed -i -e 's/^  debug: off/  debug: on/' \
+      -e "s/^  token: .*/&\n  token_coefficient: 0\n  consensus: $CONSENSUS/" \
+      -e 's/^    knet_link_priority: .*/&\n    knet_ping_interval: 1000\n    knet_ping_timeout: 8000/' "$RUN/n$i/corosync.conf"
+  done
+  tb=$(now)
+  for ((i=1;i<=N;i++)); do
+    start_node $i
+    nsx $i "$RUN.cpgrate" "$CPG_RATE" "$CPG_SIZE" > "$RUN/cpgrate.$i.log" 2>&1 &
+  done
+  if ! wait_ring_of $N "$tb" 60; then echo "rep=$r no initial ring of $N" | tee -a "$OUTDIR/summary.txt"; continue; fi
+  sleep "2.$((RANDOM % 1000))"
+  # One sleep, computed before the cut: spawning date or awk after it
+  # would put the heal milliseconds late. HEAL_LEAD_MS (default 4) is what
+  # starting nft takes; the heal's real offset is recorded.
+  wait_s=$(awk -v h="$heal" -v l="${HEAL_LEAD_MS:-4}" 'BEGIN{printf "%.3f", (h-l)/1000}')
+  t0=$(now)
+  nft -f - <<NFT
+table bridge splitheal {
+  chain f {
+    type filter hook forward priority 0; policy accept;
+    iifname { $ports1 } oifname { $ports2 } drop
+    iifname { $ports2 } oifname { $ports1 } drop
+  }
+}
+NFT
+  sleep "$wait_s"
+  # The heal takes effect while nft runs: th is taken before it, so a
+  # ring of N that forms while nft is still exiting counts.
+  th=$(now)
+  cut_off
+
+  if wait_ring_of $N "$th" "$SETTLE_S"; then st=ok; else st=timeout; fi
+  sleep 5
+  mkdir -p "$OUTDIR/rep$r"
+  for ((i=1;i<=N;i++)); do cp "$RUN/n$i/corosync.log" "$OUTDIR/rep$r/node$i.log"; done
+  pkill -f "$RUN.cpgrate" 2>/dev/null
+  echo "rep=$r cut=$t0 heal=$th heal_after_ms=$(ms_since "$t0" "$th") wanted_ms=$heal settled=$st" | tee -a "$OUTDIR/summary.txt"
+done
+echo "logs in $OUTDIR"
