@@ -45,13 +45,13 @@ func askAs(socket, name string, req agent.Request) (*agent.Response, error) {
 	resp, err := agent.Call(ctx, socket, req)
 	switch {
 	case errors.Is(err, agent.ErrUnreachable):
-		return nil, &exitError{code: exitFailed, err: fmt.Errorf("cannot reach the agent at %s: is `quorate agent` running? (%v)", socket, innermost(err))}
+		return nil, &exitError{Code: exitFailed, Err: fmt.Errorf("cannot reach the agent at %s: is `quorate agent` running? (%v)", socket, innermost(err))}
 	case err != nil:
-		return nil, &exitError{code: exitFailed, err: err}
+		return nil, &exitError{Code: exitFailed, Err: err}
 	case !resp.OK && resp.BadRequest:
 		return nil, badInput(fmt.Errorf("%s: %s", name, resp.Error))
 	case !resp.OK:
-		return nil, &exitError{code: exitFailed, err: fmt.Errorf("%s: %s", name, resp.Error)}
+		return nil, &exitError{Code: exitFailed, Err: fmt.Errorf("%s: %s", name, resp.Error)}
 	}
 	return resp, nil
 }
@@ -104,10 +104,10 @@ so a mistyped flag in a script is never taken for a lost quorum.`,
 			}
 			v := statusView(resp.Status)
 			if err := reports.WriteStatus(cmd.OutOrStdout(), v); err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			if !v.Quorum.Quorate {
-				return &exitError{code: exitNotQuorate, err: errors.New("status: this node is not quorate (Activity blocked)")}
+				return &exitError{Code: exitNotQuorate, Err: errors.New("status: this node is not quorate (Activity blocked)")}
 			}
 			return nil
 		})
@@ -123,7 +123,7 @@ nodelist names, the local node marked (local).`,
 				return err
 			}
 			if err := reports.WriteNodes(cmd.OutOrStdout(), statusView(resp.Status)); err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			return nil
 		})

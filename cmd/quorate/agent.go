@@ -36,12 +36,12 @@ existing file without --force.`,
 			if _, err := os.Lstat(path); err == nil && !force {
 				return badInput(fmt.Errorf("keygen: %s already exists; use --force to replace it", path))
 			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return &exitError{code: exitFailed, err: fmt.Errorf("keygen: %w", err)}
+				return &exitError{Code: exitFailed, Err: fmt.Errorf("keygen: %w", err)}
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "Gathering %d bits for key from the OS random source.\n", size*8)
 			if err := udp.GenerateKey(path, size); err != nil {
-				return &exitError{code: exitFailed, err: fmt.Errorf("keygen: %w", err)}
+				return &exitError{Code: exitFailed, Err: fmt.Errorf("keygen: %w", err)}
 			}
 			fmt.Fprintf(w, "Writing quorate key to %s.\n", path)
 			return nil

@@ -51,7 +51,7 @@ it (it needs quorum, like a write).`,
 				return err
 			}
 			if _, err := cmd.OutOrStdout().Write(resp.Entry.Value); err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			return nil
 		})
@@ -80,7 +80,7 @@ changes. Every agent then applies it, live where corosync applies it live
 			}
 			value, err := io.ReadAll(io.LimitReader(in, store.MaxValueSize+1))
 			if err != nil {
-				return &exitError{code: exitFailed, err: fmt.Errorf("cfs put: read standard input: %w", err)}
+				return &exitError{Code: exitFailed, Err: fmt.Errorf("cfs put: read standard input: %w", err)}
 			}
 			if len(value) > store.MaxValueSize {
 				return badInput(fmt.Errorf("cfs put: the value on standard input is larger than the limit of %d bytes", store.MaxValueSize))
@@ -114,7 +114,7 @@ holder.`,
 				fmt.Fprintf(w, "%d\t%d\t  %s\n", e.Version, e.Size, name)
 			}
 			if err := w.Flush(); err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			return nil
 		})

@@ -50,7 +50,7 @@ func clusterErr(cmd string, err error) error {
 	if errors.Is(err, agent.ErrConfig) {
 		return badInput(err)
 	}
-	return &exitError{code: exitFailed, err: err}
+	return &exitError{Code: exitFailed, Err: err}
 }
 
 // newCreateCmd is `quorate create` (pvecm create).

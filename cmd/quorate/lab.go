@@ -74,7 +74,7 @@ func (f *labFlags) runLab(cmd *cobra.Command, path string) (*scenarios.Scenario,
 	if opt.Out == "" {
 		d, err := os.MkdirTemp("", "quorate-lab-")
 		if err != nil {
-			return nil, nil, &exitError{code: exitFailed, err: err}
+			return nil, nil, &exitError{Code: exitFailed, Err: err}
 		}
 		opt.Out = d
 	}
@@ -89,12 +89,12 @@ func (f *labFlags) runLab(cmd *cobra.Command, path string) (*scenarios.Scenario,
 			return nil, nil, badInput(err)
 		}
 		if ctx.Err() != nil {
-			return nil, nil, &exitError{code: exitFailed, err: errors.New("lab: interrupted; the agents are stopped and the namespaces removed")}
+			return nil, nil, &exitError{Code: exitFailed, Err: errors.New("lab: interrupted; the agents are stopped and the namespaces removed")}
 		}
-		return nil, nil, &exitError{code: exitFailed, err: err}
+		return nil, nil, &exitError{Code: exitFailed, Err: err}
 	}
 	if err := writeJSON(filepath.Join(opt.Out, "result.json"), res); err != nil {
-		return nil, nil, &exitError{code: exitFailed, err: err}
+		return nil, nil, &exitError{Code: exitFailed, Err: err}
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "lab: result, journals and logs in %s\n", opt.Out)
 	return sc, res, nil
@@ -190,11 +190,11 @@ func runDiff(cmd *cobra.Command, f *labFlags, path string, tolerance float64) er
 	opt := sim.Options{Seed: labRes.Seed, SeedSet: true}
 	simRes, err := sim.Run(sc, opt)
 	if err != nil {
-		return &exitError{code: exitFailed, err: err}
+		return &exitError{Code: exitFailed, Err: err}
 	}
 	if f.out != "" {
 		if err := writeJSON(filepath.Join(f.out, "sim-result.json"), simRes); err != nil {
-			return &exitError{code: exitFailed, err: err}
+			return &exitError{Code: exitFailed, Err: err}
 		}
 	}
 	d := lab.Compare(simRes, labRes, tolerance)

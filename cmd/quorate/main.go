@@ -25,25 +25,20 @@ import (
 // quorum.
 const (
 	exitOK         = 0
-	exitFailed     = 1
-	exitBadInput   = 2
+	exitFailed     = agentcmd.ExitFailed
+	exitBadInput   = agentcmd.ExitBadInput
 	exitNotQuorate = 3
 )
 
-// exitError carries an exit code through cobra.
-type exitError struct {
-	code int
-	err  error
-}
+// exitError carries an exit code through cobra: agentcmd's, which the
+// daemon binary shares.
+type exitError = agentcmd.Error
 
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func badInput(err error) error { return &exitError{code: exitBadInput, err: err} }
+func badInput(err error) error { return agentcmd.BadInput(err) }
 
 // failed reports an outcome that is not an input error: the message has
 // already been printed.
-var errFailed = &exitError{code: exitFailed, err: errors.New("failed")}
+var errFailed = &exitError{Code: exitFailed, Err: errors.New("failed")}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "agent" {
@@ -65,14 +60,9 @@ func execute(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee != errFailed {
-			fmt.Fprintln(os.Stderr, errorLine(ee.err))
+			fmt.Fprintln(os.Stderr, errorLine(ee.Err))
 		}
-		return ee.code
-	}
-	var ae *agentcmd.Error
-	if errors.As(err, &ae) {
-		fmt.Fprintln(os.Stderr, errorLine(ae.Err))
-		return ae.Code
+		return ee.Code
 	}
 	// cobra's own errors: unknown command, bad arguments.
 	fmt.Fprintln(os.Stderr, errorLine(err))

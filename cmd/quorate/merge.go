@@ -56,7 +56,7 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 			}
 			if out != "" {
 				if err := merged.WriteResults(out); err != nil {
-					return &exitError{code: exitFailed, err: err}
+					return &exitError{Code: exitFailed, Err: err}
 				}
 			}
 			sweep.WriteTiming(cmd.ErrOrStderr(), merged.Timing)

@@ -40,7 +40,7 @@ bad input.`,
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if err := pvefs.New(socket, log).Serve(ctx, args[0]); err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			return nil
 		})

@@ -58,7 +58,7 @@ use, an unreadable data directory), 2 for bad flags.`,
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if err := qnetd.Run(ctx, cfg); err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			return nil
 		},
@@ -112,7 +112,7 @@ existing --out without --force.`,
 				if errors.Is(err, qnetd.ErrClusterName) {
 					return badInput(err)
 				}
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			if out == "-" {
 				_, err = cmd.OutOrStdout().Write(pem)
@@ -123,7 +123,7 @@ existing --out without --force.`,
 				}
 			}
 			if err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			return nil
 		},
@@ -156,7 +156,7 @@ Exit status: 0; 1 when the daemon cannot be reached or does not answer;
 			defer cancel()
 			st, err := qnetd.QueryStatus(ctx, socket)
 			if err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			w := cmd.OutOrStdout()
 			if format == "json" {
@@ -268,21 +268,21 @@ configured, no agent at --admin).`,
 			defer cancel()
 			probe, err := qnetd.Dial(ctx, addr, host, b, 0)
 			if err != nil {
-				return &exitError{code: exitFailed, err: fmt.Errorf("qdevice setup: the qnetd at %s does not accept %s: %w", addr, bundle, err)}
+				return &exitError{Code: exitFailed, Err: fmt.Errorf("qdevice setup: the qnetd at %s does not accept %s: %w", addr, bundle, err)}
 			}
 			probe.Close()
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "qnetd at %s accepts the bundle for cluster %q.\n", addr, b.Cluster)
 			pem, err := os.ReadFile(bundle)
 			if err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			if err := os.MkdirAll(files.dataDir, 0o700); err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			dst := filepath.Join(files.dataDir, agent.BundleFile)
 			if err := fsx.WriteFileAtomic(dst, pem, 0o600); err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			fmt.Fprintf(w, "Installed the bundle as %s.\n", dst)
 			if err := writeConf(files.config, out); err != nil {
@@ -350,7 +350,7 @@ configured, no agent at --admin).`,
 			if err := os.Remove(dst); err == nil {
 				fmt.Fprintf(w, "Removed %s.\n", dst)
 			} else if !errors.Is(err, fs.ErrNotExist) {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			fmt.Fprintln(w, restartHint)
 			return nil
@@ -399,7 +399,7 @@ func writeConf(path string, data []byte) error {
 		mode = fi.Mode().Perm()
 	}
 	if err := fsx.WriteFileAtomic(path, data, mode); err != nil {
-		return &exitError{code: exitFailed, err: err}
+		return &exitError{Code: exitFailed, Err: err}
 	}
 	return nil
 }
@@ -433,7 +433,7 @@ func qdeviceSetupCluster(cmd *cobra.Command, admin, host string, port int, algo 
 	defer cancel()
 	probe, err := qnetd.Dial(ctx, addr, host, b, 0)
 	if err != nil {
-		return &exitError{code: exitFailed, err: fmt.Errorf("qdevice setup: the qnetd at %s does not accept %s: %w", addr, path, err)}
+		return &exitError{Code: exitFailed, Err: fmt.Errorf("qdevice setup: the qnetd at %s does not accept %s: %w", addr, path, err)}
 	}
 	probe.Close()
 	w := cmd.OutOrStdout()

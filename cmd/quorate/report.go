@@ -71,7 +71,7 @@ neither result.json nor sweep.json or a corrupt file, 1 for other failures.`,
 				}
 				files, err = view.WriteRun(r, out, formats)
 				if err != nil {
-					return &exitError{code: exitFailed, err: err}
+					return &exitError{Code: exitFailed, Err: err}
 				}
 			default:
 				sw, err := sweep.ReadFile(filepath.Join(dir, "sweep.json"))
@@ -80,7 +80,7 @@ neither result.json nor sweep.json or a corrupt file, 1 for other failures.`,
 				}
 				files, err = view.WriteSweep(view.BuildSweep(sweepInput(sw), m), out, formats)
 				if err != nil {
-					return &exitError{code: exitFailed, err: err}
+					return &exitError{Code: exitFailed, Err: err}
 				}
 			}
 			for _, f := range files {
@@ -135,7 +135,7 @@ func reportErr(err error) error {
 	if errors.As(err, &ie) {
 		return badInput(err)
 	}
-	return &exitError{code: exitFailed, err: err}
+	return &exitError{Code: exitFailed, Err: err}
 }
 
 // sweepInput hands a sweep.json to the report package, which sits below

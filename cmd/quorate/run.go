@@ -92,14 +92,14 @@ replays bit for bit with "quorate replay DIR/trace.jsonl".`,
 				if res == nil {
 					return badInput(err)
 				}
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			if out != "" {
 				if err := writeJSON(filepath.Join(out, "result.json"), res); err != nil {
-					return &exitError{code: exitFailed, err: err}
+					return &exitError{Code: exitFailed, Err: err}
 				}
 				if err := traceFile.Sync(); err != nil {
-					return &exitError{code: exitFailed, err: err}
+					return &exitError{Code: exitFailed, Err: err}
 				}
 			}
 			if format == "json" {

@@ -107,7 +107,7 @@ Exit status: 0 when every run passed, 1 when one failed, 2 for bad input.`,
 				if sweep.IsInputError(err) {
 					return badInput(err)
 				}
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			prog.Finish(len(sw.Runs), sw.Parallel)
 			return report(cmd.OutOrStdout(), sweep.Summarize(sw), format)

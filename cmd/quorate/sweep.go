@@ -96,7 +96,7 @@ Exit status: 0 when every run passed, 1 when one failed (or
 				if sweep.IsInputError(err) {
 					return badInput(err)
 				}
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			prog.Finish(len(sw.Runs), sw.Parallel)
 			if !cfg.Shard.Whole() {
@@ -107,7 +107,7 @@ Exit status: 0 when every run passed, 1 when one failed (or
 				if failExit == exitOK {
 					return nil
 				}
-				return &exitError{code: failExit, err: fmt.Errorf("runs failed (exit status %d by --failed-exit-code)", failExit)}
+				return &exitError{Code: failExit, Err: fmt.Errorf("runs failed (exit status %d by --failed-exit-code)", failExit)}
 			}
 			return err
 		},

@@ -106,7 +106,7 @@ clusters), with file:line.`,
 			if errors.Is(err, journal.ErrInput) {
 				return badInput(err)
 			} else if err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			mf.Scenario, mf.Start, mf.Membership, mf.Quorum = im.Scenario.Name, im.Start.Format("2006-01-02T15:04:05.999999999Z07:00"), im.Membership, im.Quorum
 			mf.setTimes(im)
@@ -138,15 +138,15 @@ func writeImport(cmd *cobra.Command, scenario []byte, mf *membersFile, out, memb
 	}
 	if out == "" {
 		if _, err := cmd.OutOrStdout().Write(scenario); err != nil {
-			return "", &exitError{code: exitFailed, err: err}
+			return "", &exitError{Code: exitFailed, Err: err}
 		}
 	} else if err := os.WriteFile(out, scenario, 0o644); err != nil {
-		return "", &exitError{code: exitFailed, err: err}
+		return "", &exitError{Code: exitFailed, Err: err}
 	}
 	if members != "" {
 		b, _ := json.MarshalIndent(mf, "", "  ")
 		if err := os.WriteFile(members, append(b, '\n'), 0o644); err != nil {
-			return "", &exitError{code: exitFailed, err: err}
+			return "", &exitError{Code: exitFailed, Err: err}
 		}
 	}
 	return members, nil

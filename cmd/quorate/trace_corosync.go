@@ -86,7 +86,7 @@ func importCorosync(cmd *cobra.Command, args []string, co corosyncFlags, out, me
 	if errors.Is(err, corolog.ErrInput) || errors.Is(err, journal.ErrInput) {
 		return badInput(err)
 	} else if err != nil {
-		return &exitError{code: exitFailed, err: err}
+		return &exitError{Code: exitFailed, Err: err}
 	}
 	mf := membersFile{Files: args, Scenario: in.Scenario.Name, Start: in.Start.Format("2006-01-02T15:04:05.999999999Z07:00"),
 		Membership: in.Membership, Quorum: in.Quorum, WhatIf: opt.WhatIf != nil, FromFormed: in.FromFormed}

@@ -41,10 +41,10 @@ reached or the stream ends (the agent stopped, or this reader fell behind);
 			defer stop()
 			w, err := client.New(socket).Watch(ctx)
 			if errors.Is(err, client.ErrUnreachable) {
-				return &exitError{code: exitFailed, err: fmt.Errorf("cannot reach the agent at %s: is `quorate agent` running? (%v)", socket, innermost(err))}
+				return &exitError{Code: exitFailed, Err: fmt.Errorf("cannot reach the agent at %s: is `quorate agent` running? (%v)", socket, innermost(err))}
 			}
 			if err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return &exitError{Code: exitFailed, Err: err}
 			}
 			defer w.Close()
 			enc := json.NewEncoder(cmd.OutOrStdout())
@@ -54,10 +54,10 @@ reached or the stream ends (the agent stopped, or this reader fell behind);
 					if ctx.Err() != nil {
 						return nil
 					}
-					return &exitError{code: exitFailed, err: fmt.Errorf("watch: %w", err)}
+					return &exitError{Code: exitFailed, Err: fmt.Errorf("watch: %w", err)}
 				}
 				if err := enc.Encode(e); err != nil {
-					return &exitError{code: exitFailed, err: err}
+					return &exitError{Code: exitFailed, Err: err}
 				}
 			}
 			return nil

@@ -33,17 +33,11 @@
 set -u
 REPS=${1:-5}
 OUTDIR=${2:-$(mktemp -d /tmp/restart-burst.XXXXXX)}
-HARNESS=${HARNESS:-/work/shared/corosync-harness}
-LOCK=/tmp/corosync-harness.lock
 SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
-if [ "${RESTART_BURST_LOCKED:-}" != 1 ]; then
-  export RESTART_BURST_LOCKED=1
-  exec flock "$LOCK" "$SELF" "$REPS" "$OUTDIR"
-fi
-RUN=$(mktemp -d /tmp/restart-burst-run.XXXXXX)
-export RUN
-# shellcheck source=/dev/null
-. "$HARNESS/lib.sh"
+# shellcheck source=explib.sh
+. "$(dirname "$SELF")/explib.sh"
+exp_locked "$SELF" "$REPS" "$OUTDIR"
+exp_harness restart-burst
 N=${N:-4}
 mkdir -p "$OUTDIR"
 trap 'pkill -f "$RUN.cpgrate"; stop_all $N; net_down; rm -rf "$RUN" "$RUN.cpgrate"' EXIT
@@ -85,18 +79,6 @@ start_one() {  # start_one I: the daemon, and its CPG sender when CPG_RATE is se
 LOSS_END_MS=${LOSS_END_MS:-}
 if [ -n "$LOSS_END_MS" ]; then FAULTS="$FAULTS $LOSS_END_MS:lossoff:all"; fi
 
-wait_ring_of() {   # wait_ring_of K SINCE TIMEOUT_S: every node logged Members[K] after SINCE
-  local k=$1 since=$2 tmo=$3 i j
-  for ((j=0;j<tmo*10;j++)); do
-    local ok=1
-    for ((i=1;i<=N;i++)); do
-      [ -n "$(logts_first "$RUN/n$i/corosync.log" "QUORUM.*Members\[$k\]" "$since")" ] || { ok=0; break; }
-    done
-    [ $ok = 1 ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 for ((r=1;r<=REPS;r++)); do
   stop_all $N; net_down; rm -rf "${RUN:?}"/*

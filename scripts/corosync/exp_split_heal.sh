@@ -24,22 +24,16 @@
 set -u
 if [ $# -ne 2 ]; then echo "usage: $0 REPS OUTDIR" >&2; exit 2; fi
 REPS=$1 OUTDIR=$2
-HARNESS=${HARNESS:-/work/shared/corosync-harness}
-LOCK=/tmp/corosync-harness.lock
 SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
-if [ "${SPLIT_HEAL_LOCKED:-}" != 1 ]; then
-  export SPLIT_HEAL_LOCKED=1
-  exec flock "$LOCK" "$SELF" "$REPS" "$OUTDIR"
-fi
-RUN=$(mktemp -d /tmp/split-heal-run.XXXXXX)
-export RUN
-# shellcheck source=/dev/null
-. "$HARNESS/lib.sh"
+# shellcheck source=explib.sh
+. "$(dirname "$SELF")/explib.sh"
+exp_locked "$SELF" "$REPS" "$OUTDIR"
+exp_harness split-heal
 N=${N:-7}
 G1=${G1:-"1 7"}
 TOKEN=${TOKEN:-1000}
 CONSENSUS=${CONSENSUS:-1200}
-HEAL_MS=${HEAL_MS:-"2170 2175 2180 2185 2190"}
+HEAL_MS=${HEAL_MS:-"2160 2170 2180 2185 2190 2195 2200 2205"}
 CPG_RATE=${CPG_RATE:-50}
 CPG_SIZE=${CPG_SIZE:-256}
 SETTLE_S=${SETTLE_S:-60}
@@ -52,19 +46,6 @@ in_g1() { local g; for g in $G1; do [ "$g" = "$1" ] && return 0; done; return 1;
 ports1="" ports2=""
 for ((i=1;i<=N;i++)); do if in_g1 $i; then ports1="$ports1, \"${NSP}${i}l0\""; else ports2="$ports2, \"${NSP}${i}l0\""; fi; done
 ports1=${ports1#, } ports2=${ports2#, }
-
-wait_ring_of() {   # wait_ring_of K SINCE TIMEOUT_S
-  local k=$1 since=$2 tmo=$3 i j
-  for ((j=0;j<tmo*10;j++)); do
-    local ok=1
-    for ((i=1;i<=N;i++)); do
-      [ -n "$(logts_first "$RUN/n$i/corosync.log" "QUORUM.*Members\[$k\]" "$since")" ] || { ok=0; break; }
-    done
-    [ $ok = 1 ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 set -- $HEAL_MS
 for ((r=1;r<=REPS;r++)); do
