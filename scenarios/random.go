@@ -554,11 +554,20 @@ func (g *gen) triggers() {
 // build assembles the scenario value from the options and the schedule.
 func (g *gen) build(seed uint64) *Scenario {
 	o := &g.o
+	quiet := o.Quiet()
+	if len(g.added) > 0 {
+		// The nodes an add_node joins lengthen the effective token and
+		// so the liveness bound after the last change (config seeds
+		// 8653 and 8661 ended too soon to be judged).
+		grown := *o
+		grown.Nodes += len(g.added)
+		quiet = max(quiet, grown.Quiet())
+	}
 	s := &Scenario{
 		Name:        fmt.Sprintf("random-%s-%d", g.family, seed),
 		Description: fmt.Sprintf("random %s schedule drawn from seed %d", g.family, seed),
 		Seed:        seed,
-		Duration:    (max(g.t, g.settle) + o.Quiet()).Round(time.Millisecond),
+		Duration:    (max(g.t, g.settle) + quiet).Round(time.Millisecond),
 		Faults:      g.faults,
 	}
 	if g.family == "config" {
