@@ -25,7 +25,8 @@ import (
 	"github.com/quorate/quorate/agent/pvefs"
 )
 
-// The exit codes of the agent, those of every quorate command (docs/ops.md).
+// The exit codes of failure and bad input, shared by every quorate command
+// (docs/ops.md).
 const (
 	ExitFailed   = 1
 	ExitBadInput = 2
@@ -40,7 +41,8 @@ type Error struct {
 func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
-// BadInput marks err as bad input (exit 2: nothing was started).
+// BadInput marks err as bad input (exit 2: nothing was changed, and the
+// same command cannot succeed).
 func BadInput(err error) error { return &Error{Code: ExitBadInput, Err: err} }
 
 // noArgs refuses positional arguments as bad input.
