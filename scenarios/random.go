@@ -188,56 +188,15 @@ func drawOptions(r *rand.Rand, store bool, device int) Options {
 		for _, i := range r.Perm(o.Nodes)[:1+r.IntN(o.Nodes)] {
 			o.ATBList = append(o.ATBList, uint32(i+1))
 		}
-		if store && o.AutoTieBreaker {
-			// Not in the store family, like two_node: with a node list
-			// votequorum denies quorum to a half only when an earlier
-			// listed node was in that half's previous membership, so two
-			// halves that were apart in their previous rings (a cold
-			// start, a node restarted alone, one partition after another)
-			// are both quorate (corosync's check_auto_tie_breaker), and
-			// the store acknowledges writes on both sides, which the
-			// simulator reports as not linearizable (store seeds 369, 505,
-			// 506, 794 and 881, drawn with lists). The list was drawn all
-			// the same so that the draws after it do not move.
-			o.ATBNode, o.ATBList = "lowest", nil
-		}
 	}
 	// Extra votes, but never an odd vote total under auto_tie_breaker with
 	// last_man_standing, which votequorum refuses.
 	if o.Device == nil && r.IntN(6) == 0 && !(o.LastManStanding && o.AutoTieBreaker) {
-		i, v := r.IntN(o.Nodes), 2+r.IntN(2)
-		// Not in the store family under auto_tie_breaker: votequorum's
-		// guard against the other half having quorum counts members, not
-		// votes, so with one node of 2 or 3 votes the half holding the
-		// tie-breaker node and the half holding quorum's votes can both
-		// be quorate (store seed 2456: {n2,n3} with 3 of 5 votes and
-		// {n1,n4} with 2 and the highest node, at once). Drawn all the
-		// same so that the draws after it do not move.
-		if !(store && o.AutoTieBreaker) {
-			o.Votes[i] = v
-		}
+		o.Votes[r.IntN(o.Nodes)] = 2 + r.IntN(2)
 	}
 
 	if store {
-		// Not in the store family either, and for the same reason as
-		// two_node: two quorum options with which votequorum itself
-		// lets two partitions be quorate at once, so the store
-		// acknowledges writes on both sides (drawn all the same, so that
-		// the draws after them do not move).
-		// last_man_standing lowers expected_votes in the partition that
-		// kept quorum; the others, rejoined, are quorate with a majority
-		// of the original votes beside it (store seed 8889: {n1,n5} with
-		// expected_votes 2, {n2,n3,n4} with 3 of 5).
-		o.LastManStanding = false
-		// auto_tie_breaker with an odd vote total: its "half" is
-		// expected_votes/2 rounded down, so a node alone with the
-		// tie-breaker, whose previous ring was too small for the guard
-		// against the other side, is quorate beside the majority (store
-		// seeds 7292 and 10193: n3 alone, 1 of 3 votes, previous ring
-		// {n1,n3}, beside {n1,n2}).
-		if total := sumVotes(o.Votes); o.AutoTieBreaker && total%2 == 1 {
-			o.AutoTieBreaker = false
-		}
+		o.withoutTwoQuorateSides()
 		read := 0.2 + 0.4*r.Float64()
 		write := (1 - read) * (0.5 + 0.4*r.Float64())
 		o.Workload = Workload{Kind: "kv", Rate: float64(20 + r.IntN(41)), Keys: 1 + r.IntN(5),
@@ -742,11 +701,42 @@ func (g *gen) membership(step func() time.Duration, wait func(time.Duration)) {
 	g.fault(Fault{At: step(), Action: "heal"})
 }
 
-// sumVotes is the cluster's vote total.
-func sumVotes(v []int) int {
-	n := 0
-	for _, x := range v {
-		n += x
+// withoutTwoQuorateSides takes out of a drawn store-family cluster the
+// quorum options with which votequorum itself lets two partitions be
+// quorate at once, as two_node does (never drawn there): the store would
+// acknowledge writes on both sides, and the simulator judges every store
+// run's linearizability. They are drawn all the same and removed here, so
+// that the draws after them do not move.
+//   - last_man_standing lowers expected_votes in the partition that kept
+//     quorum; the others, rejoined, are quorate with a majority of the
+//     original votes beside it (store seed 8889: {n1,n5} with
+//     expected_votes 2, {n2,n3,n4} with 3 of 5).
+//   - auto_tie_breaker with a node list denies quorum to a half only when
+//     an earlier listed node was in that half's previous membership, so
+//     two halves that were apart in their previous rings (a cold start, a
+//     node restarted alone, one partition after another) are both quorate
+//     (store seeds 369, 505, 506, 794 and 881): lowest instead.
+//   - auto_tie_breaker's guard against the other half having quorum
+//     counts members, not votes, so with a node of 2 or 3 votes the half
+//     holding the tie-breaker and the half holding quorum's votes can both
+//     be quorate (store seed 2456): one vote each under it.
+//   - auto_tie_breaker with an odd vote total: its "half" is
+//     expected_votes/2 rounded down, so a node alone with the
+//     tie-breaker, whose previous ring was too small for the guard, is
+//     quorate beside the majority (store seeds 7292 and 10193: n3 alone,
+//     previous ring {n1,n3}, beside {n1,n2}): none then.
+func (o *Options) withoutTwoQuorateSides() {
+	o.LastManStanding = false
+	if !o.AutoTieBreaker {
+		return
 	}
-	return n
+	if o.ATBNode == "list" {
+		o.ATBNode, o.ATBList = "lowest", nil
+	}
+	for i := range o.Votes {
+		o.Votes[i] = 1
+	}
+	if o.Nodes%2 == 1 {
+		o.AutoTieBreaker = false
+	}
 }

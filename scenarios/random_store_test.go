@@ -38,3 +38,12 @@ func TestStoreFamilyQuorumOptions(t *testing.T) {
 		t.Fatalf("auto_tie_breaker in %d store seeds, last_man_standing in %d crash seeds", sawATB, sawLMSElsewhere)
 	}
 }
+
+// sumVotes is the cluster's vote total.
+func sumVotes(v []int) int {
+	n := 0
+	for _, x := range v {
+		n += x
+	}
+	return n
+}
