@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,10 @@ func TestSwarmRegressionCase(t *testing.T) {
 	if len(s.Faults) < 3 {
 		t.Fatalf("crash seed 3 drew only %d faults", len(s.Faults))
 	}
+	// The liveness check is left out: its verdict depends on the schedule
+	// (without the faults, the drawn link's loss re-forms a ring late in
+	// the run, which fails liveness instead), and the failure must not.
+	s.Expect = slices.DeleteFunc(s.Expect, func(e scenarios.Expect) bool { return e.Check == "liveness" })
 	at, no := s.Duration-time.Second, false
 	s.Expect = append(s.Expect, scenarios.Expect{At: &at, Node: "n1", Quorate: &no})
 	src, err := scenarios.Encode(s)

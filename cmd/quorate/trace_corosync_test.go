@@ -38,13 +38,17 @@ func TestWhatIfSecondLink(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "the simulator went through the same member sets and quorum verdicts on every node") {
 		t.Errorf("run %s: exit %d\n%s%s", incident, code, stdout, stderr)
 	}
-	// The replay follows the recorded changes to within a few hundred
-	// milliseconds (the simulator does not model each daemon's own
-	// timing); the figure is printed and must stay under half a second.
+	// The replay follows the recorded changes to within one token hold
+	// period (totem.hold = 0.8 × token_retransmit − 10 ms: 685 ms for this
+	// cluster's effective token of 3650 ms) and 50 ms for the daemons' own
+	// timing: the logs date the token's last pass before the cut ("Token
+	// has not been received in N ms"), but an idle ring's representative
+	// holds the token up to a hold period, so the replay's last pass falls
+	// anywhere in the hold period before the cut, by phase.
 	if m := regexp.MustCompile(`each change within (\d+)ms of the recorded one`).FindStringSubmatch(stdout); m == nil {
 		t.Errorf("run %s does not say how close the replay came in time:\n%s", incident, stdout)
-	} else if ms, _ := strconv.Atoi(m[1]); ms > 500 {
-		t.Errorf("run %s: changes up to %d ms from the recorded ones, want at most 500:\n%s", incident, ms, stdout)
+	} else if ms, _ := strconv.Atoi(m[1]); ms > 735 {
+		t.Errorf("run %s: changes up to %d ms from the recorded ones, want at most 735:\n%s", incident, ms, stdout)
 	}
 	// The same sidecar with the changes recorded 20 s later: the replay
 	// is not in time.

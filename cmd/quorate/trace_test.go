@@ -11,8 +11,10 @@ import (
 	"github.com/quorate/quorate/scenarios/journal"
 )
 
-// writeJournals writes the journals of a three-node incident: hp3's agent
-// is stopped at 8s and started again at 10s.
+// writeJournals writes the journals of a three-node incident: the agents
+// start 20 ms apart, as a script starting them would; hp3's agent is
+// stopped at 8s and started again at 12s, after hp1 and hp2 formed their
+// ring of two (at 8s + token + consensus, about 11.6s).
 func writeJournals(t *testing.T, dir string) []string {
 	t.Helper()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -32,19 +34,19 @@ func writeJournals(t *testing.T, dir string) []string {
 			b, _ := json.Marshal(r)
 			lines = append(lines, string(b))
 		}
-		add(0, journal.Record{Kind: journal.KindStart, Config: cfg})
+		add(time.Duration(i)*20*time.Millisecond, journal.Record{Kind: journal.KindStart, Config: cfg})
 		add(time.Second, journal.Record{Kind: journal.KindMembership, Members: names})
 		add(time.Second, journal.Record{Kind: journal.KindQuorum, Quorate: &yes})
 		if n == "hp3" {
 			add(8*time.Second, journal.Record{Kind: journal.KindStop, Reason: "signal"})
-			add(10*time.Second, journal.Record{Kind: journal.KindStart, Config: cfg})
-			add(13*time.Second, journal.Record{Kind: journal.KindMembership, Members: []string{"hp3"}})
-			add(13*time.Second, journal.Record{Kind: journal.KindQuorum, Quorate: &no})
+			add(12*time.Second, journal.Record{Kind: journal.KindStart, Config: cfg})
+			add(12*time.Second, journal.Record{Kind: journal.KindMembership, Members: []string{"hp3"}})
+			add(12*time.Second, journal.Record{Kind: journal.KindQuorum, Quorate: &no})
 		} else {
-			add(12*time.Second, journal.Record{Kind: journal.KindMembership, Members: names[:2]})
+			add(11600*time.Millisecond, journal.Record{Kind: journal.KindMembership, Members: names[:2]})
 		}
-		add(14*time.Second, journal.Record{Kind: journal.KindMembership, Members: names})
-		add(14*time.Second, journal.Record{Kind: journal.KindQuorum, Quorate: &yes})
+		add(14500*time.Millisecond, journal.Record{Kind: journal.KindMembership, Members: names})
+		add(14500*time.Millisecond, journal.Record{Kind: journal.KindQuorum, Quorate: &yes})
 		add(20*time.Second, journal.Record{Kind: journal.KindStop, Reason: "signal"})
 		p := filepath.Join(dir, n+".jsonl")
 		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
@@ -69,7 +71,7 @@ func TestTraceImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"{at: 8s, action: crash, node: hp3}", "{at: 10s, action: restart, node: hp3}"} {
+	for _, want := range []string{"{at: 8s, action: crash, node: hp3}", "{at: 12s, action: restart, node: hp3}"} {
 		if !strings.Contains(string(y), want) {
 			t.Errorf("scenario lacks %q:\n%s", want, y)
 		}
