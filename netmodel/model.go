@@ -209,9 +209,9 @@ func (m *Model) path(from, to wire.NodeID, link wire.LinkNo) (v Verdict, ls *lin
 //
 // Draws, all from the stream of (d.From, d.To, d.Link) and in this order,
 // only when the path is open: (1) one Float64 for loss, always; if lost,
-// stop; (2) one latency sample (constant draws nothing) and one Int64N for
-// the host jitter; (3) one Float64 for duplication, always; (4) if
-// duplicated, a second latency sample and host jitter. Without
+// stop; (2) one latency sample (constant draws nothing) and one exponential
+// draw for the host wait; (3) one Float64 for duplication, always; (4) if
+// duplicated, a second latency sample and host wait. Without
 // Reorder each arrival is clamped to be no earlier than the last arrival on
 // that (from, to, link), so the pair stays FIFO (the kernel's queue breaks
 // equal times by insertion order). Route does not allocate once the pair
@@ -228,10 +228,10 @@ func (m *Model) Route(now wire.Instant, d wire.Datagram) (arr [2]Arrival, n int,
 	if p.rng.Float64() < ls.loss[fi] {
 		return arr, 0, DroppedLoss
 	}
-	arr[0].At = p.arrive(now, p.lat.Sample()+p.hostJitter(), ls.reorder)
+	arr[0].At = p.arrive(now, p.lat.Sample()+p.hostWait(), ls.reorder)
 	n = 1
 	if p.rng.Float64() < ls.duplicate {
-		arr[1].At = p.arrive(now, p.lat.Sample()+p.hostJitter(), ls.reorder)
+		arr[1].At = p.arrive(now, p.lat.Sample()+p.hostWait(), ls.reorder)
 		n = 2
 		if arr[1].At < arr[0].At { // only possible with Reorder
 			arr[0], arr[1] = arr[1], arr[0]
@@ -240,18 +240,31 @@ func (m *Model) Route(now wire.Instant, d wire.Datagram) (arr [2]Arrival, n int,
 	return arr, n, Delivered
 }
 
-// HostJitter bounds the time a datagram waits for the receiving daemon on
-// top of the link's latency: drawn uniformly from [0, HostJitter) for every
-// arrival. No real host hands datagrams to its daemon with zero variance,
-// and without it a constant latency lets whole clusters lock into cycles of
-// membership rounds that repeat to the microsecond for ever (random crash
-// seed 210, 14 nodes at a constant 55 µs, re-formed three rings every
-// millisecond for 20 s; with 3 µs of variance it settles).
-const HostJitter = 10 * time.Microsecond
+// HostWait is the mean time a datagram waits for the receiving daemon on
+// top of the link's latency, drawn for every arrival from an exponential
+// distribution (capped at HostWaitMax). No real host hands datagrams to its
+// daemon with zero variance: the receive queue, the scheduler and knet's
+// threads add a wait that is usually short and now and then long.
+//
+// The mean is sized by Corosync itself (docs/fidelity.md, "Two rings that
+// fail each other"): two groups of nodes that fail each other re-form
+// their rings in step, and on real hosts they leave that cycle after 4 to
+// 90 rounds, once the rounds' relative timing has drifted far enough. With
+// a uniform wait of at most 10 µs the simulator never left it; with an
+// exponential wait of mean 50 µs it leaves after 4 to 133 rounds (median
+// 35, Corosync's 31) and 13 to 644 ms (median 150, Corosync's 134). Some
+// wait is needed in any case: without it a constant latency lets whole
+// clusters lock into membership rounds that repeat to the nanosecond.
+const HostWait = 50 * time.Microsecond
 
-// hostJitter draws one arrival's wait for the receiving daemon.
-func (p *pairState) hostJitter() time.Duration {
-	return time.Duration(p.rng.Int64N(int64(HostJitter)))
+// HostWaitMax caps one datagram's host wait at 20 means: an exponential
+// draw exceeds it with probability e^-20 (2 in a billion), and a bound
+// keeps every arrival within a known distance of its latency.
+const HostWaitMax = 20 * HostWait
+
+// hostWait draws one arrival's wait for the receiving daemon.
+func (p *pairState) hostWait() time.Duration {
+	return min(time.Duration(p.rng.ExpFloat64()*float64(HostWait)), HostWaitMax)
 }
 
 // arrive returns now+lat, clamped for FIFO unless reorder, and records it.

@@ -54,26 +54,45 @@ func TestRouteConstant(t *testing.T) {
 }
 
 // jittered reports whether an arrival is at want plus at most the host
-// jitter.
+// wait's cap.
 func jittered(at, want wire.Instant) bool {
-	return at >= want && at < want.Add(HostJitter)
+	return at >= want && at <= want.Add(HostWaitMax)
 }
 
-// TestHostJitterSpread: over many datagrams of a constant link the arrivals
-// spread over the whole [latency, latency + HostJitter) and no two
-// consecutive ones are equal, so no two rounds of a protocol repeat to the
-// microsecond.
-func TestHostJitterSpread(t *testing.T) {
+// TestHostWaitDistribution: over many datagrams of a constant link, spaced
+// far enough apart that FIFO never clamps one, the waits on top of the
+// latency have the exponential distribution's mean and tail, stay within
+// the cap, and no two consecutive ones are equal, so no two rounds of a
+// protocol repeat to the nanosecond.
+func TestHostWaitDistribution(t *testing.T) {
 	m := newModel(t, 3, 2, LinkSpec{Number: 0, Latency: lat100})
-	lo, hi := time.Duration(1<<62), time.Duration(0)
-	for i := range 10_000 {
+	const n = 10_000
+	var sum time.Duration
+	tail, prev := 0, time.Duration(-1)
+	for i := range n {
 		now := wire.Instant(i) * wire.Instant(time.Millisecond)
 		arr, _, _ := m.Route(now, dgram(1, 2, 0))
-		d := time.Duration(arr[0].At - now)
-		lo, hi = min(lo, d), max(hi, d)
+		w := time.Duration(arr[0].At-now) - 100*us
+		if w < 0 || w > HostWaitMax {
+			t.Fatalf("datagram %d waited %v, want [0, %v]", i, w, HostWaitMax)
+		}
+		if w == prev {
+			t.Fatalf("datagrams %d and %d waited the same %v", i-1, i, w)
+		}
+		prev = w
+		sum += w
+		if w > 3*HostWait {
+			tail++
+		}
 	}
-	if lo < 100*us || hi >= 100*us+HostJitter || hi-lo < HostJitter*9/10 {
-		t.Fatalf("arrivals spread over [%v, %v], want most of [100µs, %v)", lo, hi, 100*us+HostJitter)
+	// The mean of 10,000 exponential draws has a standard deviation of 1%
+	// of the mean; P(wait > 3 means) = e^-3 = 4.98%, with a standard
+	// deviation of 0.22 points over 10,000 draws.
+	if mean := sum / n; mean < HostWait*95/100 || mean > HostWait*105/100 {
+		t.Errorf("mean wait %v, want %v ± 5%%", mean, HostWait)
+	}
+	if f := float64(tail) / n; f < 0.04 || f > 0.06 {
+		t.Errorf("%.2f%% of waits above 3 means, want 4.98%% ± 1 point", 100*f)
 	}
 }
 
