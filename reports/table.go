@@ -124,12 +124,31 @@ func writeExpectations(w io.Writer, es []ExpectationResult) error {
 	return t.Render()
 }
 
+// Rings shown of a long membership timeline: the first ringsHead and the
+// last ringsTail, with one row for those between. A run whose groups
+// re-form their rings in a cycle installs thousands, and the text output
+// is for reading; result.json keeps every one.
+const (
+	ringsHead = 30
+	ringsTail = 10
+)
+
 // writeRings prints the membership timeline: each ring, its members, and
 // when its members installed it.
 func writeRings(w io.Writer, rings []RingInstall) error {
 	t := newTable(w)
 	t.Header("ring", "members", "installed ms (first .. last)", "by")
-	for _, r := range rings {
+	for i, r := range rings {
+		if len(rings) > ringsHead+ringsTail+1 && i >= ringsHead && i < len(rings)-ringsTail {
+			if i == ringsHead {
+				left := len(rings) - ringsHead - ringsTail
+				span := fmt.Sprintf("%.1f .. %.1f", r.FirstMs, rings[len(rings)-ringsTail-1].LastMs)
+				if err := t.Append("...", fmt.Sprintf("%d more rings (result.json lists them all)", left), span, ""); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		span := fmt.Sprintf("%.1f", r.FirstMs)
 		if r.LastMs != r.FirstMs {
 			span = fmt.Sprintf("%.1f .. %.1f", r.FirstMs, r.LastMs)
