@@ -127,6 +127,36 @@ func AppendMessage(b []byte, m Message) []byte {
 	return b
 }
 
+// messageSize is the length of AppendMessage's encoding of m, so that a
+// message is encoded into a buffer of the right size in one allocation.
+func messageSize(m Message) int {
+	const ring, u64, u32, length = 12, 8, 4, 4
+	n := 2 + ring
+	switch m.Kind {
+	case MsgPut:
+		n += u64 + length + len(m.Key) + length + len(m.Value)
+	case MsgDelete, MsgRead:
+		n += u64 + length + len(m.Key)
+	case MsgRename:
+		n += u64 + length + len(m.Key) + length + len(m.To)
+	case MsgCAS:
+		n += u64 + length + len(m.Key) + u64 + length + len(m.Value)
+	case MsgLock:
+		n += u64 + length + len(m.Key) + length + len(m.Holder) + u64
+	case MsgUnlock:
+		n += length + len(m.Key) + u64
+	case MsgState:
+		n += ring + u64 + u64
+	case MsgQuorate:
+		n++
+	case MsgApplied:
+		n += u64
+	case MsgSnapshot:
+		n += u32 + u32 + length + len(m.Value)
+	}
+	return n
+}
+
 // DecodeMessage decodes one message. It accepts exactly the encodings
 // AppendMessage produces for valid messages (so AppendMessage of the result
 // gives b back), returns an error for anything else, and never panics.

@@ -44,6 +44,9 @@ func TestMessageRoundTrip(t *testing.T) {
 		if !bytes.Equal(AppendMessage(nil, got), b) {
 			t.Fatalf("%s: re-encoding differs", m.Kind)
 		}
+		if n := messageSize(m); n != len(b) {
+			t.Fatalf("%s: messageSize %d, encoding %d bytes", m.Kind, n, len(b))
+		}
 		// Every proper prefix is truncated, and a trailing byte is refused.
 		for i := range len(b) {
 			if _, err := DecodeMessage(b[:i]); err == nil {

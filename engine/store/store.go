@@ -124,6 +124,9 @@ func New(cfg Config, now wire.Instant, persisted Snapshot) (*Store, error) {
 	if slices.Contains(nodes, 0) || len(slices.Compact(slices.Clone(nodes))) != len(nodes) {
 		return nil, ErrBadNodeList
 	}
+	if cfg.Headroom < 0 {
+		return nil, fmt.Errorf("%w (%d)", ErrBadHeadroom, cfg.Headroom)
+	}
 	if cfg.Self == 0 || !slices.Contains(nodes, cfg.Self) {
 		return nil, fmt.Errorf("%w (node %d)", ErrSelfMissing, cfg.Self)
 	}
@@ -147,7 +150,8 @@ func (s *Store) Put(now wire.Instant, key string, value []byte) (OpID, error) {
 	if len(value) > MaxValueSize {
 		return 0, ErrTooLarge
 	}
-	return s.submit(OpPut, Message{Kind: MsgPut, Key: key, Value: slices.Clone(value)})
+	// submit encodes the message at once: value is not kept.
+	return s.submit(OpPut, Message{Kind: MsgPut, Key: key, Value: value})
 }
 
 // Delete removes key (a lock included: that releases it).
@@ -161,7 +165,7 @@ func (s *Store) CompareAndSet(now wire.Instant, key string, oldVersion uint64, v
 	if len(value) > MaxValueSize {
 		return 0, ErrTooLarge
 	}
-	return s.submit(OpCAS, Message{Kind: MsgCAS, Key: key, Version: oldVersion, Value: slices.Clone(value)})
+	return s.submit(OpCAS, Message{Kind: MsgCAS, Key: key, Version: oldVersion, Value: value})
 }
 
 // Rename moves the value under key to newKey in one operation of the
@@ -217,7 +221,12 @@ func (s *Store) submit(kind OpKind, m Message) (OpID, error) {
 	return m.Op, nil
 }
 
-func (s *Store) send(m Message) { s.mcast = append(s.mcast, AppendMessage(nil, m)) }
+// send queues m for multicast, encoded after Config.Headroom free bytes in
+// a buffer of exactly the right size.
+func (s *Store) send(m Message) {
+	b := make([]byte, s.cfg.Headroom, s.cfg.Headroom+messageSize(m))
+	s.mcast = append(s.mcast, AppendMessage(b, m))
+}
 
 func (s *Store) event(e Event) {
 	if e.Ring.IsZero() {

@@ -71,6 +71,8 @@ var (
 	ErrSelfMissing = errors.New("store: self is not in the nodelist")
 	// ErrBadNodeList: Config.Nodes holds node id 0 or a duplicate.
 	ErrBadNodeList = errors.New("store: node id 0 or duplicate in the nodelist")
+	// ErrBadHeadroom: Config.Headroom is negative.
+	ErrBadHeadroom = errors.New("store: negative multicast headroom")
 	// ErrBadSnapshot: the persisted snapshot fails ValidateSnapshot.
 	ErrBadSnapshot = errors.New("store: persisted snapshot is not valid")
 )
@@ -81,6 +83,11 @@ type Config struct {
 	Self wire.NodeID
 	// Nodes is the cluster's nodelist, Self included.
 	Nodes []wire.NodeID
+	// Headroom is how many bytes each Ready.Multicast buffer keeps free
+	// in front of the message for the driver's own framing (the engine
+	// puts Totem's header and its service byte there and multicasts the
+	// buffer without copying it); 0 for none. Not negative.
+	Headroom int
 }
 
 // RingRef names a Totem ring: its representative and sequence number
@@ -214,7 +221,9 @@ type Ready struct {
 	// sent or released.
 	Persist *Snapshot
 	// Multicast are store messages to send through Totem in agreed order,
-	// in this order. The driver owns them.
+	// in this order. The driver owns them: each buffer's first
+	// Config.Headroom bytes are free (zero) for the driver's framing, and
+	// the message is the rest.
 	Multicast [][]byte
 	// Results complete client operations, in order.
 	Results []Result
