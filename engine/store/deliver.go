@@ -121,7 +121,7 @@ func (s *Store) execute(now wire.Instant, from wire.NodeID, m Message) {
 	case out.changed && m.Kind == MsgDelete:
 		p.res.Found, p.res.Version = false, s.st.version
 	case m.Kind == MsgRead:
-		p.res.Value = slices.Clone(out.entry.Value)
+		p.res.Value = out.entry.Value // immutable, shared (see Ready)
 	}
 	if s.bugAckOnApply && out.changed {
 		s.finish(i, p.res)

@@ -183,7 +183,8 @@ type Record struct {
 // Snapshot is what a node persists: the replicated state plus the metadata
 // it needs to rejoin safely. The store hands one out in Ready.Persist; the
 // driver writes it durably and passes the last one written to New after a
-// crash. The driver must not modify it (values are shared).
+// crash. The driver must not modify it (its entries and values are shared
+// with the store's state and with the snapshots before and after it).
 type Snapshot struct {
 	// Epoch is the ring of the last quorate configuration whose writes this
 	// state contains (zero: none yet). The state with the highest Epoch,
@@ -206,7 +207,7 @@ type Result struct {
 	Err  error
 	// Found, Value, Version: the entry read (OpRead) or written (Version of
 	// a successful write); for a CAS conflict the key's current version
-	// (0 when absent).
+	// (0 when absent). Value is shared with the store's state: read-only.
 	Found   bool
 	Value   []byte
 	Version uint64
