@@ -159,9 +159,16 @@ func messageSize(m Message) int {
 
 // DecodeMessage decodes one message. It accepts exactly the encodings
 // AppendMessage produces for valid messages (so AppendMessage of the result
-// gives b back), returns an error for anything else, and never panics.
-func DecodeMessage(b []byte) (Message, error) {
-	r := reader{wire.NewReader(b, errTruncated)}
+// gives b back), returns an error for anything else, and never panics. The
+// result shares no bytes with b.
+func DecodeMessage(b []byte) (Message, error) { return decodeMessage(b, false, nil) }
+
+// decodeMessage is DecodeMessage. With shared, Value is a slice of b
+// (which must then never change), and a key equal to one of names (sorted)
+// is that string: decoding a delivered write allocates nothing for the
+// key the store already holds, nor for its value.
+func decodeMessage(b []byte, shared bool, names []string) (Message, error) {
+	r := reader{Reader: wire.NewReader(b, errTruncated), shared: shared, names: names}
 	if v := r.U8(); r.Err == nil && v != ProtocolVersion {
 		return Message{}, malformed("protocol version " + strconv.Itoa(int(v)))
 	}
@@ -240,7 +247,13 @@ func appendBool(b []byte, v bool) []byte {
 }
 
 // reader is the shared field reader with this package's own helpers.
-type reader struct{ wire.Reader }
+// With shared, byte slices it reads are slices of the input, not copies;
+// names are strings (sorted) that key returns instead of a new string.
+type reader struct {
+	wire.Reader
+	shared bool
+	names  []string
+}
 
 func (r *reader) ring() RingRef {
 	rep := r.U32()
@@ -267,19 +280,45 @@ func (r *reader) bytes(max int) []byte {
 		r.Err = malformed("field too long")
 	}
 	p := r.Take(int(n))
-	if len(p) == 0 {
+	switch {
+	case len(p) == 0:
 		return nil
+	case r.shared:
+		return p[:len(p):len(p)]
 	}
 	return append([]byte(nil), p...)
 }
 
-func (r *reader) str(max int) string { return string(r.bytes(max)) }
+func (r *reader) str(max int) string {
+	n := r.U32()
+	if r.Err == nil && n > uint32(max) {
+		r.Err = malformed("field too long")
+	}
+	return string(r.Take(int(n)))
+}
 
 // key reads a key: 1 to MaxKeySize bytes.
 func (r *reader) key() string {
-	k := r.str(MaxKeySize)
-	if r.Err == nil && k == "" {
+	n := r.U32()
+	if r.Err == nil && n > MaxKeySize {
+		r.Err = malformed("field too long")
+	}
+	p := r.Take(int(n))
+	if r.Err == nil && len(p) == 0 {
 		r.Err = malformed("empty key")
 	}
-	return k
+	// A binary search over the names; the comparisons convert p
+	// without allocating.
+	lo, hi := 0, len(r.names)
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); r.names[m] < string(p) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(r.names) && r.names[lo] == string(p) {
+		return r.names[lo]
+	}
+	return string(p)
 }

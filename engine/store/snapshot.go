@@ -147,7 +147,7 @@ const minRecordSize = 4 + 1 + 8 + 4 + 4 + 8
 // accepts exactly what AppendSnapshot produces for valid snapshots and
 // never panics.
 func DecodeSnapshot(b []byte) (Snapshot, error) {
-	r := reader{wire.NewReader(b, errTruncated)}
+	r := reader{Reader: wire.NewReader(b, errTruncated)}
 	snap := Snapshot{Epoch: r.ring(), Version: r.U64()}
 	n := r.U32()
 	if r.Err == nil && uint64(n) > uint64(len(r.B)/minRecordSize) {
