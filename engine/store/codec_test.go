@@ -194,6 +194,9 @@ func FuzzDecodeSnapshot(f *testing.F) {
 // (DecodeMessage's are copies), its keys the known names when they match.
 func TestDecodeShared(t *testing.T) {
 	names := []string{"k", "nodes/a/qemu-server/100.conf", "priv/lock/x"}
+	if n := len(AppendMessage(nil, Message{Kind: MsgApplied, Ring: ring8})); n != appliedSize {
+		t.Fatalf("an Applied message has %d bytes, the fast path expects %d", n, appliedSize)
+	}
 	for _, m := range sampleMessages() {
 		b := AppendMessage(nil, m)
 		want, err := DecodeMessage(b)
