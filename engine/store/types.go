@@ -217,6 +217,7 @@ type Result struct {
 }
 
 // Ready is the work a store has for its driver, in the order to perform it.
+// Store.Ready says who owns what it points at, and until when.
 type Ready struct {
 	// Persist, when set, must be written durably before anything below is
 	// sent or released.
