@@ -285,7 +285,8 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.New(store.Config{Self: cfg.NodeID, Nodes: slices.Sorted(slices.Values(cfg.Nodes))}, now, persisted.Store)
+	st, err := store.New(store.Config{Self: cfg.NodeID, Nodes: slices.Sorted(slices.Values(cfg.Nodes)),
+		Headroom: storeHeadroom}, now, persisted.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -346,6 +347,10 @@ func (n *Node) Multicast(now Instant, payload []byte) error {
 	n.collect(now)
 	return err
 }
+
+// storeHeadroom is the room the store leaves in front of each message it
+// multicasts: Totem's header and the engine's service byte.
+const storeHeadroom = totem.McastHeadroom + 1
 
 // submit queues body for agreed delivery as a message of service svc:
 // one buffer with room for Totem's header, the service byte and a copy of
@@ -424,8 +429,11 @@ func (n *Node) collect(now Instant) {
 				n.events = append(n.events, wire.Event{Kind: wire.EventStore, Peer: e.Node, Detail: e.String(), Sub: e.Kind.String()})
 			}
 			for _, m := range sr.Multicast {
-				// Store messages stay under Totem's limit (values are capped).
-				_ = n.submit(now, ServiceStore, m)
+				// Store messages stay under Totem's limit (values are
+				// capped). Each comes with the room for Totem's header
+				// and the service byte in front: multicast as it is.
+				m[totem.McastHeadroom] = ServiceStore
+				_ = n.ring.MulticastFramed(now, m)
 			}
 			stSent = len(sr.Multicast) > 0
 		}

@@ -83,7 +83,7 @@ func (st *state) apply(m Message) outcome {
 			return outcome{err: ErrLocked, found: true, entry: dst}
 		}
 		delete(st.entries, m.Key)
-		st.keys = nil
+		st.keysChanged()
 		return st.set(m.To, Entry{Value: cur.Value})
 	case MsgUnlock:
 		if !found || !cur.IsLock() || cur.Version != m.Version {
@@ -97,8 +97,11 @@ func (st *state) apply(m Message) outcome {
 func (st *state) set(key string, e Entry) outcome {
 	st.version++
 	e.Version = st.version
-	if _, ok := st.entries[key]; !ok {
-		st.keys = nil
+	switch _, ok := st.entries[key]; {
+	case !ok:
+		st.keysChanged()
+	case st.recs != nil:
+		st.changed = append(st.changed, key)
 	}
 	st.entries[key] = e
 	return outcome{changed: true, found: true, entry: e}
@@ -107,6 +110,6 @@ func (st *state) set(key string, e Entry) outcome {
 func (st *state) remove(key string, cur Entry) outcome {
 	st.version++
 	delete(st.entries, key)
-	st.keys = nil
+	st.keysChanged()
 	return outcome{changed: true, found: true, entry: cur}
 }

@@ -3,6 +3,10 @@ package store
 import (
 	"bytes"
 	"errors"
+	"maps"
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -176,5 +180,50 @@ func TestApplyRename(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSnapshotsAgainstRebuild applies random operations and takes
+// snapshots at random points: each must equal one built from the entries
+// alone, and no later change may alter a snapshot handed out before
+// (the incremental snapshot shares and copies its records, never writes
+// them in place).
+func TestSnapshotsAgainstRebuild(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	st := newState()
+	type taken struct{ snap, copy Snapshot }
+	var kept []taken
+	keys := []string{"a", "b", "c", "d", "e", "f"}
+	for i := range 5000 {
+		k := keys[r.IntN(len(keys))]
+		switch x := r.IntN(10); {
+		case x < 6:
+			st.apply(Message{Kind: MsgPut, Key: k, Value: []byte{byte(i)}})
+		case x < 7:
+			st.apply(Message{Kind: MsgDelete, Key: k})
+		case x < 8:
+			st.apply(Message{Kind: MsgRename, Key: k, To: keys[r.IntN(len(keys))]})
+		case x < 9:
+			st.apply(Message{Kind: MsgLock, Key: k, Holder: "h", TTL: time.Second})
+		default:
+			st.apply(Message{Kind: MsgCAS, Key: k, Version: uint64(r.IntN(int(st.version) + 1)), Value: []byte{byte(i), 1}})
+		}
+		if r.IntN(3) > 0 {
+			continue
+		}
+		snap := st.snapshot()
+		want := Snapshot{Epoch: st.epoch, Version: st.version, Entries: []Record{}}
+		for _, k := range slices.Sorted(maps.Keys(st.entries)) {
+			want.Entries = append(want.Entries, Record{Key: k, Entry: st.entries[k]})
+		}
+		if !reflect.DeepEqual(snap, want) {
+			t.Fatalf("step %d: snapshot %+v, rebuilt %+v", i, snap, want)
+		}
+		kept = append(kept, taken{snap, Snapshot{Epoch: snap.Epoch, Version: snap.Version, Entries: slices.Clone(snap.Entries)}})
+	}
+	for i, k := range kept {
+		if !reflect.DeepEqual(k.snap, k.copy) {
+			t.Fatalf("snapshot %d changed after it was handed out", i)
+		}
 	}
 }

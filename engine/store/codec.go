@@ -127,11 +127,62 @@ func AppendMessage(b []byte, m Message) []byte {
 	return b
 }
 
+// appliedSize is the length of an Applied message: version, kind, ring,
+// version.
+const appliedSize = 2 + 12 + 8
+
+// messageSize is the length of AppendMessage's encoding of m, so that a
+// message is encoded into a buffer of the right size in one allocation.
+func messageSize(m Message) int {
+	const ring, u64, u32, length = 12, 8, 4, 4
+	n := 2 + ring
+	switch m.Kind {
+	case MsgPut:
+		n += u64 + length + len(m.Key) + length + len(m.Value)
+	case MsgDelete, MsgRead:
+		n += u64 + length + len(m.Key)
+	case MsgRename:
+		n += u64 + length + len(m.Key) + length + len(m.To)
+	case MsgCAS:
+		n += u64 + length + len(m.Key) + u64 + length + len(m.Value)
+	case MsgLock:
+		n += u64 + length + len(m.Key) + length + len(m.Holder) + u64
+	case MsgUnlock:
+		n += length + len(m.Key) + u64
+	case MsgState:
+		n += ring + u64 + u64
+	case MsgQuorate:
+		n++
+	case MsgApplied:
+		n += u64
+	case MsgSnapshot:
+		n += u32 + u32 + length + len(m.Value)
+	}
+	return n
+}
+
 // DecodeMessage decodes one message. It accepts exactly the encodings
 // AppendMessage produces for valid messages (so AppendMessage of the result
-// gives b back), returns an error for anything else, and never panics.
-func DecodeMessage(b []byte) (Message, error) {
-	r := reader{wire.NewReader(b, errTruncated)}
+// gives b back), returns an error for anything else, and never panics. The
+// result shares no bytes with b.
+func DecodeMessage(b []byte) (Message, error) { return decodeMessage(b, false, nil) }
+
+// decodeMessage is DecodeMessage. With shared, Value is a slice of b
+// (which must then never change), and a key equal to one of names (sorted)
+// is that string: decoding a delivered write allocates nothing for the
+// key the store already holds, nor for its value.
+func decodeMessage(b []byte, shared bool, names []string) (Message, error) {
+	if len(b) == appliedSize && b[0] == ProtocolVersion && MsgKind(b[1]) == MsgApplied {
+		// The most frequent message (every member confirms every
+		// change), fixed in size: read in place. A ring without a
+		// representative takes the general path, which refuses it.
+		m := Message{Kind: MsgApplied, Ring: RingRef{Rep: wire.NodeID(binary.BigEndian.Uint32(b[2:])), Seq: binary.BigEndian.Uint64(b[6:])},
+			Version: binary.BigEndian.Uint64(b[14:])}
+		if m.Ring.Rep != 0 {
+			return m, nil
+		}
+	}
+	r := reader{Reader: wire.NewReader(b, errTruncated), shared: shared, names: names}
 	if v := r.U8(); r.Err == nil && v != ProtocolVersion {
 		return Message{}, malformed("protocol version " + strconv.Itoa(int(v)))
 	}
@@ -210,7 +261,13 @@ func appendBool(b []byte, v bool) []byte {
 }
 
 // reader is the shared field reader with this package's own helpers.
-type reader struct{ wire.Reader }
+// With shared, byte slices it reads are slices of the input, not copies;
+// names are strings (sorted) that key returns instead of a new string.
+type reader struct {
+	wire.Reader
+	shared bool
+	names  []string
+}
 
 func (r *reader) ring() RingRef {
 	rep := r.U32()
@@ -237,19 +294,45 @@ func (r *reader) bytes(max int) []byte {
 		r.Err = malformed("field too long")
 	}
 	p := r.Take(int(n))
-	if len(p) == 0 {
+	switch {
+	case len(p) == 0:
 		return nil
+	case r.shared:
+		return p[:len(p):len(p)]
 	}
 	return append([]byte(nil), p...)
 }
 
-func (r *reader) str(max int) string { return string(r.bytes(max)) }
+func (r *reader) str(max int) string {
+	n := r.U32()
+	if r.Err == nil && n > uint32(max) {
+		r.Err = malformed("field too long")
+	}
+	return string(r.Take(int(n)))
+}
 
 // key reads a key: 1 to MaxKeySize bytes.
 func (r *reader) key() string {
-	k := r.str(MaxKeySize)
-	if r.Err == nil && k == "" {
+	n := r.U32()
+	if r.Err == nil && n > MaxKeySize {
+		r.Err = malformed("field too long")
+	}
+	p := r.Take(int(n))
+	if r.Err == nil && len(p) == 0 {
 		r.Err = malformed("empty key")
 	}
-	return k
+	// A binary search over the names; the comparisons convert p
+	// without allocating.
+	lo, hi := 0, len(r.names)
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); r.names[m] < string(p) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(r.names) && r.names[lo] == string(p) {
+		return r.names[lo]
+	}
+	return string(p)
 }

@@ -44,6 +44,9 @@ func TestMessageRoundTrip(t *testing.T) {
 		if !bytes.Equal(AppendMessage(nil, got), b) {
 			t.Fatalf("%s: re-encoding differs", m.Kind)
 		}
+		if n := messageSize(m); n != len(b) {
+			t.Fatalf("%s: messageSize %d, encoding %d bytes", m.Kind, n, len(b))
+		}
 		// Every proper prefix is truncated, and a trailing byte is refused.
 		for i := range len(b) {
 			if _, err := DecodeMessage(b[:i]); err == nil {
@@ -184,4 +187,41 @@ func FuzzDecodeSnapshot(f *testing.F) {
 			t.Fatalf("decoded an invalid snapshot: %v", err)
 		}
 	})
+}
+
+// TestDecodeShared: the store's own decoding of delivered messages gives
+// the same messages as DecodeMessage, its values slices of the input
+// (DecodeMessage's are copies), its keys the known names when they match.
+func TestDecodeShared(t *testing.T) {
+	names := []string{"k", "nodes/a/qemu-server/100.conf", "priv/lock/x"}
+	if n := len(AppendMessage(nil, Message{Kind: MsgApplied, Ring: ring8})); n != appliedSize {
+		t.Fatalf("an Applied message has %d bytes, the fast path expects %d", n, appliedSize)
+	}
+	for _, m := range sampleMessages() {
+		b := AppendMessage(nil, m)
+		want, err := DecodeMessage(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeMessage(b, true, names)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: shared decoding %+v, %v; want %+v", m.Kind, got, err, want)
+		}
+		if len(m.Value) == 0 {
+			continue
+		}
+		at := bytes.Index(b, m.Value)
+		if &got.Value[0] != &b[at] || &want.Value[0] == &b[at] || cap(got.Value) != len(got.Value) {
+			t.Fatalf("%s: shared value not a capped slice of the input, or the copy is not a copy", m.Kind)
+		}
+	}
+	// A truncated or empty key is refused however it is read.
+	for _, b := range [][]byte{
+		AppendMessage(nil, Message{Kind: MsgRead, Ring: ring8, Op: 1}),
+		AppendMessage(nil, Message{Kind: MsgRead, Ring: ring8, Op: 1, Key: "k"})[:25],
+	} {
+		if _, err := decodeMessage(b, true, names); err == nil {
+			t.Fatalf("%x decoded", b)
+		}
+	}
 }

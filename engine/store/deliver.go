@@ -15,8 +15,12 @@ import (
 // decode, comes from a non-member, belongs to another ring or makes no
 // sense now is dropped, counted in Stats and reported as an Event: it is
 // never an error and never a panic.
+//
+// The store keeps slices of payload (the values it carries) without
+// copying them: payload must never change afterwards, as Totem's
+// deliveries never do (engine.Ready).
 func (s *Store) Deliver(now wire.Instant, from wire.NodeID, payload []byte) {
-	m, err := DecodeMessage(payload)
+	m, err := decodeMessage(payload, true, s.st.keys)
 	switch {
 	case err != nil:
 		s.drop(from, DropMalformed, err.Error())
@@ -121,7 +125,7 @@ func (s *Store) execute(now wire.Instant, from wire.NodeID, m Message) {
 	case out.changed && m.Kind == MsgDelete:
 		p.res.Found, p.res.Version = false, s.st.version
 	case m.Kind == MsgRead:
-		p.res.Value = slices.Clone(out.entry.Value)
+		p.res.Value = out.entry.Value // immutable, shared (see Ready)
 	}
 	if s.bugAckOnApply && out.changed {
 		s.finish(i, p.res)

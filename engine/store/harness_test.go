@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -114,9 +115,13 @@ func (c *cluster) logf(format string, args ...any) {
 	c.trace = append(c.trace, fmt.Sprintf("%v ", c.now)+fmt.Sprintf(format, args...))
 }
 
+// harnessHeadroom is the framing room the harness asks of every store, as
+// the engine does for Totem's header.
+const harnessHeadroom = 3
+
 // boot starts x's store from what it persisted, alone in a fresh ring.
 func (c *cluster) boot(x *hnode) {
-	s, err := New(Config{Self: x.id, Nodes: c.ids}, c.now, x.persisted)
+	s, err := New(Config{Self: x.id, Nodes: c.ids, Headroom: harnessHeadroom}, c.now, x.persisted)
 	if err != nil {
 		c.t.Fatalf("New(%d): %v", x.id, err)
 	}
@@ -152,6 +157,11 @@ func (c *cluster) drain(x *hnode) {
 		x.pghost = slices.Clone(x.ghost)
 	}
 	for _, m := range rd.Multicast {
+		if len(m) < harnessHeadroom || !bytes.Equal(m[:harnessHeadroom], make([]byte, harnessHeadroom)) {
+			c.failf("node %d: multicast without %d free bytes in front: % x", x.id, harnessHeadroom, m)
+			continue
+		}
+		m = m[harnessHeadroom:]
 		switch {
 		case x.moving:
 			x.outbox = append(x.outbox, m)

@@ -20,6 +20,42 @@ type state struct {
 	// common case) needs no new sort for the snapshot Ready persists.
 	// Never modified in place, so copies of a state may share it.
 	keys []string
+	// recs are the records of the last snapshot, nil when a key was
+	// added or removed since. The snapshot's holder shares them, so they
+	// are never modified in place: changed lists the existing keys written
+	// since (repeats included), and the next snapshot copies recs and
+	// updates those records instead of building every record anew.
+	recs    []Record
+	changed []string
+	// slab is where the records of small snapshots are carved from (see
+	// carve).
+	slab []Record
+}
+
+// The records of a snapshot of at most slabMax entries are carved from
+// chunks of slabSize records instead of one allocation each.
+const (
+	slabSize = 128
+	slabMax  = slabSize / 8
+)
+
+// carve returns a copy of recs in the current slab chunk: a store writes
+// a snapshot for every change it applies, and one allocation each was
+// most of a loaded store's cost in persisting. The copies are capped
+// (three-index slices), so one never grows into the next, and never
+// modified, and a chunk is freed when no snapshot carved from it is held
+// any more.
+func (st *state) carve(recs []Record) []Record {
+	n := len(recs)
+	if n > slabMax {
+		return slices.Clone(recs)
+	}
+	if cap(st.slab)-len(st.slab) < n {
+		st.slab = make([]Record, 0, slabSize)
+	}
+	at := len(st.slab)
+	st.slab = append(st.slab, recs...)
+	return st.slab[at : at+n : at+n]
 }
 
 func newState() state { return state{entries: map[string]Entry{}} }
@@ -34,13 +70,34 @@ func stateOf(snap Snapshot) state {
 }
 
 // snapshot returns the state as a Snapshot, entries sorted by key. Values
-// are shared, never copied: nothing in the store modifies a value in place.
+// are shared, never copied: nothing in the store modifies a value in place;
+// so are the entries of successive snapshots when no entry changed in
+// between.
 func (st *state) snapshot() Snapshot {
-	snap := Snapshot{Epoch: st.epoch, Version: st.version, Entries: make([]Record, 0, len(st.entries))}
-	for _, k := range st.sortedKeys() {
-		snap.Entries = append(snap.Entries, Record{Key: k, Entry: st.entries[k]})
+	switch {
+	case st.recs == nil:
+		keys := st.sortedKeys()
+		recs := make([]Record, len(keys))
+		for i, k := range keys {
+			recs[i] = Record{Key: k, Entry: st.entries[k]}
+		}
+		st.recs = recs
+	case len(st.changed) > 0:
+		recs, keys := st.carve(st.recs), st.sortedKeys()
+		for _, k := range st.changed {
+			i, _ := slices.BinarySearch(keys, k)
+			recs[i].Entry = st.entries[k]
+		}
+		st.recs = recs
 	}
-	return snap
+	st.changed = st.changed[:0]
+	return Snapshot{Epoch: st.epoch, Version: st.version, Entries: st.recs}
+}
+
+// keysChanged notes that a key was added or removed: the sorted keys and
+// the last snapshot's records no longer match the entries.
+func (st *state) keysChanged() {
+	st.keys, st.recs, st.changed = nil, nil, st.changed[:0]
 }
 
 // sortedKeys returns the keys of entries in order (st.keys, sorted again
@@ -119,7 +176,7 @@ const minRecordSize = 4 + 1 + 8 + 4 + 4 + 8
 // accepts exactly what AppendSnapshot produces for valid snapshots and
 // never panics.
 func DecodeSnapshot(b []byte) (Snapshot, error) {
-	r := reader{wire.NewReader(b, errTruncated)}
+	r := reader{Reader: wire.NewReader(b, errTruncated)}
 	snap := Snapshot{Epoch: r.ring(), Version: r.U64()}
 	n := r.U32()
 	if r.Err == nil && uint64(n) > uint64(len(r.B)/minRecordSize) {

@@ -100,12 +100,18 @@ type Store struct {
 	timers    map[string]lockTimer
 	unlocking map[string]uint64 // key → version requested in ring
 
-	// Output.
+	// Output. The spare slices held the batch before the last Ack: its
+	// Ready may still be read, so they are reused only at the next Ack.
 	mcast   [][]byte
 	results []Result
 	events  []Event
 	dirty   bool
+	persist Snapshot // what the last Ready's Persist points at
 	stats   Stats
+
+	spareMcast   [][]byte
+	spareResults []Result
+	spareEvents  []Event
 
 	// Test-only knobs and hooks; always zero in production.
 	bugAckOnApply     bool // canary: acknowledge a write as soon as it is applied locally (pmxcfs §2 step 4)
@@ -123,6 +129,9 @@ func New(cfg Config, now wire.Instant, persisted Snapshot) (*Store, error) {
 	slices.Sort(nodes)
 	if slices.Contains(nodes, 0) || len(slices.Compact(slices.Clone(nodes))) != len(nodes) {
 		return nil, ErrBadNodeList
+	}
+	if cfg.Headroom < 0 {
+		return nil, fmt.Errorf("%w (%d)", ErrBadHeadroom, cfg.Headroom)
 	}
 	if cfg.Self == 0 || !slices.Contains(nodes, cfg.Self) {
 		return nil, fmt.Errorf("%w (node %d)", ErrSelfMissing, cfg.Self)
@@ -147,7 +156,8 @@ func (s *Store) Put(now wire.Instant, key string, value []byte) (OpID, error) {
 	if len(value) > MaxValueSize {
 		return 0, ErrTooLarge
 	}
-	return s.submit(OpPut, Message{Kind: MsgPut, Key: key, Value: slices.Clone(value)})
+	// submit encodes the message at once: value is not kept.
+	return s.submit(OpPut, Message{Kind: MsgPut, Key: key, Value: value})
 }
 
 // Delete removes key (a lock included: that releases it).
@@ -161,7 +171,7 @@ func (s *Store) CompareAndSet(now wire.Instant, key string, oldVersion uint64, v
 	if len(value) > MaxValueSize {
 		return 0, ErrTooLarge
 	}
-	return s.submit(OpCAS, Message{Kind: MsgCAS, Key: key, Version: oldVersion, Value: slices.Clone(value)})
+	return s.submit(OpCAS, Message{Kind: MsgCAS, Key: key, Version: oldVersion, Value: value})
 }
 
 // Rename moves the value under key to newKey in one operation of the
@@ -217,7 +227,12 @@ func (s *Store) submit(kind OpKind, m Message) (OpID, error) {
 	return m.Op, nil
 }
 
-func (s *Store) send(m Message) { s.mcast = append(s.mcast, AppendMessage(nil, m)) }
+// send queues m for multicast, encoded after Config.Headroom free bytes in
+// a buffer of exactly the right size.
+func (s *Store) send(m Message) {
+	b := make([]byte, s.cfg.Headroom, s.cfg.Headroom+messageSize(m))
+	s.mcast = append(s.mcast, AppendMessage(b, m))
+}
 
 func (s *Store) event(e Event) {
 	if e.Ring.IsZero() {
@@ -233,12 +248,21 @@ func (s *Store) drop(from wire.NodeID, why DropReason, detail string) {
 
 // Ready returns the store's outstanding work. Calling it again without an
 // input in between returns the same work.
+//
+// What the driver may keep (as etcd-io/raft documents its Ready): the
+// slices of Ready (Multicast, Results, Events) are the store's, valid
+// until the second Ack after this call and reused then; the buffers in
+// Multicast are handed over for good. Persist points at a Snapshot the
+// store overwrites at the next Ready: copy the Snapshot value to keep it.
+// Its Entries, the values they hold and a Result's Value are shared with
+// the store's state and immutable: the store never modifies them in place,
+// and neither may the driver.
 func (s *Store) Ready() Ready {
 	s.announce()
 	rd := Ready{Multicast: s.mcast, Results: s.results, Events: s.events, Deadline: s.deadline()}
 	if s.dirty {
-		snap := s.st.snapshot()
-		rd.Persist = &snap
+		s.persist = s.st.snapshot()
+		rd.Persist = &s.persist
 	}
 	return rd
 }
@@ -260,9 +284,16 @@ func (s *Store) Deadline() wire.Instant {
 }
 
 // Ack tells the store the driver has performed the last Ready: persisted,
-// multicast, released and recorded everything in it.
+// multicast, released and recorded everything in it. The slices of the
+// Ready before that one are reused from now on (see Ready).
 func (s *Store) Ack() {
-	s.mcast, s.results, s.events, s.dirty = nil, nil, nil, false
+	clear(s.spareMcast)
+	clear(s.spareResults)
+	clear(s.spareEvents)
+	s.mcast, s.spareMcast = s.spareMcast[:0], s.mcast
+	s.results, s.spareResults = s.spareResults[:0], s.results
+	s.events, s.spareEvents = s.spareEvents[:0], s.events
+	s.dirty = false
 }
 
 // announce adds this node's stability confirmation to the output: once

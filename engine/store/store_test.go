@@ -19,6 +19,8 @@ func TestNewValidates(t *testing.T) {
 		{Config{Self: 0, Nodes: []wire.NodeID{1}}, ErrSelfMissing},
 		{Config{Self: 1, Nodes: []wire.NodeID{1, 0}}, ErrBadNodeList},
 		{Config{Self: 1, Nodes: []wire.NodeID{2, 1, 2}}, ErrBadNodeList},
+		{Config{Self: 1, Nodes: []wire.NodeID{1, 2}, Headroom: -1}, ErrBadHeadroom},
+		{Config{Self: 1, Nodes: []wire.NodeID{1, 2}, Headroom: 30}, nil},
 	}
 	for _, tc := range tests {
 		if _, err := New(tc.cfg, 0, Snapshot{}); !errors.Is(err, tc.want) {

@@ -71,6 +71,8 @@ var (
 	ErrSelfMissing = errors.New("store: self is not in the nodelist")
 	// ErrBadNodeList: Config.Nodes holds node id 0 or a duplicate.
 	ErrBadNodeList = errors.New("store: node id 0 or duplicate in the nodelist")
+	// ErrBadHeadroom: Config.Headroom is negative.
+	ErrBadHeadroom = errors.New("store: negative multicast headroom")
 	// ErrBadSnapshot: the persisted snapshot fails ValidateSnapshot.
 	ErrBadSnapshot = errors.New("store: persisted snapshot is not valid")
 )
@@ -81,6 +83,11 @@ type Config struct {
 	Self wire.NodeID
 	// Nodes is the cluster's nodelist, Self included.
 	Nodes []wire.NodeID
+	// Headroom is how many bytes each Ready.Multicast buffer keeps free
+	// in front of the message for the driver's own framing (the engine
+	// puts Totem's header and its service byte there and multicasts the
+	// buffer without copying it); 0 for none. Not negative.
+	Headroom int
 }
 
 // RingRef names a Totem ring: its representative and sequence number
@@ -176,7 +183,8 @@ type Record struct {
 // Snapshot is what a node persists: the replicated state plus the metadata
 // it needs to rejoin safely. The store hands one out in Ready.Persist; the
 // driver writes it durably and passes the last one written to New after a
-// crash. The driver must not modify it (values are shared).
+// crash. The driver must not modify it (its entries and values are shared
+// with the store's state and with the snapshots before and after it).
 type Snapshot struct {
 	// Epoch is the ring of the last quorate configuration whose writes this
 	// state contains (zero: none yet). The state with the highest Epoch,
@@ -199,7 +207,7 @@ type Result struct {
 	Err  error
 	// Found, Value, Version: the entry read (OpRead) or written (Version of
 	// a successful write); for a CAS conflict the key's current version
-	// (0 when absent).
+	// (0 when absent). Value is shared with the store's state: read-only.
 	Found   bool
 	Value   []byte
 	Version uint64
@@ -209,12 +217,15 @@ type Result struct {
 }
 
 // Ready is the work a store has for its driver, in the order to perform it.
+// Store.Ready says who owns what it points at, and until when.
 type Ready struct {
 	// Persist, when set, must be written durably before anything below is
 	// sent or released.
 	Persist *Snapshot
 	// Multicast are store messages to send through Totem in agreed order,
-	// in this order. The driver owns them.
+	// in this order. The driver owns them: each buffer's first
+	// Config.Headroom bytes are free (zero) for the driver's framing, and
+	// the message is the rest.
 	Multicast [][]byte
 	// Results complete client operations, in order.
 	Results []Result
