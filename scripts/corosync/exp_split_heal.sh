@@ -64,12 +64,14 @@ for ((r=1;r<=REPS;r++)); do
   done
   if ! wait_ring_of $N "$tb" 60; then echo "rep=$r no initial ring of $N" | tee -a "$OUTDIR/summary.txt"; continue; fi
   sleep "2.$((RANDOM % 1000))"
-  # One sleep, computed before the cut: spawning date or awk after it
-  # would put the heal milliseconds late. HEAL_LEAD_MS (default 4) is what
-  # starting nft takes; the heal's real offset is recorded.
+  # The cut, one sleep and the heal run in one shell at the highest
+  # real-time priority: corosync's threads run real-time too, and with
+  # many nodes on two CPUs an ordinary shell woke from its sleep seconds
+  # late. HEAL_LEAD_MS (default 4) is what starting nft takes; the cut's
+  # and the heal's real instants are recorded (each taken just before its
+  # nft, so a ring of N that forms while nft is still exiting counts).
   wait_s=$(awk -v h="$heal" -v l="${HEAL_LEAD_MS:-4}" 'BEGIN{printf "%.3f", (h-l)/1000}')
-  t0=$(now)
-  nft -f - <<NFT
+  cat > "$RUN/cut.nft" <<NFT
 table bridge splitheal {
   chain f {
     type filter hook forward priority 0; policy accept;
@@ -78,11 +80,8 @@ table bridge splitheal {
   }
 }
 NFT
-  sleep "$wait_s"
-  # The heal takes effect while nft runs: th is taken before it, so a
-  # ring of N that forms while nft is still exiting counts.
-  th=$(now)
-  cut_off
+  chrt -f 99 sh -c 'date +%s.%N > "$0/t_cut"; nft -f "$0/cut.nft"; sleep "$1"; date +%s.%N > "$0/t_heal"; nft delete table bridge splitheal' "$RUN" "$wait_s"
+  t0=$(cat "$RUN/t_cut") th=$(cat "$RUN/t_heal")
 
   if wait_ring_of $N "$th" "$SETTLE_S"; then st=ok; else st=timeout; fi
   sleep 5
