@@ -94,6 +94,7 @@ func TestSoakLiveness(t *testing.T) {
 					}
 					if !res.OK {
 						failed++
+						t.Logf("FAILED family=%s seed=%d: %s", fam, seed, res.Failure)
 						if firstFailure == "" {
 							firstFailure = fmt.Sprintf("seed %d: %s", seed, res.Failure)
 						}
