@@ -411,7 +411,7 @@ func (g *gen) scenario(seed uint64) *Scenario {
 		}
 		g.fault(Fault{At: step(), Action: "set_loss", Link: 0})
 		g.fault(Fault{At: step(), Action: "heal"})
-		g.membership(step, func(d time.Duration) { t += d })
+		g.membership(step, func(d time.Duration) time.Duration { t += d; return t })
 	case "mixed", "store":
 		if g.family == "store" && g.r.IntN(4) == 0 {
 			g.fault(Fault{At: step(), Action: "power_off"})
@@ -630,27 +630,32 @@ func (g *gen) conf(version int, link1 bool) string {
 // is configured, a node already removed): the refusal is part of what is
 // tested. A device change is live (no restart); the run lasts until the
 // qdevices have had their timeout to connect and vote, then quiet.
-func (g *gen) membership(step func() time.Duration, wait func(time.Duration)) {
+func (g *gen) membership(step func() time.Duration, wait func(time.Duration) time.Duration) {
 	o := &g.o
 	all := slices.Clone(g.nodes)
 	for i := range 1 + g.r.IntN(2) {
 		g.added = append(g.added, fmt.Sprintf("n%d", len(g.nodes)+i+1))
 	}
-	next, device := 0, false
-	n := len(g.nodes) + len(g.added)
-	eff := effectiveToken(o.Token, o.Coef, n)
-	cons := o.Consensus
-	if cons == 0 {
-		cons = eff * 12 / 10
-	}
-	// A membership change comes only once the cluster has settled from
-	// the fault before it, and the next fault only once the change is
-	// done (an added node in the ring, a removed one gone), as pvecm add
-	// waits for the new node to join: a node cut off or not yet joined
-	// while the nodelist changes again never learns the new corosync.conf
-	// (only members get the store's copy) and cannot rejoin.
-	settle := eff + cons + time.Second
+	next, device, lossy := 0, false, false
+	settle := o.membershipSettle(len(g.nodes) + len(g.added))
+	// A membership change comes only once every configured node is in
+	// the ring: the cluster has settled from the fault before it, no loss
+	// is cutting members off (a loss drawn in this phase lasts until the
+	// next change, which first ends it, a settle time after the fault
+	// before it and without a draw), and the next fault comes only once
+	// the change is done (an added node in the ring, a removed one gone),
+	// as pvecm add waits for the new node to join. A node cut off or not
+	// yet joined while the nodelist changes never learns the new
+	// corosync.conf (only members get the store's copy) and cannot
+	// rejoin: config seed 8653 added n6 while the loss on link 0 had cut
+	// n1 and n2 off, 8661 added n7 before n6, added under loss, had
+	// joined; both ended as two rings that fail each other to the end of
+	// the run.
 	op := func(f func(at time.Duration)) {
+		if lossy {
+			g.fault(Fault{At: wait(settle), Action: "set_loss", Link: 0})
+			lossy = false
+		}
 		wait(settle)
 		f(step())
 		wait(settle)
@@ -694,11 +699,27 @@ func (g *gen) membership(step func() time.Duration, wait func(time.Duration)) {
 			g.fault(Fault{At: step(), Action: "partition", Groups: g.split()})
 			g.fault(Fault{At: step(), Action: "heal"})
 		default:
-			g.fault(Fault{At: step(), Action: "set_loss", Link: 0, Loss: g.loss()})
+			f := Fault{At: step(), Action: "set_loss", Link: 0, Loss: g.loss()}
+			g.fault(f)
+			lossy = f.Loss > 0
 		}
 	}
 	g.fault(Fault{At: step(), Action: "set_loss", Link: 0})
 	g.fault(Fault{At: step(), Action: "heal"})
+}
+
+// membershipSettle is how long the config family leaves a cluster of n
+// nodes alone before and after a membership change: an effective token,
+// a consensus timeout and a second, enough for a crashed node to rejoin,
+// a healed partition or an ended loss to merge, and an added node to
+// join.
+func (o *Options) membershipSettle(n int) time.Duration {
+	eff := effectiveToken(o.Token, o.Coef, n)
+	cons := o.Consensus
+	if cons == 0 {
+		cons = eff * 12 / 10
+	}
+	return eff + cons + time.Second
 }
 
 // withoutTwoQuorateSides takes out of a drawn store-family cluster the

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -236,5 +237,60 @@ expect:
 	}
 	if n := res.Nodes["d"]; !n.Up || n.TotalVotes < 5 || !slices.Contains(n.Flags, "Qdevice") {
 		t.Fatalf("d at the end: %+v", n)
+	}
+}
+
+// TestConfigFamilyChangesAfterLoss: config seeds 8653 and 8661 drew a
+// membership change while the loss on link 0 was cutting members off;
+// the members that missed the new corosync.conf and the others then
+// failed each other's rings to the end of the run (liveness). The family
+// now ends such a loss and lets the cluster settle before the change:
+// both seeds pass, and every node that applied a configuration ends on
+// the last one, which a change of the membership phase made (config
+// version 4 or more; the first phase's edits reach 3 at most here).
+func TestConfigFamilyChangesAfterLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two runs of two simulated minutes")
+	}
+	for _, seed := range []uint64{8653, 8661} {
+		src, err := scenarios.Random("config", seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := scenarios.Parse("random.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var trace bytes.Buffer
+		res := runOK(t, sc, Options{Trace: &trace})
+		if !res.OK {
+			t.Fatalf("config seed %d: %s", seed, res.Failure)
+		}
+		last, top := map[string]int{}, 0
+		for _, line := range strings.Split(trace.String(), "\n") {
+			if !strings.Contains(line, `"k":"conf_applied"`) {
+				continue
+			}
+			var node string
+			var version int
+			i := strings.Index(line, `"node":"`)
+			j := strings.Index(line, `"config_version":`)
+			if i < 0 || j < 0 {
+				t.Fatalf("config seed %d: %s", seed, line)
+			}
+			node = line[i+8 : i+8+strings.IndexByte(line[i+8:], '"')]
+			if _, err := fmt.Sscanf(line[j+17:], "%d", &version); err != nil {
+				t.Fatalf("config seed %d: %s: %v", seed, line, err)
+			}
+			last[node], top = version, max(top, version)
+		}
+		if top < 4 {
+			t.Fatalf("config seed %d: last config_version applied %d: no membership change took effect", seed, top)
+		}
+		for node, v := range last {
+			if v != top {
+				t.Errorf("config seed %d: %s ends on config_version %d of %d", seed, node, v, top)
+			}
+		}
 	}
 }
