@@ -296,12 +296,17 @@ func (g *gen) fault(f Fault) {
 func (g *gen) node() string { return g.nodes[g.r.IntN(len(g.nodes))] }
 
 // split draws a partition of the nodes into two or three non-empty groups.
-func (g *gen) split() [][]string {
-	k := min(2+g.r.IntN(2), len(g.nodes))
-	perm := g.r.Perm(len(g.nodes))
+func (g *gen) split() [][]string { return g.splitOf(g.nodes) }
+
+// splitOf draws a partition of nodes into two or three non-empty groups.
+// Every node is in one: a node in no group would keep talking to every
+// group, a bridge rather than a partition.
+func (g *gen) splitOf(nodes []string) [][]string {
+	k := min(2+g.r.IntN(2), len(nodes))
+	perm := g.r.Perm(len(nodes))
 	groups := make([][]string, k)
 	for i, p := range perm {
-		groups[i%k] = append(groups[i%k], g.nodes[p])
+		groups[i%k] = append(groups[i%k], nodes[p])
 	}
 	return groups
 }
@@ -696,7 +701,8 @@ func (g *gen) membership(step func() time.Duration, wait func(time.Duration) tim
 			g.fault(Fault{At: step(), Action: "crash", Node: v})
 			g.fault(Fault{At: step(), Action: "restart", Node: v})
 		case 5:
-			g.fault(Fault{At: step(), Action: "partition", Groups: g.split()})
+			// The nodes added so far are in the groups too.
+			g.fault(Fault{At: step(), Action: "partition", Groups: g.splitOf(all)})
 			g.fault(Fault{At: step(), Action: "heal"})
 		default:
 			f := Fault{At: step(), Action: "set_loss", Link: 0, Loss: g.loss()}

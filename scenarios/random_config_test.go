@@ -90,3 +90,40 @@ func TestConfigFamilyChangesWithEveryNodeInRing(t *testing.T) {
 		t.Fatalf("%d membership changes over %d config seeds, %d after a loss", changes, seeds, lossEnded)
 	}
 }
+
+// TestConfigFamilyPartitionsCoverAddedNodes: a partition the config family
+// draws puts every node added before it in one of its groups, so that it
+// splits the cluster rather than leaving an added node talking to every
+// group (config seed 2995 drew such a bridge and came near the two-ring
+// cycle).
+func TestConfigFamilyPartitionsCoverAddedNodes(t *testing.T) {
+	seeds := uint64(1000)
+	if testing.Short() {
+		seeds = 100
+	}
+	checked := 0
+	for seed := uint64(1); seed <= seeds; seed++ {
+		s, _, err := RandomScenario("config", seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var added []string
+		for _, f := range s.Faults {
+			switch f.Action {
+			case "add_node":
+				added = append(added, f.Node)
+			case "partition":
+				for _, n := range added {
+					if !slices.ContainsFunc(f.Groups, func(g []string) bool { return slices.Contains(g, n) }) {
+						t.Fatalf("config seed %d: the partition at %v leaves out %s, added before it: %v", seed, f.At, n, f.Groups)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no config draw partitions the cluster after an add_node: the test checks nothing")
+	}
+	t.Logf("%d added nodes in partitions checked", checked)
+}
