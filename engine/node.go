@@ -250,6 +250,8 @@ type Node struct {
 	device   *DeviceChange
 	rebind   *Rebind
 	reloadAt Instant
+	// frames is the chunk submit carves message buffers from (frameBuf).
+	frames []byte
 }
 
 // New validates cfg and returns a node started at now from its persisted
@@ -356,10 +358,38 @@ const storeHeadroom = totem.McastHeadroom + 1
 // one buffer with room for Totem's header, the service byte and a copy of
 // body, handed to Totem, which encodes the message in it (no further copy).
 func (n *Node) submit(now Instant, svc byte, body []byte) error {
-	buf := make([]byte, totem.McastHeadroom+1+len(body))
+	buf := n.frameBuf(totem.McastHeadroom + 1 + len(body))
 	buf[totem.McastHeadroom] = svc
 	copy(buf[totem.McastHeadroom+1:], body)
 	return n.ring.MulticastFramed(now, buf)
+}
+
+// frameChunk is the size of the chunks submit's buffers are carved from,
+// and frameChunkMax the longest buffer carved (a longer one has its own
+// allocation, so that a chunk holds several).
+const (
+	frameChunk    = 32 << 10
+	frameChunkMax = frameChunk / 4
+)
+
+// frameBuf returns a zeroed buffer of size bytes for submit, carved from
+// the current chunk: one allocation per message was the largest share of
+// a loaded run's allocation cost. Each buffer is capped (a three-index
+// slice), so that nothing written or appended through one reaches the
+// next; Totem writes its header into the headroom once and never changes
+// the buffer after, and a chunk is freed when no buffer carved from it is
+// referenced any more (messages are released in about the order they
+// were submitted, so a chunk holds little beyond its own messages' life).
+func (n *Node) frameBuf(size int) []byte {
+	if size > frameChunkMax {
+		return make([]byte, size)
+	}
+	if cap(n.frames)-len(n.frames) < size {
+		n.frames = make([]byte, 0, frameChunk)
+	}
+	at := len(n.frames)
+	n.frames = n.frames[:at+size]
+	return n.frames[at : at+size : at+size]
 }
 
 // LogCluster multicasts a cluster log entry: every member, this node

@@ -44,7 +44,7 @@ func (r *run) figures() []figure {
 	}
 	fs := []figure{
 		{"deliveries kept for the ordering checks", kept, kept * check.RecordBytes},
-		{"workload messages remembered for self-delivery", int64(len(r.hist.Sent)), int64(len(r.hist.Sent)) * 64},
+		{"workload messages remembered for self-delivery", int64(r.hist.Sent.Len()), int64(r.hist.Sent.Len()) * 64},
 		{"packets in flight", int64(len(r.pkts)), int64(len(r.pkts)) * int64(unsafe.Sizeof(inflight{}))},
 		{"events queued", int64(r.k.Len()), int64(r.k.Len()) * int64(unsafe.Sizeof(item{}))},
 		{"timeline entries", int64(len(r.obs.tl)), int64(len(r.obs.tl)) * int64(unsafe.Sizeof(reports.TimelineEntry{}))},

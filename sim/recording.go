@@ -457,6 +457,6 @@ func (rc *Recording) Sent(node string, id uint64, at time.Duration) error {
 		return nil
 	}
 	rc.r.ops++
-	rc.r.hist.Sent[id] = check.SentMsg{Proc: h.proc, At: inst(at)}
+	rc.r.hist.Sent.Add(id, check.SentMsg{Proc: h.proc, At: inst(at)})
 	return nil
 }

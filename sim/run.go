@@ -225,7 +225,6 @@ func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 		streams: NewStreams(seed),
 		byID:    make(map[wire.NodeID]int),
 		trace:   NewTrace(opt.Trace),
-		hist:    check.History{Sent: map[uint64]check.SentMsg{}},
 
 		configVersion: 1,
 		conf:          sc.Cluster.Conf,

@@ -105,7 +105,7 @@ func (r *run) clientOp(i int32) {
 		r.flush(h)
 		return
 	}
-	r.hist.Sent[id] = check.SentMsg{Proc: h.proc, At: now}
+	r.hist.Sent.Add(id, check.SentMsg{Proc: h.proc, At: now})
 	r.trace.Begin(now, "mcast").Str("node", h.name).Uint("id", id).End()
 	r.flush(h)
 }

@@ -162,7 +162,7 @@ type SentMsg struct {
 // History is the whole run's delivery record.
 type History struct {
 	Procs []*Process
-	Sent  map[uint64]SentMsg // workload id -> sender; lookups only
+	Sent  SentLog // workload id -> sender
 	// Name prints a message id in findings; nil prints a simulator
 	// workload id, origin node:counter.
 	Name func(id uint64) string
@@ -193,7 +193,7 @@ func CheckIntegrity(h *History) CheckResult {
 				if d.ID == 0 {
 					continue
 				}
-				if _, ok := h.Sent[d.ID]; !ok {
+				if _, ok := h.Sent.Get(d.ID); !ok {
 					return Fail("no creation: %s delivered message %s that nobody sent", p, h.msgName(d.ID))
 				}
 				if seen[d.ID] {
@@ -479,13 +479,8 @@ func CheckSelfDelivery(h *History, settle wire.Instant) CheckResult {
 		}
 		got[p] = m
 	}
-	ids := make([]uint64, 0, len(h.Sent))
-	for id := range h.Sent {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		s := h.Sent[id]
+	for _, id := range h.Sent.IDs() {
+		s, _ := h.Sent.Get(id)
 		if s.Proc.End != 0 || s.At > settle {
 			continue
 		}

@@ -15,7 +15,7 @@ import (
 // sequenced on ring 1.4 with seq 2).
 func hist(t *testing.T, procs map[string][]string) *History {
 	t.Helper()
-	h := &History{Sent: map[uint64]SentMsg{}}
+	h := &History{}
 	names := []string{"n1", "n2", "n3"}
 	for i, name := range names {
 		items, ok := procs[name]
@@ -34,7 +34,7 @@ func hist(t *testing.T, procs map[string][]string) *History {
 				origin := wire.NodeID(d.ID >> 40)
 				for _, q := range h.Procs {
 					if q.Node == origin {
-						h.Sent[d.ID] = SentMsg{Proc: q}
+						h.Sent.Add(d.ID, SentMsg{Proc: q})
 					}
 				}
 			}
@@ -167,7 +167,7 @@ func TestCheckersCatchViolations(t *testing.T) {
 
 func TestSelfDeliveryCatchesLoss(t *testing.T) {
 	h := hist(t, map[string][]string{"n1": {"R1.4:1,2"}, "n2": {"R1.4:1,2", "m2:1@1.4/1"}})
-	h.Sent[1<<40|5] = SentMsg{Proc: h.Procs[0], At: 10}
+	h.Sent.Add(1<<40|5, SentMsg{Proc: h.Procs[0], At: 10})
 	if r := CheckSelfDelivery(h, 100); r.OK || !strings.Contains(r.Detail, "self-delivery: n1#0") {
 		t.Fatalf("lost own message not caught: %+v", r)
 	}

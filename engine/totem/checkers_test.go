@@ -58,7 +58,7 @@ func (c *cluster) check() []string {
 func (c *cluster) history(incs []incarnation) *check.History {
 	payloads := slices.Sorted(maps.Keys(c.origin))
 	ids := make(map[string]uint64, len(payloads))
-	h := &check.History{Sent: map[uint64]check.SentMsg{}, Name: func(id uint64) string {
+	h := &check.History{Name: func(id uint64) string {
 		if id == 0 || id > uint64(len(payloads)) {
 			return fmt.Sprintf("#%d (never multicast)", id)
 		}
@@ -66,7 +66,7 @@ func (c *cluster) history(incs []incarnation) *check.History {
 	}}
 	for i, p := range payloads {
 		ids[p] = uint64(i + 1)
-		h.Sent[uint64(i+1)] = check.SentMsg{}
+		h.Sent.Add(uint64(i+1), check.SentMsg{})
 	}
 	for _, in := range incs {
 		p := &check.Process{Node: in.id, Name: fmt.Sprintf("n%d", in.id), Inc: in.inc}

@@ -263,6 +263,12 @@ func (r *Ring) tokenMcast(t *Token, allowed int) int {
 		src = &r.retransQ
 	}
 	q := r.queue()
+	// A queue emptied here is reset to the start of its array, so that the
+	// next Multicast appends in place: slicing past the sent messages
+	// alone used the array up from the front, and a loaded ring, which
+	// empties its queue at nearly every visit, allocated a new one for
+	// nearly every message.
+	whole := *src
 	n := 0
 	for ; n < allowed && len(*src) > 0; n++ {
 		m := (*src)[0]
@@ -281,6 +287,9 @@ func (r *Ring) tokenMcast(t *Token, allowed int) int {
 		r.multicast(raw, nil)
 		r.stats.McastTx++
 		r.highSeqRecv = t.Seq
+	}
+	if len(*src) == 0 {
+		*src = whole[:0]
 	}
 	r.updateAru()
 	return n

@@ -1,0 +1,59 @@
+package check
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/quorate/quorate/engine/wire"
+)
+
+// TestSentLogAgainstMap records random ids (origins' counters in order,
+// with gaps, going back, far ahead, repeated) in a SentLog and a map and
+// compares every lookup, the count and the sorted ids.
+func TestSentLogAgainstMap(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 0))
+		var l SentLog
+		want := map[uint64]SentMsg{}
+		next := map[uint64]uint64{}
+		for op := 0; op < 3000; op++ {
+			origin := uint64(rng.IntN(6))
+			c := next[origin]
+			switch k := rng.IntN(20); {
+			case k < 14:
+				c++
+			case k < 16:
+				c += uint64(rng.IntN(3000))
+			case k < 18 && c > 0:
+				c -= uint64(rng.IntN(int(min(c, 50))))
+			default:
+				c = uint64(rng.IntN(5000))
+			}
+			next[origin] = max(next[origin], c)
+			id := origin<<40 | c
+			m := SentMsg{At: wire.Instant(op)}
+			l.Add(id, m)
+			want[id] = m
+			probe := uint64(rng.IntN(6))<<40 | uint64(rng.IntN(6000))
+			for _, q := range []uint64{id, probe} {
+				g, ok := l.Get(q)
+				w, wok := want[q]
+				if ok != wok || g != w {
+					t.Fatalf("seed %d op %d: Get(%x) = %v %v, want %v %v", seed, op, q, g, ok, w, wok)
+				}
+			}
+			if l.Len() != len(want) {
+				t.Fatalf("seed %d op %d: Len %d, want %d", seed, op, l.Len(), len(want))
+			}
+		}
+		ids := make([]uint64, 0, len(want))
+		for id := range want {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		if got := l.IDs(); !slices.Equal(got, ids) {
+			t.Fatalf("seed %d: IDs differ (%d, want %d)", seed, len(got), len(ids))
+		}
+	}
+}
