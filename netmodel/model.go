@@ -69,6 +69,8 @@ type Model struct {
 	switches   []string    // sorted, distinct
 	switchDown []bool      // by switch position
 	streams    StreamFunc
+	wait       float64       // the host wait's mean, in nanoseconds
+	waitMax    time.Duration // its cap
 }
 
 // linkState is one link and everything per node or per pair on it. Slices
@@ -103,7 +105,11 @@ func New(t Topology, streams StreamFunc) (*Model, error) {
 	if streams == nil {
 		return nil, fmt.Errorf("%w: nil StreamFunc", ErrBadTopology)
 	}
-	m := &Model{lk: lk, streams: streams}
+	mean := t.HostWait
+	if mean == 0 {
+		mean = HostWait
+	}
+	m := &Model{lk: lk, streams: streams, wait: float64(mean), waitMax: 20 * mean}
 	for _, l := range t.Links {
 		if name := l.switchName(); !slices.Contains(m.switches, name) {
 			m.switches = append(m.switches, name)
@@ -228,10 +234,10 @@ func (m *Model) Route(now wire.Instant, d wire.Datagram) (arr [2]Arrival, n int,
 	if p.rng.Float64() < ls.loss[fi] {
 		return arr, 0, DroppedLoss
 	}
-	arr[0].At = p.arrive(now, p.lat.Sample()+p.hostWait(), ls.reorder)
+	arr[0].At = p.arrive(now, p.lat.Sample()+m.hostWait(p), ls.reorder)
 	n = 1
 	if p.rng.Float64() < ls.duplicate {
-		arr[1].At = p.arrive(now, p.lat.Sample()+p.hostWait(), ls.reorder)
+		arr[1].At = p.arrive(now, p.lat.Sample()+m.hostWait(p), ls.reorder)
 		n = 2
 		if arr[1].At < arr[0].At { // only possible with Reorder
 			arr[0], arr[1] = arr[1], arr[0]
@@ -240,7 +246,7 @@ func (m *Model) Route(now wire.Instant, d wire.Datagram) (arr [2]Arrival, n int,
 	return arr, n, Delivered
 }
 
-// HostWait is the mean time a datagram waits for the receiving daemon on
+// HostWait is the default mean time (Topology.HostWait) a datagram waits for the receiving daemon on
 // top of the link's latency, drawn for every arrival from an exponential
 // distribution (capped at HostWaitMax). No real host hands datagrams to its
 // daemon with zero variance: the receive queue, the scheduler and knet's
@@ -257,14 +263,15 @@ func (m *Model) Route(now wire.Instant, d wire.Datagram) (arr [2]Arrival, n int,
 // clusters lock into membership rounds that repeat to the nanosecond.
 const HostWait = 50 * time.Microsecond
 
-// HostWaitMax caps one datagram's host wait at 20 means: an exponential
-// draw exceeds it with probability e^-20 (2 in a billion), and a bound
-// keeps every arrival within a known distance of its latency.
+// HostWaitMax caps one datagram's host wait at 20 means (of the default
+// here): an exponential draw exceeds it with probability e^-20 (2 in a
+// billion), and a bound keeps every arrival within a known distance of its
+// latency.
 const HostWaitMax = 20 * HostWait
 
 // hostWait draws one arrival's wait for the receiving daemon.
-func (p *pairState) hostWait() time.Duration {
-	return min(time.Duration(p.rng.ExpFloat64()*float64(HostWait)), HostWaitMax)
+func (m *Model) hostWait(p *pairState) time.Duration {
+	return min(time.Duration(p.rng.ExpFloat64()*m.wait), m.waitMax)
 }
 
 // arrive returns now+lat, clamped for FIFO unless reorder, and records it.

@@ -62,37 +62,48 @@ func jittered(at, want wire.Instant) bool {
 // TestHostWaitDistribution: over many datagrams of a constant link, spaced
 // far enough apart that FIFO never clamps one, the waits on top of the
 // latency have the exponential distribution's mean and tail, stay within
-// the cap, and no two consecutive ones are equal, so no two rounds of a
-// protocol repeat to the nanosecond.
+// the cap of 20 means, and no two consecutive ones are equal, so no two
+// rounds of a protocol repeat to the nanosecond. The mean is the default
+// HostWait, or Topology.HostWait when set.
 func TestHostWaitDistribution(t *testing.T) {
-	m := newModel(t, 3, 2, LinkSpec{Number: 0, Latency: lat100})
-	const n = 10_000
-	var sum time.Duration
-	tail, prev := 0, time.Duration(-1)
-	for i := range n {
-		now := wire.Instant(i) * wire.Instant(time.Millisecond)
-		arr, _, _ := m.Route(now, dgram(1, 2, 0))
-		w := time.Duration(arr[0].At-now) - 100*us
-		if w < 0 || w > HostWaitMax {
-			t.Fatalf("datagram %d waited %v, want [0, %v]", i, w, HostWaitMax)
+	for _, mean := range []time.Duration{0, 10 * us, 200 * us} {
+		want := mean
+		if mean == 0 {
+			want = HostWait
 		}
-		if w == prev {
-			t.Fatalf("datagrams %d and %d waited the same %v", i-1, i, w)
+		topo := Topology{Nodes: []wire.NodeID{1, 2}, Links: []LinkSpec{{Number: 0, Latency: lat100}}, HostWait: mean}
+		m, err := New(topo, seeded(3, nil))
+		if err != nil {
+			t.Fatal(err)
 		}
-		prev = w
-		sum += w
-		if w > 3*HostWait {
-			tail++
+		const n = 10_000
+		var sum time.Duration
+		tail, prev := 0, time.Duration(-1)
+		for i := range n {
+			now := wire.Instant(i) * wire.Instant(10*time.Millisecond)
+			arr, _, _ := m.Route(now, dgram(1, 2, 0))
+			w := time.Duration(arr[0].At-now) - 100*us
+			if w < 0 || w > 20*want {
+				t.Fatalf("mean %v: datagram %d waited %v, want [0, %v]", want, i, w, 20*want)
+			}
+			if w == prev {
+				t.Fatalf("mean %v: datagrams %d and %d waited the same %v", want, i-1, i, w)
+			}
+			prev = w
+			sum += w
+			if w > 3*want {
+				tail++
+			}
 		}
-	}
-	// The mean of 10,000 exponential draws has a standard deviation of 1%
-	// of the mean; P(wait > 3 means) = e^-3 = 4.98%, with a standard
-	// deviation of 0.22 points over 10,000 draws.
-	if mean := sum / n; mean < HostWait*95/100 || mean > HostWait*105/100 {
-		t.Errorf("mean wait %v, want %v ± 5%%", mean, HostWait)
-	}
-	if f := float64(tail) / n; f < 0.04 || f > 0.06 {
-		t.Errorf("%.2f%% of waits above 3 means, want 4.98%% ± 1 point", 100*f)
+		// The mean of 10,000 exponential draws has a standard deviation
+		// of 1% of the mean; P(wait > 3 means) = e^-3 = 4.98%, with a
+		// standard deviation of 0.22 points over 10,000 draws.
+		if got := sum / n; got < want*95/100 || got > want*105/100 {
+			t.Errorf("mean wait %v, want %v ± 5%%", got, want)
+		}
+		if f := float64(tail) / n; f < 0.04 || f > 0.06 {
+			t.Errorf("mean %v: %.2f%% of waits above 3 means, want 4.98%% ± 1 point", want, 100*f)
+		}
 	}
 }
 

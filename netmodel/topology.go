@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -53,6 +54,9 @@ type LinkSpec struct {
 type Topology struct {
 	Nodes []wire.NodeID
 	Links []LinkSpec
+	// HostWait is the mean of every arrival's exponential wait for the
+	// receiving daemon, capped at 20 means; 0 means the default HostWait.
+	HostWait time.Duration
 }
 
 // StreamFunc returns an independent, explicitly seeded random source for a

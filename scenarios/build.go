@@ -102,8 +102,9 @@ type rawDist struct {
 }
 
 type rawNetwork struct {
-	LinkMode string    `mapstructure:"link_mode"`
-	Links    []rawLink `mapstructure:"links"`
+	LinkMode string        `mapstructure:"link_mode"`
+	HostWait time.Duration `mapstructure:"host_wait"`
+	Links    []rawLink     `mapstructure:"links"`
 }
 
 type rawLink struct {

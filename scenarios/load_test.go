@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"reflect"
@@ -57,7 +58,7 @@ func fullWant() *Scenario {
 				Device: &Device{Algorithm: "lms", TieBreaker: "2", Votes: 3, Latency: normal}},
 			PacketCost: DefaultPacketCost,
 		},
-		Network: Network{LinkMode: "active", Links: []Link{
+		Network: Network{LinkMode: "active", HostWait: DefaultHostWait, Links: []Link{
 			{Number: 0, Switch: "sw0", Priority: 15, Loss: 0.001, PongCount: 2,
 				Latency: Distribution{Dist: "uniform", Min: 100 * time.Microsecond, Max: 300 * time.Microsecond}},
 			{Number: 1, Switch: "sw1", Priority: 20, Duplicate: 0.01, Reorder: true,
@@ -197,7 +198,7 @@ func TestDefaults(t *testing.T) {
 			Quorum:     Quorum{LastManStandingWindow: 10 * time.Second, AutoTieBreakerNode: "lowest"},
 			PacketCost: DefaultPacketCost,
 		},
-		Network: Network{LinkMode: "passive", Links: []Link{{Number: 0, Switch: "link0", Priority: 1,
+		Network: Network{LinkMode: "passive", HostWait: DefaultHostWait, Links: []Link{{Number: 0, Switch: "link0", Priority: 1,
 			PongCount: 2, Latency: Distribution{Dist: "constant", Value: 100 * time.Microsecond}}}},
 	}
 	if !reflect.DeepEqual(s, want) {
@@ -333,5 +334,42 @@ func TestCorosyncConfOverlay(t *testing.T) {
 	_, err = ParseWith("s.yaml", []byte(src), bad)
 	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), "c.conf:2:") {
 		t.Errorf("broken corosync.conf: %v", err)
+	}
+}
+
+// TestHostWait: network.host_wait sets the mean of the datagrams' wait for
+// their daemon, the default stands when it is absent, and Encode writes it
+// back only when it is not the default.
+func TestHostWait(t *testing.T) {
+	const base = "name: w\nduration: 10s\ncluster:\n  nodes: [{name: a}, {name: b}]\nnetwork:\n%s  links:\n    - {number: 0}\n"
+	for _, tt := range []struct {
+		line string
+		want time.Duration
+	}{
+		{"", DefaultHostWait},
+		{"  host_wait: 80us\n", 80 * time.Microsecond},
+		{"  host_wait: 5ms\n", MaxHostWait},
+	} {
+		s, err := Parse("w.yaml", []byte(fmt.Sprintf(base, tt.line)))
+		if err != nil {
+			t.Fatalf("%q: %v", tt.line, err)
+		}
+		if s.Network.HostWait != tt.want {
+			t.Errorf("%q: host wait %v, want %v", tt.line, s.Network.HostWait, tt.want)
+		}
+		out, err := Encode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(out), "host_wait:"); got != (tt.want != DefaultHostWait) {
+			t.Errorf("%q: encoded with host_wait %v:\n%s", tt.line, got, out)
+		}
+		s2, err := Parse("w2.yaml", out)
+		if err != nil {
+			t.Fatalf("%q: the encoded scenario does not load: %v\n%s", tt.line, err, out)
+		}
+		if s2.Network.HostWait != tt.want {
+			t.Errorf("%q: encoded and loaded, host wait %v, want %v", tt.line, s2.Network.HostWait, tt.want)
+		}
 	}
 }

@@ -248,7 +248,7 @@ var sCluster = mapOf(map[string]*schema{
 var sLink = mapOf(keySet("number", "switch", "priority", "latency", "loss", "duplicate",
 	"reorder", "ping_interval", "ping_timeout", "pong_count"))
 
-var sNetwork = mapOf(map[string]*schema{"link_mode": sScalar, "links": listOf(sLink)})
+var sNetwork = mapOf(map[string]*schema{"link_mode": sScalar, "host_wait": sScalar, "links": listOf(sLink)})
 
 var sWorkload = mapOf(map[string]*schema{
 	"kind": sScalar, "size": sScalar, "clients": sNameList, "rate": sScalar, "keys": sScalar,

@@ -89,7 +89,7 @@ func effectiveToken(cfg engine.Config) time.Duration {
 
 // topology converts the scenario's network into the network model's terms.
 func topology(sc *scenarios.Scenario) (netmodel.Topology, error) {
-	var t netmodel.Topology
+	t := netmodel.Topology{HostWait: sc.Network.HostWait}
 	for _, n := range sc.Cluster.Nodes {
 		t.Nodes = append(t.Nodes, wire.NodeID(n.ID))
 	}
