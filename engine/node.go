@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/quorate/quorate/engine/internal/slab"
 	"github.com/quorate/quorate/engine/invariant"
 
 	"cmp"
@@ -250,8 +251,8 @@ type Node struct {
 	device   *DeviceChange
 	rebind   *Rebind
 	reloadAt Instant
-	// frames is the chunk submit carves message buffers from (frameBuf).
-	frames []byte
+	// frames is where submit's message buffers are carved from.
+	frames slab.Slab[byte]
 }
 
 // New validates cfg and returns a node started at now from its persisted
@@ -292,7 +293,8 @@ func New(cfg Config, now Instant, persisted State, rnd Rand) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, links: l, ring: r, q: q, st: st, peers: peers, disk: persisted}
+	n := &Node{cfg: cfg, links: l, ring: r, q: q, st: st, peers: peers, disk: persisted,
+		frames: slab.New[byte](frameChunk, frameChunkMax)}
 	n.sync.version = cfg.ConfigVersion
 	n.collect(now)
 	return n, nil
@@ -358,7 +360,7 @@ const storeHeadroom = totem.McastHeadroom + 1
 // one buffer with room for Totem's header, the service byte and a copy of
 // body, handed to Totem, which encodes the message in it (no further copy).
 func (n *Node) submit(now Instant, svc byte, body []byte) error {
-	buf := n.frameBuf(totem.McastHeadroom + 1 + len(body))
+	buf := n.frames.Make(totem.McastHeadroom + 1 + len(body))
 	buf[totem.McastHeadroom] = svc
 	copy(buf[totem.McastHeadroom+1:], body)
 	return n.ring.MulticastFramed(now, buf)
@@ -366,31 +368,15 @@ func (n *Node) submit(now Instant, svc byte, body []byte) error {
 
 // frameChunk is the size of the chunks submit's buffers are carved from,
 // and frameChunkMax the longest buffer carved (a longer one has its own
-// allocation, so that a chunk holds several).
+// allocation, so that a chunk holds several). One allocation per message
+// was the largest share of a loaded run's allocation cost. Totem writes
+// its header into a buffer's headroom once and never changes it after;
+// messages are released in about the order they were submitted, so a
+// chunk holds little beyond its own messages' life.
 const (
 	frameChunk    = 32 << 10
 	frameChunkMax = frameChunk / 4
 )
-
-// frameBuf returns a zeroed buffer of size bytes for submit, carved from
-// the current chunk: one allocation per message was the largest share of
-// a loaded run's allocation cost. Each buffer is capped (a three-index
-// slice), so that nothing written or appended through one reaches the
-// next; Totem writes its header into the headroom once and never changes
-// the buffer after, and a chunk is freed when no buffer carved from it is
-// referenced any more (messages are released in about the order they
-// were submitted, so a chunk holds little beyond its own messages' life).
-func (n *Node) frameBuf(size int) []byte {
-	if size > frameChunkMax {
-		return make([]byte, size)
-	}
-	if cap(n.frames)-len(n.frames) < size {
-		n.frames = make([]byte, 0, frameChunk)
-	}
-	at := len(n.frames)
-	n.frames = n.frames[:at+size]
-	return n.frames[at : at+size : at+size]
-}
 
 // LogCluster multicasts a cluster log entry: every member, this node
 // included, delivers it (Service ServiceLog, the payload clusterlog's

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/quorate/quorate/engine/internal/slab"
 	"github.com/quorate/quorate/engine/wire"
 	"maps"
 	"slices"
@@ -27,42 +28,27 @@ type state struct {
 	// updates those records instead of building every record anew.
 	recs    []Record
 	changed []string
-	// slab is where the records of small snapshots are carved from (see
-	// carve).
-	slab []Record
+	// slab is where the records of small snapshots are carved from.
+	slab slab.Slab[Record]
 }
 
 // The records of a snapshot of at most slabMax entries are carved from
-// chunks of slabSize records instead of one allocation each.
+// chunks of slabSize records instead of one allocation each: a store
+// writes a snapshot for every change it applies, and one allocation each
+// was most of a loaded store's cost in persisting.
 const (
 	slabSize = 128
 	slabMax  = slabSize / 8
 )
 
-// carve returns a copy of recs in the current slab chunk: a store writes
-// a snapshot for every change it applies, and one allocation each was
-// most of a loaded store's cost in persisting. The copies are capped
-// (three-index slices), so one never grows into the next, and never
-// modified, and a chunk is freed when no snapshot carved from it is held
-// any more.
-func (st *state) carve(recs []Record) []Record {
-	n := len(recs)
-	if n > slabMax {
-		return slices.Clone(recs)
-	}
-	if cap(st.slab)-len(st.slab) < n {
-		st.slab = make([]Record, 0, slabSize)
-	}
-	at := len(st.slab)
-	st.slab = append(st.slab, recs...)
-	return st.slab[at : at+n : at+n]
+func newState() state {
+	return state{entries: map[string]Entry{}, slab: slab.New[Record](slabSize, slabMax)}
 }
-
-func newState() state { return state{entries: map[string]Entry{}} }
 
 // stateOf builds a state from a validated snapshot.
 func stateOf(snap Snapshot) state {
-	st := state{epoch: snap.Epoch, version: snap.Version, entries: make(map[string]Entry, len(snap.Entries))}
+	st := state{epoch: snap.Epoch, version: snap.Version, entries: make(map[string]Entry, len(snap.Entries)),
+		slab: slab.New[Record](slabSize, slabMax)}
 	for _, r := range snap.Entries {
 		st.entries[r.Key] = r.Entry
 	}
@@ -83,7 +69,7 @@ func (st *state) snapshot() Snapshot {
 		}
 		st.recs = recs
 	case len(st.changed) > 0:
-		recs, keys := st.carve(st.recs), st.sortedKeys()
+		recs, keys := st.slab.Copy(st.recs), st.sortedKeys()
 		for _, k := range st.changed {
 			i, _ := slices.BinarySearch(keys, k)
 			recs[i].Entry = st.entries[k]

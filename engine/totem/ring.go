@@ -1,6 +1,7 @@
 package totem
 
 import (
+	"github.com/quorate/quorate/engine/internal/slab"
 	"github.com/quorate/quorate/engine/invariant"
 
 	"errors"
@@ -116,7 +117,7 @@ type Ring struct {
 	encBuf      []byte
 	// slab is the chunk encode carves its results from: one allocation
 	// for many tokens instead of one each (see carve).
-	slab []byte
+	slab slab.Slab[byte]
 	// rawShared: the datagram being stepped is immutable and may be kept
 	// (StepShared), so handleMcast files it without a copy.
 	rawShared bool
@@ -152,7 +153,8 @@ func New(c Config, now wire.Instant, persistedRingSeq uint64, rnd Rand) (*Ring, 
 	if rnd == nil && tm.SendJoin > 0 {
 		return nil, configErr("send_join needs a random source.")
 	}
-	r := &Ring{cfg: c, tm: tm, rnd: rnd, self: c.Self, now: now, lastTokenRx: now, bugDeliverGap: canaryDeliverGap}
+	r := &Ring{cfg: c, tm: tm, rnd: rnd, self: c.Self, now: now, lastTokenRx: now, bugDeliverGap: canaryDeliverGap,
+		slab: slab.New[byte](slabSize, slabMax)}
 	r.setNodes(c.Nodes)
 	r.ringID = RingID{Rep: c.Self, Seq: persistedRingSeq + 1}
 	r.oldRingID = r.ringID
@@ -500,35 +502,18 @@ func (r *Ring) drop(reason DropReason, from wire.NodeID, detail string) {
 // encode returns a fresh encoding of m (the ring may keep it).
 func (r *Ring) encode(m Message) []byte {
 	r.encBuf = Append(r.encBuf[:0], m)
-	return r.carve(r.encBuf)
+	return r.slab.Copy(r.encBuf)
 }
 
 // slabSize is the size of the chunks encode's results are carved from,
 // and slabMax the longest result carved (a longer one has its own
-// allocation, so that a chunk holds many).
+// allocation, so that a chunk holds many). A ring encodes a token at every
+// visit, and one allocation each was most of a loaded run's allocations;
+// the ring itself keeps only the last token.
 const (
 	slabSize = 8 << 10
 	slabMax  = slabSize / 8
 )
-
-// carve returns a copy of b in the current slab chunk. A ring encodes a
-// token at every visit, and one allocation each was most of a loaded
-// run's allocations; the copies are immutable and capped (three-index
-// slices), so one never grows into the next, and a chunk is freed when
-// nothing carved from it is referenced any more (the ring itself keeps
-// only the last token).
-func (r *Ring) carve(b []byte) []byte {
-	n := len(b)
-	if n > slabMax {
-		return slices.Clone(b)
-	}
-	if cap(r.slab)-len(r.slab) < n {
-		r.slab = make([]byte, 0, slabSize)
-	}
-	at := len(r.slab)
-	r.slab = append(r.slab, b...)
-	return r.slab[at : at+n : at+n]
-}
 
 // unicast sends raw to node to; a send to self loops back internally.
 //
