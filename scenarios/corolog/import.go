@@ -87,7 +87,6 @@ func Import(conf *corosyncconf.Config, logs []*Log, o ImportOptions) (*Incident,
 	for _, n := range names {
 		js = append(js, records(conf, cfg, cluster, n, events[n], t0, stopped))
 	}
-	staggered := staggerStarts(js)
 	in := &Incident{Nodes: how, Clocks: clocks}
 	opts := journal.Options{Source: "the corosync logs"}
 	for _, n := range names {
@@ -99,9 +98,6 @@ func Import(conf *corosyncconf.Config, logs []*Log, o ImportOptions) (*Incident,
 		opts.Notes = append(opts.Notes, "Clock "+c.String()+".")
 	}
 	opts.Notes = append(opts.Notes, fmt.Sprintf("The clocks align within %v.", worst))
-	if len(staggered) > 0 {
-		opts.Notes = append(opts.Notes, fmt.Sprintf("The logs date the start of %s to the same instant as another node's; the replay boots each %v after the one before it in the nodelist.", strings.Join(staggered, ", "), startStep))
-	}
 	in.Loss = losses(conf, names, events)
 	for _, l := range in.Loss {
 		for _, link := range l.Links {
@@ -182,44 +178,6 @@ func sanitize(s string) string {
 // journalConfig summarises the corosync.conf as the agent's start record
 // does.
 func journalConfig(c *corosyncconf.Config) *journal.Config { return journal.ConfigOf(c, nodeName) }
-
-// startStep is how far apart the replay boots nodes whose logs date their
-// starts to one instant.
-const startStep = 10 * time.Millisecond
-
-// staggerStarts boots the nodes whose logs date their first start to the
-// same instant startStep apart, in nodelist order (js is in that order),
-// and returns their names. Daemons never start in the same nanosecond:
-// launched together by one script, the recorded incidents' daemons formed
-// their first rings 4 to 76 ms apart by their hires timestamps. A log that
-// counts whole seconds, or that begins after the start, cannot say how far
-// apart, and a replay that booted them in one nanosecond would run their
-// timers in lockstep: three nodes whose merge detections cross within
-// 70 µs can split their first ring into a COMMIT that waits out a whole
-// token timeout, a race no real start runs. The entries dated at the start
-// (the members and verdict of a log that begins after it) move with it.
-func staggerStarts(js []*journal.Journal) []string {
-	seen := map[int64]int{}
-	var moved []string
-	for _, j := range js {
-		k := slices.IndexFunc(j.Entries, func(e journal.Entry) bool { return e.Kind == journal.KindStart })
-		if k < 0 {
-			continue
-		}
-		at := j.Entries[k].Time
-		n := seen[at.UnixNano()]
-		seen[at.UnixNano()]++
-		if n == 0 {
-			continue
-		}
-		to := at.Add(time.Duration(n) * startStep)
-		for i := k; i < len(j.Entries) && j.Entries[i].Time.Before(to); i++ {
-			j.Entries[i].Time = to
-		}
-		moved = append(moved, j.Entries[k].Node)
-	}
-	return moved
-}
 
 // coStart is how close to the first node's start another node's start
 // counts as the same cluster start, whose first rings trimStart leaves out

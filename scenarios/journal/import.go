@@ -119,6 +119,7 @@ func ImportWith(js []*Journal, name string, o Options) (*Imported, error) {
 	if err := im.merge(js); err != nil {
 		return nil, err
 	}
+	im.staggerStarts()
 	im.split()
 	im.findEnd()
 	im.crashes()
@@ -651,6 +652,49 @@ func (im *importer) downs() map[pair][]span {
 		}
 	}
 	return out
+}
+
+// startStep is how far apart the replay boots nodes whose records date
+// their starts to one instant.
+const startStep = 10 * time.Millisecond
+
+// staggerStarts boots the nodes whose first start records carry the same
+// instant startStep apart, in nodelist order, and says so in the
+// scenario's notes. Daemons never start in the same nanosecond: launched
+// together by one script, the recorded Corosync incidents' daemons formed
+// their first rings 4 to 76 ms apart by their hires timestamps. Records
+// that cannot tell them apart (Corosync logs that count whole seconds, or
+// that begin after the start, imported through here) would have the
+// replay boot them in one nanosecond and run their timers in lockstep:
+// three nodes whose merge detections cross within 70 µs can split their
+// first ring into a COMMIT that waits out a whole token timeout, a race no
+// real start runs. The records dated at the start (the members and
+// verdict of a log that begins after it) move with it.
+func (im *importer) staggerStarts() {
+	seen := map[int64]int{}
+	var moved []string
+	for _, n := range im.order {
+		es := im.byNode[n]
+		k := slices.IndexFunc(es, func(e Entry) bool { return e.Kind == KindStart })
+		if k < 0 {
+			continue
+		}
+		at := es[k].Time
+		i := seen[at.UnixNano()]
+		seen[at.UnixNano()]++
+		if i == 0 {
+			continue
+		}
+		to := at.Add(time.Duration(i) * startStep)
+		for j := k; j < len(es) && es[j].Time.Before(to); j++ {
+			es[j].Time = to
+		}
+		moved = append(moved, im.names[n])
+	}
+	if len(moved) > 0 {
+		im.opts.Notes = append(slices.Clip(im.opts.Notes), fmt.Sprintf("The records date the start of %s to the same instant as another node's; the replay boots each %v after the one before it in the nodelist.",
+			strings.Join(moved, ", "), startStep))
+	}
 }
 
 // lostAt estimates when the path behind link_down record e of session s

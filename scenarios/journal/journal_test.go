@@ -417,3 +417,35 @@ func TestImportRotatedAndRepeated(t *testing.T) {
 		t.Errorf("membership of the rotated journal: %s\n%s", d, im.Membership)
 	}
 }
+
+// TestImportStaggersSimultaneousStarts: nodes whose first start records
+// carry the same instant boot startStep apart in nodelist order, whatever
+// the order of the files, and the scenario says so; a node that started
+// at an instant of its own keeps it.
+func TestImportStaggersSimultaneousStarts(t *testing.T) {
+	cfg := testConfig("hp1", "hp2", "hp3", "hp4")
+	var js []*Journal
+	for _, n := range []string{"hp3", "hp1", "hp4", "hp2"} {
+		at := time.Duration(0)
+		if n == "hp4" {
+			at = 5 * time.Millisecond
+		}
+		js = append(js, newJB(cfg, n).start(at).members(time.Second, "hp1", "hp2", "hp3", "hp4").journal(t))
+	}
+	im, err := Import(js, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := string(im.YAML)
+	for _, want := range []string{
+		"{name: hp1, id: 1, votes: 1}",
+		"{name: hp2, id: 2, votes: 1, boot_at: 10ms}",
+		"{name: hp3, id: 3, votes: 1, boot_at: 20ms}",
+		"{name: hp4, id: 4, votes: 1, boot_at: 5ms}",
+		"start of hp2, hp3 to the same instant",
+	} {
+		if !strings.Contains(y, want) {
+			t.Errorf("the scenario lacks %q:\n%s", want, y)
+		}
+	}
+}
