@@ -109,7 +109,7 @@ func New(t Topology, streams StreamFunc) (*Model, error) {
 	if mean == 0 {
 		mean = HostWait
 	}
-	m := &Model{lk: lk, streams: streams, wait: float64(mean), waitMax: 20 * mean}
+	m := &Model{lk: lk, streams: streams, wait: float64(mean), waitMax: hostWaitMeans * mean}
 	for _, l := range t.Links {
 		if name := l.switchName(); !slices.Contains(m.switches, name) {
 			m.switches = append(m.switches, name)
@@ -246,9 +246,10 @@ func (m *Model) Route(now wire.Instant, d wire.Datagram) (arr [2]Arrival, n int,
 	return arr, n, Delivered
 }
 
-// HostWait is the default mean time (Topology.HostWait) a datagram waits for the receiving daemon on
-// top of the link's latency, drawn for every arrival from an exponential
-// distribution (capped at HostWaitMax). No real host hands datagrams to its
+// HostWait is the mean time a datagram waits for the receiving daemon on
+// top of the link's latency when Topology.HostWait does not set another,
+// drawn for every arrival from an exponential distribution capped at 20
+// means. No real host hands datagrams to its
 // daemon with zero variance: the receive queue, the scheduler and knet's
 // threads add a wait that is usually short and now and then long.
 //
@@ -263,11 +264,13 @@ func (m *Model) Route(now wire.Instant, d wire.Datagram) (arr [2]Arrival, n int,
 // clusters lock into membership rounds that repeat to the nanosecond.
 const HostWait = 50 * time.Microsecond
 
-// HostWaitMax caps one datagram's host wait at 20 means (of the default
-// here): an exponential draw exceeds it with probability e^-20 (2 in a
-// billion), and a bound keeps every arrival within a known distance of its
-// latency.
-const HostWaitMax = 20 * HostWait
+// hostWaitMeans caps one datagram's host wait at that many means, which an
+// exponential draw exceeds with probability e^-20 (2 in a billion): a
+// bound keeps every arrival within a known distance of its latency.
+const hostWaitMeans = 20
+
+// HostWaitMax is the cap at the default mean.
+const HostWaitMax = hostWaitMeans * HostWait
 
 // hostWait draws one arrival's wait for the receiving daemon.
 func (m *Model) hostWait(p *pairState) time.Duration {

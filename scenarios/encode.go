@@ -247,7 +247,7 @@ func encodeDist(d *Distribution) *yaml.Node {
 func encodeNetwork(n *Network) *yaml.Node {
 	m := &ymap{}
 	m.str("link_mode", n.LinkMode)
-	if n.HostWait != 0 && n.HostWait != DefaultHostWait {
+	if n.HostWait != 0 {
 		m.dur("host_wait", n.HostWait)
 	}
 	links := &yaml.Node{Kind: yaml.SequenceNode}

@@ -68,7 +68,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"unknown_action.yaml", wantErr{7, 13, "faults[0].action", `unknown action "reboot"`}},
 		{"link_range.yaml", wantErr{8, 16, "network.links[1].number", "link 8 is out of range: knet links are numbered 0..7"}},
 		{"packet_cost.yaml", wantErr{5, 16, "cluster.packet_cost", "200ms is out of range: 0 (no cost) up to 100ms per packet"}},
-		{"host_wait.yaml", wantErr{6, 14, "network.host_wait", "0s is out of range: 1µs to 5ms (the mean wait of a datagram for its daemon; default 50µs)"}},
+		{"host_wait.yaml", wantErr{6, 14, "network.host_wait", "0s is out of range: 1µs to 5ms (the mean wait of a datagram for its daemon; leave it out for the simulator's default)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {

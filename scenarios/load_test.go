@@ -58,7 +58,7 @@ func fullWant() *Scenario {
 				Device: &Device{Algorithm: "lms", TieBreaker: "2", Votes: 3, Latency: normal}},
 			PacketCost: DefaultPacketCost,
 		},
-		Network: Network{LinkMode: "active", HostWait: DefaultHostWait, Links: []Link{
+		Network: Network{LinkMode: "active", Links: []Link{
 			{Number: 0, Switch: "sw0", Priority: 15, Loss: 0.001, PongCount: 2,
 				Latency: Distribution{Dist: "uniform", Min: 100 * time.Microsecond, Max: 300 * time.Microsecond}},
 			{Number: 1, Switch: "sw1", Priority: 20, Duplicate: 0.01, Reorder: true,
@@ -198,7 +198,7 @@ func TestDefaults(t *testing.T) {
 			Quorum:     Quorum{LastManStandingWindow: 10 * time.Second, AutoTieBreakerNode: "lowest"},
 			PacketCost: DefaultPacketCost,
 		},
-		Network: Network{LinkMode: "passive", HostWait: DefaultHostWait, Links: []Link{{Number: 0, Switch: "link0", Priority: 1,
+		Network: Network{LinkMode: "passive", Links: []Link{{Number: 0, Switch: "link0", Priority: 1,
 			PongCount: 2, Latency: Distribution{Dist: "constant", Value: 100 * time.Microsecond}}}},
 	}
 	if !reflect.DeepEqual(s, want) {
@@ -338,15 +338,15 @@ func TestCorosyncConfOverlay(t *testing.T) {
 }
 
 // TestHostWait: network.host_wait sets the mean of the datagrams' wait for
-// their daemon, the default stands when it is absent, and Encode writes it
-// back only when it is not the default.
+// their daemon, 0 (the network model's default) stands when it is absent,
+// and Encode writes it back only when it is set.
 func TestHostWait(t *testing.T) {
 	const base = "name: w\nduration: 10s\ncluster:\n  nodes: [{name: a}, {name: b}]\nnetwork:\n%s  links:\n    - {number: 0}\n"
 	for _, tt := range []struct {
 		line string
 		want time.Duration
 	}{
-		{"", DefaultHostWait},
+		{"", 0},
 		{"  host_wait: 80us\n", 80 * time.Microsecond},
 		{"  host_wait: 5ms\n", MaxHostWait},
 	} {
@@ -361,7 +361,7 @@ func TestHostWait(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Contains(string(out), "host_wait:"); got != (tt.want != DefaultHostWait) {
+		if got := strings.Contains(string(out), "host_wait:"); got != (tt.want != 0) {
 			t.Errorf("%q: encoded with host_wait %v:\n%s", tt.line, got, out)
 		}
 		s2, err := Parse("w2.yaml", out)

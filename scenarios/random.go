@@ -560,7 +560,7 @@ func (g *gen) build(seed uint64) *Scenario {
 		d := *o.Device
 		q.Device = &d
 	}
-	s.Network.LinkMode, s.Network.HostWait = o.LinkMode, DefaultHostWait
+	s.Network.LinkMode = o.LinkMode
 	for l := range o.Links {
 		s.Network.Links = append(s.Network.Links, Link{Number: l, Switch: fmt.Sprintf("sw%d", l),
 			Priority: o.Priorities[l], Latency: o.Latency, Loss: o.Loss, PongCount: 2,

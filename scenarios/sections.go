@@ -203,11 +203,10 @@ func (b *builder) device(p string, r *rawDevice) *Device {
 func (b *builder) network(r *rawNetwork) {
 	n := &b.s.Network
 	n.LinkMode = "passive"
-	n.HostWait = DefaultHostWait
 	if b.has("network.host_wait") {
 		n.HostWait = r.HostWait
 		if r.HostWait < MinHostWait || r.HostWait > MaxHostWait {
-			b.errf("network.host_wait", "%v is out of range: %v to %v (the mean wait of a datagram for its daemon; default %v)", r.HostWait, MinHostWait, MaxHostWait, DefaultHostWait)
+			b.errf("network.host_wait", "%v is out of range: %v to %v (the mean wait of a datagram for its daemon; leave it out for the simulator's default)", r.HostWait, MinHostWait, MaxHostWait)
 		}
 	}
 	if b.has("network.link_mode") {

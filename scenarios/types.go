@@ -86,11 +86,6 @@ const DefaultPacketCost = 5 * time.Microsecond
 // MaxPacketCost bounds cluster.packet_cost.
 const MaxPacketCost = 100 * time.Millisecond
 
-// DefaultHostWait is network.host_wait when the scenario does not set it:
-// netmodel.HostWait, sized by Corosync's own leaving of a membership cycle
-// on the reference (seven daemons on two vCPUs; docs/fidelity.md).
-const DefaultHostWait = 50 * time.Microsecond
-
 // MinHostWait and MaxHostWait bound network.host_wait: without a wait a
 // constant latency can lock a cluster into rounds that repeat to the
 // nanosecond, and a mean past a few milliseconds is no longer a host's
@@ -180,8 +175,8 @@ type Distribution struct {
 type Network struct {
 	LinkMode string // passive | active | rr
 	// HostWait is the mean of the exponential wait of every datagram for
-	// its receiving daemon (netmodel.Topology.HostWait); default
-	// DefaultHostWait.
+	// its receiving daemon (netmodel.Topology.HostWait); 0, when the
+	// scenario does not set it, is the network model's default.
 	HostWait time.Duration
 	Links    []Link // sorted by Number; numbers unique, 0..7
 }

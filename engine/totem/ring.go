@@ -115,8 +115,8 @@ type Ring struct {
 	deadline    [numTimers]wire.Instant
 	selfq       []looped // messages to self (corosync's loopback), in order
 	encBuf      []byte
-	// slab is the chunk encode carves its results from: one allocation
-	// for many tokens instead of one each (see carve).
+	// slab is where encode carves its results from: one allocation for
+	// many tokens instead of one each (see slabSize).
 	slab slab.Slab[byte]
 	// rawShared: the datagram being stepped is immutable and may be kept
 	// (StepShared), so handleMcast files it without a copy.
