@@ -13,7 +13,7 @@ import "github.com/quorate/quorate/engine/wire"
 // send_ping) instead of waiting for the pong timeout. Errors for a link
 // that is already down, an unknown peer or link are ignored.
 func (l *Layer) Unreachable(n wire.LinkNo, peer wire.NodeID) {
-	i, ok := l.index[peer]
+	i, ok := l.index.get(peer)
 	if !ok {
 		return
 	}

@@ -79,7 +79,8 @@ const maxAssemblies = 4
 type Layer struct {
 	cfg         Config
 	peers       []peer
-	index       map[wire.NodeID]int
+	index       peerIndex
+	slots       linkSlots // link number -> position in Config.Links and in every peer's links
 	incarnation uint64
 
 	nextWake  wire.Instant
@@ -146,15 +147,15 @@ func New(cfg Config, now wire.Instant, incarnation uint64, phase time.Duration) 
 	}
 	l := &Layer{
 		cfg:         cfg,
-		index:       make(map[wire.NodeID]int, len(cfg.Peers)),
+		slots:       makeLinkSlots(cfg.Links),
 		incarnation: incarnation,
 		nextWake:    now.Add(phase),
 	}
 	l.peers = make([]peer, len(cfg.Peers))
 	for i, id := range cfg.Peers {
 		l.peers[i] = l.newPeer(id)
-		l.index[id] = i
 	}
+	l.index.rebuild(l.peers)
 	return l, nil
 }
 
@@ -187,16 +188,14 @@ func (l *Layer) newPeer(id wire.NodeID) peer {
 // pongs arrive, as for a peer configured at start. Id 0, the local node and
 // a peer already known are refused with ErrPeer and change nothing.
 func (l *Layer) AddPeer(id wire.NodeID) error {
-	if _, ok := l.index[id]; ok || id == 0 || id == l.cfg.Self {
+	if _, ok := l.index.get(id); ok || id == 0 || id == l.cfg.Self {
 		return ErrPeer
 	}
 	l.cfg.Peers = append(slices.Clone(l.cfg.Peers), id)
 	slices.Sort(l.cfg.Peers)
 	l.peers = append(l.peers, l.newPeer(id))
 	slices.SortFunc(l.peers, func(a, b peer) int { return cmp.Compare(a.id, b.id) })
-	for j := range l.peers {
-		l.index[l.peers[j].id] = j
-	}
+	l.index.rebuild(l.peers)
 	return nil
 }
 
@@ -204,16 +203,13 @@ func (l *Layer) AddPeer(id wire.NodeID) error {
 // configuration reload): no more heartbeats to it, and its datagrams are
 // rejected as coming from an unlisted host.
 func (l *Layer) RemovePeer(id wire.NodeID) {
-	i, ok := l.index[id]
+	i, ok := l.index.get(id)
 	if !ok {
 		return
 	}
 	l.peers = slices.Delete(l.peers, i, i+1)
 	l.cfg.Peers = slices.DeleteFunc(slices.Clone(l.cfg.Peers), func(p wire.NodeID) bool { return p == id })
-	clear(l.index)
-	for j := range l.peers {
-		l.index[l.peers[j].id] = j
-	}
+	l.index.rebuild(l.peers)
 }
 
 // Deadline is the next instant the layer needs Advance: its heartbeat wake.
@@ -394,7 +390,7 @@ func (l *Layer) Peers() []wire.NodeID { return l.cfg.Peers }
 
 // Status returns the layer's view of peer id; ok is false for an unknown peer.
 func (l *Layer) Status(id wire.NodeID) (st PeerStatus, ok bool) {
-	i, ok := l.index[id]
+	i, ok := l.index.get(id)
 	if !ok {
 		return st, false
 	}
@@ -411,7 +407,7 @@ func (l *Layer) Status(id wire.NodeID) (st PeerStatus, ok bool) {
 
 // Reachable reports whether some link to id is usable.
 func (l *Layer) Reachable(id wire.NodeID) bool {
-	i, ok := l.index[id]
+	i, ok := l.index.get(id)
 	return ok && l.peers[i].active != wire.NoLink
 }
 
@@ -437,6 +433,7 @@ func (l *Layer) Reconfigure(cfg Config) error {
 		cfg.Precision = DefaultPrecision
 	}
 	l.cfg = cfg
+	l.slots = makeLinkSlots(cfg.Links)
 	for i := range l.peers {
 		p := &l.peers[i]
 		fresh := l.newPeer(p.id)

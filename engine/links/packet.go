@@ -12,7 +12,7 @@ import (
 // above recover through their own retransmission. It returns the number of
 // datagrams queued.
 func (l *Layer) Send(to wire.NodeID, payload []byte) int {
-	i, ok := l.index[to]
+	i, ok := l.index.get(to)
 	if !ok {
 		l.stats.DataNoLink++
 		return 0
@@ -97,14 +97,14 @@ func (l *Layer) receive(now wire.Instant, n wire.LinkNo, from wire.NodeID, f wir
 		l.reject(from, n, "frame link number does not match the link it arrived on")
 		return nil, false
 	}
-	i, known := l.index[from]
+	i, known := l.index.get(from)
 	if !known {
 		l.reject(from, n, "sender is not in the nodelist")
 		return nil, false
 	}
 	p := &l.peers[i]
-	lk := p.linkByNumber(n)
-	if lk == nil {
+	slot := l.slots.at(n)
+	if slot < 0 {
 		l.reject(from, n, "link is not configured")
 		return nil, false
 	}
@@ -115,7 +115,7 @@ func (l *Layer) receive(now wire.Instant, n wire.LinkNo, from wire.NodeID, f wir
 		l.emit(from, n, wire.FramePong, f.Stamp, nil)
 		l.stats.PongsSent++
 	case wire.FramePong:
-		l.pong(now, p, lk, f.Stamp)
+		l.pong(now, p, &p.links[slot], f.Stamp)
 	case wire.FrameData:
 		// knet discards data from a host it has no usable link to yet
 		// (threads_rx.c: "Source host not reachable yet. Discarding
