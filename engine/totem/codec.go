@@ -254,6 +254,11 @@ func Decode(b []byte) (Message, error) { return decode(b, nil) }
 type decodeScratch struct {
 	tok Token
 	mc  Mcast
+	// jn is a received JOIN; its lists are decoded into the arrays of the
+	// one before (a JOIN of 128 nodes carries up to 256 ids, and during a
+	// formation every node receives thousands of them). handleJoin keeps
+	// no list of a JOIN: what it merges, setUnion copies.
+	jn Join
 }
 
 // decode is Decode, into s's structs for a token or a multicast when s is
@@ -289,7 +294,12 @@ func decode(b []byte, s *decodeScratch) (Message, error) {
 	case MsgMergeDetect:
 		m = &MergeDetect{Sender: sender}
 	case MsgJoin:
-		m = &Join{Sender: sender}
+		if s != nil {
+			s.jn = Join{Sender: sender, ProcList: s.jn.ProcList[:0], FailedList: s.jn.FailedList[:0]}
+			m = &s.jn
+		} else {
+			m = &Join{Sender: sender}
+		}
 	case MsgCommitToken:
 		m = &CommitToken{Sender: sender}
 	case MsgTokenHoldCancel:
@@ -351,19 +361,31 @@ func (r *reader) node() wire.NodeID { return wire.NodeID(r.U32()) }
 func (r *reader) ringID() RingID { return RingID{Rep: r.node(), Seq: r.U64()} }
 
 // nodes reads a strictly ascending list of non-zero nodeids.
-func (r *reader) nodes() []wire.NodeID {
+func (r *reader) nodes() []wire.NodeID { return r.nodesInto(nil) }
+
+// nodesInto is nodes decoded into dst's array when it has room (dst is
+// empty; nil allocates as nodes does). An empty list is dst itself.
+func (r *reader) nodesInto(dst []wire.NodeID) []wire.NodeID {
 	n := int(r.U16())
 	if n > MaxProcessors {
 		r.fail()
 	}
-	if r.Err != nil || n == 0 {
+	if r.Err != nil {
 		return nil
+	}
+	if n == 0 {
+		return dst
 	}
 	if len(r.B) < 4*n {
 		r.Err = ErrShort
 		return nil
 	}
-	out := make([]wire.NodeID, n)
+	out := dst[:0]
+	if cap(out) >= n {
+		out = out[:n]
+	} else {
+		out = make([]wire.NodeID, n)
+	}
 	for i := range out {
 		out[i] = r.node()
 		if out[i] == 0 || (i > 0 && out[i] <= out[i-1]) {

@@ -92,8 +92,8 @@ func (m *Join) appendBody(b []byte) []byte {
 func (m *Join) decodeBody(r *reader) {
 	m.Origin = r.node()
 	m.RingSeq = r.U64()
-	m.ProcList = r.nodes()
-	m.FailedList = r.nodes()
+	m.ProcList = r.nodesInto(m.ProcList)
+	m.FailedList = r.nodesInto(m.FailedList)
 }
 
 func (m *CommitToken) appendBody(b []byte) []byte {

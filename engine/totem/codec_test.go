@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -152,5 +153,54 @@ func TestEncodeMcastFramed(t *testing.T) {
 	}
 	if r.Backlog() != 0 {
 		t.Fatalf("refused messages queued: backlog %d", r.Backlog())
+	}
+}
+
+// TestDecodeJoinIntoScratch: JOINs decoded one after another into the same
+// scratch, whose lists reuse the arrays of the JOIN before, read as a fresh
+// Decode reads them, whether the lists grow, shrink or are empty, and a
+// malformed JOIN in between leaves the next one whole.
+func TestDecodeJoinIntoScratch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	list := func() []wire.NodeID {
+		var l []wire.NodeID
+		for id := wire.NodeID(1); id <= 300; id++ {
+			if rng.IntN(4) == 0 {
+				l = append(l, id)
+			}
+			if len(l) == 0 && rng.IntN(40) == 0 {
+				return nil
+			}
+		}
+		if rng.IntN(5) == 0 {
+			return nil
+		}
+		return l
+	}
+	var s decodeScratch
+	for i := range 2000 {
+		j := &Join{Sender: 2, Origin: 2, RingSeq: uint64(i), ProcList: list(), FailedList: list()}
+		b := Append(nil, j)
+		if i%7 == 3 {
+			if _, err := decode(b[:len(b)-1], &s); err == nil {
+				t.Fatal("a truncated JOIN decoded")
+			}
+		}
+		want, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decode(b, &s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, w := got.(*Join), want.(*Join)
+		if g.Sender != w.Sender || g.Origin != w.Origin || g.RingSeq != w.RingSeq ||
+			!slices.Equal(g.ProcList, w.ProcList) || !slices.Equal(g.FailedList, w.FailedList) {
+			t.Fatalf("JOIN %d into scratch:\n got %+v\nwant %+v", i, g, w)
+		}
+		if !bytes.Equal(Append(nil, got), b) {
+			t.Fatalf("JOIN %d: re-encoding the scratch decode differs", i)
+		}
 	}
 }
