@@ -177,6 +177,9 @@ func TestSelfDeliveryCatchesLoss(t *testing.T) {
 }
 
 func TestRecordBytes(t *testing.T) {
+	if n := unsafe.Sizeof(sentSlot{}); n != SentSlotBytes {
+		t.Fatalf("a recorded workload message is %d bytes, SentSlotBytes says %d", n, SentSlotBytes)
+	}
 	if n := unsafe.Sizeof(drec{}); n != RecordBytes {
 		t.Fatalf("a kept delivery is %d bytes, RecordBytes says %d", n, RecordBytes)
 	}

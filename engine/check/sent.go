@@ -31,6 +31,11 @@ type sentSlot struct {
 	ok bool
 }
 
+// SentSlotBytes is what one recorded message costs in a SentLog's slices
+// (the size of a slot, which a test holds to unsafe.Sizeof), before the
+// slices' spare capacity.
+const SentSlotBytes = 24
+
 const (
 	sentCounterBits = 40
 	sentCounterMask = 1<<sentCounterBits - 1
