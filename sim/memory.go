@@ -6,6 +6,7 @@ import (
 	"github.com/quorate/quorate/engine/check"
 	"runtime/metrics"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -115,8 +116,8 @@ func tooLarge(sc *scenarios.Scenario, limit int64) error {
 	if est <= limit {
 		return nil
 	}
-	return fmt.Errorf("%w: scenario %s is estimated to need %s (%v), over --max-memory %s; shorten it, lower the load, or raise --max-memory",
-		ErrMemoryLimit, sc.Name, bytesText(est), parts, bytesText(limit))
+	return fmt.Errorf("%w: scenario %s is estimated to need %s (%s), over --max-memory %s; shorten it, lower the load, or raise --max-memory",
+		ErrMemoryLimit, sc.Name, bytesText(est), strings.Join(parts, " + "), bytesText(limit))
 }
 
 func bytesText(b int64) string {

@@ -18,7 +18,8 @@ network:
 workload: {kind: kv, rate: 1000/s, keys: 8}
 `)
 	code, _, stderr := capture(t, "run", sc, "--max-memory", "128MiB")
-	if code != 2 || !strings.Contains(stderr, "estimated to need") || !strings.Contains(stderr, "3600000 kv operations") {
+	if code != 2 || !strings.Contains(stderr, "estimated to need") || !strings.Contains(stderr, "for 3 nodes + ") ||
+		!strings.Contains(stderr, "3600000 kv operations), over --max-memory 128 MiB") {
 		t.Fatalf("exit %d, stderr %q; want 2 and the estimate", code, stderr)
 	}
 	for _, bad := range []string{"lots", "1MiB", "-5GiB"} {
