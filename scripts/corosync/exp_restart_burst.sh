@@ -78,6 +78,11 @@ start_one() {  # start_one I: the daemon, and its CPG sender when CPG_RATE is se
 }
 LOSS_END_MS=${LOSS_END_MS:-}
 if [ -n "$LOSS_END_MS" ]; then FAULTS="$FAULTS $LOSS_END_MS:lossoff:all"; fi
+# A repetition lasts at most its schedule plus the settle wait (120 s) and
+# 30 s more: then the watchdog (explib.sh) kills the daemons, should they
+# storm and starve this shell.
+LAST=$(for f in $FAULTS; do echo "${f%%:*}"; done | sort -n | tail -1)
+LIMIT_S=$(( (LAST - FIRST) / 1000 + 150 ))
 
 
 for ((r=1;r<=REPS;r++)); do
@@ -104,6 +109,7 @@ for ((r=1;r<=REPS;r++)); do
     echo "rep=$r jitter_ms=$jit" >> "$OUTDIR/summary.txt"
   fi
   t0=$(now)
+  wd=$(exp_watchdog "$LIMIT_S")
   for f in $FAULTS; do
     at=${f%%:*}; rest=${f#*:}; act=${rest%%:*}; node=${rest#*:}
     due=$(awk -v a="$t0" -v o="$at" -v f="$FIRST" 'BEGIN{printf "%.6f", a+(o-f)/1000}')
@@ -132,6 +138,7 @@ for ((r=1;r<=REPS;r++)); do
   mkdir -p "$OUTDIR/rep$r"
   for ((i=1;i<=N;i++)); do cp "$RUN/n$i/corosync.log" "$OUTDIR/rep$r/node$i.log"; done
   pkill -f "$RUN.cpgrate" 2>/dev/null
+  exp_watchdog_stop "$wd"
   echo "rep=$r t0=$t0 last_restart=$tlast wait=$st" | tee -a "$OUTDIR/summary.txt"
 done
 echo "logs in $OUTDIR"

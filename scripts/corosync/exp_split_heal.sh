@@ -80,6 +80,9 @@ table bridge splitheal {
   }
 }
 NFT
+  # The watchdog (explib.sh) ends a repetition whose daemons storm and
+  # starve this shell: SETTLE_S after the heal and 30 s more.
+  wd=$(exp_watchdog $(( SETTLE_S + 35 )))
   chrt -f 99 sh -c 'date +%s.%N > "$0/t_cut"; nft -f "$0/cut.nft"; sleep "$1"; date +%s.%N > "$0/t_heal"; nft delete table bridge splitheal' "$RUN" "$wait_s"
   t0=$(cat "$RUN/t_cut") th=$(cat "$RUN/t_heal")
 
@@ -88,6 +91,7 @@ NFT
   mkdir -p "$OUTDIR/rep$r"
   for ((i=1;i<=N;i++)); do cp "$RUN/n$i/corosync.log" "$OUTDIR/rep$r/node$i.log"; done
   pkill -f "$RUN.cpgrate" 2>/dev/null
+  exp_watchdog_stop "$wd"
   echo "rep=$r cut=$t0 heal=$th heal_after_ms=$(ms_since "$t0" "$th") wanted_ms=$heal settled=$st" | tee -a "$OUTDIR/summary.txt"
 done
 echo "logs in $OUTDIR"
