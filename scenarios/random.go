@@ -256,11 +256,7 @@ func effectiveToken(token, coef time.Duration, nodes int) time.Duration {
 // comeback, a token loss, three consensus rounds, a merge and ten joins)
 // plus two seconds, so that liveness is always judged.
 func (o *Options) Quiet() time.Duration {
-	eff := effectiveToken(o.Token, o.Coef, o.Nodes)
-	cons := o.Consensus
-	if cons == 0 {
-		cons = eff * 12 / 10
-	}
+	eff, cons := o.timers(o.Nodes)
 	tm := totem.Timers{Token: eff, Consensus: cons, Merge: 200 * time.Millisecond, Join: o.Join}
 	return totem.SettleBound(tm, links.LinkUpBound(eff/4), o.Nodes) + 2*time.Second
 }
@@ -720,12 +716,20 @@ func (g *gen) membership(step func() time.Duration, wait func(time.Duration) tim
 // a healed partition or an ended loss to merge, and an added node to
 // join.
 func (o *Options) membershipSettle(n int) time.Duration {
-	eff := effectiveToken(o.Token, o.Coef, n)
-	cons := o.Consensus
+	eff, cons := o.timers(n)
+	return eff + cons + time.Second
+}
+
+// timers returns the effective token and the consensus timeout of the
+// drawn options on n nodes (consensus derived as corosync derives it when
+// not drawn: 1.2 effective tokens).
+func (o *Options) timers(n int) (eff, cons time.Duration) {
+	eff = effectiveToken(o.Token, o.Coef, n)
+	cons = o.Consensus
 	if cons == 0 {
 		cons = eff * 12 / 10
 	}
-	return eff + cons + time.Second
+	return eff, cons
 }
 
 // withoutTwoQuorateSides takes out of a drawn store-family cluster the

@@ -17,8 +17,12 @@ func (l *Layer) Unreachable(n wire.LinkNo, peer wire.NodeID) {
 	if !ok {
 		return
 	}
-	lk := l.peers[i].linkByNumber(n)
-	if lk == nil || !lk.connected {
+	slot := l.slots.at(n)
+	if slot < 0 {
+		return
+	}
+	lk := &l.peers[i].links[slot]
+	if !lk.connected {
 		return
 	}
 	lk.transportDown = true

@@ -286,14 +286,21 @@ func (r *reader) bool() bool {
 	return false
 }
 
-// bytes reads a length-prefixed byte slice of at most max bytes; an empty
-// one decodes as nil. The result is a copy: the caller may reuse b.
-func (r *reader) bytes(max int) []byte {
+// field reads a length-prefixed field of at most max bytes, as a slice of
+// the input (nil on error).
+func (r *reader) field(max int) []byte {
 	n := r.U32()
 	if r.Err == nil && n > uint32(max) {
 		r.Err = malformed("field too long")
 	}
-	p := r.Take(int(n))
+	return r.Take(int(n))
+}
+
+// bytes reads a length-prefixed byte slice of at most max bytes; an empty
+// one decodes as nil. The result is a copy (the caller may reuse b) unless
+// the reader is shared.
+func (r *reader) bytes(max int) []byte {
+	p := r.field(max)
 	switch {
 	case len(p) == 0:
 		return nil
@@ -303,21 +310,11 @@ func (r *reader) bytes(max int) []byte {
 	return append([]byte(nil), p...)
 }
 
-func (r *reader) str(max int) string {
-	n := r.U32()
-	if r.Err == nil && n > uint32(max) {
-		r.Err = malformed("field too long")
-	}
-	return string(r.Take(int(n)))
-}
+func (r *reader) str(max int) string { return string(r.field(max)) }
 
 // key reads a key: 1 to MaxKeySize bytes.
 func (r *reader) key() string {
-	n := r.U32()
-	if r.Err == nil && n > MaxKeySize {
-		r.Err = malformed("field too long")
-	}
-	p := r.Take(int(n))
+	p := r.field(MaxKeySize)
 	if r.Err == nil && len(p) == 0 {
 		r.Err = malformed("empty key")
 	}
