@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -12,10 +13,13 @@ import (
 // of 1 KiB, spread over every node, for 20 simulated seconds after a 10 s
 // formation. Above 5 nodes the token is 1000 ms with no per-node
 // coefficient, so that formation stays short at 128 nodes (with corosync's
-// defaults the effective token there is 85 s).
-func totemLoad(n int) string {
+// defaults the effective token there is 85 s). A run is measured to its
+// verdicts, ordering checks included.
+func totemLoad(n int) string { return totemLoadFor(n, "30s") }
+
+func totemLoadFor(n int, duration string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: bench-totem-%d\nduration: 30s\ncluster:\n  nodes: [", n)
+	fmt.Fprintf(&b, "name: bench-totem-%d\nduration: %s\ncluster:\n  nodes: [", n, duration)
 	for i := 1; i <= n; i++ {
 		if i > 1 {
 			b.WriteString(", ")
@@ -47,6 +51,11 @@ func benchTotem(b *testing.B, n int) {
 		if f := r.loop(); f != "" {
 			b.Fatal(f)
 		}
+		// The verdicts too, as a run reports them: the ordering checks'
+		// work at the end belongs to "every check on".
+		if res := r.result(""); !res.Checks[checkTotalOrderName] || !res.Checks[checkVSName] {
+			b.Fatalf("a check failed: %v", res.CheckDetails)
+		}
 		events += r.k.Processed()
 		for _, p := range r.hist.Procs {
 			deliveries += p.Delivered
@@ -65,6 +74,41 @@ func BenchmarkTotem32Nodes(b *testing.B)  { benchTotem(b, 32) }
 func BenchmarkTotem64Nodes(b *testing.B)  { benchTotem(b, 64) }
 func BenchmarkTotem128Nodes(b *testing.B) { benchTotem(b, 128) }
 func BenchmarkTotem384Nodes(b *testing.B) { benchTotem(b, 384) }
+
+// BenchmarkMulticastHour: BenchmarkTotem5Nodes's load for a simulated
+// hour (3.6 M agreed multicasts, 18 M deliveries), to its verdicts. The
+// metric beside the speed is what the finished run still holds, after a
+// collection: what the checkers keep for a loaded hour.
+func BenchmarkMulticastHour(b *testing.B) {
+	sc, err := scenarios.Parse("bench.yaml", []byte(totemLoadFor(5, "1h")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer TuneCollector()() // as the quorate commands run
+	var retained uint64
+	cpu0 := cpuSeconds()
+	for i := 0; i < b.N; i++ {
+		r, err := newRun(sc, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if f := r.loop(); f != "" {
+			b.Fatal(f)
+		}
+		if res := r.result(""); !res.Checks[checkTotalOrderName] || !res.Checks[checkVSName] {
+			b.Fatalf("a check failed: %v", res.CheckDetails)
+		}
+		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		retained = ms.HeapAlloc
+		runtime.KeepAlive(r)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(retained)/(1<<20), "retained-MiB")
+	b.ReportMetric(float64(b.N)*sc.Duration.Seconds()/(cpuSeconds()-cpu0), "sim-s/cpu-s")
+}
 
 // BenchmarkFormation384Default: 384 nodes (corosync's maximum) booting
 // together under corosync's default timers (token 3000 ms plus 650 ms per

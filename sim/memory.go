@@ -39,13 +39,8 @@ func (f figure) String() string {
 
 // figures lists what the run keeps, largest first.
 func (r *run) figures() []figure {
-	var kept int64
-	for _, p := range r.hist.Procs {
-		kept += int64(p.Kept())
-	}
 	fs := []figure{
-		{"deliveries kept for the ordering checks", kept, kept * check.RecordBytes},
-		{"workload messages remembered for self-delivery", int64(r.hist.Sent.Len()), int64(r.hist.Sent.Len()) * check.SentSlotBytes},
+		{"workload messages remembered for the ordering checks", int64(r.hist.Sent.Len()), int64(r.hist.Sent.Len()) * check.SentSlotBytes},
 		{"packets in flight", int64(len(r.pkts)), int64(len(r.pkts)) * int64(unsafe.Sizeof(inflight{}))},
 		{"events queued", int64(r.k.Len()), int64(r.k.Len()) * int64(unsafe.Sizeof(item{}))},
 		{"timeline entries", int64(len(r.obs.tl)), int64(len(r.obs.tl)) * int64(unsafe.Sizeof(reports.TimelineEntry{}))},
@@ -98,8 +93,8 @@ func Estimate(sc *scenarios.Scenario) (int64, []string) {
 			parts = append(parts, fmt.Sprintf("%s for %d kv operations", bytesText(b), msgs))
 			total += b
 		} else {
-			b := msgs*n*check.RecordBytes + msgs*check.SentSlotBytes
-			parts = append(parts, fmt.Sprintf("%s for %d deliveries of %d multicasts", bytesText(b), msgs*n, msgs))
+			b := msgs * check.SentSlotBytes
+			parts = append(parts, fmt.Sprintf("%s for %d multicasts", bytesText(b), msgs))
 			total += b
 		}
 	}

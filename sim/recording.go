@@ -100,7 +100,7 @@ func (rc *Recording) NodeUp(node string, up bool, at time.Duration) error {
 		r.lastChange = now
 		h.proc = &check.Process{Node: h.id, Name: h.name, Inc: h.incs, Start: now}
 		h.incs++
-		r.hist.Procs = append(r.hist.Procs, h.proc)
+		r.hist.Attach(h.proc)
 		r.trace.Begin(now, "boot").Str("node", h.name).End()
 	} else {
 		h.proc.End = now

@@ -19,7 +19,7 @@ func (r *run) rings() []reports.RingInstall {
 	byRing := map[check.RingRef]*acc{}
 	var order []check.RingRef
 	for _, p := range r.hist.Procs {
-		for d := range p.All() {
+		for _, d := range p.Configs() {
 			if d.Kind != check.KindRegular {
 				continue
 			}

@@ -390,7 +390,7 @@ func (r *run) boot(h *host) {
 	r.cur = h
 	h.proc = &check.Process{Node: h.id, Name: h.name, Inc: h.incs, Start: r.k.Now()}
 	h.incs++
-	r.hist.Procs = append(r.hist.Procs, h.proc)
+	r.hist.Attach(h.proc)
 	n, err := engine.New(h.cfg, r.k.Now(), h.disk, h.rnd)
 	if err != nil {
 		panic(fmt.Sprintf("node %s does not start: %v", h.name, err))

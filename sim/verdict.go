@@ -201,13 +201,13 @@ func (r *run) convergedAt(comp []*host, since wire.Instant) (wire.Instant, bool)
 	var ring check.RingRef
 	var at wire.Instant
 	for i, h := range comp {
-		// A copy, not a pointer to the loop's variable: that would move
-		// every delivery of the scan to the heap.
 		var last check.Delivery
 		found := false
-		for d := range h.proc.All() {
-			if d.Kind == check.KindRegular {
-				last, found = d, true
+		cs := h.proc.Configs()
+		for i := len(cs) - 1; i >= 0; i-- {
+			if cs[i].Kind == check.KindRegular {
+				last, found = cs[i], true
+				break
 			}
 		}
 		if !found || !slices.Equal(last.Members, want) {

@@ -5,15 +5,18 @@
 // the same wherever it is asserted. It depends on engine/wire alone, so
 // any engine package's tests can import it.
 //
-// A History is built one delivery at a time (Process.Add): gaps are judged
-// online, and a process keeps only what the whole-history checkers need,
-// as fixed-size records without pointers in a chunked Arena.
+// Every checker runs online: a History judges each delivery as it is added
+// (Process.Add) and keeps running state, not the deliveries. What it keeps
+// grows with the configurations installed and the workload messages sent
+// (SentSlotBytes each, whatever the number of nodes), never with the
+// deliveries, so an hour of multicasts on many nodes fits in memory. The
+// Check functions report the first finding of each property once the
+// history is complete.
 package check
 
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -22,6 +25,20 @@ import (
 // properties of extended virtual synchrony (spec totem.md §10). They work on
 // a recorded history, not on engine internals, so a broken engine cannot
 // hide from them, and they can be tested on hand-made histories.
+//
+// Total order is judged through Totem's own coordinates. Every delivery of
+// a message names the ring it was sequenced on and its sequence number
+// there; every process must deliver the messages and regular
+// configurations it delivers in increasing position (a ring's
+// configuration, then its messages by sequence number; rings by id), and
+// every delivery of one message must name the same ring and sequence
+// number. Together these put all processes' deliveries inside one order,
+// the positions', so no two processes can deliver two items the other way
+// round; and each is checked with a constant amount of state per process
+// and per message. The rules are stricter than "the union of the
+// processes' orders is acyclic" only where that would let a message be
+// sequenced twice or a process deliver a message outside the ring it
+// belongs to, which extended virtual synchrony forbids as well.
 
 // DeliveryKind is what a recorded delivery is.
 type DeliveryKind uint8
@@ -51,69 +68,74 @@ type Delivery struct {
 	Members []wire.NodeID
 }
 
+// pos is an item's place in the order every process must deliver in: a
+// ring's regular configuration, then the ring's messages by sequence
+// number; rings by sequence, then representative.
+type pos struct {
+	ring RingRef
+	msg  bool
+	seq  uint32
+}
+
+func (a pos) less(b pos) bool {
+	switch {
+	case a.ring.Seq != b.ring.Seq:
+		return a.ring.Seq < b.ring.Seq
+	case a.ring.Rep != b.ring.Rep:
+		return a.ring.Rep < b.ring.Rep
+	case a.msg != b.msg:
+		return !a.msg
+	}
+	return a.seq < b.seq
+}
+
 // Process is one incarnation of a node: a restart starts a new Process,
-// with a delivery stream of its own.
+// with a delivery stream of its own. A Process judges its deliveries
+// against its History, so it is attached (History.Attach) before the
+// first Add.
 type Process struct {
 	Node  wire.NodeID
 	Name  string
 	Inc   int
 	Start wire.Instant
 	End   wire.Instant // 0 while alive at the end of the run
-	// ds keeps the deliveries the whole-history checkers need: workload
-	// messages and configurations. Other agreed traffic (the store's,
-	// votequorum's) is judged online by the gap check and not kept, so that
-	// memory does not grow with it.
-	ds Arena[drec]
-	// msets holds the member lists of the configurations in ds.
-	msets [][]wire.NodeID
-	// gap is the online state of the gap check; gapFail its first finding.
+	// Delivered counts every delivery.
+	Delivered uint64
+	// Installs lists the regular configurations the process installed,
+	// in order, with their instants.
+	Installs []Install
+
+	h *History
+	// configs are the configurations delivered (regular and
+	// transitional), in order: what reports and the liveness check read.
+	configs []Delivery
+
+	// Integrity: the last regular configuration, a transitional one not
+	// yet followed by a regular one, and the first finding.
+	regular   *Delivery
+	trans     *Delivery
+	integFail string
+
+	// Total order: the position of the last message or regular
+	// configuration delivered, and what it was.
+	last     pos
+	lastID   uint64
+	haveLast bool
+	// ringIdx caches the history's index of the ring last seen on a
+	// message, which is nearly always the ring of the next one.
+	ringRef RingRef
+	ringIdx int32
+
+	// Gaps: the regular configuration whose messages are being counted,
+	// the last sequence number delivered in it, and the first finding.
 	gapRing    RingRef
 	gapLast    uint32
 	gapRegular bool
 	gapFail    string
-	Delivered  uint64 // every delivery, kept or not
-	// Installs lists the regular configurations the process installed,
-	// in order, with their instants.
-	Installs []Install
-}
 
-// drec is a delivery as a process keeps it: fixed-size and free of
-// pointers, so that the garbage collector never scans the millions a long
-// run keeps; a configuration's members are in process.msets.
-type drec struct {
-	at     wire.Instant
-	ring   RingRef
-	id     uint64
-	seq    uint32
-	sender wire.NodeID
-	mset   int32 // configurations: index into msets
-	kind   DeliveryKind
-}
-
-// Kept is the number of deliveries the process keeps.
-func (p *Process) Kept() int { return p.ds.Len() }
-
-// RecordBytes is what one kept delivery costs (the size of drec; a test
-// holds it to unsafe.Sizeof, which the engine's purity rule keeps out of
-// non-test code).
-const RecordBytes = 48
-
-// All yields the kept deliveries in delivery order.
-func (p *Process) All() func(yield func(Delivery) bool) {
-	return func(yield func(Delivery) bool) {
-		for _, c := range p.ds.chunks {
-			for i := range c {
-				x := &c[i]
-				d := Delivery{At: x.at, Kind: x.kind, Ring: x.ring, Seq: x.seq, Sender: x.sender, ID: x.id}
-				if x.kind != KindMsg {
-					d.Members = p.msets[x.mset]
-				}
-				if !yield(d) {
-					return
-				}
-			}
-		}
-	}
+	// Virtual synchrony: the workload messages delivered since the last
+	// regular configuration, as a count and two digests.
+	seg segment
 }
 
 // Install is one regular configuration a process installed.
@@ -122,36 +144,150 @@ type Install struct {
 	At   wire.Instant
 }
 
-// Add takes the process's next delivery: it runs the online gap check and
-// keeps what the other checkers need.
+// segment is what a process delivered while in one regular configuration:
+// from installing it to installing the next (transitional part included).
+// The messages are kept as digests: ordered changes with their order,
+// unordered only with their set.
+type segment struct {
+	from    RingRef
+	open    bool
+	trans   []wire.NodeID
+	n       uint64
+	ordered uint64
+	set     uint64
+	lastID  uint64
+}
+
+// mix is splitmix64's finaliser: a message id spread over 64 bits, so that
+// two different sets of ids are very unlikely to sum to the same digest.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+func (s *segment) add(id uint64) {
+	m := mix(id)
+	s.n++
+	s.ordered = mix(s.ordered ^ m)
+	s.set += m
+	s.lastID = id
+}
+
+// Configs returns the configurations the process delivered, regular and
+// transitional, in order. The slice is the process's; callers only read it.
+func (p *Process) Configs() []Delivery { return p.configs }
+
+func (p *Process) String() string { return fmt.Sprintf("%s#%d", p.Name, p.Inc) }
+
+// Add takes the process's next delivery and judges it.
 func (p *Process) Add(d Delivery) {
+	h := p.h
+	if h == nil {
+		panic(fmt.Sprintf("check: %s: Add before History.Attach", p))
+	}
 	p.Delivered++
 	switch d.Kind {
 	case KindRegular:
-		p.gapRing, p.gapLast, p.gapRegular = d.Ring, 0, true
-		p.Installs = append(p.Installs, Install{d.Ring, d.At})
+		p.addRegular(d)
 	case KindTrans:
-		p.gapRegular = false
+		p.addTrans(d)
 	case KindMsg:
-		if p.gapRegular && d.Ring == p.gapRing {
-			if p.gapLast != 0 && d.Seq != p.gapLast+1 && p.gapFail == "" {
-				p.gapFail = fmt.Sprintf("gap: %s delivered seq %d after seq %d on ring %s", p, d.Seq, p.gapLast, p.gapRing)
-			}
-			p.gapLast = d.Seq
-		}
-		if d.ID == 0 {
-			return
-		}
+		p.addMsg(d)
 	}
-	x := drec{at: d.At, ring: d.Ring, id: d.ID, seq: d.Seq, sender: d.Sender, kind: d.Kind}
-	if d.Kind != KindMsg {
-		x.mset = int32(len(p.msets))
-		p.msets = append(p.msets, d.Members)
-	}
-	p.ds.Add(x)
 }
 
-func (p *Process) String() string { return fmt.Sprintf("%s#%d", p.Name, p.Inc) }
+func (p *Process) integrity(f string, args ...any) {
+	if p.integFail == "" {
+		p.integFail = fmt.Sprintf(f, args...)
+	}
+}
+
+func (p *Process) addRegular(d Delivery) {
+	h := p.h
+	p.configs = append(p.configs, d)
+	if !slices.Contains(d.Members, p.Node) {
+		p.integrity("self-inclusion: %s delivered regular configuration %s %v without itself", p, d.Ring, d.Members)
+	}
+	if p.regular != nil && d.Ring.Seq <= p.regular.Ring.Seq {
+		p.integrity("ring id monotonicity: %s installed ring %s after %s", p, d.Ring, p.regular.Ring)
+	}
+	if p.trans != nil {
+		for _, m := range p.trans.Members {
+			if !slices.Contains(d.Members, m) {
+				p.integrity("transitional configuration: %s's transitional %v is not inside the new ring %s %v", p, p.trans.Members, d.Ring, d.Members)
+				break
+			}
+		}
+	}
+	h.agree(p, d)
+	p.order(pos{ring: d.Ring}, 0)
+	if p.seg.open {
+		h.move(p, d.Ring)
+	}
+	// Copies, not pointers into configs, which moves as it grows.
+	reg := d
+	p.regular, p.trans = &reg, nil
+	p.seg = segment{from: d.Ring, open: true}
+	p.gapRing, p.gapLast, p.gapRegular = d.Ring, 0, true
+	p.Installs = append(p.Installs, Install{d.Ring, d.At})
+}
+
+func (p *Process) addTrans(d Delivery) {
+	p.configs = append(p.configs, d)
+	if !slices.Contains(d.Members, p.Node) {
+		p.integrity("self-inclusion: %s delivered transitional configuration %s %v without itself", p, d.Ring, d.Members)
+	}
+	if p.regular != nil {
+		for _, m := range d.Members {
+			if !slices.Contains(p.regular.Members, m) {
+				p.integrity("transitional configuration: %s's transitional %s lists %d, not in its old ring %v", p, d.Ring, m, p.regular.Members)
+				break
+			}
+		}
+	}
+	t := d
+	p.trans = &t
+	p.seg.trans = d.Members
+	p.gapRegular = false
+}
+
+func (p *Process) addMsg(d Delivery) {
+	h := p.h
+	if p.gapRegular && d.Ring == p.gapRing {
+		if p.gapLast != 0 && d.Seq != p.gapLast+1 && p.gapFail == "" {
+			p.gapFail = fmt.Sprintf("gap: %s delivered seq %d after seq %d on ring %s", p, d.Seq, p.gapLast, p.gapRing)
+		}
+		p.gapLast = d.Seq
+	}
+	if d.ID == 0 {
+		return // other agreed traffic: judged by the gap check alone
+	}
+	if p.haveLast && p.lastID == d.ID && d.Ring == p.last.ring && d.Seq == p.last.seq {
+		p.integrity("no duplication: %s delivered message %s twice (ring %s seq %d)", p, h.msgName(d.ID), d.Ring, d.Seq)
+	}
+	if d.Ring != p.ringRef || p.ringIdx == 0 {
+		p.ringRef, p.ringIdx = d.Ring, h.ringIndex(d.Ring)
+	}
+	h.sequenced(p, d, p.ringIdx)
+	p.order(pos{ring: d.Ring, msg: true, seq: d.Seq}, d.ID)
+	if p.seg.open {
+		p.seg.add(d.ID)
+	}
+}
+
+// order checks that the process's next message or regular configuration
+// (id 0) comes after the last one. An immediate second delivery of one
+// message is integrity's finding, not this one's.
+func (p *Process) order(at pos, id uint64) {
+	if p.haveLast && !p.last.less(at) && !(id != 0 && id == p.lastID && at == p.last) && p.h.orderFail == "" {
+		p.h.orderFail = fmt.Sprintf("total order: %s delivered %s after %s; every process delivers in ring and sequence order",
+			p, p.h.itemName(id, at), p.h.itemName(p.lastID, p.last))
+	}
+	p.last, p.lastID, p.haveLast = at, id, true
+}
 
 // SentMsg is what the workload multicast: by whom and when.
 type SentMsg struct {
@@ -159,13 +295,161 @@ type SentMsg struct {
 	At   wire.Instant
 }
 
-// History is the whole run's delivery record.
+// History is the whole run's delivery record, judged as it grows.
 type History struct {
 	Procs []*Process
 	Sent  SentLog // workload id -> sender
 	// Name prints a message id in findings; nil prints a simulator
 	// workload id, origin node:counter.
 	Name func(id uint64) string
+
+	// rings is every ring a configuration or a message named; ringIdx
+	// its index + 1, which is what a sent message's slot keeps.
+	rings   []ringInfo
+	ringIdx map[RingRef]int32
+	// moves is, for each pair of consecutive regular configurations,
+	// the first process that moved between them and what it delivered.
+	moves map[[2]RingRef]witness
+	// early is the workload messages delivered before their multicast
+	// was recorded (a recording's clocks may say so): judged by
+	// CheckIntegrity against the Sent log as it stands then.
+	early map[uint64]*earlyDelivery
+
+	orderFail, agreeFail, dupFail, vsFail string
+}
+
+type ringInfo struct {
+	ref       RingRef
+	installed bool
+	members   []wire.NodeID
+	by        *Process
+}
+
+type witness struct {
+	p   *Process
+	seg segment
+}
+
+// earlyDelivery is a message delivered before its multicast was recorded:
+// where the first delivery placed it, and every process that delivered it
+// then.
+type earlyDelivery struct {
+	by   []*Process
+	ring int32
+	seq  uint32
+}
+
+// Attach adds process p, whose deliveries are judged with this history's.
+func (h *History) Attach(p *Process) {
+	p.h = h
+	h.Procs = append(h.Procs, p)
+}
+
+func (h *History) ringIndex(r RingRef) int32 {
+	if i, ok := h.ringIdx[r]; ok {
+		return i
+	}
+	if h.ringIdx == nil {
+		h.ringIdx = make(map[RingRef]int32)
+	}
+	h.rings = append(h.rings, ringInfo{ref: r})
+	i := int32(len(h.rings))
+	h.ringIdx[r] = i
+	return i
+}
+
+// agree: all processes that install regular ring R install it with the
+// same member list.
+func (h *History) agree(p *Process, d Delivery) {
+	ri := &h.rings[h.ringIndex(d.Ring)-1]
+	if !ri.installed {
+		ri.installed, ri.members, ri.by = true, d.Members, p
+		return
+	}
+	if !slices.Equal(ri.members, d.Members) && h.agreeFail == "" {
+		h.agreeFail = fmt.Sprintf("membership agreement: ring %s installed as %v by %s and as %v by %s", d.Ring, ri.members, ri.by, d.Members, p)
+	}
+}
+
+// sequenced checks that every delivery of a workload message names the
+// ring and sequence number the first one named, and notes a sender's own
+// delivery for the self-delivery check.
+func (h *History) sequenced(p *Process, d Delivery, ring int32) {
+	s := h.Sent.slot(d.ID)
+	if s == nil {
+		if e, ok := h.early[d.ID]; ok {
+			h.sameSlot(p, d, ring, e.ring, e.seq)
+			e.by = append(e.by, p)
+			return
+		}
+		if h.early == nil {
+			h.early = make(map[uint64]*earlyDelivery)
+		}
+		h.early[d.ID] = &earlyDelivery{by: []*Process{p}, ring: ring, seq: d.Seq}
+		return
+	}
+	if s.Proc == p {
+		s.own = true
+	}
+	if s.ring == 0 {
+		s.ring, s.seq = ring, d.Seq
+		return
+	}
+	h.sameSlot(p, d, ring, s.ring, s.seq)
+}
+
+func (h *History) sameSlot(p *Process, d Delivery, ring int32, firstRing int32, firstSeq uint32) {
+	if (ring != firstRing || d.Seq != firstSeq) && h.dupFail == "" {
+		h.dupFail = fmt.Sprintf("no duplication: message %s was delivered at ring %s seq %d, and by %s at ring %s seq %d: sequenced twice",
+			h.msgName(d.ID), h.rings[firstRing-1].ref, firstSeq, p, d.Ring, d.Seq)
+	}
+}
+
+// move compares what process p delivered in its last regular
+// configuration, now that it installs the next one (to), with the first
+// process that made the same move.
+func (h *History) move(p *Process, to RingRef) {
+	s := p.seg
+	m := [2]RingRef{s.from, to}
+	w, ok := h.moves[m]
+	if !ok {
+		if h.moves == nil {
+			h.moves = make(map[[2]RingRef]witness)
+		}
+		h.moves[m] = witness{p, s}
+		return
+	}
+	if h.vsFail != "" {
+		return
+	}
+	switch {
+	case !slices.Equal(w.seg.trans, s.trans):
+		h.vsFail = fmt.Sprintf("virtual synchrony: %s and %s moved from ring %s to %s with transitional configurations %v and %v", w.p, p, m[0], m[1], w.seg.trans, s.trans)
+	case w.seg.n == s.n && w.seg.set == s.set && w.seg.ordered != s.ordered:
+		h.vsFail = fmt.Sprintf("virtual synchrony: %s and %s moved from ring %s to %s and delivered the same messages in %s in different orders",
+			w.p, p, m[0], m[1], m[0])
+	case w.seg.n != s.n || w.seg.set != s.set:
+		h.vsFail = fmt.Sprintf("virtual synchrony: %s and %s moved from ring %s to %s but delivered different messages in %s: %s delivered %s, %s delivered %s",
+			w.p, p, m[0], m[1], m[0], w.p, h.segText(w.seg), p, h.segText(s))
+	}
+}
+
+func (h *History) segText(s segment) string {
+	switch s.n {
+	case 0:
+		return "none"
+	case 1:
+		return "1 message, " + h.msgName(s.lastID)
+	}
+	return fmt.Sprintf("%d messages, the last %s", s.n, h.msgName(s.lastID))
+}
+
+// itemName prints a message or regular configuration with its position.
+func (h *History) itemName(id uint64, at pos) string {
+	if at.msg {
+		return fmt.Sprintf("message %s (ring %s seq %d)", h.msgName(id), at.ring, at.seq)
+	}
+	return "the configuration of ring " + at.ring.String()
 }
 
 // CheckResult is one checker's verdict with its first counterexample.
@@ -178,285 +462,61 @@ func Pass() CheckResult { return CheckResult{OK: true} }
 
 func Fail(f string, args ...any) CheckResult { return CheckResult{Detail: fmt.Sprintf(f, args...)} }
 
-// CheckIntegrity: no creation (every delivered workload message was sent),
-// no duplication (a process delivers a message at most once), self-inclusion
-// (every configuration a process delivers contains it), strictly increasing
-// ring ids, transitional ⊆ old ∩ new.
-func CheckIntegrity(h *History) CheckResult {
-	for _, p := range h.Procs {
-		seen := make(map[uint64]bool, p.ds.Len()) // sized once, not grown
-		var old []wire.NodeID
-		var lastRing RingRef
-		for d := range p.All() {
-			switch d.Kind {
-			case KindMsg:
-				if d.ID == 0 {
-					continue
-				}
-				if _, ok := h.Sent.Get(d.ID); !ok {
-					return Fail("no creation: %s delivered message %s that nobody sent", p, h.msgName(d.ID))
-				}
-				if seen[d.ID] {
-					return Fail("no duplication: %s delivered message %s twice (second time at %v)", p, h.msgName(d.ID), d.At)
-				}
-				seen[d.ID] = true
-			case KindTrans, KindRegular:
-				if !slices.Contains(d.Members, p.Node) {
-					return Fail("self-inclusion: %s delivered %s configuration %s %v without itself", p, kindName(d.Kind), d.Ring, d.Members)
-				}
-				if d.Kind == KindTrans {
-					for _, m := range d.Members {
-						if old != nil && !slices.Contains(old, m) {
-							return Fail("transitional configuration: %s's transitional %s lists %d, not in its old ring %v", p, d.Ring, m, old)
-						}
-					}
-					continue // checked against the new ring by checkTransitionalSubset
-				}
-				if lastRing.Seq != 0 && d.Ring.Seq <= lastRing.Seq {
-					return Fail("ring id monotonicity: %s installed ring %s after %s", p, d.Ring, lastRing)
-				}
-				lastRing = d.Ring
-				old = d.Members
-			}
-		}
-		if r := checkTransitionalSubset(p); !r.OK {
-			return r
-		}
+func result(detail string) CheckResult {
+	if detail == "" {
+		return Pass()
 	}
-	return Pass()
+	return CheckResult{Detail: detail}
 }
 
-// checkTransitionalSubset: each transitional configuration is a subset of
-// the regular configuration that follows it.
-func checkTransitionalSubset(p *Process) CheckResult {
-	// A copy, not a pointer to the loop's variable: that would move every
-	// delivery of the scan to the heap.
-	var trans Delivery
-	haveTrans := false
-	for d := range p.All() {
-		switch d.Kind {
-		case KindTrans:
-			trans, haveTrans = d, true
-		case KindRegular:
-			if haveTrans {
-				for _, m := range trans.Members {
-					if !slices.Contains(d.Members, m) {
-						return Fail("transitional configuration: %s's transitional %v is not inside the new ring %s %v", p, trans.Members, d.Ring, d.Members)
-					}
-				}
+// CheckIntegrity: no creation (every delivered workload message was sent),
+// no duplication (a message is sequenced once: every delivery of it names
+// one ring and sequence number, and no process delivers it twice),
+// self-inclusion (every configuration a process delivers contains it),
+// strictly increasing ring ids, transitional ⊆ old ∩ new.
+func CheckIntegrity(h *History) CheckResult {
+	for _, id := range slices.Sorted(func(yield func(uint64) bool) {
+		for id := range h.early {
+			if !yield(id) {
+				return
 			}
-			haveTrans = false
+		}
+	}) {
+		e := h.early[id]
+		s := h.Sent.slot(id)
+		if s == nil {
+			return Fail("no creation: %s delivered message %s that nobody sent", e.by[0], h.msgName(id))
+		}
+		if s.ring != 0 && (s.ring != e.ring || s.seq != e.seq) {
+			return Fail("no duplication: message %s was delivered at ring %s seq %d, and by %s at ring %s seq %d: sequenced twice",
+				h.msgName(id), h.rings[s.ring-1].ref, s.seq, e.by[0], h.rings[e.ring-1].ref, e.seq)
 		}
 	}
-	return Pass()
+	for _, p := range h.Procs {
+		if p.integFail != "" {
+			return CheckResult{Detail: p.integFail}
+		}
+	}
+	return result(h.dupFail)
 }
 
 // CheckAgreement: all processes that install regular ring R install it with
 // the same member list.
-func CheckAgreement(h *History) CheckResult {
-	type inst struct {
-		p       *Process
-		members []wire.NodeID
-	}
-	rings := map[RingRef]inst{}
-	for _, p := range h.Procs {
-		for d := range p.All() {
-			if d.Kind != KindRegular {
-				continue
-			}
-			if prev, ok := rings[d.Ring]; ok && !slices.Equal(prev.members, d.Members) {
-				return Fail("membership agreement: ring %s installed as %v by %s and as %v by %s", d.Ring, prev.members, prev.p, d.Members, p)
-			}
-			rings[d.Ring] = inst{p, d.Members}
-		}
-	}
-	return Pass()
-}
+func CheckAgreement(h *History) CheckResult { return result(h.agreeFail) }
 
 // CheckTotalOrder: any two processes deliver the messages and regular
-// configurations they both deliver in the same relative order. Each
-// process's stream is a chain; the union of all chains must be acyclic
-// (a cycle is exactly two processes disagreeing on some pair). On failure
-// the pairwise search names the two processes and the two items.
-func CheckTotalOrder(h *History) CheckResult {
-	type key struct {
-		kind DeliveryKind
-		id   uint64
-		ring RingRef
-	}
-	keyOf := func(d Delivery) (key, bool) {
-		switch {
-		case d.Kind == KindMsg && d.ID != 0:
-			return key{kind: KindMsg, id: d.ID}, true
-		case d.Kind == KindRegular:
-			return key{kind: KindRegular, ring: d.Ring}, true
-		}
-		return key{}, false
-	}
-	most := 0
-	for _, p := range h.Procs {
-		most = max(most, p.ds.Len())
-	}
-	index := make(map[key]int, most) // sized once, not grown
-	var succ [][]int
-	var indeg []int
-	node := func(k key) int {
-		if i, ok := index[k]; ok {
-			return i
-		}
-		index[k] = len(succ)
-		succ = append(succ, nil)
-		indeg = append(indeg, 0)
-		return len(succ) - 1
-	}
-	for _, p := range h.Procs {
-		prev := -1
-		for d := range p.All() {
-			k, ok := keyOf(d)
-			if !ok {
-				continue
-			}
-			n := node(k)
-			// Processes that deliver in the same order give the same
-			// edge again: kept once (an edge twice changes no answer of
-			// the sort below, only its work).
-			if prev >= 0 && (len(succ[prev]) == 0 || succ[prev][len(succ[prev])-1] != n) {
-				succ[prev] = append(succ[prev], n)
-				indeg[n]++
-			}
-			prev = n
-		}
-	}
-	// Kahn's algorithm: every item comes out iff the graph is acyclic.
-	queue := make([]int, 0, len(succ))
-	for i, d := range indeg {
-		if d == 0 {
-			queue = append(queue, i)
-		}
-	}
-	done := 0
-	for len(queue) > 0 {
-		n := queue[len(queue)-1]
-		queue = queue[:len(queue)-1]
-		done++
-		for _, m := range succ[n] {
-			if indeg[m]--; indeg[m] == 0 {
-				queue = append(queue, m)
-			}
-		}
-	}
-	if done == len(succ) {
-		return Pass()
-	}
-	name := func(k key) string {
-		if k.kind == KindMsg {
-			return "message " + h.msgName(k.id)
-		}
-		return "ring " + k.ring.String()
-	}
-	// Find the first pair of processes that disagree, for the report.
-	for i, a := range h.Procs {
-		pos := map[key]int{}
-		j := -1
-		for d := range a.All() {
-			j++
-			if k, ok := keyOf(d); ok {
-				pos[k] = j
-			}
-		}
-		for _, b := range h.Procs[i+1:] {
-			last, lastKey := -1, key{}
-			for d := range b.All() {
-				k, ok := keyOf(d)
-				if !ok {
-					continue
-				}
-				j, ok := pos[k]
-				if !ok {
-					continue
-				}
-				if j < last {
-					return Fail("total order: %s delivered %s before %s; %s delivered them the other way round", a, name(k), name(lastKey), b)
-				}
-				last, lastKey = j, k
-			}
-		}
-	}
-	return Fail("total order: the processes' delivery orders cannot be merged into one (%d items in a cycle)", len(succ)-done)
-}
-
-// segment is what a process delivered while in one regular configuration:
-// from installing it to installing the next (transitional part included).
-type segment struct {
-	from, to RingRef // to is zero for the last, unfinished segment
-	trans    []wire.NodeID
-	msgs     []uint64 // workload ids, in delivery order
-}
-
-func segments(p *Process) []segment {
-	var out []segment
-	var cur *segment
-	for d := range p.All() {
-		switch d.Kind {
-		case KindRegular:
-			if cur != nil {
-				cur.to = d.Ring
-				out = append(out, *cur)
-			}
-			cur = &segment{from: d.Ring}
-		case KindTrans:
-			if cur != nil {
-				cur.trans = d.Members
-			}
-		case KindMsg:
-			if cur != nil && d.ID != 0 {
-				cur.msgs = append(cur.msgs, d.ID)
-			}
-		}
-	}
-	return out
-}
+// configurations they both deliver in the same relative order (see the
+// comment at the top of this file for how).
+func CheckTotalOrder(h *History) CheckResult { return result(h.orderFail) }
 
 // CheckVirtualSynchrony: processes that move together from configuration C
 // to the same next configuration C' delivered the same messages in C, in
 // the same order, and the same transitional configuration.
-func CheckVirtualSynchrony(h *History) CheckResult {
-	type move struct{ from, to RingRef }
-	type witness struct {
-		p   *Process
-		seg segment
-	}
-	moves := map[move]witness{}
-	for _, p := range h.Procs {
-		for _, s := range segments(p) {
-			m := move{s.from, s.to}
-			w, ok := moves[m]
-			if !ok {
-				moves[m] = witness{p, s}
-				continue
-			}
-			if !slices.Equal(w.seg.trans, s.trans) {
-				return Fail("virtual synchrony: %s and %s moved from ring %s to %s with transitional configurations %v and %v", w.p, p, m.from, m.to, w.seg.trans, s.trans)
-			}
-			if !slices.Equal(w.seg.msgs, s.msgs) {
-				a, b := slices.Sorted(slices.Values(w.seg.msgs)), slices.Sorted(slices.Values(s.msgs))
-				if slices.Equal(a, b) {
-					return Fail("virtual synchrony: %s and %s moved from ring %s to %s and delivered the same messages in %s in different orders",
-						w.p, p, m.from, m.to, m.from)
-				}
-				onlyA, onlyB := diff(a, b)
-				return Fail("virtual synchrony: %s and %s moved from ring %s to %s but delivered different messages in %s: only %s: %s; only %s: %s",
-					w.p, p, m.from, m.to, m.from, w.p, h.names(onlyA), p, h.names(onlyB))
-			}
-		}
-	}
-	return Pass()
-}
+func CheckVirtualSynchrony(h *History) CheckResult { return result(h.vsFail) }
 
 // CheckGaps: within a regular configuration, before its transitional
-// configuration, agreed delivery never skips a sequence number. It runs
-// online (process.add) over every agreed message, workload or not; this
-// reports the first process's first finding.
+// configuration, agreed delivery never skips a sequence number, workload
+// or not; this reports the first process's first finding.
 func CheckGaps(h *History) CheckResult {
 	for _, p := range h.Procs {
 		if p.gapFail != "" {
@@ -467,61 +527,27 @@ func CheckGaps(h *History) CheckResult {
 }
 
 // CheckSelfDelivery: a process that stays alive to the end delivers every
-// workload message it multicast before the settle instant.
+// workload message it multicast before the settle instant. The first
+// message in id order is named.
 func CheckSelfDelivery(h *History, settle wire.Instant) CheckResult {
-	got := map[*Process]map[uint64]bool{}
-	for _, p := range h.Procs {
-		m := make(map[uint64]bool, p.ds.Len()) // sized once, not grown
-		for d := range p.All() {
-			if d.Kind == KindMsg && d.ID != 0 {
-				m[d.ID] = true
-			}
+	var bad uint64
+	var badSlot sentSlot
+	found := false
+	h.Sent.each(func(id uint64, s *sentSlot) {
+		if s.own || s.Proc == nil || s.Proc.End != 0 || s.At > settle {
+			return
 		}
-		got[p] = m
-	}
-	for _, id := range h.Sent.IDs() {
-		s, _ := h.Sent.Get(id)
-		if s.Proc.End != 0 || s.At > settle {
-			continue
+		if e, ok := h.early[id]; ok && slices.Contains(e.by, s.Proc) {
+			return
 		}
-		if !got[s.Proc][id] {
-			return Fail("self-delivery: %s multicast message %s at %v and never delivered it", s.Proc, h.msgName(id), s.At)
+		if !found || id < bad {
+			bad, badSlot, found = id, *s, true
 		}
+	})
+	if found {
+		return Fail("self-delivery: %s multicast message %s at %v and never delivered it", badSlot.Proc, h.msgName(bad), badSlot.At)
 	}
 	return Pass()
-}
-
-func diff(a, b []uint64) (onlyA, onlyB []uint64) {
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case j >= len(b) || (i < len(a) && a[i] < b[j]):
-			onlyA = append(onlyA, a[i])
-			i++
-		case i >= len(a) || b[j] < a[i]:
-			onlyB = append(onlyB, b[j])
-			j++
-		default:
-			i++
-			j++
-		}
-	}
-	return onlyA, onlyB
-}
-
-func (h *History) names(ids []uint64) string {
-	if len(ids) == 0 {
-		return "none"
-	}
-	var s []string
-	for i, id := range ids {
-		if i == 5 {
-			s = append(s, fmt.Sprintf("and %d more", len(ids)-5))
-			break
-		}
-		s = append(s, h.msgName(id))
-	}
-	return strings.Join(s, ", ")
 }
 
 // msgName prints a message id for a finding.
@@ -530,14 +556,4 @@ func (h *History) msgName(id uint64) string {
 		return h.Name(id)
 	}
 	return fmt.Sprintf("%d:%d", id>>40, id&(1<<40-1))
-}
-
-func kindName(k DeliveryKind) string {
-	switch k {
-	case KindTrans:
-		return "transitional"
-	case KindRegular:
-		return "regular"
-	}
-	return "message"
 }

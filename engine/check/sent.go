@@ -1,7 +1,5 @@
 package check
 
-import "slices"
-
 // SentLog is the workload messages multicast during a run, by id: what
 // the no-creation and self-delivery checks look up. A simulator workload
 // id is its origin in the top 24 bits and the origin's counter below
@@ -14,8 +12,11 @@ import "slices"
 type SentLog struct {
 	origins map[uint64]int // origin -> index in runs
 	runs    []sentRun
-	other   map[uint64]SentMsg
+	other   map[uint64]*sentSlot
 	n       int
+	// last is the index in runs of the origin looked up last: deliveries
+	// come in runs of one sender's messages more often than not.
+	last int
 }
 
 // sentRun is the messages of one origin from counter first on; a slot
@@ -26,15 +27,23 @@ type sentRun struct {
 	msgs   []sentSlot
 }
 
+// sentSlot is one message: who multicast it and when, and what the
+// ordering checks learnt of it as it was delivered: the ring (the
+// history's index + 1; 0 before any delivery) and sequence number every
+// delivery must name, and whether its sender delivered it.
 type sentSlot struct {
 	SentMsg
-	ok bool
+	ring int32
+	seq  uint32
+	ok   bool
+	own  bool
 }
 
 // SentSlotBytes is what one recorded message costs in a SentLog's slices
 // (the size of a slot, which a test holds to unsafe.Sizeof), before the
-// slices' spare capacity.
-const SentSlotBytes = 24
+// slices' spare capacity. It is all the ordering checks keep per message,
+// whatever the number of nodes that deliver it.
+const SentSlotBytes = 32
 
 const (
 	sentCounterBits = 40
@@ -61,13 +70,13 @@ func (l *SentLog) Add(id uint64, m SentMsg) {
 	if c >= r.first && c-r.first < uint64(len(r.msgs)) {
 		s := &r.msgs[c-r.first]
 		if !s.ok {
-			if _, dup := l.other[id]; dup { // recorded before the run reached it
-				l.other[id] = m
+			if o, dup := l.other[id]; dup { // recorded before the run reached it
+				o.SentMsg = m
 				return
 			}
 			l.n++
 		}
-		*s = sentSlot{SentMsg: m, ok: true}
+		s.SentMsg, s.ok = m, true
 		return
 	}
 	if _, dup := l.other[id]; c >= r.first && c-r.first-uint64(len(r.msgs)) <= sentMaxGap && !dup {
@@ -79,45 +88,57 @@ func (l *SentLog) Add(id uint64, m SentMsg) {
 		return
 	}
 	if l.other == nil {
-		l.other = make(map[uint64]SentMsg)
+		l.other = make(map[uint64]*sentSlot)
 	}
-	if _, dup := l.other[id]; !dup {
-		l.n++
+	if o, dup := l.other[id]; dup {
+		o.SentMsg = m
+		return
 	}
-	l.other[id] = m
+	l.n++
+	l.other[id] = &sentSlot{SentMsg: m, ok: true}
 }
 
 // Get returns message id and whether it was recorded.
 func (l *SentLog) Get(id uint64) (SentMsg, bool) {
+	if s := l.slot(id); s != nil {
+		return s.SentMsg, true
+	}
+	return SentMsg{}, false
+}
+
+// slot returns message id's slot, nil when it was not recorded. The
+// pointer is valid until the next Add.
+func (l *SentLog) slot(id uint64) *sentSlot {
 	origin, c := id>>sentCounterBits, id&sentCounterMask
-	if i, ok := l.origins[origin]; ok {
+	i, ok := l.last, l.last < len(l.runs) && l.runs[l.last].origin == origin
+	if !ok {
+		i, ok = l.origins[origin]
+	}
+	if ok {
+		l.last = i
 		r := &l.runs[i]
 		if c >= r.first && c-r.first < uint64(len(r.msgs)) {
-			if s := r.msgs[c-r.first]; s.ok {
-				return s.SentMsg, true
+			if s := &r.msgs[c-r.first]; s.ok {
+				return s
 			}
 		}
 	}
-	m, ok := l.other[id]
-	return m, ok
+	return l.other[id]
+}
+
+// each calls f with every recorded message, in no particular order.
+func (l *SentLog) each(f func(id uint64, s *sentSlot)) {
+	for _, r := range l.runs {
+		for k := range r.msgs {
+			if s := &r.msgs[k]; s.ok {
+				f(r.origin<<sentCounterBits|(r.first+uint64(k)), s)
+			}
+		}
+	}
+	for id, s := range l.other {
+		f(id, s)
+	}
 }
 
 // Len is the number of messages recorded.
 func (l *SentLog) Len() int { return l.n }
-
-// IDs returns the ids recorded, in increasing order.
-func (l *SentLog) IDs() []uint64 {
-	ids := make([]uint64, 0, l.n)
-	for _, r := range l.runs {
-		for k, s := range r.msgs {
-			if s.ok {
-				ids = append(ids, r.origin<<sentCounterBits|(r.first+uint64(k)))
-			}
-		}
-	}
-	for id := range l.other {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}

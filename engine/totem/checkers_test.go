@@ -70,6 +70,7 @@ func (c *cluster) history(incs []incarnation) *check.History {
 	}
 	for _, in := range incs {
 		p := &check.Process{Node: in.id, Name: fmt.Sprintf("n%d", in.id), Inc: in.inc}
+		h.Attach(p)
 		for _, d := range in.ds {
 			x := check.Delivery{Ring: check.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, Seq: d.Seq, Sender: d.Sender, Members: d.Members}
 			switch d.Kind {
@@ -87,7 +88,6 @@ func (c *cluster) history(incs []incarnation) *check.History {
 			}
 			p.Add(x)
 		}
-		h.Procs = append(h.Procs, p)
 	}
 	return h
 }
