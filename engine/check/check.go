@@ -6,16 +6,17 @@
 // any engine package's tests can import it.
 //
 // Every checker runs online: a History judges each delivery as it is added
-// (Process.Add) and keeps running state, not the deliveries. What it keeps
-// grows with the configurations installed and the workload messages sent
-// (SentSlotBytes each, whatever the number of nodes), never with the
-// deliveries, so an hour of multicasts on many nodes fits in memory. The
-// Check functions report the first finding of each property once the
+// (Process.Add) and keeps running state, not the deliveries. It keeps a
+// workload message (SentSlotBytes, whatever the number of nodes) until
+// every member of its ring has delivered it, and the configurations
+// installed; so what a loaded run keeps does not grow with its length.
+// The Check functions report the first finding of each property once the
 // history is complete.
 package check
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/quorate/quorate/engine/wire"
@@ -318,6 +319,8 @@ type History struct {
 	orderFail, agreeFail, dupFail, vsFail string
 }
 
+// ringInfo is what the checks know of a ring: the member list of its
+// first install, and who installed it first.
 type ringInfo struct {
 	ref       RingRef
 	installed bool
@@ -376,6 +379,13 @@ func (h *History) agree(p *Process, d Delivery) {
 // delivery for the self-delivery check.
 func (h *History) sequenced(p *Process, d Delivery, ring int32) {
 	s := h.Sent.slot(d.ID)
+	if s == nil && h.Sent.released(d.ID) {
+		if h.dupFail == "" {
+			h.dupFail = fmt.Sprintf("no duplication: %s delivered message %s (ring %s seq %d) after as many deliveries of it as its ring has members",
+				p, h.msgName(d.ID), d.Ring, d.Seq)
+		}
+		return
+	}
 	if s == nil {
 		if e, ok := h.early[d.ID]; ok {
 			h.sameSlot(p, d, ring, e.ring, e.seq)
@@ -391,11 +401,30 @@ func (h *History) sequenced(p *Process, d Delivery, ring int32) {
 	if s.Proc == p {
 		s.own = true
 	}
+	if s.count < math.MaxUint16 {
+		s.count++
+	}
 	if s.ring == 0 {
 		s.ring, s.seq = ring, d.Seq
-		return
+	} else {
+		h.sameSlot(p, d, ring, s.ring, s.seq)
 	}
-	h.sameSlot(p, d, ring, s.ring, s.seq)
+	h.Sent.release(d.ID, h.done)
+}
+
+// done says whether the checks need a message's slot no more: as many
+// processes delivered it as the ring it was sequenced on has members (only
+// members deliver a ring's messages, each once: a delivery more is a
+// duplicate, whatever order the processes' deliveries are added in), its
+// sender among them. A counter the workload skipped (a refused multicast)
+// holds nothing. The messages a member never delivers (it crashed, or left
+// the ring first) stay, and move to the log's map once the origin has
+// releaseLag messages behind them.
+func (h *History) done(s *sentSlot) bool {
+	if !s.ok {
+		return true
+	}
+	return s.own && s.ring != 0 && int(s.count) >= len(h.rings[s.ring-1].members)
 }
 
 func (h *History) sameSlot(p *Process, d Delivery, ring int32, firstRing int32, firstSeq uint32) {

@@ -20,9 +20,11 @@ type SentLog struct {
 }
 
 // sentRun is the messages of one origin from counter first on; a slot
-// not ok is a counter never recorded (a gap).
+// not ok is a counter never recorded (a gap). The counters from base to
+// first were released: the checks needed them no more.
 type sentRun struct {
 	origin uint64
+	base   uint64
 	first  uint64
 	msgs   []sentSlot
 }
@@ -33,10 +35,11 @@ type sentRun struct {
 // delivery must name, and whether its sender delivered it.
 type sentSlot struct {
 	SentMsg
-	ring int32
-	seq  uint32
-	ok   bool
-	own  bool
+	ring  int32
+	seq   uint32
+	count uint16 // deliveries so far
+	ok    bool
+	own   bool
 }
 
 // SentSlotBytes is what one recorded message costs in a SentLog's slices
@@ -64,7 +67,7 @@ func (l *SentLog) Add(id uint64, m SentMsg) {
 		}
 		i = len(l.runs)
 		l.origins[origin] = i
-		l.runs = append(l.runs, sentRun{origin: origin, first: c})
+		l.runs = append(l.runs, sentRun{origin: origin, base: c, first: c})
 	}
 	r := &l.runs[i]
 	if c >= r.first && c-r.first < uint64(len(r.msgs)) {
@@ -98,7 +101,8 @@ func (l *SentLog) Add(id uint64, m SentMsg) {
 	l.other[id] = &sentSlot{SentMsg: m, ok: true}
 }
 
-// Get returns message id and whether it was recorded.
+// Get returns message id and whether the log holds it (recorded, and not
+// released).
 func (l *SentLog) Get(id uint64) (SentMsg, bool) {
 	if s := l.slot(id); s != nil {
 		return s.SentMsg, true
@@ -109,13 +113,8 @@ func (l *SentLog) Get(id uint64) (SentMsg, bool) {
 // slot returns message id's slot, nil when it was not recorded. The
 // pointer is valid until the next Add.
 func (l *SentLog) slot(id uint64) *sentSlot {
-	origin, c := id>>sentCounterBits, id&sentCounterMask
-	i, ok := l.last, l.last < len(l.runs) && l.runs[l.last].origin == origin
-	if !ok {
-		i, ok = l.origins[origin]
-	}
-	if ok {
-		l.last = i
+	c := id & sentCounterMask
+	if i, ok := l.runIndex(id >> sentCounterBits); ok {
 		r := &l.runs[i]
 		if c >= r.first && c-r.first < uint64(len(r.msgs)) {
 			if s := &r.msgs[c-r.first]; s.ok {
@@ -138,6 +137,76 @@ func (l *SentLog) each(f func(id uint64, s *sentSlot)) {
 	for id, s := range l.other {
 		f(id, s)
 	}
+}
+
+// releaseLag is how many of an origin's messages the log keeps in its
+// slice behind one it still needs: beyond it, that one moves to the map,
+// so that a message nobody will ever deliver (multicast just before its
+// sender crashed) does not hold every later one of its origin.
+const releaseLag = 4096
+
+// release drops, from the front of message id's origin, the messages the
+// checks need no more (done), so that what the log holds stays flat while
+// a loaded run goes on.
+func (l *SentLog) release(id uint64, done func(*sentSlot) bool) {
+	i, ok := l.runIndex(id >> sentCounterBits)
+	if !ok {
+		return
+	}
+	r := &l.runs[i]
+	for len(r.msgs) > 0 {
+		s := &r.msgs[0]
+		if !done(s) {
+			if len(r.msgs) <= releaseLag {
+				return
+			}
+			if s.ok {
+				moved := *s
+				if l.other == nil {
+					l.other = make(map[uint64]*sentSlot)
+				}
+				l.other[r.origin<<sentCounterBits|r.first] = &moved
+			}
+		}
+		r.msgs = r.msgs[1:]
+		r.first++
+	}
+}
+
+// released says whether message id was recorded and then released.
+func (l *SentLog) released(id uint64) bool {
+	i, ok := l.runIndex(id >> sentCounterBits)
+	if !ok {
+		return false
+	}
+	r := &l.runs[i]
+	c := id & sentCounterMask
+	if c < r.base || c >= r.first {
+		return false
+	}
+	_, kept := l.other[id]
+	return !kept
+}
+
+func (l *SentLog) runIndex(origin uint64) (int, bool) {
+	if l.last < len(l.runs) && l.runs[l.last].origin == origin {
+		return l.last, true
+	}
+	i, ok := l.origins[origin]
+	if ok {
+		l.last = i
+	}
+	return i, ok
+}
+
+// Held is the number of messages the log holds now: recorded and not
+// released.
+func (l *SentLog) Held() int {
+	n := len(l.other)
+	for _, r := range l.runs {
+		n += len(r.msgs)
+	}
+	return n
 }
 
 // Len is the number of messages recorded.
