@@ -90,7 +90,8 @@ func Estimate(sc *scenarios.Scenario) (int64, []string) {
 		msgs := int64(w.Rate * secs)
 		// A multicast workload adds nothing that grows: the ordering
 		// checks release a message once every member of its ring has
-		// delivered it or left the ring.
+		// delivered it (those a crashed member missed stay, a few per
+		// crash).
 		if w.Kind == "kv" {
 			b := msgs * int64(unsafe.Sizeof(kvOp{})+24)
 			parts = append(parts, fmt.Sprintf("%s for %d kv operations", bytesText(b), msgs))

@@ -381,7 +381,7 @@ func (h *History) sequenced(p *Process, d Delivery, ring int32) {
 	s := h.Sent.slot(d.ID)
 	if s == nil && h.Sent.released(d.ID) {
 		if h.dupFail == "" {
-			h.dupFail = fmt.Sprintf("no duplication: %s delivered message %s (ring %s seq %d) after as many deliveries of it as its ring has members",
+			h.dupFail = fmt.Sprintf("no duplication: %s delivered message %s (ring %s seq %d) after as many deliveries of it as its ring has members (or a counter its origin never multicast)",
 				p, h.msgName(d.ID), d.Ring, d.Seq)
 		}
 		return

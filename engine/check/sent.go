@@ -32,7 +32,8 @@ type sentRun struct {
 // sentSlot is one message: who multicast it and when, and what the
 // ordering checks learnt of it as it was delivered: the ring (the
 // history's index + 1; 0 before any delivery) and sequence number every
-// delivery must name, and whether its sender delivered it.
+// delivery must name, how many deliveries there were, and whether its
+// sender delivered it.
 type sentSlot struct {
 	SentMsg
 	ring  int32
