@@ -44,18 +44,7 @@ func benchTotem(b *testing.B, n int) {
 	var events, deliveries uint64
 	cpu0 := cpuSeconds()
 	for i := 0; i < b.N; i++ {
-		r, err := newRun(sc, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if f := r.loop(); f != "" {
-			b.Fatal(f)
-		}
-		// The verdicts too, as a run reports them: the ordering checks'
-		// work at the end belongs to "every check on".
-		if res := r.result(""); !res.Checks[checkTotalOrderName] || !res.Checks[checkVSName] {
-			b.Fatalf("a check failed: %v", res.CheckDetails)
-		}
+		r := runToVerdicts(b, sc)
 		events += r.k.Processed()
 		for _, p := range r.hist.Procs {
 			deliveries += p.Delivered
@@ -66,6 +55,22 @@ func benchTotem(b *testing.B, n int) {
 	b.ReportMetric(float64(deliveries)/wall, "deliveries/s")
 	b.ReportMetric(float64(b.N)*sc.Duration.Seconds()/wall, "sim-s/wall-s")
 	b.ReportMetric(float64(b.N)*sc.Duration.Seconds()/(cpuSeconds()-cpu0), "sim-s/cpu-s")
+}
+
+// runToVerdicts runs sc and judges it, as a run reports it: the ordering
+// checks' work belongs to "every check on".
+func runToVerdicts(b *testing.B, sc *scenarios.Scenario) *run {
+	r, err := newRun(sc, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if f := r.loop(); f != "" {
+		b.Fatal(f)
+	}
+	if res := r.result(""); !res.Checks[checkTotalOrderName] || !res.Checks[checkVSName] {
+		b.Fatalf("a check failed: %v", res.CheckDetails)
+	}
+	return r
 }
 
 func BenchmarkTotem5Nodes(b *testing.B)   { benchTotem(b, 5) }
@@ -88,16 +93,7 @@ func BenchmarkMulticastHour(b *testing.B) {
 	var retained uint64
 	cpu0 := cpuSeconds()
 	for i := 0; i < b.N; i++ {
-		r, err := newRun(sc, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if f := r.loop(); f != "" {
-			b.Fatal(f)
-		}
-		if res := r.result(""); !res.Checks[checkTotalOrderName] || !res.Checks[checkVSName] {
-			b.Fatalf("a check failed: %v", res.CheckDetails)
-		}
+		r := runToVerdicts(b, sc)
 		b.StopTimer()
 		runtime.GC()
 		var ms runtime.MemStats
