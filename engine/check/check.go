@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/quorate/quorate/engine/wire"
 )
@@ -147,17 +148,28 @@ type Install struct {
 
 // segment is what a process delivered while in one regular configuration:
 // from installing it to installing the next (transitional part included).
-// The messages are kept as digests: ordered changes with their order,
-// unordered only with their set.
+// The messages are judged by digests (ordered changes with their order,
+// unordered only with their set); the ids themselves are kept too while
+// the segment is short (segIDs at most), so that a finding can name the
+// messages that differ.
 type segment struct {
-	from    RingRef
-	open    bool
-	trans   []wire.NodeID
-	n       uint64
-	ordered uint64
-	set     uint64
-	lastID  uint64
+	from     RingRef
+	open     bool
+	trans    []wire.NodeID
+	n        uint64
+	ordered  uint64
+	set      uint64
+	lastID   uint64
+	ids      []uint64
+	overflow bool // more than segIDs messages: ids dropped
 }
+
+// segIDs is the most message ids a segment keeps; keptIDs the most that
+// the first witnesses of all moves keep together (8 MiB; a variable for
+// the tests). Past either, a finding gives counts instead of names.
+const segIDs = 4096
+
+var keptIDs = 1 << 20
 
 // mix is splitmix64's finaliser: a message id spread over 64 bits, so that
 // two different sets of ids are very unlikely to sum to the same digest.
@@ -175,7 +187,17 @@ func (s *segment) add(id uint64) {
 	s.ordered = mix(s.ordered ^ m)
 	s.set += m
 	s.lastID = id
+	switch {
+	case s.overflow:
+	case len(s.ids) < segIDs:
+		s.ids = append(s.ids, id)
+	default:
+		s.overflow, s.ids = true, s.ids[:0]
+	}
 }
+
+// names says whether the segment still knows its messages' ids.
+func (s *segment) names() bool { return !s.overflow }
 
 // Configs returns the configurations the process delivered, regular and
 // transitional, in order. The slice is the process's; callers only read it.
@@ -225,13 +247,14 @@ func (p *Process) addRegular(d Delivery) {
 	}
 	h.agree(p, d)
 	p.order(pos{ring: d.Ring}, 0)
+	var spare []uint64
 	if p.seg.open {
-		h.move(p, d.Ring)
+		spare = h.move(p, d.Ring)
 	}
 	// Copies, not pointers into configs, which moves as it grows.
 	reg := d
 	p.regular, p.trans = &reg, nil
-	p.seg = segment{from: d.Ring, open: true}
+	p.seg = segment{from: d.Ring, open: true, ids: spare[:0]}
 	p.gapRing, p.gapLast, p.gapRegular = d.Ring, 0, true
 	p.Installs = append(p.Installs, Install{d.Ring, d.At})
 }
@@ -315,6 +338,9 @@ type History struct {
 	// was recorded (a recording's clocks may say so): judged by
 	// CheckIntegrity against the Sent log as it stands then.
 	early map[uint64]*earlyDelivery
+
+	// kept counts the message ids the moves' first witnesses keep.
+	kept int
 
 	orderFail, agreeFail, dupFail, vsFail string
 }
@@ -436,8 +462,9 @@ func (h *History) sameSlot(p *Process, d Delivery, ring int32, firstRing int32, 
 
 // move compares what process p delivered in its last regular
 // configuration, now that it installs the next one (to), with the first
-// process that made the same move.
-func (h *History) move(p *Process, to RingRef) {
+// process that made the same move. It returns the segment's id buffer
+// when the history does not keep it, for the next segment.
+func (h *History) move(p *Process, to RingRef) (spare []uint64) {
 	s := p.seg
 	m := [2]RingRef{s.from, to}
 	w, ok := h.moves[m]
@@ -445,22 +472,80 @@ func (h *History) move(p *Process, to RingRef) {
 		if h.moves == nil {
 			h.moves = make(map[[2]RingRef]witness)
 		}
+		// The witness keeps an exact copy of the ids (or none); the
+		// buffer goes on to the process's next segment.
+		spare = s.ids
+		switch {
+		case s.overflow:
+			s.ids = nil
+		case h.kept+len(s.ids) > keptIDs:
+			s.overflow, s.ids = true, nil
+		default:
+			h.kept += len(s.ids)
+			s.ids = slices.Clone(s.ids)
+		}
 		h.moves[m] = witness{p, s}
-		return
+		return spare
 	}
-	if h.vsFail != "" {
-		return
+	if h.vsFail == "" {
+		h.vsFail = h.vsFinding(w, p, s, m)
 	}
+	return s.ids
+}
+
+// vsFinding compares two processes' segments of one move; "" if they agree.
+func (h *History) vsFinding(w witness, p *Process, s segment, m [2]RingRef) string {
 	switch {
 	case !slices.Equal(w.seg.trans, s.trans):
-		h.vsFail = fmt.Sprintf("virtual synchrony: %s and %s moved from ring %s to %s with transitional configurations %v and %v", w.p, p, m[0], m[1], w.seg.trans, s.trans)
+		return fmt.Sprintf("virtual synchrony: %s and %s moved from ring %s to %s with transitional configurations %v and %v", w.p, p, m[0], m[1], w.seg.trans, s.trans)
 	case w.seg.n == s.n && w.seg.set == s.set && w.seg.ordered != s.ordered:
-		h.vsFail = fmt.Sprintf("virtual synchrony: %s and %s moved from ring %s to %s and delivered the same messages in %s in different orders",
+		return fmt.Sprintf("virtual synchrony: %s and %s moved from ring %s to %s and delivered the same messages in %s in different orders",
 			w.p, p, m[0], m[1], m[0])
-	case w.seg.n != s.n || w.seg.set != s.set:
-		h.vsFail = fmt.Sprintf("virtual synchrony: %s and %s moved from ring %s to %s but delivered different messages in %s: %s delivered %s, %s delivered %s",
-			w.p, p, m[0], m[1], m[0], w.p, h.segText(w.seg), p, h.segText(s))
+	case w.seg.n == s.n && w.seg.set == s.set:
+		return ""
 	}
+	if w.seg.names() && s.names() {
+		a, b := slices.Sorted(slices.Values(w.seg.ids)), slices.Sorted(slices.Values(s.ids))
+		onlyA, onlyB := diff(a, b)
+		return fmt.Sprintf("virtual synchrony: %s and %s moved from ring %s to %s but delivered different messages in %s: only %s: %s; only %s: %s",
+			w.p, p, m[0], m[1], m[0], w.p, h.names(onlyA), p, h.names(onlyB))
+	}
+	return fmt.Sprintf("virtual synchrony: %s and %s moved from ring %s to %s but delivered different messages in %s: %s delivered %s, %s delivered %s",
+		w.p, p, m[0], m[1], m[0], w.p, h.segText(w.seg), p, h.segText(s))
+}
+
+func diff(a, b []uint64) (onlyA, onlyB []uint64) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j >= len(b) || (i < len(a) && a[i] < b[j]):
+			onlyA = append(onlyA, a[i])
+			i++
+		case i >= len(a) || b[j] < a[i]:
+			onlyB = append(onlyB, b[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return onlyA, onlyB
+}
+
+// names prints up to five message ids, and how many more.
+func (h *History) names(ids []uint64) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	var s []string
+	for i, id := range ids {
+		if i == 5 {
+			s = append(s, fmt.Sprintf("and %d more", len(ids)-5))
+			break
+		}
+		s = append(s, h.msgName(id))
+	}
+	return strings.Join(s, ", ")
 }
 
 func (h *History) segText(s segment) string {

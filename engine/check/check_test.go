@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unsafe"
@@ -150,7 +151,7 @@ func TestCheckersCatchViolations(t *testing.T) {
 		{"different messages in one configuration", CheckVirtualSynchrony, map[string][]string{
 			"n1": {"R1.4:1,2", "m1:1@1.4/1", "m1:2@1.4/2", "T:1,2", "R1.8:1,2"},
 			"n2": {"R1.4:1,2", "m1:1@1.4/1", "T:1,2", "R1.8:1,2"},
-		}, "virtual synchrony"},
+		}, "delivered different messages in 1.4: only n1#0: 1:2; only n2#0: none"},
 		{"same messages in another order in one configuration", CheckVirtualSynchrony, map[string][]string{
 			"n1": {"R1.4:1,2", "m1:1@1.4/1", "m1:2@1.4/2", "T:1,2", "R1.8:1,2"},
 			"n2": {"R1.4:1,2", "m1:2@1.4/2", "m1:1@1.4/1", "T:1,2", "R1.8:1,2"},
@@ -296,5 +297,88 @@ func TestSentLogStaysFlat(t *testing.T) {
 	p.Add(Delivery{Kind: KindMsg, Ring: r1, Seq: 2, ID: 1<<40 | 1})
 	if r := CheckIntegrity(h2); r.OK || !strings.Contains(r.Detail, "after as many deliveries of it as its ring has members") {
 		t.Fatalf("a released message delivered again: %+v", r)
+	}
+}
+
+// TestVirtualSynchronyNamesOrCounts: a finding names the messages two
+// processes disagree on while their segments are short, and falls back to
+// counts once a segment passed segIDs messages.
+func TestVirtualSynchronyNamesOrCounts(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{
+		{10, "only n1#0: 1:10; only n2#0: none"},
+		{segIDs + 10, fmt.Sprintf("n1#0 delivered %d messages, the last 1:%d, n2#0 delivered %d messages, the last 1:%d", segIDs+10, segIDs+10, segIDs+9, segIDs+9)},
+	} {
+		h := &History{}
+		n1, n2 := &Process{Node: 1, Name: "n1"}, &Process{Node: 2, Name: "n2"}
+		h.Attach(n1)
+		h.Attach(n2)
+		r1, r2 := RingRef{Rep: 1, Seq: 4}, RingRef{Rep: 1, Seq: 8}
+		both := []wire.NodeID{1, 2}
+		for c := 1; c <= tc.n; c++ {
+			h.Sent.Add(1<<40|uint64(c), SentMsg{Proc: n1})
+		}
+		for _, p := range []*Process{n1, n2} {
+			p.Add(Delivery{Kind: KindRegular, Ring: r1, Members: both})
+			last := tc.n
+			if p == n2 {
+				last-- // n2 moves on without the last message
+			}
+			for c := 1; c <= last; c++ {
+				p.Add(Delivery{Kind: KindMsg, Ring: r1, Seq: uint32(c), ID: 1<<40 | uint64(c)})
+			}
+			p.Add(Delivery{Kind: KindTrans, Ring: r2, Members: both})
+			p.Add(Delivery{Kind: KindRegular, Ring: r2, Members: both})
+		}
+		if r := CheckVirtualSynchrony(h); r.OK || !strings.Contains(r.Detail, tc.want) {
+			t.Errorf("%d messages: got %+v, want a finding with %q", tc.n, r, tc.want)
+		}
+	}
+}
+
+// TestVirtualSynchronyKeepsBoundedNames: once the moves' witnesses keep
+// keptIDs ids, later witnesses keep none and their findings give counts.
+func TestVirtualSynchronyKeepsBoundedNames(t *testing.T) {
+	defer func(k int) { keptIDs = k }(keptIDs)
+	keptIDs = 5
+	h := &History{}
+	n1, n2 := &Process{Node: 1, Name: "n1"}, &Process{Node: 2, Name: "n2"}
+	h.Attach(n1)
+	h.Attach(n2)
+	both := []wire.NodeID{1, 2}
+	ctr := uint64(0)
+	// Three rings of four messages each: the first move's witness keeps
+	// its 4 ids, the second's would pass 5 and keeps none.
+	rings := []RingRef{{Rep: 1, Seq: 4}, {Rep: 1, Seq: 8}, {Rep: 1, Seq: 12}}
+	for _, p := range []*Process{n1, n2} {
+		for i, r := range rings {
+			if i > 0 {
+				p.Add(Delivery{Kind: KindTrans, Ring: r, Members: both})
+			}
+			p.Add(Delivery{Kind: KindRegular, Ring: r, Members: both})
+			if i == 2 {
+				break
+			}
+			for k := uint32(1); k <= 4; k++ {
+				if p == n1 {
+					ctr++
+					h.Sent.Add(1<<40|ctr, SentMsg{Proc: n1})
+				}
+				id := 1<<40 | uint64(i*4) + uint64(k)
+				if p == n2 && i == 1 && k == 4 {
+					continue // n2 misses the last message of the second ring
+				}
+				p.Add(Delivery{Kind: KindMsg, Ring: r, Seq: k, ID: id})
+			}
+		}
+	}
+	r := CheckVirtualSynchrony(h)
+	if want := "n1#0 delivered 4 messages, the last 1:8, n2#0 delivered 3 messages, the last 1:7"; r.OK || !strings.Contains(r.Detail, want) {
+		t.Fatalf("got %+v, want a finding with %q", r, want)
+	}
+	if h.kept != 4 {
+		t.Fatalf("the witnesses keep %d ids, want 4", h.kept)
 	}
 }
