@@ -27,6 +27,27 @@ type sentRun struct {
 	base   uint64
 	first  uint64
 	msgs   []sentSlot
+	// buf is msgs's array from its start: release slices msgs from the
+	// front, and push moves what is left back to the front of buf
+	// instead of allocating a new array when msgs runs out of room.
+	buf []sentSlot
+}
+
+// push appends s. When msgs has no room left but at most half of its
+// array is still held, the held slots move to the array's front: a loaded
+// run releases as fast as it records, and reuses one array instead of
+// allocating one every few dozen messages.
+func (r *sentRun) push(s sentSlot) {
+	if len(r.msgs) == cap(r.msgs) {
+		if r.buf != nil && len(r.msgs) <= cap(r.buf)/2 {
+			r.msgs = r.buf[:copy(r.buf[:len(r.msgs)], r.msgs)]
+		} else {
+			r.msgs = append(r.msgs, s)
+			r.buf = r.msgs[:0]
+			return
+		}
+	}
+	r.msgs = append(r.msgs, s)
 }
 
 // sentSlot is one message: who multicast it and when, and what the
@@ -85,9 +106,9 @@ func (l *SentLog) Add(id uint64, m SentMsg) {
 	}
 	if _, dup := l.other[id]; c >= r.first && c-r.first-uint64(len(r.msgs)) <= sentMaxGap && !dup {
 		for uint64(len(r.msgs)) < c-r.first {
-			r.msgs = append(r.msgs, sentSlot{})
+			r.push(sentSlot{})
 		}
-		r.msgs = append(r.msgs, sentSlot{SentMsg: m, ok: true})
+		r.push(sentSlot{SentMsg: m, ok: true})
 		l.n++
 		return
 	}

@@ -60,3 +60,53 @@ func TestSentLogAgainstMap(t *testing.T) {
 		}
 	}
 }
+
+// TestSentLogReleaseKeepsWhatIsNeeded records ids of three origins in
+// counter order with gaps and releases now and then, the checks being done
+// with a random two thirds of them: every message not done is still found
+// with what was recorded for it (in its slice or moved to the map, through
+// the slices' compaction), every message found is the one recorded, and
+// the log holds no more than the messages not done plus a lag per origin.
+func TestSentLogReleaseKeepsWhatIsNeeded(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		var l SentLog
+		recorded := map[uint64]wire.Instant{}
+		byAt := map[wire.Instant]uint64{}
+		done := map[uint64]bool{}
+		next := map[uint64]uint64{}
+		notDone, most := 0, 0
+		isDone := func(s *sentSlot) bool { return !s.ok || done[byAt[s.At]] }
+		for op := 1; op <= 20000; op++ {
+			origin := uint64(rng.IntN(3))
+			next[origin] += 1 + uint64(rng.IntN(2)) // a gap now and then
+			id := origin<<40 | next[origin]
+			at := wire.Instant(op)
+			l.Add(id, SentMsg{At: at})
+			recorded[id], byAt[at] = at, id
+			done[id] = rng.IntN(3) > 0
+			if !done[id] {
+				notDone++
+			}
+			if rng.IntN(2) == 0 {
+				l.release(id, isDone)
+			}
+			most = max(most, l.Held())
+		}
+		for id, at := range recorded {
+			s := l.slot(id)
+			if !done[id] && s == nil {
+				t.Fatalf("seed %d: message %x is not done and was dropped", seed, id)
+			}
+			if s != nil && s.At != at {
+				t.Fatalf("seed %d: message %x found with %v, recorded at %v", seed, id, s.At, at)
+			}
+			if s == nil && !l.released(id) {
+				t.Fatalf("seed %d: message %x is neither held nor released", seed, id)
+			}
+		}
+		if limit := notDone + 3*(releaseLag+2); most > limit {
+			t.Fatalf("seed %d: the log held up to %d messages, want at most %d", seed, most, limit)
+		}
+	}
+}
