@@ -1,7 +1,8 @@
 package check
 
 // SentLog is the workload messages multicast during a run, by id: what
-// the no-creation and self-delivery checks look up. A simulator workload
+// the no-creation, sequencing and self-delivery checks look up, each held
+// until the checks need it no more (History.done). A simulator workload
 // id is its origin in the top 24 bits and the origin's counter below
 // (one more per message), so the log keeps one slice per origin indexed
 // by counter instead of a map entry per message: a loaded run records a
