@@ -201,15 +201,7 @@ func (r *run) convergedAt(comp []*host, since wire.Instant) (wire.Instant, bool)
 	var ring check.RingRef
 	var at wire.Instant
 	for i, h := range comp {
-		var last check.Delivery
-		found := false
-		cs := h.proc.Configs()
-		for i := len(cs) - 1; i >= 0; i-- {
-			if cs[i].Kind == check.KindRegular {
-				last, found = cs[i], true
-				break
-			}
-		}
+		last, found := h.proc.LastRegular()
 		if !found || !slices.Equal(last.Members, want) {
 			return 0, false
 		}

@@ -112,10 +112,10 @@ type Process struct {
 	// transitional), in order: what reports and the liveness check read.
 	configs []Delivery
 
-	// Integrity: the last regular configuration, a transitional one not
-	// yet followed by a regular one, and the first finding.
-	regular   *Delivery
-	trans     *Delivery
+	// Integrity: where the last regular configuration is in configs (+1;
+	// 0 before any), and the first finding. A transitional configuration
+	// not yet followed by a regular one is the last of configs.
+	regular   int
 	integFail string
 
 	// Total order: the position of the last message or regular
@@ -154,7 +154,6 @@ type Install struct {
 // messages that differ.
 type segment struct {
 	from     RingRef
-	open     bool
 	trans    []wire.NodeID
 	n        uint64
 	ordered  uint64
@@ -228,33 +227,40 @@ func (p *Process) integrity(f string, args ...any) {
 	}
 }
 
+// LastRegular returns the last regular configuration delivered, if any.
+func (p *Process) LastRegular() (Delivery, bool) {
+	if p.regular == 0 {
+		return Delivery{}, false
+	}
+	return p.configs[p.regular-1], true
+}
+
 func (p *Process) addRegular(d Delivery) {
 	h := p.h
-	p.configs = append(p.configs, d)
 	if !slices.Contains(d.Members, p.Node) {
 		p.integrity("self-inclusion: %s delivered regular configuration %s %v without itself", p, d.Ring, d.Members)
 	}
-	if p.regular != nil && d.Ring.Seq <= p.regular.Ring.Seq {
-		p.integrity("ring id monotonicity: %s installed ring %s after %s", p, d.Ring, p.regular.Ring)
+	if old, ok := p.LastRegular(); ok && d.Ring.Seq <= old.Ring.Seq {
+		p.integrity("ring id monotonicity: %s installed ring %s after %s", p, d.Ring, old.Ring)
 	}
-	if p.trans != nil {
-		for _, m := range p.trans.Members {
+	if n := len(p.configs); n > 0 && p.configs[n-1].Kind == KindTrans {
+		trans := p.configs[n-1].Members
+		for _, m := range trans {
 			if !slices.Contains(d.Members, m) {
-				p.integrity("transitional configuration: %s's transitional %v is not inside the new ring %s %v", p, p.trans.Members, d.Ring, d.Members)
+				p.integrity("transitional configuration: %s's transitional %v is not inside the new ring %s %v", p, trans, d.Ring, d.Members)
 				break
 			}
 		}
 	}
-	h.agree(p, d)
-	p.order(pos{ring: d.Ring}, 0)
 	var spare []uint64
-	if p.seg.open {
+	if p.regular != 0 { // a move from the last regular configuration
 		spare = h.move(p, d.Ring)
 	}
-	// Copies, not pointers into configs, which moves as it grows.
-	reg := d
-	p.regular, p.trans = &reg, nil
-	p.seg = segment{from: d.Ring, open: true, ids: spare[:0]}
+	p.configs = append(p.configs, d)
+	p.regular = len(p.configs)
+	h.agree(p, d)
+	p.order(pos{ring: d.Ring}, 0)
+	p.seg = segment{from: d.Ring, ids: spare[:0]}
 	p.gapRing, p.gapLast, p.gapRegular = d.Ring, 0, true
 	p.Installs = append(p.Installs, Install{d.Ring, d.At})
 }
@@ -264,16 +270,14 @@ func (p *Process) addTrans(d Delivery) {
 	if !slices.Contains(d.Members, p.Node) {
 		p.integrity("self-inclusion: %s delivered transitional configuration %s %v without itself", p, d.Ring, d.Members)
 	}
-	if p.regular != nil {
+	if old, ok := p.LastRegular(); ok {
 		for _, m := range d.Members {
-			if !slices.Contains(p.regular.Members, m) {
-				p.integrity("transitional configuration: %s's transitional %s lists %d, not in its old ring %v", p, d.Ring, m, p.regular.Members)
+			if !slices.Contains(old.Members, m) {
+				p.integrity("transitional configuration: %s's transitional %s lists %d, not in its old ring %v", p, d.Ring, m, old.Members)
 				break
 			}
 		}
 	}
-	t := d
-	p.trans = &t
 	p.seg.trans = d.Members
 	p.gapRegular = false
 }
@@ -297,7 +301,7 @@ func (p *Process) addMsg(d Delivery) {
 	}
 	h.sequenced(p, d, p.ringIdx)
 	p.order(pos{ring: d.Ring, msg: true, seq: d.Seq}, d.ID)
-	if p.seg.open {
+	if p.regular != 0 {
 		p.seg.add(d.ID)
 	}
 }

@@ -83,7 +83,7 @@ const (
 // as a map assignment does.
 func (l *SentLog) Add(id uint64, m SentMsg) {
 	origin, c := id>>sentCounterBits, id&sentCounterMask
-	i, ok := l.origins[origin]
+	i, ok := l.runIndex(origin)
 	if !ok {
 		if l.origins == nil {
 			l.origins = make(map[uint64]int)
