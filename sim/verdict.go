@@ -114,8 +114,9 @@ func (r *run) liveness(end wire.Instant) *reports.Liveness {
 	for _, comp := range r.components() {
 		t, ok := r.convergedAt(comp, quiet)
 		if !ok {
-			lv.Detail = fmt.Sprintf("nodes %s did not settle on one ring of exactly themselves after %v (bound %v)",
-				r.hostNames(comp), time.Duration(quiet), bound)
+			lv.Churn = int(r.obs.membershipChanges(quiet, end+1))
+			lv.Detail = fmt.Sprintf("nodes %s did not settle on one ring of exactly themselves after %v (bound %v): %s",
+				r.hostNames(comp), time.Duration(quiet), bound, r.unsettled(comp, quiet, end))
 			return lv
 		}
 		converged = max(converged, t)
@@ -213,6 +214,147 @@ func (r *run) convergedAt(comp []*host, since wire.Instant) (wire.Instant, bool)
 		at = max(at, last.At, since)
 	}
 	return at, true
+}
+
+// unsettled says where the live nodes of comp stand at the end of a run
+// in which they did not settle, so that a failed liveness check shows the
+// pattern and not only that the bound passed: the rings they hold at the
+// end, grouped, and whether they were still installing new ones (two
+// rings that keep failing each other, docs/fidelity.md) or had stopped
+// (a merge that never came).
+func (r *run) unsettled(comp []*host, quiet, end wire.Instant) string {
+	held := make([]heldRing, 0, 2)
+	for _, h := range comp {
+		ring, members := check.RingRef{}, []string(nil)
+		if last, ok := h.proc.LastRegular(); ok {
+			ring, members = last.Ring, r.idNames(last.Members)
+		}
+		held = appendHeld(held, ring, members, h.name, r.obs.installs[h.idx])
+	}
+	// Each node's Totem state at the end: a node that cycles between
+	// COMMIT, RECOVERY and GATHER without installing shows here.
+	var states []string
+	var inState [][]string
+	for _, h := range comp {
+		st, _, _ := h.node.Ring()
+		name := st.String()
+		i := slices.Index(states, name)
+		if i < 0 {
+			states, inState = append(states, name), append(inState, nil)
+			i = len(states) - 1
+		}
+		inState[i] = append(inState[i], h.name)
+	}
+	var b strings.Builder
+	for i, st := range states {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s {%s}", st, strings.Join(inState[i], ","))
+	}
+	return describeUnsettled(held, quiet, end) + "; Totem states at the end: " + b.String()
+}
+
+// heldRing is one regular configuration some nodes hold at the end of a
+// run: its ring and members (none for nodes that never installed one),
+// which of the nodes judged hold it, and when each of them installed its
+// rings.
+type heldRing struct {
+	ring     check.RingRef
+	members  []string
+	holders  []string
+	installs [][]wire.Instant
+}
+
+func appendHeld(held []heldRing, ring check.RingRef, members []string, holder string, installs []wire.Instant) []heldRing {
+	for i := range held {
+		if g := &held[i]; g.ring == ring && slices.Equal(g.members, members) {
+			g.holders, g.installs = append(g.holders, holder), append(g.installs, installs)
+			return held
+		}
+	}
+	return append(held, heldRing{ring: ring, members: members, holders: []string{holder}, installs: [][]wire.Instant{installs}})
+}
+
+// unsettledWindow is how far back from the end of a run the rate of ring
+// installs is measured: long enough for a cycle of rings, which turns in
+// milliseconds, and short against any liveness bound.
+const unsettledWindow = time.Second
+
+// describeUnsettled words the state of nodes that did not settle: each
+// ring held at the end (in the order of its first holder) with how many
+// rings its holders installed since the last change (quiet), then whether
+// any node was still installing rings at the end of the run.
+func describeUnsettled(held []heldRing, quiet, end wire.Instant) string {
+	var b strings.Builder
+	b.WriteString("at the end ")
+	var recent int
+	var last wire.Instant
+	for i, g := range held {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		names := "{" + strings.Join(g.holders, ",") + "}"
+		switch {
+		case g.members == nil:
+			fmt.Fprintf(&b, "%s had no ring", names)
+		case slices.Equal(g.members, g.holders):
+			fmt.Fprintf(&b, "%s held ring %s of themselves", names, g.ring)
+		default:
+			fmt.Fprintf(&b, "%s held ring %s of {%s}", names, g.ring, strings.Join(g.members, ","))
+		}
+		least, most := -1, 0
+		for _, ins := range g.installs {
+			n, k := 0, 0
+			for _, t := range ins {
+				if t >= quiet {
+					n++
+				}
+				if t >= end-wire.Instant(unsettledWindow) {
+					k++
+				}
+				last = max(last, t)
+			}
+			if least < 0 || n < least {
+				least = n
+			}
+			most, recent = max(most, n), max(recent, k)
+		}
+		if least == most {
+			fmt.Fprintf(&b, ", %d %s since the last change", most, plural(most, "install", "installs"))
+		} else {
+			fmt.Fprintf(&b, ", %d-%d installs since the last change", least, most)
+		}
+	}
+	switch {
+	case recent >= 2:
+		fmt.Fprintf(&b, "; still re-forming: one ring every %v in the last %v",
+			(unsettledWindow / time.Duration(recent)).Round(100*time.Microsecond), unsettledWindow)
+	case last >= quiet:
+		fmt.Fprintf(&b, "; no ring installed in the last %v of the run (the last at %v)",
+			end.Sub(last).Round(time.Millisecond), time.Duration(last).Round(time.Millisecond))
+	}
+	return b.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// idNames maps node ids to the scenario's node names.
+func (r *run) idNames(ids []wire.NodeID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		if j, ok := r.byID[id]; ok {
+			out[i] = r.hosts[j].name
+		} else {
+			out[i] = id.String()
+		}
+	}
+	return out
 }
 
 func (r *run) hostNames(hs []*host) string {
