@@ -30,10 +30,10 @@ const (
 	kvCAS
 )
 
-// kvOp is one recorded operation: a fixed-size record (no strings) kept in
-// a chunked arena, since a simulated hour at 1,000 operations a second keeps
-// millions of them for the linearizability check. Keys are indexes (key k is
-// "k<k>"); values are ids (see kvState.valueID), 0 for an absent key.
+// kvOp is one recorded operation: a fixed-size record (no strings), held
+// by the kv history until its segment is checked (kvhistory.go). Keys are
+// indexes (key k is "k<k>"); values are ids (see kvState.valueID), 0 for
+// an absent key.
 type kvOp struct {
 	call, ret wire.Instant
 	// limit is the latest instant the operation can take effect: ret for a
@@ -85,7 +85,8 @@ type lateKey struct {
 // kvState is the run's kv workload.
 type kvState struct {
 	clients []*kvClient
-	ops     check.Arena[kvOp]
+	hist    kvHistory
+	spare   []kvOp // newOp hands these out
 	nextPID int32
 	skipped int64
 	refused int64
@@ -95,6 +96,18 @@ type kvState struct {
 	hosts   []string          // index -> host name
 	alien   map[string]uint64 // values no client wrote (none expected)
 	aliens  []string
+}
+
+// newOp returns a zeroed operation record. Records are carved from
+// chunks: one allocation serves many operations, and a chunk is freed once
+// the history has released every operation in it.
+func (kv *kvState) newOp() *kvOp {
+	if len(kv.spare) == 0 {
+		kv.spare = make([]kvOp, 256)
+	}
+	op := &kv.spare[0]
+	kv.spare = kv.spare[1:]
+	return op
 }
 
 // valueID maps a stored value to its id: a client's write "<host>-<n>" is
@@ -140,6 +153,7 @@ func (r *run) startKV() error {
 	for i := range w.Keys {
 		r.kv.keys = append(r.kv.keys, fmt.Sprintf("k%d", i))
 	}
+	r.kv.hist = newKVHistory(w.Keys, true, r.finalLimit)
 	for i, h := range r.hosts {
 		r.kv.hostIdx[h.name] = uint64(i)
 		r.kv.hosts = append(r.kv.hosts, h.name)
@@ -176,7 +190,8 @@ func (r *run) kvTick(i int32) {
 		r.kv.skipped++
 		return
 	}
-	op := kvOp{pid: c.pid, key: uint32(c.rnd.IntN(w.Keys)), call: now}
+	op := r.kv.newOp()
+	*op = kvOp{pid: c.pid, key: uint32(c.rnd.IntN(w.Keys)), call: now}
 	if n := len(h.proc.Installs); n > 0 {
 		op.ring = h.proc.Installs[n-1].Ring
 	}
@@ -202,7 +217,7 @@ func (r *run) kvTick(i int32) {
 			if ok {
 				op.out = r.kv.valueID(e.Value)
 			}
-			r.kv.ops.Add(op)
+			r.kv.hist.add(op)
 			r.opsOK++
 			r.trace.Begin(now, "kv").Str("node", h.name).Str("op", "read_local").Str("key", key).Str("out", string(e.Value)).End()
 			return
@@ -234,7 +249,8 @@ func (r *run) kvTick(i int32) {
 		return
 	}
 	t.Uint("op_id", uint64(id)).End()
-	c.open, c.openID = r.kv.ops.Add(op), id
+	c.open, c.openID = op, id
+	r.kv.hist.add(c.open)
 	// The timeout is not cancelled when the answer comes (a cancellation
 	// costs the kernel a lookup on every event); it names the operation
 	// and finds it answered.
@@ -247,19 +263,7 @@ func (r *run) kvTick(i int32) {
 // completed successfully through the total order: all of them, and the
 // writes alone.
 func (kv *kvState) latencies() (ops, writes *reports.Quantiles) {
-	var all, w []float64
-	for i := range kv.ops.Len() {
-		op := kv.ops.At(i)
-		if !op.done || !op.ok || op.local || op.kind == 0 {
-			continue
-		}
-		ms := op.ret.Sub(op.call).Seconds() * 1e3
-		all = append(all, ms)
-		if op.kind == kvWrite {
-			w = append(w, ms)
-		}
-	}
-	return reports.Quantile(all), reports.Quantile(w)
+	return reports.Quantile(kv.hist.lat), reports.Quantile(kv.hist.latW)
 }
 
 func kindWord(k kvKind) string {
@@ -312,6 +316,7 @@ func (r *run) kvResult(h *host, res store.Result) {
 			op.done, op.ok = true, false
 			op.kind = 0 // left out of the history
 		}
+		r.kv.hist.completed(op)
 		r.trace.Begin(now, "kv_done").Str("node", h.name).Uint("op_id", uint64(res.Op)).Bool("ok", res.OK).
 			Str("err", errText(res.Err)).End()
 		return

@@ -165,14 +165,6 @@ func porcupineOp(op *kvOp) porcupine.Operation {
 	}
 }
 
-// linSegment is a run of one key's operations (ops[lo:hi] of the key's
-// list, in invocation order) checked from the state start.
-type linSegment struct {
-	key    uint32
-	lo, hi int32
-	start  uint64
-}
-
 // endState is the key's state after op when op came after every other
 // operation before it, and whether op's outcome fixes it.
 func endState(op *kvOp) (uint64, bool) {
@@ -187,17 +179,16 @@ func endState(op *kvOp) (uint64, bool) {
 	return 0, false
 }
 
-// segmentKey cuts one key's operations (in invocation order) at its
-// quiescent points.
-func segmentKey(key uint32, ops []*kvOp, out []linSegment) []linSegment {
+// segmentKey cuts one key's operations (in invocation order, all in the
+// history), which start from state, at its quiescent points.
+func segmentKey(key uint32, ops []*kvOp, state uint64, out []kvSeg) []kvSeg {
 	lo := 0
-	var state uint64
 	prevMax, curMax := wire.Instant(math.MinInt64), wire.Instant(math.MinInt64)
 	for i, op := range ops {
 		if i > lo && curMax < op.call {
 			last := ops[i-1]
 			if s, ok := endState(last); ok && last.call > prevMax {
-				out = append(out, linSegment{key: key, lo: int32(lo), hi: int32(i), start: state})
+				out = append(out, kvSeg{key: key, start: state, ops: ops[lo:i]})
 				lo, state = i, s
 				prevMax, curMax = math.MinInt64, math.MinInt64
 			}
@@ -206,7 +197,7 @@ func segmentKey(key uint32, ops []*kvOp, out []linSegment) []linSegment {
 		curMax = max(curMax, op.limit)
 	}
 	if lo < len(ops) {
-		out = append(out, linSegment{key: key, lo: int32(lo), hi: int32(len(ops)), start: state})
+		out = append(out, kvSeg{key: key, start: state, ops: ops[lo:]})
 	}
 	return out
 }
@@ -350,50 +341,32 @@ func reduceUnknown(part []*kvOp) []*kvOp {
 }
 
 // linVerdict is the segmented check's outcome; on failure, the first
-// failing segment (by key, then time) and its key's operations.
+// failing segment and up to linLookback operations of its key before it.
 type linVerdict struct {
 	ok       bool
 	segments int
-	key      uint32
-	keyOps   []*kvOp
-	seg      linSegment
+	seg      kvSeg
+	before   []*kvOp
 }
 
-// checkSegmented checks ops (every operation of the history, in invocation
-// order, with limits set) segment by segment across GOMAXPROCS workers.
-// The verdict and the segment it names do not depend on the scheduling.
+// checkSegmented checks a whole history at once (every operation, in
+// invocation order, with limits set): the check at the end of a run in one
+// call, for tests and benchmarks.
 func checkSegmented(ops []*kvOp, keys int) linVerdict {
-	// Sized exactly first: a simulated hour has millions of operations, and
-	// growing slices would leave as much garbage again.
-	counts := make([]int, keys)
 	for _, op := range ops {
-		if int(op.key) >= len(counts) {
-			counts = append(counts, make([]int, int(op.key)+1-len(counts))...)
-		}
-		counts[op.key]++
+		keys = max(keys, int(op.key)+1)
 	}
-	byKey := make([][]*kvOp, len(counts))
-	for k, n := range counts {
-		byKey[k] = make([]*kvOp, 0, n)
-	}
+	h := newKVHistory(keys, false, nil)
 	for _, op := range ops {
-		byKey[op.key] = append(byKey[op.key], op)
+		h.add(op)
 	}
-	for _, l := range byKey {
-		slices.SortStableFunc(l, func(a, b *kvOp) int {
-			switch {
-			case a.call < b.call:
-				return -1
-			case a.call > b.call:
-				return 1
-			}
-			return 0
-		})
-	}
-	segs := make([]linSegment, 0, len(ops)/2+1)
-	for k, l := range byKey {
-		segs = segmentKey(uint32(k), l, segs)
-	}
+	return h.finish(func([]*kvOp) {})
+}
+
+// checkSegs checks segments across GOMAXPROCS workers and returns the index
+// of the first failing one, -1 when all pass. The answer does not depend on
+// the scheduling.
+func checkSegs(segs []kvSeg) int {
 	failed := make([]bool, len(segs))
 	model := kvModel(false, nil)
 	var next atomic.Int64
@@ -408,7 +381,7 @@ func checkSegmented(ops []*kvOp, keys int) linVerdict {
 				}
 				for i := lo; i < min(lo+batch, len(segs)); i++ {
 					s := segs[i]
-					part := reduceUnknown(byKey[s.key][s.lo:s.hi])
+					part := reduceUnknown(s.ops)
 					if len(part) == 0 {
 						continue
 					}
@@ -422,12 +395,7 @@ func checkSegmented(ops []*kvOp, keys int) linVerdict {
 		})
 	}
 	wg.Wait()
-	v := linVerdict{ok: true, segments: len(segs)}
-	if i := slices.Index(failed, true); i >= 0 {
-		v.ok, v.seg = false, segs[i]
-		v.key, v.keyOps = segs[i].key, byKey[segs[i].key]
-	}
-	return v
+	return slices.Index(failed, true)
 }
 
 // boundUnknown sets every operation's limit: its return when its outcome
@@ -468,41 +436,27 @@ func (r *run) boundUnknown(ops []*kvOp) {
 	}
 }
 
-// history lists the operations the check judges, in invocation order,
-// with their limits set.
-func (r *run) history() []*kvOp {
-	ops := make([]*kvOp, 0, r.kv.ops.Len())
-	for i := range r.kv.ops.Len() {
-		op := r.kv.ops.At(i)
-		if op.kind == 0 {
-			continue
-		}
-		if !op.done {
-			op.unknown = true // still open at the end of the run
-		}
-		ops = append(ops, op)
-	}
-	r.boundUnknown(ops)
-	return ops
-}
+// kvFinish ends the kv history (linear.go's check and ackedWritesLost
+// both read it).
+func (r *run) kvFinish() linVerdict { return r.kv.hist.finish(r.boundUnknown) }
 
 // checkLinearizable runs the segmented check; on failure it names the
 // failing segment's operations and, when path is set, writes porcupine's
 // visualisation of that segment there.
 func (r *run) checkLinearizable(path string) check.CheckResult {
-	v := checkSegmented(r.history(), len(r.kv.keys))
+	v := r.kvFinish()
 	if v.ok {
 		return check.Pass()
 	}
 	model := kvModel(false, r.kv.valueName)
-	seg := v.keyOps[v.seg.lo:v.seg.hi]
+	seg := v.seg.ops
 	if path != "" {
 		res, info := porcupine.CheckOperationsVerbose(model, segmentOps(seg, v.seg.start), 30*time.Second)
 		if res != porcupine.Ok {
 			_ = porcupine.VisualizePath(model, info, path)
 		}
 	}
-	key := r.kv.keys[v.key]
+	key := r.kv.keys[v.seg.key]
 	describe := func(op *kvOp) string {
 		ret := "unknown"
 		if op.unknown && op.limit != math.MaxInt64 {
@@ -514,8 +468,7 @@ func (r *run) checkLinearizable(path string) check.CheckResult {
 	}
 	// The plainest counterexample may start before the segment: look a
 	// little way back.
-	from := max(0, int(v.seg.lo)-200)
-	if w1, w2, rd, ok := staleRead(v.keyOps[from:v.seg.hi]); ok {
+	if w1, w2, rd, ok := staleRead(append(slices.Clip(v.before), seg...)); ok {
 		return check.Fail("linearizability: stale read of key %s: the read returned a value that an acknowledged write had already replaced before the read began:\n%s\n%s\n%s\n(the failing segment of the key holds %d operations; history.html shows them)",
 			key, describe(w1), describe(w2), describe(rd), len(seg))
 	}
@@ -527,8 +480,8 @@ func (r *run) checkLinearizable(path string) check.CheckResult {
 		}
 		lines = append(lines, describe(op))
 	}
-	return check.Fail("linearizability: key %s has no linear order (%d operations in the failing segment, %d on the key):\n%s",
-		key, len(seg), len(v.keyOps), strings.Join(lines, "\n"))
+	return check.Fail("linearizability: key %s has no linear order (%d operations in the failing segment, one of %d segments):\n%s",
+		key, len(seg), v.segments, strings.Join(lines, "\n"))
 }
 
 // staleRead looks for the plainest counterexample: a completed read that
@@ -564,48 +517,10 @@ func staleRead(ops []*kvOp) (w1, w2, rd *kvOp, ok bool) {
 // write that may be ordered after it (one that had not completed when the
 // last acknowledged write began, acknowledged or unknown).
 func (r *run) ackedWritesLost(final map[string]string) int64 {
-	// Two passes over the records, nothing kept per operation: a simulated
-	// hour holds millions of them.
-	type last struct {
-		call, ret wire.Instant
-		value     uint64
-		ok        bool
-	}
-	isWrite := func(op *kvOp) bool {
-		return (op.kind == kvWrite || op.kind == kvCAS) && (!op.done || op.ok || op.unknown)
-	}
-	lastAcked := make([]last, len(r.kv.keys))
-	for i := range r.kv.ops.Len() {
-		op := r.kv.ops.At(i)
-		if isWrite(op) && op.done && op.ok && !op.unknown {
-			if l := &lastAcked[op.key]; !l.ok || op.ret > l.ret {
-				*l = last{op.call, op.ret, op.value, true}
-			}
-		}
-	}
-	fin := make([]uint64, len(r.kv.keys))
-	kept := make([]bool, len(r.kv.keys))
-	for k, name := range r.kv.keys {
-		fin[k] = r.kv.valueID([]byte(final[name]))
-		kept[k] = !lastAcked[k].ok || lastAcked[k].value == fin[k]
-	}
-	for i := range r.kv.ops.Len() {
-		op := r.kv.ops.At(i)
-		if !isWrite(op) || kept[op.key] {
-			continue
-		}
-		ret := op.ret
-		if op.unknown || !op.done {
-			ret = math.MaxInt64
-		}
-		// A write that may be ordered after the last acknowledged one.
-		if ret > lastAcked[op.key].call && op.value == fin[op.key] {
-			kept[op.key] = true
-		}
-	}
+	r.kvFinish()
 	var lost int64
-	for _, k := range kept {
-		if !k {
+	for k, name := range r.kv.keys {
+		if r.kv.hist.keys[k].acks.lost(r.kv.valueID([]byte(final[name]))) {
 			lost++
 		}
 	}

@@ -190,9 +190,9 @@ func TestSegmentedFindsTheFailingSegment(t *testing.T) {
 	if v.ok {
 		t.Fatal("a stale read passed")
 	}
-	seg := v.keyOps[v.seg.lo:v.seg.hi]
-	if v.key != bad.key || !slices.Contains(seg, bad) {
-		t.Fatalf("failing segment of key %d (%d ops) does not hold the stale read on key %d", v.key, len(seg), bad.key)
+	seg := v.seg.ops
+	if v.seg.key != bad.key || !slices.Contains(seg, bad) {
+		t.Fatalf("failing segment of key %d (%d ops) does not hold the stale read on key %d", v.seg.key, len(seg), bad.key)
 	}
 }
 
@@ -200,12 +200,13 @@ func TestSegmentedFindsTheFailingSegment(t *testing.T) {
 // a write that may be ordered after it) could have left counts as lost.
 func TestAckedWritesLost(t *testing.T) {
 	r := &run{kv: &kvState{keys: []string{"k0", "k1", "k2"}, hostIdx: map[string]uint64{"a": 0}, hosts: []string{"a"}, alien: map[string]uint64{}}}
+	r.kv.hist = newKVHistory(3, false, nil)
 	v := func(n uint64) uint64 { return 1<<40 | n }
-	r.kv.ops.Add(kvOp{kind: kvWrite, key: 0, value: v(1), call: 1, ret: 2, done: true, ok: true})
-	r.kv.ops.Add(kvOp{kind: kvWrite, key: 1, value: v(2), call: 1, ret: 2, done: true, ok: true})
-	r.kv.ops.Add(kvOp{kind: kvWrite, key: 1, value: v(3), call: 3, done: true, unknown: true})
-	r.kv.ops.Add(kvOp{kind: kvWrite, key: 2, value: v(4), call: 1, ret: 2, done: true, ok: true})
-	r.kv.ops.Add(kvOp{kind: kvWrite, key: 2, value: v(5), call: 3, ret: 4, done: true, ok: true})
+	r.kv.hist.add(&kvOp{kind: kvWrite, key: 0, value: v(1), call: 1, ret: 2, done: true, ok: true})
+	r.kv.hist.add(&kvOp{kind: kvWrite, key: 1, value: v(2), call: 1, ret: 2, done: true, ok: true})
+	r.kv.hist.add(&kvOp{kind: kvWrite, key: 1, value: v(3), call: 3, done: true, unknown: true})
+	r.kv.hist.add(&kvOp{kind: kvWrite, key: 2, value: v(4), call: 1, ret: 2, done: true, ok: true})
+	r.kv.hist.add(&kvOp{kind: kvWrite, key: 2, value: v(5), call: 3, ret: 4, done: true, ok: true})
 	final := map[string]string{"k0": "", "k1": "a-3", "k2": "a-4"}
 	if got := r.ackedWritesLost(final); got != 2 {
 		t.Fatalf("lost %d keys, want 2 (k0 emptied, k2 back to an overwritten value)", got)

@@ -46,8 +46,10 @@ func (r *run) figures() []figure {
 		{"timeline entries", int64(len(r.obs.tl)), int64(len(r.obs.tl)) * int64(unsafe.Sizeof(reports.TimelineEntry{}))},
 	}
 	if r.kv != nil {
-		n := int64(r.kv.ops.Len())
-		fs = append(fs, figure{"kv operations kept for the linearizability check", n, n * int64(unsafe.Sizeof(kvOp{})+8)})
+		n := int64(r.kv.hist.held())
+		fs = append(fs, figure{"kv operations held for the linearizability check", n, n * int64(unsafe.Sizeof(kvOp{})+16)})
+		l := int64(len(r.kv.hist.lat) + len(r.kv.hist.latW))
+		fs = append(fs, figure{"kv latencies kept for their quantiles", l, l * 8})
 	}
 	slices.SortStableFunc(fs, func(a, b figure) int { return int(b.bytes - a.bytes) })
 	return fs
@@ -93,7 +95,13 @@ func Estimate(sc *scenarios.Scenario) (int64, []string) {
 		// delivered it (those a crashed member missed stay, a few per
 		// crash).
 		if w.Kind == "kv" {
-			b := msgs * int64(unsafe.Sizeof(kvOp{})+24)
+			// The kv history holds a batch of closed segments and each
+			// key's open one (a minute of operations is generous: a
+			// segment stays open while an operation of its key is in
+			// flight, or unknown in a ring that still runs); the
+			// latencies of completed operations stay for their quantiles.
+			held := min(msgs, int64(linBatch)+int64(w.Rate*60))
+			b := held*int64(unsafe.Sizeof(kvOp{})+16) + msgs*16
 			parts = append(parts, fmt.Sprintf("%s for %d kv operations", bytesText(b), msgs))
 			total += b
 		}

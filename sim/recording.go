@@ -50,6 +50,11 @@ func NewRecording(sc *scenarios.Scenario, seed uint64, trace io.Writer) (*Record
 	if err != nil {
 		return nil, err
 	}
+	if r.kv != nil {
+		// A recording's operations come in the order it lists them, not
+		// invoked as a run goes: its history is cut at the end only.
+		r.kv.hist.online = false
+	}
 	return &Recording{r: r, final: make([]recordedReplica, len(r.hosts))}, nil
 }
 
@@ -307,7 +312,8 @@ func (rc *Recording) KV(op KVOp, id uint64, refused bool) error {
 	if !op.Unknown && (op.OK || op.Kind == "read") {
 		r.opsOK++
 	}
-	r.kv.ops.Add(o)
+	r.kv.hist.add(&o)
+	r.kv.hist.completed(&o)
 	return nil
 }
 
