@@ -140,19 +140,7 @@ func TestOnlineHistoryStaysFlat(t *testing.T) {
 	}
 
 	ops = linearHistory(100000)
-	var bad *kvOp
-	for i := len(ops) / 2; i < len(ops); i++ {
-		if ops[i].kind == kvRead && ops[i].out != 0 {
-			bad = ops[i]
-			break
-		}
-	}
-	for _, op := range ops {
-		if op.kind == kvWrite && op.key == bad.key && op.value != bad.out {
-			bad.out = op.value
-			break
-		}
-	}
+	bad := makeStaleRead(ops, len(ops)/2)
 	h = replayOnline(ops, 8, nil)
 	if h.fail == nil {
 		t.Fatal("a stale read in the middle of the history was not found during the run")

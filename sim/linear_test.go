@@ -173,8 +173,22 @@ func TestSegmentedFindsTheFailingSegment(t *testing.T) {
 		t.Fatalf("legal history: ok=%v in %d segments", v.ok, v.segments)
 	}
 	// Make a late read return a value from long ago.
+	bad := makeStaleRead(ops, len(ops)-100)
+	v = checkSegmented(ops, 8)
+	if v.ok {
+		t.Fatal("a stale read passed")
+	}
+	seg := v.seg.ops
+	if v.seg.key != bad.key || !slices.Contains(seg, bad) {
+		t.Fatalf("failing segment of key %d (%d ops) does not hold the stale read on key %d", v.seg.key, len(seg), bad.key)
+	}
+}
+
+// makeStaleRead makes the first read at or after ops[from] that returned a
+// value return the key's first other written value instead, and returns it.
+func makeStaleRead(ops []*kvOp, from int) *kvOp {
 	var bad *kvOp
-	for i := len(ops) - 100; i < len(ops); i++ {
+	for i := from; i < len(ops); i++ {
 		if ops[i].kind == kvRead && ops[i].out != 0 {
 			bad = ops[i]
 			break
@@ -186,14 +200,7 @@ func TestSegmentedFindsTheFailingSegment(t *testing.T) {
 			break
 		}
 	}
-	v = checkSegmented(ops, 8)
-	if v.ok {
-		t.Fatal("a stale read passed")
-	}
-	seg := v.seg.ops
-	if v.seg.key != bad.key || !slices.Contains(seg, bad) {
-		t.Fatalf("failing segment of key %d (%d ops) does not hold the stale read on key %d", v.seg.key, len(seg), bad.key)
-	}
+	return bad
 }
 
 // TestAckedWritesLost: a key whose final value no acknowledged write (or
