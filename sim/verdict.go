@@ -115,8 +115,8 @@ func (r *run) liveness(end wire.Instant) *reports.Liveness {
 		t, ok := r.convergedAt(comp, quiet)
 		if !ok {
 			lv.Churn = int(r.obs.membershipChanges(quiet, end+1))
-			lv.Detail = fmt.Sprintf("nodes %s did not settle on one ring of exactly themselves after %v (bound %v): %s",
-				r.hostNames(comp), time.Duration(quiet), bound, r.unsettled(comp, quiet, end))
+			lv.Detail = fmt.Sprintf("nodes %s did not settle on one ring of exactly themselves within %v of the last change at %v: %s",
+				r.hostNames(comp), bound, time.Duration(quiet), r.unsettled(comp, quiet, end))
 			return lv
 		}
 		converged = max(converged, t)
