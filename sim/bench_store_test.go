@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"syscall"
 	"testing"
@@ -51,6 +52,49 @@ workload: {kind: kv, rate: %d/s, keys: 8, read_mode: ordered, timeout: 5s}
 			b.ReportMetric(sim/(cpuSeconds()-cpu0), "sim-s/cpu-s")
 		})
 	}
+}
+
+// BenchmarkStoreHour: BenchmarkStoreLoad's 2,000 arrivals a second for a
+// simulated hour (about 4.2 M operations), to its verdicts. The metric
+// beside the speed is what the finished run still holds, after a
+// collection: what the kv checks keep for a loaded hour.
+func BenchmarkStoreHour(b *testing.B) {
+	sc, err := scenarios.Parse("bench.yaml", []byte(`name: bench-store-hour
+duration: 1h
+cluster:
+  nodes: [{name: n1}, {name: n2}, {name: n3}, {name: n4}, {name: n5}]
+network:
+  links:
+    - {number: 0, latency: {dist: normal, mean: 0.2ms, stddev: 0.05ms}}
+workload: {kind: kv, rate: 2000/s, keys: 8, read_mode: ordered, timeout: 5s}
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer TuneCollector()() // as the quorate commands run
+	var retained uint64
+	cpu0 := cpuSeconds()
+	for i := 0; i < b.N; i++ {
+		r, err := newRun(sc, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if f := r.loop(); f != "" {
+			b.Fatal(f)
+		}
+		if res := r.result(""); !res.OK {
+			b.Fatalf("a check failed: %v", res.CheckDetails)
+		}
+		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		retained = ms.HeapAlloc
+		runtime.KeepAlive(r)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(retained)/(1<<20), "retained-MiB")
+	b.ReportMetric(float64(b.N)*sc.Duration.Seconds()/(cpuSeconds()-cpu0), "sim-s/cpu-s")
 }
 
 // linearHistory builds a linearizable history of n operations by 5
