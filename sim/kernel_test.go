@@ -49,33 +49,68 @@ func TestKernelOrder(t *testing.T) {
 }
 
 func TestKernelMatchesReferenceHeap(t *testing.T) {
-	// A property test against container/heap: random schedules pop in
-	// (time, seq) order.
+	// A property test against container/heap: random schedules, some in
+	// order (a fixed delay, or now and then an earlier instant that must
+	// go to the heap) and some cancelled, pop in (time, seq) order.
 	r := NewStreams(9).Rand("kernel")
 	k := NewKernel(0)
 	ref := &refHeap{}
+	cancelled := map[uint64]bool{}
+	var live []Timer
 	var seq uint64
-	for range 20000 {
-		if r.IntN(3) > 0 || ref.Len() == 0 {
+	var laned int
+	for range 40000 {
+		switch x := r.IntN(12); {
+		case x < 5 || ref.Len() == 0:
 			at := k.Now() + wire.Instant(r.IntN(1000))
 			seq++
-			k.Schedule(at, Event{Arg: uint32(seq)})
+			live = append(live, k.Schedule(at, Event{Arg: uint32(seq)}))
 			heap.Push(ref, item{at: at, seq: seq})
 			continue
+		case x < 8:
+			at := k.Now() + 700
+			if r.IntN(10) == 0 {
+				at = k.Now() + wire.Instant(r.IntN(700))
+			}
+			seq++
+			live = append(live, k.ScheduleInOrder(at, Event{Arg: uint32(seq)}))
+			heap.Push(ref, item{at: at, seq: seq})
+			laned++
+			continue
+		case x == 8 && len(live) > 0:
+			i := r.IntN(len(live))
+			k.Cancel(live[i])
+			cancelled[uint64(live[i])] = true
+			live[i] = live[len(live)-1]
+			live = live[:len(live)-1]
+			continue
 		}
-		ev, _ := k.Next()
+		for ref.Len() > 0 && cancelled[(*ref)[0].seq] {
+			heap.Pop(ref)
+		}
+		ev, ok := k.Next()
+		if ref.Len() == 0 {
+			if ok {
+				t.Fatalf("kernel popped seq %d, reference is empty", ev.Arg)
+			}
+			continue
+		}
 		want := heap.Pop(ref).(item)
-		if uint64(ev.Arg) != want.seq || k.Now() != want.at {
+		if !ok || uint64(ev.Arg) != want.seq || k.Now() != want.at {
 			t.Fatalf("kernel popped seq %d at %v, reference %d at %v", ev.Arg, k.Now(), want.seq, want.at)
 		}
 		if k.Len() != ref.Len() {
 			t.Fatalf("kernel holds %d events, reference %d", k.Len(), ref.Len())
 		}
-		if r.IntN(4) == 0 && ref.Len() > 0 {
-			if at, ok := k.PeekTime(); !ok || at != (*ref)[0].at {
+		if r.IntN(4) == 0 {
+			// Cancelled events count until Next discards them.
+			if at, ok := k.PeekTime(); ref.Len() > 0 && (!ok || at != (*ref)[0].at) {
 				t.Fatalf("kernel's next event at %v (%v), reference %v", at, ok, (*ref)[0].at)
 			}
 		}
+	}
+	if laned < 5000 || len(cancelled) < 1000 {
+		t.Fatalf("%d events in order, %d cancelled: the test does not exercise them", laned, len(cancelled))
 	}
 }
 

@@ -255,7 +255,7 @@ func (r *run) kvTick(i int32) {
 	// costs the kernel a lookup on every event); it names the operation
 	// and finds it answered.
 	c.opGen++
-	r.k.Schedule(now.Add(w.Timeout), Event{Kind: evKVTimeout, Ref: i, Arg: c.opGen})
+	r.k.ScheduleInOrder(now.Add(w.Timeout), Event{Kind: evKVTimeout, Ref: i, Arg: c.opGen})
 	r.flush(h)
 }
 
