@@ -73,7 +73,6 @@ type kvHistory struct {
 	batchBuf   []*kvOp     // the batch's operations, which its segments slice
 	fail       *linVerdict // the first failing segment found during the run
 	segments   int         // segments closed during the run
-	count      int         // operations added
 	lat, latW  []float64   // completed operations' latencies (ms): all, writes
 	finished   bool
 	final      linVerdict
@@ -97,7 +96,6 @@ func (k *kvKeyLog) reset(start uint64) {
 // add records an operation at its invocation (or, from a recording, as it
 // is read); the history keeps the pointer and reads its outcome later.
 func (h *kvHistory) add(op *kvOp) {
-	h.count++
 	if h.online {
 		h.cut(op.key, op.call)
 	}
