@@ -276,6 +276,11 @@ func appendHeld(held []heldRing, ring check.RingRef, members []string, holder st
 	return append(held, heldRing{ring: ring, members: members, holders: []string{holder}, installs: [][]wire.Instant{installs}})
 }
 
+// cycleInstalls is how many rings a group installed since the last change
+// for it to count as one side of a cycle: the cycle turns every few tens
+// of milliseconds, and a liveness bound is seconds.
+const cycleInstalls = 10
+
 // unsettledWindow is how far back from the end of a run the rate of ring
 // installs is measured: long enough for a cycle of rings, which turns in
 // milliseconds, and short against any liveness bound.
@@ -288,7 +293,7 @@ const unsettledWindow = time.Second
 func describeUnsettled(held []heldRing, quiet, end wire.Instant) string {
 	var b strings.Builder
 	b.WriteString("at the end ")
-	var recent int
+	var recent, cycling int
 	var last wire.Instant
 	for i, g := range held {
 		if i > 0 {
@@ -320,6 +325,9 @@ func describeUnsettled(held []heldRing, quiet, end wire.Instant) string {
 			}
 			most, recent = max(most, n), max(recent, k)
 		}
+		if most >= cycleInstalls {
+			cycling++
+		}
 		if least == most {
 			fmt.Fprintf(&b, ", %d %s since the last change", most, plural(most, "install", "installs"))
 		} else {
@@ -330,6 +338,9 @@ func describeUnsettled(held []heldRing, quiet, end wire.Instant) string {
 	case recent >= 2:
 		fmt.Fprintf(&b, "; still re-forming: one ring every %v in the last %v",
 			(unsettledWindow / time.Duration(recent)).Round(100*time.Microsecond), unsettledWindow)
+		if cycling >= 2 {
+			b.WriteString(" (rings that keep failing each other: docs/fidelity.md, \"Liveness over the random families\")")
+		}
 	case last >= quiet:
 		fmt.Fprintf(&b, "; no ring installed in the last %v of the run (the last at %v)",
 			end.Sub(last).Round(time.Millisecond), time.Duration(last).Round(time.Millisecond))
