@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/quorate/quorate/engine/check"
 	"github.com/quorate/quorate/engine/wire"
 	"github.com/quorate/quorate/scenarios"
 )
@@ -284,4 +285,57 @@ func TestFinalLimitMatchesEnd(t *testing.T) {
 		t.Fatalf("%d unknown outcomes resolved during the runs: the test does not exercise finalLimit", len(all))
 	}
 	t.Logf("%d unknown outcomes resolved during the runs", len(all))
+}
+
+// TestRingEndWaitsForEveryMember: a ring's end is final only once no
+// process can still install it: every member's current process has
+// installed a later ring or died. Before that an unknown outcome of the
+// ring keeps its key's segment open; while an installer is still in the
+// ring, only a late answer bounds it.
+func TestRingEndWaitsForEveryMember(t *testing.T) {
+	ring := check.RingRef{Rep: 1, Seq: 8}
+	p1 := &check.Process{Node: 1, Name: "n1"}
+	p2 := &check.Process{Node: 2, Name: "n2"}
+	r := &run{byID: map[wire.NodeID]int{1: 0, 2: 1}, hosts: []*host{{idx: 0, id: 1, proc: p1}, {idx: 1, id: 2, proc: p2}}}
+	r.hist.Attach(p1)
+	r.hist.Attach(p2)
+	regular := func(p *check.Process, at wire.Instant, rg check.RingRef, members ...wire.NodeID) {
+		p.Add(check.Delivery{At: at, Kind: check.KindRegular, Ring: rg, Members: members})
+	}
+	op := &kvOp{kind: kvWrite, call: 5, ret: 15, done: true, unknown: true, ring: ring}
+
+	regular(p1, 10, ring, 1, 2)
+	if _, in, final := r.ringEnd(ring); !in || final {
+		t.Fatalf("n1 is still in the ring: in=%v final=%v", in, final)
+	}
+	if _, ok := r.finalLimit(op); ok {
+		t.Fatal("an unknown outcome's limit was final while its ring still ran")
+	}
+	op.late = 12
+	if lim, ok := r.finalLimit(op); !ok || lim != 12 {
+		t.Fatalf("a late answer while the ring runs: limit %v (%v), want 12", lim, ok)
+	}
+	op.late = 0
+
+	regular(p1, 20, check.RingRef{Rep: 1, Seq: 12}, 1)
+	if _, in, final := r.ringEnd(ring); in || final {
+		t.Fatalf("n2, a member that has installed nothing, could still install the ring: in=%v final=%v", in, final)
+	}
+	if _, ok := r.finalLimit(op); ok {
+		t.Fatal("an unknown outcome's limit was final while a member could still install its ring")
+	}
+
+	regular(p2, 25, check.RingRef{Rep: 2, Seq: 12}, 2)
+	end, in, final := r.ringEnd(ring)
+	if in || !final || end != 20 {
+		t.Fatalf("every member past the ring: end %v in=%v final=%v, want 20, false, true", end, in, final)
+	}
+	if lim, ok := r.finalLimit(op); !ok || lim != 20 {
+		t.Fatalf("limit %v (%v), want the ring's end, 20", lim, ok)
+	}
+	cp := *op
+	r.boundUnknown([]*kvOp{&cp})
+	if cp.limit != 20 {
+		t.Fatalf("boundUnknown gives %v, finalLimit 20", cp.limit)
+	}
 }
