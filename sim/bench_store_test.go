@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"syscall"
 	"testing"
@@ -85,13 +84,7 @@ workload: {kind: kv, rate: 2000/s, keys: 8, read_mode: ordered, timeout: 5s}
 		if res := r.result(""); !res.OK {
 			b.Fatalf("a check failed: %v", res.CheckDetails)
 		}
-		b.StopTimer()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		retained = ms.HeapAlloc
-		runtime.KeepAlive(r)
-		b.StartTimer()
+		retained = heldAfter(b, r)
 	}
 	b.ReportMetric(float64(retained)/(1<<20), "retained-MiB")
 	b.ReportMetric(float64(b.N)*sc.Duration.Seconds()/(cpuSeconds()-cpu0), "sim-s/cpu-s")

@@ -160,8 +160,7 @@ func (k *Kernel) Next() (ev Event, ok bool) {
 		var top item
 		switch {
 		case fromLane:
-			top = k.lane[k.laneHead]
-			k.lane[k.laneHead] = item{}
+			top = k.lane[k.laneHead] // items hold no pointers: nothing to clear
 			k.laneHead++
 		case len(k.heap) > 0:
 			top = k.heap[0]

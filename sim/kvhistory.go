@@ -225,31 +225,30 @@ func (h *kvHistory) finish(bound func([]*kvOp)) linVerdict {
 		return h.final
 	}
 	h.finished = true
+	perKey := make([][]*kvOp, len(h.keys))
 	var rest []*kvOp
 	for i := range h.keys {
-		for _, op := range h.keys[i].open {
-			if op.kind == 0 {
-				continue
-			}
+		ops := inHistory(h.keys[i].open, nil)
+		for _, op := range ops {
 			if !op.done {
 				op.unknown = true // still open at the end of the run
 			}
-			rest = append(rest, op)
 		}
+		if !h.online {
+			// A recording's operations come in any order.
+			slices.SortStableFunc(ops, func(a, b *kvOp) int { return cmp.Compare(a.call, b.call) })
+		}
+		perKey[i], rest = ops, append(rest, ops...)
 	}
 	bound(rest)
 	segs := h.batch
-	for i := range h.keys {
-		k := &h.keys[i]
-		ops := inHistory(k.open, nil)
-		// A recording's operations come in any order.
-		slices.SortStableFunc(ops, func(a, b *kvOp) int { return cmp.Compare(a.call, b.call) })
+	for i, ops := range perKey {
 		for _, op := range ops {
-			k.acks.retire(op)
+			h.keys[i].acks.retire(op)
 		}
-		segs = segmentKey(uint32(i), ops, k.start, segs)
+		segs = segmentKey(uint32(i), ops, h.keys[i].start, segs)
 	}
-	v := linVerdict{ok: true, segments: h.segments + len(segs) - len(h.batch)}
+	v := linVerdict{ok: true}
 	if h.fail != nil {
 		v = *h.fail
 	} else if i := checkSegs(segs); i >= 0 {
@@ -367,12 +366,11 @@ func (r *run) finalLimit(op *kvOp) (wire.Instant, bool) {
 // it yet; final: no process can install it any more, so the figure stands.
 func (r *run) ringEnd(ring check.RingRef) (end wire.Instant, inRing, final bool) {
 	var members []wire.NodeID
+	// A process's installs and configurations are in increasing ring
+	// order (the ordering check holds them to it).
 	for _, p := range r.hist.Procs {
-		i := len(p.Installs) - 1
-		for i >= 0 && p.Installs[i].Ring.Seq > ring.Seq {
-			i--
-		}
-		if i < 0 || p.Installs[i].Ring != ring {
+		i, found := slices.BinarySearchFunc(p.Installs, ring.Seq, func(in check.Install, s uint64) int { return cmp.Compare(in.Ring.Seq, s) })
+		if !found || p.Installs[i].Ring != ring {
 			continue
 		}
 		switch {
@@ -385,7 +383,8 @@ func (r *run) ringEnd(ring check.RingRef) (end wire.Instant, inRing, final bool)
 		}
 		if members == nil {
 			cs := p.Configs()
-			for j := len(cs) - 1; j >= 0; j-- {
+			j, _ := slices.BinarySearchFunc(cs, ring.Seq, func(c check.Delivery, s uint64) int { return cmp.Compare(c.Ring.Seq, s) })
+			for ; j < len(cs) && cs[j].Ring.Seq == ring.Seq; j++ {
 				if cs[j].Kind == check.KindRegular && cs[j].Ring == ring {
 					members = cs[j].Members
 					break

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -580,17 +581,4 @@ func (r *run) nodesOf(names []string) []*host {
 }
 
 // names prints node ids as the scenario's node names.
-func (r *run) names(ids []wire.NodeID) string {
-	var b []byte
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if j, ok := r.byID[id]; ok {
-			b = append(b, r.hosts[j].name...)
-		} else {
-			b = append(b, id.String()...)
-		}
-	}
-	return string(b)
-}
+func (r *run) names(ids []wire.NodeID) string { return strings.Join(r.idNames(ids), ",") }

@@ -110,11 +110,11 @@ func (r *run) liveness(end wire.Instant) *reports.Liveness {
 	// The property is about a connected, stable and lossless network
 	// (totem.md §10.9): a run that ends lossy is reported, not judged.
 	lv.Applicable = end-quiet >= wire.Instant(bound) && !r.lossy()
+	lv.Churn = int(r.obs.membershipChanges(quiet, end+1))
 	var converged wire.Instant
 	for _, comp := range r.components() {
 		t, ok := r.convergedAt(comp, quiet)
 		if !ok {
-			lv.Churn = int(r.obs.membershipChanges(quiet, end+1))
 			lv.Detail = fmt.Sprintf("nodes %s did not settle on one ring of exactly themselves within %v of the last change at %v: %s",
 				r.hostNames(comp), bound, time.Duration(quiet), r.unsettled(comp, quiet, end))
 			return lv
@@ -123,7 +123,6 @@ func (r *run) liveness(end wire.Instant) *reports.Liveness {
 	}
 	lv.Converged = true
 	lv.MeasuredMs = ms(converged.Sub(quiet))
-	lv.Churn = int(r.obs.membershipChanges(quiet, end+1))
 	if lv.MeasuredMs > lv.BoundMs {
 		lv.Detail = fmt.Sprintf("converged %.0fms after the last change, over the bound of %.0fms", lv.MeasuredMs, lv.BoundMs)
 	}
