@@ -192,25 +192,30 @@ func (b *builder) confQuorum(cfg *corosyncconf.Config) {
 // ringX_addr keys of the nodelist) when the scenario lists none.
 func (b *builder) confLinks(cfg *corosyncconf.Config) {
 	n := &b.s.Network
-	if !b.has("network.link_mode") && cfg.Has("totem.link_mode") {
-		n.LinkMode = cfg.Totem.LinkMode
-	}
-	if b.has("network.links") {
-		return
-	}
 	n.Links = nil
 	b.links, b.switches = map[int]bool{}, map[string]bool{}
 	for _, num := range cfg.LinkNumbers() {
 		l := Link{Number: num, Switch: "link" + strconv.Itoa(num), Priority: 1, PongCount: 2,
 			Latency: constant(100 * time.Microsecond), Pos: b.w.valPos("cluster.corosync_conf")}
-		if in := cfg.Interface(num); in != nil {
-			l.Priority = int(in.KnetLinkPriority)
-			l.PingInterval, l.PingTimeout = in.KnetPingInterval, in.KnetPingTimeout
-			if in.KnetPongCount > 0 {
-				l.PongCount = int(in.KnetPongCount)
-			}
-		}
+		confLink(&l, cfg)
 		n.Links = append(n.Links, l)
 		b.links[num], b.switches[l.Switch] = true, true
+	}
+}
+
+// confLink sets what the file's interface of l's number says of it: its
+// knet priority and timers. A link the scenario lists takes them too, so
+// that a network section that only adds latency or loss rehearses the
+// file's link choice and knet timeouts; the scenario's own keys are
+// applied after, and win.
+func confLink(l *Link, cfg *corosyncconf.Config) {
+	in := cfg.Interface(l.Number)
+	if in == nil {
+		return
+	}
+	l.Priority = int(in.KnetLinkPriority)
+	l.PingInterval, l.PingTimeout = in.KnetPingInterval, in.KnetPingTimeout
+	if in.KnetPongCount > 0 {
+		l.PongCount = int(in.KnetPongCount)
 	}
 }

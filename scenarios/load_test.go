@@ -337,6 +337,56 @@ func TestCorosyncConfOverlay(t *testing.T) {
 	}
 }
 
+// TestCorosyncConfUnderListedLinks: a network section that lists the
+// links to give them latency or loss keeps what the file says of each link
+// (knet priority, ping timers, pong count) and the file's link_mode, key
+// by key; the scenario's own keys win, and a link the file does not have
+// keeps the defaults.
+func TestCorosyncConfUnderListedLinks(t *testing.T) {
+	conf := []byte("nodelist {\n  node {\n    name: a\n    nodeid: 1\n    ring0_addr: 10.0.0.1\n    ring1_addr: 10.1.0.1\n  }\n  node {\n    name: b\n    nodeid: 2\n    ring0_addr: 10.0.0.2\n    ring1_addr: 10.1.0.2\n  }\n}\n" +
+		"quorum {\n  provider: corosync_votequorum\n  two_node: 1\n}\n" +
+		"totem {\n  version: 2\n  cluster_name: c1\n  link_mode: active\n  interface {\n    linknumber: 0\n    knet_link_priority: 30\n    knet_ping_interval: 700\n    knet_ping_timeout: 9000\n    knet_pong_count: 3\n  }\n  interface {\n    linknumber: 1\n    knet_link_priority: 5\n  }\n}\n")
+	read := func(string) ([]byte, error) { return conf, nil }
+	const head = "name: x\nduration: 10s\ncluster:\n  corosync_conf: c.conf\nnetwork:\n"
+	type want struct {
+		prio          int
+		ping, timeout time.Duration
+		pongs         int
+	}
+	for _, tt := range []struct {
+		name, net string
+		mode      string
+		links     map[int]want
+	}{
+		{"latency only", "  links:\n    - {number: 0, latency: {dist: constant, value: 2ms}}\n    - {number: 1, loss: 0.01}\n", "active",
+			map[int]want{0: {30, 700 * time.Millisecond, 9 * time.Second, 3}, 1: {5, 0, 0, 2}}},
+		{"scenario keys win", "  link_mode: rr\n  links:\n    - {number: 0, priority: 7, ping_interval: 100ms, ping_timeout: 1s, pong_count: 1}\n", "rr",
+			map[int]want{0: {7, 100 * time.Millisecond, time.Second, 1}}},
+		{"one key of several", "  links:\n    - {number: 0, ping_timeout: 2s}\n", "active",
+			map[int]want{0: {30, 700 * time.Millisecond, 2 * time.Second, 3}}},
+		{"a link the file lacks", "  links:\n    - {number: 0}\n    - {number: 3, switch: sw3}\n", "active",
+			map[int]want{0: {30, 700 * time.Millisecond, 9 * time.Second, 3}, 3: {1, 0, 0, 2}}},
+	} {
+		s, err := ParseWith("s.yaml", []byte(head+tt.net), read)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if s.Network.LinkMode != tt.mode {
+			t.Errorf("%s: link_mode %q, want %q", tt.name, s.Network.LinkMode, tt.mode)
+		}
+		if len(s.Network.Links) != len(tt.links) {
+			t.Fatalf("%s: %d links, want %d", tt.name, len(s.Network.Links), len(tt.links))
+		}
+		for _, l := range s.Network.Links {
+			w, ok := tt.links[l.Number]
+			got := want{l.Priority, l.PingInterval, l.PingTimeout, l.PongCount}
+			if !ok || got != w {
+				t.Errorf("%s: link %d: priority %d, ping %v/%v, pongs %d; want %+v", tt.name, l.Number, got.prio, got.ping, got.timeout, got.pongs, w)
+			}
+		}
+	}
+}
+
 // TestHostWait: network.host_wait sets the mean of the datagrams' wait for
 // their daemon, 0 (the network model's default) stands when it is absent,
 // and Encode writes it back only when it is set.

@@ -212,6 +212,8 @@ func (b *builder) network(r *rawNetwork) {
 	if b.has("network.link_mode") {
 		n.LinkMode = r.LinkMode
 		b.oneOf("network.link_mode", r.LinkMode, "passive", "active", "rr")
+	} else if b.conf != nil && b.conf.Has("totem.link_mode") {
+		n.LinkMode = b.conf.Totem.LinkMode
 	}
 	b.links, b.switches = map[int]bool{}, map[string]bool{}
 	if len(r.Links) == 0 && b.conf != nil && !b.has("network.links") {
@@ -230,11 +232,19 @@ func (b *builder) network(r *rawNetwork) {
 	for i, rl := range r.Links {
 		p := fmt.Sprintf("network.links[%d]", i)
 		l := Link{Number: i, Priority: 1, Latency: constant(100 * time.Microsecond),
-			Loss: rl.Loss, Duplicate: rl.Duplicate, Reorder: rl.Reorder,
-			PingInterval: rl.PingInterval, PingTimeout: rl.PingTimeout, PongCount: 2,
+			Loss: rl.Loss, Duplicate: rl.Duplicate, Reorder: rl.Reorder, PongCount: 2,
 			Pos: b.w.valPos(p)}
 		if b.has(p + ".number") {
 			l.Number = rl.Number
+		}
+		if b.conf != nil {
+			confLink(&l, b.conf)
+		}
+		if b.has(p + ".ping_interval") {
+			l.PingInterval = rl.PingInterval
+		}
+		if b.has(p + ".ping_timeout") {
+			l.PingTimeout = rl.PingTimeout
 		}
 		switch {
 		case l.Number < 0 || l.Number > 7:
