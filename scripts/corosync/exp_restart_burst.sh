@@ -21,7 +21,14 @@
 # loss stays to the end of the repetition), CPG_RATE and CPG_SIZE (a CPG
 # workload: every running node multicasts CPG_SIZE-byte agreed messages at
 # CPG_RATE per second with cpgrate.c, restarted with its daemon, as the
-# simulator's `workload: {kind: multicast}`).
+# simulator's `workload: {kind: multicast}`), DELAY_MS and DELAY_JITTER_MS
+# (a one-way delay on every hop, explib.sh), INITIAL_WAIT_S (default 60:
+# how long the first ring of N may take) and SETTLE_WAIT_S (default 120:
+# how long after the last kill or restart a repetition waits for one ring
+# of N). With DELAY_MS and every time scaled by one factor (FAULTS, TOKEN,
+# the timers in TOTEM_EXTRA, CPG_RATE divided), a schedule runs slowed
+# down, the daemons' waits for the two vCPUs small beside a hop, as on
+# separate hosts.
 #
 # It uses the shared reference harness (HARNESS, default
 # /work/shared/corosync-harness, for net_up/write_confs/start_node/...),
@@ -40,7 +47,10 @@ exp_locked "$SELF" "$REPS" "$OUTDIR"
 exp_harness restart-burst
 N=${N:-4}
 mkdir -p "$OUTDIR"
-trap 'pkill -f "$RUN.cpgrate"; stop_all $N; net_down; rm -rf "$RUN" "$RUN.cpgrate"' EXIT
+exp_delay_setup
+trap 'exp_delay_off; pkill -f "$RUN.cpgrate"; stop_all $N; net_down; rm -rf "$RUN" "$RUN.cpgrate" "$RUN.nfq_delay"' EXIT
+INITIAL_WAIT_S=${INITIAL_WAIT_S:-60}
+SETTLE_WAIT_S=${SETTLE_WAIT_S:-120}
 
 # The schedule, "MS:kill|start:NODE ..." in ms after the scenario's start;
 # by default that of random-crash-795 (testdata/regress). The faults are
@@ -82,12 +92,12 @@ if [ -n "$LOSS_END_MS" ]; then FAULTS="$FAULTS $LOSS_END_MS:lossoff:all"; fi
 # 30 s more: then the watchdog (explib.sh) kills the daemons, should they
 # storm and starve this shell.
 LAST=$(for f in $FAULTS; do echo "${f%%:*}"; done | sort -n | tail -1)
-LIMIT_S=$(( (LAST - FIRST) / 1000 + 150 ))
+LIMIT_S=$(( (LAST - FIRST) / 1000 + SETTLE_WAIT_S + 30 ))
 
 
 for ((r=1;r<=REPS;r++)); do
-  stop_all $N; net_down; rm -rf "${RUN:?}"/*
-  net_up $N; write_confs $N "${TOKEN:-1000}" 1
+  exp_delay_off; stop_all $N; net_down; rm -rf "${RUN:?}"/*
+  net_up $N; write_confs $N "${TOKEN:-1000}" 1; exp_delay_on
   for ((i=1;i<=N;i++)); do
     sed -i 's/^  debug: off/  debug: on/' "$RUN/n$i/corosync.conf"
     # TOTEM_EXTRA: further totem keys, "key: value;key: value" (a random
@@ -101,7 +111,7 @@ for ((r=1;r<=REPS;r++)); do
   if [ "$LOSS_PER100K" -gt 0 ]; then for ((i=1;i<=N;i++)); do loss_on $i; done; fi
   tb=$(now)
   for ((i=1;i<=N;i++)); do start_one $i; done
-  if ! wait_ring_of $N "$tb" 60; then echo "rep=$r no initial ring of $N" | tee -a "$OUTDIR/summary.txt"; continue; fi
+  if ! wait_ring_of $N "$tb" "$INITIAL_WAIT_S"; then echo "rep=$r no initial ring of $N" | tee -a "$OUTDIR/summary.txt"; continue; fi
   sleep 2
   if [ "$JITTER_MS" -gt 0 ]; then
     jit=$((RANDOM % (JITTER_MS + 1)))
@@ -131,9 +141,9 @@ for ((r=1;r<=REPS;r++)); do
     [ "$act" = lossoff ] || tnode=$tf
   done
   # Settled: every node logs a membership of all N after the last kill or
-  # restart. 120 s is far above anything Corosync needs; a timeout is
-  # reported.
-  if wait_ring_of $N "$tnode" 120; then st=ok; else st=timeout; fi
+  # restart. SETTLE_WAIT_S (120 s) is far above anything Corosync needs on
+  # the bridge; a timeout is reported.
+  if wait_ring_of $N "$tnode" "$SETTLE_WAIT_S"; then st=ok; else st=timeout; fi
   sleep 10  # a later change would show up in the logs
   mkdir -p "$OUTDIR/rep$r"
   for ((i=1;i<=N;i++)); do cp "$RUN/n$i/corosync.log" "$OUTDIR/rep$r/node$i.log"; done

@@ -17,6 +17,13 @@
 # node installed after the heal and how long until every node logs one
 # ring of N (timeout after SETTLE_S, default 60 s).
 #
+# DELAY_MS (default 0) adds a one-way delay to every packet a node sends
+# out of its link (explib.sh, exp_delay_on). With every
+# timer scaled by the same factor (TOKEN, CONSENSUS, HEAL_MS, CPG_RATE,
+# PING_INTERVAL, PING_TIMEOUT and TOTEM_EXTRA="join: ...; merge: ..."),
+# the run is the same protocol slowed down, where the daemons' waits for
+# the two vCPUs are small beside a hop, as on separate hosts.
+#
 # The simulator's counterpart: docs/fidelity.md ("Two rings that fail each
 # other"). It uses the shared reference harness (HARNESS, default
 # /work/shared/corosync-harness), takes its lock for the whole run and
@@ -37,10 +44,15 @@ HEAL_MS=${HEAL_MS:-"2160 2170 2180 2185 2190 2195 2200 2205"}
 CPG_RATE=${CPG_RATE:-50}
 CPG_SIZE=${CPG_SIZE:-256}
 SETTLE_S=${SETTLE_S:-60}
+PING_INTERVAL=${PING_INTERVAL:-1000}
+PING_TIMEOUT=${PING_TIMEOUT:-8000}
+TOTEM_EXTRA=${TOTEM_EXTRA:-}
 mkdir -p "$OUTDIR"
 cut_off() { nft delete table bridge splitheal 2>/dev/null; true; }
 trap 'cut_off; pkill -f "$RUN.cpgrate"; stop_all $N; net_down; rm -rf "$RUN" "$RUN.cpgrate"' EXIT
 gcc -O2 -o "$RUN.cpgrate" "$(dirname "$SELF")/cpgrate.c" -lcpg || exit 1
+exp_delay_setup
+trap 'exp_delay_off; cut_off; pkill -f "$RUN.cpgrate"; stop_all $N; net_down; rm -rf "$RUN" "$RUN.cpgrate" "$RUN.nfq_delay"' EXIT
 
 in_g1() { local g; for g in $G1; do [ "$g" = "$1" ] && return 0; done; return 1; }
 ports1="" ports2=""
@@ -50,19 +62,20 @@ ports1=${ports1#, } ports2=${ports2#, }
 set -- $HEAL_MS
 for ((r=1;r<=REPS;r++)); do
   heal=${1:-2180}; shift; set -- "$@" "$heal"
-  stop_all $N; net_down; cut_off; rm -rf "${RUN:?}"/*
-  net_up $N; write_confs $N "$TOKEN" 1
+  exp_delay_off; stop_all $N; net_down; cut_off; rm -rf "${RUN:?}"/*
+  net_up $N; write_confs $N "$TOKEN" 1; exp_delay_on
+  extra=$(printf '%s' "$TOTEM_EXTRA" | tr ';' '\n' | sed -e 's/^ *//' -e '/^$/d' -e 's/^/  /' | sed ':a;N;$!ba;s/\n/\\n/g')
   for ((i=1;i<=N;i++)); do
     sed -i -e 's/^  debug: off/  debug: on/' \
-      -e "s/^  token: .*/&\n  token_coefficient: 0\n  consensus: $CONSENSUS/" \
-      -e 's/^    knet_link_priority: .*/&\n    knet_ping_interval: 1000\n    knet_ping_timeout: 8000/' "$RUN/n$i/corosync.conf"
+      -e "s/^  token: .*/&\n  token_coefficient: 0\n  consensus: $CONSENSUS${extra:+\\n$extra}/" \
+      -e "s/^    knet_link_priority: .*/&\n    knet_ping_interval: $PING_INTERVAL\n    knet_ping_timeout: $PING_TIMEOUT/" "$RUN/n$i/corosync.conf"
   done
   tb=$(now)
   for ((i=1;i<=N;i++)); do
     start_node $i
     nsx $i "$RUN.cpgrate" "$CPG_RATE" "$CPG_SIZE" > "$RUN/cpgrate.$i.log" 2>&1 &
   done
-  if ! wait_ring_of $N "$tb" 60; then echo "rep=$r no initial ring of $N" | tee -a "$OUTDIR/summary.txt"; continue; fi
+  if ! wait_ring_of $N "$tb" $(( 60 + ${DELAY_MS:-0} * 6 )); then echo "rep=$r no initial ring of $N" | tee -a "$OUTDIR/summary.txt"; continue; fi
   sleep "2.$((RANDOM % 1000))"
   # The cut, one sleep and the heal run in one shell at the highest
   # real-time priority: corosync's threads run real-time too, and with
@@ -90,6 +103,8 @@ NFT
   sleep 5
   mkdir -p "$OUTDIR/rep$r"
   for ((i=1;i<=N;i++)); do cp "$RUN/n$i/corosync.log" "$OUTDIR/rep$r/node$i.log"; done
+  exp_delay_off
+  for ((i=1;i<=N;i++)); do [ -f "$RUN/nfq.$i.log" ] && cp "$RUN/nfq.$i.log" "$OUTDIR/rep$r/nfq$i.log"; done
   pkill -f "$RUN.cpgrate" 2>/dev/null
   exp_watchdog_stop "$wd"
   echo "rep=$r cut=$t0 heal=$th heal_after_ms=$(ms_since "$t0" "$th") wanted_ms=$heal settled=$st" | tee -a "$OUTDIR/summary.txt"

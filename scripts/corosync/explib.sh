@@ -17,6 +17,16 @@
 #   exp_watchdog S            starts a real-time watchdog that kills every
 #                             corosync daemon (SIGKILL) after S seconds and
 #                             prints its pid; exp_watchdog_stop PID stops it.
+#   exp_delay_setup           with DELAY_MS set (whole milliseconds, default
+#                             0: none), builds the harness's nfq_delay;
+#                             exp_delay_on then holds every packet each node
+#                             1..N sends out of eth0 (not its own loopback)
+#                             DELAY_MS plus a uniform 0..DELAY_JITTER_MS
+#                             (default 0) in user space, through NFQUEUE (the
+#                             kernel has no netem); exp_delay_off stops it.
+#                             nfq_delay releases on a 1 ms poll and adds
+#                             about 0.7 ms of its own, so a hop takes
+#                             DELAY_MS + 0.7 to 1.7 ms.
 #
 # Why the watchdog: the daemons run real-time (SCHED_RR 99). When their
 # membership storms (JOINs exchanged as fast as they can be sent, rings
@@ -64,4 +74,33 @@ exp_watchdog_stop() {
   pkill -P "$1" 2> /dev/null
   kill "$1" 2> /dev/null
   true
+}
+
+EXP_QPIDS=()
+exp_delay_setup() {
+  DELAY_MS=${DELAY_MS:-0}
+  DELAY_JITTER_MS=${DELAY_JITTER_MS:-0}
+  [ "$DELAY_MS" = 0 ] && return 0
+  case $DELAY_MS$DELAY_JITTER_MS in *[!0-9]*) echo "DELAY_MS=$DELAY_MS DELAY_JITTER_MS=$DELAY_JITTER_MS: whole milliseconds" >&2; exit 2;; esac
+  if ! command -v iptables-legacy > /dev/null || [ ! -f /usr/include/libnetfilter_queue/libnetfilter_queue.h ]; then
+    echo "DELAY_MS needs iptables-legacy and libnetfilter_queue (apt-get install iptables libnetfilter-queue-dev)" >&2
+    exit 2
+  fi
+  gcc -O2 -o "$RUN.nfq_delay" "${HARNESS:-/work/shared/corosync-harness}/nfq_delay.c" -lnetfilter_queue || exit 1
+}
+
+exp_delay_on() {
+  local i
+  [ "${DELAY_MS:-0}" = 0 ] && return 0
+  for ((i=1;i<=N;i++)); do
+    ip netns exec "$NSP$i" chrt -f 99 "$RUN.nfq_delay" 0 "$DELAY_MS" "$DELAY_JITTER_MS" 2>> "$RUN/nfq.$i.log" &
+    EXP_QPIDS+=($!)
+    nsx "$i" iptables-legacy -A OUTPUT -o eth0 -j NFQUEUE --queue-num 0 --queue-bypass
+  done
+}
+
+exp_delay_off() {
+  local p
+  for p in "${EXP_QPIDS[@]}"; do kill -TERM "$p" 2> /dev/null; wait "$p" 2> /dev/null; done
+  EXP_QPIDS=()
 }
