@@ -2,12 +2,14 @@ package scenarios
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/quorate/quorate/engine/links"
 	"github.com/quorate/quorate/scenarios/corosyncconf"
 )
 
@@ -198,8 +200,34 @@ func (b *builder) confLinks(cfg *corosyncconf.Config) {
 		l := Link{Number: num, Switch: "link" + strconv.Itoa(num), Priority: 1, PongCount: 2,
 			Latency: constant(100 * time.Microsecond), Pos: b.w.valPos("cluster.corosync_conf")}
 		confLink(&l, cfg)
+		b.pingTimers("", l)
 		n.Links = append(n.Links, l)
 		b.links[num], b.switches[l.Switch] = true, true
+	}
+}
+
+// pingTimers refuses a knet heartbeat timer of link l set below knet's
+// timer resolution (links.TimerRes), which the link layer would refuse
+// when the node starts. The error names the key that set it: the
+// scenario's (path p, the link's place under network.links; "" for a
+// link taken from the file) or the corosync.conf's.
+func (b *builder) pingTimers(p string, l Link) {
+	for _, k := range []struct {
+		key, conf string
+		v         time.Duration
+	}{{"ping_interval", "knet_ping_interval", l.PingInterval}, {"ping_timeout", "knet_ping_timeout", l.PingTimeout}} {
+		if k.v == 0 || k.v >= links.TimerRes {
+			continue
+		}
+		if p != "" && b.has(p+"."+k.key) {
+			b.errf(p+"."+k.key, "%v is below knet's %v timer resolution: the link's heartbeat could not start (leave it out to derive it from the token)", k.v, links.TimerRes)
+			continue
+		}
+		if b.conf != nil {
+			b.c.add(Position{File: b.conf.File, Line: b.conf.Line(fmt.Sprintf("totem.interface.%d.%s", l.Number, k.conf))}, "cluster.corosync_conf",
+				"%s: %d is below knet's %v timer resolution: link %d's heartbeat could not start (leave it out to derive it from the token)",
+				k.conf, k.v.Milliseconds(), links.TimerRes, l.Number)
+		}
 	}
 }
 

@@ -360,8 +360,8 @@ func TestCorosyncConfUnderListedLinks(t *testing.T) {
 	}{
 		{"latency only", "  links:\n    - {number: 0, latency: {dist: constant, value: 2ms}}\n    - {number: 1, loss: 0.01}\n", "active",
 			map[int]want{0: {30, 700 * time.Millisecond, 9 * time.Second, 3}, 1: {5, 0, 0, 2}}},
-		{"scenario keys win", "  link_mode: rr\n  links:\n    - {number: 0, priority: 7, ping_interval: 100ms, ping_timeout: 1s, pong_count: 1}\n", "rr",
-			map[int]want{0: {7, 100 * time.Millisecond, time.Second, 1}}},
+		{"scenario keys win", "  link_mode: rr\n  links:\n    - {number: 0, priority: 7, ping_interval: 300ms, ping_timeout: 1s, pong_count: 1}\n", "rr",
+			map[int]want{0: {7, 300 * time.Millisecond, time.Second, 1}}},
 		{"one key of several", "  links:\n    - {number: 0, ping_timeout: 2s}\n", "active",
 			map[int]want{0: {30, 700 * time.Millisecond, 2 * time.Second, 3}}},
 		{"a link the file lacks", "  links:\n    - {number: 0}\n    - {number: 3, switch: sw3}\n", "active",
@@ -384,6 +384,28 @@ func TestCorosyncConfUnderListedLinks(t *testing.T) {
 				t.Errorf("%s: link %d: priority %d, ping %v/%v, pongs %d; want %+v", tt.name, l.Number, got.prio, got.ping, got.timeout, got.pongs, w)
 			}
 		}
+	}
+}
+
+// TestCorosyncConfPingBelowTimer: a knet heartbeat timer below knet's
+// timer resolution in the file is an input error naming the file's line,
+// with or without a network section listing the link.
+func TestCorosyncConfPingBelowTimer(t *testing.T) {
+	conf := []byte("nodelist {\n  node {\n    name: a\n    nodeid: 1\n    ring0_addr: 10.0.0.1\n  }\n}\n" +
+		"quorum {\n  provider: corosync_votequorum\n}\n" +
+		"totem {\n  version: 2\n  cluster_name: c1\n  interface {\n    linknumber: 0\n    knet_ping_timeout: 150\n  }\n}\n")
+	read := func(string) ([]byte, error) { return conf, nil }
+	for _, net := range []string{"", "network:\n  links:\n    - {number: 0, loss: 0.01}\n"} {
+		_, err := ParseWith("s.yaml", []byte("name: x\nduration: 10s\ncluster:\n  corosync_conf: c.conf\n"+net), read)
+		if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), "c.conf:16:") ||
+			!strings.Contains(err.Error(), "knet_ping_timeout: 150 is below knet's 200ms timer resolution") {
+			t.Errorf("network %q: %v", net, err)
+		}
+	}
+	// The scenario's own key wins, and the file's value is then not an error.
+	_, err := ParseWith("s.yaml", []byte("name: x\nduration: 10s\ncluster:\n  corosync_conf: c.conf\nnetwork:\n  links:\n    - {number: 0, ping_timeout: 1s}\n"), read)
+	if err != nil {
+		t.Errorf("the scenario's ping_timeout over the file's: %v", err)
 	}
 }
 

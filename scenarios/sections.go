@@ -246,6 +246,7 @@ func (b *builder) network(r *rawNetwork) {
 		if b.has(p + ".ping_timeout") {
 			l.PingTimeout = rl.PingTimeout
 		}
+		b.pingTimers(p, l)
 		switch {
 		case l.Number < 0 || l.Number > 7:
 			b.errf(p+".number", "link %d is out of range: knet links are numbered 0..7", l.Number)
