@@ -75,6 +75,9 @@ func parseYAML(c *collector, src []byte) (*yaml.Node, bool) {
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
 			c.add(Position{Line: 1, Col: 1}, "", "the file is empty; a scenario needs at least name, duration and cluster")
+		} else if line, sec, ok := corosyncConfSection(src); ok {
+			c.add(Position{Line: line, Col: 1}, "", "this is a corosync.conf (%q opens a section here), not a scenario: "+
+				"a scenario names it under cluster.corosync_conf (docs/scenarios.md), e.g. name: rehearsal, duration: 60s, cluster: {corosync_conf: FILE}", sec+" {")
 		} else if pos, msg, ok := locateSyntaxError(src); ok {
 			c.add(pos, "", "invalid YAML: %s", msg)
 		} else {
@@ -101,6 +104,22 @@ func parseYAML(c *collector, src []byte) (*yaml.Node, bool) {
 		return nil, false
 	}
 	return root, true
+}
+
+var confSectionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^(totem|nodelist|quorum|logging|system|resources|uidgid)[ \t]*\{`)
+})
+
+// corosyncConfSection reports the first line of src that opens a top-level
+// corosync.conf section ("totem {"), which no YAML scenario has: a user who
+// hands quorate run the corosync.conf itself is told what to write instead
+// of a YAML syntax error.
+func corosyncConfSection(src []byte) (line int, section string, ok bool) {
+	m := confSectionRE().FindSubmatchIndex(src)
+	if m == nil {
+		return 0, "", false
+	}
+	return 1 + bytes.Count(src[:m[0]], []byte("\n")), string(src[m[2]:m[3]]), true
 }
 
 var (
