@@ -341,23 +341,30 @@ func (r *run) finalLimit(op *kvOp) (wire.Instant, bool) {
 	if !op.unknown {
 		return op.ret, true
 	}
+	const open = wire.Instant(math.MaxInt64)
 	if op.ring.Seq == 0 {
 		// Nothing bounds it but a late answer.
-		return max(op.late, op.call), op.late != 0
+		return unknownLimit(op, open), op.late != 0
 	}
 	end, inRing, final := r.ringEnd(op.ring)
 	switch {
 	case inRing && op.late != 0:
 		// The ring ends after now, so after the late answer.
-		return max(op.late, op.call), true
+		return unknownLimit(op, open), true
 	case final:
-		lim := end
-		if op.late != 0 {
-			lim = min(lim, op.late)
-		}
-		return max(lim, op.call), true
+		return unknownLimit(op, end), true
 	}
 	return 0, false
+}
+
+// unknownLimit is the limit of an unknown outcome whose ring ended
+// everywhere at end (math.MaxInt64: not known): the earlier of that and
+// the origin's late answer, never before the call.
+func unknownLimit(op *kvOp, end wire.Instant) wire.Instant {
+	if op.late != 0 {
+		end = min(end, op.late)
+	}
+	return max(end, op.call)
 }
 
 // ringEnd is when ring ended everywhere, as boundUnknown computes it at the

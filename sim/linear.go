@@ -425,14 +425,11 @@ func (r *run) boundUnknown(ops []*kvOp) {
 		if !op.unknown {
 			continue
 		}
-		op.limit = open
+		end := open
 		if e, ok := ends[op.ring]; ok && op.ring.Seq != 0 {
-			op.limit = e
+			end = e
 		}
-		if op.late != 0 {
-			op.limit = min(op.limit, op.late)
-		}
-		op.limit = max(op.limit, op.call)
+		op.limit = unknownLimit(op, end)
 	}
 }
 

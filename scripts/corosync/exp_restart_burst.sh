@@ -47,8 +47,8 @@ exp_locked "$SELF" "$REPS" "$OUTDIR"
 exp_harness restart-burst
 N=${N:-4}
 mkdir -p "$OUTDIR"
-exp_delay_setup
 trap 'exp_delay_off; pkill -f "$RUN.cpgrate"; stop_all $N; net_down; rm -rf "$RUN" "$RUN.cpgrate" "$RUN.nfq_delay"' EXIT
+exp_delay_setup
 INITIAL_WAIT_S=${INITIAL_WAIT_S:-60}
 SETTLE_WAIT_S=${SETTLE_WAIT_S:-120}
 

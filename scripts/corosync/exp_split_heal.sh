@@ -52,10 +52,9 @@ PING_TIMEOUT=${PING_TIMEOUT:-8000}
 TOTEM_EXTRA=${TOTEM_EXTRA:-}
 mkdir -p "$OUTDIR"
 cut_off() { nft delete table bridge splitheal 2>/dev/null; true; }
-trap 'cut_off; pkill -f "$RUN.cpgrate"; stop_all $N; net_down; rm -rf "$RUN" "$RUN.cpgrate"' EXIT
+trap 'exp_delay_off; cut_off; pkill -f "$RUN.cpgrate"; stop_all $N; net_down; rm -rf "$RUN" "$RUN.cpgrate" "$RUN.nfq_delay"' EXIT
 gcc -O2 -o "$RUN.cpgrate" "$(dirname "$SELF")/cpgrate.c" -lcpg || exit 1
 exp_delay_setup
-trap 'exp_delay_off; cut_off; pkill -f "$RUN.cpgrate"; stop_all $N; net_down; rm -rf "$RUN" "$RUN.cpgrate" "$RUN.nfq_delay"' EXIT
 
 in_g1() { local g; for g in $G1; do [ "$g" = "$1" ] && return 0; done; return 1; }
 ports1="" ports2=""
