@@ -4,7 +4,7 @@ BIN     := bin/quorate
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: bench-side-by-side all build demo test test-short test-loaded bench soak swarm-guided study lab-fidelity lint fuzz setup clean image
+.PHONY: bench-side-by-side all build demo test test-short test-loaded bench pgo soak swarm-guided study lab-fidelity lint fuzz setup clean image
 
 # Every go test has an explicit -timeout. ./sim alone takes about 200 s on
 # an idle 2-core machine and several times that on a busy one; TEST_TIMEOUT
@@ -12,6 +12,16 @@ FUZZTIME ?= 10s
 # suite's go test runs (test-loaded passes -cpu=1).
 TEST_TIMEOUT ?= 45m
 GOTESTFLAGS  ?=
+
+# PGO is the profile the quorate binary is built with (scripts/pgo.sh,
+# make pgo): go build applies cmd/quorate/default.pgo to that main package
+# by default, and make bench applies it to the benchmarks, so that their
+# figures are the binary's. The tests are built without it (TESTENV, also
+# for the binaries tests build themselves): a profile changes no result,
+# and compiling every package a second time with it would only lengthen
+# the suite on a cold build cache.
+PGO     := $(CURDIR)/cmd/quorate/default.pgo
+TESTENV := GOFLAGS="$(strip $(GOFLAGS) -pgo=off)"
 
 all: build
 
@@ -64,12 +74,12 @@ demo: build
 
 test: setup
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(GOTESTFLAGS) $(PKGS)
+	$(TESTENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(GOTESTFLAGS) $(PKGS)
 	# The canary: a deliberately broken engine that the checkers must catch.
-	$(GO) test -count=1 -timeout 20m $(GOTESTFLAGS) -tags quorate_canary -run Canary ./sim/
+	$(TESTENV) $(GO) test -count=1 -timeout 20m $(GOTESTFLAGS) -tags quorate_canary -run Canary ./sim/
 
 test-short:
-	$(GO) test -short -count=1 -timeout 20m $(PKGS)
+	$(TESTENV) $(GO) test -short -count=1 -timeout 20m $(PKGS)
 
 # test-loaded: make test with the Go scheduler on one thread (GOMAXPROCS=1,
 # -cpu=1) while one busy loop per core competes for the CPU
@@ -79,8 +89,14 @@ test-loaded:
 
 # bench: the benchmarks whose figures go into docs/benchmarks.md.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 120m ./sim/ ./netmodel/... ./engine/... ./agent/ ./sweep/
+	$(GO) test -pgo=$(PGO) -run '^$$' -bench . -benchmem -count=1 -timeout 120m ./sim/ ./netmodel/... ./engine/... ./agent/ ./sweep/
 	$(MAKE) bench-side-by-side
+
+# pgo: profile the simulator's benchmark loads again and merge them into
+# cmd/quorate/default.pgo (about a minute; scripts/pgo.sh). Run it when the
+# hot paths have changed, and record the gain in docs/benchmarks.md.
+pgo:
+	GO=$(GO) sh scripts/pgo.sh
 
 # bench-side-by-side: Corosync 3 and quorate agents on the same three
 # network namespaces, bridges and corosync.conf files in one invocation,
@@ -112,7 +128,7 @@ SOAK_PARALLEL ?= $(shell nproc 2>/dev/null || echo 2)
 SOAK_FLAGS    ?=
 soak: build
 	$(BIN) swarm $(SOAK_FLAGS) --seeds $(SOAK_SEEDS) --parallel $(SOAK_PARALLEL) --out out/soak
-	QUORATE_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'TestSoak(Liveness|FidelityLoss)' ./...
+	QUORATE_SOAK=1 $(TESTENV) $(GO) test -count=1 -timeout 60m -run 'TestSoak(Liveness|FidelityLoss)' ./...
 
 # swarm-guided: the plain and the guided swarm over the same seeds, and
 # the coverage cells each reached (docs/reliability.md, "Guided swarm").
