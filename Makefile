@@ -93,8 +93,9 @@ bench: build
 	$(MAKE) bench-side-by-side
 
 # pgo: profile the simulator's benchmark loads again and merge them into
-# cmd/quorate/default.pgo (about a minute; scripts/pgo.sh). Run it when the
-# hot paths have changed, and record the gain in docs/benchmarks.md.
+# cmd/quorate/default.pgo (about a minute once the tests are built;
+# scripts/pgo.sh). Run it when the hot paths have changed, and record the
+# gain in docs/benchmarks.md.
 pgo:
 	GO=$(GO) sh scripts/pgo.sh
 

@@ -8,16 +8,22 @@
 # and at 128 nodes, the kv workload with its linearizability check, and a
 # sweep of the heaviest library scenario (switch failures, membership
 # changes). The benchmarks are built without a profile (-pgo=off), so the
-# result does not depend on the profile it replaces.
+# result does not depend on the profile it replaces. OUT (relative to the
+# repository's root) writes the profile elsewhere.
 set -eu
+cd "$(dirname "$0")/.."
 GO=${GO:-go}
 OUT=${OUT:-cmd/quorate/default.pgo}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 prof() { # package, benchmark pattern, benchtime, name
-	(cd "$1" && "$GO" test -pgo=off -run '^$' -bench "$2" -benchtime "$3" -count 1 -cpu 1 \
-		-timeout 30m -cpuprofile "$tmp/$4.prof" -o "$tmp/$4.test" .) >"$tmp/$4.txt"
+	if ! (cd "$1" && "$GO" test -pgo=off -run '^$' -bench "$2" -benchtime "$3" -count 1 -cpu 1 \
+		-timeout 30m -cpuprofile "$tmp/$4.prof" -o "$tmp/$4.test" .) >"$tmp/$4.txt" 2>&1; then
+		cat "$tmp/$4.txt" >&2
+		echo "pgo: $2 in $1 failed; $OUT is unchanged" >&2
+		exit 1
+	fi
 	grep '^Benchmark' "$tmp/$4.txt"
 }
 
