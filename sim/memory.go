@@ -119,8 +119,12 @@ func tooLarge(sc *scenarios.Scenario, limit int64) error {
 	if est <= limit {
 		return nil
 	}
-	return fmt.Errorf("%w: scenario %s is estimated to need %s (%s), over --max-memory %s; shorten it, lower the load, or raise --max-memory",
-		ErrMemoryLimit, sc.Name, bytesText(est), strings.Join(parts, " + "), bytesText(limit))
+	need := bytesText(est) + " (" + strings.Join(parts, " + ") + ")"
+	if len(parts) == 1 {
+		need = parts[0] // the one part is the whole estimate
+	}
+	return fmt.Errorf("%w: scenario %s is estimated to need %s, over --max-memory %s; shorten it, lower the load, or raise --max-memory",
+		ErrMemoryLimit, sc.Name, need, bytesText(limit))
 }
 
 func bytesText(b int64) string {

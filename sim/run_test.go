@@ -445,3 +445,28 @@ func TestPinnedHashBacklog(t *testing.T) {
 		t.Fatal("no delivery was deferred: the scenario no longer loads the nodes")
 	}
 }
+
+// TestTooLargeSaysTheEstimate: a scenario over the limit is refused before
+// it starts with its estimate, broken into its parts when there are
+// several and said once when there is one.
+func TestTooLargeSaysTheEstimate(t *testing.T) {
+	for _, tc := range []struct {
+		name, workload, want string
+	}{
+		{"nodes only", "", "is estimated to need 35 MiB for 3 nodes, over"},
+		{"nodes and kv", "workload: {kind: kv, rate: 1000/s, keys: 4}\n",
+			"is estimated to need 52 MiB (35 MiB for 3 nodes + 17 MiB for 600000 kv operations), over"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := parse(t, "name: big\nduration: 10m\ncluster:\n  nodes: [{name: a}, {name: b}, {name: c}]\n"+
+				"network:\n  links: [{number: 0, latency: {dist: constant, value: 1ms}}]\n"+tc.workload)
+			err := tooLarge(sc, 1<<20)
+			if !errors.Is(err, ErrMemoryLimit) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v\nwant it to contain %q", err, tc.want)
+			}
+			if err := tooLarge(sc, 1<<40); err != nil {
+				t.Fatalf("refused under a limit it fits: %v", err)
+			}
+		})
+	}
+}
