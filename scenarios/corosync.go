@@ -191,11 +191,10 @@ func (b *builder) confQuorum(cfg *corosyncconf.Config) {
 }
 
 // confLinks builds the network's links from the file's interfaces (or the
-// ringX_addr keys of the nodelist) when the scenario lists none.
+// ringX_addr keys of the nodelist) when the scenario lists none; network
+// has made b.links and b.switches empty.
 func (b *builder) confLinks(cfg *corosyncconf.Config) {
 	n := &b.s.Network
-	n.Links = nil
-	b.links, b.switches = map[int]bool{}, map[string]bool{}
 	for _, num := range cfg.LinkNumbers() {
 		l := Link{Number: num, Switch: "link" + strconv.Itoa(num), Priority: 1, PongCount: 2,
 			Latency: constant(100 * time.Microsecond), Pos: b.w.valPos("cluster.corosync_conf")}
