@@ -140,8 +140,8 @@ func TestRestartBurst(t *testing.T) {
 	if survivorsJoined(res.Rings, final, survivors) {
 		path, want = "joined", restartBurstJoinedMs
 	}
-	diff := (lv.MeasuredMs - want) / want * 100
-	if diff > fidelityTolerance || diff < -fidelityTolerance {
+	diff, within := offCorosync(lv.MeasuredMs, want)
+	if !within {
 		t.Errorf("seed 795 (survivors %s before the final ring) settled %.0f ms after it, %+.0f%% from Corosync's median %.0f ms on that path (tolerance %.0f%%)",
 			path, lv.MeasuredMs, diff, want, fidelityTolerance)
 	}
@@ -212,7 +212,7 @@ func TestRestartBurstOverSeeds(t *testing.T) {
 	share := float64(fast) / seeds
 	t.Logf("seeds 1-%d: settle median %.0f ms (Corosync %.0f), fast path %d of %d (Corosync 21 of 28), slowest %.0f ms (Corosync %.0f); all: %.0f",
 		seeds, median, restartBurstMedianMs, fast, seeds, sorted[seeds-1], restartBurstMaxMs, settle)
-	if d := (median - restartBurstMedianMs) / restartBurstMedianMs * 100; d > fidelityTolerance || d < -fidelityTolerance {
+	if d, within := offCorosync(median, restartBurstMedianMs); !within {
 		t.Errorf("median settle %.0f ms is %+.0f%% from Corosync's %.0f ms (tolerance %.0f%%)", median, d, restartBurstMedianMs, fidelityTolerance)
 	}
 	if share < restartBurstJoinedOf-0.25 || share > restartBurstJoinedOf+0.25 {
