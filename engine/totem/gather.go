@@ -108,14 +108,19 @@ func (r *Ring) joinProcess(j *Join) {
 		if j.Sender != 0 {
 			r.consensus = setAdd(r.consensus, from)
 		}
-		if r.consensusAgreed() && r.failedToRcv {
+		// corosync tests memb_consensus_agreed first in both
+		// conditions; the cheap tests go first here (all three are
+		// pure), so that the scan of P − F runs on the one node that
+		// would act on it: in a formation of 384 nodes every node hears
+		// each equal JOIN, and the two scans were nearly half the run.
+		if r.failedToRcv && r.consensusAgreed() {
 			r.failedToRcv = false
 			r.procList = []wire.NodeID{r.self}
 			r.failedList = nil
 			r.enterCommit(r.createCommitToken())
 			return
 		}
-		if r.consensusAgreed() && r.lowestInConfig() {
+		if r.lowestInConfig() && r.consensusAgreed() {
 			r.enterCommit(r.createCommitToken())
 		}
 	case setSubset(j.ProcList, r.procList) && setSubset(j.FailedList, r.failedList):
@@ -171,9 +176,20 @@ func (r *Ring) joinRestartsSender(j *Join, proc, failed []wire.NodeID) bool {
 }
 
 // consensusAgreed: every processor in P − F has sent me a JOIN equal to mine.
+// The three sets are sorted, so one merge pass decides it.
 func (r *Ring) consensusAgreed() bool {
+	f, c := r.failedList, r.consensus
 	for _, id := range r.procList {
-		if !setHas(r.failedList, id) && !setHas(r.consensus, id) {
+		for len(f) > 0 && f[0] < id {
+			f = f[1:]
+		}
+		if len(f) > 0 && f[0] == id {
+			continue
+		}
+		for len(c) > 0 && c[0] < id {
+			c = c[1:]
+		}
+		if len(c) == 0 || c[0] != id {
 			return false
 		}
 	}

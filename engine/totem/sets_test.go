@@ -115,3 +115,55 @@ func TestConfiguredAgainstSets(t *testing.T) {
 		}
 	}
 }
+
+// TestConsensusAgreed compares consensusAgreed's merge pass with its
+// definition (every id of P − F is in the consensus set) over random
+// sorted sets, with agreement, disagreement and empty sets all common.
+func TestConsensusAgreed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 384))
+	naive := func(proc, failed, cons []wire.NodeID) bool {
+		for _, id := range proc {
+			if !slices.Contains(failed, id) && !slices.Contains(cons, id) {
+				return false
+			}
+		}
+		return true
+	}
+	var yes, no int
+	for i := range 20000 {
+		span := 1 + rng.IntN(400)
+		var r Ring
+		for range rng.IntN(100) {
+			r.procList = setAdd(r.procList, wire.NodeID(1+rng.IntN(span)))
+		}
+		for _, id := range r.procList {
+			switch rng.IntN(8) {
+			case 0:
+				r.failedList = setAdd(r.failedList, id)
+			case 1: // failed and in the consensus set too
+				r.failedList = setAdd(r.failedList, id)
+				r.consensus = setAdd(r.consensus, id)
+			default:
+				if i%3 != 0 || rng.IntN(50) > 0 {
+					r.consensus = setAdd(r.consensus, id)
+				}
+			}
+		}
+		for range rng.IntN(4) { // ids outside P in F and in the consensus set
+			r.failedList = setAdd(r.failedList, wire.NodeID(1+rng.IntN(span+20)))
+			r.consensus = setAdd(r.consensus, wire.NodeID(1+rng.IntN(span+20)))
+		}
+		want := naive(r.procList, r.failedList, r.consensus)
+		if got := r.consensusAgreed(); got != want {
+			t.Fatalf("P %v F %v C %v: consensusAgreed = %v, want %v", r.procList, r.failedList, r.consensus, got, want)
+		}
+		if want {
+			yes++
+		} else {
+			no++
+		}
+	}
+	if yes < 1000 || no < 1000 {
+		t.Fatalf("the cases were %d agreed and %d not: too few of one kind", yes, no)
+	}
+}
