@@ -126,8 +126,9 @@ func (r *Ring) allConfigured(ids []wire.NodeID) bool {
 	if r.nodeBits == nil {
 		return setSubset(ids, r.nodes)
 	}
+	bits := r.nodeBits
 	for _, id := range ids {
-		if !r.configured(id) {
+		if w := id / 64; int(w) >= len(bits) || bits[w]&(1<<(id%64)) == 0 {
 			return false
 		}
 	}
