@@ -1,6 +1,7 @@
 package totem
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"strconv"
@@ -259,6 +260,38 @@ type decodeScratch struct {
 	// formation every node receives thousands of them). handleJoin keeps
 	// no list of a JOIN: what it merges, setUnion copies.
 	jn Join
+	// jnLists is the encoding of jn's two lists when jn holds them
+	// decoded (jnListsOK). A JOIN whose lists are the same bytes is not
+	// decoded again (jnSame): once a formation's views agree, nearly
+	// every JOIN a node receives, from any sender, names the same sets,
+	// and a 384-node formation decoded 768 ids per JOIN.
+	jnLists   []byte
+	jnListsOK bool
+	jnSame    bool
+	// jnChecked: jn's lists name configured nodes only (the ring's
+	// checkSender found so, and its nodelist has not changed since).
+	jnChecked bool
+}
+
+// decodeJoin is Join.decodeBody into s.jn, whose lists stay as they are
+// when the new ones are the same bytes.
+func (s *decodeScratch) decodeJoin(r *reader) {
+	m := &s.jn
+	m.Origin = r.node()
+	m.RingSeq = r.U64()
+	lists := r.B
+	if r.Err == nil && s.jnListsOK && bytes.Equal(lists, s.jnLists) {
+		r.B = lists[len(lists):]
+		s.jnSame = true
+		return
+	}
+	s.jnListsOK, s.jnSame, s.jnChecked = false, false, false
+	m.ProcList = r.nodesInto(m.ProcList)
+	m.FailedList = r.nodesInto(m.FailedList)
+	if r.Err == nil && len(r.B) == 0 {
+		s.jnLists = append(s.jnLists[:0], lists...)
+		s.jnListsOK = true
+	}
 }
 
 // decode is Decode, into s's structs for a token or a multicast when s is
@@ -295,7 +328,7 @@ func decode(b []byte, s *decodeScratch) (Message, error) {
 		m = &MergeDetect{Sender: sender}
 	case MsgJoin:
 		if s != nil {
-			s.jn = Join{Sender: sender, ProcList: s.jn.ProcList[:0], FailedList: s.jn.FailedList[:0]}
+			s.jn = Join{Sender: sender, ProcList: s.jn.ProcList, FailedList: s.jn.FailedList}
 			m = &s.jn
 		} else {
 			m = &Join{Sender: sender}
@@ -321,7 +354,11 @@ func decode(b []byte, s *decodeScratch) (Message, error) {
 	case *MergeDetect:
 		m.decodeBody(&r)
 	case *Join:
-		m.decodeBody(&r)
+		if s != nil {
+			s.decodeJoin(&r)
+		} else {
+			m.decodeBody(&r)
+		}
 	case *CommitToken:
 		m.decodeBody(&r)
 	case *HoldCancel:
@@ -363,8 +400,8 @@ func (r *reader) ringID() RingID { return RingID{Rep: r.node(), Seq: r.U64()} }
 // nodes reads a strictly ascending list of non-zero nodeids.
 func (r *reader) nodes() []wire.NodeID { return r.nodesInto(nil) }
 
-// nodesInto is nodes decoded into dst's array when it has room (dst is
-// empty; nil allocates as nodes does). An empty list is dst itself.
+// nodesInto is nodes decoded into dst's array when it has room (nil
+// allocates as nodes does). An empty list is dst[:0].
 func (r *reader) nodesInto(dst []wire.NodeID) []wire.NodeID {
 	n := int(r.U16())
 	if n > MaxProcessors {
@@ -374,7 +411,7 @@ func (r *reader) nodesInto(dst []wire.NodeID) []wire.NodeID {
 		return nil
 	}
 	if n == 0 {
-		return dst
+		return dst[:0]
 	}
 	if len(r.B) < 4*n {
 		r.Err = ErrShort

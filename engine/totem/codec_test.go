@@ -178,8 +178,17 @@ func TestDecodeJoinIntoScratch(t *testing.T) {
 		return l
 	}
 	var s decodeScratch
+	var prev *Join
+	hits := 0
 	for i := range 2000 {
 		j := &Join{Sender: 2, Origin: 2, RingSeq: uint64(i), ProcList: list(), FailedList: list()}
+		switch {
+		case prev != nil && i%3 == 1: // the lists of the JOIN before: not decoded again
+			j.ProcList, j.FailedList = prev.ProcList, prev.FailedList
+		case prev != nil && i%3 == 2 && len(prev.ProcList) > 1: // one id more or less
+			j.ProcList, j.FailedList = slices.Clone(prev.ProcList[1:]), prev.FailedList
+		}
+		prev = j
 		b := Append(nil, j)
 		if i%7 == 3 {
 			if _, err := decode(b[:len(b)-1], &s); err == nil {
@@ -194,6 +203,9 @@ func TestDecodeJoinIntoScratch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if s.jnSame {
+			hits++
+		}
 		g, w := got.(*Join), want.(*Join)
 		if g.Sender != w.Sender || g.Origin != w.Origin || g.RingSeq != w.RingSeq ||
 			!slices.Equal(g.ProcList, w.ProcList) || !slices.Equal(g.FailedList, w.FailedList) {
@@ -202,5 +214,55 @@ func TestDecodeJoinIntoScratch(t *testing.T) {
 		if !bytes.Equal(Append(nil, got), b) {
 			t.Fatalf("JOIN %d: re-encoding the scratch decode differs", i)
 		}
+	}
+	if hits < 400 {
+		t.Fatalf("only %d JOINs reused the lists of the one before", hits)
+	}
+}
+
+// TestJoinListsCheckedOnce: a JOIN whose lists are the bytes of the JOIN
+// before skips the nodelist check only when that JOIN passed it under
+// the same nodelist. A forged JOIN naming an unknown node is dropped
+// every time it comes, and a JOIN accepted before a reload that removed
+// a node it names is dropped after it.
+func TestJoinListsCheckedOnce(t *testing.T) {
+	r, err := New(Config{Self: 1, Nodes: []wire.NodeID{1, 2, 3, 4}}, 0, 0, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := func() uint64 { return r.Stats().Dropped[DropForged] }
+	send := func(from wire.NodeID, j *Join) {
+		j.Sender, j.Origin = from, from
+		r.Step(wire.Instant(time.Millisecond), from, Append(nil, j))
+	}
+	good := func() *Join { return &Join{RingSeq: 4, ProcList: []wire.NodeID{1, 2, 3, 4}} }
+	bad := func() *Join { return &Join{RingSeq: 4, ProcList: []wire.NodeID{1, 2, 9}} }
+
+	send(2, bad())
+	send(3, bad()) // the same lists, from another sender
+	send(3, bad())
+	if got := forged(); got != 3 {
+		t.Fatalf("a JOIN naming node 9, three times: %d dropped as forged, want 3", got)
+	}
+	send(2, good())
+	send(3, good())
+	if got := forged(); got != 3 {
+		t.Fatalf("JOINs of configured nodes dropped as forged: %d, want 3", got)
+	}
+	if !r.scratch.jnSame || !r.scratch.jnChecked {
+		t.Fatal("the second JOIN of the same lists was decoded or checked again")
+	}
+	if err := r.Reload(Config{Self: 1, Nodes: []wire.NodeID{1, 2, 3}}); err != nil {
+		t.Fatal(err)
+	}
+	send(2, good()) // names node 4, gone from the nodelist
+	if got := forged(); got != 4 {
+		t.Fatalf("after a reload without node 4, its JOIN: %d dropped as forged, want 4", got)
+	}
+	send(2, &Join{RingSeq: 4, ProcList: []wire.NodeID{1, 2, 3}})
+	send(2, bad()) // right after a JOIN that passed
+	send(2, bad())
+	if got := forged(); got != 6 {
+		t.Fatalf("a JOIN naming node 9 twice after one that passed: %d dropped as forged, want 6", got)
 	}
 }

@@ -249,8 +249,15 @@ func (r *Ring) checkSender(from wire.NodeID, m Message) string {
 		if m.Origin != from || (m.Sender != 0 && m.Sender != from) {
 			return "join sender mismatch"
 		}
-		if !r.allConfigured(m.ProcList) || !r.allConfigured(m.FailedList) {
+		// The lists of the JOIN before, if they were the same bytes
+		// (decodeJoin), were checked against this nodelist already.
+		scratch := m == &r.scratch.jn
+		if !(scratch && r.scratch.jnSame && r.scratch.jnChecked) &&
+			(!r.allConfigured(m.ProcList) || !r.allConfigured(m.FailedList)) {
 			return "join names unknown nodes"
+		}
+		if scratch {
+			r.scratch.jnChecked = true
 		}
 		return ""
 	case *CommitToken:

@@ -100,6 +100,7 @@ const maxBitsID = 1 << 16
 // checked against the nodelist: at 128 nodes a binary search or merge per
 // check was 7% of a loaded run, a bit test is one load.
 func (r *Ring) setNodes(ids []wire.NodeID) {
+	r.scratch.jnChecked = false
 	r.nodes = slices.Clone(ids)
 	slices.Sort(r.nodes)
 	r.nodeBits = nil
