@@ -185,7 +185,7 @@ func TestDecodeJoinIntoScratch(t *testing.T) {
 		switch {
 		case prev != nil && i%3 == 1: // the lists of the JOIN before: not decoded again
 			j.ProcList, j.FailedList = prev.ProcList, prev.FailedList
-		case prev != nil && i%3 == 2 && len(prev.ProcList) > 1: // one id more or less
+		case prev != nil && i%3 == 2 && len(prev.ProcList) > 1: // one id fewer
 			j.ProcList, j.FailedList = slices.Clone(prev.ProcList[1:]), prev.FailedList
 		}
 		prev = j
