@@ -261,13 +261,13 @@ type decodeScratch struct {
 	// no list of a JOIN: what it merges, setUnion copies.
 	jn Join
 	// jnLists is the encoding of jn's two lists when jn holds them
-	// decoded (jnListsOK). A JOIN whose lists are the same bytes is not
-	// decoded again (jnSame): once a formation's views agree, nearly
-	// every JOIN a node receives, from any sender, names the same sets,
-	// and a 384-node formation decoded 768 ids per JOIN.
-	jnLists   []byte
-	jnListsOK bool
-	jnSame    bool
+	// decoded, empty when it does not (an encoding is never empty: each
+	// list starts with its count). A JOIN whose lists are the same bytes
+	// is not decoded again (jnSame): once a formation's views agree,
+	// nearly every JOIN a node receives, from any sender, names the same
+	// sets, and a 384-node formation decoded 768 ids per JOIN.
+	jnLists []byte
+	jnSame  bool
 	// jnChecked: jn's lists name configured nodes only (the ring's
 	// checkSender found so, and its nodelist has not changed since).
 	jnChecked bool
@@ -280,17 +280,16 @@ func (s *decodeScratch) decodeJoin(r *reader) {
 	m.Origin = r.node()
 	m.RingSeq = r.U64()
 	lists := r.B
-	if r.Err == nil && s.jnListsOK && bytes.Equal(lists, s.jnLists) {
+	if r.Err == nil && len(s.jnLists) > 0 && bytes.Equal(lists, s.jnLists) {
 		r.B = lists[len(lists):]
 		s.jnSame = true
 		return
 	}
-	s.jnListsOK, s.jnSame, s.jnChecked = false, false, false
+	s.jnLists, s.jnSame, s.jnChecked = s.jnLists[:0], false, false
 	m.ProcList = r.nodesInto(m.ProcList)
 	m.FailedList = r.nodesInto(m.FailedList)
 	if r.Err == nil && len(r.B) == 0 {
-		s.jnLists = append(s.jnLists[:0], lists...)
-		s.jnListsOK = true
+		s.jnLists = append(s.jnLists, lists...)
 	}
 }
 

@@ -195,6 +195,11 @@ func TestDecodeJoinIntoScratch(t *testing.T) {
 				t.Fatal("a truncated JOIN decoded")
 			}
 		}
+		if i%11 == 5 { // cut after the ring seq: no lists at all
+			if _, err := decode(b[:headerLen+12], &s); err == nil {
+				t.Fatal("a JOIN without lists decoded")
+			}
+		}
 		want, err := Decode(b)
 		if err != nil {
 			t.Fatal(err)

@@ -117,8 +117,13 @@ func (r *Ring) configured(id wire.NodeID) bool {
 	if r.nodeBits == nil {
 		return setHas(r.nodes, id)
 	}
+	return hasBit(r.nodeBits, id)
+}
+
+// hasBit reports whether bit id of bits is set (false past its end).
+func hasBit(bits []uint64, id wire.NodeID) bool {
 	w := id / 64
-	return int(w) < len(r.nodeBits) && r.nodeBits[w]&(1<<(id%64)) != 0
+	return int(w) < len(bits) && bits[w]&(1<<(id%64)) != 0
 }
 
 // allConfigured reports whether every id of ids is in the nodelist
@@ -127,9 +132,8 @@ func (r *Ring) allConfigured(ids []wire.NodeID) bool {
 	if r.nodeBits == nil {
 		return setSubset(ids, r.nodes)
 	}
-	bits := r.nodeBits
 	for _, id := range ids {
-		if w := id / 64; int(w) >= len(bits) || bits[w]&(1<<(id%64)) == 0 {
+		if !hasBit(r.nodeBits, id) {
 			return false
 		}
 	}
