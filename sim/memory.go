@@ -63,17 +63,43 @@ var memSample = []metrics.Sample{
 // processMemory is what the Go runtime holds from the operating system and
 // has not given back: close to the process's resident size.
 func processMemory() int64 {
+	mapped, released := runtimeMemory()
+	return mapped - released
+}
+
+// runtimeMemory returns all the memory the Go runtime has mapped and the
+// part of it released back to the system.
+func runtimeMemory() (mapped, released int64) {
 	metrics.Read(memSample)
-	return int64(memSample[0].Value.Uint64()) - int64(memSample[1].Value.Uint64())
+	return int64(memSample[0].Value.Uint64()), int64(memSample[1].Value.Uint64())
+}
+
+// lookAtMemory is the loop's look at the process's memory, every
+// memCheckEvery events: the runtime's new mappings are advised to use huge
+// pages when the run uses them (sim/hugepages.go), and a run over
+// Options.MaxMemory stops.
+func (r *run) lookAtMemory() error {
+	mapped, released := runtimeMemory()
+	if r.hugePages {
+		adviseHeap(mapped)
+	}
+	if used := mapped - released; r.opt.MaxMemory > 0 && used > r.opt.MaxMemory {
+		return r.memoryError(used)
+	}
+	return nil
 }
 
 // overMemory reports a run that holds more than its limit, naming the
 // figure that grew most.
 func (r *run) overMemory() error {
-	used := processMemory()
-	if used <= r.opt.MaxMemory {
-		return nil
+	if used := processMemory(); used > r.opt.MaxMemory {
+		return r.memoryError(used)
 	}
+	return nil
+}
+
+// memoryError says that the run holds used, over its limit, and what grew.
+func (r *run) memoryError(used int64) error {
 	top := r.figures()[0]
 	return fmt.Errorf("%w: the run holds %s at simulated %v, over --max-memory %s; what grew most: %v; shorten the run, lower the load, or raise --max-memory",
 		ErrMemoryLimit, bytesText(used), time.Duration(r.k.Now()), bytesText(r.opt.MaxMemory), top)

@@ -171,6 +171,9 @@ type run struct {
 	freeGroups []int32
 	// memNext: the run's memory is looked at when Processed reaches it.
 	memNext uint64
+	// hugePages: the heap's new mappings are advised to use transparent
+	// huge pages as the run goes (sim/hugepages.go).
+	hugePages bool
 	// pcrc is the CRC of the last payload sent (sim/crc.go).
 	pcrc payloadCRC
 }
@@ -214,18 +217,24 @@ func Run(sc *scenarios.Scenario, opt Options) (res *reports.Result, err error) {
 }
 
 func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
+	est, _ := Estimate(sc)
+	hugePages := est <= hugePageRunMax
+	if hugePages {
+		prepareHeap(est)
+	}
 	seed := sc.Seed
 	if opt.SeedSet {
 		seed = opt.Seed
 	}
 	r := &run{
-		sc:      sc,
-		opt:     opt,
-		seed:    seed,
-		k:       NewKernel(1024),
-		streams: NewStreams(seed),
-		byID:    make(map[wire.NodeID]int),
-		trace:   NewTrace(opt.Trace),
+		hugePages: hugePages,
+		sc:        sc,
+		opt:       opt,
+		seed:      seed,
+		k:         NewKernel(1024),
+		streams:   NewStreams(seed),
+		byID:      make(map[wire.NodeID]int),
+		trace:     NewTrace(opt.Trace),
 
 		configVersion: 1,
 		conf:          sc.Cluster.Conf,
@@ -321,11 +330,11 @@ func (r *run) loop() (failure string) {
 		}
 		ev, _ := r.k.Next()
 		r.dispatch(ev)
-		if r.opt.MaxMemory > 0 && r.k.Processed() >= r.memNext {
+		if r.k.Processed() >= r.memNext {
 			// A group of deferred deliveries counts as many events as
 			// it holds: every memCheckEvery events, however they come.
 			r.memNext = (r.k.Processed()/memCheckEvery + 1) * memCheckEvery
-			if r.memErr = r.overMemory(); r.memErr != nil {
+			if r.memErr = r.lookAtMemory(); r.memErr != nil {
 				return ""
 			}
 		}
