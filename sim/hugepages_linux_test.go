@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"os"
-
 	"testing"
 )
 

@@ -330,7 +330,7 @@ func (r *run) loop() (failure string) {
 		}
 		ev, _ := r.k.Next()
 		r.dispatch(ev)
-		if r.k.Processed() >= r.memNext {
+		if (r.hugePages || r.opt.MaxMemory > 0) && r.k.Processed() >= r.memNext {
 			// A group of deferred deliveries counts as many events as
 			// it holds: every memCheckEvery events, however they come.
 			r.memNext = (r.k.Processed()/memCheckEvery + 1) * memCheckEvery
