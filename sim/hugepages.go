@@ -39,7 +39,7 @@ const hugePageRunMax = 1 << 30
 
 // adviseStep is how much the runtime's mappings must grow before they are
 // advised again: reading the process's mappings costs tens of
-// microseconds, and the runtime maps its heap in steps of 4 MiB.
+// microseconds, and the runtime maps its heap a few megabytes at a time.
 const adviseStep = 2 << 20
 
 var heapAdvice struct {
