@@ -21,10 +21,10 @@ import (
 // allocation is not cleared), gives those pages back, and advises the
 // mappings: the run's heap is then faulted in huge pages from its first
 // touch. The runtime's later mappings are advised as the loop notices them
-// (adviseHeap). Nothing a run computes depends on any of this; where the
-// kernel has no transparent huge pages, or they are off, it changes
-// nothing but the address space reserved and one collection before the
-// first run of a process.
+// (adviseHeap). Nothing a run computes depends on any of this, and it is
+// done only where the kernel grants huge pages on request
+// (hugePagesOnRequest): where it gives them to every process (always),
+// or to none (never, or no support), there is nothing to ask.
 
 // hugePageRunMax is the largest run, by its memory estimate (Estimate),
 // whose heap is prepared and advised. On BenchmarkTotem128Nodes (an

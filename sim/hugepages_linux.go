@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,6 +13,14 @@ import (
 // hugePage is the size of a transparent huge page on the architectures the
 // simulator is built for.
 const hugePage = 2 << 20
+
+// hugePagesOnRequest reports whether the kernel gives transparent huge
+// pages to the memory a process advises and to no other (the mode shown
+// as "[madvise]"), read once per process.
+var hugePagesOnRequest = sync.OnceValue(func() bool {
+	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	return err == nil && bytes.Contains(b, []byte("[madvise]"))
+})
 
 // adviseHugePages asks for transparent huge pages (MADV_HUGEPAGE) on every
 // private, anonymous, writable mapping of the process that holds a whole

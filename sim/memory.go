@@ -83,23 +83,19 @@ func (r *run) lookAtMemory() error {
 	if r.hugePages {
 		adviseHeap(mapped)
 	}
-	if used := mapped - released; r.opt.MaxMemory > 0 && used > r.opt.MaxMemory {
-		return r.memoryError(used)
-	}
-	return nil
+	return r.overLimit(mapped - released)
 }
 
 // overMemory reports a run that holds more than its limit, naming the
 // figure that grew most.
-func (r *run) overMemory() error {
-	if used := processMemory(); used > r.opt.MaxMemory {
-		return r.memoryError(used)
-	}
-	return nil
-}
+func (r *run) overMemory() error { return r.overLimit(processMemory()) }
 
-// memoryError says that the run holds used, over its limit, and what grew.
-func (r *run) memoryError(used int64) error {
+// overLimit says, when the run has a limit and used is over it, that the
+// run holds used and what grew most.
+func (r *run) overLimit(used int64) error {
+	if r.opt.MaxMemory <= 0 || used <= r.opt.MaxMemory {
+		return nil
+	}
 	top := r.figures()[0]
 	return fmt.Errorf("%w: the run holds %s at simulated %v, over --max-memory %s; what grew most: %v; shorten the run, lower the load, or raise --max-memory",
 		ErrMemoryLimit, bytesText(used), time.Duration(r.k.Now()), bytesText(r.opt.MaxMemory), top)

@@ -201,7 +201,7 @@ func Run(sc *scenarios.Scenario, opt Options) (res *reports.Result, err error) {
 		return nil, err
 	}
 	failure := r.loop()
-	if r.memErr == nil && r.opt.MaxMemory > 0 {
+	if r.memErr == nil {
 		r.memErr = r.overMemory()
 	}
 	if r.memErr != nil {
@@ -218,7 +218,7 @@ func Run(sc *scenarios.Scenario, opt Options) (res *reports.Result, err error) {
 
 func newRun(sc *scenarios.Scenario, opt Options) (*run, error) {
 	est, _ := Estimate(sc)
-	hugePages := est <= hugePageRunMax
+	hugePages := est <= hugePageRunMax && hugePagesOnRequest()
 	if hugePages {
 		prepareHeap(est)
 	}
