@@ -13,7 +13,8 @@ import (
 // items "R1.4:1,2,3" (regular ring rep 1 seq 4 with members), "T:1,2"
 // (transitional), "m1:7@1.4/3" (workload message from node 1 counter 7,
 // sequenced on ring 1.4 with seq 3), "s1.4/2" (other agreed traffic,
-// sequenced on ring 1.4 with seq 2).
+// sequenced on ring 1.4 with seq 2); a seq "3+1" is part 1 of the
+// messages packed at seq 3.
 func hist(t *testing.T, procs map[string][]string) *History {
 	t.Helper()
 	h := &History{}
@@ -57,6 +58,7 @@ func hist(t *testing.T, procs map[string][]string) *History {
 
 func parseItem(t *testing.T, s string) Delivery {
 	var d Delivery
+	place := placeOf(t)
 	ring := func(r string) RingRef {
 		var rep, seq uint64
 		parts := strings.Split(r, ".")
@@ -79,15 +81,27 @@ func parseItem(t *testing.T, s string) Delivery {
 		d = Delivery{Kind: KindTrans, Members: members(s[2:])}
 	case 's': // other agreed traffic (no workload id): "s1.4/3"
 		r, seq, _ := strings.Cut(s[1:], "/")
-		d = Delivery{Kind: KindMsg, Ring: ring(r), Seq: uint32(mustU(t, seq))}
+		d = Delivery{Kind: KindMsg, Ring: ring(r)}
+		d.Seq, d.Part = place(seq)
 	case 'm':
 		idPart, rest, _ := strings.Cut(s[1:], "@")
 		from, ctr, _ := strings.Cut(idPart, ":")
 		r, seq, _ := strings.Cut(rest, "/")
-		d = Delivery{Kind: KindMsg, ID: mustU(t, from)<<40 | mustU(t, ctr), Sender: wire.NodeID(mustU(t, from)),
-			Ring: ring(r), Seq: uint32(mustU(t, seq))}
+		d = Delivery{Kind: KindMsg, ID: mustU(t, from)<<40 | mustU(t, ctr), Sender: wire.NodeID(mustU(t, from)), Ring: ring(r)}
+		d.Seq, d.Part = place(seq)
 	}
 	return d
+}
+
+// placeOf parses "3" (seq 3) or "3+1" (seq 3, part 1).
+func placeOf(t *testing.T) func(string) (uint32, uint16) {
+	return func(s string) (uint32, uint16) {
+		seq, part, ok := strings.Cut(s, "+")
+		if !ok {
+			return uint32(mustU(t, seq)), 0
+		}
+		return uint32(mustU(t, seq)), uint16(mustU(t, part))
+	}
 }
 
 func mustU(t *testing.T, s string) uint64 {
@@ -107,12 +121,18 @@ func TestCheckersPassOnAGoodHistory(t *testing.T) {
 		"n2": {"R1.4:1,2,3", "m1:1@1.4/1", "m2:1@1.4/2", "T:1,2", "m3:1@1.4/3", "R1.8:1,2", "m1:2@1.8/1"},
 		"n3": {"R1.4:1,2,3", "m1:1@1.4/1", "m2:1@1.4/2", "m3:1@1.4/3", "T:3", "R3.8:3"},
 	})
-	for name, r := range map[string]CheckResult{
-		"integrity": CheckIntegrity(good), "agreement": CheckAgreement(good), "total order": CheckTotalOrder(good),
-		"virtual synchrony": CheckVirtualSynchrony(good), "gaps": CheckGaps(good), "self-delivery": CheckSelfDelivery(good, 1<<62),
-	} {
-		if !r.OK {
-			t.Errorf("%s failed on a good history: %s", name, r.Detail)
+	packed := hist(t, map[string][]string{
+		"n1": {"R1.4:1,2", "m1:1@1.4/1", "m1:2@1.4/1+1", "s1.4/1+2", "m2:1@1.4/2", "m1:3@1.4/3"},
+		"n2": {"R1.4:1,2", "m1:1@1.4/1", "m1:2@1.4/1+1", "s1.4/1+2", "m2:1@1.4/2", "m1:3@1.4/3"},
+	})
+	for _, h := range []*History{good, packed} {
+		for name, r := range map[string]CheckResult{
+			"integrity": CheckIntegrity(h), "agreement": CheckAgreement(h), "total order": CheckTotalOrder(h),
+			"virtual synchrony": CheckVirtualSynchrony(h), "gaps": CheckGaps(h), "self-delivery": CheckSelfDelivery(h, 1<<62),
+		} {
+			if !r.OK {
+				t.Errorf("%s failed on a good history: %s", name, r.Detail)
+			}
 		}
 	}
 }
@@ -166,6 +186,23 @@ func TestCheckersCatchViolations(t *testing.T) {
 		{"other agreed traffic skips a seq", CheckGaps, map[string][]string{
 			"n1": {"R1.4:1", "m1:1@1.4/1", "s1.4/2", "s1.4/4", "m1:2@1.4/5"},
 		}, "seq 4 after seq 2"},
+		{"packed parts reordered", CheckTotalOrder, map[string][]string{
+			"n1": {"R1.4:1,2", "m1:1@1.4/1", "m1:2@1.4/1+1"},
+			"n2": {"R1.4:1,2", "m1:2@1.4/1+1", "m1:1@1.4/1"},
+		}, "delivered message 1:1 (ring 1.4 seq 1) after message 1:2 (ring 1.4 seq 1 part 1)"},
+		{"a packed part skipped", CheckGaps, map[string][]string{
+			"n1": {"R1.4:1", "m1:1@1.4/1", "m1:3@1.4/1+2"},
+		}, "delivered seq 1 part 2 after seq 1 on ring 1.4"},
+		{"the next frame entered past its first part", CheckGaps, map[string][]string{
+			"n1": {"R1.4:1", "m1:1@1.4/1", "s1.4/2+1"},
+		}, "delivered seq 2 part 1 after seq 1"},
+		{"one message at two parts", CheckIntegrity, map[string][]string{
+			"n1": {"R1.4:1,2", "m1:1@1.4/1"},
+			"n2": {"R1.4:1,2", "m1:1@1.4/1+1"},
+		}, "at ring 1.4 seq 1, and by n2#0 at ring 1.4 seq 1 part 1: sequenced twice"},
+		{"a packed message twice", CheckIntegrity, map[string][]string{
+			"n1": {"R1.4:1", "m1:1@1.4/1", "m1:2@1.4/1+1", "m1:2@1.4/1+1"},
+		}, "delivered message 1:2 twice (ring 1.4 seq 1 part 1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -60,6 +60,7 @@ type sentSlot struct {
 	SentMsg
 	ring  int32
 	seq   uint32
+	part  uint16
 	count uint16 // deliveries so far
 	ok    bool
 	own   bool
