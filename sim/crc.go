@@ -90,13 +90,64 @@ func (t *shiftTable) mul(c uint32) uint32 {
 // payloadCRC remembers the last payload fingerprinted: its bytes (held,
 // so that their address cannot be another buffer's while remembered),
 // their CRC and the shift operator for their length.
+//
+// The operator is applied once per header: with a table of its products
+// (four lookups) when the length recurs, else by multmodp (a loop over
+// its bits). A table costs about a thousand multmodp to build, so it is
+// built only for a length seen before: a fixed-size workload's frames
+// recur, while Totem's packed frames take a new length nearly every time,
+// and building a table for each was a third of a loaded run.
 type payloadCRC struct {
 	p      []byte
 	crc    uint32
 	opLen  int
-	op     shiftTable
-	misses uint64 // payloads computed, for the test
+	op     uint32      // shiftOp(opLen)
+	tab    *shiftTable // op's table, nil when op is applied by multmodp
+	tabs   [crcTables]lenTable
+	next   int          // the table to replace next
+	seen   [crcSeen]int // lengths met recently without a table
+	misses uint64       // payloads computed, for the test
+	built  uint64       // tables built, for the test
 	buf    [2 * minCombine]byte
+}
+
+// lenTable is a shift table and the payload length it is for (0: none).
+type lenTable struct {
+	n int
+	t shiftTable
+}
+
+// crcTables is how many lengths keep a table; crcSeen how many lengths
+// without one are remembered, to build a table when one comes back.
+const (
+	crcTables = 4
+	crcSeen   = 8
+)
+
+// setLen makes op (and tab, when there is one) the operator for payloads
+// of n bytes.
+func (c *payloadCRC) setLen(n int) {
+	c.opLen, c.op, c.tab = n, shiftOp(n), nil
+	for i := range c.tabs {
+		if c.tabs[i].n == n {
+			c.tab = &c.tabs[i].t
+			return
+		}
+	}
+	for i, m := range c.seen {
+		if m == n {
+			c.seen[i] = 0
+			lt := &c.tabs[c.next]
+			c.next = (c.next + 1) % crcTables
+			lt.n = n
+			lt.t.build(c.op)
+			c.tab = &lt.t
+			c.built++
+			return
+		}
+	}
+	copy(c.seen[1:], c.seen[:crcSeen-1])
+	c.seen[0] = n
 }
 
 // minCombine is the payload length from which combining is cheaper than
@@ -122,9 +173,12 @@ func (c *payloadCRC) frameCRC(d wire.Datagram) uint32 {
 		c.p, c.crc = d.Payload, crc32.Checksum(d.Payload, tab)
 		c.misses++
 		if c.opLen != len(d.Payload) {
-			c.opLen = len(d.Payload)
-			c.op.build(shiftOp(len(d.Payload)))
+			c.setLen(len(d.Payload))
 		}
 	}
-	return c.op.mul(crc32.Checksum(d.Header, tab)) ^ c.crc
+	h := crc32.Checksum(d.Header, tab)
+	if c.tab != nil {
+		return c.tab.mul(h) ^ c.crc
+	}
+	return multmodp(c.op, h) ^ c.crc
 }

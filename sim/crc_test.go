@@ -44,4 +44,36 @@ func TestFrameCRC(t *testing.T) {
 	if c.misses == 0 || c.misses >= uint64(payloads) {
 		t.Fatalf("%d payloads computed of %d: the cache is not exercised", c.misses, payloads)
 	}
+	if c.built == 0 {
+		t.Fatal("no length recurred: the tables are not exercised")
+	}
+}
+
+// TestFrameCRCTables: a table is built for a payload length that comes
+// back, not for one met once, and is kept while few lengths alternate.
+func TestFrameCRCTables(t *testing.T) {
+	var c payloadCRC
+	hdr := []byte("header")
+	run := func(n int) {
+		p := make([]byte, n)
+		p[0] = byte(n)
+		d := wire.Datagram{Header: hdr, Payload: p}
+		want := crc32.Update(crc32.Checksum(hdr, castagnoli()), castagnoli(), p)
+		if got := c.frameCRC(d); got != want {
+			t.Fatalf("payload %d: combined %08x, over both %08x", n, got, want)
+		}
+	}
+	for n := 1000; n < 1100; n++ {
+		run(n) // every length once
+	}
+	if c.built != 0 {
+		t.Fatalf("%d tables built for lengths met once", c.built)
+	}
+	for range 50 {
+		run(1024)
+		run(2048)
+	}
+	if c.built != 2 {
+		t.Fatalf("%d tables built for two alternating lengths, want 2", c.built)
+	}
 }
