@@ -28,10 +28,13 @@ type DeliveryRecord struct {
 	// K is the kind: "m" message, "t" transitional and "r" regular
 	// configuration, "s" a load message this agent multicast.
 	K string `json:"k"`
-	// Ring, Seq and From place a message in the total order; Ring is
-	// "rep.seq" in hex. Configurations carry Ring and Members.
+	// Ring, Seq, Part and From place a message in the total order; Ring
+	// is "rep.seq" in hex, Part the message's place in the Totem message
+	// at Seq (0, left out, for the first or only one). Configurations
+	// carry Ring and Members.
 	Ring    string   `json:"ring,omitempty"`
 	Seq     uint32   `json:"seq,omitempty"`
+	Part    uint16   `json:"part,omitempty"`
 	From    uint32   `json:"from,omitempty"`
 	Svc     byte     `json:"svc,omitempty"`
 	Members []uint32 `json:"members,omitempty"`
@@ -86,7 +89,7 @@ func (d *deliveryLog) delivered(dl engine.Delivery) {
 	r := DeliveryRecord{Ring: fmt.Sprintf("%x.%x", uint32(dl.RingID.Rep), dl.RingID.Seq)}
 	switch dl.Kind {
 	case totem.DeliverMessage:
-		r.K, r.Seq, r.From, r.Svc = DeliveryMessage, dl.Seq, uint32(dl.Sender), dl.Service
+		r.K, r.Seq, r.Part, r.From, r.Svc = DeliveryMessage, dl.Seq, dl.Part, uint32(dl.Sender), dl.Service
 		if p := dl.Payload; dl.Service == engine.ServiceApp && len(p) >= loadHeaderLen && [4]byte(p[:4]) == loadMagic {
 			r.Origin, r.LSeq = int64(binary.BigEndian.Uint64(p[4:])), binary.BigEndian.Uint64(p[12:])
 		}

@@ -50,7 +50,8 @@ var loadMagic = [4]byte{'q', 'l', 'd', '1'}
 // Totem's Multicast queues without limit; corosync's IPC refuses a client
 // with CS_ERR_TRY_AGAIN when its queue is full, and the generator backs
 // off the same way: it sends again when the token has taken messages from
-// the queue. 64 messages is more than one token visit can carry
+// the queue. The queue holds frames (Totem packs the small messages queued
+// between two visits into one): 64 is more than one token visit can carry
 // (max_messages 17 by default), so the ring never waits for the generator.
 const loadBacklog = 64
 
@@ -152,7 +153,7 @@ func (g *loadState) start(spec LoadSpec) {
 func (g *loadState) inflight() int { return int(g.seq - g.ownDone) }
 
 // pump multicasts what the current run allows now: no more than the
-// window of own messages in flight, no more than loadBacklog messages in
+// window of own messages in flight, no more than loadBacklog frames in
 // Totem's queue, no faster than the rate. It is called after every input
 // of the loop, so a run blocked by the window or the backlog continues
 // when the token or the own delivery that unblocks it has been processed;

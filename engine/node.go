@@ -392,8 +392,9 @@ func (n *Node) LogCluster(now Instant, e clusterlog.Entry) error {
 	return err
 }
 
-// Backlog returns how many messages of this node (application,
-// votequorum and store) wait in Totem's pending-send queue for the token.
+// Backlog returns how many frames of this node's messages (application,
+// votequorum and store; the small ones queued between two token visits
+// share a frame) wait in Totem's pending-send queue for the token.
 func (n *Node) Backlog() int { return n.ring.Backlog() }
 
 // collect moves output between the layers until it settles: Totem's sends

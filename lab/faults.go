@@ -228,7 +228,7 @@ func (l *lab) feed(stopAt time.Duration) ([]fed, error) {
 				push(at, 1, func(rec *sim.Recording, at time.Duration) error { return rec.Sent(name, id, at) })
 			case agent.DeliveryMessage, agent.DeliveryTransitional, agent.DeliveryRegular:
 				d := sim.Delivered{Kind: map[string]string{agent.DeliveryMessage: "message", agent.DeliveryTransitional: "transitional",
-					agent.DeliveryRegular: "regular"}[r.K], Ring: r.Ring, Seq: r.Seq, Sender: r.From, Members: r.Members}
+					agent.DeliveryRegular: "regular"}[r.K], Ring: r.Ring, Seq: r.Seq, Part: r.Part, Sender: r.From, Members: r.Members}
 				if r.Origin != 0 {
 					d.ID = ids[loadKey{r.From, r.Origin}]<<32 | uint64(r.From)<<40 | r.LSeq
 				}

@@ -2,9 +2,12 @@ package sim
 
 import (
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/quorate/quorate/reports"
 	"github.com/quorate/quorate/scenarios"
 )
 
@@ -21,6 +24,33 @@ func seedsPerFamily(t *testing.T) uint64 {
 		return 20
 	}
 	return 200
+}
+
+// knownCycle is the seeds of this test's range whose run ends in the
+// two-ring cycle of docs/fidelity.md ("Two rings that fail each other",
+// "Liveness over the random families": about one run in ten thousand,
+// on the larger clusters, and Corosync keeps the same cycle). Such a run
+// must fail liveness with the cycle's diagnosis and no other check: a
+// listed seed that passes, or fails otherwise, fails the test.
+var knownCycle = map[string][]uint64{
+	// 14 nodes, {n2, n4, n6, n11} against the rest, since Totem's
+	// packing; the two families draw the same schedule for this seed,
+	// which settled at 0.70 of its bound before.
+	"crash":   {87},
+	"restart": {87},
+}
+
+// inKnownCycle reports whether a run failed as the cycle does: liveness
+// is its only failed check, and its finding shows the rings still
+// re-forming.
+func inKnownCycle(res *reports.Result) bool {
+	for name, ok := range res.Checks {
+		if !ok && name != checkLivenessName {
+			return false
+		}
+	}
+	ok, judged := res.Checks[checkLivenessName]
+	return judged && !ok && strings.Contains(res.CheckDetails[checkLivenessName], "rings that keep failing each other")
 }
 
 // TestPropertySweeps runs random fault schedules of every family (crash,
@@ -52,6 +82,12 @@ func TestPropertySweeps(t *testing.T) {
 				res, err := Run(sc, Options{})
 				if err != nil {
 					t.Fatalf("seed %d: %v", seed, err)
+				}
+				if slices.Contains(knownCycle[fam], seed) {
+					if !inKnownCycle(res) {
+						t.Errorf("family %s seed %d is listed as ending in the two-ring cycle, but: ok=%v %s", fam, seed, res.OK, res.Failure)
+					}
+					continue
 				}
 				if !res.OK {
 					failed++

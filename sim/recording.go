@@ -406,6 +406,7 @@ type Delivered struct {
 	Kind    string // message | transitional | regular
 	Ring    string // "rep.seq" in hex, as ring ids print
 	Seq     uint32 // message: its sequence number on Ring
+	Part    uint16 // message: its place in the Totem message at Seq (0 for the first or only one)
 	Sender  uint32 // message: the sender's node id
 	ID      uint64 // message: the workload message id, 0 for other traffic
 	Members []uint32
@@ -426,7 +427,7 @@ func (rc *Recording) Deliver(node string, d Delivered, at time.Duration) error {
 	if !h.up {
 		return nil
 	}
-	dl := check.Delivery{At: inst(at), Ring: ref, Seq: d.Seq, Sender: wire.NodeID(d.Sender), ID: d.ID}
+	dl := check.Delivery{At: inst(at), Ring: ref, Seq: d.Seq, Part: d.Part, Sender: wire.NodeID(d.Sender), ID: d.ID}
 	switch d.Kind {
 	case "message":
 		dl.Kind = check.KindMsg

@@ -155,13 +155,19 @@ func TestRestartBurst(t *testing.T) {
 		path, lv.MeasuredMs, diff, want, lv.Churn, lv.BoundMs)
 }
 
-// TestRestartBurstOverSeeds runs the schedule of seed 795 with 32 other
+// TestRestartBurstOverSeeds runs the schedule of seed 795 with 96 other
 // seeds (other latency draws, so other knet ping phases and JOIN orders,
 // as the repetitions on real Corosync differ) and compares the
 // distribution of settle times with Corosync's 28 repetitions: its median
 // within the fidelity tolerance of Corosync's, the share of runs on the
 // fast path (settled before 2.5 s) within 25 points of Corosync's 75%, and
-// no run slower than Corosync's slowest repetition plus the tolerance.
+// the slowest of every 28 runs (the 27/28 quantile: what the slowest of
+// 28 repetitions estimates) no slower than Corosync's slowest repetition
+// plus the tolerance. The settle times are bimodal (fast path about
+// 1.7 s, the other about 3.6 s) and the simulator takes the fast path in
+// 52 to 59% of runs, so with 32 seeds the median fell in either mode
+// depending on the draw, and the largest of 96 runs says more about the
+// sample's size than about Corosync's slowest repetition.
 // Before a node's own JOIN and tokens came back through a loopback delay
 // (totem.Config.Loopback) one run in five chained singleton rings for 6 to
 // 18 s, a tail no repetition showed.
@@ -169,7 +175,7 @@ func TestRestartBurstOverSeeds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("32 runs")
 	}
-	const seeds = 32
+	const seeds = 96
 	settle := make([]float64, seeds)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
@@ -210,15 +216,16 @@ func TestRestartBurstOverSeeds(t *testing.T) {
 		}
 	}
 	share := float64(fast) / seeds
-	t.Logf("seeds 1-%d: settle median %.0f ms (Corosync %.0f), fast path %d of %d (Corosync 21 of 28), slowest %.0f ms (Corosync %.0f); all: %.0f",
-		seeds, median, restartBurstMedianMs, fast, seeds, sorted[seeds-1], restartBurstMaxMs, settle)
+	slow := sorted[seeds*27/28-1]
+	t.Logf("seeds 1-%d: settle median %.0f ms (Corosync %.0f), fast path %d of %d (Corosync 21 of 28), 27/28 quantile %.0f ms and slowest %.0f ms (Corosync's slowest %.0f); all: %.0f",
+		seeds, median, restartBurstMedianMs, fast, seeds, slow, sorted[seeds-1], restartBurstMaxMs, settle)
 	if d, within := offCorosync(median, restartBurstMedianMs); !within {
 		t.Errorf("median settle %.0f ms is %+.0f%% from Corosync's %.0f ms (tolerance %.0f%%)", median, d, restartBurstMedianMs, fidelityTolerance)
 	}
 	if share < restartBurstJoinedOf-0.25 || share > restartBurstJoinedOf+0.25 {
 		t.Errorf("%d of %d runs settled on the fast path, Corosync %.0f%%", fast, seeds, restartBurstJoinedOf*100)
 	}
-	if limit := restartBurstMaxMs * (1 + fidelityTolerance/100); sorted[seeds-1] > limit {
-		t.Errorf("slowest run settled %.0f ms after the last restart, over Corosync's slowest %.0f ms + %.0f%%", sorted[seeds-1], restartBurstMaxMs, fidelityTolerance)
+	if limit := restartBurstMaxMs * (1 + fidelityTolerance/100); slow > limit {
+		t.Errorf("the slowest of every 28 runs settled %.0f ms after the last restart, over Corosync's slowest %.0f ms + %.0f%%", slow, restartBurstMaxMs, fidelityTolerance)
 	}
 }

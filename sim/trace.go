@@ -18,8 +18,12 @@ import (
 // never by accident. Format 3: the hash covers the binary record of each
 // line instead of its JSON text (the lines themselves are format 2's).
 // Format 4: sent and received packets and delivered messages have compact
-// records of their own (see Send), a third of the bytes to hash.
-const TraceFormat = 4
+// records of their own (see Send), a third of the bytes to hash. Format 5:
+// Totem packs the messages a node queues between two token visits into
+// one frame, so a delivered message's position is its sequence number and
+// its part in the frame ("part", when not 0; its record has it after the
+// sequence number).
+const TraceFormat = 5
 
 // Trace records every externally visible event and every packet fate of a
 // run, and keeps a running SHA-256 over them. The hash is the run's
@@ -418,10 +422,11 @@ func (t *Trace) Recv(at wire.Instant, id uint64) {
 
 // DeliverMsg traces an ordered delivery of a message: the JSON line
 // {"t":…,"k":"deliver","node":…,"ring":"rep.seq" (hex),"seq":…,"from":…,
-// "svc":…} with "id":… after svc when id is not 0. Its record: 0, 'd',
-// the instant, node as a string, rep, seq, mseq, from, svc and id as
-// varints (id 0 included).
-func (t *Trace) DeliverMsg(at wire.Instant, node string, rep, seq, mseq, from, svc, id uint64) {
+// "svc":…} with "part":… after seq when part is not 0 and "id":… after
+// svc when id is not 0. Its record: 0, 'd', the instant, node as a
+// string, rep, seq, mseq, part, from, svc and id as varints (part and id
+// 0 included).
+func (t *Trace) DeliverMsg(at wire.Instant, node string, rep, seq, mseq, part, from, svc, id uint64) {
 	b := t.begin('d', at)
 	if len(node) <= maxFastName {
 		b = append(b, byte(len(node)))
@@ -435,6 +440,7 @@ func (t *Trace) DeliverMsg(at wire.Instant, node string, rep, seq, mseq, from, s
 	b = binary.AppendUvarint(b, rep)
 	b = binary.AppendUvarint(b, seq)
 	b = binary.AppendUvarint(b, mseq)
+	b = binary.AppendUvarint(b, part)
 	b = binary.AppendUvarint(b, from)
 	b = binary.AppendUvarint(b, svc)
 	b = binary.AppendUvarint(b, id)
@@ -450,6 +456,9 @@ func (t *Trace) DeliverMsg(at wire.Instant, node string, rep, seq, mseq, from, s
 		t.buf = strconv.AppendUint(t.buf, seq, 16)
 		t.buf = append(t.buf, '"')
 		t.jsonUint("seq", mseq)
+		if part != 0 {
+			t.jsonUint("part", part)
+		}
 		t.jsonUint("from", from)
 		t.jsonUint("svc", svc)
 		if id != 0 {

@@ -182,15 +182,21 @@ func TestTraceFastRecords(t *testing.T) {
 			lastID = id
 		case 2:
 			node := names[rng.IntN(len(names))]
-			rep, seq, mseq, from, svc, id := val(), val(), val(), val(), val(), val()
+			rep, seq, mseq, part, from, svc, id := val(), val(), val(), val(), val(), val(), val()
 			if rng.IntN(3) == 0 {
 				id = 0
 			}
-			for _, f := range []*Trace{fast, fastW} {
-				f.DeliverMsg(at, node, rep, seq, mseq, from, svc, id)
+			if rng.IntN(2) == 0 {
+				part = 0
 			}
-			l := slowW.Begin(at, "deliver").Str("node", node).HexPair("ring", rep, seq).
-				Uint("seq", mseq).Uint("from", from).Uint("svc", svc)
+			for _, f := range []*Trace{fast, fastW} {
+				f.DeliverMsg(at, node, rep, seq, mseq, part, from, svc, id)
+			}
+			l := slowW.Begin(at, "deliver").Str("node", node).HexPair("ring", rep, seq).Uint("seq", mseq)
+			if part != 0 {
+				l.Uint("part", part)
+			}
+			l.Uint("from", from).Uint("svc", svc)
 			if id != 0 {
 				l.Uint("id", id)
 			}
@@ -198,7 +204,7 @@ func TestTraceFastRecords(t *testing.T) {
 			head('d', at)
 			want = binary.AppendUvarint(want, uint64(len(node)))
 			want = append(want, node...)
-			for _, v := range []uint64{rep, seq, mseq, from, svc, id} {
+			for _, v := range []uint64{rep, seq, mseq, part, from, svc, id} {
 				want = binary.AppendUvarint(want, v)
 			}
 		case 3:

@@ -114,14 +114,14 @@ func (r *run) clientOp(i int32) {
 func (r *run) record(h *host, ed engine.Delivery) {
 	d := ed.Delivery
 	now := r.k.Now()
-	dl := check.Delivery{At: now, Ring: check.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, Seq: d.Seq, Sender: d.Sender}
+	dl := check.Delivery{At: now, Ring: check.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, Seq: d.Seq, Part: d.Part, Sender: d.Sender}
 	switch d.Kind {
 	case totem.DeliverMessage:
 		dl.Kind = check.KindMsg
 		if ed.Service == engine.ServiceApp {
 			dl.ID = decodeWorkload(d.Payload)
 		}
-		r.trace.DeliverMsg(now, h.name, uint64(uint32(dl.Ring.Rep)), dl.Ring.Seq, uint64(d.Seq), uint64(d.Sender), uint64(ed.Service), dl.ID)
+		r.trace.DeliverMsg(now, h.name, uint64(uint32(dl.Ring.Rep)), dl.Ring.Seq, uint64(d.Seq), uint64(d.Part), uint64(d.Sender), uint64(ed.Service), dl.ID)
 		if dl.ID != 0 && h.proc.Node == d.Sender {
 			r.opsOK++
 		}

@@ -72,7 +72,7 @@ func (c *cluster) history(incs []incarnation) *check.History {
 		p := &check.Process{Node: in.id, Name: fmt.Sprintf("n%d", in.id), Inc: in.inc}
 		h.Attach(p)
 		for _, d := range in.ds {
-			x := check.Delivery{Ring: check.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, Seq: d.Seq, Sender: d.Sender, Members: d.Members}
+			x := check.Delivery{Ring: check.RingRef{Rep: d.RingID.Rep, Seq: d.RingID.Seq}, Seq: d.Seq, Part: d.Part, Sender: d.Sender, Members: d.Members}
 			switch d.Kind {
 			case DeliverMessage:
 				x.Kind = check.KindMsg

@@ -12,20 +12,26 @@ import (
 // The wire encoding is this package's own compact big-endian layout of the
 // six totem message types (spec §2); it is not corosync's C layout.
 //
-//	header:  magic u16 (0xC070) | version u8 (3) | type u8 | encapsulated u8 (1 yes, 2 no) | sender u32
+//	header:  magic u16 (0xC070) | version u8 (4) | type u8 | encapsulated u8 (1 yes, 2 no, 3 no and packed) | sender u32
 //	ring id: rep u32 | seq u64
 //	lists:   count u16 | count × u32 nodeid (strictly ascending, non-zero)
 const (
 	// Magic is the first two bytes of every totem message (corosync TOTEM_MH_MAGIC).
 	Magic = 0xC070
-	// Version is the header version (corosync TOTEM_MH_VERSION).
-	Version = 3
+	// Version is the header version: corosync's TOTEM_MH_VERSION is 3,
+	// and 4 since Quorate packs messages (pack.go). An agent of an older
+	// release would take a packed frame for a malformed one and ask for
+	// it again for ever; with the version bumped, it refuses every message
+	// of a newer agent at once (and the newer one its), so the two never
+	// share a ring: a cluster is upgraded as a whole.
+	Version = 4
 
 	headerLen = 9
 	ringIDLen = 12
 
-	encapYes = 1
-	encapNo  = 2
+	encapYes    = 1
+	encapNo     = 2
+	encapPacked = 3 // not encapsulated; the payload packs several messages (pack.go)
 )
 
 // MsgType is the totem message type of spec §2.
@@ -91,10 +97,13 @@ type Token struct {
 }
 
 // Mcast is an ordered data message. When Encapsulated, Payload holds the
-// encoding of the recovered old-ring Mcast (spec §7.3).
+// encoding of the recovered old-ring Mcast (spec §7.3); when Packed, it
+// holds several application messages in the packing of pack.go, each
+// delivered on its own.
 type Mcast struct {
 	Sender       wire.NodeID // header nodeid: the originator (retransmissions keep it)
 	Encapsulated bool
+	Packed       bool   // never with Encapsulated
 	RingID       RingID // ring the message was sequenced on
 	Origin       wire.NodeID
 	Seq          uint32
@@ -116,10 +125,7 @@ const McastHeadroom = headerLen + ringIDLen + 4 + 4 + 4 + 1 + 4
 // appendMcastHeader appends the encoding of m up to its payload: Append
 // for *Mcast, called on the concrete type so that m does not escape.
 func appendMcastHeader(dst []byte, m *Mcast) []byte {
-	encap := byte(encapNo)
-	if m.Encapsulated {
-		encap = encapYes
-	}
+	encap := mcastEncap(m)
 	dst = binary.BigEndian.AppendUint16(dst, Magic)
 	dst = append(dst, Version, byte(MsgMcast), encap)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(m.Sender))
@@ -143,6 +149,17 @@ func encodeMcast(m *Mcast) []byte {
 	}
 	m.frame = nil
 	return append(appendMcastHeader(make([]byte, 0, McastHeadroom+len(m.Payload)), m), m.Payload...)
+}
+
+// mcastEncap is the header's encapsulation byte for m.
+func mcastEncap(m *Mcast) byte {
+	switch {
+	case m.Encapsulated:
+		return encapYes
+	case m.Packed:
+		return encapPacked
+	}
+	return encapNo
 }
 
 // MergeDetect is multicast by an idle ring's representative (spec §4.5).
@@ -224,8 +241,8 @@ func (m *HoldCancel) From() wire.NodeID { return m.Sender }
 // Append appends the encoding of m to dst and returns the extended slice.
 func Append(dst []byte, m Message) []byte {
 	encap := byte(encapNo)
-	if mc, ok := m.(*Mcast); ok && mc.Encapsulated {
-		encap = encapYes
+	if mc, ok := m.(*Mcast); ok {
+		encap = mcastEncap(mc)
 	}
 	dst = binary.BigEndian.AppendUint16(dst, Magic)
 	dst = append(dst, Version, byte(m.Type()), encap)
@@ -318,10 +335,10 @@ func decode(b []byte, s *decodeScratch) (Message, error) {
 		}
 	case MsgMcast:
 		if s != nil {
-			s.mc = Mcast{Sender: sender, Encapsulated: encap == encapYes}
+			s.mc = Mcast{Sender: sender, Encapsulated: encap == encapYes, Packed: encap == encapPacked}
 			m = &s.mc
 		} else {
-			m = &Mcast{Sender: sender, Encapsulated: encap == encapYes}
+			m = &Mcast{Sender: sender, Encapsulated: encap == encapYes, Packed: encap == encapPacked}
 		}
 	case MsgMergeDetect:
 		m = &MergeDetect{Sender: sender}
@@ -339,7 +356,7 @@ func decode(b []byte, s *decodeScratch) (Message, error) {
 	default:
 		return nil, ErrBadType
 	}
-	if encap != encapNo && (encap != encapYes || m.Type() != MsgMcast) {
+	if encap != encapNo && (encap != encapYes && encap != encapPacked || m.Type() != MsgMcast) {
 		return nil, ErrBadField
 	}
 	r := reader{wire.NewReader(b[headerLen:], ErrShort)}

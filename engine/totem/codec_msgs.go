@@ -72,6 +72,9 @@ func (m *Mcast) decodeBody(r *reader) {
 	if n > 0 {
 		m.Payload = r.Take(int(n))
 	}
+	if m.Packed && r.Err == nil && !validPack(m.Payload) {
+		r.fail()
+	}
 }
 
 func (m *MergeDetect) appendBody(b []byte) []byte { return appendRingID(b, m.RingID) }

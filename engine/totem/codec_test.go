@@ -23,6 +23,7 @@ func sampleMessages() []Message {
 		&Mcast{Sender: 2, RingID: ring, Origin: 2, Seq: 1, ThisSeqno: 1, Guarantee: 1, Payload: []byte("hello")},
 		&Mcast{Sender: 3, Encapsulated: true, RingID: ring, Origin: 3, Seq: 2, Payload: Append(nil, inner)},
 		&Mcast{Sender: 2, RingID: ring, Origin: 2},
+		&Mcast{Sender: 2, Packed: true, RingID: ring, Origin: 2, Seq: 3, ThisSeqno: 2, Payload: packOf([]byte("one"), nil, []byte("three"))},
 		&MergeDetect{Sender: 1, RingID: ring},
 		&Join{Sender: 2, Origin: 2, ProcList: []wire.NodeID{1, 2, 3}, FailedList: []wire.NodeID{4}, RingSeq: 0x1a8},
 		&Join{Sender: 0, Origin: 5, ProcList: []wire.NodeID{5}, FailedList: []wire.NodeID{5}, RingSeq: 1},

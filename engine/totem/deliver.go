@@ -80,10 +80,23 @@ func (r *Ring) deliverToApp(skip bool, end uint32) {
 					" after "+strconv.FormatUint(uint64(r.delivSeq), 10))
 		}
 		r.delivRing, r.delivSeq = it.m.RingID, s
-		r.stats.Delivered++
-		r.rd.Deliver = append(r.rd.Deliver, Delivery{
-			Kind: DeliverMessage, RingID: it.m.RingID, Sender: it.m.Origin, Seq: s, Payload: it.m.Payload,
-		})
+		if !it.m.Packed {
+			r.stats.Delivered++
+			r.rd.Deliver = append(r.rd.Deliver, Delivery{
+				Kind: DeliverMessage, RingID: it.m.RingID, Sender: it.m.Origin, Seq: s, Payload: it.m.Payload,
+			})
+			continue
+		}
+		p := it.m.Payload
+		off := packCountLen
+		for part := range packParts(p) {
+			var b []byte
+			b, off = packPart(p, off)
+			r.stats.Delivered++
+			r.rd.Deliver = append(r.rd.Deliver, Delivery{
+				Kind: DeliverMessage, RingID: it.m.RingID, Sender: it.m.Origin, Seq: s, Part: uint16(part), Payload: b,
+			})
+		}
 	}
 }
 

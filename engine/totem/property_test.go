@@ -45,7 +45,7 @@ const seedsPerFamily = 200
 // the n nodes can be failed out once and merged back once, 2n consensus
 // rounds. (Counting only n rounds, the chains that end a busy lossy
 // schedule overran: 3,000 seeds a family found schedules converging in up
-// to 4.2 s where that bound was 3.6 s.) Add
+// to 4.2 s where that bound was 3.6 s; with packing, up to 5.2 s.) Add
 // the merge detection of an idle ring (one hold period and the merge
 // timeout) and a few join periods.
 func livenessBound(tm Timers, n int) time.Duration {

@@ -108,7 +108,10 @@ type Ring struct {
 	regularQ, recoveryQ sortQueue
 	freeItems           []*item // released by the sort queues, for reuse
 	pending             []Mcast // new application messages
-	retransQ            []Mcast // encapsulated old-ring messages (RECOVERY)
+	// packOpen: pending's last frame still takes messages (pack.go);
+	// closed when the token arrives in OPERATIONAL.
+	packOpen bool
+	retransQ []Mcast // encapsulated old-ring messages (RECOVERY)
 
 	lastToken   []byte      // copy of the last token sent, for retransmission
 	lastTokenTo wire.NodeID // where it went
@@ -394,7 +397,7 @@ func (r *Ring) MulticastOwned(now wire.Instant, payload []byte) error {
 	if len(payload) > MaxPayload {
 		return ErrTooLarge
 	}
-	r.pending = append(r.pending, Mcast{Sender: r.self, Origin: r.self, Payload: payload})
+	r.enqueue(Mcast{Sender: r.self, Origin: r.self, Payload: payload})
 	r.holdCancelSend()
 	r.drain()
 	return nil
@@ -413,15 +416,16 @@ func (r *Ring) MulticastFramed(now wire.Instant, buf []byte) error {
 	if len(buf)-McastHeadroom > MaxPayload {
 		return ErrTooLarge
 	}
-	r.pending = append(r.pending, Mcast{Sender: r.self, Origin: r.self, Payload: buf[McastHeadroom:], frame: buf})
+	r.enqueue(Mcast{Sender: r.self, Origin: r.self, Payload: buf[McastHeadroom:], frame: buf})
 	r.holdCancelSend()
 	r.drain()
 	return nil
 }
 
-// Backlog returns the number of local messages queued by Multicast and not
-// yet sent on the ring (corosync's pending-send queue, my_cbl in the flow
-// control of totem.md §4.4). Multicast never refuses for a long queue, so
+// Backlog returns the number of frames of local messages queued by
+// Multicast and not yet sent on the ring (corosync's pending-send queue,
+// my_cbl in the flow control of totem.md §4.4): the small messages queued
+// between two token visits share a frame (pack.go). Multicast never refuses for a long queue, so
 // a driver that generates load bounds this itself, as corosync's IPC
 // answers CS_ERR_TRY_AGAIN when its queue is full.
 func (r *Ring) Backlog() int { return len(r.pending) }

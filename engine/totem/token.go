@@ -45,6 +45,9 @@ func (r *Ring) handleToken(t *Token) {
 	r.lastTokenRx = r.now
 	if r.state == StateOperational {
 		r.messagesFree(t.Aru)
+		// totempg's token-received callback: what was queued since the
+		// last visit is sent now, in the frames it was packed into.
+		r.packOpen = false
 	}
 	lastAru := r.lastAru
 	r.lastAru = t.Aru

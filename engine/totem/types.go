@@ -77,10 +77,13 @@ func (k DeliveryKind) String() string {
 // its sequence number there. For configurations, RingID is the new ring and
 // the lists are sorted ascending.
 type Delivery struct {
-	Kind    DeliveryKind
-	RingID  RingID
-	Sender  wire.NodeID
-	Seq     uint32
+	Kind   DeliveryKind
+	RingID RingID
+	Sender wire.NodeID
+	Seq    uint32
+	// Part is the message's place among the messages packed into the
+	// Totem message at Seq (pack.go): 0 for the first or only one.
+	Part    uint16
 	Payload []byte
 
 	Members, Left, Joined []wire.NodeID
@@ -90,6 +93,9 @@ type Delivery struct {
 func (d Delivery) String() string {
 	switch d.Kind {
 	case DeliverMessage:
+		if d.Part > 0 {
+			return fmt.Sprintf("msg ring=%s seq=%d part=%d from=%d %q", d.RingID, d.Seq, d.Part, d.Sender, d.Payload)
+		}
 		return fmt.Sprintf("msg ring=%s seq=%d from=%d %q", d.RingID, d.Seq, d.Sender, d.Payload)
 	default:
 		return fmt.Sprintf("%s ring=%s members=%v left=%v joined=%v", d.Kind, d.RingID, d.Members, d.Left, d.Joined)
