@@ -10,13 +10,7 @@ import (
 // queue drains once it has. At most one node (the one holding the token)
 // sends at once.
 func TestBacklog(t *testing.T) {
-	c := newCluster(3, testConfig(), 11)
-	for i := range c.nodes {
-		c.start(i)
-	}
-	if c.stabilize(30*time.Second) < 0 {
-		t.Fatalf("no ring:\n%s", c.status())
-	}
+	c := formedCluster(t, 3, 11)
 	waiting := 0
 	for i, nd := range c.nodes {
 		if got := nd.ring.Backlog(); got != 0 {

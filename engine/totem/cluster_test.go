@@ -85,6 +85,20 @@ type cluster struct {
 	budget int // 0 = unlimited; beyond it the cluster stops (livelock guard)
 }
 
+// formedCluster starts n nodes with testConfig and returns once they
+// share one operational ring.
+func formedCluster(t *testing.T, n int, seed uint64) *cluster {
+	t.Helper()
+	c := newCluster(n, testConfig(), seed)
+	for i := range c.nodes {
+		c.start(i)
+	}
+	if c.stabilize(30*time.Second) < 0 {
+		t.Fatalf("no ring:\n%s", c.status())
+	}
+	return c
+}
+
 func newCluster(n int, cfg Config, seed uint64) *cluster {
 	c := &cluster{
 		cfg:      cfg,

@@ -82,13 +82,7 @@ func TestPackHeader(t *testing.T) {
 // message that would take a frame past PackLimit starts a frame of its
 // own.
 func TestPacking(t *testing.T) {
-	c := newCluster(3, testConfig(), 5)
-	for i := range c.nodes {
-		c.start(i)
-	}
-	if c.stabilize(30*time.Second) < 0 {
-		t.Fatalf("no ring:\n%s", c.status())
-	}
+	c := formedCluster(t, 3, 5)
 	nd := c.nodes[1]
 	before := len(nd.hist)
 	big := string(bytes.Repeat([]byte{'x'}, PackLimit-10))
