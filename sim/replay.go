@@ -66,7 +66,9 @@ func ReplayReader(name string, rd io.Reader) (*Replay, error) {
 		return nil, fmt.Errorf("%w: %s:1: first line is not a trace header", ErrBadTrace, name)
 	}
 	if h.Format != TraceFormat {
-		return nil, fmt.Errorf("%w: %s:1: trace format %d, this build reads format %d", ErrBadTrace, name, h.Format, TraceFormat)
+		// The trace carries its scenario: say how to record it again.
+		return nil, fmt.Errorf("%w: %s:1: trace format %d, this build reads format %d; its header holds the scenario (%s, the \"source\" key) and seed %d: record it again with quorate run FILE --seed %d --out DIR",
+			ErrBadTrace, name, h.Format, TraceFormat, h.File, h.Seed, h.Seed)
 	}
 	// A corosync.conf the scenario named comes from the trace, not the disk.
 	scen, err := scenarios.ParseWith(h.File, []byte(h.Source), func(string) ([]byte, error) { return []byte(h.Conf), nil })

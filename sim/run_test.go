@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -471,5 +472,25 @@ func TestTooLargeSaysTheEstimate(t *testing.T) {
 				t.Fatalf("refused under a limit it fits: %v", err)
 			}
 		})
+	}
+}
+
+// TestReplayRefusesAnotherFormat: a trace of another format is refused
+// before anything runs, with both formats named and the scenario and seed
+// it holds, to record it again.
+func TestReplayRefusesAnotherFormat(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "regress", "link-flap-seed1.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := fmt.Sprintf(`"format":%d,`, TraceFormat)
+	if !bytes.Contains(b, []byte(cur)) {
+		t.Fatalf("the recorded trace is not of format %d", TraceFormat)
+	}
+	old := bytes.Replace(b, []byte(cur), []byte(`"format":4,`), 1)
+	_, err = ReplayReader("old.jsonl", bytes.NewReader(old))
+	want := fmt.Sprintf("old.jsonl:1: trace format 4, this build reads format %d; its header holds the scenario (link-flap.yaml, the \"source\" key) and seed 1: record it again with quorate run FILE --seed 1 --out DIR", TraceFormat)
+	if !errors.Is(err, ErrBadTrace) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v\nwant %q", err, want)
 	}
 }
