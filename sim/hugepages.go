@@ -17,8 +17,11 @@ import (
 // Go runtime does not ask for its heap; advice on memory already touched
 // is too late (those pages stay small), and the runtime touches a mapping
 // as soon as it adds it. So before a run the simulator grows the heap by
-// what the run is expected to hold, without touching it (a fresh large
-// allocation is not cleared), gives those pages back, and advises the
+// what the run is expected to hold, without touching it (a large
+// allocation from fresh address space is not cleared; one that reuses a
+// heap's freed spans is, as in a swarm whose later run has a larger
+// estimate than the ones before, which then pays a clear of the estimate
+// once), gives those pages back, and advises the
 // mappings: the run's heap is then faulted in huge pages from its first
 // touch. The runtime's later mappings are advised as the loop notices them
 // (adviseHeap). Nothing a run computes depends on any of this, and it is
