@@ -325,7 +325,7 @@ func rejoinNote(n int, tok string) string {
 	if n != 5 || tok != "" {
 		return ""
 	}
-	return "not explained: over 61 seeds the simulated median is 3943-3992 ms (-21 to -20%) with and without Totem's packing (over these 21 seeds it was -18% before packing, -20% after); most seeds settle at 3.9-4.2 s, Corosync's three repetitions around 5.0 s"
+	return "not explained: over 61 seeds the simulated median is 3961-3992 ms (-21 to -20%) with and without Totem's packing (over these 21 seeds it was -18% before packing, -20% after); most seeds settle at 3.9-4.2 s, inside the range of Corosync's five repetitions (3856 / 5252 / 5421 ms min / median / max, start-up included) but near its lowest"
 }
 
 // coldNote explains the five-node default-token cold start: see docs/fidelity.md.
