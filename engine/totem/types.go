@@ -217,10 +217,10 @@ type Stats struct {
 	TokensReceived   uint64 // accepted regular tokens
 	TokensSent       uint64 // regular tokens forwarded or retransmitted
 	TokenRetransmits uint64 // token retransmit timer expiries that re-sent
-	McastTx          uint64 // new messages multicast
-	McastRetx        uint64 // messages re-multicast on request
-	McastRx          uint64 // messages accepted into a sort queue
-	Delivered        uint64 // messages delivered to the application
+	McastTx          uint64 // new frames multicast (a frame packs the messages queued between two visits)
+	McastRetx        uint64 // frames re-multicast on request
+	McastRx          uint64 // frames accepted into a sort queue
+	Delivered        uint64 // messages delivered to the application (every part of a frame)
 	CommitTokensSent uint64
 	JoinsSent        uint64
 	GatherEntered    uint64
