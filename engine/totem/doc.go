@@ -60,6 +60,9 @@
 // configuration (old ∩ new), the recovered old-ring messages, and the
 // regular configuration of the new ring (spec §7.4). Messages multicast
 // while the ring is not OPERATIONAL wait in a queue and are sent once it is.
+// The messages queued between two visits of the token share a frame, as
+// corosync's totempg packs them (pack.go); each is delivered on its own,
+// with its place in the frame (Delivery.Part).
 //
 // Time, randomness and the wire encoding are all explicit, so two runs with
 // the same inputs produce identical outputs, byte for byte.
