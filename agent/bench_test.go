@@ -367,7 +367,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // BenchmarkAgentLoad: all three agents multicast for 5 s, either as fast
 // as Totem takes them (flood; each agent keeps at most loadBacklog
-// messages in Totem's queue) or one message in flight each (ping, as
+// frames in Totem's queue) or one message in flight each (ping, as
 // cpgbench's ping mode); ping1 is alpha alone with one message in flight,
 // cpgbench's ping mode exactly; msgs/s is the load messages delivered per second
 // at each node (from all three senders, averaged over the nodes), p50/p99

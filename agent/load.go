@@ -51,9 +51,14 @@ var loadMagic = [4]byte{'q', 'l', 'd', '1'}
 // with CS_ERR_TRY_AGAIN when its queue is full, and the generator backs
 // off the same way: it sends again when the token has taken messages from
 // the queue. The queue holds frames (Totem packs the small messages queued
-// between two visits into one): 64 is more than one token visit can carry
-// (max_messages 17 by default), so the ring never waits for the generator.
-const loadBacklog = 64
+// between two visits into one), and corosync's holds MESSAGE_QUEUE_MAX of
+// them, MESSAGE_SIZE_MAX / net_mtu: 1 MiB / 64 KiB = 16 with knet. So 16
+// here: a queue of full frames is thousands of small messages, more than
+// the ring sends between two refills, so the ring never waits for the
+// generator; and a deeper one only adds to every message's latency (64
+// frames of 64 B messages held about 57,000 of them, 54 ms at the rate
+// three agents deliver).
+const loadBacklog = 16
 
 // monoBase and monoBaseNs pin Go's monotonic clock to CLOCK_MONOTONIC, so
 // that mono() reads CLOCK_MONOTONIC at the cost of time.Since.
