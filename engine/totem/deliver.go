@@ -81,23 +81,25 @@ func (r *Ring) deliverToApp(skip bool, end uint32) {
 		}
 		r.delivRing, r.delivSeq = it.m.RingID, s
 		if !it.m.Packed {
-			r.stats.Delivered++
-			r.rd.Deliver = append(r.rd.Deliver, Delivery{
-				Kind: DeliverMessage, RingID: it.m.RingID, Sender: it.m.Origin, Seq: s, Payload: it.m.Payload,
-			})
+			r.deliverMessage(&it.m, s, 0, it.m.Payload)
 			continue
 		}
-		p := it.m.Payload
-		off := packCountLen
+		p, off := it.m.Payload, packCountLen
 		for part := range packParts(p) {
 			var b []byte
 			b, off = packPart(p, off)
-			r.stats.Delivered++
-			r.rd.Deliver = append(r.rd.Deliver, Delivery{
-				Kind: DeliverMessage, RingID: it.m.RingID, Sender: it.m.Origin, Seq: s, Part: uint16(part), Payload: b,
-			})
+			r.deliverMessage(&it.m, s, uint16(part), b)
 		}
 	}
+}
+
+// deliverMessage hands the application one message of m, sequenced at
+// seq: the whole payload, or one part of a packed one.
+func (r *Ring) deliverMessage(m *Mcast, seq uint32, part uint16, payload []byte) {
+	r.stats.Delivered++
+	r.rd.Deliver = append(r.rd.Deliver, Delivery{
+		Kind: DeliverMessage, RingID: m.RingID, Sender: m.Origin, Seq: seq, Part: part, Payload: payload,
+	})
 }
 
 // messagesFree releases messages every member is known to have had at two

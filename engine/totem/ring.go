@@ -425,9 +425,10 @@ func (r *Ring) MulticastFramed(now wire.Instant, buf []byte) error {
 // Backlog returns the number of frames of local messages queued by
 // Multicast and not yet sent on the ring (corosync's pending-send queue,
 // my_cbl in the flow control of totem.md §4.4): the small messages queued
-// between two token visits share a frame (pack.go). Multicast never refuses for a long queue, so
-// a driver that generates load bounds this itself, as corosync's IPC
-// answers CS_ERR_TRY_AGAIN when its queue is full.
+// between two token visits share a frame (pack.go). Multicast never
+// refuses for a long queue, so a driver that generates load bounds this
+// itself, as corosync's IPC answers CS_ERR_TRY_AGAIN when its queue is
+// full.
 func (r *Ring) Backlog() int { return len(r.pending) }
 
 // Ready returns the work accumulated since the last Ack. Calling it twice
