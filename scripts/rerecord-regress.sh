@@ -15,6 +15,9 @@ if ! compgen -G "$DIR/*.jsonl" >/dev/null; then
 fi
 Q=${QUORATE:-$(mktemp -d)/quorate}
 [ -x "$Q" ] || go build -o "$Q" ./cmd/quorate
+# Each case runs in a directory of its own: a relative QUORATE (bin/quorate)
+# must still name the binary there.
+Q=$(realpath "$Q")
 for tr in "$DIR"/*.jsonl; do
   tmp=$(mktemp -d)
   python3 - "$tr" "$tmp" <<'PY'
@@ -31,8 +34,8 @@ if h.get("corosync_conf"):
     open(conf, "w").write(h["corosync_conf"])
 PY
   file=$(cat "$tmp/file"); seed=$(cat "$tmp/seed")
-  (cd "$tmp" && "$Q" run "$file" --seed "$seed" --out out >/dev/null 2>&1) || true
-  [ -s "$tmp/out/trace.jsonl" ] || { echo "$tr: no trace written" >&2; exit 1; }
+  (cd "$tmp" && "$Q" run "$file" --seed "$seed" --out out >/dev/null 2>"$tmp/stderr") || true
+  [ -s "$tmp/out/trace.jsonl" ] || { echo "$tr: no trace written:" >&2; cat "$tmp/stderr" >&2; exit 1; }
   cp "$tmp/out/trace.jsonl" "$tr"
   rm -rf "$tmp"
   echo "re-recorded $tr"
